@@ -1,0 +1,44 @@
+//! `burnline check`: every rule the recipe and the CSV must follow, checked
+//! without writing anything. `build` runs the same checks first.
+
+use crate::cmdline::CheckArgs;
+use crate::devices::check::check_devices;
+use crate::error::{Error, Result};
+use crate::layout::{self, Layout};
+use crate::recipe::{self, Recipe};
+use std::path::Path;
+
+/// Loads the recipe, plans the layout and checks the CSV, collecting the
+/// problems of all three before failing.
+pub fn check_all(recipe_path: &Path, devices: &Path) -> Result<(Recipe, Layout, u64)> {
+    let recipe = recipe::load(recipe_path)?;
+    let layout = layout::plan(&recipe);
+    let count = check_devices(&recipe, devices);
+    match (layout, count) {
+        (Ok(layout), Ok(count)) => Ok((recipe, layout, count)),
+        (layout, count) => {
+            let mut problems = Vec::new();
+            for e in [layout.err(), count.err()].into_iter().flatten() {
+                match e {
+                    Error::Invalid(mut p) => problems.append(&mut p),
+                    other => return Err(other),
+                }
+            }
+            Err(Error::Invalid(problems))
+        }
+    }
+}
+
+/// Runs `check`.
+pub fn run(args: &CheckArgs) -> Result<()> {
+    let (recipe, layout, count) = check_all(&args.recipe, &args.devices)?;
+    println!(
+        "ok: {} ({} partitions, {} bytes) and {} device(s) in {}",
+        recipe.path.display(),
+        layout.partitions.len(),
+        layout.disk_size,
+        count,
+        args.devices.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,185 @@
+//! `burnline inspect IMAGE`: the partition table (kind, GUIDs, partitions)
+//! and the decoded credential record. Secrets show as `<redacted>` unless
+//! `--reveal-secrets` is given.
+
+use crate::cmdline::InspectArgs;
+use crate::credentials::payload::Credentials;
+use crate::credentials::record::Slots;
+use crate::error::{Error, IoContext, Result};
+use crate::io::window::Window;
+use crate::recipe::part_type::gpt_type_name;
+use serde_json::{json, Value};
+use std::fs::File;
+use std::io::Read;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+
+/// A partition as found on the image.
+struct Found {
+    name: String,
+    start: u64,
+    size: u64,
+    type_name: String,
+    guid: Option<String>,
+}
+
+/// Runs `inspect`.
+pub fn run(args: &InspectArgs) -> Result<()> {
+    let path = &args.image;
+    let file = File::open(path).at("opening", path)?;
+    let (kind, disk_id, parts) = read_table(&file, path)?;
+    let mut creds_out = Value::Null;
+    for p in &parts {
+        if let Some(c) = read_credentials(&file, p, &args.credentials_path)? {
+            creds_out = credentials_json(&c.0, &c.1, args.reveal_secrets);
+            creds_out["partition"] = json!(p.name);
+            break;
+        }
+    }
+    let parts_json: Vec<Value> = parts
+        .iter()
+        .map(|p| json!({"name": p.name, "start": p.start, "size": p.size, "type": p.type_name, "guid": p.guid}))
+        .collect();
+    let doc = json!({"table": kind, "disk_id": disk_id, "partitions": parts_json, "credentials": creds_out});
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        return Ok(());
+    }
+    println!("table: {kind}  disk: {disk_id}");
+    for p in &parts {
+        println!(
+            "  {:<16} start {:>12}  size {:>12}  type {:<12} {}",
+            p.name,
+            p.start,
+            p.size,
+            p.type_name,
+            p.guid.as_deref().unwrap_or("")
+        );
+    }
+    match &doc["credentials"] {
+        Value::Null => println!("credentials: none found"),
+        c => {
+            println!("credentials: in partition `{}` ({})", c["partition"].as_str().unwrap_or(""), c["format"].as_str().unwrap_or(""));
+            for key in ["slot", "sequence", "product_key", "device_name", "device_secret", "product_secret", "region", "endpoint"] {
+                if let Some(v) = c.get(key).filter(|v| !v.is_null()) {
+                    let shown = v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string());
+                    println!("  {key}: {shown}");
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn read_table(file: &File, path: &Path) -> Result<(String, String, Vec<Found>)> {
+    for lb in [gpt::disk::LogicalBlockSize::Lb512, gpt::disk::LogicalBlockSize::Lb4096] {
+        let ss: u64 = lb.into();
+        let mut sig = [0u8; 8];
+        if file.read_exact_at(&mut sig, ss).is_ok() && &sig == b"EFI PART" {
+            let disk = gpt::GptConfig::new()
+                .writable(false)
+                .logical_block_size(lb)
+                .open_from_device(file.try_clone().at("opening", path)?)
+                .map_err(|e| Error::invalid(path.display().to_string(), "", format!("unreadable GPT: {e}")))?;
+            let parts = disk
+                .partitions()
+                .values()
+                .filter(|p| p.is_used())
+                .map(|p| Found {
+                    name: p.name.clone(),
+                    start: p.first_lba * ss,
+                    size: (p.last_lba + 1 - p.first_lba) * ss,
+                    type_name: gpt_type_name(&p.part_type_guid.guid),
+                    guid: Some(p.part_guid.to_string()),
+                })
+                .collect();
+            return Ok(("gpt".into(), disk.guid().to_string(), parts));
+        }
+    }
+    let mut f = file.try_clone().at("opening", path)?;
+    let mbr = mbrman::MBR::read_from(&mut f, 512)
+        .map_err(|e| Error::invalid(path.display().to_string(), "", format!("no GPT and no readable MBR: {e}")))?;
+    let parts = mbr
+        .iter()
+        .filter(|(_, p)| p.is_used())
+        .map(|(i, p)| Found {
+            name: format!("{i}"),
+            start: u64::from(p.starting_lba) * 512,
+            size: u64::from(p.sectors) * 512,
+            type_name: format!("0x{:02x}", p.sys),
+            guid: None,
+        })
+        .collect();
+    let sig = u32::from_le_bytes(mbr.header.disk_signature);
+    Ok(("mbr".into(), format!("{sig:08x}"), parts))
+}
+
+/// (credentials, where: slot and sequence or the FAT file)
+type Decoded = (Credentials, Value);
+
+fn read_credentials(file: &File, p: &Found, fat_path: &str) -> Result<Option<Decoded>> {
+    let mut magic = [0u8; 8];
+    let at_a = file.read_exact_at(&mut magic, p.start).is_ok() && &magic == crate::credentials::record::MAGIC;
+    let at_b = file.read_exact_at(&mut magic, p.start + p.size / 2).is_ok() && &magic == crate::credentials::record::MAGIC;
+    if at_a || at_b {
+        let mut bytes = zeroize::Zeroizing::new(vec![0u8; p.size as usize]);
+        file.read_exact_at(&mut bytes, p.start).with_context(|| format!("reading partition `{}`", p.name))?;
+        let slots = Slots::read(&bytes);
+        let Some((id, slot)) = slots.active() else {
+            return Ok(Some((empty_creds(), json!({"format": "record", "error": "no valid slot"}))));
+        };
+        let creds = Credentials::from_json(&slot.payload)
+            .map_err(|e| Error::invalid(format!("partition `{}`", p.name), "payload", e))?;
+        return Ok(Some((creds, json!({"format": "record", "slot": format!("{id:?}"), "sequence": slot.sequence}))));
+    }
+    let mut boot = [0u8; 512];
+    if file.read_exact_at(&mut boot, p.start).is_err() || boot[510..512] != [0x55, 0xAA] {
+        return Ok(None);
+    }
+    let mut w = Window::new(file, p.start, p.size);
+    let Ok(fs) = fatfs::FileSystem::new(&mut w, fatfs::FsOptions::new()) else {
+        return Ok(None);
+    };
+    let Ok(mut f) = fs.root_dir().open_file(fat_path) else {
+        return Ok(None);
+    };
+    let mut json_bytes = zeroize::Zeroizing::new(Vec::new());
+    f.read_to_end(&mut json_bytes).with_context(|| format!("reading /{fat_path} in partition `{}`", p.name))?;
+    let creds = Credentials::from_json(&json_bytes)
+        .map_err(|e| Error::invalid(format!("partition `{}`: /{fat_path}", p.name), "payload", e))?;
+    Ok(Some((creds, json!({"format": "fat", "path": format!("/{fat_path}")}))))
+}
+
+fn empty_creds() -> Credentials {
+    Credentials {
+        product_key: String::new(),
+        device_name: String::new(),
+        device_secret: None,
+        product_secret: None,
+        region: None,
+        endpoint: None,
+        keep_product_secret: false,
+    }
+}
+
+fn credentials_json(c: &Credentials, how: &Value, reveal: bool) -> Value {
+    let secret = |s: &Option<crate::secret::Secret>| match s {
+        None => Value::Null,
+        Some(s) if reveal => json!(s.expose()),
+        Some(_) => json!("<redacted>"),
+    };
+    let mut v = json!({
+        "product_key": c.product_key,
+        "device_name": c.device_name,
+        "device_secret": secret(&c.device_secret),
+        "product_secret": secret(&c.product_secret),
+        "region": c.region,
+        "endpoint": c.endpoint,
+    });
+    if let (Value::Object(dst), Value::Object(src)) = (&mut v, how) {
+        for (k, val) in src {
+            dst.insert(k.clone(), val.clone());
+        }
+    }
+    v
+}

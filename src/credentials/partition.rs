@@ -1,0 +1,66 @@
+//! Turns one device's credentials into the bytes of its credentials
+//! partition, as patches over the (zero) partition of the base image: the
+//! record format writes slot A with sequence 1 and leaves slot B zero; the
+//! FAT format builds a small FAT volume holding the JSON file.
+
+use super::payload::Credentials;
+use super::record;
+use crate::base::fat;
+use crate::io::patch::{Patch, PatchDevice};
+use crate::io::BlockAt;
+use crate::layout::Extent;
+use crate::recipe::CredentialsFormat;
+use std::io::{self, Write};
+use zeroize::Zeroizing;
+
+/// Settings shared by every device's credentials partition.
+#[derive(Debug, Clone)]
+pub struct CredentialsPartition {
+    /// Where it is.
+    pub extent: Extent,
+    /// The format.
+    pub format: CredentialsFormat,
+    /// Sector size, for the FAT format.
+    pub sector: u64,
+    /// FAT timestamps.
+    pub epoch: i64,
+}
+
+impl CredentialsPartition {
+    /// The patches holding `creds`; `serial` is the FAT volume serial for the
+    /// FAT format.
+    pub fn patches(&self, creds: &Credentials, serial: u32) -> io::Result<Vec<Patch>> {
+        let json = creds.to_json();
+        match &self.format {
+            CredentialsFormat::Record => {
+                let slot = self.extent.size / 2;
+                if (record::HEADER_LEN + json.len()) as u64 > slot {
+                    return Err(io::Error::other(format!(
+                        "the credential record ({} bytes) does not fit a {slot}-byte slot",
+                        record::HEADER_LEN + json.len()
+                    )));
+                }
+                Ok(vec![Patch {
+                    offset: self.extent.start,
+                    bytes: Zeroizing::new(record::encode(1, &json)),
+                }])
+            }
+            CredentialsFormat::Fat { path, label } => {
+                let mut dev = PatchDevice::new(self.extent.size);
+                fat::build(&mut dev, self.extent.size, self.sector, None, Some(label), self.epoch, |root| {
+                    if let Some((parent, _)) = path.rsplit_once('/') {
+                        fat::create_dirs(root, parent)?;
+                    }
+                    let mut f = root.create_file(path)?;
+                    f.truncate()?;
+                    f.write_all(&json)?;
+                    f.flush()
+                })?;
+                for off in fat::serial_offsets(&dev)? {
+                    dev.write_all_at(&serial.to_le_bytes(), off)?;
+                }
+                Ok(dev.into_patches(self.extent.start))
+            }
+        }
+    }
+}

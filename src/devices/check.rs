@@ -1,0 +1,84 @@
+//! Checks the whole device CSV before anything is written: every row on its
+//! own, then across rows (duplicate DeviceNames, two devices mapping to one
+//! output file). Every broken rule is collected, not just the first.
+//!
+//! To keep memory flat on large fleets only a 16-byte digest of each name is
+//! kept, not the names themselves.
+
+use super::reader::{DeviceReader, Expect};
+use crate::error::{Error, Problem, Result};
+use crate::output::naming;
+use crate::recipe::{AuthMode, RegisterAt, Recipe};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// What the CSV must provide under this recipe.
+pub fn expect(recipe: &Recipe) -> Expect {
+    Expect {
+        product_key: recipe.auth.product_key.clone(),
+        device_secret: matches!(recipe.auth.mode, AuthMode::DeviceSecret),
+    }
+}
+
+/// Whether devices of this recipe are registered by the station.
+pub fn registers_on_host(recipe: &Recipe) -> bool {
+    matches!(
+        recipe.auth.mode,
+        AuthMode::ProductSecret {
+            register: RegisterAt::Host,
+            ..
+        }
+    )
+}
+
+fn digest(kind: u8, value: &str) -> [u8; 16] {
+    let mut h = Sha256::new();
+    h.update([kind]);
+    h.update(value.as_bytes());
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&h.finalize()[..16]);
+    out
+}
+
+/// Streams the CSV and returns the number of devices, or every problem found.
+pub fn check_devices(recipe: &Recipe, csv: &Path) -> Result<u64> {
+    let mut reader = DeviceReader::open(csv, expect(recipe))?;
+    let at = csv.display().to_string();
+    let mut problems: Vec<Problem> = Vec::new();
+    let mut names: HashMap<[u8; 16], u64> = HashMap::new();
+    let mut files: HashMap<[u8; 16], u64> = HashMap::new();
+    let mut count = 0u64;
+    while let Some(row) = reader.next_row() {
+        match row {
+            Err(mut p) => problems.append(&mut p),
+            Ok(row) => {
+                count += 1;
+                if let Some(first) = names.insert(digest(0, &row.device_name), row.line) {
+                    problems.push(Problem::new(
+                        format!("{at}:{}", row.line),
+                        "DeviceName",
+                        format!("`{}` already appears on line {first}", row.device_name),
+                    ));
+                    continue;
+                }
+                let file = naming::render(&recipe.output_pattern, &row.device_name, &row.product_key);
+                if let Some(first) = files.insert(digest(1, &file), row.line) {
+                    problems.push(Problem::new(
+                        format!("{at}:{}", row.line),
+                        "DeviceName",
+                        format!("output file `{file}` is also the output of line {first}"),
+                    ));
+                }
+            }
+        }
+    }
+    if count == 0 && problems.is_empty() {
+        problems.push(Problem::new(at, "", "the CSV lists no devices"));
+    }
+    if problems.is_empty() {
+        Ok(count)
+    } else {
+        Err(Error::Invalid(problems))
+    }
+}

@@ -1,0 +1,122 @@
+//! The error kinds a run can end with, and the exit status each maps to.
+//!
+//! | kind | exit |
+//! |---|---|
+//! | [`Error::Invalid`]: the recipe, the device CSV or the command line broke a rule | 2 |
+//! | [`Error::Usage`]: a command line that cannot be acted on | 2 |
+//! | [`Error::DevicesFailed`]: some devices failed, the others were built | 1 |
+//! | [`Error::Mismatch`]: `verify` found files that differ from the manifest | 1 |
+//! | [`Error::Io`]: the run itself could not go on (disk full, permissions) | 3 |
+//! | [`Error::Interrupted`]: a second SIGINT | 130 |
+
+use std::fmt;
+use std::io;
+use std::path::Path;
+
+/// One broken rule, located at a file and line (CSV), or at a line, column
+/// and field (YAML). Rendered as one line: `where: what: rule`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// `devices.csv:12` or `recipe.yaml:7:9`.
+    pub location: String,
+    /// The field or column, such as `partitions[1].size` or `DeviceName`.
+    pub field: String,
+    /// The rule that was broken, in words.
+    pub rule: String,
+}
+
+impl Problem {
+    /// A problem at `location` in `field`.
+    pub fn new(location: impl Into<String>, field: impl Into<String>, rule: impl Into<String>) -> Self {
+        Problem {
+            location: location.into(),
+            field: field.into(),
+            rule: rule.into(),
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.field.is_empty() {
+            write!(f, "{}: {}", self.location, self.rule)
+        } else {
+            write!(f, "{}: {}: {}", self.location, self.field, self.rule)
+        }
+    }
+}
+
+/// How a command ended when it did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Input broke one or more rules; every one is listed.
+    #[error("{} problem(s) found", .0.len())]
+    Invalid(Vec<Problem>),
+    /// A command line that cannot be acted on.
+    #[error("{0}")]
+    Usage(String),
+    /// Some devices failed; the rest were built.
+    #[error("{failed} of {total} device(s) failed; the others were built")]
+    DevicesFailed {
+        /// How many failed.
+        failed: usize,
+        /// How many were attempted.
+        total: usize,
+    },
+    /// `verify` found outputs that do not match the manifest.
+    #[error("{0} file(s) do not match the manifest")]
+    Mismatch(usize),
+    /// An I/O failure that stops the run.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done, naming the file.
+        context: String,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// Stopped by a second SIGINT.
+    #[error("interrupted")]
+    Interrupted,
+}
+
+impl Error {
+    /// The process exit status for this error.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Invalid(_) | Error::Usage(_) => 2,
+            Error::DevicesFailed { .. } | Error::Mismatch(_) => 1,
+            Error::Io { .. } => 3,
+            Error::Interrupted => 130,
+        }
+    }
+
+    /// A single invalid-input problem.
+    pub fn invalid(location: impl Into<String>, field: impl Into<String>, rule: impl Into<String>) -> Self {
+        Error::Invalid(vec![Problem::new(location, field, rule)])
+    }
+}
+
+/// Result with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Adds "what was being done" context to I/O results.
+pub trait IoContext<T> {
+    /// Wraps an I/O error with a description built on demand.
+    fn with_context<F: FnOnce() -> String>(self, f: F) -> Result<T>;
+    /// Wraps an I/O error with "`verb` `path`".
+    fn at(self, verb: &str, path: &Path) -> Result<T>;
+}
+
+impl<T> IoContext<T> for io::Result<T> {
+    fn with_context<F: FnOnce() -> String>(self, f: F) -> Result<T> {
+        self.map_err(|source| Error::Io {
+            context: f(),
+            source,
+        })
+    }
+
+    fn at(self, verb: &str, path: &Path) -> Result<T> {
+        self.with_context(|| format!("{verb} {}", path.display()))
+    }
+}

@@ -1,0 +1,18 @@
+//! Small composable I/O pieces: a [`window::Window`] onto part of a file, a
+//! [`patch::PatchDevice`] that records writes in memory, extent-aware copying
+//! ([`extents`]) and hashing of an image as base plus patches ([`hash`]).
+
+pub mod extents;
+pub mod hash;
+pub mod patch;
+pub mod window;
+
+use std::io;
+
+/// Positional access to a disk or a part of one.
+pub trait BlockAt {
+    /// Reads exactly `buf.len()` bytes at `offset`.
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()>;
+    /// Writes all of `buf` at `offset`.
+    fn write_all_at(&mut self, buf: &[u8], offset: u64) -> io::Result<()>;
+}

@@ -1,0 +1,242 @@
+//! The layout: where every partition and blob lands on the disk, in bytes.
+//! [`plan`] places the partitions (aligned, in order, the last one may fill
+//! the disk) and checks that nothing overlaps, is misaligned, or does not fit,
+//! and that every input fits the partition it goes into.
+
+pub mod ids;
+pub mod table;
+
+use crate::base::fat_geometry;
+use crate::error::{Error, Problem, Result};
+use crate::recipe::part_type::PartType;
+use crate::recipe::{Content, PartSize, Recipe, TableKind};
+
+/// Entries in a GPT partition array, and bytes per entry.
+pub const GPT_ENTRIES: u64 = 128;
+/// Bytes per GPT partition entry.
+pub const GPT_ENTRY_SIZE: u64 = 128;
+
+/// A placed partition.
+#[derive(Debug, Clone)]
+pub struct Extent {
+    /// Index in the recipe.
+    pub index: usize,
+    /// Name.
+    pub name: String,
+    /// First byte on the disk.
+    pub start: u64,
+    /// Length in bytes.
+    pub size: u64,
+    /// Type.
+    pub part_type: PartType,
+    /// Bootable flag.
+    pub bootable: bool,
+}
+
+impl Extent {
+    /// One past the last byte.
+    pub fn end(&self) -> u64 {
+        self.start + self.size
+    }
+}
+
+/// Where everything goes.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// Total bytes.
+    pub disk_size: u64,
+    /// Sector size.
+    pub sector_size: u64,
+    /// Table kind.
+    pub table: TableKind,
+    /// Partitions in order.
+    pub partitions: Vec<Extent>,
+    /// Byte ranges the partition table itself occupies (start, end).
+    pub table_regions: Vec<(u64, u64)>,
+}
+
+impl Layout {
+    /// The first byte a partition may use and one past the last.
+    pub fn usable(&self) -> (u64, u64) {
+        let ss = self.sector_size;
+        match self.table {
+            TableKind::Gpt => {
+                let array = GPT_ENTRIES * GPT_ENTRY_SIZE;
+                (2 * ss + array, self.disk_size - ss - array)
+            }
+            TableKind::Mbr => (ss, self.disk_size),
+        }
+    }
+}
+
+fn table_regions(table: TableKind, disk_size: u64, ss: u64) -> Vec<(u64, u64)> {
+    match table {
+        TableKind::Gpt => {
+            let array = GPT_ENTRIES * GPT_ENTRY_SIZE;
+            vec![(0, 2 * ss + array), (disk_size - ss - array, disk_size)]
+        }
+        // The partition table proper: bytes 440..512 of LBA 0 (disk
+        // signature, four entries, boot signature). Bytes 0..440 are boot code
+        // that a blob may fill.
+        TableKind::Mbr => vec![(440, 512)],
+    }
+}
+
+fn align_up(v: u64, a: u64) -> u64 {
+    v.div_ceil(a) * a
+}
+
+/// Places the partitions and checks the layout and every input's size.
+pub fn plan(recipe: &Recipe) -> Result<Layout> {
+    let disk = &recipe.disk;
+    let ss = disk.sector_size;
+    let mut problems: Vec<Problem> = Vec::new();
+    let min_disk = match disk.table {
+        TableKind::Gpt => 2 * (2 * ss + GPT_ENTRIES * GPT_ENTRY_SIZE) + disk.alignment,
+        TableKind::Mbr => ss + disk.alignment,
+    };
+    if disk.size < min_disk {
+        return Err(Error::Invalid(vec![recipe.problem(
+            "disk.size",
+            format!("is too small for a {:?} table and one aligned partition", disk.table),
+        )]));
+    }
+    let mut layout = Layout {
+        disk_size: disk.size,
+        sector_size: ss,
+        table: disk.table,
+        partitions: Vec::new(),
+        table_regions: table_regions(disk.table, disk.size, ss),
+    };
+    let (first, last) = layout.usable();
+    let mut cursor = first;
+    let mut prev: Option<&str> = None;
+    for (i, part) in recipe.partitions.iter().enumerate() {
+        let field = &part.field;
+        let start = match part.offset {
+            Some(off) => {
+                if off % disk.alignment != 0 {
+                    problems.push(recipe.problem(
+                        &format!("{field}.offset"),
+                        format!("{off} is not aligned to disk.alignment ({})", disk.alignment),
+                    ));
+                }
+                if off < cursor {
+                    let what = match prev {
+                        Some(name) => format!("overlaps partition `{name}`, which ends at byte {cursor}"),
+                        None => format!("overlaps the partition table, which ends at byte {first}"),
+                    };
+                    problems.push(recipe.problem(&format!("{field}.offset"), what));
+                }
+                off
+            }
+            None => align_up(cursor, disk.alignment),
+        };
+        let size = match part.size {
+            PartSize::Bytes(b) => {
+                if b % ss != 0 {
+                    problems.push(recipe.problem(
+                        &format!("{field}.size"),
+                        format!("must be a multiple of the sector size ({ss})"),
+                    ));
+                }
+                b
+            }
+            PartSize::Fill => (last.saturating_sub(start)) / ss * ss,
+        };
+        if size == 0 || start + size > last {
+            problems.push(recipe.problem(
+                &format!("{field}.size"),
+                format!(
+                    "partition `{}` ({start}..{}) does not fit the disk, whose last usable byte is {}",
+                    part.name,
+                    start + size,
+                    last.saturating_sub(1)
+                ),
+            ));
+        }
+        if disk.table == TableKind::Mbr && (start / ss > u32::MAX as u64 || size / ss > u32::MAX as u64) {
+            problems.push(recipe.problem(field, "an MBR addresses at most 2^32 sectors"));
+        }
+        check_content(recipe, &part.content, field, size, &mut problems);
+        layout.partitions.push(Extent {
+            index: i,
+            name: part.name.clone(),
+            start,
+            size,
+            part_type: part.part_type,
+            bootable: part.bootable,
+        });
+        cursor = cursor.max(start + size);
+        prev = Some(&part.name);
+    }
+    for blob in &recipe.blobs {
+        let end = blob.offset + blob.len;
+        if end > disk.size {
+            problems.push(recipe.problem(&format!("{}.offset", blob.field), "the blob runs past the end of the disk"));
+        }
+        for (s, e) in &layout.table_regions {
+            if blob.offset < *e && *s < end {
+                problems.push(recipe.problem(
+                    &format!("{}.offset", blob.field),
+                    format!("the blob ({}..{end}) overlaps the partition table ({s}..{e})", blob.offset),
+                ));
+            }
+        }
+        for ext in &layout.partitions {
+            if blob.offset < ext.end() && ext.start < end {
+                problems.push(recipe.problem(
+                    &format!("{}.offset", blob.field),
+                    format!("the blob ({}..{end}) overlaps partition `{}` ({}..{})", blob.offset, ext.name, ext.start, ext.end()),
+                ));
+            }
+        }
+    }
+    for (i, a) in recipe.blobs.iter().enumerate() {
+        for b in &recipe.blobs[i + 1..] {
+            if a.offset < b.offset + b.len && b.offset < a.offset + a.len {
+                problems.push(recipe.problem(&format!("{}.offset", b.field), format!("the blob overlaps {}", a.field)));
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(layout)
+    } else {
+        Err(Error::Invalid(problems))
+    }
+}
+
+fn check_content(recipe: &Recipe, content: &Content, field: &str, size: u64, problems: &mut Vec<Problem>) {
+    match content {
+        Content::Image(path) => {
+            if let Ok(m) = std::fs::metadata(path) {
+                if m.len() > size {
+                    problems.push(recipe.problem(
+                        &format!("{field}.image"),
+                        format!("`{}` is {} bytes, larger than its partition ({size} bytes)", path.display(), m.len()),
+                    ));
+                }
+            }
+        }
+        Content::Fat(spec) => {
+            if let Err(rule) = fat_geometry::choose(size, recipe.disk.sector_size, spec.bits) {
+                problems.push(recipe.problem(&format!("{field}.fat"), rule));
+            } else if let Err(rule) = fat_geometry::check_fits(size, recipe.disk.sector_size, spec) {
+                problems.push(recipe.problem(&format!("{field}.fat.files"), rule));
+            }
+        }
+        Content::Credentials(c) => {
+            if let crate::recipe::CredentialsFormat::Fat { .. } = c.format {
+                if let Err(rule) = fat_geometry::choose(size, recipe.disk.sector_size, None) {
+                    problems.push(recipe.problem(&format!("{field}.credentials"), rule));
+                }
+            } else if size < 2 * crate::credentials::record::MIN_SLOT {
+                problems.push(recipe.problem(
+                    &format!("{field}.size"),
+                    format!("a credential record partition needs at least {} bytes", 2 * crate::credentials::record::MIN_SLOT),
+                ));
+            }
+        }
+        Content::Empty => {}
+    }
+}

@@ -1,0 +1,21 @@
+//! burnline burns Alibaba Cloud IoT (Link IoT Edge) gateway identities into
+//! per-device disk images.
+//!
+//! The modules follow the pipeline: [`recipe`] → [`layout`] → [`base`] image →
+//! per-device [`credentials`] → [`output`] → [`manifest`]. [`devices`] streams
+//! the device CSV; [`commands`] implements each subcommand on top of them, and
+//! [`cmdline`] holds the clap types only.
+
+pub mod base;
+pub mod cmdline;
+pub mod commands;
+pub mod credentials;
+pub mod devices;
+pub mod error;
+pub mod identity;
+pub mod io;
+pub mod layout;
+pub mod manifest;
+pub mod output;
+pub mod recipe;
+pub mod secret;

@@ -1,0 +1,136 @@
+//! Builds one device's image: the base image shared by reflink or copied
+//! extent by extent, then the device's patches (partition table with its own
+//! IDs, FAT serials, credentials partition) written over it. The image goes
+//! to a temp name with mode 0600; the batch makes it durable and renames it.
+
+use crate::base::Base;
+use crate::credentials::partition::CredentialsPartition;
+use crate::credentials::payload::Credentials;
+use crate::devices::reader::DeviceRow;
+use crate::error::{IoContext, Result};
+use crate::io::extents::clone_or_copy;
+use crate::io::hash::hash_patched;
+use crate::io::patch::Patch;
+use crate::layout::ids::{self, DeviceIds};
+use crate::layout::table::table_patches;
+use crate::layout::Layout;
+use crate::manifest::{Entry, PartitionId};
+use crate::output::{atomic, naming};
+use crate::recipe::{AuthMode, Recipe, TableKind};
+use std::os::unix::fs::FileExt;
+use std::path::PathBuf;
+use zeroize::Zeroizing;
+
+/// Everything a device build needs that is the same for every device.
+pub struct DeviceBuilder<'a> {
+    /// The recipe.
+    pub recipe: &'a Recipe,
+    /// Its layout.
+    pub layout: &'a Layout,
+    /// The base image.
+    pub base: &'a Base,
+    /// The credentials partition.
+    pub creds: CredentialsPartition,
+    /// Output directory.
+    pub out_dir: PathBuf,
+    /// Whether FICLONE works here.
+    pub reflink: bool,
+}
+
+/// A device image written under its temp name.
+#[derive(Debug)]
+pub struct Built {
+    /// Its manifest entry.
+    pub entry: Entry,
+    /// Temp path.
+    pub temp: PathBuf,
+    /// Final path.
+    pub final_path: PathBuf,
+}
+
+/// The credentials a device carries when nothing was registered for it:
+/// its DeviceSecret (一机一密) or the product certificate (一型一密).
+pub fn credentials_for(recipe: &Recipe, row: &DeviceRow, keep_product_secret: bool) -> Credentials {
+    let (device_secret, product_secret) = match &recipe.auth.mode {
+        AuthMode::DeviceSecret => (row.device_secret.clone(), None),
+        AuthMode::ProductSecret { product_secret, .. } => (None, Some(product_secret.clone())),
+    };
+    Credentials {
+        product_key: row.product_key.clone(),
+        device_name: row.device_name.clone(),
+        device_secret,
+        product_secret,
+        region: recipe.auth.region.clone(),
+        endpoint: recipe.auth.endpoint.clone(),
+        keep_product_secret,
+    }
+}
+
+impl DeviceBuilder<'_> {
+    /// The final file name for a device.
+    pub fn file_name(&self, row: &DeviceRow) -> String {
+        naming::render(&self.recipe.output_pattern, &row.device_name, &row.product_key)
+    }
+
+    /// Every patch of a device, sorted by offset.
+    pub fn patches(&self, ids: &DeviceIds, creds: &Credentials) -> Result<Vec<Patch>> {
+        let name = &creds.device_name;
+        let mut patches =
+            table_patches(self.layout, ids).with_context(|| format!("device {name}: partition table"))?;
+        for slot in &self.base.serials {
+            let serial = ids::fat_serial(&ids.partition_guids[slot.partition]);
+            for off in &slot.offsets {
+                patches.push(Patch { offset: *off, bytes: Zeroizing::new(serial.to_le_bytes().to_vec()) });
+            }
+        }
+        let serial = ids::fat_serial(&ids.partition_guids[self.creds.extent.index]);
+        patches.extend(
+            self.creds
+                .patches(creds, serial)
+                .with_context(|| format!("device {name}: credentials partition"))?,
+        );
+        patches.sort_by_key(|p| p.offset);
+        Ok(patches)
+    }
+
+    /// Writes a device's image under its temp name and returns its entry.
+    /// On failure the temp file is removed.
+    pub fn build(&self, row: &DeviceRow, creds: &Credentials) -> Result<Built> {
+        let file = self.file_name(row);
+        let final_path = self.out_dir.join(&file);
+        let temp = atomic::temp_path(&final_path);
+        let result = self.write(row, creds, file, &temp);
+        if result.is_err() {
+            let _ = std::fs::remove_file(&temp);
+        }
+        result.map(|entry| Built { entry, temp, final_path })
+    }
+
+    fn write(&self, row: &DeviceRow, creds: &Credentials, file: String, temp: &std::path::Path) -> Result<Entry> {
+        let ids = DeviceIds::derive(&self.recipe.disk.seed, &row.device_name, self.layout);
+        let patches = self.patches(&ids, creds)?;
+        let out = atomic::create_temp(temp)?;
+        clone_or_copy(&self.base.file, &out, self.base.len, self.reflink).at("copying the base image into", temp)?;
+        for p in &patches {
+            out.write_all_at(&p.bytes, p.offset).at("writing", temp)?;
+        }
+        let sha = hash_patched(&self.base.file, self.base.len, &self.base.extents, &patches)
+            .at("hashing the image of", temp)?;
+        Ok(Entry {
+            file,
+            size: self.base.len,
+            sha256: hex::encode(sha),
+            device_name: row.device_name.clone(),
+            product_key: row.product_key.clone(),
+            disk_guid: ids.disk_guid.to_string(),
+            mbr_signature: (self.layout.table == TableKind::Mbr).then(|| format!("{:08x}", ids.mbr_signature)),
+            partitions: self
+                .layout
+                .partitions
+                .iter()
+                .zip(&ids.partition_guids)
+                .map(|(p, g)| PartitionId { name: p.name.clone(), guid: g.to_string() })
+                .collect(),
+        })
+    }
+}

@@ -1,0 +1,8 @@
+//! Writing outputs: safe file names ([`naming`]), crash-safe files
+//! ([`atomic`]), one device's image ([`device`]) and progress reporting
+//! ([`progress`]).
+
+pub mod atomic;
+pub mod device;
+pub mod naming;
+pub mod progress;
