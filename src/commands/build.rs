@@ -3,20 +3,31 @@
 //! Per batch the images are made durable with one `syncfs`, renamed into
 //! place, the directory synced, and only then listed in the manifest. A
 //! device that fails is reported and the others go on; the exit status says
-//! so at the end.
+//! so at the end. Finished batches are journaled (`crate::resume`), so a
+//! rerun after a kill finishes only what is missing; `--shard` builds one
+//! slice of the CSV; station mode, bmaps and compression are added per
+//! device by `crate::station` and `crate::output::artifacts`.
 
 use super::check::check_all;
 use crate::base;
-use crate::cmdline::BuildArgs;
+use crate::cmdline::{BuildArgs, CompressArg};
 use crate::credentials::partition::CredentialsPartition;
 use crate::devices::check::expect;
 use crate::devices::reader::{DeviceReader, DeviceRow};
 use crate::error::{Error, IoContext, Result};
 use crate::io::extents::reflink_works;
+use crate::manifest::extra::Header;
 use crate::manifest::ManifestWriter;
+use crate::output::artifacts;
 use crate::output::atomic;
 use crate::output::device::{credentials_for, Built, DeviceBuilder};
 use crate::output::progress::Progress;
+use crate::output::staged::Staged;
+use crate::recipe::output_spec::{Compression, OutputMode, OutputSpec};
+use crate::resume::interrupt::Interrupt;
+use crate::resume::journal::{self, Journal};
+use crate::shard::Shard;
+use crate::station;
 use rayon::prelude::*;
 use std::fs::File;
 use std::path::Path;
@@ -34,7 +45,12 @@ struct Failure {
 
 /// Runs `build`.
 pub fn run(args: &BuildArgs) -> Result<()> {
-    let (recipe, layout, total) = check_all(&args.recipe, &args.devices)?;
+    let shard = Shard::from_args(args.shard.as_deref(), args.shard_count, |k| {
+        std::env::var(k).ok()
+    })?;
+    let (recipe, layout, rows) = check_all(&args.recipe, &args.devices)?;
+    let spec = output_spec(args, &recipe);
+    let total = shard.map_or(rows, |s| s.rows_in(rows));
     let out = &args.out;
     std::fs::create_dir_all(out).at("creating the output directory", out)?;
     let lock = lock_dir(out)?;
@@ -44,11 +60,32 @@ pub fn run(args: &BuildArgs) -> Result<()> {
         .build()
         .map_err(|e| Error::Usage(format!("--jobs: {e}")))?;
 
+    let stop = Interrupt::install()?;
+    let mut journal = Journal::open(out, &run_fingerprint(args, &spec, shard)?)?;
     let base = base::build(&recipe, &layout, out)?;
+    let mut header = Header {
+        shard: shard.map(|s| s.info(rows)),
+        ..Header::default()
+    };
+    let mut base_sha = [0u8; 32];
+    if spec.mode == OutputMode::Station {
+        let (sum, bmap, sha) = station::base_file::write(&base, out, spec.bmap)?;
+        header = Header {
+            mode: Some("station".into()),
+            base: Some(sum),
+            base_bmap: bmap,
+            ..header
+        };
+        base_sha = sha;
+    }
     let reflink = probe_reflink(&base.file, out);
-    let (creds_index, creds_spec) = recipe
-        .credentials()
-        .ok_or_else(|| Error::invalid(recipe.path.display().to_string(), "partitions", "no credentials partition"))?;
+    let (creds_index, creds_spec) = recipe.credentials().ok_or_else(|| {
+        Error::invalid(
+            recipe.path.display().to_string(),
+            "partitions",
+            "no credentials partition",
+        )
+    })?;
     let builder = DeviceBuilder {
         recipe: &recipe,
         layout: &layout,
@@ -62,17 +99,27 @@ pub fn run(args: &BuildArgs) -> Result<()> {
         out_dir: out.clone(),
         reflink,
     };
-    let recipe_name = recipe.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let mut manifest = ManifestWriter::create(out, &recipe_name)?;
+    let recipe_name = recipe
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut manifest = ManifestWriter::create_with(out, &recipe_name, &header)?;
     let mut reader = DeviceReader::open(&args.devices, expect(&recipe))?;
     let mut progress = Progress::new(total, args.json);
     let mut failures: Vec<Failure> = Vec::new();
     let mut built_count = 0u64;
+    let mut interrupted = false;
     loop {
+        if stop.requested() {
+            interrupted = true;
+            break;
+        }
         let mut rows: Vec<DeviceRow> = Vec::with_capacity(BATCH);
         while rows.len() < BATCH {
             match reader.next_row() {
                 None => break,
+                Some(Ok(row)) if shard.is_some_and(|s| !s.takes(row.index)) => {}
                 Some(Ok(row)) => rows.push(row),
                 // The CSV was checked whole; it changed under us.
                 Some(Err(problems)) => return Err(Error::Invalid(problems)),
@@ -81,24 +128,68 @@ pub fn run(args: &BuildArgs) -> Result<()> {
         if rows.is_empty() {
             break;
         }
-        let results: Vec<Result<Built>> = pool.install(|| {
+        let results: Vec<Result<Staged>> = pool.install(|| {
             rows.par_iter()
-                .map(|row| builder.build(row, &credentials_for(&recipe, row, creds_spec.keep_product_secret)))
+                .map(|row| match journal.done(&row.device_name) {
+                    Some(e) => Ok(Staged {
+                        entry: e.clone(),
+                        renames: Vec::new(),
+                        fresh: false,
+                    }),
+                    None => {
+                        let creds = credentials_for(&recipe, row, creds_spec.keep_product_secret);
+                        let ids = crate::layout::ids::DeviceIds::derive(
+                            &recipe.disk.seed,
+                            &row.device_name,
+                            &layout,
+                        );
+                        let patches = builder.patches(&ids, &creds)?;
+                        match spec.mode {
+                            OutputMode::Station => station::device_delta::build(
+                                &builder, row, &creds, &patches, &base_sha,
+                            ),
+                            OutputMode::Full => builder.build(row, &creds).and_then(|b: Built| {
+                                artifacts::finish(b, row, &patches, &base, &spec)
+                            }),
+                        }
+                    }
+                })
                 .collect()
         });
         let (ok, failed) = settle(out, &rows, results, &mut failures)?;
+        journal.append(ok.iter().filter(|b| b.fresh).map(|b| &b.entry))?;
         for b in &ok {
             manifest.push(&b.entry)?;
         }
-        built_count += ok.len() as u64;
+        built_count += ok.iter().filter(|b| b.fresh).count() as u64;
         progress.advance(ok.len() as u64, failed);
     }
     progress.finish();
+    if interrupted {
+        drop(manifest);
+        drop(base);
+        eprintln!(
+            "burnline: interrupted; {} device(s) are done and journaled in {}; rerun the same command to finish",
+            journal.done_count() as u64 + built_count,
+            out.join(journal::JOURNAL).display()
+        );
+        atomic::clean_stale(out)?;
+        return Err(Error::Interrupted);
+    }
     manifest.finish()?;
+    if failures.is_empty() {
+        journal.remove()?;
+    }
     drop(base);
     drop(lock);
     for f in &failures {
-        eprintln!("error: device {} ({}:{}): {}", f.device_name, args.devices.display(), f.line, f.error);
+        eprintln!(
+            "error: device {} ({}:{}): {}",
+            f.device_name,
+            args.devices.display(),
+            f.line,
+            f.error
+        );
     }
     if args.json {
         let summary = serde_json::json!({
@@ -109,19 +200,30 @@ pub fn run(args: &BuildArgs) -> Result<()> {
         });
         println!("{summary}");
     } else {
-        eprintln!("burnline: built {built_count} image(s) in {}", out.display());
+        eprintln!(
+            "burnline: built {built_count} image(s) in {}",
+            out.display()
+        );
     }
     if failures.is_empty() {
         Ok(())
     } else {
-        Err(Error::DevicesFailed { failed: failures.len(), total: total as usize })
+        Err(Error::DevicesFailed {
+            failed: failures.len(),
+            total: total as usize,
+        })
     }
 }
 
 /// Makes a batch durable and renames it into place: one `syncfs` for the
 /// data, the renames, one directory fsync. Failed devices lose their temp
 /// files and are recorded.
-fn settle(out: &Path, rows: &[DeviceRow], results: Vec<Result<Built>>, failures: &mut Vec<Failure>) -> Result<(Vec<Built>, u64)> {
+fn settle(
+    out: &Path,
+    rows: &[DeviceRow],
+    results: Vec<Result<Staged>>,
+    failures: &mut Vec<Failure>,
+) -> Result<(Vec<Staged>, u64)> {
     let mut ok = Vec::new();
     let mut failed = 0;
     for (row, r) in rows.iter().zip(results) {
@@ -129,15 +231,21 @@ fn settle(out: &Path, rows: &[DeviceRow], results: Vec<Result<Built>>, failures:
             Ok(b) => ok.push(b),
             Err(e) => {
                 failed += 1;
-                failures.push(Failure { device_name: row.device_name.clone(), line: row.line, error: e.to_string() });
+                failures.push(Failure {
+                    device_name: row.device_name.clone(),
+                    line: row.line,
+                    error: e.to_string(),
+                });
             }
         }
     }
-    if !ok.is_empty() {
+    if ok.iter().any(|b| !b.renames.is_empty()) {
         let dir = File::open(out).at("opening", out)?;
-        rustix::fs::syncfs(&dir).map_err(std::io::Error::from).at("syncing the file system of", out)?;
-        for b in &ok {
-            std::fs::rename(&b.temp, &b.final_path).at("renaming into place", &b.final_path)?;
+        rustix::fs::syncfs(&dir)
+            .map_err(std::io::Error::from)
+            .at("syncing the file system of", out)?;
+        for (temp, final_path) in ok.iter().flat_map(|b| &b.renames) {
+            std::fs::rename(temp, final_path).at("renaming into place", final_path)?;
         }
         dir.sync_all().at("syncing directory", out)?;
     }
@@ -150,7 +258,10 @@ fn lock_dir(out: &Path) -> Result<File> {
     let path = out.join(".burnline.lock");
     let f = atomic::create_temp(&path)?;
     rustix::fs::flock(&f, rustix::fs::FlockOperation::NonBlockingLockExclusive).map_err(|_| {
-        Error::Usage(format!("{} is in use by another burnline run", out.display()))
+        Error::Usage(format!(
+            "{} is in use by another burnline run",
+            out.display()
+        ))
     })?;
     Ok(f)
 }
@@ -158,7 +269,35 @@ fn lock_dir(out: &Path) -> Result<File> {
 /// Whether FICLONE from the base works in the output directory.
 fn probe_reflink(base: &File, out: &Path) -> bool {
     let probe = out.join(format!(".burnline-probe{}", atomic::TEMP_SUFFIX));
-    let works = atomic::create_temp(&probe).map(|f| reflink_works(base, &f)).unwrap_or(false);
+    let works = atomic::create_temp(&probe)
+        .map(|f| reflink_works(base, &f))
+        .unwrap_or(false);
     let _ = std::fs::remove_file(&probe);
     works
+}
+
+/// The recipe's output options with the command line's on top.
+fn output_spec(args: &BuildArgs, recipe: &crate::recipe::Recipe) -> OutputSpec {
+    let mut spec = recipe.output;
+    if args.station {
+        spec.mode = OutputMode::Station;
+    }
+    spec.bmap |= args.bmap;
+    match args.compress {
+        Some(CompressArg::Zstd) => spec.compress = Some(Compression::Zstd),
+        Some(CompressArg::Xz) => spec.compress = Some(Compression::Xz),
+        Some(CompressArg::Gzip) => spec.compress = Some(Compression::Gzip),
+        Some(CompressArg::None) => spec.compress = None,
+        None => {}
+    }
+    spec
+}
+
+/// What a resumed run must share with the run it continues: the recipe
+/// and CSV bytes, the output options and the shard.
+fn run_fingerprint(args: &BuildArgs, spec: &OutputSpec, shard: Option<Shard>) -> Result<String> {
+    let recipe = std::fs::read(&args.recipe).at("reading", &args.recipe)?;
+    let csv = std::fs::read(&args.devices).at("reading", &args.devices)?;
+    let opts = format!("{}|{:?}|{:?}", env!("CARGO_PKG_VERSION"), spec, shard);
+    Ok(journal::fingerprint(&[&recipe, &csv, opts.as_bytes()]))
 }

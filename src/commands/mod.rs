@@ -4,7 +4,9 @@
 
 pub mod build;
 pub mod check;
+pub mod flash;
 pub mod inspect;
+pub mod manifest_merge;
 pub mod plan;
 pub mod verify;
 
@@ -30,6 +32,8 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Plan(a) => plan::run(&a),
         Command::Inspect(a) => inspect::run(&a),
         Command::Verify(a) => verify::run(&a),
+        Command::Flash(a) => flash::run(&a),
+        Command::Manifest(crate::cmdline::ManifestCommand::Merge(a)) => manifest_merge::run(&a),
     };
     match result {
         Ok(()) => 0,

@@ -2,6 +2,7 @@
 //! [`patch::PatchDevice`] that records writes in memory, extent-aware copying
 //! ([`extents`]) and hashing of an image as base plus patches ([`hash`]).
 
+pub mod bmap;
 pub mod extents;
 pub mod hash;
 pub mod patch;

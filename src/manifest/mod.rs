@@ -4,8 +4,11 @@
 //! built, so memory does not grow with the fleet, and put in place atomically
 //! only after every listed output is durable.
 
+pub mod extra;
+
 use crate::error::{IoContext, Result};
 use crate::output::atomic;
+use extra::{Artifacts, Header};
 use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -45,6 +48,9 @@ pub struct Entry {
     pub mbr_signature: Option<String>,
     /// Partition IDs.
     pub partitions: Vec<PartitionId>,
+    /// Raw-image checksum, side files and CSV row (stations, CI artifacts).
+    #[serde(flatten)]
+    pub artifacts: Artifacts,
 }
 
 /// A whole manifest, as read back by `verify`.
@@ -54,6 +60,9 @@ pub struct Manifest {
     pub burnline: String,
     /// The recipe's file name.
     pub recipe: String,
+    /// Station base, shard.
+    #[serde(flatten)]
+    pub header: Header,
     /// The devices, in CSV order.
     pub devices: Vec<Entry>,
 }
@@ -64,7 +73,11 @@ impl Manifest {
         let path = dir.join(MANIFEST);
         let text = std::fs::read(&path).at("reading", &path)?;
         serde_json::from_slice(&text).map_err(|e| {
-            crate::error::Error::invalid(path.display().to_string(), "", format!("not a burnline manifest: {e}"))
+            crate::error::Error::invalid(
+                path.display().to_string(),
+                "",
+                format!("not a burnline manifest: {e}"),
+            )
         })
     }
 }
@@ -80,17 +93,37 @@ pub struct ManifestWriter {
 impl ManifestWriter {
     /// Starts a manifest for `recipe_name` in `dir`.
     pub fn create(dir: &Path, recipe_name: &str) -> Result<Self> {
+        Self::create_with(dir, recipe_name, &Header::default())
+    }
+
+    /// Starts a manifest with the top-level fields of `header` (which are
+    /// also listed in `SHA256SUMS`).
+    pub fn create_with(dir: &Path, recipe_name: &str, header: &Header) -> Result<Self> {
         let jp = atomic::temp_path(&dir.join(MANIFEST));
         let sp = atomic::temp_path(&dir.join(SHA256SUMS));
         let mut json = BufWriter::new(atomic::create_temp(&jp)?);
-        let sums = BufWriter::new(atomic::create_temp(&sp)?);
+        let mut sums = BufWriter::new(atomic::create_temp(&sp)?);
+        let mut extra = String::new();
+        if let Ok(serde_json::Value::Object(map)) = serde_json::to_value(header) {
+            for (k, v) in map {
+                extra.push_str(&format!("\n  {}: {},", serde_json::Value::from(k), v));
+            }
+        }
+        for f in header.files() {
+            writeln!(sums, "{}  {}", f.sha256, f.file).at("writing", &sp)?;
+        }
         let head = format!(
-            "{{\n  \"burnline\": {},\n  \"recipe\": {},\n  \"devices\": [",
+            "{{\n  \"burnline\": {},\n  \"recipe\": {},{extra}\n  \"devices\": [",
             serde_json::Value::from(env!("CARGO_PKG_VERSION")),
             serde_json::Value::from(recipe_name)
         );
         json.write_all(head.as_bytes()).at("writing", &jp)?;
-        Ok(ManifestWriter { dir: dir.to_path_buf(), json, sums, count: 0 })
+        Ok(ManifestWriter {
+            dir: dir.to_path_buf(),
+            json,
+            sums,
+            count: 0,
+        })
     }
 
     /// Appends one device (call only once its output is durable).
@@ -98,9 +131,15 @@ impl ManifestWriter {
         let line = serde_json::to_string(e).unwrap_or_default();
         let sep = if self.count == 0 { "\n    " } else { ",\n    " };
         let jp = atomic::temp_path(&self.dir.join(MANIFEST));
-        self.json.write_all(sep.as_bytes()).and_then(|_| self.json.write_all(line.as_bytes())).at("writing", &jp)?;
+        self.json
+            .write_all(sep.as_bytes())
+            .and_then(|_| self.json.write_all(line.as_bytes()))
+            .at("writing", &jp)?;
         let sp = atomic::temp_path(&self.dir.join(SHA256SUMS));
         writeln!(self.sums, "{}  {}", e.sha256, e.file).at("writing", &sp)?;
+        for f in &e.artifacts.extra_files {
+            writeln!(self.sums, "{}  {}", f.sha256, f.file).at("writing", &sp)?;
+        }
         self.count += 1;
         Ok(())
     }
@@ -109,10 +148,17 @@ impl ManifestWriter {
     pub fn finish(mut self) -> Result<()> {
         let jp = atomic::temp_path(&self.dir.join(MANIFEST));
         let sp = atomic::temp_path(&self.dir.join(SHA256SUMS));
-        let tail = if self.count == 0 { "]\n}\n" } else { "\n  ]\n}\n" };
+        let tail = if self.count == 0 {
+            "]\n}\n"
+        } else {
+            "\n  ]\n}\n"
+        };
         self.json.write_all(tail.as_bytes()).at("writing", &jp)?;
         for (w, tmp, name) in [(self.json, &jp, MANIFEST), (self.sums, &sp, SHA256SUMS)] {
-            let f = w.into_inner().map_err(|e| e.into_error()).at("writing", tmp)?;
+            let f = w
+                .into_inner()
+                .map_err(|e| e.into_error())
+                .at("writing", tmp)?;
             f.sync_all().at("syncing", tmp)?;
             let dest = self.dir.join(name);
             std::fs::rename(tmp, &dest).at("renaming into place", &dest)?;

@@ -179,4 +179,10 @@ pub struct RawSecretFrom {
 pub struct RawOutput {
     /// File name pattern, default `{device_name}.img`.
     pub pattern: Option<String>,
+    /// `full` (default) or `station`.
+    pub mode: Option<String>,
+    /// Write a bmap file next to each image.
+    pub bmap: Option<bool>,
+    /// `zstd`, `xz`, `gzip` or `none`.
+    pub compress: Option<String>,
 }

@@ -1,0 +1,111 @@
+//! What follows a full device image before it is put in place: its bmap
+//! (made from the base's extents plus the device's patches, before any
+//! compression) and its streamed compression. Everything stays under temp
+//! names; the batch renames it.
+
+use super::atomic;
+use super::compress::compress;
+use super::device::Built;
+use super::staged::Staged;
+use crate::base::Base;
+use crate::devices::reader::DeviceRow;
+use crate::error::{IoContext, Result};
+use crate::io::bmap;
+use crate::io::patch::Patch;
+use crate::manifest::extra::FileSum;
+use crate::recipe::output_spec::OutputSpec;
+use sha2::{Digest, Sha256};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+/// The bmap's file name for an image file name (`x.img` → `x.img.bmap`).
+pub fn bmap_name(image_name: &str) -> String {
+    format!("{image_name}.bmap")
+}
+
+/// Writes the bmap of the `len`-byte image `image` to a temp file next to
+/// `final_image`; returns the listing and the (temp, final) rename.
+pub fn write_bmap(
+    image: &File,
+    len: u64,
+    extents: &[(u64, u64)],
+    patches: &[Patch],
+    final_image: &Path,
+) -> Result<(FileSum, (PathBuf, PathBuf))> {
+    let name = bmap_name(
+        &final_image
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    );
+    let dest = final_image.with_file_name(&name);
+    let tmp = atomic::temp_path(&dest);
+    let text = bmap::render(image, len, &bmap::block_ranges(extents, patches, len))
+        .at("making the bmap", &dest)?;
+    std::fs::write(&tmp, text.as_bytes()).at("writing", &tmp)?;
+    let sum = FileSum {
+        file: name,
+        size: text.len() as u64,
+        sha256: hex::encode(Sha256::digest(text.as_bytes())),
+    };
+    Ok((sum, (tmp, dest)))
+}
+
+/// Adds the bmap and compression `spec` asks for to a built image.
+pub fn finish(
+    b: Built,
+    row: &DeviceRow,
+    patches: &[Patch],
+    base: &Base,
+    spec: &OutputSpec,
+) -> Result<Staged> {
+    let mut staged = Staged {
+        entry: b.entry,
+        renames: vec![(b.temp.clone(), b.final_path.clone())],
+        fresh: true,
+    };
+    staged.entry.artifacts.row = Some(row.index);
+    let r = finish_inner(&mut staged, &b.temp, &b.final_path, patches, base, spec);
+    match r {
+        Ok(()) => Ok(staged),
+        Err(e) => {
+            staged.discard();
+            Err(e)
+        }
+    }
+}
+
+fn finish_inner(
+    staged: &mut Staged,
+    temp: &Path,
+    final_path: &Path,
+    patches: &[Patch],
+    base: &Base,
+    spec: &OutputSpec,
+) -> Result<()> {
+    if !spec.bmap && spec.compress.is_none() {
+        return Ok(());
+    }
+    let image = File::open(temp).at("opening", temp)?;
+    if spec.bmap {
+        let (sum, rename) = write_bmap(&image, base.len, &base.extents, patches, final_path)?;
+        staged.entry.artifacts.extra_files.push(sum);
+        staged.renames.push(rename);
+    }
+    if let Some(how) = spec.compress {
+        let name = format!("{}{}", staged.entry.file, how.ext());
+        let dest = final_path.with_file_name(&name);
+        let tmp = atomic::temp_path(&dest);
+        let out = atomic::create_temp(&tmp)?;
+        staged.renames.push((tmp.clone(), dest));
+        let (size, sha) = compress(&image, base.len, &out, how).at("compressing into", &tmp)?;
+        drop(image);
+        let _ = std::fs::remove_file(temp);
+        staged.renames.remove(0);
+        let e = &mut staged.entry;
+        e.artifacts.image_sha256 = Some(std::mem::replace(&mut e.sha256, hex::encode(sha)));
+        e.artifacts.image_size = Some(std::mem::replace(&mut e.size, size));
+        e.file = name;
+    }
+    Ok(())
+}

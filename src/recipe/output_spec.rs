@@ -1,0 +1,102 @@
+//! What a build writes besides (or instead of) plain images: the output
+//! mode (full images, or a station base plus per-device deltas), bmap files
+//! and compression. Read from the recipe's `output:` section; `build`'s
+//! command-line flags override it.
+
+use super::raw::RawOutput;
+
+/// Full images per device, or one base image plus per-device deltas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputMode {
+    /// One complete image per device.
+    #[default]
+    Full,
+    /// `base.img` once, and a delta per device (see `crate::station::delta`).
+    Station,
+}
+
+/// A streamed compression of an output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    /// zstd, `.zst`.
+    Zstd,
+    /// xz, `.xz`.
+    Xz,
+    /// gzip, `.gz`.
+    Gzip,
+}
+
+impl Compression {
+    /// Parses `zstd`, `xz` or `gzip`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "zstd" | "zst" => Some(Compression::Zstd),
+            "xz" => Some(Compression::Xz),
+            "gzip" | "gz" => Some(Compression::Gzip),
+            _ => None,
+        }
+    }
+
+    /// The file name extension, with its dot.
+    pub fn ext(self) -> &'static str {
+        match self {
+            Compression::Zstd => ".zst",
+            Compression::Xz => ".xz",
+            Compression::Gzip => ".gz",
+        }
+    }
+
+    /// The compression a file name's extension says, if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Compression::Zstd, Compression::Xz, Compression::Gzip]
+            .into_iter()
+            .find(|c| name.ends_with(c.ext()))
+    }
+}
+
+/// The resolved `output:` options other than the name pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OutputSpec {
+    /// Full images or station deltas.
+    pub mode: OutputMode,
+    /// Write a bmap next to each image.
+    pub bmap: bool,
+    /// Compress each image.
+    pub compress: Option<Compression>,
+}
+
+/// Checks `output:`'s `mode`, `bmap` and `compress`, reporting broken rules
+/// through `p`.
+pub fn resolve(raw: &RawOutput, p: &mut impl FnMut(&str, String)) -> OutputSpec {
+    let mode = match raw.mode.as_deref() {
+        None | Some("full") => OutputMode::Full,
+        Some("station") => OutputMode::Station,
+        Some(other) => {
+            p(
+                "output.mode",
+                format!("must be `full` or `station`, not `{other}`"),
+            );
+            OutputMode::Full
+        }
+    };
+    let compress = match raw.compress.as_deref() {
+        None | Some("none") => None,
+        Some(s) => {
+            let c = Compression::parse(s);
+            if c.is_none() {
+                p(
+                    "output.compress",
+                    format!("must be `zstd`, `xz`, `gzip` or `none`, not `{s}`"),
+                );
+            }
+            c
+        }
+    };
+    OutputSpec {
+        mode,
+        bmap: raw.bmap.unwrap_or(false),
+        compress,
+    }
+}

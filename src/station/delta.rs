@@ -1,0 +1,180 @@
+//! The station delta format: the bytes one device's image differs from the
+//! station's `base.img` by, small enough to write after the base in well
+//! under a second. Documented in `docs/station.md`:
+//!
+//! ```text
+//! offset size  field
+//! 0      8     magic "BLDELTA1"
+//! 8      8     image size in bytes (u64 LE): base and result are this long
+//! 16     32    SHA-256 of base.img
+//! 48     32    SHA-256 of the resulting full image (base with records applied)
+//! 80     4     record count (u32 LE)
+//! 84     4     zero
+//! 88     ...   records, sorted by offset, not overlapping:
+//!              offset (u64 LE), length (u32 LE), then `length` bytes
+//! end-32 32    SHA-256 of every byte before it
+//! ```
+//!
+//! A delta carries the device's credentials: it is written with mode 0600.
+
+use crate::io::patch::Patch;
+use sha2::{Digest, Sha256};
+use std::io;
+use zeroize::Zeroizing;
+
+/// The magic at the start of every delta.
+pub const MAGIC: &[u8; 8] = b"BLDELTA1";
+const HEAD: usize = 88;
+
+/// A parsed delta.
+#[derive(Debug)]
+pub struct Delta {
+    /// Length of the base and of the result.
+    pub image_size: u64,
+    /// SHA-256 of the base it applies to.
+    pub base_sha256: [u8; 32],
+    /// SHA-256 of the result.
+    pub image_sha256: [u8; 32],
+    /// The records, sorted by offset.
+    pub patches: Vec<Patch>,
+}
+
+/// Serializes a delta. `patches` must be sorted and not overlap.
+pub fn encode(
+    image_size: u64,
+    base_sha256: &[u8; 32],
+    image_sha256: &[u8; 32],
+    patches: &[Patch],
+) -> io::Result<Zeroizing<Vec<u8>>> {
+    let body: usize = patches.iter().map(|p| 12 + p.bytes.len()).sum();
+    let mut out = Zeroizing::new(Vec::with_capacity(HEAD + body + 32));
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&image_size.to_le_bytes());
+    out.extend_from_slice(base_sha256);
+    out.extend_from_slice(image_sha256);
+    let count =
+        u32::try_from(patches.len()).map_err(|_| io::Error::other("too many delta records"))?;
+    out.extend_from_slice(&count.to_le_bytes());
+    out.extend_from_slice(&[0; 4]);
+    for p in patches {
+        let len = u32::try_from(p.bytes.len())
+            .map_err(|_| io::Error::other("delta record over 4 GiB"))?;
+        out.extend_from_slice(&p.offset.to_le_bytes());
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&p.bytes);
+    }
+    let sum: [u8; 32] = Sha256::digest(&out[..]).into();
+    out.extend_from_slice(&sum);
+    Ok(out)
+}
+
+fn bad(why: impl Into<String>) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, why.into())
+}
+
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(a)
+}
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    let mut a = [0u8; 4];
+    a.copy_from_slice(&b[at..at + 4]);
+    u32::from_le_bytes(a)
+}
+
+/// Whether `bytes` start like a delta.
+pub fn is_delta(bytes: &[u8]) -> bool {
+    bytes.starts_with(MAGIC)
+}
+
+/// Parses and checks a delta: trailer checksum, record bounds and order.
+pub fn decode(bytes: &[u8]) -> io::Result<Delta> {
+    if !is_delta(bytes) {
+        return Err(bad("not a burnline delta (bad magic)"));
+    }
+    if bytes.len() < HEAD + 32 {
+        return Err(bad("truncated delta"));
+    }
+    let (data, sum) = bytes.split_at(bytes.len() - 32);
+    if Sha256::digest(data).as_slice() != sum {
+        return Err(bad(
+            "delta checksum mismatch: the file is truncated or corrupted",
+        ));
+    }
+    let image_size = u64_at(data, 8);
+    let mut base_sha256 = [0u8; 32];
+    base_sha256.copy_from_slice(&data[16..48]);
+    let mut image_sha256 = [0u8; 32];
+    image_sha256.copy_from_slice(&data[48..80]);
+    let count = u32_at(data, 80);
+    let mut pos = HEAD;
+    let mut patches = Vec::new();
+    let mut end_prev = 0u64;
+    for i in 0..count {
+        if pos + 12 > data.len() {
+            return Err(bad(format!("delta record {i} is truncated")));
+        }
+        let offset = u64_at(data, pos);
+        let len = u32_at(data, pos + 8) as usize;
+        pos += 12;
+        if pos + len > data.len() {
+            return Err(bad(format!("delta record {i} is truncated")));
+        }
+        if offset < end_prev
+            || offset
+                .checked_add(len as u64)
+                .is_none_or(|e| e > image_size)
+        {
+            return Err(bad(format!(
+                "delta record {i} is out of order or past the image end"
+            )));
+        }
+        end_prev = offset + len as u64;
+        patches.push(Patch {
+            offset,
+            bytes: Zeroizing::new(data[pos..pos + len].to_vec()),
+        });
+        pos += len;
+    }
+    if pos != data.len() {
+        return Err(bad("delta has trailing bytes after its records"));
+    }
+    Ok(Delta {
+        image_size,
+        base_sha256,
+        image_sha256,
+        patches,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_detects_damage() {
+        let p = vec![
+            Patch {
+                offset: 0,
+                bytes: Zeroizing::new(vec![1, 2, 3]),
+            },
+            Patch {
+                offset: 4096,
+                bytes: Zeroizing::new(vec![9; 600]),
+            },
+        ];
+        let enc = encode(8192, &[1; 32], &[2; 32], &p).expect("encode");
+        let d = decode(&enc).expect("decode");
+        assert_eq!(d.patches, p);
+        assert_eq!(
+            (d.image_size, d.base_sha256, d.image_sha256),
+            (8192, [1; 32], [2; 32])
+        );
+        assert!(decode(&enc[..enc.len() - 1]).is_err());
+        let mut bad = enc.to_vec();
+        bad[100] ^= 1;
+        assert!(decode(&bad).is_err());
+    }
+}
