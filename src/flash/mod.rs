@@ -3,6 +3,7 @@
 //! regions last, everything read back) and, for stations flashing straight
 //! from a recipe, the identity [`ledger`].
 
+pub mod from_recipe;
 pub mod ledger;
 pub mod source;
 pub mod target;

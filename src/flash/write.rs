@@ -1,1 +1,260 @@
-//! placeholder
+//! Writing one image (or a base plus a device's patches) to one target.
+//!
+//! 1. The partition-table regions (the image's first and last MiB, and the
+//!    card's last MiB) are zeroed and synced first: from here on, until the
+//!    last step, the card cannot boot an old or a half-new system.
+//! 2. The image is streamed once: where a map is known only the mapped
+//!    ranges (and the patches) are written, holes are skipped; the map's
+//!    checksums, the base's and the result's SHA-256 are checked on the way.
+//! 3. Synced, then the table regions are written from memory, last, and synced.
+//! 4. [`verify`] reads every written byte back and compares SHA-256.
+//!
+//! A failure after step 1 says the target is left half-written.
+
+use super::source::Source;
+use super::target::Target;
+use crate::error::{Error, IoContext, Result};
+use crate::io::patch::Patch;
+use sha2::{Digest, Sha256};
+use std::io::Read;
+use std::os::unix::fs::FileExt;
+
+const CHUNK: u64 = 1 << 20;
+/// The partition-table region at each end of the image.
+pub const TABLE_REGION: u64 = 1 << 20;
+
+/// What a job expects besides the image itself.
+#[derive(Debug, Default)]
+pub struct Expect {
+    /// Patches written over the image (a delta's records), sorted.
+    pub patches: Vec<Patch>,
+    /// SHA-256 the (unpatched) stream must have (a delta's base).
+    pub base_sha256: Option<[u8; 32]>,
+    /// SHA-256 the result must have.
+    pub image_sha256: Option<[u8; 32]>,
+}
+
+/// What was written, for [`verify`].
+#[derive(Debug)]
+pub struct Written {
+    /// Written byte ranges (start, length), sorted and merged.
+    pub ranges: Vec<(u64, u64)>,
+    /// SHA-256 of the image's bytes over `ranges`, in order.
+    pub sha256: [u8; 32],
+    /// SHA-256 of the whole resulting image.
+    pub image_sha256: [u8; 32],
+    /// Bytes not written because the map says they are holes.
+    pub skipped: u64,
+}
+
+fn half_written(t: &Target, why: impl std::fmt::Display) -> Error {
+    Error::Io {
+        context: format!(
+            "target {} is left half-written (its partition table is not written, so it cannot boot)",
+            t.path.display()
+        ),
+        source: std::io::Error::other(why.to_string()),
+    }
+}
+
+fn merge(mut spans: Vec<(u64, u64)>) -> Vec<(u64, u64)> {
+    spans.retain(|s| s.1 > 0);
+    spans.sort_unstable();
+    let mut out: Vec<(u64, u64)> = Vec::new();
+    for (s, l) in spans {
+        match out.last_mut() {
+            Some(last) if s <= last.0 + last.1 => last.1 = last.1.max(s + l - last.0),
+            _ => out.push((s, l)),
+        }
+    }
+    out
+}
+
+/// Writes `src` with `expect` to `t`.
+pub fn write(src: &Source, expect: &Expect, t: &Target) -> Result<Written> {
+    let size = src.size;
+    let head = TABLE_REGION.min(size);
+    let tail_start = head.max(size.saturating_sub(TABLE_REGION));
+    let mut spans = vec![(0, head), (tail_start, size - tail_start)];
+    spans.extend(
+        expect
+            .patches
+            .iter()
+            .map(|p| (p.offset, p.bytes.len() as u64)),
+    );
+    match &src.map {
+        Some(map) => spans.extend(map.iter().map(|r| (r.0, r.1))),
+        None => spans.push((0, size)),
+    }
+    let ranges = merge(spans);
+    // 1. Wipe the table regions.
+    let zeros = vec![0u8; TABLE_REGION as usize];
+    let mut wipe = vec![(0, head), (tail_start, size - tail_start)];
+    if t.block && t.capacity > size {
+        let s = t.capacity.saturating_sub(TABLE_REGION).max(size);
+        wipe.push((s, t.capacity - s));
+    }
+    for (s, l) in wipe {
+        t.file
+            .write_all_at(&zeros[..l as usize], s)
+            .at("wiping the partition table of", &t.path)?;
+    }
+    t.file.sync_all().at("syncing", &t.path)?;
+    stream(src, expect, t, &ranges, head, tail_start).map_err(|e| half_written(t, e))
+}
+
+fn stream(
+    src: &Source,
+    expect: &Expect,
+    t: &Target,
+    ranges: &[(u64, u64)],
+    head: u64,
+    tail_start: u64,
+) -> Result<Written> {
+    let size = src.size;
+    let mut reader = src.reader()?;
+    let mut held_head = vec![0u8; head as usize];
+    let mut held_tail = vec![0u8; (size - tail_start) as usize];
+    let (mut base_h, mut image_h, mut written_h) = (Sha256::new(), Sha256::new(), Sha256::new());
+    let no_map = Vec::new();
+    let map = src.map.as_ref().unwrap_or(&no_map);
+    let mut mi = 0usize;
+    let mut map_h = Sha256::new();
+    let mut buf = vec![0u8; CHUNK as usize];
+    let mut pos = 0u64;
+    let mut skipped = 0u64;
+    while pos < size {
+        let n = (size - pos).min(CHUNK) as usize;
+        let chunk = &mut buf[..n];
+        reader
+            .read_exact(chunk)
+            .with_context(|| format!("reading {} at byte {pos}", src.path.display()))?;
+        base_h.update(&*chunk);
+        let end = pos + n as u64;
+        // The bmap's range checksums, over the unpatched image.
+        while mi < map.len() && map[mi].0 < end {
+            let (s, l, sum) = &map[mi];
+            let (a, b) = ((*s).max(pos), (s + l).min(end));
+            if a < b {
+                map_h.update(&chunk[(a - pos) as usize..(b - pos) as usize]);
+            }
+            if s + l > end {
+                break;
+            }
+            let got = hex::encode(std::mem::take(&mut map_h).finalize());
+            if let Some(want) = sum {
+                if &got != want {
+                    return Err(Error::Usage(format!(
+                        "{}: bytes {s}..{} do not match the bmap's checksum (wrong bmap, or a corrupted image)",
+                        src.path.display(),
+                        s + l
+                    )));
+                }
+            }
+            mi += 1;
+        }
+        for p in &expect.patches {
+            let (a, b) = (
+                p.offset.max(pos),
+                (p.offset + p.bytes.len() as u64).min(end),
+            );
+            if a < b {
+                chunk[(a - pos) as usize..(b - pos) as usize]
+                    .copy_from_slice(&p.bytes[(a - p.offset) as usize..(b - p.offset) as usize]);
+            }
+        }
+        image_h.update(&*chunk);
+        let mut covered = 0u64;
+        for &(s, l) in ranges.iter().filter(|r| r.0 < end && r.0 + r.1 > pos) {
+            let (a, b) = (s.max(pos), (s + l).min(end));
+            let bytes = &chunk[(a - pos) as usize..(b - pos) as usize];
+            written_h.update(bytes);
+            covered += b - a;
+            // Split into the held table regions and the rest.
+            for (rs, re) in [
+                (a, b.min(head)),
+                (a.max(head), b.min(tail_start)),
+                (a.max(tail_start), b),
+            ] {
+                if rs >= re {
+                    continue;
+                }
+                let part = &chunk[(rs - pos) as usize..(re - pos) as usize];
+                if re <= head {
+                    held_head[rs as usize..re as usize].copy_from_slice(part);
+                } else if rs >= tail_start {
+                    held_tail[(rs - tail_start) as usize..(re - tail_start) as usize]
+                        .copy_from_slice(part);
+                } else {
+                    t.file
+                        .write_all_at(part, rs)
+                        .with_context(|| format!("writing {} at byte {rs}", t.path.display()))?;
+                }
+            }
+        }
+        skipped += n as u64 - covered;
+        pos = end;
+    }
+    if mi < map.len() {
+        return Err(Error::Usage(format!(
+            "{}: the bmap maps blocks past the image end",
+            src.path.display()
+        )));
+    }
+    let base_sha: [u8; 32] = base_h.finalize().into();
+    if expect.base_sha256.is_some_and(|w| w != base_sha) {
+        return Err(Error::Usage(format!(
+            "{}: is not the base this delta was made for (sha256 differs)",
+            src.path.display()
+        )));
+    }
+    let image_sha256: [u8; 32] = image_h.finalize().into();
+    if expect.image_sha256.is_some_and(|w| w != image_sha256) {
+        return Err(Error::Usage(
+            "the image written does not have the sha256 the delta records".into(),
+        ));
+    }
+    t.file.sync_all().at("syncing", &t.path)?;
+    t.file
+        .write_all_at(&held_tail, tail_start)
+        .at("writing the partition table of", &t.path)?;
+    t.file
+        .write_all_at(&held_head, 0)
+        .at("writing the partition table of", &t.path)?;
+    t.file.sync_all().at("syncing", &t.path)?;
+    Ok(Written {
+        ranges: ranges.to_vec(),
+        sha256: written_h.finalize().into(),
+        image_sha256,
+        skipped,
+    })
+}
+
+/// Reads every written range back and compares SHA-256.
+pub fn verify(t: &Target, w: &Written) -> Result<()> {
+    // Drop the cached pages, so the bytes come from the card (best effort).
+    let _ = rustix::fs::fadvise(&t.file, 0, None, rustix::fs::Advice::DontNeed);
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; CHUNK as usize];
+    for &(s, l) in &w.ranges {
+        let mut pos = s;
+        while pos < s + l {
+            let n = (s + l - pos).min(CHUNK) as usize;
+            t.file
+                .read_exact_at(&mut buf[..n], pos)
+                .at("reading back", &t.path)?;
+            h.update(&buf[..n]);
+            pos += n as u64;
+        }
+    }
+    if <[u8; 32]>::from(h.finalize()) != w.sha256 {
+        return Err(Error::Io {
+            context: format!(
+                "target {}: read-back does not match what was written (sha256 differs)",
+                t.path.display()
+            ),
+            source: std::io::Error::other("the card is bad or was pulled; do not use it"),
+        });
+    }
+    Ok(())
+}

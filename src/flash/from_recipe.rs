@@ -1,0 +1,185 @@
+//! `burnline flash --recipe R --devices CSV --target …`: a station flashing
+//! straight from a recipe. The base image is built once (a temp file next to
+//! the ledger); each target gets the next identity the [`super::ledger`]
+//! has not seen verified, recorded `assigned` before its first byte, then
+//! `written`, then `verified` (or `failed`).
+
+use super::ledger::{Ledger, Record, State};
+use super::source::Source;
+use super::write::Expect;
+use crate::base;
+use crate::commands::check::check_all;
+use crate::commands::flash::{flash_one, report, Outcome};
+use crate::credentials::partition::CredentialsPartition;
+use crate::devices::check::expect;
+use crate::devices::reader::{DeviceReader, DeviceRow};
+use crate::error::{Error, IoContext, Result};
+use crate::io::hash::hash_patched;
+use crate::layout::ids::DeviceIds;
+use crate::output::device::{credentials_for, DeviceBuilder};
+use std::path::{Path, PathBuf};
+
+/// Flashes one fresh identity onto each target.
+pub fn run(
+    recipe_path: &Path,
+    devices: &Path,
+    targets: &[PathBuf],
+    ledger_path: &Path,
+) -> Result<()> {
+    let (recipe, layout, _) = check_all(recipe_path, devices)?;
+    let ledger = Ledger::open(ledger_path)?;
+    let dir = ledger_path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let base = base::build(&recipe, &layout, dir)?;
+    let (creds_index, creds_spec) = recipe.credentials().ok_or_else(|| {
+        Error::invalid(
+            recipe.path.display().to_string(),
+            "partitions",
+            "no credentials partition",
+        )
+    })?;
+    let builder = DeviceBuilder {
+        recipe: &recipe,
+        layout: &layout,
+        base: &base,
+        creds: CredentialsPartition {
+            extent: layout.partitions[creds_index].clone(),
+            format: creds_spec.format.clone(),
+            sector: layout.sector_size,
+            epoch: recipe.disk.source_date_epoch,
+        },
+        out_dir: dir.to_path_buf(),
+        reflink: false,
+    };
+    // The next identities with no verified card, in CSV order.
+    let mut reader = DeviceReader::open(devices, expect(&recipe))?;
+    let mut rows: Vec<DeviceRow> = Vec::new();
+    while rows.len() < targets.len() {
+        match reader.next_row() {
+            None => break,
+            Some(Ok(row)) if ledger.is_verified(&row.device_name) => {}
+            Some(Ok(row)) => rows.push(row),
+            Some(Err(problems)) => return Err(Error::Invalid(problems)),
+        }
+    }
+    if rows.is_empty() {
+        return Err(Error::Usage(format!(
+            "every identity in {} is already verified on a card (see {})",
+            devices.display(),
+            ledger_path.display()
+        )));
+    }
+    if rows.len() < targets.len() {
+        eprintln!(
+            "burnline: only {} identit(ies) left; the other targets are not written",
+            rows.len()
+        );
+    }
+    let src = Source {
+        path: base.path.clone(),
+        compression: None,
+        size: base.len,
+        map: Some(base.extents.iter().map(|&(s, l)| (s, l, None)).collect()),
+    };
+    let mut jobs = Vec::new();
+    for (row, t) in rows.iter().zip(targets) {
+        let creds = credentials_for(&recipe, row, creds_spec.keep_product_secret);
+        let ids = DeviceIds::derive(&recipe.disk.seed, &row.device_name, &layout);
+        let patches = builder.patches(&ids, &creds)?;
+        let sha = hash_patched(&base.file, base.len, &base.extents, &patches)
+            .at("hashing", &base.path)?;
+        if let Some(prev) = ledger.last(&row.device_name) {
+            eprintln!(
+                "burnline: {} was {:?} on {} in an earlier run, not verified: issuing it again",
+                row.device_name, prev.state, prev.target
+            );
+        }
+        ledger.append(record(row, t, State::Assigned, None, None))?;
+        jobs.push((
+            row,
+            t,
+            Expect {
+                patches,
+                base_sha256: None,
+                image_sha256: Some(sha),
+            },
+        ));
+    }
+    let outcomes: Vec<Outcome> = std::thread::scope(|s| {
+        let handles: Vec<_> = jobs
+            .iter()
+            .map(|(row, t, exp)| {
+                let (src, ledger) = (&src, &ledger);
+                (
+                    t,
+                    s.spawn(move || {
+                        let r = flash_one(src, exp, t, |sha| {
+                            ledger.append(record(
+                                row,
+                                t,
+                                State::Written,
+                                Some(hex::encode(sha)),
+                                None,
+                            ))
+                        });
+                        match &r {
+                            Ok((sha, _)) => ledger.append(record(
+                                row,
+                                t,
+                                State::Verified,
+                                Some(hex::encode(sha)),
+                                None,
+                            ))?,
+                            Err(e) => ledger.append(record(
+                                row,
+                                t,
+                                State::Failed,
+                                None,
+                                Some(e.to_string()),
+                            ))?,
+                        }
+                        r
+                    }),
+                )
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|(t, h)| Outcome {
+                target: t.to_path_buf(),
+                result: h.join().unwrap_or_else(|_| {
+                    Err(Error::Usage(format!(
+                        "target {}: the writer thread panicked",
+                        t.display()
+                    )))
+                }),
+            })
+            .collect()
+    });
+    for ((row, t, _), o) in jobs.iter().zip(&outcomes) {
+        if o.result.is_ok() {
+            eprintln!("ok: {} -> {}", row.device_name, t.display());
+        }
+    }
+    report(outcomes)
+}
+
+fn record(
+    row: &DeviceRow,
+    t: &Path,
+    state: State,
+    sha: Option<String>,
+    error: Option<String>,
+) -> Record {
+    Record {
+        device_name: row.device_name.clone(),
+        product_key: row.product_key.clone(),
+        target: t.display().to_string(),
+        state,
+        image_sha256: sha,
+        error,
+        time: 0,
+    }
+}
