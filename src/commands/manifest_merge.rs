@@ -1,7 +1,137 @@
-//! `burnline manifest merge`: placeholder.
+//! `burnline manifest merge DIR... --out DIR`: joins the manifests of shard
+//! builds (`build --shard K/N`) into one, in CSV order. Every shard 1..N of
+//! the same CSV and recipe must be there exactly once: overlapping, foreign
+//! or missing slices are refused. Files are hard-linked (or copied) into the
+//! output directory unless they are already there, so `sha256sum -c
+//! SHA256SUMS` passes in it.
+
 use crate::cmdline::MergeArgs;
-use crate::error::Result;
+use crate::error::{Error, IoContext, Result};
+use crate::manifest::extra::Header;
+use crate::manifest::{Entry, Manifest, ManifestWriter};
+use std::collections::HashSet;
+use std::path::Path;
+
 /// Runs `manifest merge`.
-pub fn run(_args: &MergeArgs) -> Result<()> {
+pub fn run(args: &MergeArgs) -> Result<()> {
+    let mut shards: Vec<(&Path, Manifest)> = Vec::new();
+    for d in &args.dirs {
+        shards.push((d.as_path(), Manifest::read(d)?));
+    }
+    let refuse = |why: String| Err(Error::Usage(format!("manifest merge: {why}")));
+    let first = &shards[0].1;
+    let Some(s0) = first.header.shard else {
+        return refuse(format!(
+            "{} was not built with --shard",
+            shards[0].0.display()
+        ));
+    };
+    let mut seen = vec![None; s0.count as usize];
+    for (dir, m) in &shards {
+        let Some(s) = m.header.shard else {
+            return refuse(format!("{} was not built with --shard", dir.display()));
+        };
+        if (s.count, s.rows) != (s0.count, s0.rows)
+            || m.recipe != first.recipe
+            || m.header.mode != first.header.mode
+        {
+            return refuse(format!(
+                "{} is a slice of another fleet (shard count, CSV rows, recipe or mode differ)",
+                dir.display()
+            ));
+        }
+        if m.header.base.as_ref().map(|b| &b.sha256)
+            != first.header.base.as_ref().map(|b| &b.sha256)
+        {
+            return refuse(format!(
+                "{}: its base.img differs from the other shards'",
+                dir.display()
+            ));
+        }
+        match &mut seen[(s.index - 1) as usize] {
+            Some(other) => {
+                return refuse(format!(
+                    "shard {}/{} is given twice ({} and {})",
+                    s.index,
+                    s.count,
+                    dir.display(),
+                    other
+                ))
+            }
+            slot => *slot = Some(dir.display().to_string()),
+        }
+        if let Some(e) = m
+            .devices
+            .iter()
+            .find(|e| e.artifacts.row.is_none_or(|r| r % s.count != s.index - 1))
+        {
+            return refuse(format!(
+                "{}: device {} is not in shard {}/{}",
+                dir.display(),
+                e.device_name,
+                s.index,
+                s.count
+            ));
+        }
+    }
+    let missing: Vec<String> = (1..=s0.count)
+        .filter(|k| seen[(*k - 1) as usize].is_none())
+        .map(|k| format!("{k}/{}", s0.count))
+        .collect();
+    if !missing.is_empty() {
+        return refuse(format!("shard(s) {} missing", missing.join(", ")));
+    }
+    let mut entries: Vec<(&Path, &Entry)> = shards
+        .iter()
+        .flat_map(|(d, m)| m.devices.iter().map(move |e| (*d, e)))
+        .collect();
+    entries.sort_by_key(|(_, e)| e.artifacts.row);
+    let mut names = HashSet::new();
+    for (_, e) in &entries {
+        if !names.insert(&e.device_name) {
+            return refuse(format!(
+                "device {} is in more than one shard",
+                e.device_name
+            ));
+        }
+    }
+    std::fs::create_dir_all(&args.out).at("creating", &args.out)?;
+    let header = Header {
+        shard: None,
+        ..first.header.clone()
+    };
+    for f in header.files() {
+        place(shards[0].0, &args.out, &f.file)?;
+    }
+    for (dir, e) in &entries {
+        place(dir, &args.out, &e.file)?;
+        for f in &e.artifacts.extra_files {
+            place(dir, &args.out, &f.file)?;
+        }
+    }
+    let mut w = ManifestWriter::create_with(&args.out, &first.recipe, &header)?;
+    for (_, e) in &entries {
+        w.push(e)?;
+    }
+    w.finish()?;
+    eprintln!(
+        "burnline: merged {} shard(s), {} device(s), into {}",
+        s0.count,
+        entries.len(),
+        args.out.display()
+    );
+    Ok(())
+}
+
+/// Links (or copies) `dir/name` into `out` unless it is the same file.
+fn place(dir: &Path, out: &Path, name: &str) -> Result<()> {
+    let (src, dst) = (dir.join(name), out.join(name));
+    if std::fs::canonicalize(&src).ok() == std::fs::canonicalize(&dst).ok() {
+        return Ok(());
+    }
+    let _ = std::fs::remove_file(&dst);
+    if std::fs::hard_link(&src, &dst).is_err() {
+        std::fs::copy(&src, &dst).at("copying", &src)?;
+    }
     Ok(())
 }
