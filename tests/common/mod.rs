@@ -26,7 +26,9 @@ pub fn fixture(dir: &Path, n: usize, output: &str) -> (PathBuf, PathBuf) {
     std::fs::write(&rp, recipe).expect("recipe");
     let mut csv = String::from("DeviceName,DeviceSecret,ProductKey\n");
     for i in 1..=n {
-        csv.push_str(&format!("gw-{i:04},ga7XA6KdlEeiPXQPpRbAjOZXwG8yd{i:03},a1X2bEnP82z\n"));
+        csv.push_str(&format!(
+            "gw-{i:04},ga7XA6KdlEeiPXQPpRbAjOZXwG8yd{i:03},a1X2bEnP82z\n"
+        ));
     }
     let cp = dir.join("devices.csv");
     std::fs::write(&cp, csv).expect("csv");
@@ -35,13 +37,20 @@ pub fn fixture(dir: &Path, n: usize, output: &str) -> (PathBuf, PathBuf) {
 
 /// Runs burnline with `args`.
 pub fn burnline(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().expect("running burnline")
+    Command::new(BIN)
+        .args(args)
+        .output()
+        .expect("running burnline")
 }
 
 /// Runs burnline and asserts success.
 pub fn ok(args: &[&str]) -> Output {
     let o = burnline(args);
-    assert!(o.status.success(), "burnline {args:?} failed: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "burnline {args:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     o
 }
 
@@ -52,7 +61,12 @@ pub fn tool(name: &str, args: &[&str], cwd: &Path) -> Output {
         .current_dir(cwd)
         .output()
         .unwrap_or_else(|e| panic!("the test tool `{name}` is required and could not be run: {e}"));
-    assert!(o.status.success(), "{name} {args:?} failed: {}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "{name} {args:?} failed: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
     o
 }
 

@@ -1,0 +1,127 @@
+//! Resume: builds killed with SIGKILL at seeded random moments, then rerun
+//! with the same command, end with every output identical to a clean
+//! build's; a SIGINT lets the batch in flight finish, exits 130, and the
+//! rerun finishes the rest. No timing is asserted: the delays only vary
+//! where the kill lands.
+
+mod common;
+use common::*;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+fn outputs(dir: &Path) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = std::fs::read_dir(dir)
+        .expect("dir")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .map(|n| (sha(&dir.join(&n)), n))
+        .map(|(h, n)| (n, h))
+        .collect();
+    v.sort();
+    v
+}
+
+fn build_cmd(r: &Path, c: &Path, out: &Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args([
+        "build",
+        s(r),
+        "--devices",
+        s(c),
+        "--out",
+        s(out),
+        "--bmap",
+        "--compress",
+        "gzip",
+    ]);
+    cmd.stdout(Stdio::null()).stderr(Stdio::null());
+    cmd
+}
+
+#[test]
+fn sigkill_at_random_moments_then_rerun_matches_a_clean_build() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let d = t.path();
+    let (r, c) = fixture(d, 150, "");
+    let clean = d.join("clean");
+    assert!(build_cmd(&r, &c, &clean).status().expect("clean").success());
+    let want = outputs(&clean);
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    for round in 0..4 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let out = d.join(format!("run{round}"));
+        // Several kills into the same directory, then one run to the end.
+        for _ in 0..2 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let mut child = build_cmd(&r, &c, &out).spawn().expect("spawn");
+            std::thread::sleep(std::time::Duration::from_millis(seed % 1500));
+            let _ = child.kill(); // SIGKILL
+            let _ = child.wait();
+        }
+        assert!(
+            build_cmd(&r, &c, &out).status().expect("rerun").success(),
+            "round {round}: rerun"
+        );
+        assert_eq!(
+            outputs(&out),
+            want,
+            "round {round}: outputs differ from the clean build"
+        );
+        let left: Vec<String> = std::fs::read_dir(&out)
+            .expect("dir")
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n != ".burnline.lock")
+            .filter(|n| n.starts_with('.'))
+            .collect();
+        assert!(left.is_empty(), "round {round}: leftovers {left:?}");
+    }
+}
+
+#[test]
+fn first_sigint_finishes_the_batch_and_exits_130_then_rerun_completes() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let d = t.path();
+    let (r, c) = fixture(d, 200, "");
+    let clean = d.join("clean");
+    assert!(build_cmd(&r, &c, &clean).status().expect("clean").success());
+    let out = d.join("out");
+    let mut child = build_cmd(&r, &c, &out).spawn().expect("spawn");
+    let journal = out.join(".manifest.partial.jsonl");
+    // Wait until the first batch is journaled (the handler is installed by then).
+    while std::fs::read_to_string(&journal).map_or(0, |t| t.lines().count()) < 2 {
+        if child.try_wait().expect("wait").is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let pid = child.id().to_string();
+    tool("kill", &["-INT", &pid], d);
+    let status = child.wait().expect("wait");
+    assert_eq!(
+        status.code(),
+        Some(130),
+        "first SIGINT: finish the batch, exit 130"
+    );
+    assert!(
+        !out.join("manifest.json").exists(),
+        "no final manifest for an interrupted run"
+    );
+    let done = std::fs::read_to_string(&journal)
+        .expect("journal")
+        .lines()
+        .count()
+        - 1;
+    assert!(done > 0 && done < 200, "journaled {done}");
+    assert!(build_cmd(&r, &c, &out).status().expect("rerun").success());
+    assert_eq!(outputs(&out), outputs(&clean));
+    assert!(
+        !journal.exists(),
+        "journal removed once the manifest is in place"
+    );
+}
