@@ -60,7 +60,7 @@ fn ledger_states(path: &std::path::Path) -> Vec<(String, String, String)> {
     std::fs::read_to_string(path)
         .expect("ledger")
         .lines()
-        .filter_map(|l| serde_json_value(l))
+        .filter_map(serde_json_value)
         .collect()
 }
 
