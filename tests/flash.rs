@@ -165,3 +165,33 @@ fn flash_from_recipe_keeps_a_ledger() {
     verified.sort();
     assert_eq!(verified, ["gw-0001", "gw-0002", "gw-0003", "gw-0004"]);
 }
+
+#[test]
+fn mounted_target_is_refused() {
+    // Needs root and a loop device (as the project's machines and CI have).
+    let t = tempfile::tempdir().expect("tempdir");
+    let d = t.path();
+    let (r, c) = fixture(d, 1, "");
+    let raw = d.join("raw");
+    ok(&["build", s(&r), "--devices", s(&c), "--out", s(&raw)]);
+    let card = d.join("card");
+    std::fs::write(&card, vec![0u8; 8 << 20]).expect("card");
+    tool("mkfs.ext4", &["-q", s(&card)], d);
+    let mnt = d.join("mnt");
+    std::fs::create_dir(&mnt).expect("mnt");
+    tool("mount", &["-o", "loop", s(&card), s(&mnt)], d);
+    let o = burnline(&["flash", s(&raw.join("gw-0001.img")), "--target", s(&card)]);
+    tool("umount", &[s(&mnt)], d);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.lines().count() == 1, "{err}");
+    assert!(
+        err.contains("in use") && err.contains("nothing was written"),
+        "{err}"
+    );
+    let bytes = std::fs::read(&card).expect("card");
+    assert_ne!(
+        &bytes[512..520],
+        b"EFI PART",
+        "the mounted card got no partition table"
+    );
+}

@@ -125,3 +125,22 @@ fn first_sigint_finishes_the_batch_and_exits_130_then_rerun_completes() {
         "journal removed once the manifest is in place"
     );
 }
+
+#[test]
+fn second_sigint_exits_at_once_with_130() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let d = t.path();
+    let (r, c) = fixture(d, 200, "");
+    let out = d.join("out");
+    let mut child = build_cmd(&r, &c, &out).spawn().expect("spawn");
+    // The journal exists once the handlers are installed.
+    while !out.join(".manifest.partial.jsonl").exists() && child.try_wait().expect("wait").is_none()
+    {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let pid = child.id().to_string();
+    tool("kill", &["-INT", &pid], d);
+    tool("kill", &["-INT", &pid], d);
+    assert_eq!(child.wait().expect("wait").code(), Some(130));
+    assert!(!out.join("manifest.json").exists());
+}
