@@ -15,6 +15,7 @@ pub struct Progress {
     start: Instant,
     last_line: Instant,
     quiet: bool,
+    printed: u64,
 }
 
 impl Progress {
@@ -29,7 +30,7 @@ impl Progress {
             b
         });
         let now = Instant::now();
-        Progress { bar, total, done: 0, failed: 0, start: now, last_line: now, quiet }
+        Progress { bar, total, done: 0, failed: 0, start: now, last_line: now, quiet, printed: u64::MAX }
     }
 
     /// Counts finished devices.
@@ -41,6 +42,7 @@ impl Progress {
         } else if !self.quiet && self.last_line.elapsed() >= Duration::from_secs(1) {
             self.last_line = Instant::now();
             self.line();
+            self.printed = self.done;
         }
     }
 
@@ -59,7 +61,7 @@ impl Progress {
     pub fn finish(self) {
         if let Some(b) = &self.bar {
             b.finish();
-        } else if !self.quiet {
+        } else if !self.quiet && self.printed != self.done {
             self.line();
         }
     }
