@@ -120,24 +120,35 @@ pub fn run(args: &BuildArgs) -> Result<()> {
 
 /// Makes a batch durable and renames it into place: one `syncfs` for the
 /// data, the renames, one directory fsync. Failed devices lose their temp
-/// files and are recorded.
+/// files and are recorded; the others go on.
 fn settle(out: &Path, rows: &[DeviceRow], results: Vec<Result<Built>>, failures: &mut Vec<Failure>) -> Result<(Vec<Built>, u64)> {
-    let mut ok = Vec::new();
+    let mut fail = |row: &DeviceRow, e: &Error| {
+        failures.push(Failure { device_name: row.device_name.clone(), line: row.line, error: e.to_string() });
+    };
+    let mut built = Vec::new();
     let mut failed = 0;
     for (row, r) in rows.iter().zip(results) {
         match r {
-            Ok(b) => ok.push(b),
+            Ok(b) => built.push((row, b)),
             Err(e) => {
                 failed += 1;
-                failures.push(Failure { device_name: row.device_name.clone(), line: row.line, error: e.to_string() });
+                fail(row, &e);
             }
         }
     }
-    if !ok.is_empty() {
+    let mut ok = Vec::new();
+    if !built.is_empty() {
         let dir = File::open(out).at("opening", out)?;
         rustix::fs::syncfs(&dir).map_err(std::io::Error::from).at("syncing the file system of", out)?;
-        for b in &ok {
-            std::fs::rename(&b.temp, &b.final_path).at("renaming into place", &b.final_path)?;
+        for (row, b) in built {
+            match std::fs::rename(&b.temp, &b.final_path).at("renaming into place", &b.final_path) {
+                Ok(()) => ok.push(b),
+                Err(e) => {
+                    let _ = std::fs::remove_file(&b.temp);
+                    failed += 1;
+                    fail(row, &e);
+                }
+            }
         }
         dir.sync_all().at("syncing directory", out)?;
     }
