@@ -25,41 +25,109 @@ fn summary(o: &Outcome) -> serde_json::Value {
 
 #[test]
 fn reflink_on_xfs_and_extent_copy_elsewhere_give_identical_images() {
-    let t = with_files(Test::new()).file("recipe.yaml", recipe("gpt", 16, "16MiB", "64MiB", &device_secret_auth()));
+    let t = with_files(Test::new()).file(
+        "recipe.yaml",
+        recipe("gpt", 16, "16MiB", "64MiB", &device_secret_auth()),
+    );
     let backing = t.path().join("xfs.img");
     let f = fs::File::create(&backing).expect("backing");
     f.set_len(1 << 30).expect("size");
     drop(f);
-    let mk = tool("mkfs.xfs", &["-q", "-m", "reflink=1", backing.to_str().expect("utf8")]);
+    let mk = tool(
+        "mkfs.xfs",
+        &["-q", "-m", "reflink=1", backing.to_str().expect("utf8")],
+    );
     assert!(mk.status.success(), "mkfs.xfs: {}", text(&mk));
     let mnt = t.path().join("xfs");
     fs::create_dir(&mnt).expect("mkdir");
-    let m = tool("mount", &["-o", "loop", backing.to_str().expect("utf8"), mnt.to_str().expect("utf8")]);
-    assert!(m.status.success(), "loop-mounting XFS needs root: {}", text(&m));
+    let m = tool(
+        "mount",
+        &[
+            "-o",
+            "loop",
+            backing.to_str().expect("utf8"),
+            mnt.to_str().expect("utf8"),
+        ],
+    );
+    assert!(
+        m.status.success(),
+        "loop-mounting XFS needs root: {}",
+        text(&m)
+    );
     let _guard = Mount(mnt.clone());
 
     let xfs_out = mnt.join("out");
-    let x = with_args(&t, &["build", "recipe.yaml", "--devices", "devices.csv", "--json", "--out", xfs_out.to_str().expect("utf8")]);
+    let x = with_args(
+        &t,
+        &[
+            "build",
+            "recipe.yaml",
+            "--devices",
+            "devices.csv",
+            "--json",
+            "--out",
+            xfs_out.to_str().expect("utf8"),
+        ],
+    );
     assert_eq!(summary(&x)["reflink"], true, "FICLONE was not used on XFS");
-    let e = with_args(&t, &["build", "recipe.yaml", "--devices", "devices.csv", "--json", "--out", "ext"]);
-    assert_eq!(summary(&e)["reflink"], false, "this disk was expected to lack reflink");
+    let e = with_args(
+        &t,
+        &[
+            "build",
+            "recipe.yaml",
+            "--devices",
+            "devices.csv",
+            "--json",
+            "--out",
+            "ext",
+        ],
+    );
+    assert_eq!(
+        summary(&e)["reflink"],
+        false,
+        "this disk was expected to lack reflink"
+    );
     for name in ["gw-0001.img", "gw-0002.img", "manifest.json", "SHA256SUMS"] {
         let a = fs::read(xfs_out.join(name)).expect("xfs file");
         let b = fs::read(t.path().join("ext").join(name)).expect("ext file");
-        assert!(a == b, "{name} differs between the reflink and the copy path");
+        assert!(
+            a == b,
+            "{name} differs between the reflink and the copy path"
+        );
     }
     // The extent copy keeps holes: far less allocated than the 64 MiB size.
     let meta = fs::metadata(t.path().join("ext/gw-0001.img")).expect("meta");
-    assert!(meta.blocks() * 512 < 8 << 20, "extent copy is not sparse: {} bytes allocated", meta.blocks() * 512);
+    assert!(
+        meta.blocks() * 512 < 8 << 20,
+        "extent copy is not sparse: {} bytes allocated",
+        meta.blocks() * 512
+    );
     // On XFS the FAT volume's extents are shared with the other images.
-    let frag = tool("filefrag", &["-v", xfs_out.join("gw-0002.img").to_str().expect("utf8")]);
-    assert!(text(&frag).contains("shared"), "no shared extents on XFS:\n{}", text(&frag));
-    let sums = tool("sh", &["-c", &format!("cd {} && sha256sum -c SHA256SUMS", xfs_out.display())]);
+    let frag = tool(
+        "filefrag",
+        &["-v", xfs_out.join("gw-0002.img").to_str().expect("utf8")],
+    );
+    assert!(
+        text(&frag).contains("shared"),
+        "no shared extents on XFS:\n{}",
+        text(&frag)
+    );
+    let sums = tool(
+        "sh",
+        &[
+            "-c",
+            &format!("cd {} && sha256sum -c SHA256SUMS", xfs_out.display()),
+        ],
+    );
     assert!(sums.status.success(), "{}", text(&sums));
 }
 
 fn with_args(t: &Test, args: &[&str]) -> Outcome {
-    let o = Command::new(env!("CARGO_BIN_EXE_burnline")).args(args).current_dir(t.path()).output().expect("run");
+    let o = Command::new(env!("CARGO_BIN_EXE_burnline"))
+        .args(args)
+        .current_dir(t.path())
+        .output()
+        .expect("run");
     let out = Outcome {
         code: o.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&o.stdout).into_owned(),

@@ -8,7 +8,11 @@ use common::*;
 use std::fs;
 
 fn errors(o: &Outcome) -> Vec<String> {
-    o.stderr.lines().filter(|l| l.starts_with("error: ")).map(str::to_owned).collect()
+    o.stderr
+        .lines()
+        .filter(|l| l.starts_with("error: "))
+        .map(str::to_owned)
+        .collect()
 }
 
 fn good_recipe() -> String {
@@ -31,7 +35,14 @@ gw-0007,{long},{PK}\n",
     let t = with_files(Test::new())
         .file("recipe.yaml", good_recipe())
         .file("devices.csv", csv)
-        .args(["build", "recipe.yaml", "--devices", "devices.csv", "--out", "out"]);
+        .args([
+            "build",
+            "recipe.yaml",
+            "--devices",
+            "devices.csv",
+            "--out",
+            "out",
+        ]);
     let o = t.status(2);
     let e = errors(&o);
     let want = [
@@ -43,8 +54,14 @@ gw-0007,{long},{PK}\n",
         "error: devices.csv:8: DeviceSecret: must be at most 32 characters, found 33",
     ];
     assert_eq!(e, want, "stderr:\n{}", o.stderr);
-    assert!(!o.stderr.contains(DS1) && !o.stderr.contains(DS2), "a secret leaked into an error");
-    assert!(!t.path().join("out").exists(), "a failed check must leave no output behind");
+    assert!(
+        !o.stderr.contains(DS1) && !o.stderr.contains(DS2),
+        "a secret leaked into an error"
+    );
+    assert!(
+        !t.path().join("out").exists(),
+        "a failed check must leave no output behind"
+    );
 }
 
 #[test]
@@ -52,7 +69,12 @@ fn check_reports_recipe_and_layout_problems_with_positions() {
     let r = good_recipe()
         .replace("size: 16MiB", "size: 40MiB")
         .replace("label: BOOT", "label: BOOT\n      colour: red");
-    let t = with_files(Test::new()).file("recipe.yaml", r).args(["check", "recipe.yaml", "--devices", "devices.csv"]);
+    let t = with_files(Test::new()).file("recipe.yaml", r).args([
+        "check",
+        "recipe.yaml",
+        "--devices",
+        "devices.csv",
+    ]);
     let o = t.status(2);
     let e = errors(&o);
     assert_eq!(e.len(), 1, "{}", o.stderr);
@@ -61,10 +83,21 @@ fn check_reports_recipe_and_layout_problems_with_positions() {
     assert!(e[0].contains("unknown field `colour`"), "{}", e[0]);
 
     let r = good_recipe().replace("size: 16MiB", "size: 40MiB");
-    let t = with_files(Test::new()).file("recipe.yaml", r).args(["check", "recipe.yaml", "--devices", "devices.csv"]);
+    let t = with_files(Test::new()).file("recipe.yaml", r).args([
+        "check",
+        "recipe.yaml",
+        "--devices",
+        "devices.csv",
+    ]);
     let o = t.status(2);
     let e = errors(&o);
-    assert!(e.iter().any(|l| l.starts_with("error: recipe.yaml:8:11: partitions[0].size: partition `bootstrap`") && l.contains("does not fit")), "{}", o.stderr);
+    assert!(
+        e.iter().any(|l| l
+            .starts_with("error: recipe.yaml:8:11: partitions[0].size: partition `bootstrap`")
+            && l.contains("does not fit")),
+        "{}",
+        o.stderr
+    );
 }
 
 #[test]
@@ -72,7 +105,10 @@ fn all_recipe_rules_are_reported_together() {
     let r = "disk:\n  size: 10 furlongs\n  table: apm\n  sector_size: 1000\n  seed: nothex\n\
 partitions:\n  - name: a\n    size: fill\n    type: bogus\n  - name: a\n    size: 1MiB\n\
 auth:\n  mode: psk\n  product_key: short\n";
-    let t = Test::new().file("recipe.yaml", r).file("d.csv", "DeviceName\nabcd\n").args(["check", "recipe.yaml", "--devices", "d.csv"]);
+    let t = Test::new()
+        .file("recipe.yaml", r)
+        .file("d.csv", "DeviceName\nabcd\n")
+        .args(["check", "recipe.yaml", "--devices", "d.csv"]);
     let o = t.status(2);
     let e = errors(&o).join("\n");
     for want in [
@@ -133,12 +169,27 @@ fn missing_inputs_and_columns() {
         .args(["check", "recipe.yaml", "--devices", "names.csv"]);
     let o = t.status(2);
     let e = errors(&o).join("\n");
-    assert!(e.contains("partitions[0].fat.files[1].source: cannot read `"), "{e}");
-    assert!(e.contains("names.csv:1: DeviceSecret: 一机一密 (mode: device-secret) needs a DeviceSecret column"), "{e}");
+    assert!(
+        e.contains("partitions[0].fat.files[1].source: cannot read `"),
+        "{e}"
+    );
+    assert!(
+        e.contains(
+            "names.csv:1: DeviceSecret: 一机一密 (mode: device-secret) needs a DeviceSecret column"
+        ),
+        "{e}"
+    );
 
-    let t = with_files(Test::new()).file("recipe.yaml", good_recipe()).args(["check", "recipe.yaml", "--devices", "absent.csv"]);
+    let t = with_files(Test::new())
+        .file("recipe.yaml", good_recipe())
+        .args(["check", "recipe.yaml", "--devices", "absent.csv"]);
     let o = t.status(2);
-    assert!(o.stderr.contains("error: absent.csv: cannot read the device CSV"), "{}", o.stderr);
+    assert!(
+        o.stderr
+            .contains("error: absent.csv: cannot read the device CSV"),
+        "{}",
+        o.stderr
+    );
 }
 
 #[test]
@@ -149,15 +200,26 @@ fn product_secret_rules() {
         .file("ps.txt", "tooshort\n")
         .args(["check", "recipe.yaml", "--devices", "devices.csv"]);
     let o = t.status(2);
-    assert!(o.stderr.contains("auth.product_secret: must be 16 or 32 characters, found 8"), "{}", o.stderr);
+    assert!(
+        o.stderr
+            .contains("auth.product_secret: must be 16 or 32 characters, found 8"),
+        "{}",
+        o.stderr
+    );
     assert!(!o.stderr.contains("tooshort"), "the secret was echoed");
 
-    let auth = format!("auth:\n  mode: product-secret\n  product_key: {PK}\n  product_secret: {PS}\n");
+    let auth =
+        format!("auth:\n  mode: product-secret\n  product_key: {PK}\n  product_secret: {PS}\n");
     let t = with_files(Test::new())
         .file("recipe.yaml", recipe("gpt", 16, "16MiB", "32MiB", &auth))
         .args(["check", "recipe.yaml", "--devices", "devices.csv"]);
     let o = t.success();
-    assert!(o.stderr.contains("warning: auth.product_secret is written inline"), "{}", o.stderr);
+    assert!(
+        o.stderr
+            .contains("warning: auth.product_secret is written inline"),
+        "{}",
+        o.stderr
+    );
     assert!(!o.stderr.contains(PS));
 
     let auth = format!("auth:\n  mode: product-secret\n  product_key: {PK}\n  product_secret: {{ env: NOT_SET_ANYWHERE }}\n");
@@ -165,33 +227,74 @@ fn product_secret_rules() {
         .file("recipe.yaml", recipe("gpt", 16, "16MiB", "32MiB", &auth))
         .args(["check", "recipe.yaml", "--devices", "devices.csv"]);
     let o = t.status(2);
-    assert!(o.stderr.contains("environment variable `NOT_SET_ANYWHERE` is not set"), "{}", o.stderr);
+    assert!(
+        o.stderr
+            .contains("environment variable `NOT_SET_ANYWHERE` is not set"),
+        "{}",
+        o.stderr
+    );
 }
 
 #[test]
 fn two_devices_mapping_to_one_file_are_refused() {
     let r = good_recipe() + "output:\n  pattern: \"{device_name}.img\"\n";
     let csv = format!("DeviceName,DeviceSecret\ngw-0001,{DS1}\ngw-0001,{DS2}\n");
-    let t = with_files(Test::new()).file("recipe.yaml", r).file("d.csv", csv).args(["check", "recipe.yaml", "--devices", "d.csv"]);
+    let t = with_files(Test::new())
+        .file("recipe.yaml", r)
+        .file("d.csv", csv)
+        .args(["check", "recipe.yaml", "--devices", "d.csv"]);
     let o = t.status(2);
-    assert!(o.stderr.contains("d.csv:3: DeviceName: `gw-0001` already appears on line 2"), "{}", o.stderr);
+    assert!(
+        o.stderr
+            .contains("d.csv:3: DeviceName: `gw-0001` already appears on line 2"),
+        "{}",
+        o.stderr
+    );
     let r = good_recipe() + "output:\n  pattern: \"../{device_name}.img\"\n";
-    let t = with_files(Test::new()).file("recipe.yaml", r).args(["check", "recipe.yaml", "--devices", "devices.csv"]);
+    let t = with_files(Test::new()).file("recipe.yaml", r).args([
+        "check",
+        "recipe.yaml",
+        "--devices",
+        "devices.csv",
+    ]);
     let o = t.status(2);
-    assert!(o.stderr.contains("output.pattern: must be a plain file name"), "{}", o.stderr);
+    assert!(
+        o.stderr
+            .contains("output.pattern: must be a plain file name"),
+        "{}",
+        o.stderr
+    );
 }
 
 #[test]
 fn a_failed_device_does_not_stop_the_others() {
     let t = with_files(Test::new())
         .file("recipe.yaml", good_recipe())
-        .file("out/gw-0002.img/blocker", "a directory where the image should go")
-        .args(["build", "recipe.yaml", "--devices", "devices.csv", "--out", "out"]);
+        .file(
+            "out/gw-0002.img/blocker",
+            "a directory where the image should go",
+        )
+        .args([
+            "build",
+            "recipe.yaml",
+            "--devices",
+            "devices.csv",
+            "--out",
+            "out",
+        ]);
     let o = t.status(1);
-    assert!(o.stderr.contains("error: device gw-0002 (devices.csv:3): renaming into place"), "{}", o.stderr);
+    assert!(
+        o.stderr
+            .contains("error: device gw-0002 (devices.csv:3): renaming into place"),
+        "{}",
+        o.stderr
+    );
     assert!(o.stderr.contains("1 of 3 device(s) failed"), "{}", o.stderr);
     let manifest = fs::read_to_string(t.path().join("out/manifest.json")).expect("manifest");
-    assert!(manifest.contains("gw-0001") && !manifest.contains("\"gw-0002\""), "{manifest}");
+    assert!(
+        manifest.contains("gw-0001") && !manifest.contains("\"gw-0002\""),
+        "{manifest}"
+    );
     assert!(t.path().join("out/gw-0001.img").is_file());
     let leftovers: Vec<_> = fs::read_dir(t.path().join("out"))
         .expect("out")

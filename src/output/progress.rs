@@ -30,7 +30,16 @@ impl Progress {
             b
         });
         let now = Instant::now();
-        Progress { bar, total, done: 0, failed: 0, start: now, last_line: now, quiet, printed: u64::MAX }
+        Progress {
+            bar,
+            total,
+            done: 0,
+            failed: 0,
+            start: now,
+            last_line: now,
+            quiet,
+            printed: u64::MAX,
+        }
     }
 
     /// Counts finished devices.

@@ -87,7 +87,9 @@ impl Test {
 
     pub fn run(&self) -> Outcome {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_burnline"));
-        cmd.args(&self.args).current_dir(self.dir.path()).env_remove("SOURCE_DATE_EPOCH");
+        cmd.args(&self.args)
+            .current_dir(self.dir.path())
+            .env_remove("SOURCE_DATE_EPOCH");
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
@@ -111,7 +113,11 @@ pub fn tool(name: &str, args: &[&str]) -> Output {
 }
 
 pub fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 /// Copies bytes `start..start+len` of `img` to a new file and returns it.
@@ -142,8 +148,16 @@ pub fn inspect_json(t: &Test, img: &str, reveal: bool) -> serde_json::Value {
         args.push("--reveal-secrets");
     }
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_burnline"));
-    let o = cmd.args(&args).current_dir(t.path()).output().expect("inspect");
-    assert!(o.status.success(), "inspect failed: {}", String::from_utf8_lossy(&o.stderr));
+    let o = cmd
+        .args(&args)
+        .current_dir(t.path())
+        .output()
+        .expect("inspect");
+    assert!(
+        o.status.success(),
+        "inspect failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     serde_json::from_slice(&o.stdout).expect("inspect json")
 }
 
@@ -153,7 +167,15 @@ pub fn recipe(table: &str, fat_bits: u8, boot_size: &str, disk: &str, auth: &str
     let (boot_type, creds_type, data_type) = if table == "gpt" {
         ("basic-data", "linux", "linux")
     } else {
-        (match fat_bits { 12 => "fat12", 32 => "fat32", _ => "fat16" }, "0x83", "linux")
+        (
+            match fat_bits {
+                12 => "fat12",
+                32 => "fat32",
+                _ => "fat16",
+            },
+            "0x83",
+            "linux",
+        )
     };
     let lines = [
         "disk:".to_owned(),
@@ -194,7 +216,9 @@ pub fn devices_csv() -> String {
 
 /// A test with host files (a nested tree) and a device CSV.
 pub fn with_files(t: Test) -> Test {
-    let prog: Vec<u8> = (0..300_000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    let prog: Vec<u8> = (0..300_000u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
     t.file("files/bin/prog", prog)
         .file("files/etc/app/conf.txt", "key=value\n")
         .file("files/etc/app/deep/more/x.txt", "deep file\n")
