@@ -7,6 +7,7 @@
 //! [`cmdline`] holds the clap types only.
 
 pub mod base;
+pub mod bootstrap;
 pub mod cmdline;
 pub mod commands;
 pub mod credentials;

@@ -2,8 +2,8 @@
 //! reproduces every image exactly (raw and compressed); a bmap whose
 //! checksums do not match is refused with a clear message.
 
-mod common;
-use common::*;
+mod station_common;
+use station_common::*;
 
 #[test]
 fn bmaptool_copy_reproduces_images() {

@@ -2,8 +2,8 @@
 //! identical bytes), decompress with the real tools to the image the
 //! manifest records, and `sha256sum -c SHA256SUMS` passes.
 
-mod common;
-use common::*;
+mod station_common;
+use station_common::*;
 
 #[test]
 fn compressed_outputs_are_reproducible_and_correct() {

@@ -3,8 +3,8 @@
 //! ledger (a crashed run's unverified identity is issued again, a verified
 //! one never).
 
-mod common;
-use common::*;
+mod station_common;
+use station_common::*;
 
 #[test]
 fn flashes_several_targets_and_refuses_small_ones() {

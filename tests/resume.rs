@@ -4,8 +4,8 @@
 //! rerun finishes the rest. No timing is asserted: the delays only vary
 //! where the kill lands.
 
-mod common;
-use common::*;
+mod station_common;
+use station_common::*;
 use std::path::Path;
 use std::process::{Command, Stdio};
 

@@ -1,8 +1,8 @@
 //! Sharding: N shard builds merged equal one full build; `--shard 3/2`,
 //! missing and overlapping slices are refused; JOB_COMPLETION_INDEX works.
 
-mod common;
-use common::*;
+mod station_common;
+use station_common::*;
 use std::process::Command;
 
 fn devices_of(dir: &std::path::Path) -> String {

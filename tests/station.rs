@@ -2,8 +2,8 @@
 //! `burnline flash` to a regular file, equals the full image byte for byte;
 //! a truncated or corrupted delta is refused before anything is written.
 
-mod common;
-use common::*;
+mod station_common;
+use station_common::*;
 
 #[test]
 fn base_plus_delta_equals_full_image_for_every_device() {

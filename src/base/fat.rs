@@ -350,66 +350,53 @@ fn set_entry_cluster(e: &mut [u8], c: u32) {
 }
 
 /// Rewrites every subdirectory's `.` and `..` entries and, on FAT32, the
-/// FSInfo counts. `..` of a directory in the root names cluster 0, as the
-/// FAT specification requires.
+/// FSInfo counts. fatfs writes `.` and `..` with long-name entries in front
+/// of them, so they are not in the first two slots where the FAT
+/// specification (and fsck.fat) wants them; `..` of a directory in the root
+/// must name cluster 0.
 fn repair(w: &mut impl BlockAt) -> io::Result<()> {
     let bpb = Bpb::read(w)?;
     let fat = read_fat(w, &bpb)?;
-    // (directory's first cluster, its parent's cluster as `..` must name it)
     let root = if bpb.bits == FatBits::Fat32 {
         bpb.root_cluster
     } else {
         0
     };
-    let mut stack: Vec<(u32, bool)> = vec![(root, true)];
+    // (directory's first cluster, what its `..` must name, is it the root)
+    let mut stack: Vec<(u32, u32, bool)> = vec![(root, 0, true)];
     let mut seen = 0usize;
-    while let Some((dir, is_root)) = stack.pop() {
+    while let Some((dir, parent, is_root)) = stack.pop() {
         seen += 1;
-        if seen > bpb.clusters() as usize {
+        if seen > bpb.clusters() as usize + 1 {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 "directory tree loops",
             ));
+        }
+        if !is_root {
+            fix_dots(w, &bpb, dir, parent)?;
         }
         let ranges = if is_root && bpb.bits != FatBits::Fat32 {
             dir_ranges(&bpb, &fat, 0)
         } else {
             dir_ranges(&bpb, &fat, dir)
         };
-        let mut first_entry = true;
-        for (start, len) in ranges {
+        'ranges: for (start, len) in ranges {
             let mut buf = vec![0u8; len as usize];
             w.read_exact_at(&mut buf, start)?;
-            let mut changed = false;
-            for (i, e) in buf.chunks_exact_mut(32).enumerate() {
+            for e in buf.chunks_exact(32) {
                 if e[0] == 0 {
-                    break;
+                    break 'ranges;
                 }
-                if e[0] == 0xE5 || e[11] == 0x0F || e[11] & 0x10 == 0 || e[11] & 0x08 != 0 {
+                let skip = e[0] == 0xE5 || e[11] == 0x0F || e[11] & 0x10 == 0 || e[11] & 0x08 != 0;
+                if skip || e[0] == b'.' {
                     continue;
                 }
-                let is_dot = &e[..11] == b".          ";
-                let is_dotdot = &e[..11] == b"..         ";
-                if !is_root && first_entry && i == 0 && is_dot {
-                    if entry_cluster(e) != dir {
-                        set_entry_cluster(e, dir);
-                        changed = true;
-                    }
-                } else if !is_root && first_entry && i == 1 && is_dotdot {
-                    // The parent is recorded on the stack entry's caller; it
-                    // is patched when the parent visits this child (below).
-                } else if !is_dot && !is_dotdot {
-                    let child = entry_cluster(e);
-                    if child >= 2 {
-                        stack.push((child, false));
-                        fix_dotdot(w, &bpb, child, if is_root { 0 } else { dir })?;
-                    }
+                let child = entry_cluster(e);
+                if child >= 2 {
+                    stack.push((child, if is_root { 0 } else { dir }, false));
                 }
             }
-            if changed {
-                w.write_all_at(&buf, start)?;
-            }
-            first_entry = false;
         }
     }
     if bpb.bits == FatBits::Fat32 {
@@ -432,16 +419,37 @@ fn repair(w: &mut impl BlockAt) -> io::Result<()> {
     Ok(())
 }
 
-/// Sets the `..` entry (the second entry of the directory at `dir`) to `parent`.
-fn fix_dotdot(w: &mut impl BlockAt, bpb: &Bpb, dir: u32, parent: u32) -> io::Result<()> {
+/// Puts `.` (naming `dir`) and `..` (naming `parent`) in the first two slots
+/// of the directory at cluster `dir`, and marks the slots they and their
+/// long-name entries held before as deleted.
+fn fix_dots(w: &mut impl BlockAt, bpb: &Bpb, dir: u32, parent: u32) -> io::Result<()> {
     let at = bpb.cluster_offset(dir);
-    let mut e = [0u8; 64];
-    w.read_exact_at(&mut e, at)?;
-    if &e[32..43] == b"..         " && entry_cluster(&e[32..]) != parent {
-        set_entry_cluster(&mut e[32..], parent);
-        w.write_all_at(&e[32..], at + 32)?;
+    let slots = (bpb.cluster_bytes() / 32).min(8) as usize;
+    let mut buf = vec![0u8; slots * 32];
+    w.read_exact_at(&mut buf, at)?;
+    let find = |name: &[u8; 11]| {
+        buf.chunks_exact(32)
+            .position(|e| &e[..11] == name && e[11] & 0x10 != 0 && e[11] != 0x0F)
+    };
+    let (Some(dot), Some(dotdot)) = (find(b".          "), find(b"..         ")) else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "a directory without `.` and `..`",
+        ));
+    };
+    let mut dot_e = buf[dot * 32..dot * 32 + 32].to_vec();
+    let mut dotdot_e = buf[dotdot * 32..dotdot * 32 + 32].to_vec();
+    set_entry_cluster(&mut dot_e, dir);
+    set_entry_cluster(&mut dotdot_e, parent);
+    let last = dot.max(dotdot);
+    for slot in 2..=last.max(1) {
+        let e = &mut buf[slot * 32..slot * 32 + 32];
+        e.fill(0);
+        e[0] = 0xE5;
     }
-    Ok(())
+    buf[..32].copy_from_slice(&dot_e);
+    buf[32..64].copy_from_slice(&dotdot_e);
+    w.write_all_at(&buf[..(last.max(1) + 1) * 32], at)
 }
 
 /// Offsets, within the volume, of the 4-byte volume serial: the boot sector,

@@ -217,36 +217,56 @@ pub fn run(args: &BuildArgs) -> Result<()> {
 
 /// Makes a batch durable and renames it into place: one `syncfs` for the
 /// data, the renames, one directory fsync. Failed devices lose their temp
-/// files and are recorded.
+/// files and are recorded; the others go on.
 fn settle(
     out: &Path,
     rows: &[DeviceRow],
     results: Vec<Result<Staged>>,
     failures: &mut Vec<Failure>,
 ) -> Result<(Vec<Staged>, u64)> {
-    let mut ok = Vec::new();
+    let mut fail = |row: &DeviceRow, e: &Error| {
+        failures.push(Failure {
+            device_name: row.device_name.clone(),
+            line: row.line,
+            error: e.to_string(),
+        });
+    };
+    let mut built = Vec::new();
     let mut failed = 0;
     for (row, r) in rows.iter().zip(results) {
         match r {
-            Ok(b) => ok.push(b),
+            Ok(b) => built.push((row, b)),
             Err(e) => {
                 failed += 1;
-                failures.push(Failure {
-                    device_name: row.device_name.clone(),
-                    line: row.line,
-                    error: e.to_string(),
-                });
+                fail(row, &e);
             }
         }
     }
-    if ok.iter().any(|b| !b.renames.is_empty()) {
-        let dir = File::open(out).at("opening", out)?;
+    let mut ok = Vec::new();
+    let any = built.iter().any(|(_, b)| !b.renames.is_empty());
+    let dir = File::open(out).at("opening", out)?;
+    if any {
         rustix::fs::syncfs(&dir)
             .map_err(std::io::Error::from)
             .at("syncing the file system of", out)?;
-        for (temp, final_path) in ok.iter().flat_map(|b| &b.renames) {
-            std::fs::rename(temp, final_path).at("renaming into place", final_path)?;
+    }
+    for (row, b) in built {
+        let mut renamed = Ok(());
+        for (temp, final_path) in &b.renames {
+            renamed = renamed.and_then(|()| {
+                std::fs::rename(temp, final_path).at("renaming into place", final_path)
+            });
         }
+        match renamed {
+            Ok(()) => ok.push(b),
+            Err(e) => {
+                b.discard();
+                failed += 1;
+                fail(row, &e);
+            }
+        }
+    }
+    if any {
         dir.sync_all().at("syncing directory", out)?;
     }
     Ok((ok, failed))

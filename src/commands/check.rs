@@ -11,13 +11,12 @@ use std::path::Path;
 /// Loads the recipe, plans the layout and checks the CSV, collecting the
 /// problems of all three before failing.
 pub fn check_all(recipe_path: &Path, devices: &Path) -> Result<(Recipe, Layout, u64)> {
-    let recipe = recipe::load(recipe_path)?;
+    let (recipe, mut problems) = recipe::load_lenient(recipe_path)?;
     let layout = layout::plan(&recipe);
     let count = check_devices(&recipe, devices);
     match (layout, count) {
-        (Ok(layout), Ok(count)) => Ok((recipe, layout, count)),
+        (Ok(layout), Ok(count)) if problems.is_empty() => Ok((recipe, layout, count)),
         (layout, count) => {
-            let mut problems = Vec::new();
             for e in [layout.err(), count.err()].into_iter().flatten() {
                 match e {
                     Error::Invalid(mut p) => problems.append(&mut p),

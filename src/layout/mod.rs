@@ -150,7 +150,17 @@ pub fn plan(recipe: &Recipe) -> Result<Layout> {
                 }
                 b
             }
-            PartSize::Fill => (last.saturating_sub(start)) / ss * ss,
+            PartSize::Fill => {
+                // End on an alignment boundary when the disk leaves room for
+                // it (partitioning tools warn otherwise), else on a sector.
+                let aligned = last / disk.alignment * disk.alignment;
+                let end = if aligned > start {
+                    aligned
+                } else {
+                    last / ss * ss
+                };
+                end.saturating_sub(start)
+            }
         };
         if size == 0 || start + size > last {
             problems.push(recipe.problem(

@@ -15,6 +15,7 @@ pub struct Progress {
     start: Instant,
     last_line: Instant,
     quiet: bool,
+    printed: u64,
 }
 
 impl Progress {
@@ -37,6 +38,7 @@ impl Progress {
             start: now,
             last_line: now,
             quiet,
+            printed: u64::MAX,
         }
     }
 
@@ -49,6 +51,7 @@ impl Progress {
         } else if !self.quiet && self.last_line.elapsed() >= Duration::from_secs(1) {
             self.last_line = Instant::now();
             self.line();
+            self.printed = self.done;
         }
     }
 
@@ -67,7 +70,7 @@ impl Progress {
     pub fn finish(self) {
         if let Some(b) = &self.bar {
             b.finish();
-        } else if !self.quiet {
+        } else if !self.quiet && self.printed != self.done {
             self.line();
         }
     }

@@ -236,6 +236,18 @@ fn located(path: &Path, locator: &Locator, field: &str, rule: impl Into<String>)
 
 /// Reads and checks a recipe. All broken rules are returned together.
 pub fn load(path: &Path) -> Result<Recipe> {
+    let (recipe, problems) = load_lenient(path)?;
+    if problems.is_empty() {
+        Ok(recipe)
+    } else {
+        Err(Error::Invalid(problems))
+    }
+}
+
+/// Reads a recipe and returns it with the rules it breaks, as long as it can
+/// be resolved at all (so that `check` can go on to the layout and the CSV
+/// and report everything at once).
+pub fn load_lenient(path: &Path) -> Result<(Recipe, Vec<Problem>)> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         Error::invalid(
             path.display().to_string(),
@@ -248,9 +260,16 @@ pub fn load(path: &Path) -> Result<Recipe> {
             Some(l) => format!("{}:{}:{}", path.display(), l.line(), l.column()),
             None => path.display().to_string(),
         };
-        Error::invalid(location, "", format!("not a valid recipe: {e}"))
+        // The location is already in front; drop serde's copy of it.
+        let msg = e.to_string();
+        let msg = msg
+            .rsplit_once(" at line ")
+            .map(|(m, _)| m.to_owned())
+            .unwrap_or(msg);
+        Error::invalid(location, "", format!("not a valid recipe: {msg}"))
     })?;
     let locator = Locator::new(&text);
+    let partition_count = raw.partitions.len();
     let dir = path
         .parent()
         .map(Path::to_path_buf)
@@ -259,21 +278,26 @@ pub fn load(path: &Path) -> Result<Recipe> {
     let mut p = |field: &str, rule: String| problems.push(located(path, &locator, field, rule));
     let output = output_spec::resolve(&raw.output, &mut p);
     let resolved = resolve(raw, &dir, &mut p);
-    if !problems.is_empty() {
-        return Err(Error::Invalid(problems));
+    match resolved {
+        Some((disk, partitions, blobs, auth, output_pattern))
+            if partitions.len() == partition_count =>
+        {
+            Ok((
+                Recipe {
+                    path: path.to_path_buf(),
+                    disk,
+                    partitions,
+                    blobs,
+                    auth,
+                    output_pattern,
+                    output,
+                    locator,
+                },
+                problems,
+            ))
+        }
+        _ => Err(Error::Invalid(problems)),
     }
-    let (disk, partitions, blobs, auth, output_pattern) = resolved
-        .ok_or_else(|| Error::invalid(path.display().to_string(), "", "recipe rejected"))?;
-    Ok(Recipe {
-        path: path.to_path_buf(),
-        disk,
-        partitions,
-        blobs,
-        auth,
-        output_pattern,
-        output,
-        locator,
-    })
 }
 
 type Resolved = (Disk, Vec<Partition>, Vec<Blob>, Auth, String);

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Runs every test of burnline. Installs the field tools the tests use
+# (Debian packages) when one is missing, then runs the whole suite in release
+# mode. Needs root for apt-get and for the XFS loop-mount test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(dosfstools mtools gdisk fdisk xfsprogs e2fsprogs util-linux bmap-tools zstd xz-utils gzip openssl)
+tools=(fsck.fat mcopy sgdisk sfdisk mkfs.xfs filefrag mount bmaptool zstd xz gzip openssl)
+missing=0
+for t in "${tools[@]}"; do command -v "$t" >/dev/null 2>&1 || missing=1; done
+if [ "$missing" = 1 ]; then
+  echo "test.sh: installing the test tools: ${packages[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
+fi
+
+cargo test --release --all-targets

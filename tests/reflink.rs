@@ -1,0 +1,138 @@
+//! Both copy paths: reflink (FICLONE) on a loop-mounted XFS made with
+//! `mkfs.xfs -m reflink=1`, and extent-by-extent `copy_file_range` on the
+//! machine's own disk. Both give the same bytes; only the first shares
+//! extents. Needs root (CI runs as root) and xfsprogs; fails loudly without.
+
+mod common;
+
+use common::*;
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
+use std::process::Command;
+
+struct Mount(PathBuf);
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+fn summary(o: &Outcome) -> serde_json::Value {
+    serde_json::from_str(o.stdout.trim()).expect("json summary")
+}
+
+#[test]
+fn reflink_on_xfs_and_extent_copy_elsewhere_give_identical_images() {
+    let t = with_files(Test::new()).file(
+        "recipe.yaml",
+        recipe("gpt", 16, "16MiB", "64MiB", &device_secret_auth()),
+    );
+    let backing = t.path().join("xfs.img");
+    let f = fs::File::create(&backing).expect("backing");
+    f.set_len(1 << 30).expect("size");
+    drop(f);
+    let mk = tool(
+        "mkfs.xfs",
+        &["-q", "-m", "reflink=1", backing.to_str().expect("utf8")],
+    );
+    assert!(mk.status.success(), "mkfs.xfs: {}", text(&mk));
+    let mnt = t.path().join("xfs");
+    fs::create_dir(&mnt).expect("mkdir");
+    let m = tool(
+        "mount",
+        &[
+            "-o",
+            "loop",
+            backing.to_str().expect("utf8"),
+            mnt.to_str().expect("utf8"),
+        ],
+    );
+    assert!(
+        m.status.success(),
+        "loop-mounting XFS needs root: {}",
+        text(&m)
+    );
+    let _guard = Mount(mnt.clone());
+
+    let xfs_out = mnt.join("out");
+    let x = with_args(
+        &t,
+        &[
+            "build",
+            "recipe.yaml",
+            "--devices",
+            "devices.csv",
+            "--json",
+            "--out",
+            xfs_out.to_str().expect("utf8"),
+        ],
+    );
+    assert_eq!(summary(&x)["reflink"], true, "FICLONE was not used on XFS");
+    let e = with_args(
+        &t,
+        &[
+            "build",
+            "recipe.yaml",
+            "--devices",
+            "devices.csv",
+            "--json",
+            "--out",
+            "ext",
+        ],
+    );
+    assert_eq!(
+        summary(&e)["reflink"],
+        false,
+        "this disk was expected to lack reflink"
+    );
+    for name in ["gw-0001.img", "gw-0002.img", "manifest.json", "SHA256SUMS"] {
+        let a = fs::read(xfs_out.join(name)).expect("xfs file");
+        let b = fs::read(t.path().join("ext").join(name)).expect("ext file");
+        assert!(
+            a == b,
+            "{name} differs between the reflink and the copy path"
+        );
+    }
+    // The extent copy keeps holes: far less allocated than the 64 MiB size.
+    let meta = fs::metadata(t.path().join("ext/gw-0001.img")).expect("meta");
+    assert!(
+        meta.blocks() * 512 < 8 << 20,
+        "extent copy is not sparse: {} bytes allocated",
+        meta.blocks() * 512
+    );
+    // On XFS the FAT volume's extents are shared with the other images.
+    let frag = tool(
+        "filefrag",
+        &["-v", xfs_out.join("gw-0002.img").to_str().expect("utf8")],
+    );
+    assert!(
+        text(&frag).contains("shared"),
+        "no shared extents on XFS:\n{}",
+        text(&frag)
+    );
+    let sums = tool(
+        "sh",
+        &[
+            "-c",
+            &format!("cd {} && sha256sum -c SHA256SUMS", xfs_out.display()),
+        ],
+    );
+    assert!(sums.status.success(), "{}", text(&sums));
+}
+
+fn with_args(t: &Test, args: &[&str]) -> Outcome {
+    let o = Command::new(env!("CARGO_BIN_EXE_burnline"))
+        .args(args)
+        .current_dir(t.path())
+        .output()
+        .expect("run");
+    let out = Outcome {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    };
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    out
+}
