@@ -49,7 +49,7 @@ fn build_cmd(r: &Path, c: &Path, out: &Path) -> Command {
 fn sigkill_at_random_moments_then_rerun_matches_a_clean_build() {
     let t = tempfile::tempdir().expect("tempdir");
     let d = t.path();
-    let (r, c) = fixture(d, 150, "");
+    let (r, c) = fixture(d, 100, "");
     let clean = d.join("clean");
     let started = std::time::Instant::now();
     assert!(build_cmd(&r, &c, &clean).status().expect("clean").success());
