@@ -20,7 +20,7 @@ use crate::manifest::extra::Header;
 use crate::manifest::ManifestWriter;
 use crate::output::artifacts;
 use crate::output::atomic;
-use crate::output::device::{credentials_for, Built, DeviceBuilder};
+use crate::output::device::{credentials_for, DeviceBuilder};
 use crate::output::progress::Progress;
 use crate::output::staged::Staged;
 use crate::recipe::output_spec::{Compression, OutputMode, OutputSpec};
@@ -138,20 +138,7 @@ pub fn run(args: &BuildArgs) -> Result<()> {
                     }),
                     None => {
                         let creds = credentials_for(&recipe, row, creds_spec.keep_product_secret);
-                        let ids = crate::layout::ids::DeviceIds::derive(
-                            &recipe.disk.seed,
-                            &row.device_name,
-                            &layout,
-                        );
-                        let patches = builder.patches(&ids, &creds)?;
-                        match spec.mode {
-                            OutputMode::Station => station::device_delta::build(
-                                &builder, row, &creds, &patches, &base_sha,
-                            ),
-                            OutputMode::Full => builder.build(row, &creds).and_then(|b: Built| {
-                                artifacts::finish(b, row, &patches, &base, &spec)
-                            }),
-                        }
+                        artifacts::stage(&builder, row, &creds, &spec, &base_sha)
                     }
                 })
                 .collect()

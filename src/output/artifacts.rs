@@ -5,15 +5,18 @@
 
 use super::atomic;
 use super::compress::compress;
-use super::device::Built;
+use super::device::{Built, DeviceBuilder};
 use super::staged::Staged;
 use crate::base::Base;
+use crate::credentials::payload::Credentials;
 use crate::devices::reader::DeviceRow;
 use crate::error::{IoContext, Result};
 use crate::io::bmap;
 use crate::io::patch::Patch;
+use crate::layout::ids::DeviceIds;
 use crate::manifest::extra::FileSum;
-use crate::recipe::output_spec::OutputSpec;
+use crate::recipe::output_spec::{OutputMode, OutputSpec};
+use crate::station::device_delta;
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -49,6 +52,35 @@ pub fn write_bmap(
         sha256: hex::encode(Sha256::digest(text.as_bytes())),
     };
     Ok((sum, (tmp, dest)))
+}
+
+/// Writes one device's outputs under temp names, as `spec` asks: a delta
+/// (station mode), or a full image with its bmap and compression.
+pub fn stage(
+    builder: &DeviceBuilder<'_>,
+    row: &DeviceRow,
+    creds: &Credentials,
+    spec: &OutputSpec,
+    base_sha: &[u8; 32],
+) -> Result<Staged> {
+    let patches = || {
+        let ids = DeviceIds::derive(&builder.recipe.disk.seed, &row.device_name, builder.layout);
+        builder.patches(&ids, creds)
+    };
+    match spec.mode {
+        OutputMode::Station => device_delta::build(builder, row, creds, &patches()?, base_sha),
+        OutputMode::Full => {
+            let b = builder.build(row, creds)?;
+            let p = if spec.bmap { patches() } else { Ok(Vec::new()) };
+            match p {
+                Ok(p) => finish(b, row, &p, builder.base, spec),
+                Err(e) => {
+                    let _ = std::fs::remove_file(&b.temp);
+                    Err(e)
+                }
+            }
+        }
+    }
 }
 
 /// Adds the bmap and compression `spec` asks for to a built image.
