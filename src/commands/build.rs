@@ -16,6 +16,7 @@ use crate::devices::check::expect;
 use crate::devices::reader::{DeviceReader, DeviceRow};
 use crate::error::{Error, IoContext, Result};
 use crate::io::extents::reflink_works;
+use crate::io::hash::hash_patched;
 use crate::manifest::extra::Header;
 use crate::manifest::ManifestWriter;
 use crate::output::artifacts;
@@ -61,22 +62,23 @@ pub fn run(args: &BuildArgs) -> Result<()> {
         .map_err(|e| Error::Usage(format!("--jobs: {e}")))?;
 
     let stop = Interrupt::install()?;
-    let mut journal = Journal::open(out, &run_fingerprint(args, &spec, shard)?)?;
     let base = base::build(&recipe, &layout, out)?;
+    // The base's hash covers every file the recipe pulls in.
+    let base_sha =
+        hash_patched(&base.file, base.len, &base.extents, &[]).at("hashing", &base.path)?;
+    let mut journal = Journal::open(out, &run_fingerprint(args, &spec, shard, &base_sha)?)?;
     let mut header = Header {
         shard: shard.map(|s| s.info(rows)),
         ..Header::default()
     };
-    let mut base_sha = [0u8; 32];
     if spec.mode == OutputMode::Station {
-        let (sum, bmap, sha) = station::base_file::write(&base, out, spec.bmap)?;
+        let (sum, bmap, _) = station::base_file::write(&base, out, spec.bmap)?;
         header = Header {
             mode: Some("station".into()),
             base: Some(sum),
             base_bmap: bmap,
             ..header
         };
-        base_sha = sha;
     }
     let reflink = probe_reflink(&base.file, out);
     let (creds_index, creds_spec) = recipe.credentials().ok_or_else(|| {
@@ -301,10 +303,20 @@ fn output_spec(args: &BuildArgs, recipe: &crate::recipe::Recipe) -> OutputSpec {
 }
 
 /// What a resumed run must share with the run it continues: the recipe
-/// and CSV bytes, the output options and the shard.
-fn run_fingerprint(args: &BuildArgs, spec: &OutputSpec, shard: Option<Shard>) -> Result<String> {
+/// and CSV bytes, the base image, the output options and the shard.
+fn run_fingerprint(
+    args: &BuildArgs,
+    spec: &OutputSpec,
+    shard: Option<Shard>,
+    base_sha: &[u8; 32],
+) -> Result<String> {
     let recipe = std::fs::read(&args.recipe).at("reading", &args.recipe)?;
     let csv = std::fs::read(&args.devices).at("reading", &args.devices)?;
     let opts = format!("{}|{:?}|{:?}", env!("CARGO_PKG_VERSION"), spec, shard);
-    Ok(journal::fingerprint(&[&recipe, &csv, opts.as_bytes()]))
+    Ok(journal::fingerprint(&[
+        &recipe,
+        &csv,
+        base_sha,
+        opts.as_bytes(),
+    ]))
 }

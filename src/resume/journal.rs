@@ -1,6 +1,6 @@
 //! The resume journal, `.manifest.partial.jsonl` in the output directory:
-//! a first line naming the run's fingerprint (recipe, CSV and output
-//! options), then one manifest entry per line for every device whose files
+//! a first line naming the run's fingerprint (recipe, CSV, base image and
+//! output options), then one manifest entry per line for every device whose files
 //! are durable and in place, appended and fsynced after each batch. A rerun
 //! with the same fingerprint skips those devices (when their files are still
 //! there); another fingerprint starts the journal afresh. A torn last line
