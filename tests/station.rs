@@ -83,3 +83,35 @@ fn truncated_or_corrupted_delta_is_refused_and_nothing_written() {
         assert!(!card.exists(), "no target touched");
     }
 }
+
+#[test]
+fn deltas_without_image_sha256_still_apply() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let d = t.path();
+    let (r, c) = fixture(d, 2, "");
+    let (full, st) = (d.join("full"), d.join("st"));
+    ok(&["build", s(&r), "--devices", s(&c), "--out", s(&full)]);
+    ok(&[
+        "build",
+        s(&r),
+        "--devices",
+        s(&c),
+        "--out",
+        s(&st),
+        "--station",
+        "--no-image-sha256",
+    ]);
+    let manifest = std::fs::read_to_string(st.join("manifest.json")).expect("manifest");
+    assert!(!manifest.contains("image_sha256"));
+    for name in names(2) {
+        let card = d.join(format!("card-{name}"));
+        ok(&[
+            "flash",
+            s(&st.join("base.img")),
+            s(&st.join(format!("{name}.delta"))),
+            "--target",
+            s(&card),
+        ]);
+        assert_eq!(sha(&card), sha(&full.join(&name)), "{name}");
+    }
+}

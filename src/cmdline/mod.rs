@@ -56,6 +56,10 @@ pub struct BuildArgs {
     /// Write a bmap (bmaptool 2.0) next to each image.
     #[arg(long)]
     pub bmap: bool,
+    /// With --station: do not hash each device's full image (much faster;
+    /// deltas then record no result SHA-256, see docs/station.md).
+    #[arg(long)]
+    pub no_image_sha256: bool,
     /// Compress each image (overrides the recipe's `output.compress`).
     #[arg(long, value_enum)]
     pub compress: Option<CompressArg>,

@@ -292,6 +292,7 @@ fn output_spec(args: &BuildArgs, recipe: &crate::recipe::Recipe) -> OutputSpec {
         spec.mode = OutputMode::Station;
     }
     spec.bmap |= args.bmap;
+    spec.no_image_sha256 |= args.no_image_sha256;
     match args.compress {
         Some(CompressArg::Zstd) => spec.compress = Some(Compression::Zstd),
         Some(CompressArg::Xz) => spec.compress = Some(Compression::Xz),

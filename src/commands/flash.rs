@@ -100,7 +100,7 @@ fn plan(args: &FlashArgs) -> Result<Vec<(Source, Expect, PathBuf)>> {
             let exp = Expect {
                 patches: parsed.patches,
                 base_sha256: Some(parsed.base_sha256),
-                image_sha256: Some(parsed.image_sha256),
+                image_sha256: Some(parsed.image_sha256).filter(|s| *s != delta::NOT_RECORDED),
             };
             jobs.push((src, exp, t.clone()));
         }

@@ -68,7 +68,14 @@ pub fn stage(
         builder.patches(&ids, creds)
     };
     match spec.mode {
-        OutputMode::Station => device_delta::build(builder, row, creds, &patches()?, base_sha),
+        OutputMode::Station => device_delta::build(
+            builder,
+            row,
+            creds,
+            &patches()?,
+            base_sha,
+            !spec.no_image_sha256,
+        ),
         OutputMode::Full => {
             let b = builder.build(row, creds)?;
             let p = if spec.bmap { patches() } else { Ok(Vec::new()) };

@@ -65,6 +65,9 @@ pub struct OutputSpec {
     pub bmap: bool,
     /// Compress each image.
     pub compress: Option<Compression>,
+    /// Station mode: skip the per-device full-image SHA-256 (a hash of the
+    /// whole disk per device, which dominates station build time).
+    pub no_image_sha256: bool,
 }
 
 /// Checks `output:`'s `mode`, `bmap` and `compress`, reporting broken rules
@@ -98,5 +101,6 @@ pub fn resolve(raw: &RawOutput, p: &mut impl FnMut(&str, String)) -> OutputSpec 
         mode,
         bmap: raw.bmap.unwrap_or(false),
         compress,
+        no_image_sha256: false,
     }
 }

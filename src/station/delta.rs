@@ -7,7 +7,8 @@
 //! 0      8     magic "BLDELTA1"
 //! 8      8     image size in bytes (u64 LE): base and result are this long
 //! 16     32    SHA-256 of base.img
-//! 48     32    SHA-256 of the resulting full image (base with records applied)
+//! 48     32    SHA-256 of the resulting full image (base with records applied),
+//!              or all zeros when not recorded (`build --no-image-sha256`)
 //! 80     4     record count (u32 LE)
 //! 84     4     zero
 //! 88     ...   records, sorted by offset, not overlapping:
@@ -21,6 +22,9 @@ use crate::io::patch::Patch;
 use sha2::{Digest, Sha256};
 use std::io;
 use zeroize::Zeroizing;
+
+/// The result SHA-256 field of a delta that does not record one.
+pub const NOT_RECORDED: [u8; 32] = [0; 32];
 
 /// The magic at the start of every delta.
 pub const MAGIC: &[u8; 8] = b"BLDELTA1";

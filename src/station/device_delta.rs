@@ -20,13 +20,16 @@ pub fn delta_name(image_name: &str) -> String {
     format!("{image_name}.delta")
 }
 
-/// Writes `row`'s delta under its temp name.
+/// Writes `row`'s delta under its temp name; with `image_sha` the full
+/// image's SHA-256 is computed (a pass over the whole disk), else the delta
+/// records zeros there ("not recorded").
 pub fn build(
     builder: &DeviceBuilder<'_>,
     row: &DeviceRow,
     creds: &Credentials,
     patches: &[Patch],
     base_sha: &[u8; 32],
+    image_sha: bool,
 ) -> Result<Staged> {
     let image = builder.file_name(row);
     let file = delta_name(&image);
@@ -38,8 +41,12 @@ pub fn build(
         &creds.device_name,
         builder.layout,
     );
-    let sha = hash_patched(&base.file, base.len, &base.extents, patches)
-        .at("hashing the image of", &dest)?;
+    let sha = if image_sha {
+        hash_patched(&base.file, base.len, &base.extents, patches)
+            .at("hashing the image of", &dest)?
+    } else {
+        delta::NOT_RECORDED
+    };
     let bytes = delta::encode(base.len, base_sha, &sha, patches).at("encoding", &dest)?;
     let written =
         atomic::create_temp(&tmp).and_then(|mut f| f.write_all(&bytes).at("writing", &tmp));
@@ -55,7 +62,7 @@ pub fn build(
         bytes.len() as u64,
         hex::encode(Sha256::digest(&bytes[..])),
     );
-    entry.artifacts.image_sha256 = Some(hex::encode(sha));
+    entry.artifacts.image_sha256 = image_sha.then(|| hex::encode(sha));
     entry.artifacts.image_size = Some(base.len);
     entry.artifacts.row = Some(row.index);
     Ok(Staged {
