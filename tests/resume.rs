@@ -151,3 +151,35 @@ fn second_sigint_exits_at_once_with_130() {
     assert_eq!(child.wait().expect("wait").code(), Some(130));
     assert!(!out.join("manifest.json").exists());
 }
+
+#[test]
+fn crash_after_each_durable_step_then_rerun_matches_a_clean_build() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let d = t.path();
+    let (r, c) = fixture(d, 70, "");
+    let clean = d.join("clean");
+    assert!(build_cmd(&r, &c, &clean).status().expect("clean").success());
+    let want = outputs(&clean);
+    for fp in [
+        "build-after-base",
+        "build-after-rename",
+        "build-after-journal",
+        "build-after-manifest",
+    ] {
+        let out = d.join(fp);
+        let crashed = build_cmd(&r, &c, &out)
+            .env("FAILPOINTS", format!("{fp}=return"))
+            .status()
+            .expect("run");
+        assert!(!crashed.success(), "{fp}: the failpoint did not fire");
+        assert!(
+            build_cmd(&r, &c, &out).status().expect("rerun").success(),
+            "{fp}: rerun"
+        );
+        assert_eq!(
+            outputs(&out),
+            want,
+            "{fp}: outputs differ from the clean build"
+        );
+    }
+}

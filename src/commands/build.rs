@@ -33,6 +33,15 @@ use rayon::prelude::*;
 use std::fs::File;
 use std::path::Path;
 
+/// A failpoint after a durable step: `FAILPOINTS=NAME=return` makes the
+/// run die there at once (abort: no destructors, no cleanup), as a crash or
+/// SIGKILL would; the resume tests rerun from each one.
+macro_rules! crash_point {
+    ($name:literal) => {
+        fail::fail_point!($name, |_| std::process::abort())
+    };
+}
+
 /// Devices per durable batch.
 const BATCH: usize = 64;
 
@@ -80,6 +89,7 @@ pub fn run(args: &BuildArgs) -> Result<()> {
             ..header
         };
     }
+    crash_point!("build-after-base");
     let reflink = probe_reflink(&base.file, out);
     let (creds_index, creds_spec) = recipe.credentials().ok_or_else(|| {
         Error::invalid(
@@ -146,7 +156,9 @@ pub fn run(args: &BuildArgs) -> Result<()> {
                 .collect()
         });
         let (ok, failed) = settle(out, &rows, results, &mut failures)?;
+        crash_point!("build-after-rename");
         journal.append(ok.iter().filter(|b| b.fresh).map(|b| &b.entry))?;
+        crash_point!("build-after-journal");
         for b in &ok {
             manifest.push(&b.entry)?;
         }
@@ -166,6 +178,7 @@ pub fn run(args: &BuildArgs) -> Result<()> {
         return Err(Error::Interrupted);
     }
     manifest.finish()?;
+    crash_point!("build-after-manifest");
     if failures.is_empty() {
         journal.remove()?;
     }

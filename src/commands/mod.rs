@@ -18,6 +18,8 @@ use std::ffi::OsString;
 /// Runs burnline with `args` (including the program name) and returns the
 /// exit status.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
+    // Failpoints named in FAILPOINTS (tests only; see `build`'s crash points).
+    let _failpoints = fail::FailScenario::setup();
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
