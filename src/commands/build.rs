@@ -313,6 +313,9 @@ fn output_spec(args: &BuildArgs, recipe: &crate::recipe::Recipe) -> OutputSpec {
         Some(CompressArg::None) => spec.compress = None,
         None => {}
     }
+    if spec.mode == OutputMode::Station && spec.compress.is_some() {
+        eprintln!("burnline: note: compression applies to full images; station output stays raw");
+    }
     spec
 }
 

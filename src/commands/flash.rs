@@ -70,6 +70,9 @@ fn plan(args: &FlashArgs) -> Result<Vec<(Source, Expect, PathBuf)>> {
         }
     }
     let n = args.targets.len();
+    if args.bmap.is_some() && images.len() > 1 {
+        return Err(Error::Usage("--bmap names the bmap of a single image; with several, keep each IMAGE.bmap next to its image".into()));
+    }
     let mut jobs = Vec::new();
     if !deltas.is_empty() {
         let [base] = images.as_slice() else {

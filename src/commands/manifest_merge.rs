@@ -132,6 +132,9 @@ fn place(dir: &Path, out: &Path, name: &str) -> Result<()> {
     let _ = std::fs::remove_file(&dst);
     if std::fs::hard_link(&src, &dst).is_err() {
         std::fs::copy(&src, &dst).at("copying", &src)?;
+        std::fs::File::open(&dst)
+            .and_then(|f| f.sync_all())
+            .at("syncing", &dst)?;
     }
     Ok(())
 }
