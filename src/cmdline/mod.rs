@@ -1,6 +1,8 @@
 //! The command line, as clap types only. Each subcommand's arguments live in
 //! this module; what they do lives in `crate::commands`.
 
+pub mod bootstrap;
+
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
