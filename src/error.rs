@@ -27,7 +27,11 @@ pub struct Problem {
 
 impl Problem {
     /// A problem at `location` in `field`.
-    pub fn new(location: impl Into<String>, field: impl Into<String>, rule: impl Into<String>) -> Self {
+    pub fn new(
+        location: impl Into<String>,
+        field: impl Into<String>,
+        rule: impl Into<String>,
+    ) -> Self {
         Problem {
             location: location.into(),
             field: field.into(),
@@ -92,7 +96,11 @@ impl Error {
     }
 
     /// A single invalid-input problem.
-    pub fn invalid(location: impl Into<String>, field: impl Into<String>, rule: impl Into<String>) -> Self {
+    pub fn invalid(
+        location: impl Into<String>,
+        field: impl Into<String>,
+        rule: impl Into<String>,
+    ) -> Self {
         Error::Invalid(vec![Problem::new(location, field, rule)])
     }
 }

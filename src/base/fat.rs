@@ -100,7 +100,9 @@ pub fn build<D: Read + Write + Seek + BlockAt>(
     {
         let fs = fatfs::FileSystem::new(&mut *window, fatfs::FsOptions::new().time_provider(time))?;
         if fs.fat_type() != fat_type {
-            return Err(io::Error::other("fatfs chose another FAT type than requested"));
+            return Err(io::Error::other(
+                "fatfs chose another FAT type than requested",
+            ));
         }
         fill(&fs.root_dir())?;
         fs.unmount()?;
@@ -110,14 +112,21 @@ pub fn build<D: Read + Write + Seek + BlockAt>(
 }
 
 /// Copies host files and directories into the volume.
-pub fn copy_files<D: Read + Write + Seek>(root: &fatfs::Dir<'_, &mut D>, files: &[FatFile]) -> io::Result<()> {
+pub fn copy_files<D: Read + Write + Seek>(
+    root: &fatfs::Dir<'_, &mut D>,
+    files: &[FatFile],
+) -> io::Result<()> {
     for f in files {
         copy_path(root, &f.source, &f.dest)?;
     }
     Ok(())
 }
 
-fn copy_path<D: Read + Write + Seek>(root: &fatfs::Dir<'_, &mut D>, source: &Path, dest: &str) -> io::Result<()> {
+fn copy_path<D: Read + Write + Seek>(
+    root: &fatfs::Dir<'_, &mut D>,
+    source: &Path,
+    dest: &str,
+) -> io::Result<()> {
     let meta = std::fs::metadata(source)
         .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", source.display())))?;
     if meta.is_dir() {
@@ -130,9 +139,16 @@ fn copy_path<D: Read + Write + Seek>(root: &fatfs::Dir<'_, &mut D>, source: &Pat
         for e in entries {
             let name = e.file_name();
             let name = name.to_str().ok_or_else(|| {
-                io::Error::new(io::ErrorKind::InvalidData, format!("{}: file name is not UTF-8", e.path().display()))
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("{}: file name is not UTF-8", e.path().display()),
+                )
             })?;
-            let child = if dest.is_empty() { name.to_owned() } else { format!("{dest}/{name}") };
+            let child = if dest.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{dest}/{name}")
+            };
             copy_path(root, &e.path(), &child)?;
         }
         return Ok(());
@@ -142,7 +158,8 @@ fn copy_path<D: Read + Write + Seek>(root: &fatfs::Dir<'_, &mut D>, source: &Pat
     }
     let mut out = root.create_file(dest)?;
     out.truncate()?;
-    let mut input = File::open(source).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", source.display())))?;
+    let mut input = File::open(source)
+        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", source.display())))?;
     let mut buf = vec![0u8; 1 << 20];
     loop {
         let n = input.read(&mut buf)?;
@@ -155,7 +172,10 @@ fn copy_path<D: Read + Write + Seek>(root: &fatfs::Dir<'_, &mut D>, source: &Pat
 }
 
 /// Creates `path` and its parents in the volume.
-pub fn create_dirs<D: Read + Write + Seek>(root: &fatfs::Dir<'_, &mut D>, path: &str) -> io::Result<()> {
+pub fn create_dirs<D: Read + Write + Seek>(
+    root: &fatfs::Dir<'_, &mut D>,
+    path: &str,
+) -> io::Result<()> {
     let mut sofar = String::new();
     for comp in path.split('/').filter(|c| !c.is_empty()) {
         if !sofar.is_empty() {
@@ -200,10 +220,21 @@ impl Bpb {
         let root_entries = le16(&b, 17);
         let total16 = le16(&b, 19);
         let fat16 = le16(&b, 22);
-        let total_sectors = if total16 != 0 { total16 } else { u64::from(le32(&b, 32)) };
-        let fat_sectors = if fat16 != 0 { fat16 } else { u64::from(le32(&b, 36)) };
+        let total_sectors = if total16 != 0 {
+            total16
+        } else {
+            u64::from(le32(&b, 32))
+        };
+        let fat_sectors = if fat16 != 0 {
+            fat16
+        } else {
+            u64::from(le32(&b, 36))
+        };
         if sector == 0 || spc == 0 {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, "not a FAT boot sector"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "not a FAT boot sector",
+            ));
         }
         let root_sectors = (root_entries * 32).div_ceil(sector);
         let data_start = reserved + fats * fat_sectors + root_sectors;
@@ -223,14 +254,25 @@ impl Bpb {
             root_entries,
             fat_sectors,
             total_sectors,
-            root_cluster: if bits == FatBits::Fat32 { le32(&b, 44) } else { 0 },
-            fsinfo_sector: if bits == FatBits::Fat32 { le16(&b, 48) } else { 0 },
+            root_cluster: if bits == FatBits::Fat32 {
+                le32(&b, 44)
+            } else {
+                0
+            },
+            fsinfo_sector: if bits == FatBits::Fat32 {
+                le16(&b, 48)
+            } else {
+                0
+            },
             bits,
         })
     }
 
     fn data_start(&self) -> u64 {
-        (self.reserved + self.fats * self.fat_sectors + (self.root_entries * 32).div_ceil(self.sector)) * self.sector
+        (self.reserved
+            + self.fats * self.fat_sectors
+            + (self.root_entries * 32).div_ceil(self.sector))
+            * self.sector
     }
 
     fn clusters(&self) -> u32 {
@@ -251,7 +293,11 @@ impl Bpb {
             FatBits::Fat12 => {
                 let off = c + c / 2;
                 let v = u32::from(u16::from_le_bytes([fat[off], fat[off + 1]]));
-                if c % 2 == 0 { v & 0xFFF } else { v >> 4 }
+                if c % 2 == 0 {
+                    v & 0xFFF
+                } else {
+                    v >> 4
+                }
             }
             FatBits::Fat16 => u32::from(u16::from_le_bytes([fat[2 * c], fat[2 * c + 1]])),
             FatBits::Fat32 => le32(fat, 4 * c) & 0x0FFF_FFFF,
@@ -310,15 +356,26 @@ fn repair(w: &mut impl BlockAt) -> io::Result<()> {
     let bpb = Bpb::read(w)?;
     let fat = read_fat(w, &bpb)?;
     // (directory's first cluster, its parent's cluster as `..` must name it)
-    let root = if bpb.bits == FatBits::Fat32 { bpb.root_cluster } else { 0 };
+    let root = if bpb.bits == FatBits::Fat32 {
+        bpb.root_cluster
+    } else {
+        0
+    };
     let mut stack: Vec<(u32, bool)> = vec![(root, true)];
     let mut seen = 0usize;
     while let Some((dir, is_root)) = stack.pop() {
         seen += 1;
         if seen > bpb.clusters() as usize {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, "directory tree loops"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "directory tree loops",
+            ));
         }
-        let ranges = if is_root && bpb.bits != FatBits::Fat32 { dir_ranges(&bpb, &fat, 0) } else { dir_ranges(&bpb, &fat, dir) };
+        let ranges = if is_root && bpb.bits != FatBits::Fat32 {
+            dir_ranges(&bpb, &fat, 0)
+        } else {
+            dir_ranges(&bpb, &fat, dir)
+        };
         let mut first_entry = true;
         for (start, len) in ranges {
             let mut buf = vec![0u8; len as usize];

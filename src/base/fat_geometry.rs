@@ -67,7 +67,11 @@ pub fn choose(size: u64, sector: u64, bits: Option<FatBits>) -> Result<Geometry,
     while cluster <= 32 * 1024 {
         let n = clusters(size, sector, bits, cluster);
         if n >= min + 16 && n + 16 <= max {
-            return Ok(Geometry { bits, cluster, clusters: n });
+            return Ok(Geometry {
+                bits,
+                cluster,
+                clusters: n,
+            });
         }
         if n < min + 16 {
             break;

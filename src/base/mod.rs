@@ -62,7 +62,8 @@ pub fn build(recipe: &Recipe, layout: &Layout, dir: &Path) -> Result<Base> {
         .mode(0o600)
         .open(&path)
         .at("creating the base image", &path)?;
-    file.set_len(layout.disk_size).at("sizing the base image", &path)?;
+    file.set_len(layout.disk_size)
+        .at("sizing the base image", &path)?;
     let mut base = Base {
         file,
         path,
@@ -85,21 +86,30 @@ pub fn build(recipe: &Recipe, layout: &Layout, dir: &Path) -> Result<Base> {
                     |root| fat::copy_files(root, &spec.files),
                 )
                 .with_context(|| format!("building the FAT volume of partition `{}`", part.name))?;
-                let offsets = fat::serial_offsets(&w)
-                    .with_context(|| format!("reading back the FAT volume of partition `{}`", part.name))?;
+                let offsets = fat::serial_offsets(&w).with_context(|| {
+                    format!("reading back the FAT volume of partition `{}`", part.name)
+                })?;
                 base.serials.push(SerialSlot {
                     partition: ext.index,
                     offsets: offsets.into_iter().map(|o| o + ext.start).collect(),
                 });
             }
-            Content::Image(src) => copy_into(&base.file, src, ext.start, ext.size)
-                .with_context(|| format!("copying {} into partition `{}`", src.display(), part.name))?,
+            Content::Image(src) => {
+                copy_into(&base.file, src, ext.start, ext.size).with_context(|| {
+                    format!("copying {} into partition `{}`", src.display(), part.name)
+                })?
+            }
             Content::Empty | Content::Credentials(_) => {}
         }
     }
     for blob in &recipe.blobs {
-        copy_into(&base.file, &blob.source, blob.offset, blob.len)
-            .with_context(|| format!("writing blob {} at byte {}", blob.source.display(), blob.offset))?;
+        copy_into(&base.file, &blob.source, blob.offset, blob.len).with_context(|| {
+            format!(
+                "writing blob {} at byte {}",
+                blob.source.display(),
+                blob.offset
+            )
+        })?;
     }
     base.extents = data_extents(&base.file, base.len).at("mapping the base image", &base.path)?;
     Ok(base)
@@ -109,7 +119,9 @@ fn copy_into(dst: &File, src: &Path, at: u64, room: u64) -> std::io::Result<()> 
     let f = File::open(src)?;
     let len = f.metadata()?.len();
     if len > room {
-        return Err(std::io::Error::other(format!("{len} bytes do not fit in {room}")));
+        return Err(std::io::Error::other(format!(
+            "{len} bytes do not fit in {room}"
+        )));
     }
     copy_extents(&f, dst, &data_extents(&f, len)?, at)
 }

@@ -46,9 +46,13 @@ pub fn run(args: &BuildArgs) -> Result<()> {
 
     let base = base::build(&recipe, &layout, out)?;
     let reflink = probe_reflink(&base.file, out);
-    let (creds_index, creds_spec) = recipe
-        .credentials()
-        .ok_or_else(|| Error::invalid(recipe.path.display().to_string(), "partitions", "no credentials partition"))?;
+    let (creds_index, creds_spec) = recipe.credentials().ok_or_else(|| {
+        Error::invalid(
+            recipe.path.display().to_string(),
+            "partitions",
+            "no credentials partition",
+        )
+    })?;
     let builder = DeviceBuilder {
         recipe: &recipe,
         layout: &layout,
@@ -62,7 +66,11 @@ pub fn run(args: &BuildArgs) -> Result<()> {
         out_dir: out.clone(),
         reflink,
     };
-    let recipe_name = recipe.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let recipe_name = recipe
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let mut manifest = ManifestWriter::create(out, &recipe_name)?;
     let mut reader = DeviceReader::open(&args.devices, expect(&recipe))?;
     let mut progress = Progress::new(total, args.json);
@@ -83,7 +91,12 @@ pub fn run(args: &BuildArgs) -> Result<()> {
         }
         let results: Vec<Result<Built>> = pool.install(|| {
             rows.par_iter()
-                .map(|row| builder.build(row, &credentials_for(&recipe, row, creds_spec.keep_product_secret)))
+                .map(|row| {
+                    builder.build(
+                        row,
+                        &credentials_for(&recipe, row, creds_spec.keep_product_secret),
+                    )
+                })
                 .collect()
         });
         let (ok, failed) = settle(out, &rows, results, &mut failures)?;
@@ -98,7 +111,13 @@ pub fn run(args: &BuildArgs) -> Result<()> {
     drop(base);
     drop(lock);
     for f in &failures {
-        eprintln!("error: device {} ({}:{}): {}", f.device_name, args.devices.display(), f.line, f.error);
+        eprintln!(
+            "error: device {} ({}:{}): {}",
+            f.device_name,
+            args.devices.display(),
+            f.line,
+            f.error
+        );
     }
     if args.json {
         let summary = serde_json::json!({
@@ -109,19 +128,30 @@ pub fn run(args: &BuildArgs) -> Result<()> {
         });
         println!("{summary}");
     } else {
-        eprintln!("burnline: built {built_count} image(s) in {}", out.display());
+        eprintln!(
+            "burnline: built {built_count} image(s) in {}",
+            out.display()
+        );
     }
     if failures.is_empty() {
         Ok(())
     } else {
-        Err(Error::DevicesFailed { failed: failures.len(), total: total as usize })
+        Err(Error::DevicesFailed {
+            failed: failures.len(),
+            total: total as usize,
+        })
     }
 }
 
 /// Makes a batch durable and renames it into place: one `syncfs` for the
 /// data, the renames, one directory fsync. Failed devices lose their temp
 /// files and are recorded.
-fn settle(out: &Path, rows: &[DeviceRow], results: Vec<Result<Built>>, failures: &mut Vec<Failure>) -> Result<(Vec<Built>, u64)> {
+fn settle(
+    out: &Path,
+    rows: &[DeviceRow],
+    results: Vec<Result<Built>>,
+    failures: &mut Vec<Failure>,
+) -> Result<(Vec<Built>, u64)> {
     let mut ok = Vec::new();
     let mut failed = 0;
     for (row, r) in rows.iter().zip(results) {
@@ -129,13 +159,19 @@ fn settle(out: &Path, rows: &[DeviceRow], results: Vec<Result<Built>>, failures:
             Ok(b) => ok.push(b),
             Err(e) => {
                 failed += 1;
-                failures.push(Failure { device_name: row.device_name.clone(), line: row.line, error: e.to_string() });
+                failures.push(Failure {
+                    device_name: row.device_name.clone(),
+                    line: row.line,
+                    error: e.to_string(),
+                });
             }
         }
     }
     if !ok.is_empty() {
         let dir = File::open(out).at("opening", out)?;
-        rustix::fs::syncfs(&dir).map_err(std::io::Error::from).at("syncing the file system of", out)?;
+        rustix::fs::syncfs(&dir)
+            .map_err(std::io::Error::from)
+            .at("syncing the file system of", out)?;
         for b in &ok {
             std::fs::rename(&b.temp, &b.final_path).at("renaming into place", &b.final_path)?;
         }
@@ -150,7 +186,10 @@ fn lock_dir(out: &Path) -> Result<File> {
     let path = out.join(".burnline.lock");
     let f = atomic::create_temp(&path)?;
     rustix::fs::flock(&f, rustix::fs::FlockOperation::NonBlockingLockExclusive).map_err(|_| {
-        Error::Usage(format!("{} is in use by another burnline run", out.display()))
+        Error::Usage(format!(
+            "{} is in use by another burnline run",
+            out.display()
+        ))
     })?;
     Ok(f)
 }
@@ -158,7 +197,9 @@ fn lock_dir(out: &Path) -> Result<File> {
 /// Whether FICLONE from the base works in the output directory.
 fn probe_reflink(base: &File, out: &Path) -> bool {
     let probe = out.join(format!(".burnline-probe{}", atomic::TEMP_SUFFIX));
-    let works = atomic::create_temp(&probe).map(|f| reflink_works(base, &f)).unwrap_or(false);
+    let works = atomic::create_temp(&probe)
+        .map(|f| reflink_works(base, &f))
+        .unwrap_or(false);
     let _ = std::fs::remove_file(&probe);
     works
 }

@@ -59,10 +59,26 @@ pub fn run(args: &InspectArgs) -> Result<()> {
     match &doc["credentials"] {
         Value::Null => println!("credentials: none found"),
         c => {
-            println!("credentials: in partition `{}` ({})", c["partition"].as_str().unwrap_or(""), c["format"].as_str().unwrap_or(""));
-            for key in ["slot", "sequence", "product_key", "device_name", "device_secret", "product_secret", "region", "endpoint"] {
+            println!(
+                "credentials: in partition `{}` ({})",
+                c["partition"].as_str().unwrap_or(""),
+                c["format"].as_str().unwrap_or("")
+            );
+            for key in [
+                "slot",
+                "sequence",
+                "product_key",
+                "device_name",
+                "device_secret",
+                "product_secret",
+                "region",
+                "endpoint",
+            ] {
                 if let Some(v) = c.get(key).filter(|v| !v.is_null()) {
-                    let shown = v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string());
+                    let shown = v
+                        .as_str()
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| v.to_string());
                     println!("  {key}: {shown}");
                 }
             }
@@ -72,7 +88,10 @@ pub fn run(args: &InspectArgs) -> Result<()> {
 }
 
 fn read_table(file: &File, path: &Path) -> Result<(String, String, Vec<Found>)> {
-    for lb in [gpt::disk::LogicalBlockSize::Lb512, gpt::disk::LogicalBlockSize::Lb4096] {
+    for lb in [
+        gpt::disk::LogicalBlockSize::Lb512,
+        gpt::disk::LogicalBlockSize::Lb4096,
+    ] {
         let ss: u64 = lb.into();
         let mut sig = [0u8; 8];
         if file.read_exact_at(&mut sig, ss).is_ok() && &sig == b"EFI PART" {
@@ -80,7 +99,13 @@ fn read_table(file: &File, path: &Path) -> Result<(String, String, Vec<Found>)> 
                 .writable(false)
                 .logical_block_size(lb)
                 .open_from_device(file.try_clone().at("opening", path)?)
-                .map_err(|e| Error::invalid(path.display().to_string(), "", format!("unreadable GPT: {e}")))?;
+                .map_err(|e| {
+                    Error::invalid(
+                        path.display().to_string(),
+                        "",
+                        format!("unreadable GPT: {e}"),
+                    )
+                })?;
             let parts = disk
                 .partitions()
                 .values()
@@ -97,8 +122,13 @@ fn read_table(file: &File, path: &Path) -> Result<(String, String, Vec<Found>)> 
         }
     }
     let mut f = file.try_clone().at("opening", path)?;
-    let mbr = mbrman::MBR::read_from(&mut f, 512)
-        .map_err(|e| Error::invalid(path.display().to_string(), "", format!("no GPT and no readable MBR: {e}")))?;
+    let mbr = mbrman::MBR::read_from(&mut f, 512).map_err(|e| {
+        Error::invalid(
+            path.display().to_string(),
+            "",
+            format!("no GPT and no readable MBR: {e}"),
+        )
+    })?;
     let parts = mbr
         .iter()
         .filter(|(_, p)| p.is_used())
@@ -119,18 +149,27 @@ type Decoded = (Credentials, Value);
 
 fn read_credentials(file: &File, p: &Found, fat_path: &str) -> Result<Option<Decoded>> {
     let mut magic = [0u8; 8];
-    let at_a = file.read_exact_at(&mut magic, p.start).is_ok() && &magic == crate::credentials::record::MAGIC;
-    let at_b = file.read_exact_at(&mut magic, p.start + p.size / 2).is_ok() && &magic == crate::credentials::record::MAGIC;
+    let at_a = file.read_exact_at(&mut magic, p.start).is_ok()
+        && &magic == crate::credentials::record::MAGIC;
+    let at_b = file.read_exact_at(&mut magic, p.start + p.size / 2).is_ok()
+        && &magic == crate::credentials::record::MAGIC;
     if at_a || at_b {
         let mut bytes = zeroize::Zeroizing::new(vec![0u8; p.size as usize]);
-        file.read_exact_at(&mut bytes, p.start).with_context(|| format!("reading partition `{}`", p.name))?;
+        file.read_exact_at(&mut bytes, p.start)
+            .with_context(|| format!("reading partition `{}`", p.name))?;
         let slots = Slots::read(&bytes);
         let Some((id, slot)) = slots.active() else {
-            return Ok(Some((empty_creds(), json!({"format": "record", "error": "no valid slot"}))));
+            return Ok(Some((
+                empty_creds(),
+                json!({"format": "record", "error": "no valid slot"}),
+            )));
         };
         let creds = Credentials::from_json(&slot.payload)
             .map_err(|e| Error::invalid(format!("partition `{}`", p.name), "payload", e))?;
-        return Ok(Some((creds, json!({"format": "record", "slot": format!("{id:?}"), "sequence": slot.sequence}))));
+        return Ok(Some((
+            creds,
+            json!({"format": "record", "slot": format!("{id:?}"), "sequence": slot.sequence}),
+        )));
     }
     let mut boot = [0u8; 512];
     if file.read_exact_at(&mut boot, p.start).is_err() || boot[510..512] != [0x55, 0xAA] {
@@ -144,10 +183,15 @@ fn read_credentials(file: &File, p: &Found, fat_path: &str) -> Result<Option<Dec
         return Ok(None);
     };
     let mut json_bytes = zeroize::Zeroizing::new(Vec::new());
-    f.read_to_end(&mut json_bytes).with_context(|| format!("reading /{fat_path} in partition `{}`", p.name))?;
-    let creds = Credentials::from_json(&json_bytes)
-        .map_err(|e| Error::invalid(format!("partition `{}`: /{fat_path}", p.name), "payload", e))?;
-    Ok(Some((creds, json!({"format": "fat", "path": format!("/{fat_path}")}))))
+    f.read_to_end(&mut json_bytes)
+        .with_context(|| format!("reading /{fat_path} in partition `{}`", p.name))?;
+    let creds = Credentials::from_json(&json_bytes).map_err(|e| {
+        Error::invalid(format!("partition `{}`: /{fat_path}", p.name), "payload", e)
+    })?;
+    Ok(Some((
+        creds,
+        json!({"format": "fat", "path": format!("/{fat_path}")}),
+    )))
 }
 
 fn empty_creds() -> Credentials {

@@ -18,7 +18,10 @@ pub fn run(args: &PlanArgs) -> Result<()> {
         layout.table,
         layout.sector_size
     );
-    println!("{:<16} {:>12} {:>12} {:>10}  {:<12} content", "partition", "start", "end", "size", "type");
+    println!(
+        "{:<16} {:>12} {:>12} {:>10}  {:<12} content",
+        "partition", "start", "end", "size", "type"
+    );
     for ext in &layout.partitions {
         let part = &recipe.partitions[ext.index];
         let ty = match ext.part_type {
@@ -54,7 +57,15 @@ pub fn run(args: &PlanArgs) -> Result<()> {
         );
     }
     for b in &recipe.blobs {
-        println!("{:<16} {:>12} {:>12} {:>10}  {:<12} {}", "(blob)", b.offset, b.offset + b.len, format_size(b.len), "-", b.source.display());
+        println!(
+            "{:<16} {:>12} {:>12} {:>10}  {:<12} {}",
+            "(blob)",
+            b.offset,
+            b.offset + b.len,
+            format_size(b.len),
+            "-",
+            b.source.display()
+        );
     }
     Ok(())
 }

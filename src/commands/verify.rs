@@ -22,8 +22,12 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
                 .at("reading", &path);
             match got {
                 Err(err) => Some(format!("{}: {err}", e.file)),
-                Ok((len, _)) if len != e.size => Some(format!("{}: size {len}, manifest says {}", e.file, e.size)),
-                Ok((_, sha)) if hex::encode(sha) != e.sha256 => Some(format!("{}: sha256 differs from the manifest", e.file)),
+                Ok((len, _)) if len != e.size => {
+                    Some(format!("{}: size {len}, manifest says {}", e.file, e.size))
+                }
+                Ok((_, sha)) if hex::encode(sha) != e.sha256 => {
+                    Some(format!("{}: sha256 differs from the manifest", e.file))
+                }
                 Ok(_) => None,
             }
         })
@@ -32,7 +36,11 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
         eprintln!("error: {b}");
     }
     if bad.is_empty() {
-        println!("ok: {} file(s) match {}", manifest.devices.len(), args.dir.join(crate::manifest::MANIFEST).display());
+        println!(
+            "ok: {} file(s) match {}",
+            manifest.devices.len(),
+            args.dir.join(crate::manifest::MANIFEST).display()
+        );
         Ok(())
     } else {
         Err(Error::Mismatch(bad.len()))

@@ -47,15 +47,23 @@ impl CredentialsPartition {
             }
             CredentialsFormat::Fat { path, label } => {
                 let mut dev = PatchDevice::new(self.extent.size);
-                fat::build(&mut dev, self.extent.size, self.sector, None, Some(label), self.epoch, |root| {
-                    if let Some((parent, _)) = path.rsplit_once('/') {
-                        fat::create_dirs(root, parent)?;
-                    }
-                    let mut f = root.create_file(path)?;
-                    f.truncate()?;
-                    f.write_all(&json)?;
-                    f.flush()
-                })?;
+                fat::build(
+                    &mut dev,
+                    self.extent.size,
+                    self.sector,
+                    None,
+                    Some(label),
+                    self.epoch,
+                    |root| {
+                        if let Some((parent, _)) = path.rsplit_once('/') {
+                            fat::create_dirs(root, parent)?;
+                        }
+                        let mut f = root.create_file(path)?;
+                        f.truncate()?;
+                        f.write_all(&json)?;
+                        f.flush()
+                    },
+                )?;
                 for off in fat::serial_offsets(&dev)? {
                     dev.write_all_at(&serial.to_le_bytes(), off)?;
                 }

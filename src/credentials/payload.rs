@@ -77,8 +77,12 @@ impl Credentials {
 
     /// Parses a payload; the error says what is wrong, never a value.
     pub fn from_json(bytes: &[u8]) -> Result<Self, String> {
-        let w: OwnedWire = serde_json::from_slice(bytes)
-            .map_err(|e| format!("the payload is not the expected JSON object ({})", e.classify_name()))?;
+        let w: OwnedWire = serde_json::from_slice(bytes).map_err(|e| {
+            format!(
+                "the payload is not the expected JSON object ({})",
+                e.classify_name()
+            )
+        })?;
         Ok(Credentials {
             product_key: w.product_key,
             device_name: w.device_name,
@@ -127,8 +131,15 @@ mod tests {
             r#"{"product_key":"a1X2bEnP82z","device_name":"example1","product_secret":"7jluWm1zql7bt8qK","region":"cn-shanghai"}"#
         );
         let back = Credentials::from_json(&json).expect("parses");
-        assert_eq!(back.product_secret.map(|s| s.expose().to_owned()).as_deref(), Some("7jluWm1zql7bt8qK"));
-        let err = Credentials::from_json(br#"{"product_key":"x","device_name":"y","device_secret":5}"#).unwrap_err();
+        assert_eq!(
+            back.product_secret
+                .map(|s| s.expose().to_owned())
+                .as_deref(),
+            Some("7jluWm1zql7bt8qK")
+        );
+        let err =
+            Credentials::from_json(br#"{"product_key":"x","device_name":"y","device_secret":5}"#)
+                .unwrap_err();
         assert!(!err.contains('5'));
     }
 }

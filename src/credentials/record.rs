@@ -190,12 +190,18 @@ mod tests {
         let mut part = vec![0u8; 4096];
         let a = encode(1, b"{\"x\":1}");
         part[..a.len()].copy_from_slice(&a);
-        assert_eq!(Slots::read(&part).active().map(|(s, r)| (s, r.sequence)), Some((SlotId::A, 1)));
+        assert_eq!(
+            Slots::read(&part).active().map(|(s, r)| (s, r.sequence)),
+            Some((SlotId::A, 1))
+        );
         let b = encode(2, b"{\"x\":2}");
         part[2048..2048 + b.len()].copy_from_slice(&b);
         let slots = Slots::read(&part);
         let (id, slot) = slots.active().expect("active");
-        assert_eq!((id, slot.payload.as_slice()), (SlotId::B, &b"{\"x\":2}"[..]));
+        assert_eq!(
+            (id, slot.payload.as_slice()),
+            (SlotId::B, &b"{\"x\":2}"[..])
+        );
     }
 
     #[test]

@@ -68,13 +68,23 @@ impl DeviceReader {
             .from_reader(file);
         let headers = reader
             .headers()
-            .map_err(|e| Error::invalid(format!("{at}:1"), "", format!("cannot read the header row: {e}")))?
+            .map_err(|e| {
+                Error::invalid(
+                    format!("{at}:1"),
+                    "",
+                    format!("cannot read the header row: {e}"),
+                )
+            })?
             .clone();
         let find = |name: &str| headers.iter().position(|h| normalize(h) == name);
         let mut problems = Vec::new();
         let name_col = find("devicename");
         if name_col.is_none() {
-            problems.push(Problem::new(format!("{at}:1"), "DeviceName", "the header row has no DeviceName column"));
+            problems.push(Problem::new(
+                format!("{at}:1"),
+                "DeviceName",
+                "the header row has no DeviceName column",
+            ));
         }
         let secret_col = find("devicesecret");
         if expect.device_secret && secret_col.is_none() {
@@ -114,7 +124,11 @@ impl DeviceReader {
             Ok(false) => None,
             Err(e) => {
                 let line = e.position().map(|p| p.line()).unwrap_or(0);
-                Some(Err(vec![Problem::new(format!("{at}:{line}"), "", format!("not valid CSV: {e}"))]))
+                Some(Err(vec![Problem::new(
+                    format!("{at}:{line}"),
+                    "",
+                    format!("not valid CSV: {e}"),
+                )]))
             }
             Ok(true) => {
                 let line = self.record.position().map(|p| p.line()).unwrap_or(0);

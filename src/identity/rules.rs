@@ -13,7 +13,10 @@ pub fn check_product_key(pk: &str) -> Result<(), String> {
         return Err("must not be empty".into());
     }
     if pk.chars().count() != 11 {
-        return Err(format!("must be 11 characters, found {}", pk.chars().count()));
+        return Err(format!(
+            "must be 11 characters, found {}",
+            pk.chars().count()
+        ));
     }
     if !pk.chars().all(|c| c.is_ascii_alphanumeric()) {
         return Err("must be letters and digits only".into());

@@ -40,7 +40,12 @@ pub fn data_extents(file: &File, len: u64) -> io::Result<Vec<(u64, u64)>> {
 
 /// Copies `len` bytes of `src` into the empty file `dst`, sharing extents
 /// where the file system can, and sets `dst`'s length to `len`.
-pub fn clone_or_copy(src: &File, dst: &File, len: u64, try_reflink: bool) -> io::Result<CopyMethod> {
+pub fn clone_or_copy(
+    src: &File,
+    dst: &File,
+    len: u64,
+    try_reflink: bool,
+) -> io::Result<CopyMethod> {
     if try_reflink {
         match rustix::fs::ioctl_ficlone(dst, src) {
             Ok(()) => {
@@ -64,7 +69,13 @@ pub fn copy_extents(src: &File, dst: &File, extents: &[(u64, u64)], shift: u64) 
         let mut left = length;
         while left > 0 {
             let chunk = left.min(1 << 30) as usize;
-            let n = match rustix::fs::copy_file_range(src, Some(&mut off_in), dst, Some(&mut off_out), chunk) {
+            let n = match rustix::fs::copy_file_range(
+                src,
+                Some(&mut off_in),
+                dst,
+                Some(&mut off_out),
+                chunk,
+            ) {
                 Ok(n) => n,
                 // Across file systems some kernels refuse: copy through memory.
                 Err(Errno::XDEV | Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => {
@@ -79,7 +90,10 @@ pub fn copy_extents(src: &File, dst: &File, extents: &[(u64, u64)], shift: u64) 
                 Err(e) => return Err(e.into()),
             };
             if n == 0 {
-                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "source shorter than expected"));
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "source shorter than expected",
+                ));
             }
             left -= n as u64;
         }

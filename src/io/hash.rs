@@ -12,7 +12,12 @@ const BUF: usize = 1 << 20;
 
 /// The SHA-256 of `base` (its first `len` bytes, `extents` being its data
 /// extents) with `patches` (sorted by offset, not overlapping) written over it.
-pub fn hash_patched(base: &File, len: u64, extents: &[(u64, u64)], patches: &[Patch]) -> io::Result<[u8; 32]> {
+pub fn hash_patched(
+    base: &File,
+    len: u64,
+    extents: &[(u64, u64)],
+    patches: &[Patch],
+) -> io::Result<[u8; 32]> {
     let mut h = Sha256::new();
     let zeros = vec![0u8; BUF];
     let mut buf = vec![0u8; BUF];
@@ -33,7 +38,10 @@ pub fn hash_patched(base: &File, len: u64, extents: &[(u64, u64)], patches: &[Pa
         }
         let mut patched = false;
         for p in patches {
-            let (a, b) = (p.offset.max(pos), (p.offset + p.bytes.len() as u64).min(pos + n as u64));
+            let (a, b) = (
+                p.offset.max(pos),
+                (p.offset + p.bytes.len() as u64).min(pos + n as u64),
+            );
             if a < b {
                 if !any_data && !patched {
                     chunk.fill(0);

@@ -31,7 +31,11 @@ pub struct PatchDevice {
 impl PatchDevice {
     /// A device of `len` bytes, all zero.
     pub fn new(len: u64) -> Self {
-        PatchDevice { len, pos: 0, chunks: BTreeMap::new() }
+        PatchDevice {
+            len,
+            pos: 0,
+            chunks: BTreeMap::new(),
+        }
     }
 
     /// The recorded writes as patches, shifted by `base` (the device's offset
@@ -49,7 +53,10 @@ impl PatchDevice {
                 Some(last) if last.offset + last.bytes.len() as u64 == offset => {
                     last.bytes.extend_from_slice(&chunk[..keep]);
                 }
-                _ => out.push(Patch { offset, bytes: Zeroizing::new(chunk[..keep].to_vec()) }),
+                _ => out.push(Patch {
+                    offset,
+                    bytes: Zeroizing::new(chunk[..keep].to_vec()),
+                }),
             }
         }
         out
@@ -67,7 +74,10 @@ impl Drop for PatchDevice {
 impl BlockAt for PatchDevice {
     fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
         if offset + buf.len() as u64 > self.len {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "read past the end of the device"));
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "read past the end of the device",
+            ));
         }
         let mut done = 0usize;
         while done < buf.len() {
@@ -102,14 +112,20 @@ impl Read for PatchDevice {
 impl Write for PatchDevice {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         if self.pos + buf.len() as u64 > self.len {
-            return Err(io::Error::new(io::ErrorKind::WriteZero, "write past the end of the device"));
+            return Err(io::Error::new(
+                io::ErrorKind::WriteZero,
+                "write past the end of the device",
+            ));
         }
         let mut done = 0usize;
         while done < buf.len() {
             let p = self.pos + done as u64;
             let (idx, off) = (p / CHUNK, (p % CHUNK) as usize);
             let take = (CHUNK as usize - off).min(buf.len() - done);
-            let chunk = self.chunks.entry(idx).or_insert_with(|| Box::new([0u8; CHUNK as usize]));
+            let chunk = self
+                .chunks
+                .entry(idx)
+                .or_insert_with(|| Box::new([0u8; CHUNK as usize]));
             chunk[off..off + take].copy_from_slice(&buf[done..done + take]);
             done += take;
         }
@@ -134,7 +150,10 @@ impl Seek for PatchDevice {
                 self.pos = p;
                 Ok(p)
             }
-            None => Err(io::Error::new(io::ErrorKind::InvalidInput, "seek before the start")),
+            None => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "seek before the start",
+            )),
         }
     }
 }

@@ -19,14 +19,22 @@ pub struct Window<'a> {
 impl<'a> Window<'a> {
     /// The window `start..start + len` of `file`.
     pub fn new(file: &'a File, start: u64, len: u64) -> Self {
-        Window { file, start, len, pos: 0 }
+        Window {
+            file,
+            start,
+            len,
+            pos: 0,
+        }
     }
 
     fn check(&self, offset: u64, n: usize) -> io::Result<()> {
         if offset + n as u64 > self.len {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!("access at {offset}+{n} past the end of a {}-byte partition", self.len),
+                format!(
+                    "access at {offset}+{n} past the end of a {}-byte partition",
+                    self.len
+                ),
             ));
         }
         Ok(())
@@ -61,7 +69,10 @@ impl Write for Window<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = (self.len.saturating_sub(self.pos)).min(buf.len() as u64) as usize;
         if n == 0 && !buf.is_empty() {
-            return Err(io::Error::new(io::ErrorKind::WriteZero, "write past the end of the partition"));
+            return Err(io::Error::new(
+                io::ErrorKind::WriteZero,
+                "write past the end of the partition",
+            ));
         }
         let put = self.file.write_at(&buf[..n], self.start + self.pos)?;
         self.pos += put as u64;
@@ -85,7 +96,10 @@ impl Seek for Window<'_> {
                 self.pos = p;
                 Ok(p)
             }
-            None => Err(io::Error::new(io::ErrorKind::InvalidInput, "seek before the start")),
+            None => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "seek before the start",
+            )),
         }
     }
 }

@@ -118,17 +118,32 @@ mod tests {
             .expect("hex")
             .try_into()
             .expect("16 bytes");
-        assert_eq!(disk_guid(&seed).to_string(), "6913f4b6-6690-4a57-a202-f1b53c56dbdf");
+        assert_eq!(
+            disk_guid(&seed).to_string(),
+            "6913f4b6-6690-4a57-a202-f1b53c56dbdf"
+        );
         let esp = Uuid::parse_str("c12a7328-f81f-11d2-ba4b-00a0c93ec93b").expect("uuid");
         let linux = Uuid::parse_str("0fc63daf-8483-4772-8e79-3d69d8477de4").expect("uuid");
-        assert_eq!(partition_guid(&seed, &esp, 0).to_string(), "b2d552b0-45db-4678-b34f-066168609d1a");
-        assert_eq!(partition_guid(&seed, &linux, 0).to_string(), "3ed50935-b785-4a2a-879d-dd4c00395d47");
-        assert_eq!(partition_guid(&seed, &linux, 1).to_string(), "ff20ebae-a7df-4fb5-ac96-557ee3704996");
+        assert_eq!(
+            partition_guid(&seed, &esp, 0).to_string(),
+            "b2d552b0-45db-4678-b34f-066168609d1a"
+        );
+        assert_eq!(
+            partition_guid(&seed, &linux, 0).to_string(),
+            "3ed50935-b785-4a2a-879d-dd4c00395d47"
+        );
+        assert_eq!(
+            partition_guid(&seed, &linux, 1).to_string(),
+            "ff20ebae-a7df-4fb5-ac96-557ee3704996"
+        );
     }
 
     #[test]
     fn devices_differ() {
         let seed = [7u8; 16];
-        assert_ne!(device_seed(&seed, "gw-000001"), device_seed(&seed, "gw-000002"));
+        assert_ne!(
+            device_seed(&seed, "gw-000001"),
+            device_seed(&seed, "gw-000002")
+        );
     }
 }

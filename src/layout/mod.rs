@@ -98,7 +98,10 @@ pub fn plan(recipe: &Recipe) -> Result<Layout> {
     if disk.size < min_disk {
         return Err(Error::Invalid(vec![recipe.problem(
             "disk.size",
-            format!("is too small for a {:?} table and one aligned partition", disk.table),
+            format!(
+                "is too small for a {:?} table and one aligned partition",
+                disk.table
+            ),
         )]));
     }
     let mut layout = Layout {
@@ -118,12 +121,17 @@ pub fn plan(recipe: &Recipe) -> Result<Layout> {
                 if off % disk.alignment != 0 {
                     problems.push(recipe.problem(
                         &format!("{field}.offset"),
-                        format!("{off} is not aligned to disk.alignment ({})", disk.alignment),
+                        format!(
+                            "{off} is not aligned to disk.alignment ({})",
+                            disk.alignment
+                        ),
                     ));
                 }
                 if off < cursor {
                     let what = match prev {
-                        Some(name) => format!("overlaps partition `{name}`, which ends at byte {cursor}"),
+                        Some(name) => {
+                            format!("overlaps partition `{name}`, which ends at byte {cursor}")
+                        }
                         None => format!("overlaps the partition table, which ends at byte {first}"),
                     };
                     problems.push(recipe.problem(&format!("{field}.offset"), what));
@@ -155,7 +163,9 @@ pub fn plan(recipe: &Recipe) -> Result<Layout> {
                 ),
             ));
         }
-        if disk.table == TableKind::Mbr && (start / ss > u32::MAX as u64 || size / ss > u32::MAX as u64) {
+        if disk.table == TableKind::Mbr
+            && (start / ss > u32::MAX as u64 || size / ss > u32::MAX as u64)
+        {
             problems.push(recipe.problem(field, "an MBR addresses at most 2^32 sectors"));
         }
         check_content(recipe, &part.content, field, size, &mut problems);
@@ -173,13 +183,19 @@ pub fn plan(recipe: &Recipe) -> Result<Layout> {
     for blob in &recipe.blobs {
         let end = blob.offset + blob.len;
         if end > disk.size {
-            problems.push(recipe.problem(&format!("{}.offset", blob.field), "the blob runs past the end of the disk"));
+            problems.push(recipe.problem(
+                &format!("{}.offset", blob.field),
+                "the blob runs past the end of the disk",
+            ));
         }
         for (s, e) in &layout.table_regions {
             if blob.offset < *e && *s < end {
                 problems.push(recipe.problem(
                     &format!("{}.offset", blob.field),
-                    format!("the blob ({}..{end}) overlaps the partition table ({s}..{e})", blob.offset),
+                    format!(
+                        "the blob ({}..{end}) overlaps the partition table ({s}..{e})",
+                        blob.offset
+                    ),
                 ));
             }
         }
@@ -187,7 +203,13 @@ pub fn plan(recipe: &Recipe) -> Result<Layout> {
             if blob.offset < ext.end() && ext.start < end {
                 problems.push(recipe.problem(
                     &format!("{}.offset", blob.field),
-                    format!("the blob ({}..{end}) overlaps partition `{}` ({}..{})", blob.offset, ext.name, ext.start, ext.end()),
+                    format!(
+                        "the blob ({}..{end}) overlaps partition `{}` ({}..{})",
+                        blob.offset,
+                        ext.name,
+                        ext.start,
+                        ext.end()
+                    ),
                 ));
             }
         }
@@ -195,7 +217,10 @@ pub fn plan(recipe: &Recipe) -> Result<Layout> {
     for (i, a) in recipe.blobs.iter().enumerate() {
         for b in &recipe.blobs[i + 1..] {
             if a.offset < b.offset + b.len && b.offset < a.offset + a.len {
-                problems.push(recipe.problem(&format!("{}.offset", b.field), format!("the blob overlaps {}", a.field)));
+                problems.push(recipe.problem(
+                    &format!("{}.offset", b.field),
+                    format!("the blob overlaps {}", a.field),
+                ));
             }
         }
     }
@@ -206,14 +231,24 @@ pub fn plan(recipe: &Recipe) -> Result<Layout> {
     }
 }
 
-fn check_content(recipe: &Recipe, content: &Content, field: &str, size: u64, problems: &mut Vec<Problem>) {
+fn check_content(
+    recipe: &Recipe,
+    content: &Content,
+    field: &str,
+    size: u64,
+    problems: &mut Vec<Problem>,
+) {
     match content {
         Content::Image(path) => {
             if let Ok(m) = std::fs::metadata(path) {
                 if m.len() > size {
                     problems.push(recipe.problem(
                         &format!("{field}.image"),
-                        format!("`{}` is {} bytes, larger than its partition ({size} bytes)", path.display(), m.len()),
+                        format!(
+                            "`{}` is {} bytes, larger than its partition ({size} bytes)",
+                            path.display(),
+                            m.len()
+                        ),
                     ));
                 }
             }
@@ -221,7 +256,8 @@ fn check_content(recipe: &Recipe, content: &Content, field: &str, size: u64, pro
         Content::Fat(spec) => {
             if let Err(rule) = fat_geometry::choose(size, recipe.disk.sector_size, spec.bits) {
                 problems.push(recipe.problem(&format!("{field}.fat"), rule));
-            } else if let Err(rule) = fat_geometry::check_fits(size, recipe.disk.sector_size, spec) {
+            } else if let Err(rule) = fat_geometry::check_fits(size, recipe.disk.sector_size, spec)
+            {
                 problems.push(recipe.problem(&format!("{field}.fat.files"), rule));
             }
         }
@@ -233,7 +269,10 @@ fn check_content(recipe: &Recipe, content: &Content, field: &str, size: u64, pro
             } else if size < 2 * crate::credentials::record::MIN_SLOT {
                 problems.push(recipe.problem(
                     &format!("{field}.size"),
-                    format!("a credential record partition needs at least {} bytes", 2 * crate::credentials::record::MIN_SLOT),
+                    format!(
+                        "a credential record partition needs at least {} bytes",
+                        2 * crate::credentials::record::MIN_SLOT
+                    ),
                 ));
             }
         }

@@ -69,13 +69,18 @@ fn write_gpt(layout: &Layout, ids: &DeviceIds, dev: &mut PatchDevice) -> io::Res
 fn write_mbr(layout: &Layout, ids: &DeviceIds, dev: &mut PatchDevice) -> io::Result<()> {
     let ss = layout.sector_size;
     let mbr_err = |e: mbrman::Error| io::Error::other(format!("writing the MBR: {e}"));
-    let mut mbr = mbrman::MBR::new_from(dev, ss as u32, ids.mbr_signature.to_le_bytes()).map_err(mbr_err)?;
+    let mut mbr =
+        mbrman::MBR::new_from(dev, ss as u32, ids.mbr_signature.to_le_bytes()).map_err(mbr_err)?;
     for (i, ext) in layout.partitions.iter().enumerate() {
         let PartType::Mbr(sys) = ext.part_type else {
             return Err(io::Error::other("a GPT type in an MBR layout"));
         };
         mbr[i + 1] = mbrman::MBRPartitionEntry {
-            boot: if ext.bootable { mbrman::BOOT_ACTIVE } else { mbrman::BOOT_INACTIVE },
+            boot: if ext.bootable {
+                mbrman::BOOT_ACTIVE
+            } else {
+                mbrman::BOOT_INACTIVE
+            },
             first_chs: mbrman::CHS::empty(),
             sys,
             last_chs: mbrman::CHS::empty(),

@@ -64,7 +64,11 @@ impl Manifest {
         let path = dir.join(MANIFEST);
         let text = std::fs::read(&path).at("reading", &path)?;
         serde_json::from_slice(&text).map_err(|e| {
-            crate::error::Error::invalid(path.display().to_string(), "", format!("not a burnline manifest: {e}"))
+            crate::error::Error::invalid(
+                path.display().to_string(),
+                "",
+                format!("not a burnline manifest: {e}"),
+            )
         })
     }
 }
@@ -90,7 +94,12 @@ impl ManifestWriter {
             serde_json::Value::from(recipe_name)
         );
         json.write_all(head.as_bytes()).at("writing", &jp)?;
-        Ok(ManifestWriter { dir: dir.to_path_buf(), json, sums, count: 0 })
+        Ok(ManifestWriter {
+            dir: dir.to_path_buf(),
+            json,
+            sums,
+            count: 0,
+        })
     }
 
     /// Appends one device (call only once its output is durable).
@@ -98,7 +107,10 @@ impl ManifestWriter {
         let line = serde_json::to_string(e).unwrap_or_default();
         let sep = if self.count == 0 { "\n    " } else { ",\n    " };
         let jp = atomic::temp_path(&self.dir.join(MANIFEST));
-        self.json.write_all(sep.as_bytes()).and_then(|_| self.json.write_all(line.as_bytes())).at("writing", &jp)?;
+        self.json
+            .write_all(sep.as_bytes())
+            .and_then(|_| self.json.write_all(line.as_bytes()))
+            .at("writing", &jp)?;
         let sp = atomic::temp_path(&self.dir.join(SHA256SUMS));
         writeln!(self.sums, "{}  {}", e.sha256, e.file).at("writing", &sp)?;
         self.count += 1;
@@ -109,10 +121,17 @@ impl ManifestWriter {
     pub fn finish(mut self) -> Result<()> {
         let jp = atomic::temp_path(&self.dir.join(MANIFEST));
         let sp = atomic::temp_path(&self.dir.join(SHA256SUMS));
-        let tail = if self.count == 0 { "]\n}\n" } else { "\n  ]\n}\n" };
+        let tail = if self.count == 0 {
+            "]\n}\n"
+        } else {
+            "\n  ]\n}\n"
+        };
         self.json.write_all(tail.as_bytes()).at("writing", &jp)?;
         for (w, tmp, name) in [(self.json, &jp, MANIFEST), (self.sums, &sp, SHA256SUMS)] {
-            let f = w.into_inner().map_err(|e| e.into_error()).at("writing", tmp)?;
+            let f = w
+                .into_inner()
+                .map_err(|e| e.into_error())
+                .at("writing", tmp)?;
             f.sync_all().at("syncing", tmp)?;
             let dest = self.dir.join(name);
             std::fs::rename(tmp, &dest).at("renaming into place", &dest)?;

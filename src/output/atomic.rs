@@ -35,7 +35,9 @@ pub fn create_temp(path: &Path) -> Result<File> {
 
 /// Fsyncs a directory, so that renames in it are durable.
 pub fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir).and_then(|d| d.sync_all()).at("syncing directory", dir)
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .at("syncing directory", dir)
 }
 
 /// Writes `bytes` to `final_path` atomically: temp, fsync, rename, fsync dir.
@@ -56,7 +58,9 @@ pub fn clean_stale(dir: &Path) -> Result<usize> {
         let entry = entry.at("listing", dir)?;
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if name.starts_with('.') && (name.ends_with(TEMP_SUFFIX) || name.starts_with(".burnline-base-")) {
+        if name.starts_with('.')
+            && (name.ends_with(TEMP_SUFFIX) || name.starts_with(".burnline-base-"))
+        {
             std::fs::remove_file(entry.path()).at("removing stale temp file", &entry.path())?;
             n += 1;
         }

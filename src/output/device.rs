@@ -69,18 +69,25 @@ pub fn credentials_for(recipe: &Recipe, row: &DeviceRow, keep_product_secret: bo
 impl DeviceBuilder<'_> {
     /// The final file name for a device.
     pub fn file_name(&self, row: &DeviceRow) -> String {
-        naming::render(&self.recipe.output_pattern, &row.device_name, &row.product_key)
+        naming::render(
+            &self.recipe.output_pattern,
+            &row.device_name,
+            &row.product_key,
+        )
     }
 
     /// Every patch of a device, sorted by offset.
     pub fn patches(&self, ids: &DeviceIds, creds: &Credentials) -> Result<Vec<Patch>> {
         let name = &creds.device_name;
-        let mut patches =
-            table_patches(self.layout, ids).with_context(|| format!("device {name}: partition table"))?;
+        let mut patches = table_patches(self.layout, ids)
+            .with_context(|| format!("device {name}: partition table"))?;
         for slot in &self.base.serials {
             let serial = ids::fat_serial(&ids.partition_guids[slot.partition]);
             for off in &slot.offsets {
-                patches.push(Patch { offset: *off, bytes: Zeroizing::new(serial.to_le_bytes().to_vec()) });
+                patches.push(Patch {
+                    offset: *off,
+                    bytes: Zeroizing::new(serial.to_le_bytes().to_vec()),
+                });
             }
         }
         let serial = ids::fat_serial(&ids.partition_guids[self.creds.extent.index]);
@@ -103,14 +110,25 @@ impl DeviceBuilder<'_> {
         if result.is_err() {
             let _ = std::fs::remove_file(&temp);
         }
-        result.map(|entry| Built { entry, temp, final_path })
+        result.map(|entry| Built {
+            entry,
+            temp,
+            final_path,
+        })
     }
 
-    fn write(&self, row: &DeviceRow, creds: &Credentials, file: String, temp: &std::path::Path) -> Result<Entry> {
+    fn write(
+        &self,
+        row: &DeviceRow,
+        creds: &Credentials,
+        file: String,
+        temp: &std::path::Path,
+    ) -> Result<Entry> {
         let ids = DeviceIds::derive(&self.recipe.disk.seed, &row.device_name, self.layout);
         let patches = self.patches(&ids, creds)?;
         let out = atomic::create_temp(temp)?;
-        clone_or_copy(&self.base.file, &out, self.base.len, self.reflink).at("copying the base image into", temp)?;
+        clone_or_copy(&self.base.file, &out, self.base.len, self.reflink)
+            .at("copying the base image into", temp)?;
         for p in &patches {
             out.write_all_at(&p.bytes, p.offset).at("writing", temp)?;
         }
@@ -123,13 +141,17 @@ impl DeviceBuilder<'_> {
             device_name: row.device_name.clone(),
             product_key: row.product_key.clone(),
             disk_guid: ids.disk_guid.to_string(),
-            mbr_signature: (self.layout.table == TableKind::Mbr).then(|| format!("{:08x}", ids.mbr_signature)),
+            mbr_signature: (self.layout.table == TableKind::Mbr)
+                .then(|| format!("{:08x}", ids.mbr_signature)),
             partitions: self
                 .layout
                 .partitions
                 .iter()
                 .zip(&ids.partition_guids)
-                .map(|(p, g)| PartitionId { name: p.name.clone(), guid: g.to_string() })
+                .map(|(p, g)| PartitionId {
+                    name: p.name.clone(),
+                    guid: g.to_string(),
+                })
                 .collect(),
         })
     }

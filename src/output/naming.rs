@@ -16,10 +16,14 @@ pub fn check_pattern(pattern: &str) -> Result<(), String> {
         return Err("knows only the placeholders `{device_name}` and `{product_key}`".into());
     }
     if literal.contains(['/', '\\', '\0']) {
-        return Err("must be a plain file name (no `/`), so outputs stay in the output directory".into());
+        return Err(
+            "must be a plain file name (no `/`), so outputs stay in the output directory".into(),
+        );
     }
     if pattern.starts_with('.') {
-        return Err("must not start with `.` (names starting with `.` are burnline's temp files)".into());
+        return Err(
+            "must not start with `.` (names starting with `.` are burnline's temp files)".into(),
+        );
     }
     Ok(())
 }
@@ -53,7 +57,10 @@ mod tests {
 
     #[test]
     fn names_are_safe_and_distinct() {
-        assert_eq!(render("{device_name}.img", "gw:01@a.b", "pk"), "gw%3A01%40a.b.img");
+        assert_eq!(
+            render("{device_name}.img", "gw:01@a.b", "pk"),
+            "gw%3A01%40a.b.img"
+        );
         assert_eq!(safe_component(".."), "%2E.");
         assert_ne!(safe_component("a:b"), safe_component("a_b"));
         assert!(check_pattern("{device_name}.img").is_ok());

@@ -29,7 +29,15 @@ impl Progress {
             b
         });
         let now = Instant::now();
-        Progress { bar, total, done: 0, failed: 0, start: now, last_line: now, quiet }
+        Progress {
+            bar,
+            total,
+            done: 0,
+            failed: 0,
+            start: now,
+            last_line: now,
+            quiet,
+        }
     }
 
     /// Counts finished devices.

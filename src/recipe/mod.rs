@@ -234,7 +234,11 @@ fn located(path: &Path, locator: &Locator, field: &str, rule: impl Into<String>)
 /// Reads and checks a recipe. All broken rules are returned together.
 pub fn load(path: &Path) -> Result<Recipe> {
     let text = std::fs::read_to_string(path).map_err(|e| {
-        Error::invalid(path.display().to_string(), "", format!("cannot read the recipe: {e}"))
+        Error::invalid(
+            path.display().to_string(),
+            "",
+            format!("cannot read the recipe: {e}"),
+        )
     })?;
     let raw: RawRecipe = yaml_serde::from_str(&text).map_err(|e| {
         let location = match e.location() {
@@ -254,8 +258,8 @@ pub fn load(path: &Path) -> Result<Recipe> {
     if !problems.is_empty() {
         return Err(Error::Invalid(problems));
     }
-    let (disk, partitions, blobs, auth, output_pattern) =
-        resolved.ok_or_else(|| Error::invalid(path.display().to_string(), "", "recipe rejected"))?;
+    let (disk, partitions, blobs, auth, output_pattern) = resolved
+        .ok_or_else(|| Error::invalid(path.display().to_string(), "", "recipe rejected"))?;
     Ok(Recipe {
         path: path.to_path_buf(),
         disk,
@@ -298,7 +302,10 @@ fn resolve(raw: RawRecipe, dir: &Path, p: &mut impl FnMut(&str, String)) -> Opti
     let mut names: Vec<&str> = Vec::new();
     for (i, rp) in raw.partitions.iter().enumerate() {
         if names.contains(&rp.name.as_str()) {
-            p(&format!("partitions[{i}].name"), format!("partition name `{}` is used twice", rp.name));
+            p(
+                &format!("partitions[{i}].name"),
+                format!("partition name `{}` is used twice", rp.name),
+            );
         }
         names.push(&rp.name);
     }
@@ -307,10 +314,16 @@ fn resolve(raw: RawRecipe, dir: &Path, p: &mut impl FnMut(&str, String)) -> Opti
         .filter(|p| matches!(p.content, Content::Credentials(_)))
         .count();
     if creds != 1 && !raw.partitions.is_empty() {
-        p("partitions", format!("exactly one partition must have `credentials:`, found {creds}"));
+        p(
+            "partitions",
+            format!("exactly one partition must have `credentials:`, found {creds}"),
+        );
     }
     if table == TableKind::Mbr && raw.partitions.len() > 4 {
-        p("partitions", "an MBR holds at most 4 primary partitions".into());
+        p(
+            "partitions",
+            "an MBR holds at most 4 primary partitions".into(),
+        );
     }
     let mut blobs = Vec::new();
     for (i, rb) in raw.blobs.iter().enumerate() {
@@ -320,11 +333,22 @@ fn resolve(raw: RawRecipe, dir: &Path, p: &mut impl FnMut(&str, String)) -> Opti
         match std::fs::metadata(&source) {
             Ok(m) if m.is_file() => {
                 if let Some(offset) = offset {
-                    blobs.push(Blob { source, offset, len: m.len(), field });
+                    blobs.push(Blob {
+                        source,
+                        offset,
+                        len: m.len(),
+                        field,
+                    });
                 }
             }
-            Ok(_) => p(&format!("{field}.source"), format!("`{}` is not a file", source.display())),
-            Err(e) => p(&format!("{field}.source"), format!("cannot read `{}`: {e}", source.display())),
+            Ok(_) => p(
+                &format!("{field}.source"),
+                format!("`{}` is not a file", source.display()),
+            ),
+            Err(e) => p(
+                &format!("{field}.source"),
+                format!("cannot read `{}`: {e}", source.display()),
+            ),
         }
     }
     let auth = resolve_auth(&raw.auth, dir, p);
@@ -346,13 +370,19 @@ fn resolve_disk(raw: &RawRecipe, p: &mut impl FnMut(&str, String)) -> Option<Dis
         "gpt" => Some(TableKind::Gpt),
         "mbr" => Some(TableKind::Mbr),
         other => {
-            p("disk.table", format!("must be `gpt` or `mbr`, found `{other}`"));
+            p(
+                "disk.table",
+                format!("must be `gpt` or `mbr`, found `{other}`"),
+            );
             None
         }
     };
     let sector_size = d.sector_size.unwrap_or(512);
     if sector_size != 512 && sector_size != 4096 {
-        p("disk.sector_size", format!("must be 512 or 4096, found {sector_size}"));
+        p(
+            "disk.sector_size",
+            format!("must be 512 or 4096, found {sector_size}"),
+        );
     }
     let alignment = match &d.alignment {
         Some(a) => size_of(a, "disk.alignment", p),
@@ -360,12 +390,18 @@ fn resolve_disk(raw: &RawRecipe, p: &mut impl FnMut(&str, String)) -> Option<Dis
     };
     if let Some(a) = alignment {
         if a == 0 || a % sector_size != 0 {
-            p("disk.alignment", format!("must be a non-zero multiple of the sector size ({sector_size})"));
+            p(
+                "disk.alignment",
+                format!("must be a non-zero multiple of the sector size ({sector_size})"),
+            );
         }
     }
     if let Some(s) = size {
         if s % sector_size != 0 {
-            p("disk.size", format!("must be a multiple of the sector size ({sector_size})"));
+            p(
+                "disk.size",
+                format!("must be a multiple of the sector size ({sector_size})"),
+            );
         }
     }
     let seed = match hex::decode(d.seed.trim()) {
@@ -428,7 +464,9 @@ fn resolve_type(
         },
         (TableKind::Mbr, None) => part_type::mbr_type(default_text).map(PartType::Mbr),
     };
-    result.map_err(|rule| p(&format!("{field}.type"), rule)).ok()
+    result
+        .map_err(|rule| p(&format!("{field}.type"), rule))
+        .ok()
 }
 
 fn resolve_partition(
@@ -443,12 +481,18 @@ fn resolve_partition(
     if rp.name.is_empty() {
         p(&format!("{field}.name"), "must not be empty".into());
     } else if rp.name.encode_utf16().count() > 36 {
-        p(&format!("{field}.name"), "a GPT partition name holds at most 36 UTF-16 units".into());
+        p(
+            &format!("{field}.name"),
+            "a GPT partition name holds at most 36 UTF-16 units".into(),
+        );
     }
     let size = match &rp.size {
         RawSize::Text(t) if t == "fill" => {
             if !is_last {
-                p(&format!("{field}.size"), "only the last partition may be `fill`".into());
+                p(
+                    &format!("{field}.size"),
+                    "only the last partition may be `fill`".into(),
+                );
             }
             Some(PartSize::Fill)
         }
@@ -461,21 +505,35 @@ fn resolve_partition(
             None => None,
         },
     };
-    let kinds = [rp.fat.is_some(), rp.image.is_some(), rp.credentials.is_some()]
-        .iter()
-        .filter(|k| **k)
-        .count();
+    let kinds = [
+        rp.fat.is_some(),
+        rp.image.is_some(),
+        rp.credentials.is_some(),
+    ]
+    .iter()
+    .filter(|k| **k)
+    .count();
     if kinds > 1 {
-        p(&field, "give at most one of `fat`, `image` and `credentials`".into());
+        p(
+            &field,
+            "give at most one of `fat`, `image` and `credentials`".into(),
+        );
     }
     let content = if let Some(f) = &rp.fat {
         Content::Fat(resolve_fat(f, &format!("{field}.fat"), dir, p)?)
     } else if let Some(img) = &rp.image {
         let source = dir.join(img);
         if let Err(e) = std::fs::metadata(&source).and_then(|m| {
-            if m.is_file() { Ok(()) } else { Err(std::io::Error::other("not a regular file")) }
+            if m.is_file() {
+                Ok(())
+            } else {
+                Err(std::io::Error::other("not a regular file"))
+            }
         }) {
-            p(&format!("{field}.image"), format!("cannot read `{}`: {e}", source.display()));
+            p(
+                &format!("{field}.image"),
+                format!("cannot read `{}`: {e}", source.display()),
+            );
         }
         Content::Image(source)
     } else if let Some(c) = &rp.credentials {
@@ -511,7 +569,10 @@ fn resolve_fat(
         Some(16) => Some(FatBits::Fat16),
         Some(32) => Some(FatBits::Fat32),
         Some(other) => {
-            p(&format!("{field}.type"), format!("must be 12, 16 or 32, found {other}"));
+            p(
+                &format!("{field}.type"),
+                format!("must be 12, 16 or 32, found {other}"),
+            );
             None
         }
     };
@@ -525,11 +586,17 @@ fn resolve_fat(
         let ff = format!("{field}.files[{j}]");
         let source = dir.join(&rf.source);
         if let Err(e) = std::fs::metadata(&source) {
-            p(&format!("{ff}.source"), format!("cannot read `{}`: {e}", source.display()));
+            p(
+                &format!("{ff}.source"),
+                format!("cannot read `{}`: {e}", source.display()),
+            );
         }
         let dest = rf.dest.trim_matches('/').to_owned();
         if rf.dest.split('/').any(|c| c == ".." || c == ".") || rf.dest.contains('\\') {
-            p(&format!("{ff}.dest"), "must be a plain path inside the volume (no `.`, `..` or `\\`)".into());
+            p(
+                &format!("{ff}.dest"),
+                "must be a plain path inside the volume (no `.`, `..` or `\\`)".into(),
+            );
         }
         files.push(FatFile { source, dest });
     }
@@ -577,8 +644,15 @@ fn resolve_credentials(
                 .unwrap_or_else(|| "credentials.json".into())
                 .trim_matches('/')
                 .to_owned();
-            if path.is_empty() || path.split('/').any(|s| s.is_empty() || s == "." || s == "..") {
-                p(&format!("{field}.path"), "must be a plain path inside the volume".into());
+            if path.is_empty()
+                || path
+                    .split('/')
+                    .any(|s| s.is_empty() || s == "." || s == "..")
+            {
+                p(
+                    &format!("{field}.path"),
+                    "must be a plain path inside the volume".into(),
+                );
             }
             CredentialsFormat::Fat {
                 path,
@@ -586,7 +660,10 @@ fn resolve_credentials(
             }
         }
         other => {
-            p(&format!("{field}.format"), format!("must be `record` or `fat`, found `{other}`"));
+            p(
+                &format!("{field}.format"),
+                format!("must be `record` or `fat`, found `{other}`"),
+            );
             return None;
         }
     };
@@ -604,14 +681,20 @@ fn resolve_auth(a: &RawAuth, dir: &Path, p: &mut impl FnMut(&str, String)) -> Op
     }
     if let Some(ep) = &a.endpoint {
         if !(ep.starts_with("https://") || ep.starts_with("http://")) {
-            p("auth.endpoint", "must be a URL starting with https:// (or http:// for a loopback emulator)".into());
+            p(
+                "auth.endpoint",
+                "must be a URL starting with https:// (or http:// for a loopback emulator)".into(),
+            );
         }
     }
     let register = match a.register.as_deref() {
         None | Some("device") => RegisterAt::Device,
         Some("host") => RegisterAt::Host,
         Some(other) => {
-            p("auth.register", format!("must be `device` or `host`, found `{other}`"));
+            p(
+                "auth.register",
+                format!("must be `device` or `host`, found `{other}`"),
+            );
             RegisterAt::Device
         }
     };

@@ -34,9 +34,17 @@ const MBR_ALIASES: &[(&str, u8)] = &[
 /// The alias names, for error messages.
 pub fn alias_names(gpt: bool) -> String {
     if gpt {
-        GPT_ALIASES.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+        GPT_ALIASES
+            .iter()
+            .map(|(n, _)| *n)
+            .collect::<Vec<_>>()
+            .join(", ")
     } else {
-        MBR_ALIASES.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+        MBR_ALIASES
+            .iter()
+            .map(|(n, _)| *n)
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 

@@ -8,11 +8,11 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
     if num.is_empty() {
-        return Err(format!("`{text}` is not a size (use bytes or a unit such as 16MiB)"));
+        return Err(format!(
+            "`{text}` is not a size (use bytes or a unit such as 16MiB)"
+        ));
     }
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("`{text}` is too large"))?;
+    let n: u64 = num.parse().map_err(|_| format!("`{text}` is too large"))?;
     let shift = match unit.trim() {
         "" | "B" => 0,
         "K" | "KiB" => 10,
