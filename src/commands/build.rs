@@ -17,6 +17,7 @@ use crate::manifest::ManifestWriter;
 use crate::output::atomic;
 use crate::output::device::{credentials_for, Built, DeviceBuilder};
 use crate::output::progress::Progress;
+use crate::registration::host::HostRegistrar;
 use rayon::prelude::*;
 use std::fs::File;
 use std::path::Path;
@@ -39,6 +40,12 @@ pub fn run(args: &BuildArgs) -> Result<()> {
     std::fs::create_dir_all(out).at("creating the output directory", out)?;
     let lock = lock_dir(out)?;
     atomic::clean_stale(out)?;
+    let registrar = HostRegistrar::for_recipe(
+        &recipe,
+        out,
+        args.ca_file.as_deref(),
+        args.jobs.unwrap_or(4),
+    )?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.jobs.unwrap_or(0))
         .build()
@@ -89,14 +96,13 @@ pub fn run(args: &BuildArgs) -> Result<()> {
         if rows.is_empty() {
             break;
         }
+        let creds = registrar.credentials(&rows, |row| {
+            credentials_for(&recipe, row, creds_spec.keep_product_secret)
+        });
         let results: Vec<Result<Built>> = pool.install(|| {
             rows.par_iter()
-                .map(|row| {
-                    builder.build(
-                        row,
-                        &credentials_for(&recipe, row, creds_spec.keep_product_secret),
-                    )
-                })
+                .zip(creds)
+                .map(|(row, c)| c.and_then(|c| builder.build(row, &c)))
                 .collect()
         });
         let (ok, failed) = settle(out, &rows, results, &mut failures)?;
