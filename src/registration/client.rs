@@ -129,14 +129,33 @@ fn before_request(e: &ureq::Error) -> bool {
     }
 }
 
+fn describe_tls(r: &rustls::Error) -> String {
+    match r {
+        rustls::Error::InvalidCertificate(why) => format!(
+            "TLS certificate verification failed ({why:?}); for a private endpoint, give its CA with --ca-file"
+        ),
+        other => format!("TLS failed: {other}"),
+    }
+}
+
 fn describe(e: &ureq::Error) -> String {
     match e {
         ureq::Error::Timeout(t) => format!("timed out ({t:?})"),
-        ureq::Error::Rustls(rustls::Error::InvalidCertificate(why)) => format!(
-            "TLS certificate verification failed ({why:?}); for a private endpoint, give its CA with --ca-file"
-        ),
-        ureq::Error::Rustls(r) => format!("TLS failed: {r}"),
-        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => "connection refused".into(),
+        ureq::Error::Rustls(r) => describe_tls(r),
+        ureq::Error::Io(io)
+            if io
+                .get_ref()
+                .and_then(|i| i.downcast_ref::<rustls::Error>())
+                .is_some() =>
+        {
+            io.get_ref()
+                .and_then(|i| i.downcast_ref::<rustls::Error>())
+                .map(describe_tls)
+                .unwrap_or_default()
+        }
+        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+            "connection refused".into()
+        }
         ureq::Error::Io(io) => format!("I/O error: {io}"),
         ureq::Error::ConnectionFailed => "connection failed".into(),
         ureq::Error::HostNotFound => "host not found".into(),
