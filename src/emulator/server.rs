@@ -130,6 +130,12 @@ fn exchange<S: Read + Write>(s: &mut S, probe: &TcpStream, api: &Api, delay: Dur
         Err(_) => return,
     };
     if !delay.is_zero() {
+        eprintln!(
+            "emulator: holding {} {} for {} ms",
+            req.method,
+            req.path,
+            delay.as_millis()
+        );
         std::thread::sleep(delay);
         if !still_there(probe) {
             eprintln!(

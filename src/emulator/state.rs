@@ -140,6 +140,9 @@ impl State {
                 }
             }
         }
+        // Written at once: a state file that cannot be written fails now,
+        // not at the first registration.
+        state.save()?;
         Ok(state)
     }
 

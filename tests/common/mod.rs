@@ -89,6 +89,14 @@ impl Emulator {
             .count()
     }
 
+    /// How many registration requests it has started to hold (`--delay-ms`).
+    pub fn held(&self) -> usize {
+        self.log_text()
+            .lines()
+            .filter(|l| l.starts_with("emulator: holding POST /auth/register/device"))
+            .count()
+    }
+
     /// `GET /admin/devices` as (device_name, activated, online).
     pub fn devices(&self) -> Vec<(String, bool, bool)> {
         let (status, body) = admin(&self.url, "GET", "/admin/devices", None, None);
