@@ -1,6 +1,7 @@
 //! One module per subcommand, and [`main`], which parses the command line,
 //! runs the subcommand and turns its outcome into an exit status. Errors are
-//! printed here, one line each.
+//! printed here, one line each. Invoked as `tool_generate_3triple` (the
+//! vendor's burn tool name, a symlink), the binary acts as `register`.
 
 pub mod build;
 pub mod check;
