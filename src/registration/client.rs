@@ -129,6 +129,29 @@ fn before_request(e: &ureq::Error) -> bool {
     }
 }
 
+/// Said when a failure came after the request may have reached the server.
+const MAYBE_SEEN: &str =
+    "; the request may have reached the platform: if the next try gets code 6289, \
+                          the device must be deleted in the console";
+
+/// Whether a failure may have come after the server saw the request.
+fn maybe_seen(e: &ureq::Error) -> bool {
+    match e {
+        ureq::Error::Timeout(t) => !matches!(t, ureq::Timeout::Connect | ureq::Timeout::Resolve),
+        ureq::Error::Io(io) => {
+            io.kind() != std::io::ErrorKind::ConnectionRefused
+                && io
+                    .get_ref()
+                    .and_then(|i| i.downcast_ref::<rustls::Error>())
+                    .is_none()
+        }
+        ureq::Error::Protocol(_) | ureq::Error::BodyExceedsLimit(_) | ureq::Error::BodyStalled => {
+            true
+        }
+        _ => false,
+    }
+}
+
 fn describe_tls(r: &rustls::Error) -> String {
     match r {
         rustls::Error::InvalidCertificate(why) => format!(
@@ -317,6 +340,9 @@ impl Client {
                     let mut detail = describe(&e);
                     if attempt > 1 {
                         detail.push_str(&format!(" (after {attempt} tries)"));
+                    }
+                    if maybe_seen(&e) {
+                        detail.push_str(MAYBE_SEEN);
                     }
                     return Err(RegisterError::Transport {
                         url: url.to_owned(),
