@@ -532,3 +532,40 @@ fn mqtt_credentials_and_device_auth() {
     );
     assert_eq!(auth1(&emu), ("auth1".to_owned(), true, true));
 }
+
+#[test]
+fn the_emulator_serves_requests_concurrently() {
+    // Each request is held 1 s. Were requests served one after another,
+    // the first answer would come before the second request is held; served
+    // concurrently, all four are held before the first answer.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let names = ["conc1", "conc2", "conc3", "conc4"];
+    let products = write_products(dir.path(), &names);
+    let emu = Emulator::start(dir.path(), &products, &["--delay-ms", "1000"]);
+    let children: Vec<_> = names
+        .iter()
+        .map(|dn| {
+            std::process::Command::new(BIN)
+                .args(["register", PK, dn, PS, "--endpoint", &emu.url])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().expect("wait");
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    }
+    let log = emu.log_text();
+    let lines: Vec<&str> = log.lines().collect();
+    let first_answer = lines
+        .iter()
+        .position(|l| l.starts_with("emulator: register "))
+        .expect("an answer");
+    let held_before = lines[..first_answer]
+        .iter()
+        .filter(|l| l.starts_with("emulator: holding POST"))
+        .count();
+    assert_eq!(held_before, 4, "{log}");
+}

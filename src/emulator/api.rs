@@ -260,3 +260,159 @@ impl Api {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::emulator::products::Product;
+    use crate::registration::sign::sign;
+
+    const PK: &str = "a1X2bEnP82z";
+    const PS: &str = "7jluWm1zql7bt8qK";
+
+    fn api() -> Api {
+        let products = vec![Product {
+            product_key: PK.into(),
+            product_secret: Secret::from(PS),
+            dynamic_registration: true,
+            devices: vec!["example1".into(), "gw@1:a".into()],
+        }];
+        Api::new(State::load(products, None).expect("state"))
+    }
+
+    fn post(api: &Api, body: &str) -> serde_json::Value {
+        let req = Request {
+            method: "POST".into(),
+            path: "/auth/register/device".into(),
+            body: Zeroizing::new(body.as_bytes().to_vec()),
+        };
+        let (status, body) = api.handle(&req);
+        assert_eq!(status, 200);
+        serde_json::from_slice(&body).expect("json")
+    }
+
+    #[test]
+    fn python_sdk_body_of_the_domain_notes() {
+        let api = api();
+        let v = post(
+            &api,
+            "productKey=a1X2bEnP82z&deviceName=example1&random=8Ygb7ULYh53B6OA&sign=37c9d9c4dcab7fc75d65d25547a4e11080e59dd82f3255aafc90d83498480e88&signMethod=hmacsha256",
+        );
+        assert_eq!(v["code"], 200, "{v}");
+        assert_eq!(v["message"], "success");
+        assert_eq!(v["data"]["productKey"], PK);
+        assert_eq!(v["data"]["deviceName"], "example1");
+        let ds = v["data"]["deviceSecret"].as_str().expect("secret");
+        assert_eq!(ds.len(), 32);
+        assert!(ds.chars().all(|c| c.is_ascii_alphanumeric()));
+    }
+
+    #[test]
+    fn c_sdk_style_raw_name_and_upper_case_hex() {
+        let api = api();
+        let params = [
+            ("productKey", PK),
+            ("deviceName", "gw@1:a"),
+            ("random", "8Ygb7ULYh53B6OA"),
+        ];
+        let s = sign(SignMethod::HmacSha1, PS.as_bytes(), &params).to_uppercase();
+        let v = post(
+            &api,
+            &format!("productKey={PK}&deviceName=gw@1:a&random=8Ygb7ULYh53B6OA&sign={s}&signMethod=hmacsha1"),
+        );
+        assert_eq!(v["code"], 200, "{v}");
+        assert_eq!(v["data"]["deviceName"], "gw@1:a");
+    }
+
+    #[test]
+    fn error_codes() {
+        let api = api();
+        let good = sign(
+            SignMethod::HmacSha256,
+            PS.as_bytes(),
+            &[
+                ("productKey", PK),
+                ("deviceName", "example1"),
+                ("random", "r"),
+            ],
+        );
+        let body = |pk: &str, dn: &str, sign: &str, m: &str| {
+            format!("productKey={pk}&deviceName={dn}&random=r&sign={sign}&signMethod={m}")
+        };
+        assert_eq!(post(&api, "productKey=x")["code"], 460);
+        assert_eq!(post(&api, "%zz")["code"], 460);
+        assert_eq!(
+            post(
+                &api,
+                &format!("productKey={PK}&deviceName=example1&sign={good}&signMethod=hmacsha256")
+            )["code"],
+            460
+        );
+        assert_eq!(
+            post(&api, &body(PK, "example1", &good, "hmacsha512"))["code"],
+            6292
+        );
+        assert_eq!(
+            post(&api, &body("zzzzzzzzzzz", "example1", &good, "hmacsha256"))["code"],
+            6250
+        );
+        assert_eq!(
+            post(&api, &body(PK, "example1", &"0".repeat(64), "hmacsha256"))["code"],
+            6600
+        );
+        let other = sign(
+            SignMethod::HmacSha256,
+            PS.as_bytes(),
+            &[
+                ("productKey", PK),
+                ("deviceName", "nobody"),
+                ("random", "r"),
+            ],
+        );
+        assert_eq!(
+            post(&api, &body(PK, "nobody", &other, "hmacsha256"))["code"],
+            6100
+        );
+        assert_eq!(
+            post(&api, &body(PK, "example1", &good, "hmacsha256"))["code"],
+            200
+        );
+        let again = post(&api, &body(PK, "example1", &good, "hmacsha256"));
+        assert_eq!(again["code"], 6289);
+        assert!(again.get("data").is_none());
+        let off = Request {
+            method: "PUT".into(),
+            path: format!("/admin/products/{PK}/dynamic-registration"),
+            body: Zeroizing::new(br#"{"enabled":false}"#.to_vec()),
+        };
+        assert_eq!(api.handle(&off).0, 200);
+        let g2 = sign(
+            SignMethod::HmacSha256,
+            PS.as_bytes(),
+            &[
+                ("productKey", PK),
+                ("deviceName", "gw@1:a"),
+                ("random", "r"),
+            ],
+        );
+        assert_eq!(
+            post(&api, &body(PK, "gw%401%3Aa", &g2, "hmacsha256"))["code"],
+            6288
+        );
+        let list = Request {
+            method: "GET".into(),
+            path: "/admin/devices".into(),
+            body: Zeroizing::new(Vec::new()),
+        };
+        let (status, listed) = api.handle(&list);
+        assert_eq!(status, 200);
+        let listed = String::from_utf8(listed.to_vec()).expect("utf8");
+        assert!(!listed.contains("secret"), "{listed}");
+        let wrong = Request {
+            method: "GET".into(),
+            path: "/auth/register/device".into(),
+            body: Zeroizing::new(Vec::new()),
+        };
+        assert_eq!(api.handle(&wrong).0, 405);
+    }
+}
