@@ -283,3 +283,47 @@ fn sigkill_while_registering_loses_no_secret() {
         "no kill hit a registration in flight"
     );
 }
+
+#[test]
+fn host_registration_over_tls_needs_the_ca() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let products = write_products(dir.path(), &["tls-0001"]);
+    let (ca, cert, key) = test_ca(dir.path());
+    let (cert, key) = (cert.to_str().expect("utf8"), key.to_str().expect("utf8"));
+    let mut emu = Emulator::start(
+        dir.path(),
+        &products,
+        &["--tls-cert", cert, "--tls-key", key],
+    );
+    emu.ca = Some(std::fs::read(&ca).expect("ca"));
+    let recipe = write_recipe(dir.path(), &emu.url, false);
+    let devices = write_devices(dir.path(), &["tls-0001"]);
+
+    let out = dir.path().join("no-ca");
+    let o = build_cmd(&recipe, &devices, &out, &[])
+        .output()
+        .expect("build");
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("certificate verification failed"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert!(ledger(&out).is_empty());
+    assert!(!emu.activated("tls-0001"));
+
+    let out = dir.path().join("with-ca");
+    let o = build_cmd(
+        &recipe,
+        &devices,
+        &out,
+        &["--ca-file", ca.to_str().expect("utf8")],
+    )
+    .output()
+    .expect("build");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let held = ledger(&out);
+    let (ds, _) = &images(&out)["tls-0001"];
+    assert_eq!(ds.as_deref(), held.get("tls-0001").map(String::as_str));
+    assert!(emu.activated("tls-0001"));
+}

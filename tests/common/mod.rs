@@ -37,6 +37,8 @@ pub struct Emulator {
     pub url: String,
     /// Its stderr log.
     pub log: PathBuf,
+    /// The CA (PEM) to trust for admin calls over TLS.
+    pub ca: Option<Vec<u8>>,
 }
 
 impl Emulator {
@@ -72,7 +74,12 @@ impl Emulator {
                 std::fs::read_to_string(&log).unwrap_or_default()
             );
         };
-        Emulator { child, url, log }
+        Emulator {
+            child,
+            url,
+            log,
+            ca: None,
+        }
     }
 
     /// The emulator's log so far.
@@ -99,7 +106,7 @@ impl Emulator {
 
     /// `GET /admin/devices` as (device_name, activated, online).
     pub fn devices(&self) -> Vec<(String, bool, bool)> {
-        let (status, body) = admin(&self.url, "GET", "/admin/devices", None, None);
+        let (status, body) = admin(&self.url, "GET", "/admin/devices", None, self.ca.as_deref());
         assert_eq!(status, 200, "{body}");
         let v: serde_json::Value = serde_json::from_str(&body).expect("json");
         v.as_array()
