@@ -189,6 +189,21 @@ fn refusals_have_clear_messages() {
         text(&out.stderr)
     );
     assert!(!emu.activated("dev2"));
+
+    // The ProductSecret from the environment (`-`), out of the process list.
+    let out = std::process::Command::new(BIN)
+        .args(["register", PK, "dev2", "-", "--endpoint", &emu.url])
+        .env("BURNLINE_PRODUCT_SECRET", PS)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(emu.activated("dev2"));
+    let out = std::process::Command::new(BIN)
+        .args(["register", PK, "dev2", "-", "--endpoint", &emu.url])
+        .env_remove("BURNLINE_PRODUCT_SECRET")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
 }
 
 #[test]

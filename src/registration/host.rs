@@ -12,7 +12,7 @@ use super::ledger::Ledger;
 use super::sign::SignMethod;
 use crate::credentials::payload::Credentials;
 use crate::devices::reader::DeviceRow;
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, Result};
 use crate::recipe::{AuthMode, Recipe, RegisterAt};
 use crate::secret::Secret;
 use std::path::Path;
@@ -62,7 +62,10 @@ impl HostRegistrar {
         )
         .map_err(|e| Error::Invalid(vec![recipe.problem("auth.endpoint", e.to_string())]))?;
         let ca_pem = match ca_file {
-            Some(p) => Some(std::fs::read(p).at("reading the CA file", p)?),
+            Some(p) => Some(
+                std::fs::read(p)
+                    .map_err(|e| Error::Usage(format!("--ca-file {}: {e}", p.display())))?,
+            ),
             None => None,
         };
         let client = Client::new(
