@@ -220,7 +220,11 @@ fn device_names_become_safe_file_names() {
     let t = gpt_test(16, "16MiB", "32MiB");
     let o = t.success();
     // Not a terminal: plain progress lines, counting devices.
-    assert!(o.stderr.contains("burnline: 3/3 devices done (0 failed)"), "{}", o.stderr);
+    assert!(
+        o.stderr.contains("burnline: 3/3 devices done (0 failed)"),
+        "{}",
+        o.stderr
+    );
     let names: Vec<String> = fs::read_dir(t.path().join("out"))
         .expect("out")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())

@@ -7,11 +7,13 @@
 //! and read back before anything else uses the secret.
 
 use super::exit::Failure;
+use super::handoff;
 use super::locate::{self, Where};
 use super::store::{self, Partition, StoreError};
 use super::validate::{self, Mode};
-use super::handoff;
-use crate::cmdline::bootstrap::{BootstrapCli, BootstrapCommand, PartitionArgs, PlatformArgs, RunArgs, StatusArgs};
+use crate::cmdline::bootstrap::{
+    BootstrapCli, BootstrapCommand, PartitionArgs, PlatformArgs, RunArgs, StatusArgs,
+};
 use crate::credentials::payload::Credentials;
 use crate::registration::client::{Client, ClientOptions};
 use crate::registration::endpoint::Endpoint;
@@ -76,14 +78,26 @@ fn client(platform: &PlatformArgs, creds: &Credentials) -> Result<(Client, SignM
     )
     .map_err(|e| Failure::Record(format!("endpoint: {e}")))?;
     let ca_pem = match &platform.ca_file {
-        Some(p) => Some(std::fs::read(p).map_err(|e| Failure::Record(format!("--ca-file {}: {e}", p.display())))?),
+        Some(p) => Some(
+            std::fs::read(p)
+                .map_err(|e| Failure::Record(format!("--ca-file {}: {e}", p.display())))?,
+        ),
         None => None,
     };
-    let method: SignMethod = platform
-        .sign_method
-        .parse()
-        .map_err(|_| Failure::Record(format!("--sign-method `{}` is not hmacsha256, hmacsha1 or hmacmd5", platform.sign_method)))?;
-    let client = Client::new(endpoint, ClientOptions { ca_pem, ..ClientOptions::default() }).map_err(map_register)?;
+    let method: SignMethod = platform.sign_method.parse().map_err(|_| {
+        Failure::Record(format!(
+            "--sign-method `{}` is not hmacsha256, hmacsha1 or hmacmd5",
+            platform.sign_method
+        ))
+    })?;
+    let client = Client::new(
+        endpoint,
+        ClientOptions {
+            ca_pem,
+            ..ClientOptions::default()
+        },
+    )
+    .map_err(map_register)?;
     Ok((client, method))
 }
 
@@ -108,7 +122,9 @@ fn run(args: &RunArgs) -> Result<(), Failure> {
         let Some(ps) = creds.product_secret.clone() else {
             return Err(Failure::Record("no product_secret".into()));
         };
-        let got = client.register(&creds.product_key, &creds.device_name, &ps, method).map_err(map_register)?;
+        let got = client
+            .register(&creds.product_key, &creds.device_name, &ps, method)
+            .map_err(map_register)?;
         creds.device_secret = Some(got.device_secret);
         if !creds.keep_product_secret {
             creds.product_secret = None;
@@ -131,10 +147,14 @@ fn run(args: &RunArgs) -> Result<(), Failure> {
                  the device must be deleted in the IoT console before it can register again"
             )));
         }
-        eprintln!("burnline-bootstrap: registered {} and stored its triple", creds.device_name);
+        eprintln!(
+            "burnline-bootstrap: registered {} and stored its triple",
+            creds.device_name
+        );
     }
     if let Some(path) = &args.export_env {
-        handoff::export_env(path, &creds).map_err(|e| Failure::Storage(format!("writing {}: {e}", path.display())))?;
+        handoff::export_env(path, &creds)
+            .map_err(|e| Failure::Storage(format!("writing {}: {e}", path.display())))?;
     }
     if !args.exec.is_empty() {
         let e = handoff::exec(&args.exec, &creds);
@@ -155,11 +175,18 @@ fn status(args: &StatusArgs) -> Result<(), Failure> {
     println!("device_name: {}", creds.device_name);
     if args.check_online {
         let Some(ds) = &creds.device_secret else {
-            return Err(Failure::Record("no DeviceSecret yet: run `burnline-bootstrap run` first".into()));
+            return Err(Failure::Record(
+                "no DeviceSecret yet: run `burnline-bootstrap run` first".into(),
+            ));
         };
         let (client, method) = client(&args.platform, &creds)?;
-        client.authenticate(&creds.product_key, &creds.device_name, ds, method).map_err(map_register)?;
-        println!("online: the triple authenticates at {}", client.endpoint().base());
+        client
+            .authenticate(&creds.product_key, &creds.device_name, ds, method)
+            .map_err(map_register)?;
+        println!(
+            "online: the triple authenticates at {}",
+            client.endpoint().base()
+        );
     }
     Ok(())
 }

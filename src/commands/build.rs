@@ -17,6 +17,7 @@ use crate::manifest::ManifestWriter;
 use crate::output::atomic;
 use crate::output::device::{credentials_for, Built, DeviceBuilder};
 use crate::output::progress::Progress;
+use crate::registration::host::HostRegistrar;
 use rayon::prelude::*;
 use std::fs::File;
 use std::path::Path;
@@ -44,6 +45,12 @@ pub fn run(args: &BuildArgs) -> Result<()> {
         .build()
         .map_err(|e| Error::Usage(format!("--jobs: {e}")))?;
 
+    let registrar = HostRegistrar::for_recipe(
+        &recipe,
+        out,
+        args.ca_file.as_deref(),
+        args.jobs.unwrap_or(4),
+    )?;
     let base = base::build(&recipe, &layout, out)?;
     let reflink = probe_reflink(&base.file, out);
     let (creds_index, creds_spec) = recipe.credentials().ok_or_else(|| {
@@ -89,14 +96,13 @@ pub fn run(args: &BuildArgs) -> Result<()> {
         if rows.is_empty() {
             break;
         }
+        let creds = registrar.credentials(&rows, |row| {
+            credentials_for(&recipe, row, creds_spec.keep_product_secret)
+        });
         let results: Vec<Result<Built>> = pool.install(|| {
             rows.par_iter()
-                .map(|row| {
-                    builder.build(
-                        row,
-                        &credentials_for(&recipe, row, creds_spec.keep_product_secret),
-                    )
-                })
+                .zip(creds)
+                .map(|(row, c)| c.and_then(|c| builder.build(row, &c)))
                 .collect()
         });
         let (ok, failed) = settle(out, &rows, results, &mut failures)?;

@@ -1,11 +1,15 @@
 //! One module per subcommand, and [`main`], which parses the command line,
 //! runs the subcommand and turns its outcome into an exit status. Errors are
-//! printed here, one line each.
+//! printed here, one line each. Invoked as `tool_generate_3triple` (the
+//! vendor's burn tool name, a symlink), the binary acts as `register`.
 
 pub mod build;
 pub mod check;
+pub mod emulator;
 pub mod inspect;
+pub mod mqtt_credentials;
 pub mod plan;
+pub mod register;
 pub mod verify;
 
 use crate::cmdline::{Cli, Command};
@@ -16,6 +20,11 @@ use std::ffi::OsString;
 /// Runs burnline with `args` (including the program name) and returns the
 /// exit status.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
+    let mut args: Vec<OsString> = args.into_iter().collect();
+    // Under the vendor's name (a symlink), behave as `register`.
+    if let Some(vendor) = register::vendor_args(&args) {
+        args = vendor;
+    }
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
@@ -30,6 +39,9 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Plan(a) => plan::run(&a),
         Command::Inspect(a) => inspect::run(&a),
         Command::Verify(a) => verify::run(&a),
+        Command::Register(a) => register::run(&a),
+        Command::Emulator(a) => emulator::run(&a),
+        Command::MqttCredentials(a) => mqtt_credentials::run(&a),
     };
     match result {
         Ok(()) => 0,

@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+pub mod emulator;
+
 use std::ffi::OsString;
 use std::fs;
 use std::os::unix::fs::FileExt;
