@@ -268,21 +268,11 @@ fn secrets_stay_out_of_logs_and_manifest_and_inspect_redacts() {
     assert_eq!(clear["credentials"]["device_secret"], DS2);
     assert_eq!(clear["credentials"]["product_key"], PK);
     assert_eq!(clear["credentials"]["region"], "cn-shanghai");
-    let text_out = t_run(&t, &["inspect", "out/gw-0002.img"]);
+    let text_out = t.run_with(&["inspect", "out/gw-0002.img"]).stdout;
     assert!(
         text_out.contains("<redacted>") && !text_out.contains(DS2),
         "{text_out}"
     );
-}
-
-fn t_run(t: &Test, args: &[&str]) -> String {
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_burnline"))
-        .args(args)
-        .current_dir(t.path())
-        .output()
-        .expect("run");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 #[test]

@@ -98,6 +98,7 @@ fn crash_everywhere(disk: &SimDisk, after: &[u8]) -> usize {
                     let start = cut;
                     let end = (cut + 512).min(data.len());
                     let mid = start + (end - start) / 2;
+                    #[allow(clippy::needless_range_loop)] // i also decides old or new
                     for i in start..end {
                         rng ^= rng << 13;
                         rng ^= rng >> 7;

@@ -19,19 +19,14 @@ use crate::registration::client::{Client, ClientOptions};
 use crate::registration::endpoint::Endpoint;
 use crate::registration::error::RegisterError;
 use crate::registration::sign::SignMethod;
-use clap::Parser;
 use std::ffi::OsString;
 use std::fs::{File, OpenOptions};
 
 /// Runs the bootstrap with `args` and returns the exit status.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
-    let cli = match BootstrapCli::try_parse_from(args) {
+    let cli: BootstrapCli = match crate::cmdline::parse(args) {
         Ok(c) => c,
-        Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
-            let _ = e.print();
-            return code;
-        }
+        Err(code) => return code,
     };
     let result = match cli.command {
         BootstrapCommand::Run(a) => run(&a),

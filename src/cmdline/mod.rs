@@ -4,6 +4,7 @@
 pub mod bootstrap;
 
 use clap::{Args, Parser, Subcommand};
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 /// Burns Alibaba Cloud IoT gateway identities into per-device disk images.
@@ -174,4 +175,17 @@ pub struct MqttCredentialsArgs {
     /// Region of the MQTT host.
     #[arg(long, default_value = "cn-shanghai")]
     pub region: String,
+}
+
+/// Parses a command line; on failure prints clap's message and gives the
+/// exit status (0 for `--help` and `--version`, 2 for a usage error).
+pub fn parse<T: Parser>(args: impl IntoIterator<Item = OsString>) -> Result<T, i32> {
+    T::try_parse_from(args).map_err(|e| {
+        let _ = e.print();
+        if e.use_stderr() {
+            2
+        } else {
+            0
+        }
+    })
 }

@@ -14,7 +14,6 @@ pub mod verify;
 
 use crate::cmdline::{Cli, Command};
 use crate::error::Error;
-use clap::Parser;
 use std::ffi::OsString;
 
 /// Runs burnline with `args` (including the program name) and returns the
@@ -25,13 +24,9 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
     if let Some(vendor) = register::vendor_args(&args) {
         args = vendor;
     }
-    let cli = match Cli::try_parse_from(args) {
+    let cli: Cli = match crate::cmdline::parse(args) {
         Ok(cli) => cli,
-        Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
-            let _ = e.print();
-            return code;
-        }
+        Err(code) => return code,
     };
     let result = match cli.command {
         Command::Build(a) => build::run(&a),
