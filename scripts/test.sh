@@ -5,8 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(dosfstools mtools gdisk fdisk xfsprogs e2fsprogs util-linux bmap-tools zstd xz-utils gzip openssl)
-tools=(fsck.fat mcopy sgdisk sfdisk mkfs.xfs filefrag mount bmaptool zstd xz gzip openssl)
+packages=(dosfstools mtools gdisk fdisk xfsprogs e2fsprogs util-linux binutils bmap-tools zstd xz-utils gzip openssl)
+tools=(fsck.fat mcopy sgdisk sfdisk mkfs.xfs filefrag mount nm bmaptool zstd xz gzip openssl)
 missing=0
 for t in "${tools[@]}"; do command -v "$t" >/dev/null 2>&1 || missing=1; done
 if [ "$missing" = 1 ]; then
@@ -14,5 +14,8 @@ if [ "$missing" = 1 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
 fi
+
+# The record decoder's fuzz target, for a bounded time (installs cargo-fuzz once).
+scripts/fuzz.sh "${FUZZ_SECONDS:-60}" 2>&1 | tail -n 3
 
 cargo test --release --all-targets

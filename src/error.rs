@@ -8,6 +8,7 @@
 //! | [`Error::Mismatch`]: `verify` found files that differ from the manifest | 1 |
 //! | [`Error::Io`]: the run itself could not go on (disk full, permissions) | 3 |
 //! | [`Error::Interrupted`]: a second SIGINT | 130 |
+//! | [`Error::Registration`]: bad input / platform refused / network failure | 2 / 3 / 4 |
 
 use std::fmt;
 use std::io;
@@ -82,6 +83,10 @@ pub enum Error {
     /// Stopped by a second SIGINT.
     #[error("interrupted")]
     Interrupted,
+    /// A dynamic registration failed (exit 2, 3 or 4, see
+    /// `registration::error`).
+    #[error(transparent)]
+    Registration(#[from] crate::registration::error::RegisterError),
 }
 
 impl Error {
@@ -92,6 +97,7 @@ impl Error {
             Error::DevicesFailed { .. } | Error::Mismatch(_) => 1,
             Error::Io { .. } => 3,
             Error::Interrupted => 130,
+            Error::Registration(e) => e.exit_code(),
         }
     }
 

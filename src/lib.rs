@@ -4,7 +4,10 @@
 //! The modules follow the pipeline: [`recipe`] → [`layout`] → [`base`] image →
 //! per-device [`credentials`] → [`output`] → [`manifest`]. [`devices`] streams
 //! the device CSV; [`commands`] implements each subcommand on top of them, and
-//! [`cmdline`] holds the clap types only.
+//! [`cmdline`] holds the clap types only. [`registration`] is dynamic
+//! registration (一型一密): the client, the ledger of issued secrets and the
+//! station's registration for `build`; [`emulator`] is a local stand-in for
+//! the platform.
 
 pub mod base;
 pub mod bootstrap;
@@ -12,6 +15,7 @@ pub mod cmdline;
 pub mod commands;
 pub mod credentials;
 pub mod devices;
+pub mod emulator;
 pub mod error;
 pub mod flash;
 pub mod identity;
@@ -20,6 +24,7 @@ pub mod layout;
 pub mod manifest;
 pub mod output;
 pub mod recipe;
+pub mod registration;
 pub mod resume;
 pub mod secret;
 pub mod shard;

@@ -19,6 +19,11 @@ impl Drop for Mount {
     }
 }
 
+fn ok(o: Outcome) -> Outcome {
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    o
+}
+
 fn summary(o: &Outcome) -> serde_json::Value {
     serde_json::from_str(o.stdout.trim()).expect("json summary")
 }
@@ -57,31 +62,25 @@ fn reflink_on_xfs_and_extent_copy_elsewhere_give_identical_images() {
     let _guard = Mount(mnt.clone());
 
     let xfs_out = mnt.join("out");
-    let x = with_args(
-        &t,
-        &[
-            "build",
-            "recipe.yaml",
-            "--devices",
-            "devices.csv",
-            "--json",
-            "--out",
-            xfs_out.to_str().expect("utf8"),
-        ],
-    );
+    let x = ok(t.run_with(&[
+        "build",
+        "recipe.yaml",
+        "--devices",
+        "devices.csv",
+        "--json",
+        "--out",
+        xfs_out.to_str().expect("utf8"),
+    ]));
     assert_eq!(summary(&x)["reflink"], true, "FICLONE was not used on XFS");
-    let e = with_args(
-        &t,
-        &[
-            "build",
-            "recipe.yaml",
-            "--devices",
-            "devices.csv",
-            "--json",
-            "--out",
-            "ext",
-        ],
-    );
+    let e = ok(t.run_with(&[
+        "build",
+        "recipe.yaml",
+        "--devices",
+        "devices.csv",
+        "--json",
+        "--out",
+        "ext",
+    ]));
     assert_eq!(
         summary(&e)["reflink"],
         false,
@@ -120,19 +119,4 @@ fn reflink_on_xfs_and_extent_copy_elsewhere_give_identical_images() {
         ],
     );
     assert!(sums.status.success(), "{}", text(&sums));
-}
-
-fn with_args(t: &Test, args: &[&str]) -> Outcome {
-    let o = Command::new(env!("CARGO_BIN_EXE_burnline"))
-        .args(args)
-        .current_dir(t.path())
-        .output()
-        .expect("run");
-    let out = Outcome {
-        code: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-    };
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    out
 }

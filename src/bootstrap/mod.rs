@@ -6,6 +6,9 @@
 //! Nothing here builds images: the bootstrap binary links only this module,
 //! the record format, the registration client and their small dependencies.
 
+pub mod exit;
+pub mod handoff;
 pub mod locate;
+pub mod run;
 pub mod store;
 pub mod validate;

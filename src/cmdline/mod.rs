@@ -1,7 +1,10 @@
 //! The command line, as clap types only. Each subcommand's arguments live in
 //! this module; what they do lives in `crate::commands`.
 
+pub mod bootstrap;
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 /// Burns Alibaba Cloud IoT gateway identities into per-device disk images.
@@ -31,6 +34,12 @@ pub enum Command {
     /// Work on manifests.
     #[command(subcommand)]
     Manifest(ManifestCommand),
+    /// Register one device (一型一密) and print `DeviceInfo: PK DN DS`.
+    Register(RegisterArgs),
+    /// Run a local stand-in for the platform's registration service.
+    Emulator(EmulatorArgs),
+    /// Print the MQTT connect parameters of a device triple.
+    MqttCredentials(MqttCredentialsArgs),
 }
 
 /// `burnline build`
@@ -50,6 +59,10 @@ pub struct BuildArgs {
     /// Print a JSON summary on stdout at the end.
     #[arg(long)]
     pub json: bool,
+    /// For `register: host`: a PEM file of CA certificates trusted besides
+    /// the public roots (for a private endpoint).
+    #[arg(long)]
+    pub ca_file: Option<PathBuf>,
     /// Station output: `base.img` once plus one delta per device.
     #[arg(long)]
     pub station: bool,
@@ -166,4 +179,94 @@ pub struct InspectArgs {
 pub struct VerifyArgs {
     /// An output directory holding `manifest.json`.
     pub dir: PathBuf,
+}
+
+/// `burnline register`
+#[derive(Debug, Args)]
+pub struct RegisterArgs {
+    /// ProductKey.
+    pub product_key: String,
+    /// DeviceName.
+    pub device_name: String,
+    /// ProductSecret (prefer the environment variable BURNLINE_PRODUCT_SECRET
+    /// and `-` here, so it does not show in the process list).
+    pub product_secret: String,
+    /// Region; the endpoint is then `https://iot-auth.<region>.aliyuncs.com`.
+    #[arg(long, default_value = "cn-shanghai")]
+    pub region: String,
+    /// Base URL instead of the region's, such as `https://auth.example` or
+    /// `http://127.0.0.1:8080` (plain http only for loopback).
+    #[arg(long)]
+    pub endpoint: Option<String>,
+    /// A PEM file of CA certificates trusted besides the public roots.
+    #[arg(long)]
+    pub ca_file: Option<PathBuf>,
+    /// hmacsha256, hmacsha1 or hmacmd5.
+    #[arg(long, default_value = "hmacsha256")]
+    pub sign_method: String,
+    /// Connect timeout in milliseconds (tests).
+    #[arg(long, hide = true)]
+    pub connect_timeout_ms: Option<u64>,
+    /// Read timeout in milliseconds (tests).
+    #[arg(long, hide = true)]
+    pub read_timeout_ms: Option<u64>,
+}
+
+/// `burnline emulator`
+#[derive(Debug, Args)]
+pub struct EmulatorArgs {
+    /// Address to listen on, such as `127.0.0.1:8080` (port 0: any free port).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// The products file (YAML).
+    #[arg(long)]
+    pub products: PathBuf,
+    /// A JSON file that keeps the state across restarts (mode 0600).
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+    /// Serve TLS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The TLS private key (PEM); needs --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Hold each request this long before the platform sees it (tests).
+    #[arg(long, hide = true, default_value_t = 0)]
+    pub delay_ms: u64,
+}
+
+/// `burnline mqtt-credentials`
+#[derive(Debug, Args)]
+pub struct MqttCredentialsArgs {
+    /// ProductKey.
+    #[arg(long)]
+    pub product_key: String,
+    /// DeviceName.
+    #[arg(long)]
+    pub device_name: String,
+    /// DeviceSecret (or `-` to read it from BURNLINE_DEVICE_SECRET).
+    #[arg(long)]
+    pub device_secret: String,
+    /// hmacsha256, hmacsha1 or hmacmd5.
+    #[arg(long, default_value = "hmacsha256")]
+    pub sign_method: String,
+    /// Timestamp in milliseconds (default: now).
+    #[arg(long)]
+    pub timestamp: Option<u64>,
+    /// Region of the MQTT host.
+    #[arg(long, default_value = "cn-shanghai")]
+    pub region: String,
+}
+
+/// Parses a command line; on failure prints clap's message and gives the
+/// exit status (0 for `--help` and `--version`, 2 for a usage error).
+pub fn parse<T: Parser>(args: impl IntoIterator<Item = OsString>) -> Result<T, i32> {
+    T::try_parse_from(args).map_err(|e| {
+        let _ = e.print();
+        if e.use_stderr() {
+            2
+        } else {
+            0
+        }
+    })
 }

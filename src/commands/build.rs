@@ -25,6 +25,7 @@ use crate::output::device::{credentials_for, DeviceBuilder};
 use crate::output::progress::Progress;
 use crate::output::staged::Staged;
 use crate::recipe::output_spec::{Compression, OutputMode, OutputSpec};
+use crate::registration::host::HostRegistrar;
 use crate::resume::interrupt::Interrupt;
 use crate::resume::journal::{self, Journal};
 use crate::shard::Shard;
@@ -71,6 +72,12 @@ pub fn run(args: &BuildArgs) -> Result<()> {
         .map_err(|e| Error::Usage(format!("--jobs: {e}")))?;
 
     let stop = Interrupt::install()?;
+    let registrar = HostRegistrar::for_recipe(
+        &recipe,
+        out,
+        args.ca_file.as_deref(),
+        args.jobs.unwrap_or(4),
+    )?;
     let base = base::build(&recipe, &layout, out)?;
     // The base's hash covers every file the recipe pulls in.
     let base_sha =
@@ -140,18 +147,19 @@ pub fn run(args: &BuildArgs) -> Result<()> {
         if rows.is_empty() {
             break;
         }
+        let creds = registrar.credentials(&rows, |row| {
+            credentials_for(&recipe, row, creds_spec.keep_product_secret)
+        });
         let results: Vec<Result<Staged>> = pool.install(|| {
             rows.par_iter()
-                .map(|row| match journal.done(&row.device_name) {
+                .zip(creds)
+                .map(|(row, c)| match journal.done(&row.device_name) {
                     Some(e) => Ok(Staged {
                         entry: e.clone(),
                         renames: Vec::new(),
                         fresh: false,
                     }),
-                    None => {
-                        let creds = credentials_for(&recipe, row, creds_spec.keep_product_secret);
-                        artifacts::stage(&builder, row, &creds, &spec, &base_sha)
-                    }
+                    None => c.and_then(|c| artifacts::stage(&builder, row, &c, &spec, &base_sha)),
                 })
                 .collect()
         });

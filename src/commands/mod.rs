@@ -1,18 +1,21 @@
 //! One module per subcommand, and [`main`], which parses the command line,
 //! runs the subcommand and turns its outcome into an exit status. Errors are
-//! printed here, one line each.
+//! printed here, one line each. Invoked as `tool_generate_3triple` (the
+//! vendor's burn tool name, a symlink), the binary acts as `register`.
 
 pub mod build;
 pub mod check;
+pub mod emulator;
 pub mod flash;
 pub mod inspect;
 pub mod manifest_merge;
+pub mod mqtt_credentials;
 pub mod plan;
+pub mod register;
 pub mod verify;
 
 use crate::cmdline::{Cli, Command};
 use crate::error::Error;
-use clap::Parser;
 use std::ffi::OsString;
 
 /// Runs burnline with `args` (including the program name) and returns the
@@ -20,13 +23,14 @@ use std::ffi::OsString;
 pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
     // Failpoints named in FAILPOINTS (tests only; see `build`'s crash points).
     let _failpoints = fail::FailScenario::setup();
-    let cli = match Cli::try_parse_from(args) {
+    let mut args: Vec<OsString> = args.into_iter().collect();
+    // Under the vendor's name (a symlink), behave as `register`.
+    if let Some(vendor) = register::vendor_args(&args) {
+        args = vendor;
+    }
+    let cli: Cli = match crate::cmdline::parse(args) {
         Ok(cli) => cli,
-        Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
-            let _ = e.print();
-            return code;
-        }
+        Err(code) => return code,
     };
     let result = match cli.command {
         Command::Build(a) => build::run(&a),
@@ -36,6 +40,9 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Verify(a) => verify::run(&a),
         Command::Flash(a) => flash::run(&a),
         Command::Manifest(crate::cmdline::ManifestCommand::Merge(a)) => manifest_merge::run(&a),
+        Command::Register(a) => register::run(&a),
+        Command::Emulator(a) => emulator::run(&a),
+        Command::MqttCredentials(a) => mqtt_credentials::run(&a),
     };
     match result {
         Ok(()) => 0,

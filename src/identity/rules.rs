@@ -98,7 +98,7 @@ mod tests {
 
     #[test]
     fn messages_never_echo_secrets() {
-        let e = check_device_secret("sec ret").expect_err("spaces are refused");
+        let e = check_device_secret("sec ret").expect_err("a space is not allowed");
         assert!(!e.contains("sec"));
     }
 }

@@ -17,3 +17,13 @@ pub trait BlockAt {
     /// Writes all of `buf` at `offset`.
     fn write_all_at(&mut self, buf: &[u8], offset: u64) -> io::Result<()>;
 }
+
+/// The position a `seek` on a device of `len` bytes at `pos` lands on.
+pub fn seek_target(to: io::SeekFrom, pos: u64, len: u64) -> io::Result<u64> {
+    let target = match to {
+        io::SeekFrom::Start(p) => Some(p),
+        io::SeekFrom::End(d) => len.checked_add_signed(d),
+        io::SeekFrom::Current(d) => pos.checked_add_signed(d),
+    };
+    target.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek before the start"))
+}

@@ -86,20 +86,7 @@ impl Write for Window<'_> {
 
 impl Seek for Window<'_> {
     fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
-        let target = match pos {
-            SeekFrom::Start(p) => Some(p),
-            SeekFrom::End(d) => self.len.checked_add_signed(d),
-            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
-        };
-        match target {
-            Some(p) => {
-                self.pos = p;
-                Ok(p)
-            }
-            None => Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "seek before the start",
-            )),
-        }
+        self.pos = super::seek_target(pos, self.pos, self.len)?;
+        Ok(self.pos)
     }
 }

@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+pub mod emulator;
+
 use std::ffi::OsString;
 use std::fs;
 use std::os::unix::fs::FileExt;
@@ -86,8 +88,13 @@ impl Test {
     }
 
     pub fn run(&self) -> Outcome {
+        self.run_with(&self.args)
+    }
+
+    /// Runs burnline with other arguments in the same directory.
+    pub fn run_with<S: AsRef<std::ffi::OsStr>>(&self, args: &[S]) -> Outcome {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_burnline"));
-        cmd.args(&self.args)
+        cmd.args(args)
             .current_dir(self.dir.path())
             .env_remove("SOURCE_DATE_EPOCH");
         for (k, v) in &self.env {

@@ -1,0 +1,47 @@
+//! The bootstrap's exit codes, which a systemd unit or an init script acts on.
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | ready: the record holds a full triple |
+//! | 2 | the record is missing or invalid (or the command line is) |
+//! | 3 | the platform refused (registration or authentication) |
+//! | 4 | network failure: retry at the next boot |
+//! | 5 | storage failure: the device could not be read or written |
+
+use std::fmt;
+
+/// How a bootstrap run ended, other than ready.
+#[derive(Debug)]
+pub enum Failure {
+    /// Exit 2.
+    Record(String),
+    /// Exit 3.
+    Refused(String),
+    /// Exit 4.
+    Network(String),
+    /// Exit 5.
+    Storage(String),
+}
+
+impl Failure {
+    /// The exit status.
+    pub fn code(&self) -> i32 {
+        match self {
+            Failure::Record(_) => 2,
+            Failure::Refused(_) => 3,
+            Failure::Network(_) => 4,
+            Failure::Storage(_) => 5,
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Record(m) => write!(f, "credential record: {m}"),
+            Failure::Refused(m) => write!(f, "refused: {m}"),
+            Failure::Network(m) => write!(f, "network: {m} (will retry at the next boot)"),
+            Failure::Storage(m) => write!(f, "storage: {m}"),
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! `burnline mqtt-credentials`: prints the MQTT host, port, client ID, user
+//! name and password of a device triple, for checking that a triple logs in.
+//! Printing the password is the command's purpose; it is derived from the
+//! DeviceSecret and a timestamp, not the secret itself.
+
+use crate::cmdline::MqttCredentialsArgs;
+use crate::error::{Error, Result};
+use crate::registration::mqtt::MqttCredentials;
+use crate::registration::sign::SignMethod;
+use crate::secret::Secret;
+
+/// Environment variable read for a DeviceSecret given as `-`.
+pub const SECRET_ENV: &str = "BURNLINE_DEVICE_SECRET";
+
+/// Runs `mqtt-credentials`.
+pub fn run(args: &MqttCredentialsArgs) -> Result<()> {
+    let method: SignMethod =
+        args.sign_method
+            .parse()
+            .map_err(|e: crate::registration::sign::UnknownSignMethod| {
+                Error::invalid("command line", "--sign-method", e.to_string())
+            })?;
+    let secret = if args.device_secret == "-" {
+        Secret::new(
+            std::env::var(SECRET_ENV)
+                .map_err(|_| Error::Usage(format!("{SECRET_ENV} is not set")))?,
+        )
+    } else {
+        Secret::new(args.device_secret.clone())
+    };
+    let timestamp = match args.timestamp {
+        Some(t) => t.to_string(),
+        None => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis().to_string())
+            .unwrap_or_else(|_| "0".into()),
+    };
+    if args.region.is_empty()
+        || !args
+            .region
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
+        return Err(Error::invalid(
+            "command line",
+            "--region",
+            "letters, digits and `-` only",
+        ));
+    }
+    let m = MqttCredentials::derive(
+        &args.product_key,
+        &args.device_name,
+        &secret,
+        method,
+        &timestamp,
+        &args.region,
+    );
+    println!("host: {}", m.host);
+    println!("port: {}", m.port);
+    println!("clientId: {}", m.client_id);
+    println!("username: {}", m.username);
+    println!("password: {}", m.password.expose());
+    Ok(())
+}

@@ -1,0 +1,123 @@
+//! `burnline register PK DN PS`: one dynamic registration, printing exactly
+//! `DeviceInfo: PK DN DS` on stdout, as the vendor's `tool_generate_3triple`
+//! does. Invoked as `tool_generate_3triple` (a symlink to the binary) it
+//! takes the vendor's three positional arguments and behaves the same.
+//!
+//! A ProductSecret of `-` is read from the environment variable
+//! `BURNLINE_PRODUCT_SECRET`, which keeps it out of the process list.
+//!
+//! Exit codes: 0 registered; 2 bad input or usage (including an endpoint
+//! that is not https:// on a non-loopback host, or a bad CA file); 3 the
+//! platform refused (the message names the code: 6289 already activated,
+//! 6288 switched off, 6600 signature, 6250 unknown product, others with
+//! code and message); 4 network or transport failure (connection, TLS,
+//! timeout, an answer that is not the platform's).
+
+use crate::cmdline::RegisterArgs;
+use crate::error::{Error, Result};
+use crate::identity::rules;
+use crate::registration::client::{Client, ClientOptions};
+use crate::registration::endpoint::Endpoint;
+use crate::registration::error::RegisterError;
+use crate::registration::sign::SignMethod;
+use crate::secret::Secret;
+use std::ffi::OsString;
+use std::time::Duration;
+
+/// The vendor tool's name; the binary behaves as `register` under it.
+pub const VENDOR_NAME: &str = "tool_generate_3triple";
+
+/// Environment variable read for a ProductSecret given as `-`.
+pub const SECRET_ENV: &str = "BURNLINE_PRODUCT_SECRET";
+
+/// Runs `register`.
+pub fn run(args: &RegisterArgs) -> Result<()> {
+    let mut problems = Vec::new();
+    if let Err(rule) = rules::check_product_key(&args.product_key) {
+        problems.push(crate::error::Problem::new(
+            "command line",
+            "ProductKey",
+            rule,
+        ));
+    }
+    if let Err(rule) = rules::check_device_name(&args.device_name) {
+        problems.push(crate::error::Problem::new(
+            "command line",
+            "DeviceName",
+            rule,
+        ));
+    }
+    let product_secret = if args.product_secret == "-" {
+        match std::env::var(SECRET_ENV) {
+            Ok(v) => Secret::new(v),
+            Err(_) => {
+                return Err(Error::Usage(format!(
+                    "ProductSecret `-`: {SECRET_ENV} is not set"
+                )))
+            }
+        }
+    } else {
+        Secret::new(args.product_secret.clone())
+    };
+    if let Err(rule) = rules::check_product_secret(product_secret.expose()) {
+        problems.push(crate::error::Problem::new(
+            "command line",
+            "ProductSecret",
+            rule,
+        ));
+    }
+    let method: SignMethod = match args.sign_method.parse() {
+        Ok(m) => m,
+        Err(e) => {
+            problems.push(crate::error::Problem::new(
+                "command line",
+                "--sign-method",
+                e.to_string(),
+            ));
+            SignMethod::default()
+        }
+    };
+    if !problems.is_empty() {
+        return Err(Error::Invalid(problems));
+    }
+    let endpoint = Endpoint::resolve(args.endpoint.as_deref(), Some(&args.region))
+        .map_err(RegisterError::from)?;
+    let mut options = ClientOptions::default();
+    if let Some(path) = &args.ca_file {
+        let pem = std::fs::read(path)
+            .map_err(|e| RegisterError::Input(format!("--ca-file {}: {e}", path.display())))?;
+        options.ca_pem = Some(pem);
+    }
+    if let Some(ms) = args.connect_timeout_ms {
+        options.connect_timeout = Duration::from_millis(ms);
+    }
+    if let Some(ms) = args.read_timeout_ms {
+        options.read_timeout = Duration::from_millis(ms);
+    }
+    let client = Client::new(endpoint, options)?;
+    let reg = client.register(
+        &args.product_key,
+        &args.device_name,
+        &product_secret,
+        method,
+    )?;
+    println!(
+        "DeviceInfo: {} {} {}",
+        reg.product_key,
+        reg.device_name,
+        reg.device_secret.expose()
+    );
+    Ok(())
+}
+
+/// When the program was invoked as `tool_generate_3triple`: the arguments
+/// as `burnline register ...` would take them. `None` otherwise.
+pub fn vendor_args(args: &[OsString]) -> Option<Vec<OsString>> {
+    let name = std::path::Path::new(args.first()?).file_name()?;
+    if name != VENDOR_NAME {
+        return None;
+    }
+    let mut out = vec![OsString::from(VENDOR_NAME), OsString::from("register")];
+    out.extend(args.iter().skip(1).cloned());
+    Some(out)
+}

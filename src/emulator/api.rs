@@ -1,0 +1,418 @@
+//! The emulator's answers. Platform requests get HTTP 200 and a JSON `code`,
+//! as the platform does; admin requests use HTTP status codes.
+//!
+//! | request | answer |
+//! |---|---|
+//! | `POST /auth/register/device` (form) | `{"code":200,"data":{"productKey","deviceName","deviceSecret"},"message":"success"}`, or code 460 bad parameters, 6250 product not found, 6292 sign method not supported, 6600 signature check failed, 6288 dynamic registration off, 6100 device not found (emulator's choice), 6289 already activated |
+//! | `POST /auth` (JSON, signed with the DeviceSecret) | `{"code":200,"data":{"iotToken"},"message":"success"}`, or 460, or 401 authentication failed (emulator's choice); marks the device online |
+//! | `GET /admin/devices` | `[{"product_key","device_name","activated","online"}]` |
+//! | `DELETE /admin/devices/{pk}/{dn}` | the console's delete: the device may register again |
+//! | `PUT /admin/products/{pk}/dynamic-registration` `{"enabled":bool}` | switches dynamic registration |
+
+use super::http::Request;
+use super::state::{Refusal, State};
+use crate::registration::form;
+use crate::registration::random::alphanumeric;
+use crate::registration::sign::{verify, SignMethod};
+use crate::secret::Secret;
+use serde::Deserialize;
+use serde_json::json;
+use std::sync::Mutex;
+use zeroize::Zeroizing;
+
+/// The emulated platform.
+#[derive(Debug)]
+pub struct Api {
+    state: Mutex<State>,
+}
+
+/// An answer: HTTP status and JSON body (which may hold a secret).
+pub type Answer = (u16, Zeroizing<Vec<u8>>);
+
+fn platform(code: i64, message: &str) -> Answer {
+    (
+        200,
+        Zeroizing::new(
+            json!({"code": code, "message": message})
+                .to_string()
+                .into_bytes(),
+        ),
+    )
+}
+
+fn admin(status: u16, message: &str) -> Answer {
+    (
+        status,
+        Zeroizing::new(
+            json!({"code": status, "message": message})
+                .to_string()
+                .into_bytes(),
+        ),
+    )
+}
+
+#[derive(Deserialize)]
+struct AuthBody {
+    #[serde(rename = "productKey")]
+    product_key: String,
+    #[serde(rename = "deviceName")]
+    device_name: String,
+    #[serde(rename = "clientId")]
+    client_id: String,
+    timestamp: serde_json::Value,
+    #[serde(alias = "signMethod", default)]
+    signmethod: Option<String>,
+    sign: String,
+}
+
+#[derive(Deserialize)]
+struct SwitchBody {
+    enabled: bool,
+}
+
+impl Api {
+    /// An API over `state`.
+    pub fn new(state: State) -> Self {
+        Api {
+            state: Mutex::new(state),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic while holding the lock leaves consistent data (every change
+        // is one assignment), so a poisoned lock is taken over.
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Answers one request.
+    pub fn handle(&self, req: &Request) -> Answer {
+        let segments: Vec<&str> = req.path.trim_start_matches('/').split('/').collect();
+        match (req.method.as_str(), segments.as_slice()) {
+            ("POST", ["auth", "register", "device"]) => self.register(&req.body),
+            ("POST", ["auth"]) => self.auth(&req.body),
+            ("GET", ["admin", "devices"]) => (
+                200,
+                Zeroizing::new(json!(self.state().list()).to_string().into_bytes()),
+            ),
+            ("DELETE", ["admin", "devices", pk, dn]) => {
+                let (Some(pk), Some(dn)) = (form::decode(pk), form::decode(dn)) else {
+                    return admin(400, "bad path");
+                };
+                match self.state().reset_device(&pk, &dn) {
+                    Ok(true) => {
+                        eprintln!("emulator: deleted {pk} {dn}");
+                        admin(200, "success")
+                    }
+                    Ok(false) => admin(404, "no such device"),
+                    Err(e) => admin(500, &e.to_string()),
+                }
+            }
+            ("PUT", ["admin", "products", pk, "dynamic-registration"]) => {
+                let Ok(body) = serde_json::from_slice::<SwitchBody>(&req.body) else {
+                    return admin(400, "expected {\"enabled\": true|false}");
+                };
+                match self.state().set_switch(pk, body.enabled) {
+                    Ok(true) => admin(200, "success"),
+                    Ok(false) => admin(404, "no such product"),
+                    Err(e) => admin(500, &e.to_string()),
+                }
+            }
+            (
+                _,
+                ["auth", "register", "device"]
+                | ["auth"]
+                | ["admin", "devices", ..]
+                | ["admin", "products", ..],
+            ) => admin(405, "method not allowed"),
+            _ => admin(404, "not found"),
+        }
+    }
+
+    fn register(&self, body: &[u8]) -> Answer {
+        let Some(pairs) = std::str::from_utf8(body).ok().and_then(form::decode_pairs) else {
+            return platform(460, "request parameter error: the body is not a form");
+        };
+        let pairs = Zeroizing::new(pairs);
+        let get = |name: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
+        let (Some(pk), Some(dn), Some(sign), Some(method)) = (
+            get("productKey"),
+            get("deviceName"),
+            get("sign"),
+            get("signMethod"),
+        ) else {
+            return platform(
+                460,
+                "request parameter error: productKey, deviceName, sign and signMethod are required",
+            );
+        };
+        if get("random").is_none() || pk.is_empty() || dn.is_empty() {
+            return platform(460, "request parameter error: random is required");
+        }
+        let Ok(method) = method.parse::<SignMethod>() else {
+            return platform(6292, "sign method not supported");
+        };
+        let mut state = self.state();
+        let Some(product) = state.product(pk) else {
+            eprintln!("emulator: register {pk} {dn}: 6250");
+            return platform(6250, "product not found");
+        };
+        let signed: Vec<(&str, &str)> = pairs
+            .iter()
+            .filter(|(k, _)| k != "sign" && k != "signMethod")
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        if !verify(
+            method,
+            product.product_secret.expose().as_bytes(),
+            &signed,
+            sign,
+        ) {
+            eprintln!("emulator: register {pk} {dn}: 6600");
+            return platform(6600, "sign check failed");
+        }
+        let secret = match alphanumeric(32) {
+            Ok(s) => Secret::new(s),
+            Err(_) => return platform(500, "server error"),
+        };
+        let answer = match state.activate(pk, dn, secret) {
+            Err(e) => return platform(500, &format!("server error: {e}")),
+            Ok(Err(Refusal::ProductNotFound)) => platform(6250, "product not found"),
+            Ok(Err(Refusal::SwitchedOff)) => platform(
+                6288,
+                "dynamic registration is switched off for this product",
+            ),
+            Ok(Err(Refusal::DeviceNotFound)) => platform(6100, "device not found"),
+            Ok(Err(Refusal::AlreadyActivated)) => platform(6289, "device already activated"),
+            Ok(Ok(())) => {
+                let Some(ds) = state.device_secret(pk, dn) else {
+                    return platform(500, "server error");
+                };
+                let doc = json!({
+                    "code": 200,
+                    "data": {"productKey": pk, "deviceName": dn, "deviceSecret": ds.expose()},
+                    "message": "success",
+                });
+                (200, Zeroizing::new(doc.to_string().into_bytes()))
+            }
+        };
+        let code = serde_json::from_slice::<serde_json::Value>(&answer.1)
+            .ok()
+            .and_then(|v| v["code"].as_i64());
+        eprintln!("emulator: register {pk} {dn}: {}", code.unwrap_or(0));
+        answer
+    }
+
+    fn auth(&self, body: &[u8]) -> Answer {
+        let Ok(b) = serde_json::from_slice::<AuthBody>(body) else {
+            return platform(460, "request parameter error");
+        };
+        let timestamp = match &b.timestamp {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Number(n) => n.to_string(),
+            _ => return platform(460, "request parameter error: timestamp"),
+        };
+        let Ok(method) = b
+            .signmethod
+            .as_deref()
+            .unwrap_or("hmacsha256")
+            .parse::<SignMethod>()
+        else {
+            return platform(6292, "sign method not supported");
+        };
+        let mut state = self.state();
+        let Some(ds) = state.device_secret(&b.product_key, &b.device_name) else {
+            return platform(401, "authentication failed: unknown or inactive device");
+        };
+        let params = [
+            ("clientId", b.client_id.as_str()),
+            ("deviceName", b.device_name.as_str()),
+            ("productKey", b.product_key.as_str()),
+            ("timestamp", timestamp.as_str()),
+        ];
+        let ok = verify(method, ds.expose().as_bytes(), &params, &b.sign);
+        if !ok {
+            return platform(401, "authentication failed: sign check failed");
+        }
+        let token = match alphanumeric(32) {
+            Ok(t) => t,
+            Err(_) => return platform(500, "server error"),
+        };
+        match state.set_online(&b.product_key, &b.device_name) {
+            Ok(true) => {}
+            Ok(false) => return platform(401, "authentication failed"),
+            Err(e) => return platform(500, &format!("server error: {e}")),
+        }
+        eprintln!("emulator: auth {} {}: online", b.product_key, b.device_name);
+        (
+            200,
+            Zeroizing::new(
+                json!({"code": 200, "data": {"iotToken": token}, "message": "success"})
+                    .to_string()
+                    .into_bytes(),
+            ),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::emulator::products::Product;
+    use crate::registration::sign::sign;
+
+    const PK: &str = "a1X2bEnP82z";
+    const PS: &str = "7jluWm1zql7bt8qK";
+
+    fn api() -> Api {
+        let products = vec![Product {
+            product_key: PK.into(),
+            product_secret: Secret::from(PS),
+            dynamic_registration: true,
+            devices: vec!["example1".into(), "gw@1:a".into()],
+        }];
+        Api::new(State::load(products, None).expect("state"))
+    }
+
+    fn post(api: &Api, body: &str) -> serde_json::Value {
+        let req = Request {
+            method: "POST".into(),
+            path: "/auth/register/device".into(),
+            body: Zeroizing::new(body.as_bytes().to_vec()),
+        };
+        let (status, body) = api.handle(&req);
+        assert_eq!(status, 200);
+        serde_json::from_slice(&body).expect("json")
+    }
+
+    #[test]
+    fn python_sdk_body_of_the_domain_notes() {
+        let api = api();
+        let v = post(
+            &api,
+            "productKey=a1X2bEnP82z&deviceName=example1&random=8Ygb7ULYh53B6OA&sign=37c9d9c4dcab7fc75d65d25547a4e11080e59dd82f3255aafc90d83498480e88&signMethod=hmacsha256",
+        );
+        assert_eq!(v["code"], 200, "{v}");
+        assert_eq!(v["message"], "success");
+        assert_eq!(v["data"]["productKey"], PK);
+        assert_eq!(v["data"]["deviceName"], "example1");
+        let ds = v["data"]["deviceSecret"].as_str().expect("secret");
+        assert_eq!(ds.len(), 32);
+        assert!(ds.chars().all(|c| c.is_ascii_alphanumeric()));
+    }
+
+    #[test]
+    fn c_sdk_style_raw_name_and_upper_case_hex() {
+        let api = api();
+        let params = [
+            ("productKey", PK),
+            ("deviceName", "gw@1:a"),
+            ("random", "8Ygb7ULYh53B6OA"),
+        ];
+        let s = sign(SignMethod::HmacSha1, PS.as_bytes(), &params).to_uppercase();
+        let v = post(
+            &api,
+            &format!("productKey={PK}&deviceName=gw@1:a&random=8Ygb7ULYh53B6OA&sign={s}&signMethod=hmacsha1"),
+        );
+        assert_eq!(v["code"], 200, "{v}");
+        assert_eq!(v["data"]["deviceName"], "gw@1:a");
+    }
+
+    #[test]
+    fn error_codes() {
+        let api = api();
+        let good = sign(
+            SignMethod::HmacSha256,
+            PS.as_bytes(),
+            &[
+                ("productKey", PK),
+                ("deviceName", "example1"),
+                ("random", "r"),
+            ],
+        );
+        let body = |pk: &str, dn: &str, sign: &str, m: &str| {
+            format!("productKey={pk}&deviceName={dn}&random=r&sign={sign}&signMethod={m}")
+        };
+        assert_eq!(post(&api, "productKey=x")["code"], 460);
+        assert_eq!(post(&api, "%zz")["code"], 460);
+        assert_eq!(
+            post(
+                &api,
+                &format!("productKey={PK}&deviceName=example1&sign={good}&signMethod=hmacsha256")
+            )["code"],
+            460
+        );
+        assert_eq!(
+            post(&api, &body(PK, "example1", &good, "hmacsha512"))["code"],
+            6292
+        );
+        assert_eq!(
+            post(&api, &body("zzzzzzzzzzz", "example1", &good, "hmacsha256"))["code"],
+            6250
+        );
+        assert_eq!(
+            post(&api, &body(PK, "example1", &"0".repeat(64), "hmacsha256"))["code"],
+            6600
+        );
+        let other = sign(
+            SignMethod::HmacSha256,
+            PS.as_bytes(),
+            &[
+                ("productKey", PK),
+                ("deviceName", "nobody"),
+                ("random", "r"),
+            ],
+        );
+        assert_eq!(
+            post(&api, &body(PK, "nobody", &other, "hmacsha256"))["code"],
+            6100
+        );
+        assert_eq!(
+            post(&api, &body(PK, "example1", &good, "hmacsha256"))["code"],
+            200
+        );
+        let again = post(&api, &body(PK, "example1", &good, "hmacsha256"));
+        assert_eq!(again["code"], 6289);
+        assert!(again.get("data").is_none());
+        let off = Request {
+            method: "PUT".into(),
+            path: format!("/admin/products/{PK}/dynamic-registration"),
+            body: Zeroizing::new(br#"{"enabled":false}"#.to_vec()),
+        };
+        assert_eq!(api.handle(&off).0, 200);
+        let g2 = sign(
+            SignMethod::HmacSha256,
+            PS.as_bytes(),
+            &[
+                ("productKey", PK),
+                ("deviceName", "gw@1:a"),
+                ("random", "r"),
+            ],
+        );
+        assert_eq!(
+            post(&api, &body(PK, "gw%401%3Aa", &g2, "hmacsha256"))["code"],
+            6288
+        );
+        let list = Request {
+            method: "GET".into(),
+            path: "/admin/devices".into(),
+            body: Zeroizing::new(Vec::new()),
+        };
+        let (status, listed) = api.handle(&list);
+        assert_eq!(status, 200);
+        let listed = String::from_utf8(listed.to_vec()).expect("utf8");
+        assert!(!listed.contains("secret"), "{listed}");
+        let wrong = Request {
+            method: "GET".into(),
+            path: "/auth/register/device".into(),
+            body: Zeroizing::new(Vec::new()),
+        };
+        assert_eq!(api.handle(&wrong).0, 405);
+    }
+}

@@ -1,0 +1,157 @@
+//! Host-side registration for `build` (recipe `auth: { mode: product-secret,
+//! register: host }`): before a batch of devices is built, each device's
+//! DeviceSecret is taken from the ledger or, if the ledger lacks it, obtained
+//! from the platform (a few devices at a time) and appended to the ledger
+//! before anything else uses it. The device then carries the full triple;
+//! the ProductSecret is dropped unless `keep_product_secret`. A device the
+//! platform refuses fails alone; the others go on.
+
+use super::client::{Client, ClientOptions};
+use super::endpoint::Endpoint;
+use super::ledger::Ledger;
+use super::sign::SignMethod;
+use crate::credentials::payload::Credentials;
+use crate::devices::reader::DeviceRow;
+use crate::error::{Error, Result};
+use crate::recipe::{AuthMode, Recipe, RegisterAt};
+use crate::secret::Secret;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// Registrations in flight at once, at most.
+pub const MAX_WORKERS: usize = 4;
+
+/// Resolves each device's credentials, registering on the host when the
+/// recipe asks for it; otherwise it passes the credentials through.
+pub struct HostRegistrar {
+    inner: Option<Inner>,
+}
+
+struct Inner {
+    client: Client,
+    ledger: Mutex<Ledger>,
+    product_secret: Secret,
+    workers: usize,
+}
+
+impl HostRegistrar {
+    /// Sets up registration for `recipe` into the ledger in `out`; a no-op
+    /// registrar unless the recipe says `register: host`.
+    pub fn for_recipe(
+        recipe: &Recipe,
+        out: &Path,
+        ca_file: Option<&Path>,
+        workers: usize,
+    ) -> Result<Self> {
+        let AuthMode::ProductSecret {
+            product_secret,
+            register: RegisterAt::Host,
+        } = &recipe.auth.mode
+        else {
+            if ca_file.is_some() {
+                return Err(Error::Usage(
+                    "--ca-file is for `auth.register: host` recipes only".into(),
+                ));
+            }
+            return Ok(HostRegistrar { inner: None });
+        };
+        let endpoint = Endpoint::resolve(
+            recipe.auth.endpoint.as_deref(),
+            recipe.auth.region.as_deref(),
+        )
+        .map_err(|e| Error::Invalid(vec![recipe.problem("auth.endpoint", e.to_string())]))?;
+        let ca_pem = match ca_file {
+            Some(p) => Some(
+                std::fs::read(p)
+                    .map_err(|e| Error::Usage(format!("--ca-file {}: {e}", p.display())))?,
+            ),
+            None => None,
+        };
+        let client = Client::new(
+            endpoint,
+            ClientOptions {
+                ca_pem,
+                ..ClientOptions::default()
+            },
+        )
+        .map_err(|e| Error::Usage(format!("--ca-file: {e}")))?;
+        Ok(HostRegistrar {
+            inner: Some(Inner {
+                client,
+                ledger: Mutex::new(Ledger::open(out)?),
+                product_secret: product_secret.clone(),
+                workers: workers.clamp(1, MAX_WORKERS),
+            }),
+        })
+    }
+
+    /// Each row's credentials, in row order: `plain(row)` completed with its
+    /// DeviceSecret when registering on the host.
+    pub fn credentials<F>(&self, rows: &[DeviceRow], plain: F) -> Vec<Result<Credentials>>
+    where
+        F: Fn(&DeviceRow) -> Credentials + Sync,
+    {
+        let Some(inner) = &self.inner else {
+            return rows.iter().map(|r| Ok(plain(r))).collect();
+        };
+        let slots: Vec<Mutex<Option<Result<Credentials>>>> =
+            rows.iter().map(|_| Mutex::new(None)).collect();
+        let next = AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..inner.workers.min(rows.len()) {
+                s.spawn(|| loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(row) = rows.get(i) else { break };
+                    let result = inner.resolve(plain(row));
+                    if let Ok(mut slot) = slots[i].lock() {
+                        *slot = Some(result);
+                    }
+                });
+            }
+        });
+        slots
+            .into_iter()
+            .map(|m| {
+                m.into_inner()
+                    .ok()
+                    .flatten()
+                    .unwrap_or_else(|| Err(Error::Usage("registration worker stopped".into())))
+            })
+            .collect()
+    }
+}
+
+impl Inner {
+    fn resolve(&self, mut creds: Credentials) -> Result<Credentials> {
+        let held = self
+            .lock()?
+            .get(&creds.product_key, &creds.device_name)
+            .cloned();
+        let secret = match held {
+            Some(s) => s,
+            None => {
+                let reg = self.client.register(
+                    &creds.product_key,
+                    &creds.device_name,
+                    &self.product_secret,
+                    SignMethod::HmacSha256,
+                )?;
+                self.lock()?
+                    .append(&reg.product_key, &reg.device_name, &reg.device_secret)?;
+                reg.device_secret
+            }
+        };
+        creds.device_secret = Some(secret);
+        if !creds.keep_product_secret {
+            creds.product_secret = None;
+        }
+        Ok(creds)
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Ledger>> {
+        self.ledger
+            .lock()
+            .map_err(|_| Error::Usage("the registration ledger lock is poisoned".into()))
+    }
+}

@@ -1,0 +1,235 @@
+//! Shared helpers of the registration tests: the emulator run as a real
+//! process of the built binary on 127.0.0.1, admin calls to it, and a test
+//! CA. Everything listens on and connects to loopback only.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_burnline");
+pub const PK: &str = "a1X2bEnP82z";
+pub const PS: &str = "7jluWm1zql7bt8qK";
+pub const PK_OFF: &str = "b2Y3cFoQ93A";
+pub const PS_OFF: &str = "Zq8v2KLm4Nw9Xc3Rt7Yp1Bd6Hf5Js0Ga";
+
+/// A products file with `devices` under PK (switch on) and `off1` under
+/// PK_OFF (switch off).
+pub fn write_products(dir: &Path, devices: &[&str]) -> PathBuf {
+    let list = devices
+        .iter()
+        .map(|d| format!("\"{d}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let text = format!(
+        "products:\n  - product_key: {PK}\n    product_secret: {PS}\n    dynamic_registration: true\n    devices: [{list}]\n  - product_key: {PK_OFF}\n    product_secret: {PS_OFF}\n    dynamic_registration: false\n    devices: [off1]\n"
+    );
+    let path = dir.join("products.yaml");
+    std::fs::write(&path, text).expect("write products");
+    path
+}
+
+/// A running emulator; killed when dropped.
+pub struct Emulator {
+    child: Child,
+    /// `http://127.0.0.1:PORT` or `https://...`.
+    pub url: String,
+    /// Its stderr log.
+    pub log: PathBuf,
+    /// The CA (PEM) to trust for admin calls over TLS.
+    pub ca: Option<Vec<u8>>,
+}
+
+impl Emulator {
+    /// Starts `burnline emulator --listen 127.0.0.1:0 --products P EXTRA...`.
+    pub fn start(dir: &Path, products: &Path, extra: &[&str]) -> Self {
+        let log = dir.join(format!(
+            "emulator-{}.log",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0)
+        ));
+        let err = std::fs::File::create(&log).expect("log file");
+        let mut child = Command::new(BIN)
+            .args(["emulator", "--listen", "127.0.0.1:0", "--products"])
+            .arg(products)
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(err))
+            .spawn()
+            .expect("spawn emulator");
+        let mut line = String::new();
+        let stdout = child.stdout.take().expect("stdout");
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read emulator stdout");
+        let url = line.trim().strip_prefix("listening on ").map(str::to_owned);
+        let Some(url) = url else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "emulator did not start: {line:?} {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        };
+        Emulator {
+            child,
+            url,
+            log,
+            ca: None,
+        }
+    }
+
+    /// The emulator's log so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// How many registration requests for `dn` it has seen.
+    pub fn registrations_of(&self, dn: &str) -> usize {
+        let needle = format!("emulator: register {PK} {dn}: ");
+        self.log_text()
+            .lines()
+            .filter(|l| l.starts_with(&needle))
+            .count()
+    }
+
+    /// How many registration requests it has started to hold (`--delay-ms`).
+    pub fn held(&self) -> usize {
+        self.log_text()
+            .lines()
+            .filter(|l| l.starts_with("emulator: holding POST /auth/register/device"))
+            .count()
+    }
+
+    /// `GET /admin/devices` as (device_name, activated, online).
+    pub fn devices(&self) -> Vec<(String, bool, bool)> {
+        let (status, body) = admin(&self.url, "GET", "/admin/devices", None, self.ca.as_deref());
+        assert_eq!(status, 200, "{body}");
+        let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+        v.as_array()
+            .expect("array")
+            .iter()
+            .map(|d| {
+                (
+                    d["device_name"].as_str().expect("name").to_owned(),
+                    d["activated"].as_bool().expect("activated"),
+                    d["online"].as_bool().expect("online"),
+                )
+            })
+            .collect()
+    }
+
+    pub fn activated(&self, dn: &str) -> bool {
+        self.devices().iter().any(|(n, a, _)| n == dn && *a)
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An HTTP request to the emulator; (status, body).
+pub fn admin(
+    base: &str,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+    ca: Option<&[u8]>,
+) -> (u16, String) {
+    let mut cfg = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .proxy(None);
+    if let Some(pem) = ca {
+        let cert = ureq::tls::Certificate::from_pem(pem).expect("ca pem");
+        cfg = cfg.tls_config(
+            ureq::tls::TlsConfig::builder()
+                .root_certs(ureq::tls::RootCerts::new_with_certs(&[cert]))
+                .build(),
+        );
+    }
+    let agent: ureq::Agent = cfg.build().into();
+    let url = format!("{base}{path}");
+    let result = match (method, body) {
+        ("GET", _) => agent.get(&url).call(),
+        ("DELETE", _) => agent.delete(&url).call(),
+        ("PUT", Some(b)) => agent
+            .put(&url)
+            .header("Content-Type", "application/json")
+            .send(b),
+        ("POST", Some(b)) => agent
+            .post(&url)
+            .header("Content-Type", "application/json")
+            .send(b),
+        _ => panic!("unsupported {method}"),
+    };
+    let mut resp = result.expect("admin request");
+    let status = resp.status().as_u16();
+    (status, resp.body_mut().read_to_string().expect("body"))
+}
+
+/// Runs the binary with `args`.
+pub fn run(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run burnline")
+}
+
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A test CA and a leaf for 127.0.0.1 and localhost, as PEM files in `dir`:
+/// (ca.pem, leaf.pem, leaf.key).
+pub fn test_ca(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let ca_key = rcgen::KeyPair::generate().expect("ca key");
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("ca params");
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "burnline test CA");
+    ca_params.key_usages = vec![
+        rcgen::KeyUsagePurpose::KeyCertSign,
+        rcgen::KeyUsagePurpose::CrlSign,
+    ];
+    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).expect("ca");
+    let leaf_key = rcgen::KeyPair::generate().expect("leaf key");
+    let mut leaf_params =
+        rcgen::CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+            .expect("leaf params");
+    leaf_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "localhost");
+    let leaf = leaf_params.signed_by(&leaf_key, &ca).expect("leaf");
+    let (ca_pem, leaf_pem, key_pem) = (
+        dir.join("ca.pem"),
+        dir.join("leaf.pem"),
+        dir.join("leaf.key"),
+    );
+    std::fs::write(&ca_pem, ca.pem()).expect("write ca");
+    std::fs::write(&leaf_pem, leaf.pem()).expect("write leaf");
+    std::fs::write(&key_pem, leaf_key.serialize_pem()).expect("write key");
+    (ca_pem, leaf_pem, key_pem)
+}
+
+/// The secrets in the emulator's state file: (device_name, secret).
+pub fn state_secrets(state: &Path) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(state).expect("state file");
+    let v: serde_json::Value = serde_json::from_str(&text).expect("state json");
+    v["devices"]
+        .as_array()
+        .expect("devices")
+        .iter()
+        .map(|d| {
+            (
+                d["device_name"].as_str().expect("dn").to_owned(),
+                d["device_secret"].as_str().expect("ds").to_owned(),
+            )
+        })
+        .collect()
+}
