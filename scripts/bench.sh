@@ -81,8 +81,9 @@ for fs in ext4 xfs; do
   done
 done
 
-rss_kib=$( { /usr/bin/time -f '%M' "$bin" build "$work/ext4/big/bench-w1.yaml" --devices "$work/ext4/big/devices-$NBIG.csv" \
-             --out "$work/ext4/big/out" --station --no-image-sha256 >/dev/null 2>/dev/null; } 2>&1 | tail -n 1)
+/usr/bin/time -o "$work/rss" -f '%M' "$bin" build "$work/ext4/big/bench-w1.yaml" --devices "$work/ext4/big/devices-$NBIG.csv" \
+  --out "$work/ext4/big/out" --station --no-image-sha256 >/dev/null 2>&1
+rss_kib=$(tail -n 1 "$work/rss")
 check_s=$(timed "$bin" check "$work/ext4/big/bench-w1.yaml" --devices "$work/ext4/big/devices-$NBIG.csv")
 
 cores=$(nproc)

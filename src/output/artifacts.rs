@@ -77,15 +77,8 @@ pub fn stage(
             !spec.no_image_sha256,
         ),
         OutputMode::Full => {
-            let b = builder.build(row, creds)?;
-            let p = if spec.bmap { patches() } else { Ok(Vec::new()) };
-            match p {
-                Ok(p) => finish(b, row, &p, builder.base, spec),
-                Err(e) => {
-                    let _ = std::fs::remove_file(&b.temp);
-                    Err(e)
-                }
-            }
+            let (b, p) = builder.build(row, creds)?;
+            finish(b, row, &p, builder.base, spec)
         }
     }
 }

@@ -101,8 +101,9 @@ impl DeviceBuilder<'_> {
     }
 
     /// Writes a device's image under its temp name and returns its entry.
-    /// On failure the temp file is removed.
-    pub fn build(&self, row: &DeviceRow, creds: &Credentials) -> Result<Built> {
+    /// On failure the temp file is removed. Also returns the device's
+    /// patches, which its bmap is made from.
+    pub fn build(&self, row: &DeviceRow, creds: &Credentials) -> Result<(Built, Vec<Patch>)> {
         let file = self.file_name(row);
         let final_path = self.out_dir.join(&file);
         let temp = atomic::temp_path(&final_path);
@@ -110,10 +111,15 @@ impl DeviceBuilder<'_> {
         if result.is_err() {
             let _ = std::fs::remove_file(&temp);
         }
-        result.map(|entry| Built {
-            entry,
-            temp,
-            final_path,
+        result.map(|(entry, patches)| {
+            (
+                Built {
+                    entry,
+                    temp,
+                    final_path,
+                },
+                patches,
+            )
         })
     }
 
@@ -123,7 +129,7 @@ impl DeviceBuilder<'_> {
         creds: &Credentials,
         file: String,
         temp: &std::path::Path,
-    ) -> Result<Entry> {
+    ) -> Result<(Entry, Vec<Patch>)> {
         let ids = DeviceIds::derive(&self.recipe.disk.seed, &row.device_name, self.layout);
         let patches = self.patches(&ids, creds)?;
         let out = atomic::create_temp(temp)?;
@@ -134,14 +140,8 @@ impl DeviceBuilder<'_> {
         }
         let sha = hash_patched(&self.base.file, self.base.len, &self.base.extents, &patches)
             .at("hashing the image of", temp)?;
-        Ok(entry_for(
-            self,
-            row,
-            &ids,
-            file,
-            self.base.len,
-            hex::encode(sha),
-        ))
+        let entry = entry_for(self, row, &ids, file, self.base.len, hex::encode(sha));
+        Ok((entry, patches))
     }
 }
 
