@@ -14,7 +14,8 @@
 # genimage dosfstools mtools xfsprogs time.
 #
 # Environment: N1 (200) N2 (10000) NPEER2 (1000: the W2 peer runs this many
-# devices, and rates are compared) REPS (3) NBIG (100000) BENCH_DIR.
+# devices, and rates are compared) REPS (3) NBIG (100000) BENCH_DIR,
+# BURNLINE_BIN (a built binary; default: cargo build --release).
 # --quick: a small smoke run (what the test suite runs).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,11 +26,11 @@ if [ "${1:-}" = "--quick" ]; then
   N1=3 N2=20 NPEER2=5 REPS=1 NBIG=500 xfs_size=1G
 fi
 work=${BENCH_DIR:-$root/target/bench}
-bin=$root/target/release/burnline
+bin=${BURNLINE_BIN:-$root/target/release/burnline}
 for t in genimage mkfs.vfat mcopy mkfs.xfs python3 /usr/bin/time; do
   command -v "$t" >/dev/null || { echo "bench.sh: $t is missing (apt-get install genimage dosfstools mtools xfsprogs time)" >&2; exit 2; }
 done
-(cd "$root" && cargo build --release --quiet)
+[ -n "${BURNLINE_BIN:-}" ] || (cd "$root" && cargo build --release --quiet)
 
 cleanup() { mountpoint -q "$work/xfs" 2>/dev/null && umount "$work/xfs" || true; }
 trap cleanup EXIT
