@@ -17,13 +17,21 @@ fn bench_script_runs_all_contenders() {
         .output()
         .expect("run scripts/bench.sh");
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(o.status.success(), "bench.sh failed:\n{out}\n{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "bench.sh failed:\n{out}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     for (w, fs) in [("W1", "ext4"), ("W1", "xfs"), ("W2", "ext4"), ("W2", "xfs")] {
         let line = out
             .lines()
             .find(|l| l.starts_with(w) && l.split_whitespace().nth(1) == Some(fs))
             .unwrap_or_else(|| panic!("no {w} {fs} row in:\n{out}"));
-        let cols: Vec<f64> = line.split_whitespace().skip(2).map(|c| c.parse().expect("a number")).collect();
+        let cols: Vec<f64> = line
+            .split_whitespace()
+            .skip(2)
+            .map(|c| c.parse().expect("a number"))
+            .collect();
         assert_eq!(cols.len(), 6, "{line}");
         assert!(cols.iter().all(|c| c.is_finite() && *c > 0.0), "{line}");
     }

@@ -11,7 +11,6 @@
 use super::check::check_all;
 use crate::base;
 use crate::cmdline::{BuildArgs, CompressArg};
-use crate::credentials::partition::CredentialsPartition;
 use crate::devices::check::expect;
 use crate::devices::reader::{DeviceReader, DeviceRow};
 use crate::error::{Error, IoContext, Result};
@@ -98,26 +97,7 @@ pub fn run(args: &BuildArgs) -> Result<()> {
     }
     crash_point!("build-after-base");
     let reflink = probe_reflink(&base.file, out);
-    let (creds_index, creds_spec) = recipe.credentials().ok_or_else(|| {
-        Error::invalid(
-            recipe.path.display().to_string(),
-            "partitions",
-            "no credentials partition",
-        )
-    })?;
-    let builder = DeviceBuilder {
-        recipe: &recipe,
-        layout: &layout,
-        base: &base,
-        creds: CredentialsPartition {
-            extent: layout.partitions[creds_index].clone(),
-            format: creds_spec.format.clone(),
-            sector: layout.sector_size,
-            epoch: recipe.disk.source_date_epoch,
-        },
-        out_dir: out.clone(),
-        reflink,
-    };
+    let builder = DeviceBuilder::new(&recipe, &layout, &base, out.clone(), reflink)?;
     let recipe_name = recipe
         .path
         .file_name()
@@ -148,7 +128,7 @@ pub fn run(args: &BuildArgs) -> Result<()> {
             break;
         }
         let creds = registrar.credentials(&rows, |row| {
-            credentials_for(&recipe, row, creds_spec.keep_product_secret)
+            credentials_for(&recipe, row, builder.creds.keep_product_secret)
         });
         let results: Vec<Result<Staged>> = pool.install(|| {
             rows.par_iter()

@@ -154,19 +154,27 @@ fn run_all(jobs: Vec<(&Source, &Expect, &Path)>) -> Vec<Outcome> {
             .into_iter()
             .map(|(src, exp, t)| (t, s.spawn(move || flash_one(src, exp, t, |_| Ok(())))))
             .collect();
-        handles
-            .into_iter()
-            .map(|(t, h)| Outcome {
-                target: t.to_path_buf(),
-                result: h.join().unwrap_or_else(|_| {
-                    Err(Error::Usage(format!(
-                        "target {}: the writer thread panicked",
-                        t.display()
-                    )))
-                }),
-            })
-            .collect()
+        join_all(handles)
     })
+}
+
+/// A writer thread: the written image's SHA-256 and the bytes skipped.
+pub type Writer<'scope> = std::thread::ScopedJoinHandle<'scope, Result<([u8; 32], u64)>>;
+
+/// Waits for every writer thread; one that panicked is a failed target.
+pub fn join_all(handles: Vec<(&Path, Writer<'_>)>) -> Vec<Outcome> {
+    handles
+        .into_iter()
+        .map(|(t, h)| Outcome {
+            target: t.to_path_buf(),
+            result: h.join().unwrap_or_else(|_| {
+                Err(Error::Usage(format!(
+                    "target {}: the writer thread panicked",
+                    t.display()
+                )))
+            }),
+        })
+        .collect()
 }
 
 /// Prints one line per target; fails if any target failed.

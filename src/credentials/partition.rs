@@ -24,6 +24,8 @@ pub struct CredentialsPartition {
     pub sector: u64,
     /// FAT timestamps.
     pub epoch: i64,
+    /// 一型一密: keep the ProductSecret after registering.
+    pub keep_product_secret: bool,
 }
 
 impl CredentialsPartition {

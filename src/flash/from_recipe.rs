@@ -9,8 +9,7 @@ use super::source::Source;
 use super::write::Expect;
 use crate::base;
 use crate::commands::check::check_all;
-use crate::commands::flash::{flash_one, report, Outcome};
-use crate::credentials::partition::CredentialsPartition;
+use crate::commands::flash::{flash_one, join_all, report, Outcome};
 use crate::devices::check::expect;
 use crate::devices::reader::{DeviceReader, DeviceRow};
 use crate::error::{Error, IoContext, Result};
@@ -33,26 +32,7 @@ pub fn run(
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let base = base::build(&recipe, &layout, dir)?;
-    let (creds_index, creds_spec) = recipe.credentials().ok_or_else(|| {
-        Error::invalid(
-            recipe.path.display().to_string(),
-            "partitions",
-            "no credentials partition",
-        )
-    })?;
-    let builder = DeviceBuilder {
-        recipe: &recipe,
-        layout: &layout,
-        base: &base,
-        creds: CredentialsPartition {
-            extent: layout.partitions[creds_index].clone(),
-            format: creds_spec.format.clone(),
-            sector: layout.sector_size,
-            epoch: recipe.disk.source_date_epoch,
-        },
-        out_dir: dir.to_path_buf(),
-        reflink: false,
-    };
+    let builder = DeviceBuilder::new(&recipe, &layout, &base, dir.to_path_buf(), false)?;
     // The next identities with no verified card, in CSV order.
     let mut reader = DeviceReader::open(devices, expect(&recipe))?;
     let mut rows: Vec<DeviceRow> = Vec::new();
@@ -85,7 +65,7 @@ pub fn run(
     };
     let mut jobs = Vec::new();
     for (row, t) in rows.iter().zip(targets) {
-        let creds = credentials_for(&recipe, row, creds_spec.keep_product_secret);
+        let creds = credentials_for(&recipe, row, builder.creds.keep_product_secret);
         let ids = DeviceIds::derive(&recipe.disk.seed, &row.device_name, &layout);
         let patches = builder.patches(&ids, &creds)?;
         let sha = hash_patched(&base.file, base.len, &base.extents, &patches)
@@ -145,18 +125,7 @@ pub fn run(
                 )
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|(t, h)| Outcome {
-                target: t.to_path_buf(),
-                result: h.join().unwrap_or_else(|_| {
-                    Err(Error::Usage(format!(
-                        "target {}: the writer thread panicked",
-                        t.display()
-                    )))
-                }),
-            })
-            .collect()
+        join_all(handles.into_iter().map(|(t, h)| (t.as_path(), h)).collect())
     });
     for ((row, t, _), o) in jobs.iter().zip(&outcomes) {
         if o.result.is_ok() {

@@ -7,7 +7,7 @@ use crate::base::Base;
 use crate::credentials::partition::CredentialsPartition;
 use crate::credentials::payload::Credentials;
 use crate::devices::reader::DeviceRow;
-use crate::error::{IoContext, Result};
+use crate::error::{Error, IoContext, Result};
 use crate::io::extents::clone_or_copy;
 use crate::io::hash::hash_patched;
 use crate::io::patch::Patch;
@@ -66,7 +66,38 @@ pub fn credentials_for(recipe: &Recipe, row: &DeviceRow, keep_product_secret: bo
     }
 }
 
-impl DeviceBuilder<'_> {
+impl<'a> DeviceBuilder<'a> {
+    /// The builder for `recipe`'s devices over `base`, writing into `out_dir`.
+    pub fn new(
+        recipe: &'a Recipe,
+        layout: &'a Layout,
+        base: &'a Base,
+        out_dir: PathBuf,
+        reflink: bool,
+    ) -> Result<Self> {
+        let (index, spec) = recipe.credentials().ok_or_else(|| {
+            Error::invalid(
+                recipe.path.display().to_string(),
+                "partitions",
+                "no credentials partition",
+            )
+        })?;
+        Ok(DeviceBuilder {
+            recipe,
+            layout,
+            base,
+            creds: CredentialsPartition {
+                extent: layout.partitions[index].clone(),
+                format: spec.format.clone(),
+                sector: layout.sector_size,
+                epoch: recipe.disk.source_date_epoch,
+                keep_product_secret: spec.keep_product_secret,
+            },
+            out_dir,
+            reflink,
+        })
+    }
+
     /// The final file name for a device.
     pub fn file_name(&self, row: &DeviceRow) -> String {
         naming::render(
