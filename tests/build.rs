@@ -470,3 +470,26 @@ fn many_devices_in_parallel() {
     let want: Vec<String> = (0..150).map(|i| format!("dev-{i:05}")).collect();
     assert_eq!(names, want, "the manifest is not in CSV order");
 }
+
+#[test]
+fn a_terminal_gets_one_progress_bar() {
+    let t = gpt_test(12, "4MiB", "8MiB");
+    let bin = env!("CARGO_BIN_EXE_burnline");
+    // `script` (util-linux) runs the build on a pseudo-terminal.
+    let cmd = format!(
+        "cd '{}' && '{bin}' build recipe.yaml --devices devices.csv --out out",
+        t.path().display()
+    );
+    let o = tool("script", &["-qec", &cmd, "/dev/null"]);
+    let shown = text(&o);
+    assert!(o.status.success(), "{shown}");
+    assert!(
+        shown.contains("3/3 devices"),
+        "no progress bar on a terminal:\n{shown}"
+    );
+    assert!(
+        !shown.contains("devices done ("),
+        "plain progress lines on a terminal:\n{shown}"
+    );
+    assert!(!shown.contains(DS1) && !shown.contains(DS2));
+}
