@@ -314,3 +314,38 @@ fn the_bootstrap_links_no_image_building_code() {
         assert!(!syms.contains(krate), "burnline-bootstrap links {krate}");
     }
 }
+
+#[test]
+fn the_systemd_unit_is_valid_and_retries_only_network_failures() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let unit = fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/burnline-bootstrap.service"
+    ))
+    .expect("unit");
+    assert!(
+        unit.contains("RestartPreventExitStatus=2 3 5") && unit.contains("Restart=on-failure"),
+        "{unit}"
+    );
+    assert!(unit.contains("Before=linkedge.service"));
+    fs::write(
+        dir.path().join("burnline-bootstrap.service"),
+        unit.replace("/usr/bin/burnline-bootstrap", BOOT),
+    )
+    .expect("write");
+    fs::write(
+        dir.path().join("linkedge.service"),
+        "[Unit]\nDescription=edge\n[Service]\nExecStart=/bin/true\n",
+    )
+    .expect("write");
+    let o = Command::new("systemd-analyze")
+        .args(["verify", "--man=no", "./burnline-bootstrap.service"])
+        .current_dir(dir.path())
+        .output()
+        .expect("systemd-analyze (Debian package systemd) must be installed");
+    let said = format!("{}{}", text(&o.stdout), text(&o.stderr));
+    assert!(
+        o.status.success() && said.trim().is_empty(),
+        "systemd-analyze verify:\n{said}"
+    );
+}
