@@ -493,3 +493,39 @@ fn a_terminal_gets_one_progress_bar() {
     );
     assert!(!shown.contains(DS1) && !shown.contains(DS2));
 }
+
+#[test]
+fn verify_covers_the_station_base_and_side_files() {
+    let t = gpt_test(12, "4MiB", "8MiB");
+    let o = t.run_with(&[
+        "build",
+        "recipe.yaml",
+        "--devices",
+        "devices.csv",
+        "--out",
+        "st",
+        "--station",
+        "--bmap",
+    ]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let ok = t.run_with(&["verify", "st"]);
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    assert!(
+        ok.stdout.contains("ok: 5 file(s) match"),
+        "3 deltas, base.img and its bmap: {}",
+        ok.stdout
+    );
+    let f = fs::OpenOptions::new()
+        .write(true)
+        .open(t.path().join("st/base.img"))
+        .expect("open");
+    std::os::unix::fs::FileExt::write_all_at(&f, b"X", 3 << 20).expect("write");
+    let bad = t.run_with(&["verify", "st"]);
+    assert_eq!(bad.code, 1);
+    assert!(
+        bad.stderr
+            .contains("error: base.img: sha256 differs from the manifest"),
+        "{}",
+        bad.stderr
+    );
+}

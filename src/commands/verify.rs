@@ -1,16 +1,39 @@
-//! `burnline verify DIR`: re-hashes every output listed in the manifest.
+//! `burnline verify DIR`: re-hashes every file the manifest lists (device
+//! outputs, their side files such as bmaps, and a station's base image and
+//! its bmap) and compares size and SHA-256.
 
 use crate::cmdline::VerifyArgs;
 use crate::error::{Error, IoContext, Result};
 use crate::io::hash::hash_file;
+use crate::manifest::extra::FileSum;
 use crate::manifest::Manifest;
 use rayon::prelude::*;
+
+/// Every file the manifest vouches for.
+fn listed(m: &Manifest) -> Vec<FileSum> {
+    let mut files: Vec<FileSum> = m
+        .header
+        .base
+        .iter()
+        .chain(&m.header.base_bmap)
+        .cloned()
+        .collect();
+    for e in &m.devices {
+        files.push(FileSum {
+            file: e.file.clone(),
+            size: e.size,
+            sha256: e.sha256.clone(),
+        });
+        files.extend(e.artifacts.extra_files.iter().cloned());
+    }
+    files
+}
 
 /// Runs `verify`.
 pub fn run(args: &VerifyArgs) -> Result<()> {
     let manifest = Manifest::read(&args.dir)?;
-    let bad: Vec<String> = manifest
-        .devices
+    let files = listed(&manifest);
+    let bad: Vec<String> = files
         .par_iter()
         .filter_map(|e| {
             let path = args.dir.join(&e.file);
@@ -38,7 +61,7 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
     if bad.is_empty() {
         println!(
             "ok: {} file(s) match {}",
-            manifest.devices.len(),
+            files.len(),
             args.dir.join(crate::manifest::MANIFEST).display()
         );
         Ok(())
