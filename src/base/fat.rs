@@ -27,6 +27,20 @@ impl fatfs::TimeProvider for FixedTime {
     }
 }
 
+/// The `'static` time provider fatfs needs, one per distinct epoch (a run
+/// has one), so that building a volume per device does not grow memory.
+fn time_provider(epoch: i64) -> &'static FixedTime {
+    static PROVIDERS: std::sync::Mutex<Vec<(i64, &'static FixedTime)>> =
+        std::sync::Mutex::new(Vec::new());
+    let mut known = PROVIDERS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, t)) = known.iter().find(|(e, _)| *e == epoch) {
+        return t;
+    }
+    let t: &'static FixedTime = Box::leak(Box::new(FixedTime(fat_time(epoch))));
+    known.push((epoch, t));
+    t
+}
+
 /// Converts seconds since 1970 (UTC) to a FAT date-time, clamped to the
 /// range FAT can hold (1980–2107); FAT has 2-second resolution.
 pub fn fat_time(epoch: i64) -> fatfs::DateTime {
@@ -95,8 +109,7 @@ pub fn build<D: Read + Write + Seek + BlockAt>(
         .volume_id(0)
         .volume_label(label_bytes(label));
     fatfs::format_volume(&mut *window, opts)?;
-    // fatfs needs a 'static time provider; one small value per volume built.
-    let time: &'static FixedTime = Box::leak(Box::new(FixedTime(fat_time(epoch))));
+    let time = time_provider(epoch);
     {
         let fs = fatfs::FileSystem::new(&mut *window, fatfs::FsOptions::new().time_provider(time))?;
         if fs.fat_type() != fat_type {
