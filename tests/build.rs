@@ -529,3 +529,44 @@ fn verify_covers_the_station_base_and_side_files() {
         bad.stderr
     );
 }
+
+#[test]
+fn mbr_with_4096_byte_sectors() {
+    let r = recipe("mbr", 12, "16MiB", "64MiB", &device_secret_auth())
+        .replace("  table: mbr", "  table: mbr\n  sector_size: 4096")
+        .replace("      type: 12\n", "");
+    let t = with_files(Test::new()).file("recipe.yaml", r).args([
+        "build",
+        "recipe.yaml",
+        "--devices",
+        "devices.csv",
+        "--out",
+        "out",
+    ]);
+    t.success();
+    let img = t.path().join("out/gw-0001.img");
+    // fdisk reads the table with the sector size given.
+    let dump = tool("fdisk", &["-b", "4096", "-l", img.to_str().expect("utf8")]);
+    let d = text(&dump);
+    let rows: Vec<Vec<&str>> = d
+        .lines()
+        .filter(|l| l.contains("gw-0001.img"))
+        .filter(|l| !l.starts_with("Disk"))
+        .map(|l| l.split_whitespace().filter(|w| *w != "*").collect())
+        .collect();
+    assert_eq!(rows.len(), 3, "{d}");
+    assert_eq!(&rows[0][1..4], ["256", "4351", "4096"], "{d}");
+    assert_eq!(&rows[1][1..4], ["4352", "4607", "256"], "{d}");
+    let vol = extract(&img, 1 << 20, 16 << 20, &t.path().join("boot.vfat"));
+    assert_fsck_clean(&vol);
+    let info = tool("minfo", &["-i", vol.to_str().expect("utf8")]);
+    assert!(
+        text(&info).contains("sector size: 4096 bytes"),
+        "{}",
+        text(&info)
+    );
+    // inspect works out the sector size and finds the record.
+    let c = inspect_json(&t, "out/gw-0001.img", true);
+    assert_eq!(c["partitions"][1]["start"], 17825792);
+    assert_eq!(c["credentials"]["device_secret"], DS1);
+}

@@ -59,9 +59,29 @@ fn default_bits(size: u64) -> FatBits {
 }
 
 /// Chooses the smallest cluster whose count fits the type's range, with a
-/// margin of 16 clusters on each side.
+/// margin of 16 clusters on each side. Without a requested type, the type
+/// the size suggests is tried first, then the others (large sectors can rule
+/// out FAT16 for a small volume, for instance).
 pub fn choose(size: u64, sector: u64, bits: Option<FatBits>) -> Result<Geometry, String> {
-    let bits = bits.unwrap_or_else(|| default_bits(size));
+    match bits {
+        Some(b) => choose_type(size, sector, b),
+        None => {
+            let first = default_bits(size);
+            let mut result = choose_type(size, sector, first);
+            for b in [FatBits::Fat12, FatBits::Fat16, FatBits::Fat32] {
+                if result.is_ok() {
+                    break;
+                }
+                if b != first {
+                    result = choose_type(size, sector, b).or(result);
+                }
+            }
+            result
+        }
+    }
+}
+
+fn choose_type(size: u64, sector: u64, bits: FatBits) -> Result<Geometry, String> {
     let (min, max) = limits(bits);
     let mut cluster = sector;
     while cluster <= 32 * 1024 {
@@ -141,5 +161,11 @@ mod tests {
         assert!(choose(64 << 20, 512, Some(FatBits::Fat32)).is_ok());
         assert!(choose(1 << 20, 512, None).is_ok());
         assert!(choose(1 << 20, 512, Some(FatBits::Fat16)).is_err());
+        // 4096-byte sectors rule out FAT16 at 16 MiB; the automatic choice falls back.
+        assert!(choose(16 << 20, 4096, Some(FatBits::Fat16)).is_err());
+        assert_eq!(
+            choose(16 << 20, 4096, None).map(|g| g.bits),
+            Ok(FatBits::Fat12)
+        );
     }
 }

@@ -69,10 +69,37 @@ pub fn find(file: &File, at: &Where) -> Result<Partition, String> {
             if !p.is_used() {
                 return Err(format!("MBR partition {index} is empty"));
             }
+            let ss = mbr_sector_size(file, &mbr);
             Ok(Partition {
-                offset: u64::from(p.starting_lba) * 512,
-                size: u64::from(p.sectors) * 512,
+                offset: u64::from(p.starting_lba) * ss,
+                size: u64::from(p.sectors) * ss,
             })
         }
+    }
+}
+
+/// An MBR does not say its sector size. Of 512 and 4096 bytes, this picks
+/// the one under which more partitions fit the device and start with
+/// something recognizable (a boot-sector signature or a credential record);
+/// 512 on a tie.
+pub fn mbr_sector_size(file: &File, mbr: &mbrman::MBR) -> u64 {
+    let len = file.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
+    let score = |ss: u64| {
+        mbr.iter()
+            .filter(|(_, p)| p.is_used())
+            .filter(|(_, p)| {
+                let start = u64::from(p.starting_lba) * ss;
+                let mut head = [0u8; 512];
+                (u64::from(p.starting_lba) + u64::from(p.sectors)) * ss <= len
+                    && file.read_exact_at(&mut head, start).is_ok()
+                    && (head[510..] == [0x55, 0xAA]
+                        || head[..8] == *crate::credentials::record::MAGIC)
+            })
+            .count()
+    };
+    if score(4096) > score(512) {
+        4096
+    } else {
+        512
     }
 }

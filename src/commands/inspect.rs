@@ -129,13 +129,14 @@ fn read_table(file: &File, path: &Path) -> Result<(String, String, Vec<Found>)> 
             format!("no GPT and no readable MBR: {e}"),
         )
     })?;
+    let ss = crate::bootstrap::locate::mbr_sector_size(file, &mbr);
     let parts = mbr
         .iter()
         .filter(|(_, p)| p.is_used())
         .map(|(i, p)| Found {
             name: format!("{i}"),
-            start: u64::from(p.starting_lba) * 512,
-            size: u64::from(p.sectors) * 512,
+            start: u64::from(p.starting_lba) * ss,
+            size: u64::from(p.sectors) * ss,
             type_name: format!("0x{:02x}", p.sys),
             guid: None,
         })
