@@ -570,3 +570,54 @@ fn mbr_with_4096_byte_sectors() {
     assert_eq!(c["partitions"][1]["start"], 17825792);
     assert_eq!(c["credentials"]["device_secret"], DS1);
 }
+
+#[test]
+fn gpt_with_4096_byte_sectors_passes_sgdisk_on_a_4k_loop_device() {
+    let r = recipe("gpt", 12, "16MiB", "64MiB", &device_secret_auth())
+        .replace("  table: gpt", "  table: gpt\n  sector_size: 4096")
+        .replace("      type: 12\n", "");
+    let t = with_files(Test::new()).file("recipe.yaml", r).args([
+        "build",
+        "recipe.yaml",
+        "--devices",
+        "devices.csv",
+        "--out",
+        "out",
+    ]);
+    t.success();
+    let img = t.path().join("out/gw-0001.img");
+    let l = tool(
+        "losetup",
+        &[
+            "--sector-size",
+            "4096",
+            "--find",
+            "--show",
+            "--read-only",
+            img.to_str().expect("utf8"),
+        ],
+    );
+    assert!(l.status.success(), "losetup needs root: {}", text(&l));
+    let dev = String::from_utf8_lossy(&l.stdout).trim().to_owned();
+    let v = tool("sgdisk", &["-v", &dev]);
+    let p = tool("sgdisk", &["-p", &dev]);
+    let _ = tool("losetup", &["-d", &dev]);
+    assert!(
+        text(&v).contains("No problems found"),
+        "sgdisk -v: {}",
+        text(&v)
+    );
+    assert!(
+        text(&p).contains("Sector size (logical/physical): 4096/4096 bytes"),
+        "{}",
+        text(&p)
+    );
+    assert!(
+        text(&p).contains("First usable sector is 6"),
+        "{}",
+        text(&p)
+    );
+    let c = inspect_json(&t, "out/gw-0001.img", false);
+    assert_eq!(c["partitions"][1]["start"], 17825792);
+    assert_eq!(c["credentials"]["device_name"], "gw-0001");
+}
