@@ -532,19 +532,7 @@ fn verify_covers_the_station_base_and_side_files() {
 
 #[test]
 fn mbr_with_4096_byte_sectors() {
-    let r = recipe("mbr", 12, "16MiB", "64MiB", &device_secret_auth())
-        .replace("  table: mbr", "  table: mbr\n  sector_size: 4096")
-        .replace("      type: 12\n", "");
-    let t = with_files(Test::new()).file("recipe.yaml", r).args([
-        "build",
-        "recipe.yaml",
-        "--devices",
-        "devices.csv",
-        "--out",
-        "out",
-    ]);
-    t.success();
-    let img = t.path().join("out/gw-0001.img");
+    let (t, img) = built_with_4k_sectors("mbr");
     // fdisk reads the table with the sector size given.
     let dump = tool("fdisk", &["-b", "4096", "-l", img.to_str().expect("utf8")]);
     let d = text(&dump);
@@ -573,19 +561,7 @@ fn mbr_with_4096_byte_sectors() {
 
 #[test]
 fn gpt_with_4096_byte_sectors_passes_sgdisk_on_a_4k_loop_device() {
-    let r = recipe("gpt", 12, "16MiB", "64MiB", &device_secret_auth())
-        .replace("  table: gpt", "  table: gpt\n  sector_size: 4096")
-        .replace("      type: 12\n", "");
-    let t = with_files(Test::new()).file("recipe.yaml", r).args([
-        "build",
-        "recipe.yaml",
-        "--devices",
-        "devices.csv",
-        "--out",
-        "out",
-    ]);
-    t.success();
-    let img = t.path().join("out/gw-0001.img");
+    let (t, img) = built_with_4k_sectors("gpt");
     let l = tool(
         "losetup",
         &[
@@ -620,4 +596,26 @@ fn gpt_with_4096_byte_sectors_passes_sgdisk_on_a_4k_loop_device() {
     let c = inspect_json(&t, "out/gw-0001.img", false);
     assert_eq!(c["partitions"][1]["start"], 17825792);
     assert_eq!(c["credentials"]["device_name"], "gw-0001");
+}
+
+/// Builds the test recipe on `table` with 4096-byte sectors (FAT type left
+/// to burnline); returns the test and the first device's image.
+fn built_with_4k_sectors(table: &str) -> (Test, std::path::PathBuf) {
+    let r = recipe(table, 12, "16MiB", "64MiB", &device_secret_auth())
+        .replace(
+            &format!("  table: {table}"),
+            &format!("  table: {table}\n  sector_size: 4096"),
+        )
+        .replace("      type: 12\n", "");
+    let t = with_files(Test::new()).file("recipe.yaml", r).args([
+        "build",
+        "recipe.yaml",
+        "--devices",
+        "devices.csv",
+        "--out",
+        "out",
+    ]);
+    t.success();
+    let img = t.path().join("out/gw-0001.img");
+    (t, img)
 }
