@@ -32,6 +32,7 @@ use crate::station;
 use rayon::prelude::*;
 use std::fs::File;
 use std::path::Path;
+use std::thread::JoinHandle;
 
 /// A failpoint after a durable step: `FAILPOINTS=NAME=return` makes the
 /// run die there at once (abort: no destructors, no cleanup), as a crash or
@@ -109,49 +110,64 @@ pub fn run(args: &BuildArgs) -> Result<()> {
     let mut failures: Vec<Failure> = Vec::new();
     let mut built_count = 0u64;
     let mut interrupted = false;
+    // Batch k is made durable in the background while batch k+1 is built.
+    let mut settling: Option<JoinHandle<Result<Settled>>> = None;
     loop {
+        let mut rows: Vec<DeviceRow> = Vec::with_capacity(BATCH);
         if stop.requested() {
             interrupted = true;
-            break;
-        }
-        let mut rows: Vec<DeviceRow> = Vec::with_capacity(BATCH);
-        while rows.len() < BATCH {
-            match reader.next_row() {
-                None => break,
-                Some(Ok(row)) if shard.is_some_and(|s| !s.takes(row.index)) => {}
-                Some(Ok(row)) => rows.push(row),
-                // The CSV was checked whole; it changed under us.
-                Some(Err(problems)) => return Err(Error::Invalid(problems)),
+        } else {
+            while rows.len() < BATCH {
+                match reader.next_row() {
+                    None => break,
+                    Some(Ok(row)) if shard.is_some_and(|s| !s.takes(row.index)) => {}
+                    Some(Ok(row)) => rows.push(row),
+                    // The CSV was checked whole; it changed under us.
+                    Some(Err(problems)) => return Err(Error::Invalid(problems)),
+                }
             }
         }
-        if rows.is_empty() {
+        let staged = (!rows.is_empty()).then(|| {
+            let creds = registrar.credentials(&rows, |row| {
+                credentials_for(&recipe, row, builder.creds.keep_product_secret)
+            });
+            let results: Vec<Result<Staged>> = pool.install(|| {
+                rows.par_iter()
+                    .zip(creds)
+                    .map(|(row, c)| match journal.done(&row.device_name) {
+                        Some(e) => Ok(Staged {
+                            entry: e.clone(),
+                            renames: Vec::new(),
+                            fresh: false,
+                        }),
+                        None => {
+                            c.and_then(|c| artifacts::stage(&builder, row, &c, &spec, &base_sha))
+                        }
+                    })
+                    .collect()
+            });
+            (rows, results)
+        });
+        if let Some(done) = settling.take() {
+            let settled = done
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+            crash_point!("build-after-rename");
+            let ok = &settled.ok;
+            journal.append(ok.iter().filter(|b| b.fresh).map(|b| &b.entry))?;
+            crash_point!("build-after-journal");
+            for b in ok {
+                manifest.push(&b.entry)?;
+            }
+            built_count += ok.iter().filter(|b| b.fresh).count() as u64;
+            progress.advance(ok.len() as u64, settled.failures.len() as u64);
+            failures.extend(settled.failures);
+        }
+        let Some((rows, results)) = staged else {
             break;
-        }
-        let creds = registrar.credentials(&rows, |row| {
-            credentials_for(&recipe, row, builder.creds.keep_product_secret)
-        });
-        let results: Vec<Result<Staged>> = pool.install(|| {
-            rows.par_iter()
-                .zip(creds)
-                .map(|(row, c)| match journal.done(&row.device_name) {
-                    Some(e) => Ok(Staged {
-                        entry: e.clone(),
-                        renames: Vec::new(),
-                        fresh: false,
-                    }),
-                    None => c.and_then(|c| artifacts::stage(&builder, row, &c, &spec, &base_sha)),
-                })
-                .collect()
-        });
-        let (ok, failed) = settle(out, &rows, results, &mut failures)?;
-        crash_point!("build-after-rename");
-        journal.append(ok.iter().filter(|b| b.fresh).map(|b| &b.entry))?;
-        crash_point!("build-after-journal");
-        for b in &ok {
-            manifest.push(&b.entry)?;
-        }
-        built_count += ok.iter().filter(|b| b.fresh).count() as u64;
-        progress.advance(ok.len() as u64, failed);
+        };
+        let out = out.clone();
+        settling = Some(std::thread::spawn(move || settle(&out, &rows, results)));
     }
     progress.finish();
     if interrupted {
@@ -205,15 +221,18 @@ pub fn run(args: &BuildArgs) -> Result<()> {
     }
 }
 
+/// A batch made durable: the devices renamed into place, and those that
+/// failed.
+struct Settled {
+    ok: Vec<Staged>,
+    failures: Vec<Failure>,
+}
+
 /// Makes a batch durable and renames it into place: one `syncfs` for the
 /// data, the renames, one directory fsync. Failed devices lose their temp
 /// files and are recorded; the others go on.
-fn settle(
-    out: &Path,
-    rows: &[DeviceRow],
-    results: Vec<Result<Staged>>,
-    failures: &mut Vec<Failure>,
-) -> Result<(Vec<Staged>, u64)> {
+fn settle(out: &Path, rows: &[DeviceRow], results: Vec<Result<Staged>>) -> Result<Settled> {
+    let mut failures = Vec::new();
     let mut fail = |row: &DeviceRow, e: &Error| {
         failures.push(Failure {
             device_name: row.device_name.clone(),
@@ -222,14 +241,10 @@ fn settle(
         });
     };
     let mut built = Vec::new();
-    let mut failed = 0;
     for (row, r) in rows.iter().zip(results) {
         match r {
             Ok(b) => built.push((row, b)),
-            Err(e) => {
-                failed += 1;
-                fail(row, &e);
-            }
+            Err(e) => fail(row, &e),
         }
     }
     let mut ok = Vec::new();
@@ -251,7 +266,6 @@ fn settle(
             Ok(()) => ok.push(b),
             Err(e) => {
                 b.discard();
-                failed += 1;
                 fail(row, &e);
             }
         }
@@ -259,7 +273,7 @@ fn settle(
     if any {
         dir.sync_all().at("syncing directory", out)?;
     }
-    Ok((ok, failed))
+    Ok(Settled { ok, failures })
 }
 
 /// Takes an exclusive lock on the output directory, so two builds never

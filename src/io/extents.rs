@@ -49,7 +49,12 @@ pub fn clone_or_copy(
     if try_reflink {
         match rustix::fs::ioctl_ficlone(dst, src) {
             Ok(()) => {
-                dst.set_len(len)?;
+                // A clone has the source's length. Truncating to the same
+                // length is not free: XFS then logs a truncation and flushes
+                // the file on close.
+                if dst.metadata()?.len() != len {
+                    dst.set_len(len)?;
+                }
                 return Ok(CopyMethod::Reflink);
             }
             Err(Errno::OPNOTSUPP | Errno::XDEV | Errno::INVAL | Errno::NOTTY | Errno::PERM) => {}

@@ -1,7 +1,8 @@
 //! Small composable I/O pieces: a [`window::Window`] onto part of a file, a
 //! [`patch::PatchDevice`] that records writes in memory, extent-aware copying
-//! ([`extents`]) and hashing of an image as base plus patches ([`hash`]).
+//! ([`extents`]), whole-block patch writes ([`block_writes`]) and hashing of an image as base plus patches ([`hash`]).
 
+pub mod block_writes;
 pub mod bmap;
 pub mod extents;
 pub mod hash;

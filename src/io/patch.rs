@@ -43,23 +43,36 @@ impl PatchDevice {
     pub fn into_patches(self, base: u64) -> Vec<Patch> {
         let mut out: Vec<Patch> = Vec::new();
         for (idx, chunk) in &self.chunks {
-            let idx = *idx;
-            if chunk.iter().all(|b| *b == 0) {
-                continue;
-            }
-            let offset = base + idx * CHUNK;
             let keep = CHUNK.min(self.len - idx * CHUNK) as usize;
-            match out.last_mut() {
-                Some(last) if last.offset + last.bytes.len() as u64 == offset => {
-                    last.bytes.extend_from_slice(&chunk[..keep]);
-                }
-                _ => out.push(Patch {
-                    offset,
-                    bytes: Zeroizing::new(chunk[..keep].to_vec()),
-                }),
-            }
+            push_chunk(&mut out, base + idx * CHUNK, &chunk[..keep]);
         }
         out
+    }
+}
+
+/// `bytes` at `offset` (a multiple of 512) as patches, in the same 512-byte
+/// chunks a [`PatchDevice`] records: all-zero chunks dropped, adjacent ones
+/// merged.
+pub fn sparse_patches(offset: u64, bytes: &[u8]) -> Vec<Patch> {
+    let mut out = Vec::new();
+    for (i, chunk) in bytes.chunks(CHUNK as usize).enumerate() {
+        push_chunk(&mut out, offset + i as u64 * CHUNK, chunk);
+    }
+    out
+}
+
+fn push_chunk(out: &mut Vec<Patch>, offset: u64, chunk: &[u8]) {
+    if chunk.iter().all(|b| *b == 0) {
+        return;
+    }
+    match out.last_mut() {
+        Some(last) if last.offset + last.bytes.len() as u64 == offset => {
+            last.bytes.extend_from_slice(chunk);
+        }
+        _ => out.push(Patch {
+            offset,
+            bytes: Zeroizing::new(chunk.to_vec()),
+        }),
     }
 }
 

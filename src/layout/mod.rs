@@ -5,6 +5,7 @@
 
 pub mod ids;
 pub mod table;
+pub mod table_template;
 
 use crate::base::fat_geometry;
 use crate::error::{Error, Problem, Result};
