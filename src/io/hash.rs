@@ -61,7 +61,8 @@ pub fn hash_patched(
     Ok(h.finalize().into())
 }
 
-fn extents_overlapping(extents: &[(u64, u64)], pos: u64, n: u64) -> &[(u64, u64)] {
+/// The extents (sorted, not overlapping) that overlap `pos..pos + n`.
+pub(super) fn extents_overlapping(extents: &[(u64, u64)], pos: u64, n: u64) -> &[(u64, u64)] {
     let first = extents.partition_point(|&(s, l)| s + l <= pos);
     let last = extents.partition_point(|&(s, _)| s < pos + n);
     &extents[first..last.max(first)]

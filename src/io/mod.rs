@@ -1,11 +1,13 @@
 //! Small composable I/O pieces: a [`window::Window`] onto part of a file, a
 //! [`patch::PatchDevice`] that records writes in memory, extent-aware copying
-//! ([`extents`]) and hashing of an image as base plus patches ([`hash`]).
+//! ([`extents`]) and hashing of an image as base plus patches ([`hash`], and BLAKE3 with the
+//! base's tree cached in [`tree_digest`]).
 
 pub mod bmap;
 pub mod extents;
 pub mod hash;
 pub mod patch;
+pub mod tree_digest;
 pub mod window;
 
 use std::io;
