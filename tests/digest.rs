@@ -286,3 +286,54 @@ fn shards_merge_only_with_one_digest() {
         text(&mixed)
     );
 }
+
+#[test]
+fn a_resumed_run_never_mixes_digests() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("out");
+    let out_s = out.to_str().expect("utf8");
+    let crash = |digest: &str| {
+        Command::new(env!("CARGO_BIN_EXE_burnline"))
+            .args(["build", EXAMPLE, "--devices", DEVICES, "--out", out_s])
+            .args(["--digest", digest])
+            .current_dir(root())
+            .env_remove("SOURCE_DATE_EPOCH")
+            .env("FAILPOINTS", "build-after-journal=return")
+            .output()
+            .expect("run burnline")
+    };
+    // Killed with every device journaled as BLAKE3, then rerun as SHA-256:
+    // the journal's fingerprint differs, so everything is listed afresh.
+    assert!(
+        !crash("blake3").status.success(),
+        "the failpoint did not fire"
+    );
+    assert!(out.join(".manifest.partial.jsonl").exists());
+    ok(
+        &build(EXAMPLE, &out, &["--digest", "sha256"]),
+        "rerun sha256",
+    );
+    let m = manifest(&out);
+    for e in m["devices"].as_array().expect("devices") {
+        assert!(e["sha256"].is_string() && e.get("blake3").is_none(), "{e}");
+    }
+    let sums = tool(
+        "sh",
+        &["-c", &format!("cd '{out_s}' && sha256sum -c SHA256SUMS")],
+    );
+    assert!(sums.status.success(), "sha256sum -c: {}", text(&sums));
+    // And the other way round.
+    assert!(
+        !crash("sha256").status.success(),
+        "the failpoint did not fire"
+    );
+    ok(
+        &build(EXAMPLE, &out, &["--digest", "blake3"]),
+        "rerun blake3",
+    );
+    b3sum_check(&out, 4);
+    let m = manifest(&out);
+    for e in m["devices"].as_array().expect("devices") {
+        assert!(e["blake3"].is_string() && e.get("sha256").is_none(), "{e}");
+    }
+}

@@ -171,7 +171,8 @@ impl ManifestWriter {
         Ok(())
     }
 
-    /// Closes, syncs and renames both files into place.
+    /// Closes, syncs and renames both files into place, and removes a
+    /// checksum list of the other kind an earlier build left.
     pub fn finish(mut self) -> Result<()> {
         let jp = atomic::temp_path(&self.dir.join(MANIFEST));
         let sums_file = self.kind.sums_file();
@@ -190,6 +191,19 @@ impl ManifestWriter {
             f.sync_all().at("syncing", tmp)?;
             let dest = self.dir.join(name);
             std::fs::rename(tmp, &dest).at("renaming into place", &dest)?;
+        }
+        // A list of the other kind, left by an earlier build, no longer
+        // describes this manifest.
+        for other in [DigestKind::Sha256, DigestKind::Blake3] {
+            let stale = self.dir.join(other.sums_file());
+            if other != self.kind {
+                match std::fs::remove_file(&stale) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(e).at("removing", &stale);
+                    }
+                    _ => {}
+                }
+            }
         }
         atomic::sync_dir(&self.dir)
     }
