@@ -1,9 +1,10 @@
 //! The manifest of a build: `manifest.json` (per device its file, size,
 //! checksum, DeviceName, ProductKey and IDs; never a secret) and the
 //! checksum list: `SHA256SUMS` (for `sha256sum -c`) or, with
-//! `output.digest: blake3`, `B3SUMS` (for `b3sum -c`). Both are streamed to temp files while devices are
-//! built, so memory does not grow with the fleet, and put in place atomically
-//! only after every listed output is durable.
+//! `output.digest: blake3`, `B3SUMS` (for `b3sum -c`). Both are streamed to
+//! temp files while devices are built, so memory does not grow with the
+//! fleet, and put in place atomically only after every listed output is
+//! durable.
 
 pub mod extra;
 
@@ -195,14 +196,15 @@ impl ManifestWriter {
         // A list of the other kind, left by an earlier build, no longer
         // describes this manifest.
         for other in [DigestKind::Sha256, DigestKind::Blake3] {
+            if other == self.kind {
+                continue;
+            }
             let stale = self.dir.join(other.sums_file());
-            if other != self.kind {
-                match std::fs::remove_file(&stale) {
-                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                        return Err(e).at("removing", &stale);
-                    }
-                    _ => {}
+            match std::fs::remove_file(&stale) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(e).at("removing", &stale);
                 }
+                _ => {}
             }
         }
         atomic::sync_dir(&self.dir)

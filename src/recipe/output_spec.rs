@@ -1,7 +1,7 @@
 //! What a build writes besides (or instead of) plain images: the output
 //! mode (full images, or a station base plus per-device deltas), bmap files,
-//! compression and the checksum outputs are listed with. Read from the recipe's `output:` section; `build`'s
-//! command-line flags override it.
+//! compression and the checksum outputs are listed with. Read from the
+//! recipe's `output:` section; `build`'s command-line flags override it.
 
 use super::raw::RawOutput;
 use crate::io::hash::DigestKind;
@@ -74,8 +74,8 @@ pub struct OutputSpec {
     pub digest: DigestKind,
 }
 
-/// Checks `output:`'s `mode`, `bmap`, `compress` and `digest`, reporting broken rules
-/// through `p`.
+/// Checks `output:`'s `mode`, `bmap`, `compress` and `digest`, reporting
+/// broken rules through `p`.
 pub fn resolve(raw: &RawOutput, p: &mut impl FnMut(&str, String)) -> OutputSpec {
     let mode = match raw.mode.as_deref() {
         None | Some("full") => OutputMode::Full,
