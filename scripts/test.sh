@@ -5,8 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(dosfstools mtools gdisk fdisk xfsprogs e2fsprogs util-linux binutils bmap-tools zstd xz-utils gzip openssl genimage time python3 systemd)
-tools=(fsck.fat mcopy sgdisk sfdisk mkfs.xfs filefrag mount nm bmaptool zstd xz gzip openssl genimage /usr/bin/time python3 systemd-analyze)
+packages=(dosfstools mtools gdisk fdisk xfsprogs e2fsprogs util-linux binutils bmap-tools zstd xz-utils gzip openssl genimage time python3 systemd b3sum)
+tools=(fsck.fat mcopy sgdisk sfdisk mkfs.xfs filefrag mount nm bmaptool zstd xz gzip openssl genimage /usr/bin/time python3 systemd-analyze b3sum)
 missing=0
 for t in "${tools[@]}"; do command -v "$t" >/dev/null 2>&1 || missing=1; done
 if [ "$missing" = 1 ]; then

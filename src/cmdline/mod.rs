@@ -76,6 +76,11 @@ pub struct BuildArgs {
     /// Compress each image (overrides the recipe's `output.compress`).
     #[arg(long, value_enum)]
     pub compress: Option<CompressArg>,
+    /// The checksum outputs are listed with (overrides the recipe's
+    /// `output.digest`): sha256 (`SHA256SUMS`) or blake3 (`B3SUMS`, hashing
+    /// only what differs per device; not with --station).
+    #[arg(long, value_enum)]
+    pub digest: Option<DigestArg>,
     /// Build only shard K of N (1-based): CSV rows with index % N == K-1.
     #[arg(long, value_name = "K/N")]
     pub shard: Option<String>,
@@ -95,6 +100,15 @@ pub enum CompressArg {
     Gzip,
     /// No compression.
     None,
+}
+
+/// `--digest`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DigestArg {
+    /// SHA-256, listed in `SHA256SUMS`.
+    Sha256,
+    /// BLAKE3, listed in `B3SUMS`.
+    Blake3,
 }
 
 /// `burnline flash`

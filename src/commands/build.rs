@@ -6,16 +6,19 @@
 //! so at the end. Finished batches are journaled (`crate::resume`), so a
 //! rerun after a kill finishes only what is missing; `--shard` builds one
 //! slice of the CSV; station mode, bmaps and compression are added per
-//! device by `crate::station` and `crate::output::artifacts`.
+//! device by `crate::station` and `crate::output::artifacts`. With
+//! `--digest blake3` the base's BLAKE3 tree is hashed once and each image's
+//! checksum rehashes only the leaves its patches touch.
 
 use super::check::check_all;
 use crate::base;
-use crate::cmdline::{BuildArgs, CompressArg};
+use crate::cmdline::{BuildArgs, CompressArg, DigestArg};
 use crate::devices::check::expect;
 use crate::devices::reader::{DeviceReader, DeviceRow};
 use crate::error::{Error, IoContext, Result};
 use crate::io::extents::reflink_works;
-use crate::io::hash::hash_patched;
+use crate::io::hash::{hash_patched, DigestKind};
+use crate::io::tree_digest::BaseTree;
 use crate::manifest::extra::Header;
 use crate::manifest::ManifestWriter;
 use crate::output::artifacts;
@@ -60,7 +63,7 @@ pub fn run(args: &BuildArgs) -> Result<()> {
         std::env::var(k).ok()
     })?;
     let (recipe, layout, rows) = check_all(&args.recipe, &args.devices)?;
-    let spec = output_spec(args, &recipe);
+    let spec = output_spec(args, &recipe)?;
     let total = shard.map_or(rows, |s| s.rows_in(rows));
     let out = &args.out;
     std::fs::create_dir_all(out).at("creating the output directory", out)?;
@@ -98,13 +101,17 @@ pub fn run(args: &BuildArgs) -> Result<()> {
     }
     crash_point!("build-after-base");
     let reflink = probe_reflink(&base.file, out);
-    let builder = DeviceBuilder::new(&recipe, &layout, &base, out.clone(), reflink)?;
+    let mut builder = DeviceBuilder::new(&recipe, &layout, &base, out.clone(), reflink)?;
+    if spec.digest == DigestKind::Blake3 {
+        builder.tree =
+            Some(BaseTree::build(&base.file, base.len, &base.extents).at("hashing", &base.path)?);
+    }
     let recipe_name = recipe
         .path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let mut manifest = ManifestWriter::create_with(out, &recipe_name, &header)?;
+    let mut manifest = ManifestWriter::create_with(out, &recipe_name, &header, spec.digest)?;
     let mut reader = DeviceReader::open(&args.devices, expect(&recipe))?;
     let mut progress = Progress::new(total, args.json);
     let mut failures: Vec<Failure> = Vec::new();
@@ -300,8 +307,9 @@ fn probe_reflink(base: &File, out: &Path) -> bool {
     works
 }
 
-/// The recipe's output options with the command line's on top.
-fn output_spec(args: &BuildArgs, recipe: &crate::recipe::Recipe) -> OutputSpec {
+/// The recipe's output options with the command line's on top. BLAKE3
+/// with station output is refused: the delta format records SHA-256.
+fn output_spec(args: &BuildArgs, recipe: &crate::recipe::Recipe) -> Result<OutputSpec> {
     let mut spec = recipe.output;
     if args.station {
         spec.mode = OutputMode::Station;
@@ -315,14 +323,26 @@ fn output_spec(args: &BuildArgs, recipe: &crate::recipe::Recipe) -> OutputSpec {
         Some(CompressArg::None) => spec.compress = None,
         None => {}
     }
+    match args.digest {
+        Some(DigestArg::Sha256) => spec.digest = DigestKind::Sha256,
+        Some(DigestArg::Blake3) => spec.digest = DigestKind::Blake3,
+        None => {}
+    }
+    if spec.mode == OutputMode::Station && spec.digest == DigestKind::Blake3 {
+        return Err(Error::Usage(
+            "--digest blake3 (or output.digest: blake3) cannot be used with --station (or output.mode: station): station deltas record SHA-256".into(),
+        ));
+    }
     if spec.mode == OutputMode::Station && spec.compress.is_some() {
         eprintln!("burnline: note: compression applies to full images; station output stays raw");
     }
-    spec
+    Ok(spec)
 }
 
 /// What a resumed run must share with the run it continues: the recipe
-/// and CSV bytes, the base image, the output options and the shard.
+/// and CSV bytes, the base image, the output options (the checksum kind
+/// among them: a run never lists SHA-256 and BLAKE3 entries together) and
+/// the shard.
 fn run_fingerprint(
     args: &BuildArgs,
     spec: &OutputSpec,
@@ -331,7 +351,13 @@ fn run_fingerprint(
 ) -> Result<String> {
     let recipe = std::fs::read(&args.recipe).at("reading", &args.recipe)?;
     let csv = std::fs::read(&args.devices).at("reading", &args.devices)?;
-    let opts = format!("{}|{:?}|{:?}", env!("CARGO_PKG_VERSION"), spec, shard);
+    let opts = format!(
+        "{}|{:?}|{:?}|{}",
+        env!("CARGO_PKG_VERSION"),
+        spec,
+        shard,
+        spec.digest.name()
+    );
     Ok(journal::fingerprint(&[
         &recipe,
         &csv,

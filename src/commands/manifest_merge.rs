@@ -3,10 +3,12 @@
 //! the same CSV and recipe must be there exactly once: overlapping, foreign
 //! or missing slices are refused. Files are hard-linked (or copied) into the
 //! output directory unless they are already there, so `sha256sum -c
-//! SHA256SUMS` passes in it.
+//! SHA256SUMS` (or `b3sum -c B3SUMS`) passes in it. All shards must list
+//! their files with the same checksum kind.
 
 use crate::cmdline::MergeArgs;
 use crate::error::{Error, IoContext, Result};
+use crate::io::hash::DigestKind;
 use crate::manifest::extra::Header;
 use crate::manifest::{Entry, Manifest, ManifestWriter};
 use std::collections::HashSet;
@@ -40,9 +42,7 @@ pub fn run(args: &MergeArgs) -> Result<()> {
                 dir.display()
             ));
         }
-        if m.header.base.as_ref().map(|b| &b.sha256)
-            != first.header.base.as_ref().map(|b| &b.sha256)
-        {
+        if m.header.base.as_ref().map(|b| &b.sum) != first.header.base.as_ref().map(|b| &b.sum) {
             return refuse(format!(
                 "{}: its base.img differs from the other shards'",
                 dir.display()
@@ -81,6 +81,7 @@ pub fn run(args: &MergeArgs) -> Result<()> {
     if !missing.is_empty() {
         return refuse(format!("shard(s) {} missing", missing.join(", ")));
     }
+    let kind = merged_kind(&shards)?;
     let mut entries: Vec<(&Path, &Entry)> = shards
         .iter()
         .flat_map(|(d, m)| m.devices.iter().map(move |e| (*d, e)))
@@ -109,7 +110,7 @@ pub fn run(args: &MergeArgs) -> Result<()> {
             place(dir, &args.out, &f.file)?;
         }
     }
-    let mut w = ManifestWriter::create_with(&args.out, &first.recipe, &header)?;
+    let mut w = ManifestWriter::create_with(&args.out, &first.recipe, &header, kind)?;
     for (_, e) in &entries {
         w.push(e)?;
     }
@@ -121,6 +122,30 @@ pub fn run(args: &MergeArgs) -> Result<()> {
         args.out.display()
     );
     Ok(())
+}
+
+/// The one checksum kind every shard lists its files with (SHA-256 when
+/// none lists any file); shards built with different `--digest` are refused.
+fn merged_kind(shards: &[(&Path, Manifest)]) -> Result<DigestKind> {
+    let mut found: Option<(DigestKind, &Path)> = None;
+    for (dir, m) in shards {
+        for k in m.digest_kinds() {
+            match found {
+                None => found = Some((k, dir)),
+                Some((f, first)) if f != k => {
+                    return Err(Error::Usage(format!(
+                        "manifest merge: {} lists {} checksums but {} lists {}; build every shard with the same --digest",
+                        first.display(),
+                        f.name(),
+                        dir.display(),
+                        k.name()
+                    )))
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    Ok(found.map_or(DigestKind::Sha256, |(k, _)| k))
 }
 
 /// Links (or copies) `dir/name` into `out` unless it is the same file.

@@ -1,11 +1,12 @@
 //! `burnline verify DIR`: re-hashes every file the manifest lists (device
 //! outputs, their side files such as bmaps, and a station's base image and
-//! its bmap) and compares size and SHA-256.
+//! its bmap) and compares size and checksum (SHA-256 or BLAKE3, whichever
+//! the manifest lists).
 
 use crate::cmdline::VerifyArgs;
 use crate::error::{Error, IoContext, Result};
 use crate::io::hash::hash_file;
-use crate::manifest::extra::FileSum;
+use crate::manifest::extra::{FileSum, Sum};
 use crate::manifest::Manifest;
 use rayon::prelude::*;
 
@@ -22,7 +23,7 @@ fn listed(m: &Manifest) -> Vec<FileSum> {
         files.push(FileSum {
             file: e.file.clone(),
             size: e.size,
-            sha256: e.sha256.clone(),
+            sum: e.sum.clone(),
         });
         files.extend(e.artifacts.extra_files.iter().cloned());
     }
@@ -40,7 +41,7 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
             let got = std::fs::File::open(&path)
                 .and_then(|f| {
                     let len = f.metadata()?.len();
-                    Ok((len, hash_file(&f)?))
+                    Ok((len, hash_file(&f, e.sum.kind())?))
                 })
                 .at("reading", &path);
             match got {
@@ -48,9 +49,11 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
                 Ok((len, _)) if len != e.size => {
                     Some(format!("{}: size {len}, manifest says {}", e.file, e.size))
                 }
-                Ok((_, sha)) if hex::encode(sha) != e.sha256 => {
-                    Some(format!("{}: sha256 differs from the manifest", e.file))
-                }
+                Ok((_, digest)) if Sum::new(e.sum.kind(), &digest) != e.sum => Some(format!(
+                    "{}: {} differs from the manifest",
+                    e.file,
+                    e.sum.kind().name()
+                )),
                 Ok(_) => None,
             }
         })

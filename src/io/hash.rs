@@ -1,6 +1,8 @@
 //! SHA-256 of a device's image computed from the base image and the device's
 //! patches, without reading the output back: holes of the base hash as
 //! zeros, data is read from the base (hot in the page cache), patches overlay it.
+//! Also the [`DigestKind`] a build lists its outputs with, and streaming
+//! hashing of a file or stream with either kind.
 
 use super::patch::Patch;
 use sha2::{Digest, Sha256};
@@ -9,6 +11,80 @@ use std::io;
 use std::os::unix::fs::FileExt;
 
 const BUF: usize = 1 << 20;
+
+/// The checksum a build lists its outputs with (`output.digest`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DigestKind {
+    /// SHA-256, listed in `SHA256SUMS` (`sha256sum -c`).
+    #[default]
+    Sha256,
+    /// BLAKE3, listed in `B3SUMS` (`b3sum -c`).
+    Blake3,
+}
+
+impl DigestKind {
+    /// Parses `sha256` or `blake3`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "sha256" => Some(DigestKind::Sha256),
+            "blake3" => Some(DigestKind::Blake3),
+            _ => None,
+        }
+    }
+
+    /// Its name, as in the manifest's field and `output.digest`.
+    pub fn name(self) -> &'static str {
+        match self {
+            DigestKind::Sha256 => "sha256",
+            DigestKind::Blake3 => "blake3",
+        }
+    }
+
+    /// The checksum list's file name.
+    pub fn sums_file(self) -> &'static str {
+        match self {
+            DigestKind::Sha256 => "SHA256SUMS",
+            DigestKind::Blake3 => "B3SUMS",
+        }
+    }
+}
+
+/// A streaming hasher of either kind.
+pub enum StreamHash {
+    /// SHA-256.
+    Sha256(Sha256),
+    /// BLAKE3 (boxed: its state is large).
+    Blake3(Box<blake3::Hasher>),
+}
+
+impl StreamHash {
+    /// A fresh hasher of `kind`.
+    pub fn new(kind: DigestKind) -> Self {
+        match kind {
+            DigestKind::Sha256 => StreamHash::Sha256(Sha256::new()),
+            DigestKind::Blake3 => StreamHash::Blake3(Box::new(blake3::Hasher::new())),
+        }
+    }
+
+    /// Hashes `data`.
+    pub fn update(&mut self, data: &[u8]) {
+        match self {
+            StreamHash::Sha256(h) => h.update(data),
+            StreamHash::Blake3(h) => {
+                h.update(data);
+            }
+        }
+    }
+
+    /// The digest.
+    pub fn finalize(self) -> [u8; 32] {
+        match self {
+            StreamHash::Sha256(h) => h.finalize().into(),
+            StreamHash::Blake3(h) => *h.finalize().as_bytes(),
+        }
+    }
+}
 
 /// The SHA-256 of `base` (its first `len` bytes, `extents` being its data
 /// extents) with `patches` (sorted by offset, not overlapping) written over it.
@@ -61,15 +137,16 @@ pub fn hash_patched(
     Ok(h.finalize().into())
 }
 
-fn extents_overlapping(extents: &[(u64, u64)], pos: u64, n: u64) -> &[(u64, u64)] {
+/// The extents (sorted, not overlapping) that overlap `pos..pos + n`.
+pub(super) fn extents_overlapping(extents: &[(u64, u64)], pos: u64, n: u64) -> &[(u64, u64)] {
     let first = extents.partition_point(|&(s, l)| s + l <= pos);
     let last = extents.partition_point(|&(s, _)| s < pos + n);
     &extents[first..last.max(first)]
 }
 
-/// The SHA-256 of a whole file, read sequentially.
-pub fn hash_file(file: &File) -> io::Result<[u8; 32]> {
-    let mut h = Sha256::new();
+/// The digest of a whole file, read sequentially.
+pub fn hash_file(file: &File, kind: DigestKind) -> io::Result<[u8; 32]> {
+    let mut h = StreamHash::new(kind);
     let mut buf = vec![0u8; BUF];
     let mut pos = 0u64;
     loop {
@@ -80,5 +157,5 @@ pub fn hash_file(file: &File) -> io::Result<[u8; 32]> {
         h.update(&buf[..n]);
         pos += n as u64;
     }
-    Ok(h.finalize().into())
+    Ok(h.finalize())
 }

@@ -1,12 +1,15 @@
 //! Small composable I/O pieces: a [`window::Window`] onto part of a file, a
 //! [`patch::PatchDevice`] that records writes in memory, extent-aware copying
-//! ([`extents`]), whole-block patch writes ([`block_writes`]) and hashing of an image as base plus patches ([`hash`]).
+//! ([`extents`]), whole-block patch writes ([`block_writes`]) and hashing of
+//! an image as base plus patches ([`hash`], and BLAKE3 with the base's tree
+//! cached in [`tree_digest`]).
 
 pub mod block_writes;
 pub mod bmap;
 pub mod extents;
 pub mod hash;
 pub mod patch;
+pub mod tree_digest;
 pub mod window;
 
 use std::io;

@@ -1,14 +1,17 @@
 //! The manifest of a build: `manifest.json` (per device its file, size,
-//! sha256, DeviceName, ProductKey and IDs; never a secret) and `SHA256SUMS`
-//! (for `sha256sum -c`). Both are streamed to temp files while devices are
-//! built, so memory does not grow with the fleet, and put in place atomically
-//! only after every listed output is durable.
+//! checksum, DeviceName, ProductKey and IDs; never a secret) and the
+//! checksum list: `SHA256SUMS` (for `sha256sum -c`) or, with
+//! `output.digest: blake3`, `B3SUMS` (for `b3sum -c`). Both are streamed to
+//! temp files while devices are built, so memory does not grow with the
+//! fleet, and put in place atomically only after every listed output is
+//! durable.
 
 pub mod extra;
 
 use crate::error::{IoContext, Result};
+use crate::io::hash::DigestKind;
 use crate::output::atomic;
-use extra::{Artifacts, Header};
+use extra::{Artifacts, Header, Sum};
 use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -16,8 +19,6 @@ use std::path::{Path, PathBuf};
 
 /// The manifest's file name.
 pub const MANIFEST: &str = "manifest.json";
-/// The checksum list's file name.
-pub const SHA256SUMS: &str = "SHA256SUMS";
 
 /// A partition's ID in one device's image.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -35,8 +36,9 @@ pub struct Entry {
     pub file: String,
     /// Size in bytes.
     pub size: u64,
-    /// SHA-256, lower-case hex.
-    pub sha256: String,
+    /// Its checksum (`sha256` or `blake3` in JSON).
+    #[serde(flatten)]
+    pub sum: Sum,
     /// DeviceName.
     pub device_name: String,
     /// ProductKey.
@@ -68,6 +70,25 @@ pub struct Manifest {
 }
 
 impl Manifest {
+    /// The checksum kinds its files are listed with (one, or none when it
+    /// lists no file; more than one only if it was tampered with).
+    pub fn digest_kinds(&self) -> Vec<DigestKind> {
+        let mut kinds: Vec<DigestKind> = Vec::new();
+        let sums = self
+            .header
+            .files()
+            .map(|f| &f.sum)
+            .chain(self.devices.iter().flat_map(|e| {
+                std::iter::once(&e.sum).chain(e.artifacts.extra_files.iter().map(|f| &f.sum))
+            }));
+        for s in sums {
+            if !kinds.contains(&s.kind()) {
+                kinds.push(s.kind());
+            }
+        }
+        kinds
+    }
+
     /// Reads `DIR/manifest.json`.
     pub fn read(dir: &Path) -> Result<Manifest> {
         let path = dir.join(MANIFEST);
@@ -87,20 +108,26 @@ pub struct ManifestWriter {
     dir: PathBuf,
     json: BufWriter<File>,
     sums: BufWriter<File>,
+    kind: DigestKind,
     count: u64,
 }
 
 impl ManifestWriter {
-    /// Starts a manifest for `recipe_name` in `dir`.
+    /// Starts a manifest for `recipe_name` in `dir`, listing SHA-256.
     pub fn create(dir: &Path, recipe_name: &str) -> Result<Self> {
-        Self::create_with(dir, recipe_name, &Header::default())
+        Self::create_with(dir, recipe_name, &Header::default(), DigestKind::Sha256)
     }
 
     /// Starts a manifest with the top-level fields of `header` (which are
-    /// also listed in `SHA256SUMS`).
-    pub fn create_with(dir: &Path, recipe_name: &str, header: &Header) -> Result<Self> {
+    /// also listed in the checksum list), its files listed with `kind`.
+    pub fn create_with(
+        dir: &Path,
+        recipe_name: &str,
+        header: &Header,
+        kind: DigestKind,
+    ) -> Result<Self> {
         let jp = atomic::temp_path(&dir.join(MANIFEST));
-        let sp = atomic::temp_path(&dir.join(SHA256SUMS));
+        let sp = atomic::temp_path(&dir.join(kind.sums_file()));
         let mut json = BufWriter::new(atomic::create_temp(&jp)?);
         let mut sums = BufWriter::new(atomic::create_temp(&sp)?);
         let mut extra = String::new();
@@ -110,7 +137,7 @@ impl ManifestWriter {
             }
         }
         for f in header.files() {
-            writeln!(sums, "{}  {}", f.sha256, f.file).at("writing", &sp)?;
+            write_sum(&mut sums, kind, &f.sum, &f.file).at("writing", &sp)?;
         }
         let head = format!(
             "{{\n  \"burnline\": {},\n  \"recipe\": {},{extra}\n  \"devices\": [",
@@ -122,6 +149,7 @@ impl ManifestWriter {
             dir: dir.to_path_buf(),
             json,
             sums,
+            kind,
             count: 0,
         })
     }
@@ -135,26 +163,28 @@ impl ManifestWriter {
             .write_all(sep.as_bytes())
             .and_then(|_| self.json.write_all(line.as_bytes()))
             .at("writing", &jp)?;
-        let sp = atomic::temp_path(&self.dir.join(SHA256SUMS));
-        writeln!(self.sums, "{}  {}", e.sha256, e.file).at("writing", &sp)?;
+        let sp = atomic::temp_path(&self.dir.join(self.kind.sums_file()));
+        write_sum(&mut self.sums, self.kind, &e.sum, &e.file).at("writing", &sp)?;
         for f in &e.artifacts.extra_files {
-            writeln!(self.sums, "{}  {}", f.sha256, f.file).at("writing", &sp)?;
+            write_sum(&mut self.sums, self.kind, &f.sum, &f.file).at("writing", &sp)?;
         }
         self.count += 1;
         Ok(())
     }
 
-    /// Closes, syncs and renames both files into place.
+    /// Closes, syncs and renames both files into place, and removes a
+    /// checksum list of the other kind an earlier build left.
     pub fn finish(mut self) -> Result<()> {
         let jp = atomic::temp_path(&self.dir.join(MANIFEST));
-        let sp = atomic::temp_path(&self.dir.join(SHA256SUMS));
+        let sums_file = self.kind.sums_file();
+        let sp = atomic::temp_path(&self.dir.join(sums_file));
         let tail = if self.count == 0 {
             "]\n}\n"
         } else {
             "\n  ]\n}\n"
         };
         self.json.write_all(tail.as_bytes()).at("writing", &jp)?;
-        for (w, tmp, name) in [(self.json, &jp, MANIFEST), (self.sums, &sp, SHA256SUMS)] {
+        for (w, tmp, name) in [(self.json, &jp, MANIFEST), (self.sums, &sp, sums_file)] {
             let f = w
                 .into_inner()
                 .map_err(|e| e.into_error())
@@ -163,6 +193,36 @@ impl ManifestWriter {
             let dest = self.dir.join(name);
             std::fs::rename(tmp, &dest).at("renaming into place", &dest)?;
         }
+        // A list of the other kind, left by an earlier build, no longer
+        // describes this manifest.
+        for other in [DigestKind::Sha256, DigestKind::Blake3] {
+            if other == self.kind {
+                continue;
+            }
+            let stale = self.dir.join(other.sums_file());
+            match std::fs::remove_file(&stale) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(e).at("removing", &stale);
+                }
+                _ => {}
+            }
+        }
         atomic::sync_dir(&self.dir)
     }
+}
+
+/// Writes one `hex  name` line; a checksum of another kind than the list's
+/// is refused (one list never mixes algorithms).
+fn write_sum(w: &mut impl Write, kind: DigestKind, sum: &Sum, file: &str) -> std::io::Result<()> {
+    if sum.kind() != kind {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "{file} has a {} checksum, but this list holds {}",
+                sum.kind().name(),
+                kind.name()
+            ),
+        ));
+    }
+    writeln!(w, "{}  {}", sum.hex(), file)
 }

@@ -1,7 +1,8 @@
 //! What follows a full device image before it is put in place: its bmap
 //! (made from the base's extents plus the device's patches, before any
 //! compression) and its streamed compression. Everything stays under temp
-//! names; the batch renames it.
+//! names; the batch renames it. Side files and compressed files are listed
+//! with the build's checksum kind (`output.digest`).
 
 use super::atomic;
 use super::compress::compress;
@@ -12,12 +13,12 @@ use crate::credentials::payload::Credentials;
 use crate::devices::reader::DeviceRow;
 use crate::error::{IoContext, Result};
 use crate::io::bmap;
+use crate::io::hash::{DigestKind, StreamHash};
 use crate::io::patch::Patch;
 use crate::layout::ids::DeviceIds;
-use crate::manifest::extra::FileSum;
+use crate::manifest::extra::{FileSum, Sum};
 use crate::recipe::output_spec::{OutputMode, OutputSpec};
 use crate::station::device_delta;
-use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -27,13 +28,15 @@ pub fn bmap_name(image_name: &str) -> String {
 }
 
 /// Writes the bmap of the `len`-byte image `image` to a temp file next to
-/// `final_image`; returns the listing and the (temp, final) rename.
+/// `final_image`; returns the listing (with a `kind` checksum) and the
+/// (temp, final) rename.
 pub fn write_bmap(
     image: &File,
     len: u64,
     extents: &[(u64, u64)],
     patches: &[Patch],
     final_image: &Path,
+    kind: DigestKind,
 ) -> Result<(FileSum, (PathBuf, PathBuf))> {
     let name = bmap_name(
         &final_image
@@ -46,10 +49,12 @@ pub fn write_bmap(
     let text = bmap::render(image, len, &bmap::block_ranges(extents, patches, len))
         .at("making the bmap", &dest)?;
     std::fs::write(&tmp, text.as_bytes()).at("writing", &tmp)?;
+    let mut h = StreamHash::new(kind);
+    h.update(text.as_bytes());
     let sum = FileSum {
         file: name,
         size: text.len() as u64,
-        sha256: hex::encode(Sha256::digest(text.as_bytes())),
+        sum: Sum::new(kind, &h.finalize()),
     };
     Ok((sum, (tmp, dest)))
 }
@@ -120,7 +125,14 @@ fn finish_inner(
     }
     let image = File::open(temp).at("opening", temp)?;
     if spec.bmap {
-        let (sum, rename) = write_bmap(&image, base.len, &base.extents, patches, final_path)?;
+        let (sum, rename) = write_bmap(
+            &image,
+            base.len,
+            &base.extents,
+            patches,
+            final_path,
+            spec.digest,
+        )?;
         staged.entry.artifacts.extra_files.push(sum);
         staged.renames.push(rename);
     }
@@ -130,12 +142,14 @@ fn finish_inner(
         let tmp = atomic::temp_path(&dest);
         let out = atomic::create_temp(&tmp)?;
         staged.renames.push((tmp.clone(), dest));
-        let (size, sha) = compress(&image, base.len, &out, how).at("compressing into", &tmp)?;
+        let (size, digest) =
+            compress(&image, base.len, &out, how, spec.digest).at("compressing into", &tmp)?;
         drop(image);
         let _ = std::fs::remove_file(temp);
         staged.renames.remove(0);
         let e = &mut staged.entry;
-        e.artifacts.image_sha256 = Some(std::mem::replace(&mut e.sha256, hex::encode(sha)));
+        let raw = std::mem::replace(&mut e.sum, Sum::new(spec.digest, &digest));
+        e.artifacts.set_image_sum(raw);
         e.artifacts.image_size = Some(std::mem::replace(&mut e.size, size));
         e.file = name;
     }

@@ -3,8 +3,8 @@
 //! single-threaded with no timestamps or file names in its headers, so two
 //! builds of the same inputs give identical compressed bytes.
 
+use crate::io::hash::{DigestKind, StreamHash};
 use crate::recipe::output_spec::Compression;
-use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{self, BufReader, Read, Write};
 
@@ -18,14 +18,14 @@ pub const GZIP_LEVEL: u32 = 6;
 /// A writer that hashes and counts what passes through.
 struct Hashing<W: Write> {
     inner: W,
-    sha: Sha256,
+    hash: StreamHash,
     len: u64,
 }
 
 impl<W: Write> Write for Hashing<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.inner.write(buf)?;
-        self.sha.update(&buf[..n]);
+        self.hash.update(&buf[..n]);
         self.len += n as u64;
         Ok(n)
     }
@@ -36,12 +36,18 @@ impl<W: Write> Write for Hashing<W> {
 }
 
 /// Compresses the first `len` bytes of `src` into `dst`, returning the
-/// compressed size and SHA-256. `dst` is not synced here.
-pub fn compress(src: &File, len: u64, dst: &File, how: Compression) -> io::Result<(u64, [u8; 32])> {
+/// compressed size and its `kind` digest. `dst` is not synced here.
+pub fn compress(
+    src: &File,
+    len: u64,
+    dst: &File,
+    how: Compression,
+    kind: DigestKind,
+) -> io::Result<(u64, [u8; 32])> {
     let mut input = BufReader::with_capacity(1 << 20, src.take(len));
     let out = Hashing {
         inner: io::BufWriter::with_capacity(1 << 20, dst),
-        sha: Sha256::new(),
+        hash: StreamHash::new(kind),
         len: 0,
     };
     let mut out = match how {
@@ -67,7 +73,7 @@ pub fn compress(src: &File, len: u64, dst: &File, how: Compression) -> io::Resul
         }
     };
     out.flush()?;
-    Ok((out.len, out.sha.finalize().into()))
+    Ok((out.len, out.hash.finalize()))
 }
 
 /// A reader giving the decompressed bytes of `input`.

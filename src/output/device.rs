@@ -2,6 +2,8 @@
 //! extent by extent, then the device's patches (partition table with its own
 //! IDs, FAT serials, credentials partition) written over it. The image goes
 //! to a temp name with mode 0600; the batch makes it durable and renames it.
+//! Its checksum is the SHA-256 of base plus patches, or with a [`BaseTree`]
+//! their BLAKE3, rehashing only the leaves the patches touch.
 
 use crate::base::Base;
 use crate::credentials::partition::CredentialsPartition;
@@ -10,11 +12,13 @@ use crate::devices::reader::DeviceRow;
 use crate::error::{Error, IoContext, Result};
 use crate::io::block_writes::write_patches;
 use crate::io::extents::clone_or_copy;
-use crate::io::hash::hash_patched;
+use crate::io::hash::{hash_patched, DigestKind};
 use crate::io::patch::Patch;
+use crate::io::tree_digest::BaseTree;
 use crate::layout::ids::{self, DeviceIds};
 use crate::layout::table_template::TableTemplate;
 use crate::layout::Layout;
+use crate::manifest::extra::Sum;
 use crate::manifest::{Entry, PartitionId};
 use crate::output::{atomic, naming};
 use crate::recipe::{AuthMode, Recipe, TableKind};
@@ -37,6 +41,9 @@ pub struct DeviceBuilder<'a> {
     pub reflink: bool,
     /// The partition table, stamped per device.
     pub table: TableTemplate,
+    /// The base's BLAKE3 tree, when images are listed with BLAKE3 (else
+    /// SHA-256).
+    pub tree: Option<BaseTree>,
 }
 
 /// A device image written under its temp name.
@@ -99,6 +106,7 @@ impl<'a> DeviceBuilder<'a> {
             reflink,
             table: TableTemplate::new(layout)
                 .with_context(|| "writing the partition table".into())?,
+            tree: None,
         })
     }
 
@@ -179,26 +187,38 @@ impl<'a> DeviceBuilder<'a> {
         rustix::fs::fadvise(&out, 0, None, rustix::fs::Advice::DontNeed)
             .map_err(std::io::Error::from)
             .at("starting writeback of", temp)?;
-        let sha = hash_patched(&self.base.file, self.base.len, &self.base.extents, &patches)
-            .at("hashing the image of", temp)?;
-        let entry = entry_for(self, row, &ids, file, self.base.len, hex::encode(sha));
+        let sum = match &self.tree {
+            Some(tree) => Sum::new(
+                DigestKind::Blake3,
+                &tree
+                    .digest_patched(&self.base.file, &patches)
+                    .at("hashing the image of", temp)?,
+            ),
+            None => Sum::new(
+                DigestKind::Sha256,
+                &hash_patched(&self.base.file, self.base.len, &self.base.extents, &patches)
+                    .at("hashing the image of", temp)?,
+            ),
+        };
+        let entry = entry_for(self, row, &ids, file, self.base.len, sum);
         Ok((entry, patches))
     }
 }
 
-/// A device's manifest entry for its output `file` of `size` bytes.
+/// A device's manifest entry for its output `file` of `size` bytes and
+/// checksum `sum`.
 pub fn entry_for(
     b: &DeviceBuilder<'_>,
     row: &DeviceRow,
     ids: &DeviceIds,
     file: String,
     size: u64,
-    sha256: String,
+    sum: Sum,
 ) -> Entry {
     Entry {
         file,
         size,
-        sha256,
+        sum,
         device_name: row.device_name.clone(),
         product_key: row.product_key.clone(),
         disk_guid: ids.disk_guid.to_string(),

@@ -1,9 +1,10 @@
 //! What a build writes besides (or instead of) plain images: the output
-//! mode (full images, or a station base plus per-device deltas), bmap files
-//! and compression. Read from the recipe's `output:` section; `build`'s
-//! command-line flags override it.
+//! mode (full images, or a station base plus per-device deltas), bmap files,
+//! compression and the checksum outputs are listed with. Read from the
+//! recipe's `output:` section; `build`'s command-line flags override it.
 
 use super::raw::RawOutput;
+use crate::io::hash::DigestKind;
 
 /// Full images per device, or one base image plus per-device deltas.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
@@ -68,10 +69,13 @@ pub struct OutputSpec {
     /// Station mode: skip the per-device full-image SHA-256 (a hash of the
     /// whole disk per device, which dominates station build time).
     pub no_image_sha256: bool,
+    /// The checksum outputs are listed with: SHA-256 (`SHA256SUMS`) or
+    /// BLAKE3 (`B3SUMS`, full images only).
+    pub digest: DigestKind,
 }
 
-/// Checks `output:`'s `mode`, `bmap` and `compress`, reporting broken rules
-/// through `p`.
+/// Checks `output:`'s `mode`, `bmap`, `compress` and `digest`, reporting
+/// broken rules through `p`.
 pub fn resolve(raw: &RawOutput, p: &mut impl FnMut(&str, String)) -> OutputSpec {
     let mode = match raw.mode.as_deref() {
         None | Some("full") => OutputMode::Full,
@@ -97,10 +101,31 @@ pub fn resolve(raw: &RawOutput, p: &mut impl FnMut(&str, String)) -> OutputSpec 
             c
         }
     };
+    let digest = match raw.digest.as_deref() {
+        None => DigestKind::Sha256,
+        Some(s) => match DigestKind::parse(s) {
+            None => {
+                p(
+                    "output.digest",
+                    format!("must be `sha256` or `blake3`, not `{s}`"),
+                );
+                DigestKind::Sha256
+            }
+            Some(DigestKind::Blake3) if mode == OutputMode::Station => {
+                p(
+                    "output.digest",
+                    "`blake3` needs `output.mode: full` (station deltas record SHA-256)".into(),
+                );
+                DigestKind::Sha256
+            }
+            Some(d) => d,
+        },
+    };
     OutputSpec {
         mode,
         bmap: raw.bmap.unwrap_or(false),
         compress,
         no_image_sha256: false,
+        digest,
     }
 }

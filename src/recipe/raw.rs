@@ -185,4 +185,6 @@ pub struct RawOutput {
     pub bmap: Option<bool>,
     /// `zstd`, `xz`, `gzip` or `none`.
     pub compress: Option<String>,
+    /// `sha256` (default) or `blake3`.
+    pub digest: Option<String>,
 }

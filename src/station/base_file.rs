@@ -5,8 +5,8 @@
 use crate::base::Base;
 use crate::error::{IoContext, Result};
 use crate::io::extents::copy_extents;
-use crate::io::hash::hash_patched;
-use crate::manifest::extra::FileSum;
+use crate::io::hash::{hash_patched, DigestKind};
+use crate::manifest::extra::{FileSum, Sum};
 use crate::output::{artifacts, atomic};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -28,7 +28,8 @@ pub fn write(base: &Base, out: &Path, bmap: bool) -> Result<(FileSum, Option<Fil
     let mut renames = vec![(tmp.clone(), dest.clone())];
     let mut bmap_sum = None;
     if bmap {
-        let (sum, rename) = artifacts::write_bmap(&f, base.len, &base.extents, &[], &dest)?;
+        let (sum, rename) =
+            artifacts::write_bmap(&f, base.len, &base.extents, &[], &dest, DigestKind::Sha256)?;
         std::fs::set_permissions(&rename.0, std::fs::Permissions::from_mode(0o644))
             .at("setting the mode of", &rename.0)?;
         std::fs::File::open(&rename.0)
@@ -45,7 +46,7 @@ pub fn write(base: &Base, out: &Path, bmap: bool) -> Result<(FileSum, Option<Fil
     let sum = FileSum {
         file: BASE_IMG.to_owned(),
         size: base.len,
-        sha256: hex::encode(sha),
+        sum: Sum::Sha256(hex::encode(sha)),
     };
     Ok((sum, bmap_sum, sha))
 }

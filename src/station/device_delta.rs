@@ -9,6 +9,7 @@ use crate::error::{IoContext, Result};
 use crate::io::hash::hash_patched;
 use crate::io::patch::Patch;
 use crate::layout::ids::DeviceIds;
+use crate::manifest::extra::Sum;
 use crate::output::atomic;
 use crate::output::device::DeviceBuilder;
 use crate::output::staged::Staged;
@@ -60,7 +61,7 @@ pub fn build(
         &ids,
         file,
         bytes.len() as u64,
-        hex::encode(Sha256::digest(&bytes[..])),
+        Sum::Sha256(hex::encode(Sha256::digest(&bytes[..]))),
     );
     entry.artifacts.image_sha256 = image_sha.then(|| hex::encode(sha));
     entry.artifacts.image_size = Some(base.len);

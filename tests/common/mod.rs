@@ -1,6 +1,6 @@
 //! A small test builder over a temp dir, in the style of `just`'s tests:
 //! `Test::new().file(..).args(..).status(0)`, plus helpers that run the real
-//! tools the field trusts (fsck.fat, sgdisk, sfdisk, mtools, sha256sum). A
+//! tools the field trusts (fsck.fat, sgdisk, sfdisk, mtools, sha256sum, b3sum). A
 //! missing tool fails the test loudly; nothing is skipped.
 
 #![allow(dead_code)]
@@ -114,7 +114,7 @@ pub fn tool(name: &str, args: &[&str]) -> Output {
     match Command::new(name).args(args).output() {
         Ok(o) => o,
         Err(e) => panic!(
-            "the test tool `{name}` could not run ({e}); install the Debian packages dosfstools mtools gdisk fdisk (the README's test command does)"
+            "the test tool `{name}` could not run ({e}); install the Debian packages dosfstools mtools gdisk fdisk b3sum (the README's test command does)"
         ),
     }
 }

@@ -1,0 +1,43 @@
+#!/usr/bin/env python3
+"""reflink-floor.py BASE N DIR: the W1 floor on a reflink file system (XFS).
+
+The least any tool can do to leave N durable W1 images there: per device,
+create a file, FICLONE the whole BASE image into it, and overwrite with fresh
+bytes each 4 KiB block that holds something the device does not share with
+the others (W1 geometry, ../shared/bench/README.md: the GPT header and
+entries in block 0, the FAT volume serial in the bootstrap partition's boot
+sector at 1 MiB, the credentials record at 17 MiB, the backup GPT entries
+and header in the disk's last 17 KiB); then one sync. One worker process per
+core, as burnline uses. Nothing else: no names, no hashes, no manifest.
+"""
+import fcntl, os, sys, time
+
+FICLONE = 0x40049409
+base, n, d = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+size = os.path.getsize(base)
+last = size // 4096 - 1
+backup_entries = (size - 33 * 512) // 4096
+blocks = sorted({0, 256, 17 * 256, backup_entries, last})
+os.makedirs(d, exist_ok=True)
+procs = os.cpu_count() or 1
+t = time.perf_counter()
+pids = []
+for k in range(procs):
+    pid = os.fork()
+    if pid == 0:
+        src = os.open(base, os.O_RDONLY)
+        block = os.urandom(4096)
+        for i in range(k, n, procs):
+            fd = os.open(os.path.join(d, f"{i}.img"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            fcntl.ioctl(fd, FICLONE, src)
+            for b in blocks:
+                os.pwrite(fd, block, b * 4096)
+            os.close(fd)
+        os._exit(0)
+    pids.append(pid)
+for pid in pids:
+    _, status = os.waitpid(pid, 0)
+    if status != 0:
+        sys.exit(f"reflink-floor.py: a worker failed ({status})")
+os.sync()
+print(f"reflink floor W1 N={n}: {time.perf_counter() - t:.3f} s ({len(blocks)} blocks a device)")
