@@ -9,6 +9,12 @@
 # repetitions, medians and ratios reported. burnline's time includes making
 # its output durable; the peer's is followed by one `sync`.
 #
+# W1 runs burnline twice: with the default SHA-256 of every image, and with
+# `--digest blake3` (B3SUMS: only what differs per device is hashed). On XFS,
+# W1 is also compared with scripts/reflink-floor.py: the least work that
+# leaves N durable reflinked W1 images (clone, rewrite each block holding
+# per-device bytes, sync).
+#
 # Also: peak RSS of a W2 build of NBIG devices, and `burnline check` on the
 # NBIG-row CSV. Needs root (the XFS loop mount) and the Debian packages
 # genimage dosfstools mtools xfsprogs time.
@@ -61,23 +67,32 @@ timed() {
 median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 b_w1()   { rm -rf "$1/out"; "$bin" build "$1/wl/bench-w1.yaml" --devices "$1/wl/devices-$N1.csv" --out "$1/out"; }
+b3_w1()  { rm -rf "$1/out"; "$bin" build "$1/wl/bench-w1.yaml" --devices "$1/wl/devices-$N1.csv" --out "$1/out" --digest blake3; }
 p_w1()   { "$shared/peer-genimage.sh" "$N1" "$1/wl" && sync; }
 f_w1()   { rm -rf "$1/floor"; python3 "$shared/floor.py" W1 "$N1" "$1/floor"; }
+r_w1()   { rm -rf "$1/rfloor"; python3 "$root/scripts/reflink-floor.py" "$1/rbase.img" "$N1" "$1/rfloor"; }
 b_w2()   { rm -rf "$1/out"; "$bin" build "$1/wl/bench-w1.yaml" --devices "$1/wl/devices-$N2.csv" --out "$1/out" --station --no-image-sha256; }
 p_w2()   { "$shared/peer-genimage.sh" --creds-only "$NPEER2" "$1/wl" && sync; }
 f_w2()   { rm -rf "$1/floor"; python3 "$shared/floor.py" W2 "$N2" "$1/floor"; }
+
+# The image the reflink floor clones: one W1 device as burnline builds it.
+head -n 2 "$work/xfs/wl/devices-$N1.csv" > "$work/xfs/one.csv"
+"$bin" build "$work/xfs/wl/bench-w1.yaml" --devices "$work/xfs/one.csv" --out "$work/xfs/one" >/dev/null 2>&1
+cp --reflink=always "$work/xfs/one/$(sed -n 2p "$work/xfs/one.csv" | cut -d, -f1).img" "$work/xfs/rbase.img"
 
 declare -A T
 for fs in ext4 xfs; do
   d=$work/$fs
   for w in w1 w2; do
     order=(b p f)
+    [ "$w" = w1 ] && order=(b b3 p f)
+    [ "$w.$fs" = w1.xfs ] && order+=(r)
     for ((r = 0; r < REPS; r++)); do
       for c in "${order[@]}"; do
         T[$fs.$w.$c]+="$(timed "${c}_$w" "$d") "
       done
       order=("${order[@]:1}" "${order[0]}")   # alternate who goes first
-      rm -rf "$d/wl/peer" "$d/out" "$d/floor"
+      rm -rf "$d/wl/peer" "$d/out" "$d/floor" "$d/rfloor"
     done
   done
 done
@@ -90,15 +105,24 @@ check_s=$(timed "$bin" check "$work/ext4/big/bench-w1.yaml" --devices "$work/ext
 cores=$(nproc)
 echo "burnline benchmark: $cores cores, $(uname -r), ext4 on $(df --output=source "$work/ext4" | tail -n 1), XFS (reflink=1) on a loop device"
 echo "medians of $REPS run(s); W1 N=$N1, W2 N=$N2 (genimage peer on W2: $NPEER2 devices, compared by rate)"
-printf '%-10s %-5s %12s %12s %12s %14s %14s %12s\n' workload fs burnline_s peer_s floor_s burnline_dev/s peer/burnline burnline/floor
-for w in w1 w2; do
-  for fs in ext4 xfs; do
-    b=$(echo "${T[$fs.$w.b]}" | median); p=$(echo "${T[$fs.$w.p]}" | median); f=$(echo "${T[$fs.$w.f]}" | median)
-    n=$N1; np=$N1; [ "$w" = w2 ] && { n=$N2; np=$NPEER2; }
-    awk -v w="$w" -v fs="$fs" -v b="$b" -v p="$p" -v f="$f" -v n="$n" -v np="$np" 'BEGIN {
-      brate = n / b; prate = np / p
-      printf "%-10s %-5s %12.3f %12.3f %12.3f %14.0f %14.1f %12.2f\n", toupper(w), fs, b, p, f, brate, brate / prate, b / f }'
-  done
+echo "floor: ../shared/bench/floor.py; rfloor (W1 on XFS): scripts/reflink-floor.py; '-' where it does not apply"
+printf '%-8s %-5s %-8s %11s %9s %9s %9s %11s %14s %14s %15s\n' workload fs burnline burnline_s peer_s floor_s rfloor_s burnline_dev/s peer/burnline burnline/floor burnline/rfloor
+row() { # W FS LABEL CONTENDER
+  local w=$1 fs=$2 b p f r n np
+  b=$(echo "${T[$fs.$w.$4]}" | median); p=$(echo "${T[$fs.$w.p]}" | median); f=$(echo "${T[$fs.$w.f]}" | median)
+  r=""; [ -n "${T[$fs.$w.r]:-}" ] && r=$(echo "${T[$fs.$w.r]}" | median)
+  n=$N1; np=$N1; [ "$w" = w2 ] && { n=$N2; np=$NPEER2; }
+  awk -v w="$w" -v fs="$fs" -v l="$3" -v b="$b" -v p="$p" -v f="$f" -v r="$r" -v n="$n" -v np="$np" 'BEGIN {
+    brate = n / b; prate = np / p
+    rs = (r == "") ? "-" : sprintf("%.3f", r); rr = (r == "") ? "-" : sprintf("%.2f", b / r)
+    printf "%-8s %-5s %-8s %11.3f %9.3f %9.3f %9s %11.0f %14.1f %14.2f %15s\n", toupper(w), fs, l, b, p, f, rs, brate, brate / prate, b / f, rr }'
+}
+for fs in ext4 xfs; do
+  row w1 "$fs" sha256 b
+  row w1 "$fs" blake3 b3
+done
+for fs in ext4 xfs; do
+  row w2 "$fs" station b
 done
 echo "W2 peak RSS, N=$NBIG: $((rss_kib / 1024)) MiB"
 echo "burnline check, $NBIG-row CSV: ${check_s} s"

@@ -22,18 +22,30 @@ fn bench_script_runs_all_contenders() {
         "bench.sh failed:\n{out}\n{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    for (w, fs) in [("W1", "ext4"), ("W1", "xfs"), ("W2", "ext4"), ("W2", "xfs")] {
+    for (w, fs, label) in [
+        ("W1", "ext4", "sha256"),
+        ("W1", "ext4", "blake3"),
+        ("W1", "xfs", "sha256"),
+        ("W1", "xfs", "blake3"),
+        ("W2", "ext4", "station"),
+        ("W2", "xfs", "station"),
+    ] {
         let line = out
             .lines()
-            .find(|l| l.starts_with(w) && l.split_whitespace().nth(1) == Some(fs))
-            .unwrap_or_else(|| panic!("no {w} {fs} row in:\n{out}"));
-        let cols: Vec<f64> = line
-            .split_whitespace()
-            .skip(2)
-            .map(|c| c.parse().expect("a number"))
-            .collect();
-        assert_eq!(cols.len(), 6, "{line}");
-        assert!(cols.iter().all(|c| c.is_finite() && *c > 0.0), "{line}");
+            .find(|l| l.split_whitespace().take(3).eq([w, fs, label]))
+            .unwrap_or_else(|| panic!("no {w} {fs} {label} row in:\n{out}"));
+        let cols: Vec<&str> = line.split_whitespace().skip(3).collect();
+        assert_eq!(cols.len(), 8, "{line}");
+        // The reflink floor's columns apply to W1 on XFS only.
+        let reflink = w == "W1" && fs == "xfs";
+        for (i, c) in cols.iter().enumerate() {
+            if (i == 3 || i == 7) && !reflink {
+                assert_eq!(*c, "-", "{line}");
+            } else {
+                let v: f64 = c.parse().unwrap_or_else(|_| panic!("not a number: {c} in {line}"));
+                assert!(v.is_finite() && v > 0.0, "{line}");
+            }
+        }
     }
     assert!(out.contains("W2 peak RSS, N=500:"), "{out}");
     assert!(out.contains("burnline check, 500-row CSV:"), "{out}");
