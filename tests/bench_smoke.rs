@@ -42,7 +42,9 @@ fn bench_script_runs_all_contenders() {
             if (i == 3 || i == 7) && !reflink {
                 assert_eq!(*c, "-", "{line}");
             } else {
-                let v: f64 = c.parse().unwrap_or_else(|_| panic!("not a number: {c} in {line}"));
+                let v: f64 = c
+                    .parse()
+                    .unwrap_or_else(|_| panic!("not a number: {c} in {line}"));
                 assert!(v.is_finite() && v > 0.0, "{line}");
             }
         }

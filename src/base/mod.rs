@@ -9,6 +9,7 @@ pub mod fat_geometry;
 use crate::error::{IoContext, Result};
 use crate::io::extents::{copy_extents, data_extents};
 use crate::io::window::Window;
+use crate::io::write_back::WriteBack;
 use crate::layout::Layout;
 use crate::recipe::{Content, Recipe};
 use std::fs::{File, OpenOptions};
@@ -76,8 +77,9 @@ pub fn build(recipe: &Recipe, layout: &Layout, dir: &Path) -> Result<Base> {
         match &part.content {
             Content::Fat(spec) => {
                 let mut w = Window::new(&base.file, ext.start, ext.size);
+                let mut cached = WriteBack::new(&mut w, ext.size);
                 fat::build(
-                    &mut w,
+                    &mut cached,
                     ext.size,
                     layout.sector_size,
                     spec.bits,
@@ -85,6 +87,7 @@ pub fn build(recipe: &Recipe, layout: &Layout, dir: &Path) -> Result<Base> {
                     recipe.disk.source_date_epoch,
                     |root| fat::copy_files(root, &spec.files),
                 )
+                .and_then(|_| cached.write_out())
                 .with_context(|| format!("building the FAT volume of partition `{}`", part.name))?;
                 let offsets = fat::serial_offsets(&w).with_context(|| {
                     format!("reading back the FAT volume of partition `{}`", part.name)

@@ -17,7 +17,7 @@ use crate::devices::check::expect;
 use crate::devices::reader::{DeviceReader, DeviceRow};
 use crate::error::{Error, IoContext, Result};
 use crate::io::extents::reflink_works;
-use crate::io::hash::{hash_patched, DigestKind};
+use crate::io::hash::DigestKind;
 use crate::io::tree_digest::BaseTree;
 use crate::manifest::extra::Header;
 use crate::manifest::ManifestWriter;
@@ -82,16 +82,23 @@ pub fn run(args: &BuildArgs) -> Result<()> {
         args.jobs.unwrap_or(4),
     )?;
     let base = base::build(&recipe, &layout, out)?;
-    // The base's hash covers every file the recipe pulls in.
-    let base_sha =
-        hash_patched(&base.file, base.len, &base.extents, &[]).at("hashing", &base.path)?;
-    let mut journal = Journal::open(out, &run_fingerprint(args, &spec, shard, &base_sha)?)?;
+    // The base's BLAKE3 tree. Its root names the base in the resume
+    // fingerprint (the base covers every file the recipe pulls in); with
+    // `--digest blake3` it also hashes every image.
+    let tree = BaseTree::build(&base.file, base.len, &base.extents).at("hashing", &base.path)?;
+    let base_id = tree
+        .digest_patched(&base.file, &[])
+        .at("hashing", &base.path)?;
+    let mut journal = Journal::open(out, &run_fingerprint(args, &spec, shard, &base_id)?)?;
     let mut header = Header {
         shard: shard.map(|s| s.info(rows)),
         ..Header::default()
     };
+    // The SHA-256 of `base.img`, which station deltas name; unused otherwise.
+    let mut base_sha = [0u8; 32];
     if spec.mode == OutputMode::Station {
-        let (sum, bmap, _) = station::base_file::write(&base, out, spec.bmap)?;
+        let (sum, bmap, sha) = station::base_file::write(&base, out, spec.bmap)?;
+        base_sha = sha;
         header = Header {
             mode: Some("station".into()),
             base: Some(sum),
@@ -102,10 +109,7 @@ pub fn run(args: &BuildArgs) -> Result<()> {
     crash_point!("build-after-base");
     let reflink = probe_reflink(&base.file, out);
     let mut builder = DeviceBuilder::new(&recipe, &layout, &base, out.clone(), reflink)?;
-    if spec.digest == DigestKind::Blake3 {
-        builder.tree =
-            Some(BaseTree::build(&base.file, base.len, &base.extents).at("hashing", &base.path)?);
-    }
+    builder.tree = (spec.digest == DigestKind::Blake3).then_some(tree);
     let recipe_name = recipe
         .path
         .file_name()
@@ -347,7 +351,7 @@ fn run_fingerprint(
     args: &BuildArgs,
     spec: &OutputSpec,
     shard: Option<Shard>,
-    base_sha: &[u8; 32],
+    base_id: &[u8; 32],
 ) -> Result<String> {
     let recipe = std::fs::read(&args.recipe).at("reading", &args.recipe)?;
     let csv = std::fs::read(&args.devices).at("reading", &args.devices)?;
@@ -361,7 +365,7 @@ fn run_fingerprint(
     Ok(journal::fingerprint(&[
         &recipe,
         &csv,
-        base_sha,
+        base_id,
         opts.as_bytes(),
     ]))
 }

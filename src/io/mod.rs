@@ -1,6 +1,7 @@
 //! Small composable I/O pieces: a [`window::Window`] onto part of a file, a
 //! [`patch::PatchDevice`] that records writes in memory, extent-aware copying
-//! ([`extents`]), whole-block patch writes ([`block_writes`]) and hashing of
+//! ([`extents`]), whole-block patch writes ([`block_writes`]), a write-back
+//! cache for file-system crates ([`write_back`]) and hashing of
 //! an image as base plus patches ([`hash`], and BLAKE3 with the base's tree
 //! cached in [`tree_digest`]).
 
@@ -11,6 +12,7 @@ pub mod hash;
 pub mod patch;
 pub mod tree_digest;
 pub mod window;
+pub mod write_back;
 
 use std::io;
 
