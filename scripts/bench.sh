@@ -11,25 +11,27 @@
 #
 # W1 runs burnline twice: with the default SHA-256 of every image, and with
 # `--digest blake3` (B3SUMS: only what differs per device is hashed). On XFS,
-# W1 is also compared with scripts/reflink-floor.py: the least work that
-# leaves N durable reflinked W1 images (clone, rewrite each block holding
-# per-device bytes, sync).
+# W1 is also compared with `scripts/reflink-floor.py --no-sync`: creating,
+# cloning and patching the N images with nothing made durable, a time no
+# tool that makes its output durable can beat (timed by its own clock).
 #
-# Also: peak RSS of a W2 build of NBIG devices, and `burnline check` on the
+# Also: W1 on XFS with N1BIG devices (burnline --digest blake3 and the reflink
+# floor, alternated, REPS times: the rate once the run's fixed cost is
+# spread), peak RSS of a W2 build of NBIG devices, and `burnline check` on the
 # NBIG-row CSV. Needs root (the XFS loop mount) and the Debian packages
 # genimage dosfstools mtools xfsprogs time.
 #
 # Environment: N1 (200) N2 (10000) NPEER2 (1000: the W2 peer runs this many
-# devices, and rates are compared) REPS (3) NBIG (100000) BENCH_DIR,
+# devices, and rates are compared) REPS (3) NBIG (100000) N1BIG (10000) BENCH_DIR,
 # BURNLINE_BIN (a built binary; default: cargo build --release).
 # --quick: a small smoke run (what the test suite runs).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 shared=${SHARED_BENCH:-$root/../shared/bench}
-N1=${N1:-200} N2=${N2:-10000} NPEER2=${NPEER2:-1000} REPS=${REPS:-3} NBIG=${NBIG:-100000}
+N1=${N1:-200} N2=${N2:-10000} NPEER2=${NPEER2:-1000} REPS=${REPS:-3} NBIG=${NBIG:-100000} N1BIG=${N1BIG:-10000}
 xfs_size=8G
 if [ "${1:-}" = "--quick" ]; then
-  N1=3 N2=20 NPEER2=5 REPS=1 NBIG=500 xfs_size=1G
+  N1=3 N2=20 NPEER2=5 REPS=1 NBIG=500 N1BIG=30 xfs_size=1G
 fi
 work=${BENCH_DIR:-$root/target/bench}
 bin=${BURNLINE_BIN:-$root/target/release/burnline}
@@ -64,13 +66,20 @@ timed() {
   e=$(now)
   awk -v s="$s" -v e="$e" 'BEGIN { printf "%.4f\n", e - s }'
 }
+# selftimed CMD...: sync, run a floor script, print the seconds it reports
+# by its own clock (Python's start-up, 0.15 s here, is no part of a floor and
+# would swamp a 200-device reflink floor)
+selftimed() {
+  sync
+  "$@" 2>"$work/last.err" | sed -n 's/^[^:]*: \([0-9.]*\) s.*$/\1/p' | grep . || { echo "bench.sh: $* failed:" >&2; cat "$work/last.err" >&2; exit 1; }
+}
 median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 b_w1()   { rm -rf "$1/out"; "$bin" build "$1/wl/bench-w1.yaml" --devices "$1/wl/devices-$N1.csv" --out "$1/out"; }
 b3_w1()  { rm -rf "$1/out"; "$bin" build "$1/wl/bench-w1.yaml" --devices "$1/wl/devices-$N1.csv" --out "$1/out" --digest blake3; }
 p_w1()   { "$shared/peer-genimage.sh" "$N1" "$1/wl" && sync; }
 f_w1()   { rm -rf "$1/floor"; python3 "$shared/floor.py" W1 "$N1" "$1/floor"; }
-r_w1()   { rm -rf "$1/rfloor"; python3 "$root/scripts/reflink-floor.py" "$1/rbase.img" "$N1" "$1/rfloor"; }
+r_w1()   { rm -rf "$1/rfloor"; python3 "$root/scripts/reflink-floor.py" "$1/rbase.img" "$N1" "$1/rfloor" --no-sync; }
 b_w2()   { rm -rf "$1/out"; "$bin" build "$1/wl/bench-w1.yaml" --devices "$1/wl/devices-$N2.csv" --out "$1/out" --station --no-image-sha256; }
 p_w2()   { "$shared/peer-genimage.sh" --creds-only "$NPEER2" "$1/wl" && sync; }
 f_w2()   { rm -rf "$1/floor"; python3 "$shared/floor.py" W2 "$N2" "$1/floor"; }
@@ -89,12 +98,27 @@ for fs in ext4 xfs; do
     [ "$w.$fs" = w1.xfs ] && order+=(r)
     for ((r = 0; r < REPS; r++)); do
       for c in "${order[@]}"; do
-        T[$fs.$w.$c]+="$(timed "${c}_$w" "$d") "
+        if [ "$c" = r ] || [ "$c" = f ]; then
+          T[$fs.$w.$c]+="$(selftimed "${c}_$w" "$d") "
+        else
+          T[$fs.$w.$c]+="$(timed "${c}_$w" "$d") "
+        fi
       done
       order=("${order[@]:1}" "${order[0]}")   # alternate who goes first
       rm -rf "$d/wl/peer" "$d/out" "$d/floor" "$d/rfloor"
     done
   done
+done
+
+# W1 on XFS at N1BIG devices.
+"$shared/make-workload.sh" "$work/xfs/wlbig" "$N1BIG" >/dev/null
+cp "$root/recipes/bench-w1.yaml" "$work/xfs/wlbig/bench-w1.yaml"
+bigb=() bigr=()
+for ((r = 0; r < REPS; r++)); do
+  bigb+=("$(timed bash -c "rm -rf '$work/xfs/outbig' && '$bin' build '$work/xfs/wlbig/bench-w1.yaml' --devices '$work/xfs/wlbig/devices-$N1BIG.csv' --out '$work/xfs/outbig' --digest blake3")")
+  rm -rf "$work/xfs/outbig"
+  bigr+=("$(selftimed python3 "$root/scripts/reflink-floor.py" "$work/xfs/rbase.img" "$N1BIG" "$work/xfs/rbig" --no-sync)")
+  rm -rf "$work/xfs/rbig"
 done
 
 /usr/bin/time -o "$work/rss" -f '%M' "$bin" build "$work/ext4/big/bench-w1.yaml" --devices "$work/ext4/big/devices-$NBIG.csv" \
@@ -105,7 +129,7 @@ check_s=$(timed "$bin" check "$work/ext4/big/bench-w1.yaml" --devices "$work/ext
 cores=$(nproc)
 echo "burnline benchmark: $cores cores, $(uname -r), ext4 on $(df --output=source "$work/ext4" | tail -n 1), XFS (reflink=1) on a loop device"
 echo "medians of $REPS run(s); W1 N=$N1, W2 N=$N2 (genimage peer on W2: $NPEER2 devices, compared by rate)"
-echo "floor: ../shared/bench/floor.py; rfloor (W1 on XFS): scripts/reflink-floor.py; '-' where it does not apply"
+echo "floor: ../shared/bench/floor.py; rfloor (W1 on XFS): scripts/reflink-floor.py --no-sync (nothing durable); both by their own clocks; '-' where it does not apply"
 printf '%-8s %-5s %-8s %11s %9s %9s %9s %11s %14s %14s %15s\n' workload fs burnline burnline_s peer_s floor_s rfloor_s burnline_dev/s peer/burnline burnline/floor burnline/rfloor
 row() { # W FS LABEL CONTENDER
   local w=$1 fs=$2 b p f r n np
@@ -124,5 +148,7 @@ done
 for fs in ext4 xfs; do
   row w2 "$fs" station b
 done
+b=$(echo "${bigb[*]}" | median); r=$(echo "${bigr[*]}" | median)
+awk -v n="$N1BIG" -v b="$b" -v r="$r" 'BEGIN { printf "W1 xfs N=%d: burnline --digest blake3 %.3f s (%.0f durable images/s), rfloor %.3f s (%.0f images/s, nothing durable), burnline/rfloor %.2f\n", n, b, n / b, r, n / r, b / r }'
 echo "W2 peak RSS, N=$NBIG: $((rss_kib / 1024)) MiB"
 echo "burnline check, $NBIG-row CSV: ${check_s} s"

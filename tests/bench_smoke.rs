@@ -49,6 +49,10 @@ fn bench_script_runs_all_contenders() {
             }
         }
     }
+    assert!(
+        out.contains("W1 xfs N=30: burnline --digest blake3"),
+        "{out}"
+    );
     assert!(out.contains("W2 peak RSS, N=500:"), "{out}");
     assert!(out.contains("burnline check, 500-row CSV:"), "{out}");
 }
