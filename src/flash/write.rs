@@ -14,7 +14,7 @@
 use super::source::Source;
 use super::target::Target;
 use crate::error::{Error, IoContext, Result};
-use crate::io::patch::Patch;
+use crate::io::patch::{overlay, Patch};
 use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::os::unix::fs::FileExt;
@@ -153,16 +153,7 @@ fn stream(
             }
             mi += 1;
         }
-        for p in &expect.patches {
-            let (a, b) = (
-                p.offset.max(pos),
-                (p.offset + p.bytes.len() as u64).min(end),
-            );
-            if a < b {
-                chunk[(a - pos) as usize..(b - pos) as usize]
-                    .copy_from_slice(&p.bytes[(a - p.offset) as usize..(b - p.offset) as usize]);
-            }
-        }
+        overlay(&expect.patches, pos, chunk);
         image_h.update(&*chunk);
         let mut covered = 0u64;
         for &(s, l) in ranges.iter().filter(|r| r.0 < end && r.0 + r.1 > pos) {

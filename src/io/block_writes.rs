@@ -5,7 +5,7 @@
 //! extent for the file system to allocate; whole, merged blocks avoid both.
 //! The bytes between patches come from the base, so the image is the same.
 
-use super::patch::Patch;
+use super::patch::{overlay, Patch};
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
@@ -32,10 +32,7 @@ pub fn write_patches(base: &File, len: u64, out: &File, patches: &[Patch]) -> io
         let end = end.min(len);
         let mut buf = Zeroizing::new(vec![0u8; (end - start) as usize]);
         base.read_exact_at(&mut buf, start)?;
-        for p in &patches[i..j] {
-            let at = (p.offset - start) as usize;
-            buf[at..at + p.bytes.len()].copy_from_slice(&p.bytes);
-        }
+        overlay(&patches[i..j], start, &mut buf);
         out.write_all_at(&buf, start)?;
         i = j;
     }

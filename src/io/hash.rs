@@ -4,7 +4,7 @@
 //! Also the [`DigestKind`] a build lists its outputs with, and streaming
 //! hashing of a file or stream with either kind.
 
-use super::patch::Patch;
+use super::patch::{overlapping, overlay, Patch};
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io;
@@ -112,22 +112,12 @@ pub fn hash_patched(
             let b = (s + l).min(pos + n as u64);
             base.read_exact_at(&mut chunk[(a - pos) as usize..(b - pos) as usize], a)?;
         }
-        let mut patched = false;
-        for p in patches {
-            let (a, b) = (
-                p.offset.max(pos),
-                (p.offset + p.bytes.len() as u64).min(pos + n as u64),
-            );
-            if a < b {
-                if !any_data && !patched {
-                    chunk.fill(0);
-                }
-                patched = true;
-                chunk[(a - pos) as usize..(b - pos) as usize]
-                    .copy_from_slice(&p.bytes[(a - p.offset) as usize..(b - p.offset) as usize]);
-            }
+        let over = overlapping(patches, pos, n as u64);
+        if !any_data && !over.is_empty() {
+            chunk.fill(0);
         }
-        if any_data || patched {
+        overlay(over, pos, chunk);
+        if any_data || !over.is_empty() {
             h.update(&*chunk);
         } else {
             h.update(&zeros[..n]);

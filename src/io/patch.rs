@@ -50,6 +50,30 @@ impl PatchDevice {
     }
 }
 
+/// The patches of `patches` (sorted by offset, not overlapping) that touch
+/// the disk's bytes `pos..pos + len`.
+pub fn overlapping(patches: &[Patch], pos: u64, len: u64) -> &[Patch] {
+    let first = patches.partition_point(|p| p.offset + p.bytes.len() as u64 <= pos);
+    let last = patches.partition_point(|p| p.offset < pos + len);
+    &patches[first..last.max(first)]
+}
+
+/// Writes the parts of `patches` (sorted, not overlapping) that fall in
+/// `buf`, which holds the disk's bytes from `pos` on, over it.
+pub fn overlay(patches: &[Patch], pos: u64, buf: &mut [u8]) {
+    let end = pos + buf.len() as u64;
+    for p in overlapping(patches, pos, buf.len() as u64) {
+        let (a, b) = (
+            p.offset.max(pos),
+            (p.offset + p.bytes.len() as u64).min(end),
+        );
+        if a < b {
+            buf[(a - pos) as usize..(b - pos) as usize]
+                .copy_from_slice(&p.bytes[(a - p.offset) as usize..(b - p.offset) as usize]);
+        }
+    }
+}
+
 /// `bytes` at `offset` (a multiple of 512) as patches, in the same 512-byte
 /// chunks a [`PatchDevice`] records: all-zero chunks dropped, adjacent ones
 /// merged.

@@ -9,7 +9,7 @@
 //! `blake3::hash` (and `b3sum`) of the materialized image.
 
 use super::hash::extents_overlapping;
-use super::patch::Patch;
+use super::patch::{overlay, Patch};
 use blake3::hazmat::{
     left_subtree_len, merge_subtrees_non_root, merge_subtrees_root, ChainingValue, HasherExt, Mode,
 };
@@ -103,16 +103,7 @@ impl BaseTree {
         buf: &mut [u8],
     ) -> io::Result<()> {
         self.read_base(base, pos, buf)?;
-        let end = pos + buf.len() as u64;
-        let first = patches.partition_point(|p| p.offset + p.bytes.len() as u64 <= pos);
-        for p in patches[first..].iter().take_while(|p| p.offset < end) {
-            let a = p.offset.max(pos);
-            let b = (p.offset + p.bytes.len() as u64).min(end);
-            if a < b {
-                buf[(a - pos) as usize..(b - pos) as usize]
-                    .copy_from_slice(&p.bytes[(a - p.offset) as usize..(b - p.offset) as usize]);
-            }
-        }
+        overlay(patches, pos, buf);
         Ok(())
     }
 

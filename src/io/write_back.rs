@@ -102,34 +102,40 @@ impl<'a, D: BlockAt> WriteBack<'a, D> {
     }
 }
 
+/// `len` bytes at `offset` cut at page boundaries: for each piece its page,
+/// its offset in the page, its offset in the buffer and its length.
+fn pieces(offset: u64, len: usize) -> impl Iterator<Item = (u64, usize, usize, usize)> {
+    let mut done = 0usize;
+    std::iter::from_fn(move || {
+        (done < len).then(|| {
+            let p = offset + done as u64;
+            let (idx, off) = (p / PAGE, (p % PAGE) as usize);
+            let take = (PAGE as usize - off).min(len - done);
+            done += take;
+            (idx, off, done - take, take)
+        })
+    })
+}
+
 impl<D: BlockAt> BlockAt for WriteBack<'_, D> {
     fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
         self.check(offset, buf.len())?;
-        let mut done = 0usize;
-        while done < buf.len() {
-            let p = offset + done as u64;
-            let (idx, off) = (p / PAGE, (p % PAGE) as usize);
-            let take = (PAGE as usize - off).min(buf.len() - done);
+        for (idx, off, done, take) in pieces(offset, buf.len()) {
+            let dst = &mut buf[done..done + take];
             match self.pages.get(&idx) {
-                Some(page) => buf[done..done + take].copy_from_slice(&page.bytes[off..off + take]),
-                None => self.inner.read_exact_at(&mut buf[done..done + take], p)?,
+                Some(page) => dst.copy_from_slice(&page.bytes[off..off + take]),
+                None => self.inner.read_exact_at(dst, idx * PAGE + off as u64)?,
             }
-            done += take;
         }
         Ok(())
     }
 
     fn write_all_at(&mut self, buf: &[u8], offset: u64) -> io::Result<()> {
         self.check(offset, buf.len())?;
-        let mut done = 0usize;
-        while done < buf.len() {
-            let p = offset + done as u64;
-            let (idx, off) = (p / PAGE, (p % PAGE) as usize);
-            let take = (PAGE as usize - off).min(buf.len() - done);
+        for (idx, off, done, take) in pieces(offset, buf.len()) {
             let page = self.page(idx)?;
             page.bytes[off..off + take].copy_from_slice(&buf[done..done + take]);
             page.dirty = true;
-            done += take;
         }
         Ok(())
     }
@@ -138,14 +144,9 @@ impl<D: BlockAt> BlockAt for WriteBack<'_, D> {
 impl<D: BlockAt> Read for WriteBack<'_, D> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = (self.len.saturating_sub(self.pos)).min(buf.len() as u64) as usize;
-        let mut done = 0usize;
-        while done < n {
-            let p = self.pos + done as u64;
-            let (idx, off) = (p / PAGE, (p % PAGE) as usize);
-            let take = (PAGE as usize - off).min(n - done);
+        for (idx, off, done, take) in pieces(self.pos, n) {
             let page = self.page(idx)?;
             buf[done..done + take].copy_from_slice(&page.bytes[off..off + take]);
-            done += take;
         }
         self.pos += n as u64;
         Ok(n)

@@ -9,7 +9,7 @@
 use super::ids::DeviceIds;
 use super::table::table_patches;
 use super::Layout;
-use crate::io::patch::{sparse_patches, Patch};
+use crate::io::patch::{overlay, sparse_patches, Patch};
 use crate::recipe::TableKind;
 use std::io;
 
@@ -86,16 +86,7 @@ impl Region {
     /// in them.
     fn from_patches(layout: &Layout, patches: &[Patch], start: u64, end: u64) -> io::Result<Self> {
         let mut bytes = vec![0u8; (end - start) as usize];
-        for p in patches {
-            let (a, b) = (
-                p.offset.max(start),
-                (p.offset + p.bytes.len() as u64).min(end),
-            );
-            if a < b {
-                bytes[(a - start) as usize..(b - start) as usize]
-                    .copy_from_slice(&p.bytes[(a - p.offset) as usize..(b - p.offset) as usize]);
-            }
-        }
+        overlay(patches, start, &mut bytes);
         let ss = layout.sector_size;
         // The primary header is at LBA 1, the backup at the last LBA.
         let header_at = if start == 0 {
