@@ -113,11 +113,13 @@ done
 # W1 on XFS at N1BIG devices.
 "$shared/make-workload.sh" "$work/xfs/wlbig" "$N1BIG" >/dev/null
 cp "$root/recipes/bench-w1.yaml" "$work/xfs/wlbig/bench-w1.yaml"
-bigb=() bigr=()
+bigb=() bigr=() bigd=()
 for ((r = 0; r < REPS; r++)); do
   bigb+=("$(timed bash -c "rm -rf '$work/xfs/outbig' && '$bin' build '$work/xfs/wlbig/bench-w1.yaml' --devices '$work/xfs/wlbig/devices-$N1BIG.csv' --out '$work/xfs/outbig' --digest blake3")")
   rm -rf "$work/xfs/outbig"
   bigr+=("$(selftimed python3 "$root/scripts/reflink-floor.py" "$work/xfs/rbase.img" "$N1BIG" "$work/xfs/rbig" --no-sync)")
+  rm -rf "$work/xfs/rbig"
+  bigd+=("$(selftimed python3 "$root/scripts/reflink-floor.py" "$work/xfs/rbase.img" "$N1BIG" "$work/xfs/rbig")")
   rm -rf "$work/xfs/rbig"
 done
 
@@ -148,7 +150,7 @@ done
 for fs in ext4 xfs; do
   row w2 "$fs" station b
 done
-b=$(echo "${bigb[*]}" | median); r=$(echo "${bigr[*]}" | median)
-awk -v n="$N1BIG" -v b="$b" -v r="$r" 'BEGIN { printf "W1 xfs N=%d: burnline --digest blake3 %.3f s (%.0f durable images/s), rfloor %.3f s (%.0f images/s, nothing durable), burnline/rfloor %.2f\n", n, b, n / b, r, n / r, b / r }'
+b=$(echo "${bigb[*]}" | median); r=$(echo "${bigr[*]}" | median); dr=$(echo "${bigd[*]}" | median)
+awk -v n="$N1BIG" -v b="$b" -v r="$r" -v d="$dr" 'BEGIN { printf "W1 xfs N=%d: burnline --digest blake3 %.3f s (%.0f durable images/s), rfloor %.3f s (%.0f images/s, nothing durable), burnline/rfloor %.2f, rfloor with one sync %.3f s (%.0f durable images/s)\n", n, b, n / b, r, n / r, b / r, d, n / d }'
 echo "W2 peak RSS, N=$NBIG: $((rss_kib / 1024)) MiB"
 echo "burnline check, $NBIG-row CSV: ${check_s} s"
