@@ -1,7 +1,8 @@
 //! `burnline build`: checks everything first (nothing is written on bad
 //! input), builds the base image once, then the devices in parallel batches.
 //! Per batch the images are made durable with one `syncfs`, renamed into
-//! place, the directory synced, and only then listed in the manifest. A
+//! place, the directory synced (on a thread of its own, while the next batch
+//! is built), and only then listed in the manifest. A
 //! device that fails is reported and the others go on; the exit status says
 //! so at the end. Finished batches are journaled (`crate::resume`), so a
 //! rerun after a kill finishes only what is missing; `--shard` builds one
