@@ -1,6 +1,7 @@
 //! `--digest blake3` / `output.digest: blake3`: images listed with BLAKE3 in
 //! the manifest and in `B3SUMS`, checked with the real `b3sum` (a missing
-//! b3sum fails loudly), verified and merged; station output refuses it.
+//! b3sum fails loudly), verified and merged; station output lists base.img
+//! and the deltas in `B3SUMS` too.
 
 mod common;
 
@@ -183,26 +184,39 @@ fn a_bad_output_digest_is_a_field_error() {
 }
 
 #[test]
-fn station_output_refuses_blake3() {
+fn station_output_takes_blake3_from_the_flag_or_the_recipe() {
     let tmp = tempfile::tempdir().expect("tmp");
     let out = tmp.path().join("out");
-    let o = build(EXAMPLE, &out, &["--station", "--digest", "blake3"]);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(
-        err.contains("--digest blake3") && err.contains("--station") && err.contains("SHA-256"),
-        "{err}"
+    ok(
+        &build(
+            EXAMPLE,
+            &out,
+            &["--station", "--digest", "blake3", "--bmap"],
+        ),
+        "build --station --digest blake3",
     );
-    assert!(!out.exists(), "something was written");
+    assert!(!out.join("SHA256SUMS").exists());
+    let m = manifest(&out);
+    let n = m["devices"].as_array().expect("devices").len();
+    // base.img, its bmap and every delta.
+    b3sum_check(&out, n + 2);
+    assert_eq!(m["base"]["blake3"], b3sum(&out.join("base.img")).as_str());
+    assert!(m["base_bmap"]["blake3"].is_string(), "{m}");
+    for e in m["devices"].as_array().expect("devices") {
+        assert!(
+            e["blake3"].is_string() && e["image_blake3"].is_string(),
+            "{e}"
+        );
+    }
+    ok(
+        &burnline(&["verify", out.to_str().expect("utf8")]),
+        "verify",
+    );
     let recipe = example_with_output(tmp.path(), "  mode: station\n  digest: blake3\n");
-    let o = build(recipe.to_str().expect("utf8"), &out, &[]);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(
-        text(&o).contains("output.digest: `blake3` needs `output.mode: full`"),
-        "{}",
-        text(&o)
-    );
+    let out2 = tmp.path().join("out2");
+    ok(&build(recipe.to_str().expect("utf8"), &out2, &[]), "recipe");
+    b3sum_check(&out2, n + 1);
+    assert_eq!(manifest(&out2)["mode"], "station");
 }
 
 #[test]

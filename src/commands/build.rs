@@ -98,7 +98,8 @@ pub fn run(args: &BuildArgs) -> Result<()> {
     // The SHA-256 of `base.img`, which station deltas name; unused otherwise.
     let mut base_sha = [0u8; 32];
     if spec.mode == OutputMode::Station {
-        let (sum, bmap, sha) = station::base_file::write(&base, out, spec.bmap)?;
+        let (sum, bmap, sha) =
+            station::base_file::write(&base, out, spec.bmap, spec.digest, &base_id)?;
         base_sha = sha;
         header = Header {
             mode: Some("station".into()),
@@ -312,8 +313,7 @@ fn probe_reflink(base: &File, out: &Path) -> bool {
     works
 }
 
-/// The recipe's output options with the command line's on top. BLAKE3
-/// with station output is refused: the delta format records SHA-256.
+/// The recipe's output options with the command line's on top.
 fn output_spec(args: &BuildArgs, recipe: &crate::recipe::Recipe) -> Result<OutputSpec> {
     let mut spec = recipe.output;
     if args.station {
@@ -332,11 +332,6 @@ fn output_spec(args: &BuildArgs, recipe: &crate::recipe::Recipe) -> Result<Outpu
         Some(DigestArg::Sha256) => spec.digest = DigestKind::Sha256,
         Some(DigestArg::Blake3) => spec.digest = DigestKind::Blake3,
         None => {}
-    }
-    if spec.mode == OutputMode::Station && spec.digest == DigestKind::Blake3 {
-        return Err(Error::Usage(
-            "--digest blake3 (or output.digest: blake3) cannot be used with --station (or output.mode: station): station deltas record SHA-256".into(),
-        ));
     }
     if spec.mode == OutputMode::Station && spec.compress.is_some() {
         eprintln!("burnline: note: compression applies to full images; station output stays raw");

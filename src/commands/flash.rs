@@ -7,6 +7,7 @@ use crate::error::{Error, IoContext, Result};
 use crate::flash::source::Source;
 use crate::flash::write::{self, Expect};
 use crate::flash::{from_recipe, target};
+use crate::manifest::extra::Sum;
 use crate::station::delta;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -103,7 +104,8 @@ fn plan(args: &FlashArgs) -> Result<Vec<(Source, Expect, PathBuf)>> {
             let exp = Expect {
                 patches: parsed.patches,
                 base_sha256: Some(parsed.base_sha256),
-                image_sha256: Some(parsed.image_sha256).filter(|s| *s != delta::NOT_RECORDED),
+                image: Some((parsed.image_kind, parsed.image_digest))
+                    .filter(|(_, d)| *d != delta::NOT_RECORDED),
             };
             jobs.push((src, exp, t.clone()));
         }
@@ -129,22 +131,24 @@ fn plan(args: &FlashArgs) -> Result<Vec<(Source, Expect, PathBuf)>> {
 pub struct Outcome {
     /// The target.
     pub target: PathBuf,
-    /// The written image's SHA-256 and the bytes skipped, or the error.
-    pub result: Result<([u8; 32], u64)>,
+    /// The written image's digest and the bytes skipped, or the error.
+    pub result: Result<(Sum, u64)>,
 }
 
-/// Writes and verifies one target.
+/// Writes and verifies one target; the image's digest is of the kind
+/// `exp` expects (SHA-256 when it expects none).
 pub fn flash_one(
     src: &Source,
     exp: &Expect,
     path: &Path,
-    on_written: impl FnOnce(&[u8; 32]) -> Result<()>,
-) -> Result<([u8; 32], u64)> {
+    on_written: impl FnOnce(&Sum) -> Result<()>,
+) -> Result<(Sum, u64)> {
     let t = target::open(path, src.size)?;
     let w = write::write(src, exp, &t)?;
-    on_written(&w.image_sha256)?;
+    let digest = Sum::new(exp.image_kind(), &w.image_digest);
+    on_written(&digest)?;
     write::verify(&t, &w)?;
-    Ok((w.image_sha256, w.skipped))
+    Ok((digest, w.skipped))
 }
 
 /// Runs the jobs in parallel, one thread each.
@@ -158,8 +162,8 @@ fn run_all(jobs: Vec<(&Source, &Expect, &Path)>) -> Vec<Outcome> {
     })
 }
 
-/// A writer thread: the written image's SHA-256 and the bytes skipped.
-pub type Writer<'scope> = std::thread::ScopedJoinHandle<'scope, Result<([u8; 32], u64)>>;
+/// A writer thread: the written image's digest and the bytes skipped.
+pub type Writer<'scope> = std::thread::ScopedJoinHandle<'scope, Result<(Sum, u64)>>;
 
 /// Waits for every writer thread; one that panicked is a failed target.
 pub fn join_all(handles: Vec<(&Path, Writer<'_>)>) -> Vec<Outcome> {
@@ -183,10 +187,11 @@ pub fn report(outcomes: Vec<Outcome>) -> Result<()> {
     let mut errors = Vec::new();
     for o in outcomes {
         match o.result {
-            Ok((sha, skipped)) => eprintln!(
-                "ok: {}: written and verified, sha256 {} ({skipped} bytes of holes skipped)",
+            Ok((sum, skipped)) => eprintln!(
+                "ok: {}: written and verified, {} {} ({skipped} bytes of holes skipped)",
                 o.target.display(),
-                hex::encode(sha)
+                sum.kind().name(),
+                sum.hex()
             ),
             Err(e) => errors.push(e),
         }

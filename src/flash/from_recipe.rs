@@ -13,7 +13,7 @@ use crate::commands::flash::{flash_one, join_all, report, Outcome};
 use crate::devices::check::expect;
 use crate::devices::reader::{DeviceReader, DeviceRow};
 use crate::error::{Error, IoContext, Result};
-use crate::io::hash::hash_patched;
+use crate::io::hash::{hash_patched, DigestKind};
 use crate::layout::ids::DeviceIds;
 use crate::output::device::{credentials_for, DeviceBuilder};
 use std::path::{Path, PathBuf};
@@ -83,7 +83,7 @@ pub fn run(
             Expect {
                 patches,
                 base_sha256: None,
-                image_sha256: Some(sha),
+                image: Some((DigestKind::Sha256, sha)),
             },
         ));
     }
@@ -100,7 +100,7 @@ pub fn run(
                                 row,
                                 t,
                                 State::Written,
-                                Some(hex::encode(sha)),
+                                Some(sha.hex().to_owned()),
                                 None,
                             ))
                         });
@@ -109,7 +109,7 @@ pub fn run(
                                 row,
                                 t,
                                 State::Verified,
-                                Some(hex::encode(sha)),
+                                Some(sha.hex().to_owned()),
                                 None,
                             ))?,
                             Err(e) => ledger.append(record(

@@ -5,7 +5,8 @@
 //!    last step, the card cannot boot an old or a half-new system.
 //! 2. The image is streamed once: where a map is known only the mapped
 //!    ranges (and the patches) are written, holes are skipped; the map's
-//!    checksums, the base's and the result's SHA-256 are checked on the way.
+//!    checksums, the base's SHA-256 and the result's digest (SHA-256, or
+//!    BLAKE3 when a delta records that) are checked on the way.
 //! 3. Synced, then the table regions are written from memory, last, and synced.
 //! 4. [`verify`] reads every written byte back and compares SHA-256.
 //!
@@ -14,6 +15,7 @@
 use super::source::Source;
 use super::target::Target;
 use crate::error::{Error, IoContext, Result};
+use crate::io::hash::{DigestKind, StreamHash};
 use crate::io::patch::{overlay, Patch};
 use sha2::{Digest, Sha256};
 use std::io::Read;
@@ -30,8 +32,15 @@ pub struct Expect {
     pub patches: Vec<Patch>,
     /// SHA-256 the (unpatched) stream must have (a delta's base).
     pub base_sha256: Option<[u8; 32]>,
-    /// SHA-256 the result must have.
-    pub image_sha256: Option<[u8; 32]>,
+    /// The digest (of that kind) the result must have.
+    pub image: Option<(DigestKind, [u8; 32])>,
+}
+
+impl Expect {
+    /// The kind the result is hashed with: the expected one, else SHA-256.
+    pub fn image_kind(&self) -> DigestKind {
+        self.image.map_or(DigestKind::Sha256, |(k, _)| k)
+    }
 }
 
 /// What was written, for [`verify`].
@@ -41,8 +50,8 @@ pub struct Written {
     pub ranges: Vec<(u64, u64)>,
     /// SHA-256 of the image's bytes over `ranges`, in order.
     pub sha256: [u8; 32],
-    /// SHA-256 of the whole resulting image.
-    pub image_sha256: [u8; 32],
+    /// The digest of the whole resulting image, of [`Expect::image_kind`].
+    pub image_digest: [u8; 32],
     /// Bytes not written because the map says they are holes.
     pub skipped: u64,
 }
@@ -115,7 +124,9 @@ fn stream(
     let mut reader = src.reader()?;
     let mut held_head = vec![0u8; head as usize];
     let mut held_tail = vec![0u8; (size - tail_start) as usize];
-    let (mut base_h, mut image_h, mut written_h) = (Sha256::new(), Sha256::new(), Sha256::new());
+    let kind = expect.image_kind();
+    let (mut base_h, mut written_h) = (Sha256::new(), Sha256::new());
+    let mut image_h = StreamHash::new(kind);
     let no_map = Vec::new();
     let map = src.map.as_ref().unwrap_or(&no_map);
     let mut mi = 0usize;
@@ -199,11 +210,12 @@ fn stream(
             src.path.display()
         )));
     }
-    let image_sha256: [u8; 32] = image_h.finalize().into();
-    if expect.image_sha256.is_some_and(|w| w != image_sha256) {
-        return Err(Error::Usage(
-            "the image written does not have the sha256 the delta records".into(),
-        ));
+    let image_digest = image_h.finalize();
+    if expect.image.is_some_and(|(_, w)| w != image_digest) {
+        return Err(Error::Usage(format!(
+            "the image written does not have the {} the delta records",
+            kind.name()
+        )));
     }
     t.file.sync_all().at("syncing", &t.path)?;
     t.file
@@ -216,7 +228,7 @@ fn stream(
     Ok(Written {
         ranges: ranges.to_vec(),
         sha256: written_h.finalize().into(),
-        image_sha256,
+        image_digest,
         skipped,
     })
 }

@@ -70,7 +70,7 @@ pub struct OutputSpec {
     /// whole disk per device, which dominates station build time).
     pub no_image_sha256: bool,
     /// The checksum outputs are listed with: SHA-256 (`SHA256SUMS`) or
-    /// BLAKE3 (`B3SUMS`, full images only).
+    /// BLAKE3 (`B3SUMS`; station deltas then record their image's BLAKE3).
     pub digest: DigestKind,
 }
 
@@ -108,13 +108,6 @@ pub fn resolve(raw: &RawOutput, p: &mut impl FnMut(&str, String)) -> OutputSpec 
                 p(
                     "output.digest",
                     format!("must be `sha256` or `blake3`, not `{s}`"),
-                );
-                DigestKind::Sha256
-            }
-            Some(DigestKind::Blake3) if mode == OutputMode::Station => {
-                p(
-                    "output.digest",
-                    "`blake3` needs `output.mode: full` (station deltas record SHA-256)".into(),
                 );
                 DigestKind::Sha256
             }

@@ -1,6 +1,7 @@
 //! Puts the run's base image in place as `base.img` (and `base.img.bmap`
 //! when bmaps are asked for): temp, fsync, rename, fsync dir. It holds no
-//! secret, so it is readable by all (0644).
+//! secret, so it is readable by all (0644). It is listed with the build's
+//! checksum kind; deltas name it by its SHA-256 either way.
 
 use crate::base::Base;
 use crate::error::{IoContext, Result};
@@ -14,9 +15,16 @@ use std::path::Path;
 /// The station base's file name.
 pub const BASE_IMG: &str = "base.img";
 
-/// Writes `base.img` (and its bmap) into `out`; returns their listings and
-/// the base's SHA-256.
-pub fn write(base: &Base, out: &Path, bmap: bool) -> Result<(FileSum, Option<FileSum>, [u8; 32])> {
+/// Writes `base.img` (and its bmap) into `out`; returns their listings
+/// (with `kind` checksums; `base_blake3` is the base's BLAKE3, listed when
+/// `kind` is BLAKE3) and the base's SHA-256.
+pub fn write(
+    base: &Base,
+    out: &Path,
+    bmap: bool,
+    kind: DigestKind,
+    base_blake3: &[u8; 32],
+) -> Result<(FileSum, Option<FileSum>, [u8; 32])> {
     let dest = out.join(BASE_IMG);
     let tmp = atomic::temp_path(&dest);
     let f = atomic::create_temp(&tmp)?;
@@ -28,8 +36,7 @@ pub fn write(base: &Base, out: &Path, bmap: bool) -> Result<(FileSum, Option<Fil
     let mut renames = vec![(tmp.clone(), dest.clone())];
     let mut bmap_sum = None;
     if bmap {
-        let (sum, rename) =
-            artifacts::write_bmap(&f, base.len, &base.extents, &[], &dest, DigestKind::Sha256)?;
+        let (sum, rename) = artifacts::write_bmap(&f, base.len, &base.extents, &[], &dest, kind)?;
         std::fs::set_permissions(&rename.0, std::fs::Permissions::from_mode(0o644))
             .at("setting the mode of", &rename.0)?;
         std::fs::File::open(&rename.0)
@@ -46,7 +53,10 @@ pub fn write(base: &Base, out: &Path, bmap: bool) -> Result<(FileSum, Option<Fil
     let sum = FileSum {
         file: BASE_IMG.to_owned(),
         size: base.len,
-        sum: Sum::Sha256(hex::encode(sha)),
+        sum: match kind {
+            DigestKind::Sha256 => Sum::new(kind, &sha),
+            DigestKind::Blake3 => Sum::new(kind, base_blake3),
+        },
     };
     Ok((sum, bmap_sum, sha))
 }

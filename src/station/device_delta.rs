@@ -1,19 +1,21 @@
 //! Builds one device's station output: its patches over the base, written as
 //! a [`super::delta`] file (mode 0600, it holds the credentials) under a
-//! temp name, with the full image's SHA-256 computed from base plus patches.
+//! temp name, with the full image's digest computed from base plus patches:
+//! SHA-256 (a pass over the whole disk), or with `--digest blake3` BLAKE3
+//! from the base's tree (a few leaves per device). The delta file itself is
+//! listed with the same kind.
 
 use super::delta;
 use crate::credentials::payload::Credentials;
 use crate::devices::reader::DeviceRow;
 use crate::error::{IoContext, Result};
-use crate::io::hash::hash_patched;
+use crate::io::hash::{hash_patched, DigestKind, StreamHash};
 use crate::io::patch::Patch;
 use crate::layout::ids::DeviceIds;
 use crate::manifest::extra::Sum;
 use crate::output::atomic;
 use crate::output::device::DeviceBuilder;
 use crate::output::staged::Staged;
-use sha2::{Digest, Sha256};
 use std::io::Write;
 
 /// The delta's file name for a device's image name (`x.img` → `x.img.delta`).
@@ -22,8 +24,8 @@ pub fn delta_name(image_name: &str) -> String {
 }
 
 /// Writes `row`'s delta under its temp name; with `image_sha` the full
-/// image's SHA-256 is computed (a pass over the whole disk), else the delta
-/// records zeros there ("not recorded").
+/// image's digest is recorded (BLAKE3 when the builder holds the base's
+/// tree, else SHA-256), else the delta records zeros there ("not recorded").
 pub fn build(
     builder: &DeviceBuilder<'_>,
     row: &DeviceRow,
@@ -42,28 +44,38 @@ pub fn build(
         &creds.device_name,
         builder.layout,
     );
-    let sha = if image_sha {
-        hash_patched(&base.file, base.len, &base.extents, patches)
-            .at("hashing the image of", &dest)?
-    } else {
-        delta::NOT_RECORDED
+    let kind = match builder.tree {
+        Some(_) => DigestKind::Blake3,
+        None => DigestKind::Sha256,
     };
-    let bytes = delta::encode(base.len, base_sha, &sha, patches).at("encoding", &dest)?;
+    let digest = match (&builder.tree, image_sha) {
+        (_, false) => delta::NOT_RECORDED,
+        (Some(tree), true) => tree
+            .digest_patched(&base.file, patches)
+            .at("hashing the image of", &dest)?,
+        (None, true) => hash_patched(&base.file, base.len, &base.extents, patches)
+            .at("hashing the image of", &dest)?,
+    };
+    let bytes = delta::encode(base.len, base_sha, kind, &digest, patches).at("encoding", &dest)?;
     let written =
         atomic::create_temp(&tmp).and_then(|mut f| f.write_all(&bytes).at("writing", &tmp));
     if let Err(e) = written {
         let _ = std::fs::remove_file(&tmp);
         return Err(e);
     }
+    let mut file_hash = StreamHash::new(kind);
+    file_hash.update(&bytes);
     let mut entry = crate::output::device::entry_for(
         builder,
         row,
         &ids,
         file,
         bytes.len() as u64,
-        Sum::Sha256(hex::encode(Sha256::digest(&bytes[..]))),
+        Sum::new(kind, &file_hash.finalize()),
     );
-    entry.artifacts.image_sha256 = image_sha.then(|| hex::encode(sha));
+    if image_sha {
+        entry.artifacts.set_image_sum(Sum::new(kind, &digest));
+    }
     entry.artifacts.image_size = Some(base.len);
     entry.artifacts.row = Some(row.index);
     Ok(Staged {
