@@ -70,7 +70,7 @@ pub struct BuildArgs {
     #[arg(long)]
     pub bmap: bool,
     /// With --station: do not hash each device's full image (much faster;
-    /// deltas then record no result SHA-256, see docs/station.md).
+    /// deltas then record no result digest, see docs/station.md).
     #[arg(long)]
     pub no_image_sha256: bool,
     /// Compress each image (overrides the recipe's `output.compress`).
@@ -78,7 +78,7 @@ pub struct BuildArgs {
     pub compress: Option<CompressArg>,
     /// The checksum outputs are listed with (overrides the recipe's
     /// `output.digest`): sha256 (`SHA256SUMS`) or blake3 (`B3SUMS`, hashing
-    /// only what differs per device; not with --station).
+    /// only what differs per device; with --station, deltas record BLAKE3).
     #[arg(long, value_enum)]
     pub digest: Option<DigestArg>,
     /// Build only shard K of N (1-based): CSV rows with index % N == K-1.
