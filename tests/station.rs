@@ -279,3 +279,40 @@ fn delta_of_an_unknown_digest_kind_is_refused() {
     );
     assert!(!card.exists(), "no target touched");
 }
+
+#[test]
+fn blake3_without_image_hash_records_zeros_and_still_flashes() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let d = t.path();
+    let (r, c) = fixture(d, 1, "");
+    let (full, st) = (d.join("full"), d.join("st"));
+    ok(&["build", s(&r), "--devices", s(&c), "--out", s(&full)]);
+    ok(&[
+        "build",
+        s(&r),
+        "--devices",
+        s(&c),
+        "--out",
+        s(&st),
+        "--station",
+        "--digest",
+        "blake3",
+        "--no-image-sha256",
+    ]);
+    let manifest = std::fs::read_to_string(st.join("manifest.json")).expect("manifest");
+    assert!(!manifest.contains("image_blake3") && !manifest.contains("image_sha256"));
+    tool("b3sum", &["-c", "B3SUMS"], &st);
+    let delta = st.join("gw-0001.img.delta");
+    let bytes = std::fs::read(&delta).expect("delta");
+    assert_eq!(&bytes[48..80], &[0; 32], "not recorded");
+    assert_eq!(&bytes[84..88], &[1, 0, 0, 0]);
+    let card = d.join("card");
+    ok(&[
+        "flash",
+        s(&st.join("base.img")),
+        s(&delta),
+        "--target",
+        s(&card),
+    ]);
+    assert_eq!(sha(&card), sha(&full.join("gw-0001.img")));
+}
