@@ -7,23 +7,33 @@
 
 mod station_common;
 use station_common::*;
+use std::path::{Path, PathBuf};
+
+/// Builds the recipe `r` for the devices of `c` twice under `d`: full images
+/// into `full`, and station output (with `extra` flags) into `st`.
+fn full_and_station(d: &Path, r: &Path, c: &Path, extra: &[&str]) -> (PathBuf, PathBuf) {
+    let (full, st) = (d.join("full"), d.join("st"));
+    ok(&["build", s(r), "--devices", s(c), "--out", s(&full)]);
+    let mut args = vec![
+        "build",
+        s(r),
+        "--devices",
+        s(c),
+        "--out",
+        s(&st),
+        "--station",
+    ];
+    args.extend_from_slice(extra);
+    ok(&args);
+    (full, st)
+}
 
 #[test]
 fn base_plus_delta_equals_full_image_for_every_device() {
     let t = tempfile::tempdir().expect("tempdir");
     let d = t.path();
     let (r, c) = fixture(d, 6, "");
-    let (full, st) = (d.join("full"), d.join("st"));
-    ok(&["build", s(&r), "--devices", s(&c), "--out", s(&full)]);
-    ok(&[
-        "build",
-        s(&r),
-        "--devices",
-        s(&c),
-        "--out",
-        s(&st),
-        "--station",
-    ]);
+    let (full, st) = full_and_station(d, &r, &c, &[]);
     tool("sha256sum", &["-c", "SHA256SUMS"], &st);
     let manifest = std::fs::read_to_string(st.join("manifest.json")).expect("manifest");
     assert!(
@@ -95,18 +105,7 @@ fn deltas_without_image_sha256_still_apply() {
     let t = tempfile::tempdir().expect("tempdir");
     let d = t.path();
     let (r, c) = fixture(d, 2, "");
-    let (full, st) = (d.join("full"), d.join("st"));
-    ok(&["build", s(&r), "--devices", s(&c), "--out", s(&full)]);
-    ok(&[
-        "build",
-        s(&r),
-        "--devices",
-        s(&c),
-        "--out",
-        s(&st),
-        "--station",
-        "--no-image-sha256",
-    ]);
+    let (full, st) = full_and_station(d, &r, &c, &["--no-image-sha256"]);
     let manifest = std::fs::read_to_string(st.join("manifest.json")).expect("manifest");
     assert!(!manifest.contains("image_sha256"));
     for name in names(2) {
@@ -143,22 +142,9 @@ fn reseal(mut bytes: Vec<u8>) -> Vec<u8> {
 
 /// A station build with `--digest blake3` of `n` devices in `d/st`, and the
 /// full images of the same devices in `d/full`.
-fn blake3_station(d: &std::path::Path, n: usize) -> (std::path::PathBuf, std::path::PathBuf) {
+fn blake3_station(d: &Path, n: usize) -> (PathBuf, PathBuf) {
     let (r, c) = fixture(d, n, "");
-    let (full, st) = (d.join("full"), d.join("st"));
-    ok(&["build", s(&r), "--devices", s(&c), "--out", s(&full)]);
-    ok(&[
-        "build",
-        s(&r),
-        "--devices",
-        s(&c),
-        "--out",
-        s(&st),
-        "--station",
-        "--digest",
-        "blake3",
-    ]);
-    (full, st)
+    full_and_station(d, &r, &c, &["--digest", "blake3"])
 }
 
 #[test]
@@ -285,20 +271,7 @@ fn blake3_without_image_hash_records_zeros_and_still_flashes() {
     let t = tempfile::tempdir().expect("tempdir");
     let d = t.path();
     let (r, c) = fixture(d, 1, "");
-    let (full, st) = (d.join("full"), d.join("st"));
-    ok(&["build", s(&r), "--devices", s(&c), "--out", s(&full)]);
-    ok(&[
-        "build",
-        s(&r),
-        "--devices",
-        s(&c),
-        "--out",
-        s(&st),
-        "--station",
-        "--digest",
-        "blake3",
-        "--no-image-sha256",
-    ]);
+    let (full, st) = full_and_station(d, &r, &c, &["--digest", "blake3", "--no-image-sha256"]);
     let manifest = std::fs::read_to_string(st.join("manifest.json")).expect("manifest");
     assert!(!manifest.contains("image_blake3") && !manifest.contains("image_sha256"));
     tool("b3sum", &["-c", "B3SUMS"], &st);
