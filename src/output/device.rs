@@ -183,10 +183,9 @@ impl<'a> DeviceBuilder<'a> {
         write_patches(&self.base.file, self.base.len, &out, &patches).at("writing", temp)?;
         // Start writing the image back now, from this worker, so that the
         // batch's `syncfs` finds it mostly on disk (Linux starts writeback on
-        // DONTNEED; the advice changes nothing else).
-        rustix::fs::fadvise(&out, 0, None, rustix::fs::Advice::DontNeed)
-            .map_err(std::io::Error::from)
-            .at("starting writeback of", temp)?;
+        // DONTNEED; the advice changes nothing else). Advice only: where a
+        // file system refuses it, the batch's `syncfs` still does the work.
+        let _ = rustix::fs::fadvise(&out, 0, None, rustix::fs::Advice::DontNeed);
         let sum = match &self.tree {
             Some(tree) => Sum::new(
                 DigestKind::Blake3,
