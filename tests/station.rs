@@ -8,6 +8,7 @@
 mod station_common;
 use station_common::*;
 use std::path::{Path, PathBuf};
+use std::process::Output;
 
 /// Builds the recipe `r` for the devices of `c` twice under `d`: full images
 /// into `full`, and station output (with `extra` flags) into `st`.
@@ -26,6 +27,31 @@ fn full_and_station(d: &Path, r: &Path, c: &Path, extra: &[&str]) -> (PathBuf, P
     args.extend_from_slice(extra);
     ok(&args);
     (full, st)
+}
+
+/// A station build of one device in `d/st`, and that device's delta bytes.
+fn one_device_station(d: &Path) -> (PathBuf, Vec<u8>) {
+    let (r, c) = fixture(d, 1, "output: {mode: station}\n");
+    let st = d.join("st");
+    ok(&["build", s(&r), "--devices", s(&c), "--out", s(&st)]);
+    let bytes = std::fs::read(st.join("gw-0001.img.delta")).expect("delta");
+    (st, bytes)
+}
+
+/// Flashes `st`'s base with `delta` (written to `d/NAME.delta`) onto the
+/// file `d/card-NAME`; returns the run and the card's path.
+fn flash_delta(d: &Path, st: &Path, name: &str, delta: &[u8]) -> (Output, PathBuf) {
+    let bad = d.join(format!("{name}.delta"));
+    std::fs::write(&bad, delta).expect("write");
+    let card = d.join(format!("card-{name}"));
+    let o = burnline(&[
+        "flash",
+        s(&st.join("base.img")),
+        s(&bad),
+        "--target",
+        s(&card),
+    ]);
+    (o, card)
 }
 
 #[test]
@@ -69,26 +95,14 @@ fn base_plus_delta_equals_full_image_for_every_device() {
 fn truncated_or_corrupted_delta_is_refused_and_nothing_written() {
     let t = tempfile::tempdir().expect("tempdir");
     let d = t.path();
-    let (r, c) = fixture(d, 1, "output: {mode: station}\n");
-    let st = d.join("st");
-    ok(&["build", s(&r), "--devices", s(&c), "--out", s(&st)]);
-    let bytes = std::fs::read(st.join("gw-0001.img.delta")).expect("delta");
+    let (st, bytes) = one_device_station(d);
     let mut corrupt = bytes.clone();
     corrupt[120] ^= 0x40;
     for (what, b) in [
         ("truncated", &bytes[..bytes.len() - 7]),
         ("corrupted", &corrupt[..]),
     ] {
-        let bad = d.join(format!("{what}.delta"));
-        std::fs::write(&bad, b).expect("write");
-        let card = d.join(format!("card-{what}"));
-        let o = burnline(&[
-            "flash",
-            s(&st.join("base.img")),
-            s(&bad),
-            "--target",
-            s(&card),
-        ]);
+        let (o, card) = flash_delta(d, &st, what, b);
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(!o.status.success());
         assert_eq!(err.lines().count(), 1, "one line: {err}");
@@ -242,21 +256,9 @@ fn blake3_flash_fails_on_a_changed_base_byte_or_result_hash() {
 fn delta_of_an_unknown_digest_kind_is_refused() {
     let t = tempfile::tempdir().expect("tempdir");
     let d = t.path();
-    let (r, c) = fixture(d, 1, "output: {mode: station}\n");
-    let st = d.join("st");
-    ok(&["build", s(&r), "--devices", s(&c), "--out", s(&st)]);
-    let mut bytes = std::fs::read(st.join("gw-0001.img.delta")).expect("delta");
+    let (st, mut bytes) = one_device_station(d);
     bytes[84] = 7;
-    let bad = d.join("kind7.delta");
-    std::fs::write(&bad, reseal(bytes)).expect("write");
-    let card = d.join("card");
-    let o = burnline(&[
-        "flash",
-        s(&st.join("base.img")),
-        s(&bad),
-        "--target",
-        s(&card),
-    ]);
+    let (o, card) = flash_delta(d, &st, "kind7", &reseal(bytes));
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(
