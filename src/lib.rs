@@ -10,7 +10,6 @@
 //! the platform.
 
 pub mod base;
-pub mod bootstrap;
 pub mod cmdline;
 pub mod commands;
 pub mod credentials;
@@ -26,6 +25,6 @@ pub mod output;
 pub mod recipe;
 pub mod registration;
 pub mod resume;
-pub mod secret;
+pub use burnline_core::secret;
 pub mod shard;
 pub mod station;

@@ -1,8 +1,6 @@
 //! The command line, as clap types only. Each subcommand's arguments live in
 //! this module; what they do lives in `crate::commands`.
 
-pub mod bootstrap;
-
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::ffi::OsString;
 use std::path::PathBuf;

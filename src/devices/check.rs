@@ -7,7 +7,7 @@
 
 use super::reader::{DeviceReader, Expect};
 use crate::error::{Error, Problem, Result};
-use crate::output::naming;
+use crate::identity::file_name;
 use crate::recipe::{AuthMode, Recipe, RegisterAt};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -63,7 +63,7 @@ pub fn check_devices(recipe: &Recipe, csv: &Path) -> Result<u64> {
                     continue;
                 }
                 let file =
-                    naming::render(&recipe.output_pattern, &row.device_name, &row.product_key);
+                    file_name::render(&recipe.output_pattern, &row.device_name, &row.product_key);
                 if let Some(first) = files.insert(digest(1, &file), row.line) {
                     problems.push(Problem::new(
                         format!("{at}:{}", row.line),

@@ -9,8 +9,8 @@
 pub mod extra;
 
 use crate::error::{IoContext, Result};
+use crate::io::atomic;
 use crate::io::hash::DigestKind;
-use crate::output::atomic;
 use extra::{Artifacts, Header, Sum};
 use serde::{Deserialize, Serialize};
 use std::fs::File;

@@ -4,7 +4,6 @@
 //! names; the batch renames it. Side files and compressed files are listed
 //! with the build's checksum kind (`output.digest`).
 
-use super::atomic;
 use super::compress::compress;
 use super::device::{Built, DeviceBuilder};
 use super::staged::Staged;
@@ -12,6 +11,7 @@ use crate::base::Base;
 use crate::credentials::payload::Credentials;
 use crate::devices::reader::DeviceRow;
 use crate::error::{IoContext, Result};
+use crate::io::atomic;
 use crate::io::bmap;
 use crate::io::hash::{DigestKind, StreamHash};
 use crate::io::patch::Patch;

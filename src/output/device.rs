@@ -10,6 +10,8 @@ use crate::credentials::partition::CredentialsPartition;
 use crate::credentials::payload::Credentials;
 use crate::devices::reader::DeviceRow;
 use crate::error::{Error, IoContext, Result};
+use crate::identity::file_name;
+use crate::io::atomic;
 use crate::io::block_writes::write_patches;
 use crate::io::extents::clone_or_copy;
 use crate::io::hash::{hash_patched, DigestKind};
@@ -20,7 +22,6 @@ use crate::layout::table_template::TableTemplate;
 use crate::layout::Layout;
 use crate::manifest::extra::Sum;
 use crate::manifest::{Entry, PartitionId};
-use crate::output::{atomic, naming};
 use crate::recipe::{AuthMode, Recipe, TableKind};
 use std::path::PathBuf;
 use zeroize::Zeroizing;
@@ -112,7 +113,7 @@ impl<'a> DeviceBuilder<'a> {
 
     /// The final file name for a device.
     pub fn file_name(&self, row: &DeviceRow) -> String {
-        naming::render(
+        file_name::render(
             &self.recipe.output_pattern,
             &row.device_name,
             &row.product_key,

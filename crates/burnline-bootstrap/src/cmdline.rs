@@ -2,7 +2,21 @@
 //! types only.
 
 use clap::{Args, Parser, Subcommand};
+use std::ffi::OsString;
 use std::path::PathBuf;
+
+/// Parses the command line; on `--help` or `--version` prints and gives 0,
+/// on a usage error prints it and gives 2.
+pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<BootstrapCli, i32> {
+    BootstrapCli::try_parse_from(args).map_err(|e| {
+        let _ = e.print();
+        if e.use_stderr() {
+            2
+        } else {
+            0
+        }
+    })
+}
 
 /// Reads, checks and (in 一型一密) completes the device's credentials at boot.
 #[derive(Debug, Parser)]

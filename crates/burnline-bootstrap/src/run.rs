@@ -8,17 +8,17 @@
 
 use super::exit::Failure;
 use super::handoff;
-use super::locate::{self, Where};
 use super::store::{self, Partition, StoreError};
 use super::validate::{self, Mode};
-use crate::cmdline::bootstrap::{
+use crate::cmdline::{
     BootstrapCli, BootstrapCommand, PartitionArgs, PlatformArgs, RunArgs, StatusArgs,
 };
-use crate::credentials::payload::Credentials;
-use crate::registration::client::{Client, ClientOptions};
-use crate::registration::endpoint::Endpoint;
-use crate::registration::error::RegisterError;
-use crate::registration::sign::SignMethod;
+use burnline_core::credentials::locate::{self, Where};
+use burnline_core::credentials::payload::Credentials;
+use burnline_core::registration::client::{Client, ClientOptions};
+use burnline_core::registration::endpoint::Endpoint;
+use burnline_core::registration::error::RegisterError;
+use burnline_core::registration::sign::SignMethod;
 use std::ffi::OsString;
 use std::fs::{File, OpenOptions};
 
