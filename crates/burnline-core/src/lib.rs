@@ -8,8 +8,10 @@
 //! - [`credentials`]: the on-flash credential record, its JSON payload, and
 //!   how to find the credentials partition on a disk;
 //! - [`registration`]: the platform's request signing, dynamic registration
-//!   client and MQTT connect parameters.
+//!   client and MQTT connect parameters;
+//! - [`cli`]: the command-line pieces both programs share.
 
+pub mod cli;
 pub mod credentials;
 pub mod identity;
 pub mod registration;
