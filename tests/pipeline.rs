@@ -80,7 +80,10 @@ fn flash_from_a_host_registration_recipe_burns_the_registered_triple() {
         s(&c2),
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
-    assert!(!text(&o.stderr).contains(PS), "no ProductSecret in the output");
+    assert!(
+        !text(&o.stderr).contains(PS),
+        "no ProductSecret in the output"
+    );
 
     // Each device registered once, and its secret is in the registration
     // ledger next to the station ledger, as the platform issued it.
@@ -90,8 +93,14 @@ fn flash_from_a_host_registration_recipe_burns_the_registered_triple() {
     let recorded = ledger_secrets(&station.join("registrations.jsonl"));
     assert_eq!(recorded.len(), 2);
     for pair in &recorded {
-        assert!(issued.contains(pair), "{pair:?} not what the platform issued");
-        assert!(!text(&o.stderr).contains(&pair.1), "no DeviceSecret in the output");
+        assert!(
+            issued.contains(pair),
+            "{pair:?} not what the platform issued"
+        );
+        assert!(
+            !text(&o.stderr).contains(&pair.1),
+            "no DeviceSecret in the output"
+        );
     }
 
     // Each card carries its device's full triple, without the ProductSecret.

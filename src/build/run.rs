@@ -105,6 +105,9 @@ pub struct Summary {
 pub fn run(args: &BuildOptions) -> Result<Summary> {
     let shard = args.shard;
     let (recipe, layout, rows) = check_all(&args.recipe, &args.devices)?;
+    for w in recipe.warning_lines() {
+        eprintln!("{w}");
+    }
     let spec = output_spec(args, &recipe)?;
     let total = shard.map_or(rows, |s| s.rows_in(rows));
     let out = &args.out;

@@ -32,6 +32,9 @@ pub fn run(
     ca_file: Option<&Path>,
 ) -> Result<()> {
     let (recipe, layout, _) = check_all(recipe_path, devices)?;
+    for w in recipe.warning_lines() {
+        eprintln!("{w}");
+    }
     let ledger = Ledger::open(ledger_path)?;
     let dir = ledger_path
         .parent()
