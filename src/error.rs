@@ -88,7 +88,7 @@ pub enum Error {
     /// A dynamic registration failed (exit 2, 3 or 4, see
     /// `registration::error`).
     #[error(transparent)]
-    Registration(#[from] crate::registration::error::RegisterError),
+    Registration(#[from] burnline_core::registration::error::RegisterError),
 }
 
 impl Error {
