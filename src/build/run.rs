@@ -111,11 +111,17 @@ pub fn run(args: &BuildOptions) -> Result<Summary> {
     let spec = output_spec(args, &recipe)?;
     let total = shard.map_or(rows, |s| s.rows_in(rows));
     let out = &args.out;
+    if out.exists() && !out.is_dir() {
+        return Err(Error::Usage(format!(
+            "--out {}: is not a directory",
+            out.display()
+        )));
+    }
     std::fs::create_dir_all(out).at("creating the output directory", out)?;
     let lock = DirLock::acquire(out)?;
     atomic::clean_stale(out)?;
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(args.jobs.unwrap_or(0))
+        .num_threads(jobs(args.jobs))
         .build()
         .map_err(|e| Error::Usage(format!("--jobs: {e}")))?;
 
@@ -247,6 +253,22 @@ pub fn run(args: &BuildOptions) -> Result<Summary> {
         failures,
         reflink,
     })
+}
+
+/// The most devices built at once. More threads than this only add memory
+/// and contention: the work is bound by the disk and a few cores.
+pub const MAX_JOBS: usize = 256;
+
+/// `--jobs`, clamped to [`MAX_JOBS`] (and saying so); 0 or none: one per CPU.
+fn jobs(asked: Option<usize>) -> usize {
+    match asked {
+        Some(n) if n > MAX_JOBS => {
+            eprintln!("burnline: note: --jobs {n} is more than {MAX_JOBS}; using {MAX_JOBS}");
+            MAX_JOBS
+        }
+        Some(n) => n,
+        None => 0,
+    }
 }
 
 /// Whether FICLONE from the base works in the output directory.

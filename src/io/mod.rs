@@ -1,5 +1,6 @@
 //! Small composable I/O pieces: crash-safe files ([`atomic`]: write temp,
-//! fsync, rename, fsync the directory), a [`window::Window`] onto part of a file, a
+//! fsync, rename, fsync the directory), inputs opened so they cannot hang a
+//! build ([`source`]), a [`window::Window`] onto part of a file, a
 //! [`patch::PatchDevice`] that records writes in memory, extent-aware copying
 //! ([`extents`]), whole-block patch writes ([`block_writes`]), a write-back
 //! cache for file-system crates ([`write_back`]) and hashing of
@@ -12,6 +13,7 @@ pub mod bmap;
 pub mod extents;
 pub mod hash;
 pub mod patch;
+pub mod source;
 pub mod tree_digest;
 pub mod window;
 pub mod write_back;
