@@ -9,6 +9,20 @@
 //! station's registration for `build`; [`emulator`] is a local stand-in for
 //! the platform.
 
+/// A crash point after a durable step: with `FAILPOINTS=NAME=return` the
+/// process dies right there (abort: no destructors, no cleanup, no flush),
+/// as a crash, a power cut or SIGKILL would; the tests rerun from each one.
+/// Inert unless `FAILPOINTS` names it. The points: `build-after-base`,
+/// `build-after-rename`, `build-after-journal`, `build-after-manifest`
+/// (`commands::build`), `registration-ledger-after-append`
+/// (`registration::ledger`) and `station-ledger-after-assigned`,
+/// `-after-written`, `-after-verified` (`flash::ledger`).
+macro_rules! crash_point {
+    ($name:literal) => {
+        fail::fail_point!($name, |_| std::process::abort())
+    };
+}
+
 pub mod base;
 pub mod bootstrap;
 pub mod cmdline;

@@ -38,15 +38,6 @@ use std::fs::File;
 use std::path::Path;
 use std::thread::JoinHandle;
 
-/// A failpoint after a durable step: `FAILPOINTS=NAME=return` makes the
-/// run die there at once (abort: no destructors, no cleanup), as a crash or
-/// SIGKILL would; the resume tests rerun from each one.
-macro_rules! crash_point {
-    ($name:literal) => {
-        fail::fail_point!($name, |_| std::process::abort())
-    };
-}
-
 /// Devices per durable batch.
 const BATCH: usize = 64;
 
@@ -147,16 +138,18 @@ pub fn run(args: &BuildArgs) -> Result<()> {
             let results: Vec<Result<Staged>> = pool.install(|| {
                 rows.par_iter()
                     .zip(creds)
-                    .map(|(row, c)| match journal.done(&row.device_name) {
-                        Some(e) => Ok(Staged {
-                            entry: e.clone(),
-                            renames: Vec::new(),
-                            fresh: false,
-                        }),
-                        None => {
-                            c.and_then(|c| artifacts::stage(&builder, row, &c, &spec, &base_sha))
-                        }
-                    })
+                    .map(
+                        |(row, c)| match journal.done(&row.product_key, &row.device_name) {
+                            Some(e) => Ok(Staged {
+                                entry: e.clone(),
+                                renames: Vec::new(),
+                                fresh: false,
+                            }),
+                            None => c.and_then(|c| {
+                                artifacts::stage(&builder, row, &c, &spec, &base_sha)
+                            }),
+                        },
+                    )
                     .collect()
             });
             (rows, results)
