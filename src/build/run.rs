@@ -40,15 +40,6 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 
-/// A failpoint after a durable step: `FAILPOINTS=NAME=return` makes the
-/// run die there at once (abort: no destructors, no cleanup), as a crash or
-/// SIGKILL would; the resume tests rerun from each one.
-macro_rules! crash_point {
-    ($name:literal) => {
-        fail::fail_point!($name, |_| std::process::abort())
-    };
-}
-
 /// Devices per durable batch.
 const BATCH: usize = 64;
 
@@ -195,14 +186,16 @@ pub fn run(args: &BuildOptions) -> Result<Summary> {
             let results: Vec<Result<Staged>> = pool.install(|| {
                 rows.par_iter()
                     .zip(jobs)
-                    .map(|(row, job)| match journal.done(&row.device_name) {
-                        Some(e) => Ok(Staged {
-                            entry: e.clone(),
-                            renames: Vec::new(),
-                            fresh: false,
-                        }),
-                        None => job.and_then(|j| stage(&builder, &j, &spec, &base_sha)),
-                    })
+                    .map(
+                        |(row, job)| match journal.done(&row.product_key, &row.device_name) {
+                            Some(e) => Ok(Staged {
+                                entry: e.clone(),
+                                renames: Vec::new(),
+                                fresh: false,
+                            }),
+                            None => job.and_then(|j| stage(&builder, &j, &spec, &base_sha)),
+                        },
+                    )
                     .collect()
             });
             (rows, results)

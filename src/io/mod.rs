@@ -5,8 +5,13 @@
 //! ([`extents`]), whole-block patch writes ([`block_writes`]), a write-back
 //! cache for file-system crates ([`write_back`]) and hashing of
 //! an image as base plus patches ([`hash`], and BLAKE3 with the base's tree
-//! cached in [`tree_digest`]).
+//! cached in [`tree_digest`]). [`append_log`] is the one append-only JSON
+//! lines log under the registration ledger, the station ledger and the
+//! resume journal: fsynced appends, a lock against a second process, and one
+//! rule for what a crash leaves (a torn last line is cut) and what damage
+//! is (any other unreadable line stops the run, naming the file and line).
 
+pub mod append_log;
 pub mod atomic;
 pub mod block_writes;
 pub mod bmap;
