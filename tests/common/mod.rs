@@ -103,6 +103,8 @@ enum Expect {
     Lacks(Stream, String),
     Lines(Stream, usize),
     Count(Stream, String, usize),
+    /// A line of stderr starts with `error: ` and contains the text.
+    ErrorLine(String),
     Absent(PathBuf),
 }
 
@@ -302,6 +304,12 @@ impl Test {
         self.expect(Expect::Lines(Stream::Stderr, n))
     }
 
+    /// stderr must have an `error: ` line (burnline's one-line report of a
+    /// broken rule) that contains `text`.
+    pub fn error_line(self, text: impl Into<String>) -> Self {
+        self.expect(Expect::ErrorLine(text.into()))
+    }
+
     /// stdout or stderr must contain `text`.
     pub fn output_contains(self, text: impl Into<String>) -> Self {
         self.expect(Expect::Contains(Stream::Both, text.into()))
@@ -420,6 +428,11 @@ impl Test {
                     (times != *n)
                         .then(|| format!("{name} holds {want:?} {times} time(s), wanted {n}"))
                 }
+                Expect::ErrorLine(want) => (!outcome
+                    .stderr
+                    .lines()
+                    .any(|l| l.starts_with("error: ") && l.contains(want.as_str())))
+                .then(|| format!("stderr has no `error: ` line with {want:?}")),
                 Expect::Absent(p) => {
                     let full = self.path().join(p);
                     full.exists()
