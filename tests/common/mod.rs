@@ -82,7 +82,7 @@ pub struct Test {
 #[derive(Clone)]
 enum Status {
     Code(i32),
-    /// Any non-zero exit code (not a signal).
+    /// Not a success: a non-zero exit code, or a signal (a crash).
     Failure,
 }
 
@@ -262,7 +262,7 @@ impl Test {
         self
     }
 
-    /// The run must exit with some non-zero code.
+    /// The run must not succeed: a non-zero exit code, or a crash.
     pub fn fails(mut self) -> Self {
         self.status = Status::Failure;
         self
@@ -386,13 +386,13 @@ impl Test {
         let mut misses = Vec::new();
         match (&self.status, outcome.code) {
             (Status::Code(want), Some(got)) if *want == got => {}
-            (Status::Failure, Some(got)) if got != 0 => {}
+            (Status::Failure, code) if code != Some(0) => {}
             (Status::Code(want), _) => misses.push(format!(
                 "ended with {}, wanted exit status {want}",
                 ended(outcome.ended)
             )),
             (Status::Failure, _) => misses.push(format!(
-                "ended with {}, wanted a non-zero exit status",
+                "ended with {}, wanted a failure",
                 ended(outcome.ended)
             )),
         }
