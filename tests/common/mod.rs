@@ -110,14 +110,13 @@ enum Expect {
 
 /// What a run printed, and how it ended.
 pub struct Outcome {
-    /// The exit code; `None` if a signal ended the run.
-    pub code: Option<i32>,
     /// stdout as text (invalid UTF-8 replaced).
     pub stdout: String,
     /// stdout byte for byte.
     pub stdout_bytes: Vec<u8>,
     /// stderr as text.
     pub stderr: String,
+    /// How the run ended (its exit status is checked by `check`).
     ended: ExitStatus,
 }
 
@@ -140,7 +139,6 @@ impl Running {
     pub fn wait(self) -> Outcome {
         let out = self.child.wait_with_output().expect("wait for the command");
         let outcome = Outcome {
-            code: out.status.code(),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stdout_bytes: out.stdout,
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -384,7 +382,7 @@ impl Test {
     #[track_caller]
     fn check(&self, outcome: &Outcome) {
         let mut misses = Vec::new();
-        match (&self.status, outcome.code) {
+        match (&self.status, outcome.ended.code()) {
             (Status::Code(want), Some(got)) if *want == got => {}
             (Status::Failure, code) if code != Some(0) => {}
             (Status::Code(want), _) => misses.push(format!(
