@@ -65,7 +65,8 @@ pub fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
 
-/// A temp dir, a command to run in it, and what the run must show.
+/// A temp dir, a command to run in it, and what the run must show. A
+/// partly built command can be cloned and finished in several ways.
 #[derive(Clone)]
 pub struct Test {
     dir: Rc<tempfile::TempDir>,
@@ -362,16 +363,18 @@ impl Test {
         }
         let mut child = cmd.spawn().unwrap_or_else(|e| {
             panic!(
-                "could not run `{}` ({e}); the tests need burnline built and the field tools \
-                 installed (scripts/test.sh installs them: dosfstools mtools gdisk fdisk \
-                 xfsprogs bmap-tools zstd xz-utils b3sum binutils systemd util-linux)",
+                "could not run `{}` ({e}); the tests need the field tools installed \
+                 (scripts/test.sh lists the Debian packages and installs them)",
                 self.command_line()
             )
         });
         let mut stdin = child.stdin.take().expect("stdin pipe");
-        // A program that never reads its stdin may close it first.
-        let _ = stdin.write_all(&self.stdin);
-        drop(stdin);
+        let bytes = self.stdin.clone();
+        // Written on the side, so a program that prints before it reads
+        // cannot block on a full pipe; one that never reads may close it.
+        std::thread::spawn(move || {
+            let _ = stdin.write_all(&bytes);
+        });
         Running {
             child,
             test: self.clone(),
