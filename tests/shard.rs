@@ -74,6 +74,6 @@ fn shards_merge_into_the_full_build() {
         .args(["--shard", "3/2"])
         .status(2)
         .stderr_lines(1)
-        .stderr_contains("--shard 3/2")
+        .stderr_contains("'3/2' for '--shard")
         .run();
 }

@@ -1,18 +1,12 @@
-//! Dynamic registration (一型一密): trading a ProductSecret and a DeviceName
-//! for the device's DeviceSecret, once.
+//! Dynamic registration (一型一密) on the host: trading a ProductSecret and a
+//! DeviceName for the device's DeviceSecret, once.
 //!
-//! [`sign`], [`form`], [`random`], [`endpoint`], [`error`] and [`client`]
-//! make the client, which depends on nothing image-related so that a
-//! device-side bootstrap can reuse it. [`ledger`] keeps every issued secret
-//! durable before use, and [`host`] is the station's registration for
-//! `build`. [`mqtt`] derives the MQTT connect parameters of a triple.
+//! The client and its parts ([`sign`], [`form`], [`random`], [`endpoint`],
+//! [`error`], [`client`], [`mqtt`]) live in `burnline-core`, shared with the
+//! device-side bootstrap, and are re-exported here. [`ledger`] keeps every
+//! issued secret durable before use, and [`host`] is the station's
+//! registration for `build`.
 
-pub mod client;
-pub mod endpoint;
-pub mod error;
-pub mod form;
+pub use burnline_core::registration::{client, endpoint, error, form, mqtt, random, sign};
 pub mod host;
 pub mod ledger;
-pub mod mqtt;
-pub mod random;
-pub mod sign;

@@ -49,10 +49,20 @@ pub fn burnline_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_burnline"))
 }
 
-/// The device-side binary, `burnline-bootstrap`. The one place that says
-/// where it is built.
+/// The device-side `burnline-bootstrap` binary, and the one place that says
+/// where it is. It is its own workspace crate (so that it cannot link
+/// image-building code), built next to `burnline` by `cargo test
+/// --workspace` (which rebuilds it when it changed); a missing binary fails
+/// loudly.
 pub fn bootstrap_bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_burnline-bootstrap"))
+    let host = Path::new(env!("CARGO_BIN_EXE_burnline"));
+    let boot = host.with_file_name("burnline-bootstrap");
+    assert!(
+        boot.is_file(),
+        "{} is missing: run the tests with `cargo test --workspace` (scripts/test.sh does)",
+        boot.display()
+    );
+    boot
 }
 
 /// The repository's root (its recipes/ and examples/).

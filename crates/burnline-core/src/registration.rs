@@ -1,0 +1,12 @@
+//! Talking to the platform as a device does: [`sign`], [`form`], [`random`],
+//! [`endpoint`], [`error`] and [`client`] make the dynamic-registration
+//! (一型一密) and device-authentication client; [`mqtt`] derives the MQTT
+//! connect parameters of a triple.
+
+pub mod client;
+pub mod endpoint;
+pub mod error;
+pub mod form;
+pub mod mqtt;
+pub mod random;
+pub mod sign;
