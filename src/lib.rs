@@ -15,7 +15,9 @@
 //! - [`credentials`]: the record format, and a device's credentials partition;
 //! - [`registration`]: dynamic registration (一型一密) on the host, with its
 //!   ledger of issued secrets;
-//! - [`build`]: one build run, and the per-device job every output uses;
+//! - [`device`]: one device's job (credentials, IDs, patches), which every
+//!   output starts from, its manifest entry and its staged outputs;
+//! - [`build`]: one build run;
 //! - [`output`]: a full image and its side files (bmap, compression);
 //! - [`delta`]: base+delta output (`build --station`);
 //! - [`manifest`]: `manifest.json` and the checksum lists;
@@ -36,6 +38,7 @@ pub mod cmdline;
 pub mod commands;
 pub mod credentials;
 pub mod delta;
+pub mod device;
 pub mod devices;
 pub mod emulator;
 pub mod error;

@@ -7,8 +7,8 @@
 //! The volume serial is left zero here: it is per device, written as a patch
 //! (see [`serial_offsets`]).
 
-use super::fat_geometry::{self, Geometry};
 use crate::io::BlockAt;
+use crate::layout::fat_geometry::{self, Geometry};
 use crate::recipe::{FatBits, FatFile};
 use std::fs::File;
 use std::io::{self, Read, Seek, Write};

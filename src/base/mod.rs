@@ -4,7 +4,6 @@
 //! left zero here: they are what differs per device.
 
 pub mod fat;
-pub mod fat_geometry;
 
 use crate::error::{IoContext, Result};
 use crate::io::extents::{copy_extents, data_extents};

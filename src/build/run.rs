@@ -13,11 +13,13 @@
 //! patches touch.
 
 use super::check::check_all;
-use super::job::DeviceBuilder;
 use super::lock::DirLock;
 use super::settle::{settle, Failure, Settled};
+use super::stage::stage;
 use crate::base;
 use crate::delta;
+use crate::device::job::DeviceBuilder;
+use crate::device::staged::Staged;
 use crate::devices::check::expect;
 use crate::devices::reader::{DeviceReader, DeviceRow};
 use crate::error::{Error, IoContext, Result};
@@ -27,9 +29,7 @@ use crate::io::hash::DigestKind;
 use crate::io::tree_digest::BaseTree;
 use crate::manifest::files::Header;
 use crate::manifest::ManifestWriter;
-use crate::output::artifacts;
 use crate::output::progress::Progress;
-use crate::output::staged::Staged;
 use crate::recipe::output_spec::{Compression, OutputMode, OutputSpec};
 use crate::registration::host::HostRegistrar;
 use crate::resume::interrupt::Interrupt;
@@ -105,6 +105,9 @@ pub struct Summary {
 pub fn run(args: &BuildOptions) -> Result<Summary> {
     let shard = args.shard;
     let (recipe, layout, rows) = check_all(&args.recipe, &args.devices)?;
+    for w in recipe.warning_lines() {
+        eprintln!("{w}");
+    }
     let spec = output_spec(args, &recipe)?;
     let total = shard.map_or(rows, |s| s.rows_in(rows));
     let out = &args.out;
@@ -192,7 +195,7 @@ pub fn run(args: &BuildOptions) -> Result<Summary> {
                             renames: Vec::new(),
                             fresh: false,
                         }),
-                        None => job.and_then(|j| artifacts::stage(&builder, &j, &spec, &base_sha)),
+                        None => job.and_then(|j| stage(&builder, &j, &spec, &base_sha)),
                     })
                     .collect()
             });
