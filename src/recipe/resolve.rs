@@ -48,6 +48,16 @@ pub fn load_lenient(path: &Path) -> Result<(Recipe, Vec<Problem>)> {
             format!("cannot read the recipe: {e}"),
         )
     })?;
+    if let Some((line, col)) = super::locate::too_deep(&text) {
+        return Err(Error::invalid(
+            format!("{}:{line}:{col}", path.display()),
+            "",
+            format!(
+                "nests deeper than {} levels; a recipe needs a handful",
+                super::locate::MAX_DEPTH
+            ),
+        ));
+    }
     let raw: RawRecipe = yaml_serde::from_str(&text).map_err(|e| {
         let location = match e.location() {
             Some(l) => format!("{}:{}:{}", path.display(), l.line(), l.column()),
