@@ -286,27 +286,60 @@ fn the_bootstrap_links_no_image_building_code() {
 }
 
 #[test]
-fn the_systemd_unit_is_valid_and_retries_only_network_failures() {
+fn the_systemd_units_are_valid_and_wait_for_the_network_only_to_register() {
     let t = Test::new();
-    let unit =
-        fs::read_to_string(repo_root().join("examples/burnline-bootstrap.service")).expect("unit");
+    let read =
+        |name: &str| fs::read_to_string(repo_root().join("examples").join(name)).expect(name);
+    let unit = read("burnline-bootstrap.service");
+    let dropin = read("linkedge.service.d-burnline.conf");
+    let at_boot = repo_root().join("examples/burnline-bootstrap-at-boot");
+    // The start job stays open across retries (tests/boot.rs boots it): a
+    // oneshot whose program retries, not systemd's Restart=, which fails the
+    // edge unit's dependency at the first network failure.
+    for want in [
+        "Type=oneshot",
+        "RemainAfterExit=yes",
+        "TimeoutStartSec=infinity",
+        "ExecStart=/usr/libexec/burnline-bootstrap-at-boot",
+        "Before=linkedge.service",
+        "After=dev-disk-by\\x2dpartlabel-creds.device",
+    ] {
+        assert!(unit.contains(want), "the unit lacks {want}:\n{unit}");
+    }
+    // A stored triple needs no network: the unit itself never waits for it.
+    let settings: Vec<&str> = unit.lines().filter(|l| !l.starts_with('#')).collect();
     assert!(
-        unit.contains("RestartPreventExitStatus=2 3 5") && unit.contains("Restart=on-failure"),
+        !settings
+            .iter()
+            .any(|l| l.contains("network") || l.starts_with("Restart")),
         "{unit}"
     );
-    assert!(unit.contains("Before=linkedge.service"));
+    for want in [
+        "Requires=burnline-bootstrap.service",
+        "After=burnline-bootstrap.service",
+    ] {
+        assert!(dropin.contains(want), "the drop-in lacks {want}:\n{dropin}");
+    }
+    // sh: the program's syntax.
+    t.tool("sh").arg("-n").arg(&at_boot).run();
     let t = t
         .file(
             "burnline-bootstrap.service",
-            unit.replace("/usr/bin/burnline-bootstrap", s(&bootstrap_bin())),
+            unit.replace("/usr/libexec/burnline-bootstrap-at-boot", s(&at_boot)),
         )
         .file(
             "linkedge.service",
             "[Unit]\nDescription=edge\n[Service]\nExecStart=/bin/true\n",
-        );
+        )
+        .file("linkedge.service.d/burnline.conf", dropin);
     // systemd-analyze: Debian package systemd. It has nothing to say.
     t.tool("systemd-analyze")
-        .args(["verify", "--man=no", "./burnline-bootstrap.service"])
+        .args([
+            "verify",
+            "--man=no",
+            "./burnline-bootstrap.service",
+            "./linkedge.service",
+        ])
         .stdout("")
         .stderr("")
         .run();

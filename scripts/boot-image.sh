@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Makes what the boot test (tests/boot.rs) boots under QEMU: a small Debian 12
+# rootfs with systemd as an ext4 image, holding the freshly built
+# burnline-bootstrap, the example units (examples/) and the boot test's
+# guest files (tests/boot/: the edge stand-in, DHCP, power-off and probe
+# units), plus the Debian cloud kernel and a busybox initramfs that loads
+# virtio's block driver.
+#
+#   scripts/boot-image.sh OUT_DIR BOOTSTRAP_BIN CA_PEM
+#
+# writes OUT_DIR/rootfs.ext4, OUT_DIR/vmlinuz and OUT_DIR/initrd.img. The
+# slow parts are cached in $BOOT_TEST_CACHE (default target/boot-test/cache),
+# each under a key of its inputs: the mmdebstrap tarball (its command line
+# and the host's apt sources), the kernel package (its version) and the
+# initramfs (the kernel version, the init script and busybox). Needs root
+# (chroot, file ownership in the image) and the Debian packages mmdebstrap,
+# zstd, busybox-static, e2fsprogs and systemd; a missing one stops it with
+# the package to install.
+set -euo pipefail
+
+die() {
+  echo "boot-image.sh: $*" >&2
+  exit 1
+}
+
+[ $# -eq 3 ] || die "usage: scripts/boot-image.sh OUT_DIR BOOTSTRAP_BIN CA_PEM"
+out=$1
+bootstrap=$2
+ca=$3
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cache=${BOOT_TEST_CACHE:-$repo/target/boot-test/cache}
+guest=$repo/tests/boot
+
+for pair in mmdebstrap:mmdebstrap zstd:zstd busybox:busybox-static mke2fs:e2fsprogs \
+  systemctl:systemd dpkg-deb:dpkg apt-get:apt sha256sum:coreutils; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || die "${pair%%:*} is missing: apt-get install ${pair#*:} (scripts/test.sh does)"
+done
+[ "$(id -u)" -eq 0 ] || die "needs root (chroot and file ownership in the image)"
+[ -x "$bootstrap" ] || die "$bootstrap: no such program (cargo build --release --workspace)"
+[ -f "$ca" ] || die "$ca: no such CA file"
+mkdir -p "$cache" "$out"
+# One builder at a time per cache.
+exec 9>"$cache/.lock"
+flock 9
+
+key() { sha256sum | cut -c1-16; }
+
+# 1. The Debian rootfs tarball.
+sources=/etc/apt/sources.list.d/debian.sources
+[ -f "$sources" ] || sources=/etc/apt/sources.list
+[ -f "$sources" ] || die "no apt sources on this host (/etc/apt/sources.list.d/debian.sources)"
+mm=(mmdebstrap --variant=essential --include=systemd,systemd-sysv,udev,kmod
+  --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr
+  "--dpkgopt=path-exclude=/usr/share/man/*" "--dpkgopt=path-exclude=/usr/share/doc/*"
+  "--dpkgopt=path-exclude=/usr/share/locale/*" --quiet bookworm)
+rootfs_key=$({ printf '%s\n' "${mm[@]}"; cat "$sources"; } | key)
+tarball=$cache/rootfs-$rootfs_key.tar.zst
+if [ ! -f "$tarball" ]; then
+  echo "boot-image.sh: building the Debian rootfs (mmdebstrap, about a minute)" >&2
+  tmp=$cache/.rootfs.tar
+  rm -f "$tmp"
+  "${mm[@]}" "$tmp" "$sources" >"$cache/mmdebstrap.log" 2>&1 ||
+    { tail -n 30 "$cache/mmdebstrap.log" >&2; die "mmdebstrap failed (log: $cache/mmdebstrap.log)"; }
+  zstd -q -T0 -3 --rm -f "$tmp" -o "$tarball.tmp"
+  mv "$tarball.tmp" "$tarball"
+fi
+
+# 2. The Debian cloud kernel: the package the metapackage depends on.
+kpkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | awk '/Depends: linux-image-/{print $2; exit}')
+[ -n "$kpkg" ] || die "apt knows no linux-image-cloud-amd64: run apt-get update"
+kver_pkg=$(apt-cache policy "$kpkg" | awk '/Candidate:/{print $2}')
+kdir=$cache/kernel-$kpkg-$kver_pkg
+if [ ! -f "$kdir/done" ]; then
+  echo "boot-image.sh: fetching $kpkg $kver_pkg" >&2
+  rm -rf "$kdir" && mkdir -p "$kdir/deb"
+  (cd "$kdir" && apt-get download -qq "$kpkg=$kver_pkg" 2>/dev/null) || die "apt-get download $kpkg failed"
+  dpkg-deb -x "$kdir"/*.deb "$kdir/deb"
+  rm -f "$kdir"/*.deb
+  touch "$kdir/done"
+fi
+kver=$(basename "$(ls -d "$kdir"/deb/lib/modules/*)")
+mods=$kdir/deb/lib/modules/$kver/kernel
+cp "$kdir/deb/boot/vmlinuz-$kver" "$out/vmlinuz"
+
+# 3. The initramfs: busybox, the init script, virtio's block modules.
+blk_mods=(drivers/virtio/virtio_ring.ko drivers/virtio/virtio.ko
+  drivers/virtio/virtio_pci_legacy_dev.ko drivers/virtio/virtio_pci_modern_dev.ko
+  drivers/virtio/virtio_pci.ko drivers/block/virtio_blk.ko)
+initrd_key=$({ echo "$kpkg $kver_pkg"; cat "$guest/init"; sha256sum "$(command -v busybox)"; } | key)
+initrd=$cache/initrd-$initrd_key.img
+if [ ! -f "$initrd" ]; then
+  tmp=$(mktemp -d)
+  mkdir -p "$tmp/bin" "$tmp/lib/modules"
+  cp "$(command -v busybox)" "$tmp/bin/busybox"
+  install -m 0755 "$guest/init" "$tmp/init"
+  for m in "${blk_mods[@]}"; do cp "$mods/$m" "$tmp/lib/modules/"; done
+  (cd "$tmp" && find . | busybox cpio -o -H newc 2>/dev/null | gzip -1 >"$initrd.tmp")
+  rm -rf "$tmp"
+  mv "$initrd.tmp" "$initrd"
+fi
+cp "$initrd" "$out/initrd.img"
+
+# 4. The rootfs image: the tarball, the network driver, the bootstrap, the
+# example units as they are, and the guest files.
+root=$out/rootfs
+rm -rf "$root" && mkdir -p "$root"
+zstd -q -dc "$tarball" | tar -x -C "$root"
+net_mods=(drivers/net/net_failover.ko net/core/failover.ko drivers/net/virtio_net.ko)
+for m in "${blk_mods[@]}" "${net_mods[@]}"; do
+  [ -f "$mods/$m" ] || die "$kpkg has no $m"
+  install -D -m 0644 "$mods/$m" "$root/lib/modules/$kver/kernel/$m"
+done
+cp "$kdir/deb/lib/modules/$kver"/modules.{order,builtin,builtin.modinfo} "$root/lib/modules/$kver/"
+chroot "$root" /sbin/depmod "$kver"
+
+install -m 0755 "$bootstrap" "$root/usr/bin/burnline-bootstrap"
+install -D -m 0644 "$ca" "$root/etc/burnline/ca.pem"
+install -m 0644 "$repo/examples/burnline-bootstrap.service" "$root/etc/systemd/system/"
+install -D -m 0755 "$repo/examples/burnline-bootstrap-at-boot" "$root/usr/libexec/burnline-bootstrap-at-boot"
+install -D -m 0644 "$repo/examples/linkedge.service.d-burnline.conf" \
+  "$root/etc/systemd/system/linkedge.service.d/burnline.conf"
+cat >"$root/etc/default/burnline-bootstrap" <<EOF
+BURNLINE_DEVICE=/dev/vda
+BURNLINE_PARTITION=creds
+BURNLINE_OPTIONS="--ca-file /etc/burnline/ca.pem"
+EOF
+for u in linkedge.service boot-test-poweroff.service boot-test-probe.service; do
+  install -m 0644 "$guest/$u" "$root/etc/systemd/system/"
+done
+install -m 0755 "$guest/edge-stand-in" "$root/usr/local/bin/edge-stand-in"
+install -m 0755 "$guest/probe" "$root/usr/local/bin/probe"
+install -D -m 0644 "$guest/10-dhcp.network" "$root/etc/systemd/network/10-dhcp.network"
+# A fixed machine id: the root is mounted read-only, so it is no first boot.
+echo 5e1f0c0ab0b74c1d9a3c1e1b2d3f4a5b >"$root/etc/machine-id"
+systemctl --root="$root" --quiet enable burnline-bootstrap.service linkedge.service systemd-networkd.service
+# Nothing the test does not need: no login prompt on the console.
+systemctl --root="$root" --quiet mask serial-getty@ttyS0.service getty@tty1.service
+
+size_mib=$(($(du -sm "$root" | cut -f1) * 5 / 4 + 16))
+rm -f "$out/rootfs.ext4"
+mke2fs -q -t ext4 -L rootfs -d "$root" "$out/rootfs.ext4" "${size_mib}M"
+rm -rf "$root"
+echo "boot-image.sh: $out/rootfs.ext4 (${size_mib} MiB), kernel $kver" >&2
