@@ -2,8 +2,10 @@
 //! `burnline-bootstrap` boots it against the emulator (a real process on
 //! 127.0.0.1): it registers once, stores the triple, hands it over, and a
 //! second boot makes no request. Also: the emulator killed mid-request, an
-//! already-activated device, bad records, storage failure, the partition
-//! found by GPT name, MBR number or offset, and the binary's footprint.
+//! answer held after the secret was stored, an already-activated device,
+//! bad records, storage failure, the partition found by GPT name, MBR
+//! number or offset, the binary's footprint and the example units.
+//! (`tests/boot.rs` boots the images for real, under QEMU.)
 
 mod common;
 
@@ -192,6 +194,49 @@ fn a_boot_whose_platform_dies_mid_request_completes_at_the_next_boot() {
         .1;
     assert_eq!(inspect(&t, &img)["device_secret"], ds.as_str());
     assert!(emu.activated("gw-boot-03"));
+}
+
+#[test]
+fn the_emulator_can_hold_an_answer_after_it_stored_the_secret() {
+    // `--hold-answer-ms`: the window the boot test cuts power in.
+    let t = Test::bootstrap();
+    let dir = t.path();
+    let products = write_products(dir, &["gw-boot-06"]);
+    let state = dir.join("state.json");
+    let emu = Emulator::start(
+        dir,
+        &products,
+        &["--state", s(&state), "--hold-answer-ms", "4000"],
+    );
+    let out = build_images(&t, &emu.url, "gpt", &["gw-boot-06"]);
+    let img = out.join("gw-boot-06.img");
+    let boot = t.cmd().args(["run", "--device", s(&img)]).spawn();
+    let start = Instant::now();
+    let held = "emulator: POST /auth/register/device: handled; holding the answer for 4000 ms";
+    while !emu.log_text().contains(held) {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the answer was never held: {}",
+            emu.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Issued and saved by the platform, not yet on the device; the admin
+    // API is not held.
+    let asked = Instant::now();
+    assert!(emu.activated("gw-boot-06"));
+    assert!(
+        asked.elapsed() < Duration::from_secs(2),
+        "the admin API was held"
+    );
+    assert_eq!(state_secrets(&state).len(), 1);
+    assert_eq!(inspect(&t, &img)["sequence"], 1);
+    boot.wait();
+    assert!(start.elapsed() >= Duration::from_millis(3500));
+    assert_eq!(
+        inspect(&t, &img)["device_secret"],
+        state_secrets(&state)[0].1.as_str()
+    );
 }
 
 #[test]

@@ -245,6 +245,11 @@ pub struct EmulatorArgs {
     /// Hold each request this long before the platform sees it (tests).
     #[arg(long, hide = true, default_value_t = 0)]
     pub delay_ms: u64,
+    /// Hold each platform answer this long after the platform handled the
+    /// request and saved its state (tests): a window in which the platform has
+    /// issued a secret that the device has not yet received.
+    #[arg(long, hide = true, default_value_t = 0)]
+    pub hold_answer_ms: u64,
 }
 
 /// `burnline mqtt-credentials`

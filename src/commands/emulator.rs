@@ -20,5 +20,6 @@ pub fn run(args: &EmulatorArgs) -> Result<()> {
         tls,
         Api::new(state),
         Duration::from_millis(args.delay_ms),
+        Duration::from_millis(args.hold_answer_ms),
     )
 }

@@ -6,6 +6,12 @@
 //! `delay` (the hidden `--delay-ms`) models a slow network in front of the
 //! platform: the request is held that long before the platform sees it, and
 //! dropped unseen if the client hung up meanwhile.
+//!
+//! `hold` (the hidden `--hold-answer-ms`) holds the answer to a platform
+//! request (not an admin one) that long after the platform handled it and
+//! saved its state: a secret issued and stored by the platform that the
+//! client has not received yet, the moment a power cut on the device costs
+//! the most.
 
 use super::api::Api;
 use super::http::{read_request, write_response, ReadError};
@@ -52,6 +58,7 @@ pub fn serve(
     tls: Option<Arc<rustls::ServerConfig>>,
     api: Api,
     delay: Duration,
+    hold: Duration,
 ) -> Result<()> {
     let listener = TcpListener::bind(listen).with_context(|| format!("listening on {listen}"))?;
     let addr = listener
@@ -73,7 +80,7 @@ pub fn serve(
         let spawned = std::thread::Builder::new()
             .name("emulator-conn".into())
             .spawn(move || {
-                connection(tcp, conn_tls, &conn_api, delay);
+                connection(tcp, conn_tls, &conn_api, delay, hold);
                 conn_active.fetch_sub(1, Ordering::SeqCst);
             });
         if spawned.is_err() {
@@ -83,21 +90,27 @@ pub fn serve(
     Ok(())
 }
 
-fn connection(tcp: TcpStream, tls: Option<Arc<rustls::ServerConfig>>, api: &Api, delay: Duration) {
+fn connection(
+    tcp: TcpStream,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    api: &Api,
+    delay: Duration,
+    hold: Duration,
+) {
     let _ = tcp.set_read_timeout(Some(IO_TIMEOUT));
     let _ = tcp.set_write_timeout(Some(IO_TIMEOUT));
     let Ok(probe) = tcp.try_clone() else { return };
     match tls {
         None => {
             let mut s = tcp;
-            exchange(&mut s, &probe, api, delay);
+            exchange(&mut s, &probe, api, delay, hold);
         }
         Some(config) => {
             let Ok(conn) = rustls::ServerConnection::new(config) else {
                 return;
             };
             let mut s = rustls::StreamOwned::new(conn, tcp);
-            exchange(&mut s, &probe, api, delay);
+            exchange(&mut s, &probe, api, delay, hold);
             s.conn.send_close_notify();
             let _ = s.flush();
         }
@@ -119,7 +132,13 @@ fn still_there(tcp: &TcpStream) -> bool {
     }
 }
 
-fn exchange<S: Read + Write>(s: &mut S, probe: &TcpStream, api: &Api, delay: Duration) {
+fn exchange<S: Read + Write>(
+    s: &mut S,
+    probe: &TcpStream,
+    api: &Api,
+    delay: Duration,
+    hold: Duration,
+) {
     let req = match read_request(s) {
         Ok(r) => r,
         Err(ReadError::Bad(status, why)) => {
@@ -146,5 +165,14 @@ fn exchange<S: Read + Write>(s: &mut S, probe: &TcpStream, api: &Api, delay: Dur
         }
     }
     let (status, body) = api.handle(&req);
+    if !hold.is_zero() && !req.path.starts_with("/admin/") {
+        eprintln!(
+            "emulator: {} {}: handled; holding the answer for {} ms",
+            req.method,
+            req.path,
+            hold.as_millis()
+        );
+        std::thread::sleep(hold);
+    }
     let _ = write_response(s, status, &body);
 }
