@@ -2,7 +2,7 @@
 # Makes what the boot test (tests/boot.rs) boots under QEMU: a small Debian 12
 # rootfs with systemd as an ext4 image, holding the freshly built
 # burnline-bootstrap, the example units (examples/) and the boot test's
-# guest files (tests/boot/: the edge stand-in, DHCP, power-off and probe
+# guest files (tests/boot-guest/: the edge stand-in, DHCP, power-off and probe
 # units), plus the Debian cloud kernel and a busybox initramfs that loads
 # virtio's block driver.
 #
@@ -29,7 +29,7 @@ bootstrap=$2
 ca=$3
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cache=${BOOT_TEST_CACHE:-$repo/target/boot-test/cache}
-guest=$repo/tests/boot
+guest=$repo/tests/boot-guest
 
 for pair in mmdebstrap:mmdebstrap zstd:zstd busybox:busybox-static mke2fs:e2fsprogs \
   systemctl:systemd dpkg-deb:dpkg apt-get:apt sha256sum:coreutils; do
@@ -130,11 +130,30 @@ done
 install -m 0755 "$guest/edge-stand-in" "$root/usr/local/bin/edge-stand-in"
 install -m 0755 "$guest/probe" "$root/usr/local/bin/probe"
 install -D -m 0644 "$guest/10-dhcp.network" "$root/etc/systemd/network/10-dhcp.network"
+install -D -m 0644 "$guest/udev-trigger.conf" \
+  "$root/etc/systemd/system/systemd-udev-trigger.service.d/boot-test.conf"
 # A fixed machine id: the root is mounted read-only, so it is no first boot.
 echo 5e1f0c0ab0b74c1d9a3c1e1b2d3f4a5b >"$root/etc/machine-id"
 systemctl --root="$root" --quiet enable burnline-bootstrap.service linkedge.service systemd-networkd.service
-# Nothing the test does not need: no login prompt on the console.
-systemctl --root="$root" --quiet mask serial-getty@ttyS0.service getty@tty1.service
+# Nothing the boot test does not need, since every process costs a lot under
+# emulation: no login prompts, no units for a writable root (it is mounted
+# read-only), no kernel file systems nobody uses, and no generators but the
+# one that reads systemd.wants= from the kernel command line.
+systemctl --root="$root" --quiet mask getty.target getty-static.service \
+  serial-getty@ttyS0.service systemd-user-sessions.service \
+  dev-hugepages.mount dev-mqueue.mount sys-kernel-debug.mount sys-kernel-tracing.mount \
+  sys-kernel-config.mount sys-fs-fuse-connections.mount modprobe@.service \
+  systemd-modules-load.service systemd-network-generator.service systemd-remount-fs.service \
+  systemd-random-seed.service systemd-sysctl.service systemd-tmpfiles-setup-dev.service \
+  systemd-tmpfiles-setup.service systemd-tmpfiles-clean.timer systemd-journal-flush.service \
+  systemd-update-utmp.service systemd-update-utmp-runlevel.service \
+  systemd-ask-password-console.path systemd-ask-password-wall.path \
+  dpkg-db-backup.timer fstrim.timer
+mkdir -p "$root/etc/systemd/system-generators"
+for g in "$root"/usr/lib/systemd/system-generators/*; do
+  [ "$(basename "$g")" = systemd-debug-generator ] ||
+    ln -sf /dev/null "$root/etc/systemd/system-generators/$(basename "$g")"
+done
 
 size_mib=$(($(du -sm "$root" | cut -f1) * 5 / 4 + 16))
 rm -f "$out/rootfs.ext4"

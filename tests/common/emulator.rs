@@ -199,6 +199,12 @@ pub fn text(b: &[u8]) -> String {
 /// A test CA and a leaf for 127.0.0.1 and localhost, as PEM files in `dir`:
 /// (ca.pem, leaf.pem, leaf.key).
 pub fn test_ca(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    test_ca_for(dir, &["localhost", "127.0.0.1"])
+}
+
+/// A test CA and a leaf for `names` (host names or IP addresses), as PEM
+/// files in `dir`: (ca.pem, leaf.pem, leaf.key).
+pub fn test_ca_for(dir: &Path, names: &[&str]) -> (PathBuf, PathBuf, PathBuf) {
     let ca_key = rcgen::KeyPair::generate().expect("ca key");
     let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("ca params");
     ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
@@ -212,11 +218,11 @@ pub fn test_ca(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).expect("ca");
     let leaf_key = rcgen::KeyPair::generate().expect("leaf key");
     let mut leaf_params =
-        rcgen::CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+        rcgen::CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>())
             .expect("leaf params");
     leaf_params
         .distinguished_name
-        .push(rcgen::DnType::CommonName, "localhost");
+        .push(rcgen::DnType::CommonName, names[0]);
     let leaf = leaf_params.signed_by(&leaf_key, &ca).expect("leaf");
     let (ca_pem, leaf_pem, key_pem) = (
         dir.join("ca.pem"),
