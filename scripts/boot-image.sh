@@ -36,6 +36,9 @@ for pair in mmdebstrap:mmdebstrap zstd:zstd busybox:busybox-static mke2fs:e2fspr
   command -v "${pair%%:*}" >/dev/null 2>&1 || die "${pair%%:*} is missing: apt-get install ${pair#*:} (scripts/test.sh does)"
 done
 [ "$(id -u)" -eq 0 ] || die "needs root (chroot and file ownership in the image)"
+if ldd "$(command -v busybox)" >/dev/null 2>&1; then
+  die "$(command -v busybox) is linked dynamically; the initramfs needs apt-get install busybox-static"
+fi
 [ -x "$bootstrap" ] || die "$bootstrap: no such program (cargo build --release --workspace)"
 [ -f "$ca" ] || die "$ca: no such CA file"
 mkdir -p "$cache" "$out"

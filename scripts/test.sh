@@ -2,18 +2,24 @@
 # Runs every test of burnline. Installs the field tools the tests use
 # (Debian packages) when one is missing, then runs the whole suite in release
 # mode, after `cargo fmt --check` and `cargo clippy -D warnings`. Needs root
-# for apt-get and for the XFS loop-mount test.
+# for apt-get, for the XFS loop-mount test and for the boot test's rootfs
+# (tests/boot.rs, which also downloads Debian packages: the archive must be
+# reachable, and apt's lists fresh for the kernel package).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(dosfstools mtools gdisk fdisk xfsprogs e2fsprogs util-linux binutils bmap-tools zstd xz-utils gzip openssl genimage time python3 systemd b3sum)
-tools=(fsck.fat mcopy sgdisk sfdisk mkfs.xfs filefrag mount nm bmaptool zstd xz gzip openssl genimage /usr/bin/time python3 systemd-analyze b3sum)
+# The boot test (tests/boot.rs) also needs mmdebstrap, socat, busybox-static
+# and QEMU (qemu-system-x86, without its GUI: installed apart, without
+# recommends).
+packages=(dosfstools mtools gdisk fdisk xfsprogs e2fsprogs util-linux binutils bmap-tools zstd xz-utils gzip openssl genimage time python3 systemd b3sum mmdebstrap socat busybox-static)
+tools=(fsck.fat mcopy sgdisk sfdisk mkfs.xfs filefrag mount nm bmaptool zstd xz gzip openssl genimage /usr/bin/time python3 systemd-analyze b3sum mmdebstrap socat busybox mke2fs qemu-system-x86_64)
 missing=0
 for t in "${tools[@]}"; do command -v "$t" >/dev/null 2>&1 || missing=1; done
 if [ "$missing" = 1 ]; then
   echo "test.sh: installing the test tools: ${packages[*]}"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-system-x86 >/dev/null
 fi
 
 # The record decoder's fuzz target, for a bounded time (installs cargo-fuzz once).
