@@ -244,6 +244,13 @@ pub struct EmulatorArgs {
     /// The TLS private key (PEM); needs --tls-cert.
     #[arg(long, requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Serve MQTT over plain TCP (securemode 3) here, such as `127.0.0.1:1883`.
+    #[arg(long, value_name = "ADDR")]
+    pub mqtt: Option<String>,
+    /// Serve MQTT over TLS (securemode 2 and -2) here, with the certificate
+    /// of --tls-cert/--tls-key.
+    #[arg(long, value_name = "ADDR")]
+    pub mqtts: Option<String>,
     /// Hold each request this long before the platform sees it (tests).
     #[arg(long, hide = true, default_value_t = 0)]
     pub delay_ms: u64,
