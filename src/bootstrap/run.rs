@@ -100,7 +100,8 @@ fn map_register(e: RegisterError) -> Failure {
     match e {
         RegisterError::Refused { code: 6289, .. } => Failure::Refused(
             "the platform says this device is already activated (6289), and no slot holds a DeviceSecret: \
-             delete the device in the IoT console (this needs a phone verification), then boot again to register it anew"
+             delete the device in the IoT console (this needs a phone verification) or reset it (the console's reset, \
+             API ResetThing), then boot again to register it anew"
                 .into(),
         ),
         e @ RegisterError::Refused { .. } => Failure::Refused(e.to_string()),
@@ -139,7 +140,7 @@ fn run(args: &RunArgs) -> Result<(), Failure> {
         if let Some(e) = last {
             return Err(Failure::Storage(format!(
                 "the platform issued the DeviceSecret but it could not be stored ({e}); \
-                 the device must be deleted in the IoT console before it can register again"
+                 the device must be deleted or reset in the IoT console before it can register again"
             )));
         }
         eprintln!(

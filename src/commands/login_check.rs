@@ -148,7 +148,7 @@ pub fn run(args: &LoginCheckArgs) -> Result<()> {
     if failed.is_empty() {
         Ok(())
     } else {
-        Err(Error::DevicesFailed {
+        Err(Error::LoginsFailed {
             failed: failed.len(),
             total: total as usize,
         })

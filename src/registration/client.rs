@@ -160,7 +160,7 @@ fn before_request(e: &ureq::Error) -> bool {
 /// Said when a failure came after the request may have reached the server.
 const MAYBE_SEEN: &str =
     "; the request may have reached the platform: if the next try gets code 6289, \
-                          the device must be deleted in the console";
+                          the device must be deleted or reset in the console";
 
 /// Whether a failure may have come after the server saw the request.
 fn maybe_seen(e: &ureq::Error) -> bool {
