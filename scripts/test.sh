@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of burnline. Installs the field tools the tests use
 # (Debian packages) when one is missing, then runs the whole suite in release
-# mode. Needs root for apt-get and for the XFS loop-mount test.
+# mode, after `cargo fmt --check` and `cargo clippy -D warnings`. Needs root
+# for apt-get and for the XFS loop-mount test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,4 +19,10 @@ fi
 # The record decoder's fuzz target, for a bounded time (installs cargo-fuzz once).
 scripts/fuzz.sh "${FUZZ_SECONDS:-60}" 2>&1 | tail -n 3
 
-cargo test --release --all-targets
+# The checks a reviewer runs: formatting and every lint, on the whole workspace.
+cargo fmt --all --check
+cargo clippy --release --workspace --all-targets -- -D warnings
+
+# The host tool, the shared crate and the device-side bootstrap (its own
+# crate, built next to `burnline` so that the tests can run it).
+cargo test --release --workspace --all-targets

@@ -1,19 +1,41 @@
 //! burnline burns Alibaba Cloud IoT (Link IoT Edge) gateway identities into
-//! per-device disk images.
+//! per-device disk images. This is the host side; the device side is the
+//! `burnline-bootstrap` crate, and what both share (the credential record,
+//! the identity rules, the secret type, the platform client) is
+//! `burnline-core`, re-exported here where the host uses it.
 //!
-//! The modules follow the pipeline: [`recipe`] → [`layout`] → [`base`] image →
-//! per-device [`credentials`] → [`output`] → [`manifest`]. [`devices`] streams
-//! the device CSV; [`commands`] implements each subcommand on top of them, and
-//! [`cmdline`] holds the clap types only. [`registration`] is dynamic
-//! registration (一型一密): the client, the ledger of issued secrets and the
-//! station's registration for `build`; [`emulator`] is a local stand-in for
-//! the platform.
+//! The modules follow the pipeline:
+//!
+//! - [`recipe`]: the YAML recipe, parsed, located and resolved into types;
+//! - [`devices`]: the device CSV, streamed and checked;
+//! - [`identity`]: the identity rules, and the output file names derived
+//!   from a device's identity;
+//! - [`layout`]: the partition layout, derived IDs and the table template;
+//! - [`base`]: the base image every device shares (FAT volumes, images);
+//! - [`credentials`]: the record format, and a device's credentials partition;
+//! - [`registration`]: dynamic registration (一型一密) on the host, with its
+//!   ledger of issued secrets;
+//! - [`build`]: one build run, and the per-device job every output uses;
+//! - [`output`]: a full image and its side files (bmap, compression);
+//! - [`delta`]: base+delta output (`build --station`);
+//! - [`manifest`]: `manifest.json` and the checksum lists;
+//! - [`resume`]: the journal a killed run resumes from, and interrupts;
+//! - [`shard`]: one slice of the CSV, for CI machines;
+//! - [`flash`]: writing cards, and the programmer station that flashes
+//!   fresh identities from a recipe;
+//! - [`emulator`]: a local stand-in for the platform;
+//! - [`io`]: small I/O adapters (crash-safe files, patches, extents, hashes);
+//! - [`error`]: the error kinds and their exit codes;
+//! - [`secret`]: the redacting, zeroizing secret type (from `burnline-core`);
+//! - [`cmdline`]: the clap types; [`commands`]: each subcommand, turning
+//!   arguments into calls and outcomes into exit codes.
 
 pub mod base;
-pub mod bootstrap;
+pub mod build;
 pub mod cmdline;
 pub mod commands;
 pub mod credentials;
+pub mod delta;
 pub mod devices;
 pub mod emulator;
 pub mod error;
@@ -26,6 +48,5 @@ pub mod output;
 pub mod recipe;
 pub mod registration;
 pub mod resume;
-pub mod secret;
+pub use burnline_core::secret;
 pub mod shard;
-pub mod station;

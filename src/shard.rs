@@ -3,7 +3,7 @@
 //! by `--shard-count N` with Kubernetes' 0-based `JOB_COMPLETION_INDEX`.
 
 use crate::error::{Error, Result};
-use crate::manifest::extra::ShardInfo;
+use crate::manifest::files::ShardInfo;
 
 /// One slice of the CSV.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,17 +15,6 @@ pub struct Shard {
 }
 
 impl Shard {
-    /// Parses `K/N` with 1 ≤ K ≤ N.
-    pub fn parse(s: &str) -> Result<Shard> {
-        let usage = |why: &str| Error::Usage(format!("--shard {s}: {why}"));
-        let (k, n) = s
-            .split_once('/')
-            .ok_or_else(|| usage("expected K/N, such as 1/4"))?;
-        let k: u64 = k.trim().parse().map_err(|_| usage("K is not a number"))?;
-        let n: u64 = n.trim().parse().map_err(|_| usage("N is not a number"))?;
-        Shard::new(k, n).map_err(|why| usage(&why))
-    }
-
     fn new(index: u64, count: u64) -> std::result::Result<Shard, String> {
         if count == 0 || index == 0 || index > count {
             return Err(format!(
@@ -38,7 +27,7 @@ impl Shard {
     /// The shard from `--shard`, or from `--shard-count` and
     /// `JOB_COMPLETION_INDEX` (`env` looks a variable up).
     pub fn from_args(
-        shard: Option<&str>,
+        shard: Option<Shard>,
         count: Option<u64>,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Option<Shard>> {
@@ -46,7 +35,7 @@ impl Shard {
             (Some(_), Some(_)) => Err(Error::Usage(
                 "give --shard or --shard-count, not both".into(),
             )),
-            (Some(s), None) => Shard::parse(s).map(Some),
+            (Some(s), None) => Ok(Some(s)),
             (None, Some(n)) => {
                 let idx = env("JOB_COMPLETION_INDEX").ok_or_else(|| {
                     Error::Usage(
@@ -92,15 +81,36 @@ impl Shard {
     }
 }
 
+impl std::str::FromStr for Shard {
+    type Err = String;
+
+    /// Parses `K/N` with 1 ≤ K ≤ N (clap names the argument and the value
+    /// before the message).
+    fn from_str(s: &str) -> std::result::Result<Shard, String> {
+        let (k, n) = s
+            .split_once('/')
+            .ok_or_else(|| "expected K/N, such as 1/4".to_owned())?;
+        let k: u64 = k
+            .trim()
+            .parse()
+            .map_err(|_| "K is not a number".to_owned())?;
+        let n: u64 = n
+            .trim()
+            .parse()
+            .map_err(|_| "N is not a number".to_owned())?;
+        Shard::new(k, n)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn parses_and_splits() {
-        assert!(Shard::parse("3/2").is_err());
-        assert!(Shard::parse("0/2").is_err());
-        let s = Shard::parse("2/3").expect("2/3");
+        assert!("3/2".parse::<Shard>().is_err());
+        assert!("0/2".parse::<Shard>().is_err());
+        let s: Shard = "2/3".parse().expect("2/3");
         assert_eq!(
             (0..10).filter(|i| s.takes(*i)).count() as u64,
             s.rows_in(10)

@@ -98,7 +98,7 @@ fn shards_merge_into_the_full_build() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        err.lines().count() == 1 && err.contains("--shard 3/2"),
+        err.lines().count() == 1 && err.contains("'3/2' for '--shard"),
         "{err}"
     );
 }

@@ -3,8 +3,8 @@
 //! must re-encode to the same bytes.
 #![no_main]
 
-use burnline::credentials::payload::Credentials;
-use burnline::credentials::record::{self, Slots};
+use burnline_core::credentials::payload::Credentials;
+use burnline_core::credentials::record::{self, Slots};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,10 +1,9 @@
 //! The command line, as clap types only. Each subcommand's arguments live in
 //! this module; what they do lives in `crate::commands`.
 
-pub mod bootstrap;
-
+pub use burnline_core::cli::{parse, PlatformArgs};
+use burnline_core::registration::sign::SignMethod;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use std::ffi::OsString;
 use std::path::PathBuf;
 
 /// Burns Alibaba Cloud IoT gateway identities into per-device disk images.
@@ -72,10 +71,12 @@ pub struct BuildArgs {
     /// Write a bmap (bmaptool 2.0) next to each image.
     #[arg(long)]
     pub bmap: bool,
-    /// With --station: do not hash each device's full image (much faster;
-    /// deltas then record no result digest, see docs/station.md).
-    #[arg(long)]
-    pub no_image_sha256: bool,
+    /// With --station: record no digest of each device's full image, neither
+    /// SHA-256 nor BLAKE3 (deltas then record zeros there and `flash` checks
+    /// the base, the delta and the read-back only; see docs/station.md).
+    /// `--no-image-sha256` is its old name.
+    #[arg(long, alias = "no-image-sha256")]
+    pub no_image_digest: bool,
     /// Compress each image (overrides the recipe's `output.compress`).
     #[arg(long, value_enum)]
     pub compress: Option<CompressArg>,
@@ -86,7 +87,7 @@ pub struct BuildArgs {
     pub digest: Option<DigestArg>,
     /// Build only shard K of N (1-based): CSV rows with index % N == K-1.
     #[arg(long, value_name = "K/N")]
-    pub shard: Option<String>,
+    pub shard: Option<crate::shard::Shard>,
     /// Build shard JOB_COMPLETION_INDEX+1 of N (Kubernetes Indexed Jobs).
     #[arg(long, value_name = "N")]
     pub shard_count: Option<u64>,
@@ -138,6 +139,10 @@ pub struct FlashArgs {
     /// The station ledger, with --recipe (default: ./burnline-ledger.jsonl).
     #[arg(long)]
     pub ledger: Option<PathBuf>,
+    /// With --recipe and `register: host`: a PEM file of CA certificates
+    /// trusted besides the public roots (for a private endpoint).
+    #[arg(long, requires = "recipe")]
+    pub ca_file: Option<PathBuf>,
 }
 
 /// `burnline manifest …`
@@ -211,16 +216,9 @@ pub struct RegisterArgs {
     /// Region; the endpoint is then `https://iot-auth.<region>.aliyuncs.com`.
     #[arg(long, default_value = "cn-shanghai")]
     pub region: String,
-    /// Base URL instead of the region's, such as `https://auth.example` or
-    /// `http://127.0.0.1:8080` (plain http only for loopback).
-    #[arg(long)]
-    pub endpoint: Option<String>,
-    /// A PEM file of CA certificates trusted besides the public roots.
-    #[arg(long)]
-    pub ca_file: Option<PathBuf>,
-    /// hmacsha256, hmacsha1 or hmacmd5.
-    #[arg(long, default_value = "hmacsha256")]
-    pub sign_method: String,
+    /// The platform: endpoint, CA file, sign method.
+    #[command(flatten)]
+    pub platform: PlatformArgs,
     /// Connect timeout in milliseconds (tests).
     #[arg(long, hide = true)]
     pub connect_timeout_ms: Option<u64>,
@@ -273,7 +271,7 @@ pub struct MqttCredentialsArgs {
     pub device_secret: String,
     /// hmacsha256, hmacsha1 or hmacmd5.
     #[arg(long, default_value = "hmacsha256")]
-    pub sign_method: String,
+    pub sign_method: SignMethod,
     /// Timestamp in milliseconds (default: now).
     #[arg(long)]
     pub timestamp: Option<u64>,
@@ -318,17 +316,4 @@ pub struct LoginCheckArgs {
     /// Print a JSON summary on stdout.
     #[arg(long)]
     pub json: bool,
-}
-
-/// Parses a command line; on failure prints clap's message and gives the
-/// exit status (0 for `--help` and `--version`, 2 for a usage error).
-pub fn parse<T: Parser>(args: impl IntoIterator<Item = OsString>) -> Result<T, i32> {
-    T::try_parse_from(args).map_err(|e| {
-        let _ = e.print();
-        if e.use_stderr() {
-            2
-        } else {
-            0
-        }
-    })
 }

@@ -129,7 +129,7 @@ fn read_table(file: &File, path: &Path) -> Result<(String, String, Vec<Found>)> 
             format!("no GPT and no readable MBR: {e}"),
         )
     })?;
-    let ss = crate::bootstrap::locate::mbr_sector_size(file, &mbr);
+    let ss = crate::credentials::locate::mbr_sector_size(file, &mbr);
     let parts = mbr
         .iter()
         .filter(|(_, p)| p.is_used())

@@ -13,7 +13,7 @@
 //! first boot would.
 
 use crate::cmdline::LoginCheckArgs;
-use crate::commands::check::check_all;
+use crate::build::check::check_all;
 use crate::devices::check::expect;
 use crate::devices::reader::DeviceReader;
 use crate::error::{Error, IoContext, Result};

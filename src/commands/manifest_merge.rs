@@ -9,7 +9,7 @@
 use crate::cmdline::MergeArgs;
 use crate::error::{Error, IoContext, Result};
 use crate::io::hash::DigestKind;
-use crate::manifest::extra::Header;
+use crate::manifest::files::Header;
 use crate::manifest::{Entry, Manifest, ManifestWriter};
 use std::collections::HashSet;
 use std::path::Path;

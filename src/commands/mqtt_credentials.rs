@@ -9,7 +9,6 @@
 use crate::cmdline::MqttCredentialsArgs;
 use crate::error::{Error, Result};
 use crate::registration::mqtt::{MqttCredentials, SecureMode};
-use crate::registration::sign::SignMethod;
 use crate::secret::Secret;
 
 /// Environment variable read for a DeviceSecret given as `-`.
@@ -17,12 +16,7 @@ pub const SECRET_ENV: &str = "BURNLINE_DEVICE_SECRET";
 
 /// Runs `mqtt-credentials`.
 pub fn run(args: &MqttCredentialsArgs) -> Result<()> {
-    let method: SignMethod =
-        args.sign_method
-            .parse()
-            .map_err(|e: crate::registration::sign::UnknownSignMethod| {
-                Error::invalid("command line", "--sign-method", e.to_string())
-            })?;
+    let method = args.sign_method;
     let secret = if args.device_secret == "-" {
         Secret::new(
             std::env::var(SECRET_ENV)
@@ -52,7 +46,11 @@ pub fn run(args: &MqttCredentialsArgs) -> Result<()> {
     }
     let mode = match (&args.instance_id, args.plain) {
         (Some(id), _) => {
-            if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            if id.is_empty()
+                || !id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
                 return Err(Error::invalid(
                     "command line",
                     "--instance-id",

@@ -19,7 +19,6 @@ use crate::identity::rules;
 use crate::registration::client::{Client, ClientOptions};
 use crate::registration::endpoint::Endpoint;
 use crate::registration::error::RegisterError;
-use crate::registration::sign::SignMethod;
 use crate::secret::Secret;
 use std::ffi::OsString;
 use std::time::Duration;
@@ -66,28 +65,18 @@ pub fn run(args: &RegisterArgs) -> Result<()> {
             rule,
         ));
     }
-    let method: SignMethod = match args.sign_method.parse() {
-        Ok(m) => m,
-        Err(e) => {
-            problems.push(crate::error::Problem::new(
-                "command line",
-                "--sign-method",
-                e.to_string(),
-            ));
-            SignMethod::default()
-        }
-    };
+    let method = args.platform.sign_method;
     if !problems.is_empty() {
         return Err(Error::Invalid(problems));
     }
-    let endpoint = Endpoint::resolve(args.endpoint.as_deref(), Some(&args.region))
-        .map_err(RegisterError::from)?;
-    let mut options = ClientOptions::default();
-    if let Some(path) = &args.ca_file {
-        let pem = std::fs::read(path)
-            .map_err(|e| RegisterError::Input(format!("--ca-file {}: {e}", path.display())))?;
-        options.ca_pem = Some(pem);
-    }
+    let endpoint = match &args.platform.endpoint {
+        Some(e) => e.clone(),
+        None => Endpoint::for_region(&args.region).map_err(RegisterError::from)?,
+    };
+    let mut options = ClientOptions {
+        ca_pem: args.platform.ca_pem().map_err(RegisterError::Input)?,
+        ..ClientOptions::default()
+    };
     if let Some(ms) = args.connect_timeout_ms {
         options.connect_timeout = Duration::from_millis(ms);
     }

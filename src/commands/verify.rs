@@ -6,7 +6,7 @@
 use crate::cmdline::VerifyArgs;
 use crate::error::{Error, IoContext, Result};
 use crate::io::hash::hash_file;
-use crate::manifest::extra::{FileSum, Sum};
+use crate::manifest::files::{FileSum, Sum};
 use crate::manifest::Manifest;
 use rayon::prelude::*;
 

@@ -1,8 +1,8 @@
 //! The credentials partition: the on-flash contract a device's bootstrap
-//! reads. [`record`] is the two-slot record format (`docs/credential-record.md`),
-//! [`payload`] the JSON it carries, and [`partition`] turns a device into the
-//! bytes of its credentials partition in the format the recipe asks for.
+//! reads. The record format ([`record`]), its JSON ([`payload`]) and how a
+//! reader finds the partition ([`locate`]) live in `burnline-core`, shared
+//! with the bootstrap; [`partition`] turns a device into the bytes of its
+//! credentials partition in the format the recipe asks for.
 
+pub use burnline_core::credentials::{locate, payload, record};
 pub mod partition;
-pub mod payload;
-pub mod record;

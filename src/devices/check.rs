@@ -7,7 +7,7 @@
 
 use super::reader::{DeviceReader, Expect};
 use crate::error::{Error, Problem, Result};
-use crate::output::naming;
+use crate::identity::{file_name, rules};
 use crate::recipe::{AuthMode, Recipe, RegisterAt};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -54,21 +54,38 @@ pub fn check_devices(recipe: &Recipe, csv: &Path) -> Result<u64> {
             Err(mut p) => problems.append(&mut p),
             Ok(row) => {
                 count += 1;
-                if let Some(first) = names.insert(digest(0, &row.device_name), row.line) {
+                // An identity is (ProductKey, DeviceName): the same name in
+                // two products is two devices.
+                let identity = format!("{}\0{}", row.product_key, row.device_name);
+                if let Some(first) = names.insert(digest(0, &identity), row.line) {
                     problems.push(Problem::new(
                         format!("{at}:{}", row.line),
                         "DeviceName",
-                        format!("`{}` already appears on line {first}", row.device_name),
+                        format!(
+                            "{} already appears on line {first}",
+                            rules::shown(&row.device_name)
+                        ),
                     ));
                     continue;
                 }
                 let file =
-                    naming::render(&recipe.output_pattern, &row.device_name, &row.product_key);
+                    file_name::render(&recipe.output_pattern, &row.device_name, &row.product_key);
+                if let Some(rule) = file_name::reserved_clash(&file) {
+                    problems.push(Problem::new(
+                        format!("{at}:{}", row.line),
+                        "DeviceName",
+                        rule,
+                    ));
+                    continue;
+                }
                 if let Some(first) = files.insert(digest(1, &file), row.line) {
                     problems.push(Problem::new(
                         format!("{at}:{}", row.line),
                         "DeviceName",
-                        format!("output file `{file}` is also the output of line {first}"),
+                        format!(
+                            "output file {} is also the output of line {first}",
+                            rules::shown(&file)
+                        ),
                     ));
                 }
             }

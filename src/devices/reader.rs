@@ -44,6 +44,8 @@ pub struct DeviceReader {
     pk_col: Option<usize>,
     expect: Expect,
     index: u64,
+    /// Fields in the header row.
+    header_fields: usize,
 }
 
 fn normalize(header: &str) -> String {
@@ -78,6 +80,20 @@ impl DeviceReader {
             .clone();
         let find = |name: &str| headers.iter().position(|h| normalize(h) == name);
         let mut problems = Vec::new();
+        for (name, shown) in [
+            ("devicename", "DeviceName"),
+            ("devicesecret", "DeviceSecret"),
+            ("productkey", "ProductKey"),
+        ] {
+            let n = headers.iter().filter(|h| normalize(h) == name).count();
+            if n > 1 {
+                problems.push(Problem::new(
+                    format!("{at}:1"),
+                    shown,
+                    format!("the header row has {n} {shown} columns; it may have one"),
+                ));
+            }
+        }
         let name_col = find("devicename");
         if name_col.is_none() {
             problems.push(Problem::new(
@@ -112,6 +128,7 @@ impl DeviceReader {
                 pk_col,
                 expect,
                 index: 0,
+                header_fields: headers.len(),
             }),
             _ => Err(Error::Invalid(problems)),
         }
@@ -141,6 +158,19 @@ impl DeviceReader {
 
     fn row(&self, loc: String, line: u64, index: u64) -> Result<DeviceRow, Vec<Problem>> {
         let get = |col: Option<usize>| col.and_then(|c| self.record.get(c)).unwrap_or("");
+        if self.record.len() > self.header_fields {
+            // Which field is which cannot be known: refuse the row whole,
+            // rather than burn a field as the wrong thing.
+            return Err(vec![Problem::new(
+                &loc,
+                "",
+                format!(
+                    "the row has {} fields, more than the {} of the header row",
+                    self.record.len(),
+                    self.header_fields
+                ),
+            )]);
+        }
         let mut problems = Vec::new();
         let device_name = get(Some(self.name_col)).to_owned();
         if let Err(rule) = rules::check_device_name(&device_name) {
@@ -153,7 +183,10 @@ impl DeviceReader {
                 problems.push(Problem::new(
                     &loc,
                     "ProductKey",
-                    format!("`{pk}` differs from the recipe's auth.product_key `{recipe_pk}`"),
+                    format!(
+                        "{} differs from the recipe's auth.product_key `{recipe_pk}`",
+                        rules::shown(pk)
+                    ),
                 ));
                 pk.to_owned()
             }

@@ -27,7 +27,7 @@
 
 use super::products::Product;
 use crate::error::{Error, IoContext, Result};
-use crate::output::atomic;
+use crate::io::atomic;
 use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

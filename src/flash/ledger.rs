@@ -95,7 +95,7 @@ impl Ledger {
                 .parent()
                 .filter(|p| !p.as_os_str().is_empty())
                 .unwrap_or(Path::new("."));
-            crate::output::atomic::sync_dir(dir)?;
+            crate::io::atomic::sync_dir(dir)?;
         }
         Ok(Ledger {
             path: path.to_path_buf(),

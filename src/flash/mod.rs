@@ -1,10 +1,14 @@
 //! Writing images to cards: what to write ([`source`]), where ([`target`]),
 //! how ([`write`]: holes skipped where a bmap allows, the partition-table
-//! regions last, everything read back) and, for stations flashing straight
-//! from a recipe, the identity [`ledger`].
+//! regions last, everything read back), what goes where ([`plan`]), several
+//! targets at once ([`parallel`]), and the programmer station that flashes
+//! fresh identities straight from a recipe ([`station`]) with its identity
+//! [`ledger`].
 
-pub mod from_recipe;
 pub mod ledger;
+pub mod parallel;
+pub mod plan;
 pub mod source;
+pub mod station;
 pub mod target;
 pub mod write;

@@ -1,10 +1,12 @@
-//! Small composable I/O pieces: a [`window::Window`] onto part of a file, a
+//! Small composable I/O pieces: crash-safe files ([`atomic`]: write temp,
+//! fsync, rename, fsync the directory), a [`window::Window`] onto part of a file, a
 //! [`patch::PatchDevice`] that records writes in memory, extent-aware copying
 //! ([`extents`]), whole-block patch writes ([`block_writes`]), a write-back
 //! cache for file-system crates ([`write_back`]) and hashing of
 //! an image as base plus patches ([`hash`], and BLAKE3 with the base's tree
 //! cached in [`tree_digest`]).
 
+pub mod atomic;
 pub mod block_writes;
 pub mod bmap;
 pub mod extents;

@@ -6,12 +6,12 @@
 //! fleet, and put in place atomically only after every listed output is
 //! durable.
 
-pub mod extra;
+pub mod files;
 
 use crate::error::{IoContext, Result};
+use crate::io::atomic;
 use crate::io::hash::DigestKind;
-use crate::output::atomic;
-use extra::{Artifacts, Header, Sum};
+use files::{Artifacts, Header, Sum};
 use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::io::{BufWriter, Write};

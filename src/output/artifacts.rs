@@ -4,21 +4,19 @@
 //! names; the batch renames it. Side files and compressed files are listed
 //! with the build's checksum kind (`output.digest`).
 
-use super::atomic;
 use super::compress::compress;
-use super::device::{Built, DeviceBuilder};
+use super::device::{write_image, Built};
 use super::staged::Staged;
 use crate::base::Base;
-use crate::credentials::payload::Credentials;
-use crate::devices::reader::DeviceRow;
+use crate::build::job::{DeviceBuilder, Job};
+use crate::delta::device as device_delta;
 use crate::error::{IoContext, Result};
+use crate::io::atomic;
 use crate::io::bmap;
 use crate::io::hash::{DigestKind, StreamHash};
 use crate::io::patch::Patch;
-use crate::layout::ids::DeviceIds;
-use crate::manifest::extra::{FileSum, Sum};
+use crate::manifest::files::{FileSum, Sum};
 use crate::recipe::output_spec::{OutputMode, OutputSpec};
-use crate::station::device_delta;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -63,46 +61,35 @@ pub fn write_bmap(
 /// (station mode), or a full image with its bmap and compression.
 pub fn stage(
     builder: &DeviceBuilder<'_>,
-    row: &DeviceRow,
-    creds: &Credentials,
+    job: &Job<'_>,
     spec: &OutputSpec,
     base_sha: &[u8; 32],
 ) -> Result<Staged> {
-    let patches = || {
-        let ids = DeviceIds::derive(&builder.recipe.disk.seed, &row.device_name, builder.layout);
-        builder.patches(&ids, creds)
-    };
     match spec.mode {
-        OutputMode::Station => device_delta::build(
-            builder,
-            row,
-            creds,
-            &patches()?,
-            base_sha,
-            !spec.no_image_sha256,
-        ),
+        OutputMode::BaseDelta => device_delta::build(builder, job, base_sha, !spec.no_image_digest),
         OutputMode::Full => {
-            let (b, p) = builder.build(row, creds)?;
-            finish(b, row, &p, builder.base, spec)
+            let b = write_image(builder, job)?;
+            finish(b, job, builder.base, spec)
         }
     }
 }
 
 /// Adds the bmap and compression `spec` asks for to a built image.
-pub fn finish(
-    b: Built,
-    row: &DeviceRow,
-    patches: &[Patch],
-    base: &Base,
-    spec: &OutputSpec,
-) -> Result<Staged> {
+fn finish(b: Built, job: &Job<'_>, base: &Base, spec: &OutputSpec) -> Result<Staged> {
     let mut staged = Staged {
         entry: b.entry,
         renames: vec![(b.temp.clone(), b.final_path.clone())],
         fresh: true,
     };
-    staged.entry.artifacts.row = Some(row.index);
-    let r = finish_inner(&mut staged, &b.temp, &b.final_path, patches, base, spec);
+    staged.entry.artifacts.row = Some(job.row.index);
+    let r = finish_inner(
+        &mut staged,
+        &b.temp,
+        &b.final_path,
+        &job.patches,
+        base,
+        spec,
+    );
     match r {
         Ok(()) => Ok(staged),
         Err(e) => {

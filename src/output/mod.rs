@@ -1,11 +1,9 @@
-//! Writing outputs: safe file names ([`naming`]), crash-safe files
-//! ([`atomic`]), one device's image ([`device`]) and progress reporting
-//! ([`progress`]).
+//! Writing outputs: one device's image ([`device`]), the run's artifacts
+//! ([`artifacts`]), compression ([`compress`]), staged temp files
+//! ([`staged`]) and progress reporting ([`progress`]).
 
 pub mod artifacts;
-pub mod atomic;
 pub mod compress;
 pub mod device;
-pub mod naming;
 pub mod progress;
 pub mod staged;

@@ -386,7 +386,7 @@ fn resolve(raw: RawRecipe, dir: &Path, p: &mut impl FnMut(&str, String)) -> Opti
         .pattern
         .clone()
         .unwrap_or_else(|| "{device_name}.img".to_owned());
-    if let Err(rule) = crate::output::naming::check_pattern(&output_pattern) {
+    if let Err(rule) = crate::identity::file_name::check_pattern(&output_pattern) {
         p("output.pattern", rule);
     }
     Some((disk?, partitions, blobs, auth?, output_pattern))

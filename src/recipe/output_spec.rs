@@ -13,8 +13,8 @@ pub enum OutputMode {
     /// One complete image per device.
     #[default]
     Full,
-    /// `base.img` once, and a delta per device (see `crate::station::delta`).
-    Station,
+    /// `base.img` once, and a delta per device (see `crate::delta::format`).
+    BaseDelta,
 }
 
 /// A streamed compression of an output.
@@ -66,9 +66,9 @@ pub struct OutputSpec {
     pub bmap: bool,
     /// Compress each image.
     pub compress: Option<Compression>,
-    /// Station mode: skip the per-device full-image SHA-256 (a hash of the
-    /// whole disk per device, which dominates station build time).
-    pub no_image_sha256: bool,
+    /// Base+delta output: record no digest of each device's full image
+    /// (with SHA-256 a hash of the whole disk per device).
+    pub no_image_digest: bool,
     /// The checksum outputs are listed with: SHA-256 (`SHA256SUMS`) or
     /// BLAKE3 (`B3SUMS`; station deltas then record their image's BLAKE3).
     pub digest: DigestKind,
@@ -79,7 +79,7 @@ pub struct OutputSpec {
 pub fn resolve(raw: &RawOutput, p: &mut impl FnMut(&str, String)) -> OutputSpec {
     let mode = match raw.mode.as_deref() {
         None | Some("full") => OutputMode::Full,
-        Some("station") => OutputMode::Station,
+        Some("station") => OutputMode::BaseDelta,
         Some(other) => {
             p(
                 "output.mode",
@@ -118,7 +118,7 @@ pub fn resolve(raw: &RawOutput, p: &mut impl FnMut(&str, String)) -> OutputSpec 
         mode,
         bmap: raw.bmap.unwrap_or(false),
         compress,
-        no_image_sha256: false,
+        no_image_digest: false,
         digest,
     }
 }

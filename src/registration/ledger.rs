@@ -69,7 +69,7 @@ impl Ledger {
             .at("setting mode 0600 on", &path)?;
         if !existed {
             file.sync_all().at("syncing", &path)?;
-            crate::output::atomic::sync_dir(dir)?;
+            crate::io::atomic::sync_dir(dir)?;
         }
         let mut text = Zeroizing::new(String::new());
         file.read_to_string(&mut text)

@@ -1,23 +1,14 @@
-//! Dynamic registration (一型一密): trading a ProductSecret and a DeviceName
-//! for the device's DeviceSecret, once.
+//! Dynamic registration (一型一密) on the host: trading a ProductSecret and a
+//! DeviceName for the device's DeviceSecret, once.
 //!
-//! [`sign`], [`form`], [`random`], [`endpoint`], [`error`] and [`client`]
-//! make the client, which depends on nothing image-related so that a
-//! device-side bootstrap can reuse it. [`ledger`] keeps every issued secret
-//! durable before use, and [`host`] is the station's registration for
-//! `build`. [`mqtt`] derives the MQTT connect parameters of a triple,
-//! [`mqtt_transport`] is the small synchronous MQTT connection (TLS with
-//! rustls) and [`mqtt_login`] logs a triple in over it (the online check)
-//! or registers a device over MQTT.
+//! The client and its parts ([`sign`], [`form`], [`random`], [`endpoint`],
+//! [`error`], [`client`], [`mqtt`], [`mqtt_transport`], [`mqtt_login`]) live in `burnline-core`, shared with the
+//! device-side bootstrap, and are re-exported here. [`ledger`] keeps every
+//! issued secret durable before use, and [`host`] is the station's
+//! registration for `build`.
 
-pub mod client;
-pub mod endpoint;
-pub mod error;
-pub mod form;
+pub use burnline_core::registration::{
+    client, endpoint, error, form, mqtt, mqtt_login, mqtt_transport, random, sign,
+};
 pub mod host;
 pub mod ledger;
-pub mod mqtt;
-pub mod mqtt_login;
-pub mod mqtt_transport;
-pub mod random;
-pub mod sign;

@@ -8,8 +8,8 @@
 //! manifest is in place.
 
 use crate::error::{IoContext, Result};
+use crate::io::atomic;
 use crate::manifest::Entry;
-use crate::output::atomic;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};

@@ -110,6 +110,21 @@ impl Test {
 }
 
 /// Runs a field tool; panics loudly if it is not installed.
+/// The device-side `burnline-bootstrap` binary. It is its own workspace crate
+/// (so that it cannot link image-building code), built next to `burnline` by
+/// `cargo test --workspace` (which rebuilds it when it changed); a missing
+/// binary fails loudly.
+pub fn bootstrap_bin() -> PathBuf {
+    let host = Path::new(env!("CARGO_BIN_EXE_burnline"));
+    let boot = host.with_file_name("burnline-bootstrap");
+    assert!(
+        boot.is_file(),
+        "{} is missing: run the tests with `cargo test --workspace` (scripts/test.sh does)",
+        boot.display()
+    );
+    boot
+}
+
 pub fn tool(name: &str, args: &[&str]) -> Output {
     match Command::new(name).args(args).output() {
         Ok(o) => o,

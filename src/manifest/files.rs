@@ -1,8 +1,10 @@
-//! Manifest fields added for stations and CI artifacts: per-device
+//! What a manifest says about the files it lists: the [`Sum`] every listed
+//! file carries (a `sha256` or a `blake3` field), [`FileSum`] lines as in
+//! `SHA256SUMS`, and the fields added for stations and CI artifacts: per-device
 //! [`Artifacts`] (the raw image's checksum when the listed file is
 //! compressed or a delta, side files such as bmaps, the CSV row), the
-//! station's base image and the shard a manifest covers, and the [`Sum`]
-//! every listed file carries (a `sha256` or a `blake3` field).
+//! base image of base+delta output and the shard a manifest covers
+//! ([`Header`]).
 
 use crate::io::hash::DigestKind;
 use serde::{Deserialize, Serialize};

@@ -3,7 +3,7 @@
 //! sync, then read back and verify. The only valid slot is never written, so a
 //! power loss at any moment leaves either the old record or the new one.
 
-use crate::credentials::record::{self, SlotId, Slots};
+use burnline_core::credentials::record::{self, SlotId, Slots};
 use std::io;
 
 /// Positional storage that can be made durable: a block device or an image
@@ -29,14 +29,7 @@ impl Storage for std::fs::File {
     }
 }
 
-/// The credentials partition on some storage.
-#[derive(Debug, Clone, Copy)]
-pub struct Partition {
-    /// Byte offset of the partition.
-    pub offset: u64,
-    /// Its size in bytes.
-    pub size: u64,
-}
+pub use burnline_core::credentials::locate::Partition;
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]

@@ -2,9 +2,17 @@
 //! GPT partition name, by MBR partition number (1–4), or at an explicit
 //! offset and size.
 
-use super::store::Partition;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
+
+/// The credentials partition on some storage.
+#[derive(Debug, Clone, Copy)]
+pub struct Partition {
+    /// Byte offset of the partition.
+    pub offset: u64,
+    /// Its size in bytes.
+    pub size: u64,
+}
 
 /// How to find the partition.
 #[derive(Debug, Clone)]

@@ -1,7 +1,7 @@
 //! Hands the triple to the edge runtime: an env file written atomically with
 //! mode 0600, and/or a command run with the triple in its environment.
 
-use crate::credentials::payload::Credentials;
+use burnline_core::credentials::payload::Credentials;
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;

@@ -1,6 +1,7 @@
 //! The command line of `burnline-bootstrap`, the device-side program, as clap
 //! types only.
 
+pub use burnline_core::cli::PlatformArgs;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -37,21 +38,6 @@ pub struct PartitionArgs {
     /// The partition's size in bytes (with --offset).
     #[arg(long, requires = "offset")]
     pub size: Option<u64>,
-}
-
-/// How to reach the platform.
-#[derive(Debug, Args)]
-pub struct PlatformArgs {
-    /// Base URL of the registration service (default: the record's
-    /// `endpoint`, else its region's platform host).
-    #[arg(long)]
-    pub endpoint: Option<String>,
-    /// A PEM file with a CA to trust besides the public roots.
-    #[arg(long)]
-    pub ca_file: Option<PathBuf>,
-    /// hmacsha256 (default), hmacsha1 or hmacmd5.
-    #[arg(long, default_value = "hmacsha256")]
-    pub sign_method: String,
 }
 
 /// `burnline-bootstrap run`

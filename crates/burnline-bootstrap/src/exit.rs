@@ -13,7 +13,9 @@ use std::fmt;
 /// How a bootstrap run ended, other than ready.
 #[derive(Debug)]
 pub enum Failure {
-    /// Exit 2.
+    /// Exit 2: the command line cannot be acted on.
+    Usage(String),
+    /// Exit 2: the record is missing or invalid.
     Record(String),
     /// Exit 3.
     Refused(String),
@@ -27,7 +29,7 @@ impl Failure {
     /// The exit status.
     pub fn code(&self) -> i32 {
         match self {
-            Failure::Record(_) => 2,
+            Failure::Usage(_) | Failure::Record(_) => 2,
             Failure::Refused(_) => 3,
             Failure::Network(_) => 4,
             Failure::Storage(_) => 5,
@@ -38,6 +40,7 @@ impl Failure {
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Failure::Usage(m) => write!(f, "command line: {m}"),
             Failure::Record(m) => write!(f, "credential record: {m}"),
             Failure::Refused(m) => write!(f, "refused: {m}"),
             Failure::Network(m) => write!(f, "network: {m} (will retry at the next boot)"),

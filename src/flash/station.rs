@@ -1,21 +1,26 @@
-//! `burnline flash --recipe R --devices CSV --target …`: a station flashing
-//! straight from a recipe. The base image is built once (a temp file next to
-//! the ledger); each target gets the next identity the [`super::ledger`]
-//! has not seen verified, recorded `assigned` before its first byte, then
-//! `written`, then `verified` (or `failed`).
+//! The programmer station: `burnline flash --recipe R --devices CSV --target
+//! …` flashes fresh identities straight from a recipe. The base image is
+//! built once (a temp file next to the ledger); each target gets the next
+//! identity the [`super::ledger`] has not seen verified, as the same
+//! per-device [`Job`](crate::build::job::Job) a build makes (so with
+//! `register: host` the device is registered first, its secret in the
+//! registration ledger next to the station ledger before the card is
+//! written, and the card carries the full triple). Each identity is recorded
+//! `assigned` before its first byte, then `written`, then `verified` (or
+//! `failed`).
 
 use super::ledger::{Ledger, Record, State};
+use super::parallel::{flash_one, join_all, report, Outcome};
 use super::source::Source;
 use super::write::Expect;
 use crate::base;
-use crate::commands::check::check_all;
-use crate::commands::flash::{flash_one, join_all, report, Outcome};
+use crate::build::check::check_all;
+use crate::build::job::DeviceBuilder;
 use crate::devices::check::expect;
 use crate::devices::reader::{DeviceReader, DeviceRow};
 use crate::error::{Error, IoContext, Result};
 use crate::io::hash::{hash_patched, DigestKind};
-use crate::layout::ids::DeviceIds;
-use crate::output::device::{credentials_for, DeviceBuilder};
+use crate::registration::host::HostRegistrar;
 use std::path::{Path, PathBuf};
 
 /// Flashes one fresh identity onto each target.
@@ -24,6 +29,7 @@ pub fn run(
     devices: &Path,
     targets: &[PathBuf],
     ledger_path: &Path,
+    ca_file: Option<&Path>,
 ) -> Result<()> {
     let (recipe, layout, _) = check_all(recipe_path, devices)?;
     let ledger = Ledger::open(ledger_path)?;
@@ -31,8 +37,9 @@ pub fn run(
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
+    let registrar = HostRegistrar::for_recipe(&recipe, dir, ca_file, targets.len())?;
     let base = base::build(&recipe, &layout, dir)?;
-    let builder = DeviceBuilder::new(&recipe, &layout, &base, dir.to_path_buf(), false)?;
+    let builder = DeviceBuilder::new(&recipe, &layout, &base, dir.to_path_buf(), false, registrar)?;
     // The next identities with no verified card, in CSV order.
     let mut reader = DeviceReader::open(devices, expect(&recipe))?;
     let mut rows: Vec<DeviceRow> = Vec::new();
@@ -64,10 +71,22 @@ pub fn run(
         map: Some(base.extents.iter().map(|&(s, l)| (s, l, None)).collect()),
     };
     let mut jobs = Vec::new();
-    for (row, t) in rows.iter().zip(targets) {
-        let creds = credentials_for(&recipe, row, builder.creds.keep_product_secret);
-        let ids = DeviceIds::derive(&recipe.disk.seed, &row.device_name, &layout);
-        let patches = builder.patches(&ids, &creds)?;
+    let mut refused = Vec::new();
+    for (job, t) in builder.jobs(&rows).into_iter().zip(targets) {
+        let job = match job {
+            Ok(job) => job,
+            // Refused by the platform, or its secret could not be recorded:
+            // that identity is not burned, the other targets go on.
+            Err(e) => {
+                refused.push(Outcome {
+                    target: t.clone(),
+                    result: Err(e),
+                });
+                continue;
+            }
+        };
+        let row = job.row;
+        let patches = job.patches;
         let sha = hash_patched(&base.file, base.len, &base.extents, &patches)
             .at("hashing", &base.path)?;
         if let Some(prev) = ledger.last(&row.device_name) {
@@ -132,7 +151,7 @@ pub fn run(
             eprintln!("ok: {} -> {}", row.device_name, t.display());
         }
     }
-    report(outcomes)
+    report(refused.into_iter().chain(outcomes).collect())
 }
 
 fn record(

@@ -5,10 +5,11 @@
 
 use crate::base::Base;
 use crate::error::{IoContext, Result};
+use crate::io::atomic;
 use crate::io::extents::copy_extents;
 use crate::io::hash::{hash_patched, DigestKind};
-use crate::manifest::extra::{FileSum, Sum};
-use crate::output::{artifacts, atomic};
+use crate::manifest::files::{FileSum, Sum};
+use crate::output::artifacts;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 

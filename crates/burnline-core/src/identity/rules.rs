@@ -2,6 +2,28 @@
 //! DeviceSecret. Each check returns the broken rule in words, never the value
 //! (a value may be a secret).
 
+/// A value as an error message may show it: in backquotes, unless it has
+/// the shape of a secret (16 to 64 letters and digits with upper case, lower
+/// case and digits mixed, as the platform issues them), which is never
+/// quoted, whatever field it was found in: a CSV with its columns swapped
+/// puts a DeviceSecret where a DeviceName or ProductKey is expected.
+pub fn shown(value: &str) -> String {
+    if looks_like_secret(value) {
+        "(a value shaped like a secret, not shown)".into()
+    } else {
+        format!("`{value}`")
+    }
+}
+
+/// Whether `value` has the shape of a DeviceSecret or ProductSecret.
+pub fn looks_like_secret(value: &str) -> bool {
+    (16..=64).contains(&value.len())
+        && value.chars().all(|c| c.is_ascii_alphanumeric())
+        && value.chars().any(|c| c.is_ascii_uppercase())
+        && value.chars().any(|c| c.is_ascii_lowercase())
+        && value.chars().any(|c| c.is_ascii_digit())
+}
+
 /// Characters the platform allows in DeviceName and imported DeviceSecrets.
 fn is_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '@' | '.' | ':')

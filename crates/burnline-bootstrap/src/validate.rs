@@ -2,8 +2,8 @@
 //! lengths and characters right, and a mode that is either a full triple or a
 //! product certificate waiting for registration.
 
-use crate::credentials::payload::Credentials;
-use crate::identity::rules;
+use burnline_core::credentials::payload::Credentials;
+use burnline_core::identity::rules;
 
 /// What a valid record holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

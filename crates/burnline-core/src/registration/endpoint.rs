@@ -65,6 +65,15 @@ pub fn is_loopback_host(host: &str) -> bool {
             .unwrap_or(false)
 }
 
+impl std::str::FromStr for Endpoint {
+    type Err = EndpointError;
+
+    /// [`Endpoint::parse`], for the command line.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Endpoint::parse(s)
+    }
+}
+
 impl Endpoint {
     /// Checks a base URL such as `https://iot-auth.cn-shanghai.aliyuncs.com`
     /// or `http://127.0.0.1:8080` (an optional path prefix is kept).

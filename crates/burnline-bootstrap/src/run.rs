@@ -8,23 +8,23 @@
 
 use super::exit::Failure;
 use super::handoff;
-use super::locate::{self, Where};
 use super::store::{self, Partition, StoreError};
 use super::validate::{self, Mode};
-use crate::cmdline::bootstrap::{
+use crate::cmdline::{
     BootstrapCli, BootstrapCommand, PartitionArgs, PlatformArgs, RunArgs, StatusArgs,
 };
-use crate::credentials::payload::Credentials;
-use crate::registration::client::{Client, ClientOptions};
-use crate::registration::endpoint::Endpoint;
-use crate::registration::error::RegisterError;
-use crate::registration::sign::SignMethod;
+use burnline_core::credentials::locate::{self, Where};
+use burnline_core::credentials::payload::Credentials;
+use burnline_core::registration::client::{Client, ClientOptions};
+use burnline_core::registration::endpoint::Endpoint;
+use burnline_core::registration::error::RegisterError;
+use burnline_core::registration::sign::SignMethod;
 use std::ffi::OsString;
 use std::fs::{File, OpenOptions};
 
 /// Runs the bootstrap with `args` and returns the exit status.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
-    let cli: BootstrapCli = match crate::cmdline::parse(args) {
+    let cli: BootstrapCli = match burnline_core::cli::parse(args) {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -67,24 +67,15 @@ fn read(file: &File, part: Partition) -> Result<(store::Active, Credentials, Mod
 }
 
 fn client(platform: &PlatformArgs, creds: &Credentials) -> Result<(Client, SignMethod), Failure> {
-    let endpoint = Endpoint::resolve(
-        platform.endpoint.as_deref().or(creds.endpoint.as_deref()),
-        creds.region.as_deref(),
-    )
-    .map_err(|e| Failure::Record(format!("endpoint: {e}")))?;
-    let ca_pem = match &platform.ca_file {
-        Some(p) => Some(
-            std::fs::read(p)
-                .map_err(|e| Failure::Record(format!("--ca-file {}: {e}", p.display())))?,
-        ),
-        None => None,
+    // An endpoint on the command line was checked by clap; the record's
+    // (or its region's) is checked here, and named as the record's.
+    let endpoint = match &platform.endpoint {
+        Some(e) => e.clone(),
+        None => Endpoint::resolve(creds.endpoint.as_deref(), creds.region.as_deref())
+            .map_err(|e| Failure::Record(format!("the credential record's endpoint: {e}")))?,
     };
-    let method: SignMethod = platform.sign_method.parse().map_err(|_| {
-        Failure::Record(format!(
-            "--sign-method `{}` is not hmacsha256, hmacsha1 or hmacmd5",
-            platform.sign_method
-        ))
-    })?;
+    let ca_pem = platform.ca_pem().map_err(Failure::Usage)?;
+    let method = platform.sign_method;
     let client = Client::new(
         endpoint,
         ClientOptions {

@@ -5,10 +5,10 @@
 //! record must be readable, and it must be the old one or the new one; once
 //! the new record has verified, no later power loss loses the DeviceSecret.
 
-use burnline::bootstrap::store::{self, Partition, Storage};
-use burnline::credentials::payload::Credentials;
-use burnline::credentials::record::{self, Slots};
-use burnline::secret::Secret;
+use burnline_bootstrap::store::{self, Partition, Storage};
+use burnline_core::credentials::payload::Credentials;
+use burnline_core::credentials::record::{self, Slots};
+use burnline_core::secret::Secret;
 use std::io;
 
 const PART: Partition = Partition {

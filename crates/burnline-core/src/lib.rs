@@ -1,0 +1,18 @@
+//! What burnline's two programs share, and nothing else: the host tool that
+//! builds images and the device-side `burnline-bootstrap` both depend on this
+//! crate, and the bootstrap depends on nothing image-related, so "the
+//! bootstrap links no image-building code" is a fact the compiler enforces.
+//!
+//! - [`secret`]: the type every DeviceSecret and ProductSecret lives in;
+//! - [`identity`]: the rules a ProductKey, DeviceName and secret follow;
+//! - [`credentials`]: the on-flash credential record, its JSON payload, and
+//!   how to find the credentials partition on a disk;
+//! - [`registration`]: the platform's request signing, dynamic registration
+//!   client and MQTT connect parameters;
+//! - [`cli`]: the command-line pieces both programs share.
+
+pub mod cli;
+pub mod credentials;
+pub mod identity;
+pub mod registration;
+pub mod secret;

@@ -1,0 +1,177 @@
+//! One device's job, computed once and used by every output: full images,
+//! base+delta output and `flash --recipe`. A [`DeviceBuilder`] holds what is
+//! the same for every device of a run (recipe, layout, base, the table
+//! template, the credentials partition); [`DeviceBuilder::jobs`] turns CSV
+//! rows into [`Job`]s: the row, its credentials (registered on the host
+//! first when the recipe says `register: host`, the secret in the ledger
+//! before anything uses it), its derived IDs and its patches over the base.
+
+use crate::base::Base;
+use crate::credentials::partition::CredentialsPartition;
+use crate::credentials::payload::Credentials;
+use crate::devices::reader::DeviceRow;
+use crate::error::{Error, IoContext, Result};
+use crate::identity::file_name;
+use crate::io::patch::Patch;
+use crate::io::tree_digest::BaseTree;
+use crate::layout::ids::{self, DeviceIds};
+use crate::layout::table_template::TableTemplate;
+use crate::layout::Layout;
+use crate::recipe::{AuthMode, Recipe};
+use crate::registration::host::HostRegistrar;
+use std::path::PathBuf;
+use zeroize::Zeroizing;
+
+/// Everything a device build needs that is the same for every device.
+pub struct DeviceBuilder<'a> {
+    /// The recipe.
+    pub recipe: &'a Recipe,
+    /// Its layout.
+    pub layout: &'a Layout,
+    /// The base image.
+    pub base: &'a Base,
+    /// The credentials partition.
+    pub creds: CredentialsPartition,
+    /// Output directory.
+    pub out_dir: PathBuf,
+    /// Whether FICLONE works here.
+    pub reflink: bool,
+    /// The partition table, stamped per device.
+    pub table: TableTemplate,
+    /// The base's BLAKE3 tree, when images are listed with BLAKE3 (else
+    /// SHA-256).
+    pub tree: Option<BaseTree>,
+    /// Where a device's DeviceSecret comes from when the recipe registers
+    /// on the host; a pass-through otherwise.
+    pub registrar: HostRegistrar,
+}
+
+/// One device, ready to be written: its row, credentials, IDs and patches.
+pub struct Job<'r> {
+    /// The CSV row.
+    pub row: &'r DeviceRow,
+    /// What its credentials partition carries.
+    pub creds: Credentials,
+    /// Its disk and partition GUIDs, derived once.
+    pub ids: DeviceIds,
+    /// Every byte that differs from the base, sorted by offset.
+    pub patches: Vec<Patch>,
+}
+
+impl<'a> DeviceBuilder<'a> {
+    /// The builder for `recipe`'s devices over `base`, writing into
+    /// `out_dir`, with credentials from `registrar`.
+    pub fn new(
+        recipe: &'a Recipe,
+        layout: &'a Layout,
+        base: &'a Base,
+        out_dir: PathBuf,
+        reflink: bool,
+        registrar: HostRegistrar,
+    ) -> Result<Self> {
+        let (index, spec) = recipe.credentials().ok_or_else(|| {
+            Error::invalid(
+                recipe.path.display().to_string(),
+                "partitions",
+                "no credentials partition",
+            )
+        })?;
+        Ok(DeviceBuilder {
+            recipe,
+            layout,
+            base,
+            creds: CredentialsPartition {
+                extent: layout.partitions[index].clone(),
+                format: spec.format.clone(),
+                sector: layout.sector_size,
+                epoch: recipe.disk.source_date_epoch,
+                keep_product_secret: spec.keep_product_secret,
+            },
+            out_dir,
+            reflink,
+            table: TableTemplate::new(layout)
+                .with_context(|| "writing the partition table".into())?,
+            tree: None,
+            registrar,
+        })
+    }
+
+    /// The jobs of `rows`, in row order. Registers on the host first where
+    /// the recipe asks for it (a few devices at a time); a device the
+    /// platform refuses fails alone.
+    pub fn jobs<'r>(&self, rows: &'r [DeviceRow]) -> Vec<Result<Job<'r>>> {
+        let creds = self
+            .registrar
+            .credentials(rows, |row| self.plain_credentials(row));
+        rows.iter()
+            .zip(creds)
+            .map(|(row, c)| c.and_then(|c| self.job(row, c)))
+            .collect()
+    }
+
+    /// The credentials a device carries when nothing was registered for it:
+    /// its DeviceSecret (一机一密) or the product certificate (一型一密).
+    fn plain_credentials(&self, row: &DeviceRow) -> Credentials {
+        let recipe = self.recipe;
+        let (device_secret, product_secret) = match &recipe.auth.mode {
+            AuthMode::DeviceSecret => (row.device_secret.clone(), None),
+            AuthMode::ProductSecret { product_secret, .. } => (None, Some(product_secret.clone())),
+        };
+        Credentials {
+            product_key: row.product_key.clone(),
+            device_name: row.device_name.clone(),
+            device_secret,
+            product_secret,
+            region: recipe.auth.region.clone(),
+            endpoint: recipe.auth.endpoint.clone(),
+            keep_product_secret: self.creds.keep_product_secret,
+        }
+    }
+
+    /// One device's job from its resolved credentials.
+    fn job<'r>(&self, row: &'r DeviceRow, creds: Credentials) -> Result<Job<'r>> {
+        let ids = DeviceIds::derive(&self.recipe.disk.seed, &row.device_name, self.layout);
+        let patches = self.patches(&ids, &creds)?;
+        Ok(Job {
+            row,
+            creds,
+            ids,
+            patches,
+        })
+    }
+
+    /// The final file name of a device's image.
+    pub fn file_name(&self, row: &DeviceRow) -> String {
+        file_name::render(
+            &self.recipe.output_pattern,
+            &row.device_name,
+            &row.product_key,
+        )
+    }
+
+    /// Every patch of a device, sorted by offset.
+    fn patches(&self, ids: &DeviceIds, creds: &Credentials) -> Result<Vec<Patch>> {
+        let name = &creds.device_name;
+        let mut patches = self
+            .table
+            .patches(self.layout, ids)
+            .with_context(|| format!("device {name}: partition table"))?;
+        for slot in &self.base.serials {
+            let serial = ids::fat_serial(&ids.partition_guids[slot.partition]);
+            for off in &slot.offsets {
+                patches.push(Patch {
+                    offset: *off,
+                    bytes: Zeroizing::new(serial.to_le_bytes().to_vec()),
+                });
+            }
+        }
+        let serial = ids::fat_serial(&ids.partition_guids[self.creds.extent.index]);
+        patches.extend(
+            self.creds
+                .patches(creds, serial)
+                .with_context(|| format!("device {name}: credentials partition"))?,
+        );
+        patches.sort_by_key(|p| p.offset);
+        Ok(patches)
+    }
+}

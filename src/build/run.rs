@@ -1,0 +1,305 @@
+//! One `build` run: checks everything first (nothing is written on bad
+//! input), locks the output directory, builds the base image once, then the
+//! devices in parallel batches of [`Job`](super::job::Job)s. Per batch the
+//! images are made durable with one `syncfs`, renamed into place, the
+//! directory synced ([`super::settle`], on a thread of its own while the next
+//! batch is built), and only then listed in the manifest. A device that fails
+//! is reported and the others go on; the [`Summary`] says so at the end.
+//! Finished batches are journaled (`crate::resume`), so a rerun after a kill
+//! finishes only what is missing; a [`Shard`] builds one slice of the CSV;
+//! base+delta output, bmaps and compression are added per device by
+//! `crate::delta` and `crate::output::artifacts`. With BLAKE3 the base's tree
+//! is hashed once and each image's checksum rehashes only the leaves its
+//! patches touch.
+
+use super::check::check_all;
+use super::job::DeviceBuilder;
+use super::lock::DirLock;
+use super::settle::{settle, Failure, Settled};
+use crate::base;
+use crate::delta;
+use crate::devices::check::expect;
+use crate::devices::reader::{DeviceReader, DeviceRow};
+use crate::error::{Error, IoContext, Result};
+use crate::io::atomic;
+use crate::io::extents::reflink_works;
+use crate::io::hash::DigestKind;
+use crate::io::tree_digest::BaseTree;
+use crate::manifest::files::Header;
+use crate::manifest::ManifestWriter;
+use crate::output::artifacts;
+use crate::output::progress::Progress;
+use crate::output::staged::Staged;
+use crate::recipe::output_spec::{Compression, OutputMode, OutputSpec};
+use crate::registration::host::HostRegistrar;
+use crate::resume::interrupt::Interrupt;
+use crate::resume::journal::{self, Journal};
+use crate::shard::Shard;
+use rayon::prelude::*;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::thread::JoinHandle;
+
+/// A failpoint after a durable step: `FAILPOINTS=NAME=return` makes the
+/// run die there at once (abort: no destructors, no cleanup), as a crash or
+/// SIGKILL would; the resume tests rerun from each one.
+macro_rules! crash_point {
+    ($name:literal) => {
+        fail::fail_point!($name, |_| std::process::abort())
+    };
+}
+
+/// Devices per durable batch.
+const BATCH: usize = 64;
+
+/// What to build, and how: the command line's choices over the recipe's.
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    /// The recipe (YAML).
+    pub recipe: PathBuf,
+    /// The device CSV.
+    pub devices: PathBuf,
+    /// The output directory (created if missing).
+    pub out: PathBuf,
+    /// Devices built at once (default: the number of CPUs).
+    pub jobs: Option<usize>,
+    /// Print a JSON summary instead of a progress bar.
+    pub json: bool,
+    /// The slice of the CSV to build.
+    pub shard: Option<Shard>,
+    /// For `register: host`: CA certificates trusted besides the public roots.
+    pub ca_file: Option<PathBuf>,
+    /// What the command line sets over the recipe's `output:`.
+    pub output: OutputOverrides,
+}
+
+/// The command line's output options; `None` and `false` keep the recipe's.
+#[derive(Debug, Clone, Default)]
+pub struct OutputOverrides {
+    /// Base+delta output instead of full images.
+    pub base_delta: bool,
+    /// A bmap next to each image.
+    pub bmap: bool,
+    /// No digest of each device's full image in its delta.
+    pub no_image_digest: bool,
+    /// Compression (`Some(None)`: none, whatever the recipe says).
+    pub compress: Option<Option<Compression>>,
+    /// The checksum kind.
+    pub digest: Option<DigestKind>,
+}
+
+/// How a run ended when it got to the end.
+#[derive(Debug)]
+pub struct Summary {
+    /// Devices built by this run (not taken from the journal).
+    pub built: u64,
+    /// Devices in this run's slice of the CSV.
+    pub total: u64,
+    /// Devices that failed, in CSV order.
+    pub failures: Vec<Failure>,
+    /// Whether images share the base by reflink.
+    pub reflink: bool,
+}
+
+/// Runs a build.
+pub fn run(args: &BuildOptions) -> Result<Summary> {
+    let shard = args.shard;
+    let (recipe, layout, rows) = check_all(&args.recipe, &args.devices)?;
+    let spec = output_spec(args, &recipe)?;
+    let total = shard.map_or(rows, |s| s.rows_in(rows));
+    let out = &args.out;
+    std::fs::create_dir_all(out).at("creating the output directory", out)?;
+    let lock = DirLock::acquire(out)?;
+    atomic::clean_stale(out)?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.jobs.unwrap_or(0))
+        .build()
+        .map_err(|e| Error::Usage(format!("--jobs: {e}")))?;
+
+    let stop = Interrupt::install()?;
+    let registrar = HostRegistrar::for_recipe(
+        &recipe,
+        out,
+        args.ca_file.as_deref(),
+        args.jobs.unwrap_or(4),
+    )?;
+    let base = base::build(&recipe, &layout, out)?;
+    // The base's BLAKE3 tree. Its root names the base in the resume
+    // fingerprint (the base covers every file the recipe pulls in); with
+    // `--digest blake3` it also hashes every image.
+    let tree = BaseTree::build(&base.file, base.len, &base.extents).at("hashing", &base.path)?;
+    let base_id = tree
+        .digest_patched(&base.file, &[])
+        .at("hashing", &base.path)?;
+    let mut journal = Journal::open(out, &run_fingerprint(args, &spec, shard, &base_id)?)?;
+    let mut header = Header {
+        shard: shard.map(|s| s.info(rows)),
+        ..Header::default()
+    };
+    // The SHA-256 of `base.img`, which station deltas name; unused otherwise.
+    let mut base_sha = [0u8; 32];
+    if spec.mode == OutputMode::BaseDelta {
+        let (sum, bmap, sha) =
+            delta::base_file::write(&base, out, spec.bmap, spec.digest, &base_id)?;
+        base_sha = sha;
+        header = Header {
+            mode: Some("station".into()),
+            base: Some(sum),
+            base_bmap: bmap,
+            ..header
+        };
+    }
+    crash_point!("build-after-base");
+    let reflink = probe_reflink(&base.file, out);
+    let mut builder = DeviceBuilder::new(&recipe, &layout, &base, out.clone(), reflink, registrar)?;
+    builder.tree = (spec.digest == DigestKind::Blake3).then_some(tree);
+    let recipe_name = recipe
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut manifest = ManifestWriter::create_with(out, &recipe_name, &header, spec.digest)?;
+    let mut reader = DeviceReader::open(&args.devices, expect(&recipe))?;
+    let mut progress = Progress::new(total, args.json);
+    let mut failures: Vec<Failure> = Vec::new();
+    let mut built_count = 0u64;
+    let mut interrupted = false;
+    // Batch k is made durable in the background while batch k+1 is built.
+    let mut settling: Option<JoinHandle<Result<Settled>>> = None;
+    loop {
+        let mut rows: Vec<DeviceRow> = Vec::with_capacity(BATCH);
+        if stop.requested() {
+            interrupted = true;
+        } else {
+            while rows.len() < BATCH {
+                match reader.next_row() {
+                    None => break,
+                    Some(Ok(row)) if shard.is_some_and(|s| !s.takes(row.index)) => {}
+                    Some(Ok(row)) => rows.push(row),
+                    // The CSV was checked whole; it changed under us.
+                    Some(Err(problems)) => return Err(Error::Invalid(problems)),
+                }
+            }
+        }
+        let staged = (!rows.is_empty()).then(|| {
+            let jobs = builder.jobs(&rows);
+            let results: Vec<Result<Staged>> = pool.install(|| {
+                rows.par_iter()
+                    .zip(jobs)
+                    .map(|(row, job)| match journal.done(&row.device_name) {
+                        Some(e) => Ok(Staged {
+                            entry: e.clone(),
+                            renames: Vec::new(),
+                            fresh: false,
+                        }),
+                        None => job.and_then(|j| artifacts::stage(&builder, &j, &spec, &base_sha)),
+                    })
+                    .collect()
+            });
+            (rows, results)
+        });
+        if let Some(done) = settling.take() {
+            let settled = done
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+            crash_point!("build-after-rename");
+            let ok = &settled.ok;
+            journal.append(ok.iter().filter(|b| b.fresh).map(|b| &b.entry))?;
+            crash_point!("build-after-journal");
+            for b in ok {
+                manifest.push(&b.entry)?;
+            }
+            built_count += ok.iter().filter(|b| b.fresh).count() as u64;
+            progress.advance(ok.len() as u64, settled.failures.len() as u64);
+            failures.extend(settled.failures);
+        }
+        let Some((rows, results)) = staged else {
+            break;
+        };
+        let out = out.clone();
+        settling = Some(std::thread::spawn(move || settle(&out, &rows, results)));
+    }
+    progress.finish();
+    if interrupted {
+        drop(manifest);
+        drop(base);
+        eprintln!(
+            "burnline: interrupted; {} device(s) are done and journaled in {}; rerun the same command to finish",
+            journal.done_count() as u64 + built_count,
+            out.join(journal::JOURNAL).display()
+        );
+        atomic::clean_stale(out)?;
+        return Err(Error::Interrupted);
+    }
+    manifest.finish()?;
+    crash_point!("build-after-manifest");
+    if failures.is_empty() {
+        journal.remove()?;
+    }
+    drop(base);
+    drop(lock);
+    Ok(Summary {
+        built: built_count,
+        total,
+        failures,
+        reflink,
+    })
+}
+
+/// Whether FICLONE from the base works in the output directory.
+fn probe_reflink(base: &File, out: &Path) -> bool {
+    let probe = out.join(format!(".burnline-probe{}", atomic::TEMP_SUFFIX));
+    let works = atomic::create_temp(&probe)
+        .map(|f| reflink_works(base, &f))
+        .unwrap_or(false);
+    let _ = std::fs::remove_file(&probe);
+    works
+}
+
+/// The recipe's output options with the command line's on top.
+fn output_spec(args: &BuildOptions, recipe: &crate::recipe::Recipe) -> Result<OutputSpec> {
+    let mut spec = recipe.output;
+    let o = &args.output;
+    if o.base_delta {
+        spec.mode = OutputMode::BaseDelta;
+    }
+    spec.bmap |= o.bmap;
+    spec.no_image_digest |= o.no_image_digest;
+    if let Some(c) = o.compress {
+        spec.compress = c;
+    }
+    if let Some(d) = o.digest {
+        spec.digest = d;
+    }
+    if spec.mode == OutputMode::BaseDelta && spec.compress.is_some() {
+        eprintln!("burnline: note: compression applies to full images; station output stays raw");
+    }
+    Ok(spec)
+}
+
+/// What a resumed run must share with the run it continues: the recipe
+/// and CSV bytes, the base image, the output options (the checksum kind
+/// among them: a run never lists SHA-256 and BLAKE3 entries together) and
+/// the shard.
+fn run_fingerprint(
+    args: &BuildOptions,
+    spec: &OutputSpec,
+    shard: Option<Shard>,
+    base_id: &[u8; 32],
+) -> Result<String> {
+    let recipe = std::fs::read(&args.recipe).at("reading", &args.recipe)?;
+    let csv = std::fs::read(&args.devices).at("reading", &args.devices)?;
+    let opts = format!(
+        "{}|{:?}|{:?}|{}",
+        env!("CARGO_PKG_VERSION"),
+        spec,
+        shard,
+        spec.digest.name()
+    );
+    Ok(journal::fingerprint(&[
+        &recipe,
+        &csv,
+        base_id,
+        opts.as_bytes(),
+    ]))
+}

@@ -1,0 +1,10 @@
+//! Base+delta output (`build --station`, `output.mode: station`), the
+//! format programmer stations take: the device-independent base image
+//! written once ([`base_file`]: `base.img`), and per device only the bytes
+//! that differ from it ([`device`]), as a delta file ([`format`]). `flash`
+//! writes the base, then the delta. (The programmer station itself, which
+//! flashes cards, is `crate::flash`.)
+
+pub mod base_file;
+pub mod device;
+pub mod format;

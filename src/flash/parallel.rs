@@ -1,0 +1,92 @@
+//! Several targets written at once, one thread each: [`flash_one`] writes
+//! and verifies one target, [`join_all`] waits for the writers (a panicked
+//! writer is a failed target, never a crash of the station), and [`report`]
+//! prints one line per target and fails if any failed.
+
+use super::source::Source;
+use super::target;
+use super::write::{self, Expect};
+use crate::error::{Error, Result};
+use crate::manifest::files::Sum;
+use std::path::{Path, PathBuf};
+
+/// What happened on one target.
+pub struct Outcome {
+    /// The target.
+    pub target: PathBuf,
+    /// The written image's digest and the bytes skipped, or the error.
+    pub result: Result<(Sum, u64)>,
+}
+
+/// Writes and verifies one target; the image's digest is of the kind
+/// `exp` expects (SHA-256 when it expects none).
+pub fn flash_one(
+    src: &Source,
+    exp: &Expect,
+    path: &Path,
+    on_written: impl FnOnce(&Sum) -> Result<()>,
+) -> Result<(Sum, u64)> {
+    let t = target::open(path, src.size)?;
+    let w = write::write(src, exp, &t)?;
+    let digest = Sum::new(exp.image_kind(), &w.image_digest);
+    on_written(&digest)?;
+    write::verify(&t, &w)?;
+    Ok((digest, w.skipped))
+}
+
+/// Runs the jobs in parallel, one thread each.
+pub fn run_all(jobs: Vec<(&Source, &Expect, &Path)>) -> Vec<Outcome> {
+    std::thread::scope(|s| {
+        let handles: Vec<_> = jobs
+            .into_iter()
+            .map(|(src, exp, t)| (t, s.spawn(move || flash_one(src, exp, t, |_| Ok(())))))
+            .collect();
+        join_all(handles)
+    })
+}
+
+/// A writer thread: the written image's digest and the bytes skipped.
+pub type Writer<'scope> = std::thread::ScopedJoinHandle<'scope, Result<(Sum, u64)>>;
+
+/// Waits for every writer thread; one that panicked is a failed target.
+pub fn join_all(handles: Vec<(&Path, Writer<'_>)>) -> Vec<Outcome> {
+    handles
+        .into_iter()
+        .map(|(t, h)| Outcome {
+            target: t.to_path_buf(),
+            result: h.join().unwrap_or_else(|_| {
+                Err(Error::Usage(format!(
+                    "target {}: the writer thread panicked",
+                    t.display()
+                )))
+            }),
+        })
+        .collect()
+}
+
+/// Prints one line per target; fails if any target failed.
+pub fn report(outcomes: Vec<Outcome>) -> Result<()> {
+    let total = outcomes.len();
+    let mut errors = Vec::new();
+    for o in outcomes {
+        match o.result {
+            Ok((sum, skipped)) => eprintln!(
+                "ok: {}: written and verified, {} {} ({skipped} bytes of holes skipped)",
+                o.target.display(),
+                sum.kind().name(),
+                sum.hex()
+            ),
+            Err(e) => errors.push(e),
+        }
+    }
+    match errors.len() {
+        0 => Ok(()),
+        1 if total == 1 => Err(errors.remove(0)),
+        n => {
+            for e in &errors {
+                eprintln!("error: {e}");
+            }
+            Err(Error::Usage(format!("{n} of {total} target(s) failed")))
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! Pairs what to write with the targets before anything is written: images
+//! (one for all targets, or one per target), or a base image plus one delta
+//! per target, every delta decoded and checked against the base first; and
+//! the same target is never given twice.
+
+use super::source::Source;
+use super::write::Expect;
+use crate::delta::format as delta;
+use crate::error::{Error, IoContext, Result};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// What `flash` was asked to write, and where.
+pub struct FlashRequest<'a> {
+    /// Images, or a base image followed by deltas.
+    pub images: &'a [PathBuf],
+    /// The targets, in order.
+    pub targets: &'a [PathBuf],
+    /// The bmap of a single image.
+    pub bmap: Option<&'a Path>,
+    /// Write every block, bmap or not.
+    pub no_bmap: bool,
+}
+
+/// Refuses the same target twice.
+pub fn distinct(targets: &[PathBuf]) -> Result<()> {
+    let mut seen = Vec::new();
+    for t in targets {
+        let c = std::fs::canonicalize(t).unwrap_or_else(|_| t.clone());
+        if seen.contains(&c) {
+            return Err(Error::Usage(format!(
+                "target {} is given twice",
+                t.display()
+            )));
+        }
+        seen.push(c);
+    }
+    Ok(())
+}
+
+fn is_delta(path: &Path) -> Result<bool> {
+    let mut magic = [0u8; 8];
+    let mut f = std::fs::File::open(path).at("opening", path)?;
+    let n = f.read(&mut magic).at("reading", path)?;
+    Ok(delta::is_delta(&magic[..n]))
+}
+
+/// Pairs images (or base plus deltas) with targets, checking every delta
+/// before anything is written.
+pub fn plan(args: &FlashRequest<'_>) -> Result<Vec<(Source, Expect, PathBuf)>> {
+    let mut images = Vec::new();
+    let mut deltas = Vec::new();
+    for p in args.images {
+        if is_delta(p)? {
+            deltas.push(p)
+        } else {
+            images.push(p)
+        }
+    }
+    let n = args.targets.len();
+    if args.bmap.is_some() && images.len() > 1 {
+        return Err(Error::Usage("--bmap names the bmap of a single image; with several, keep each IMAGE.bmap next to its image".into()));
+    }
+    let mut jobs = Vec::new();
+    if !deltas.is_empty() {
+        let [base] = images.as_slice() else {
+            return Err(Error::Usage(
+                "with deltas, give exactly one base image (base.img) first".into(),
+            ));
+        };
+        if deltas.len() != n {
+            return Err(Error::Usage(format!(
+                "{} delta(s) for {n} target(s): give one delta per target",
+                deltas.len()
+            )));
+        }
+        for (d, t) in deltas.iter().zip(args.targets) {
+            let bytes = std::fs::read(d).at("reading", d)?;
+            let parsed = delta::decode(&bytes)
+                .map_err(|e| Error::Usage(format!("{}: {e}; nothing was written", d.display())))?;
+            let src = Source::open(base, args.bmap, args.no_bmap)?;
+            if parsed.image_size != src.size {
+                return Err(Error::Usage(format!(
+                    "{}: made for a {}-byte base, {} has {}; nothing was written",
+                    d.display(),
+                    parsed.image_size,
+                    base.display(),
+                    src.size
+                )));
+            }
+            let exp = Expect {
+                patches: parsed.patches,
+                base_sha256: Some(parsed.base_sha256),
+                image: Some((parsed.image_kind, parsed.image_digest))
+                    .filter(|(_, d)| *d != delta::NOT_RECORDED),
+            };
+            jobs.push((src, exp, t.clone()));
+        }
+    } else if images.len() == 1 || images.len() == n {
+        for (i, t) in args.targets.iter().enumerate() {
+            let img = images[if images.len() == 1 { 0 } else { i }];
+            jobs.push((
+                Source::open(img, args.bmap, args.no_bmap)?,
+                Expect::default(),
+                t.clone(),
+            ));
+        }
+    } else {
+        return Err(Error::Usage(format!(
+            "{} image(s) for {n} target(s): give one image for all targets, or one per target",
+            images.len()
+        )));
+    }
+    Ok(jobs)
+}
