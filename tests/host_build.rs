@@ -310,7 +310,7 @@ fn host_registration_over_tls_needs_the_ca() {
         text(&o.stderr)
     );
     assert!(ledger(&out).is_empty());
-    assert!(!emu.activated("tls-0001"));
+    assert!(!emu.registered("tls-0001"));
 
     let out = dir.path().join("with-ca");
     let o = build_cmd(
@@ -325,5 +325,5 @@ fn host_registration_over_tls_needs_the_ca() {
     let held = ledger(&out);
     let (ds, _) = &images(&out)["tls-0001"];
     assert_eq!(ds.as_deref(), held.get("tls-0001").map(String::as_str));
-    assert!(emu.activated("tls-0001"));
+    assert!(emu.registered("tls-0001"));
 }

@@ -37,7 +37,8 @@ fn register_over_http_once_only_then_console_delete() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let ds = parse_device_info(&text(&out.stdout), "example1");
     assert!(!text(&out.stderr).contains(&ds), "secret on stderr");
-    assert!(emu.activated("example1"));
+    // Registered, but activated only at its first MQTT login.
+    assert!(emu.registered("example1") && !emu.activated("example1"));
     // The state file holds the issued secret, with mode 0600.
     assert!(state_secrets(&state).contains(&("example1".to_owned(), ds.clone())));
     use std::os::unix::fs::PermissionsExt;
@@ -50,15 +51,13 @@ fn register_over_http_once_only_then_console_delete() {
         0o600
     );
 
-    // Once only: 6289 with the console-delete advice.
+    // Not activated yet: registering again issues a new secret, which
+    // replaces the first (6289 after activation: tests/mqtt_activation.rs).
     let again = run(&["register", PK, "example1", PS, "--endpoint", &emu.url]);
-    assert_eq!(again.status.code(), Some(3));
-    let err = text(&again.stderr);
-    assert!(
-        err.contains("6289") && err.contains("delete the device in the IoT console"),
-        "{err}"
-    );
-    assert!(again.stdout.is_empty());
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
+    let replaced = parse_device_info(&text(&again.stdout), "example1");
+    assert_ne!(replaced, ds);
+    assert!(state_secrets(&state).contains(&("example1".to_owned(), replaced)));
 
     // Console delete, then it registers again with a new secret.
     let (status, body) = admin(
@@ -69,7 +68,7 @@ fn register_over_http_once_only_then_console_delete() {
         None,
     );
     assert_eq!(status, 200, "{body}");
-    assert!(!emu.activated("example1"));
+    assert!(!emu.registered("example1"));
     let third = run(&["register", PK, "example1", PS, "--endpoint", &emu.url]);
     assert_eq!(third.status.code(), Some(0), "{}", text(&third.stderr));
     let ds2 = parse_device_info(&text(&third.stdout), "example1");
@@ -112,9 +111,7 @@ fn register_over_http_once_only_then_console_delete() {
         &products,
         &["--state", state.to_str().expect("utf8")],
     );
-    assert!(emu.activated("example1") && emu.activated("gw@1:a"));
-    let after = run(&["register", PK, "example1", PS, "--endpoint", &emu.url]);
-    assert_eq!(after.status.code(), Some(3));
+    assert!(emu.registered("example1") && emu.registered("gw@1:a"));
     assert!(state_secrets(&state).contains(&("example1".to_owned(), ds2)));
 }
 
@@ -137,7 +134,7 @@ fn refusals_have_clear_messages() {
         err.contains("6288") && err.contains("switched off"),
         "{err}"
     );
-    assert!(!emu.activated("dev1"));
+    assert!(!emu.registered("dev1"));
     assert_eq!(
         admin(&emu.url, "PUT", &path, Some(r#"{"enabled":true}"#), None).0,
         200
@@ -188,7 +185,7 @@ fn refusals_have_clear_messages() {
         "{}",
         text(&out.stderr)
     );
-    assert!(!emu.activated("dev2"));
+    assert!(!emu.registered("dev2"));
 
     // The ProductSecret from the environment (`-`), out of the process list.
     let out = std::process::Command::new(BIN)
@@ -197,7 +194,7 @@ fn refusals_have_clear_messages() {
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(emu.activated("dev2"));
+    assert!(emu.registered("dev2"));
     let out = std::process::Command::new(BIN)
         .args(["register", PK, "dev2", "-", "--endpoint", &emu.url])
         .env_remove("BURNLINE_PRODUCT_SECRET")
@@ -481,6 +478,7 @@ fn mqtt_credentials_and_device_auth() {
         "ga7XA6KdlEeiPXQPpRbAjOZXwG8ydgSe",
         "--timestamp",
         "2524608000000",
+        "--plain",
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(
@@ -514,9 +512,11 @@ fn mqtt_credentials_and_device_auth() {
         .lines()
         .find_map(|l| l.strip_prefix("password: "))
         .expect("password");
+    // The real /auth body: `version` is not signed.
     let body = |sign: &str| {
-        serde_json::json!({"productKey": PK, "deviceName": "auth1", "clientId": format!("{PK}.auth1"),
-            "timestamp": "1700000000000", "signmethod": "hmacsha256", "sign": sign})
+        serde_json::json!({"version": "default", "productKey": PK, "deviceName": "auth1",
+            "clientId": format!("{PK}.auth1"), "timestamp": "1700000000000",
+            "signmethod": "hmacsha256", "sign": sign})
         .to_string()
     };
     let (_, wrong) = admin(
@@ -526,14 +526,14 @@ fn mqtt_credentials_and_device_auth() {
         Some(&body(&"0".repeat(64))),
         None,
     );
-    assert!(wrong.contains(r#""code":401"#), "{wrong}");
+    assert!(wrong.contains(r#""code":20000"#), "{wrong}");
     let auth1 = |emu: &Emulator| {
         emu.devices()
             .into_iter()
             .find(|d| d.0 == "auth1")
             .expect("auth1")
     };
-    assert_eq!(auth1(&emu), ("auth1".to_owned(), true, false));
+    assert_eq!(auth1(&emu), ("auth1".to_owned(), false, false));
     let (_, ok) = admin(
         &emu.url,
         "POST",
@@ -542,10 +542,58 @@ fn mqtt_credentials_and_device_auth() {
         None,
     );
     assert!(
-        ok.contains(r#""code":200"#) && ok.contains("iotToken"),
+        ok.contains(r#""code":0"#) && ok.contains(r#""info":{"token":"#),
         "{ok}"
     );
-    assert_eq!(auth1(&emu), ("auth1".to_owned(), true, true));
+    // HTTP authentication is not an MQTT connection: not online.
+    assert_eq!(auth1(&emu), ("auth1".to_owned(), false, false));
+
+    // TLS is the default: securemode 2 on 8883; a new instance's -2.
+    let tls = run(&[
+        "mqtt-credentials",
+        "--product-key",
+        PK,
+        "--device-name",
+        "example1",
+        "--device-secret",
+        "ga7XA6KdlEeiPXQPpRbAjOZXwG8ydgSe",
+        "--timestamp",
+        "2524608000000",
+    ]);
+    let tls = text(&tls.stdout);
+    assert!(
+        tls.contains("port: 8883\n")
+            && tls.contains("|securemode=2,signmethod=hmacsha256,timestamp=2524608000000|"),
+        "{tls}"
+    );
+    assert!(
+        tls.contains("password: b8ce8f1d706dd3c61d13bfd9855def7e321b785084ca9c93f0169a2b46785dd2"),
+        "{tls}"
+    );
+    let inst = run(&[
+        "mqtt-credentials",
+        "--product-key",
+        PK,
+        "--device-name",
+        "example1",
+        "--device-secret",
+        "ga7XA6KdlEeiPXQPpRbAjOZXwG8ydgSe",
+        "--timestamp",
+        "1",
+        "--instance-id",
+        "iot-06z00abc",
+        "--port",
+        "443",
+        "--host",
+        "mqtt.example",
+    ]);
+    let inst = text(&inst.stdout);
+    assert!(
+        inst.contains("host: mqtt.example\nport: 443\n")
+            && inst.contains("securemode=-2,")
+            && inst.contains(",instanceId=iot-06z00abc|"),
+        "{inst}"
+    );
 }
 
 #[test]

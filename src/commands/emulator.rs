@@ -36,7 +36,9 @@ pub fn run(args: &EmulatorArgs) -> Result<()> {
             let l = TcpListener::bind(&addr)
                 .await
                 .with_context(|| format!("listening on {addr}"))?;
-            let at = l.local_addr().with_context(|| format!("listening on {addr}"))?;
+            let at = l
+                .local_addr()
+                .with_context(|| format!("listening on {addr}"))?;
             Ok::<_, Error>((l, at))
         };
         let (http, http_at) = bind(args.listen.clone()).await?;

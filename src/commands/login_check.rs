@@ -12,8 +12,8 @@
 //! Each login activates the device and shows it online for a moment, as the
 //! first boot would.
 
-use crate::cmdline::LoginCheckArgs;
 use crate::build::check::check_all;
+use crate::cmdline::LoginCheckArgs;
 use crate::devices::check::expect;
 use crate::devices::reader::DeviceReader;
 use crate::error::{Error, IoContext, Result};
@@ -60,17 +60,24 @@ pub fn run(args: &LoginCheckArgs) -> Result<()> {
         Some(p) => Some(std::fs::read(p).at("reading --ca-file", p)?),
         None => None,
     };
-    let tls = tls_config(ca.as_deref())
-        .map_err(|e| Error::Usage(format!("--ca-file: {e}")))?;
+    let tls = tls_config(ca.as_deref()).map_err(|e| Error::Usage(format!("--ca-file: {e}")))?;
     let jobs = args.jobs.unwrap_or(DEFAULT_JOBS);
     if jobs == 0 {
-        return Err(Error::invalid("command line", "--jobs", "must be at least 1"));
+        return Err(Error::invalid(
+            "command line",
+            "--jobs",
+            "must be at least 1",
+        ));
     }
     if jobs > MAX_JOBS {
         eprintln!("login-check: --jobs {jobs} is more than {MAX_JOBS}; using {MAX_JOBS}");
     }
     let jobs = jobs.min(MAX_JOBS);
-    let region = recipe.auth.region.clone().unwrap_or_else(|| DEFAULT_REGION.to_owned());
+    let region = recipe
+        .auth
+        .region
+        .clone()
+        .unwrap_or_else(|| DEFAULT_REGION.to_owned());
     let reader = Mutex::new(DeviceReader::open(&args.devices, expect(&recipe))?);
     let failed: Mutex<Vec<Failed>> = Mutex::new(Vec::new());
     let csv = args.devices.display().to_string();
@@ -78,12 +85,16 @@ pub fn run(args: &LoginCheckArgs) -> Result<()> {
         for _ in 0..jobs {
             scope.spawn(|| loop {
                 let row = {
-                    let mut r = reader.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    let mut r = reader
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
                     r.next_row()
                 };
                 // The CSV was checked whole above: a broken row cannot come.
                 let Some(Ok(row)) = row else { break };
-                let Some(ds) = &row.device_secret else { continue };
+                let Some(ds) = &row.device_secret else {
+                    continue;
+                };
                 let to = target.clone().unwrap_or_else(|| MqttTarget {
                     host: format!("{}.iot-as-mqtt.{region}.aliyuncs.com", row.product_key),
                     port: crate::registration::mqtt::TLS_PORT,

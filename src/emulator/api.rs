@@ -75,7 +75,10 @@ struct SwitchBody {
 pub fn refusal_answer(r: Refusal) -> (i64, &'static str) {
     match r {
         Refusal::ProductNotFound => (6250, "product not found"),
-        Refusal::SwitchedOff => (6288, "dynamic registration is switched off for this product"),
+        Refusal::SwitchedOff => (
+            6288,
+            "dynamic registration is switched off for this product",
+        ),
         Refusal::DeviceNotFound => (6100, "device not found"),
         Refusal::AlreadyActivated => (6289, "device already activated"),
     }
@@ -365,7 +368,10 @@ mod tests {
             body: Zeroizing::new(Vec::new()),
         };
         assert_eq!(api.handle(&reset).0, 200);
-        assert_eq!(post(&api, &body(PK, "example1", &good, "hmacsha256"))["code"], 200);
+        assert_eq!(
+            post(&api, &body(PK, "example1", &good, "hmacsha256"))["code"],
+            200
+        );
         let off = Request {
             method: "PUT".into(),
             path: format!("/admin/products/{PK}/dynamic-registration"),

@@ -122,11 +122,12 @@ mod tests {
                 r#"{{"version":"default","clientId":"a1X2bEnP82z.example1","signmethod":"hmacmd5","sign":"{s}","productKey":"a1X2bEnP82z","deviceName":"example1"}}"#
             )
         };
-        let v: Value = serde_json::from_slice(&answer(&state, body(&good).as_bytes()).1).expect("json");
+        let v: Value =
+            serde_json::from_slice(&answer(&state, body(&good).as_bytes()).1).expect("json");
         assert_eq!(v["code"], 0, "{v}");
         assert_eq!(v["info"]["token"].as_str().map(str::len), Some(32));
-        let v: Value =
-            serde_json::from_slice(&answer(&state, body(&"0".repeat(32)).as_bytes()).1).expect("json");
+        let v: Value = serde_json::from_slice(&answer(&state, body(&"0".repeat(32)).as_bytes()).1)
+            .expect("json");
         assert_eq!(v["code"], 20000);
         let v: Value = serde_json::from_slice(&answer(&state, b"[1]").1).expect("json");
         assert_eq!(v["code"], 10001);

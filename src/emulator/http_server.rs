@@ -101,7 +101,12 @@ async fn handle(
 }
 
 /// Serves HTTP (or HTTPS with `tls`) on `listener` until the process ends.
-pub async fn serve(listener: TcpListener, tls: Option<TlsAcceptor>, api: Arc<Api>, delay: Duration) {
+pub async fn serve(
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    api: Arc<Api>,
+    delay: Duration,
+) {
     let router = axum::Router::new()
         .fallback(handle)
         .layer(DefaultBodyLimit::max(MAX_BODY))

@@ -230,7 +230,12 @@ impl State {
     }
 
     /// Whether registration (of any kind) may go on for this device.
-    fn may_register(&self, pk: &str, dn: &str, precreated: bool) -> std::result::Result<(), Refusal> {
+    fn may_register(
+        &self,
+        pk: &str,
+        dn: &str,
+        precreated: bool,
+    ) -> std::result::Result<(), Refusal> {
         let p = self.products.get(pk).ok_or(Refusal::ProductNotFound)?;
         let switched_on = if precreated {
             p.dynamic_registration

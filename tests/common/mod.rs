@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod emulator;
+pub mod mqtt;
 
 use std::ffi::OsString;
 use std::fs;

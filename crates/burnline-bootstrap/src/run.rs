@@ -13,16 +13,16 @@ use super::validate::{self, Mode};
 use crate::cmdline::{
     BootstrapCli, BootstrapCommand, PartitionArgs, PlatformArgs, RegisterVia, RunArgs, StatusArgs,
 };
-use burnline_core::registration::mqtt::MqttCredentials;
-use burnline_core::registration::mqtt_login;
-use burnline_core::registration::mqtt_transport::{tls_config, MqttError, MqttTarget};
-use burnline_core::secret::Secret;
 use burnline_core::credentials::locate::{self, Where};
 use burnline_core::credentials::payload::Credentials;
 use burnline_core::registration::client::{Client, ClientOptions};
 use burnline_core::registration::endpoint::Endpoint;
 use burnline_core::registration::error::RegisterError;
+use burnline_core::registration::mqtt::MqttCredentials;
+use burnline_core::registration::mqtt_login;
+use burnline_core::registration::mqtt_transport::{tls_config, MqttError, MqttTarget};
 use burnline_core::registration::sign::SignMethod;
+use burnline_core::secret::Secret;
 use std::ffi::OsString;
 use std::fs::{File, OpenOptions};
 
@@ -114,7 +114,11 @@ fn mqtt_target(given: Option<&str>, creds: &Credentials) -> Result<MqttTarget, F
                 .region
                 .as_deref()
                 .unwrap_or(burnline_core::registration::endpoint::DEFAULT_REGION);
-            if region.is_empty() || !region.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            if region.is_empty()
+                || !region
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-')
+            {
                 return Err(Failure::Record(
                     "region: letters, digits and `-` only".into(),
                 ));
@@ -154,14 +158,20 @@ fn register(args: &RunArgs, creds: &Credentials, ps: &Secret) -> Result<Secret, 
         RegisterVia::Mqtt => {
             let target = mqtt_target(args.mqtt.as_deref(), creds)?;
             let tls = mqtt_tls(&args.platform)?;
-            mqtt_login::register(&target, Some(tls), &creds.product_key, &creds.device_name, ps)
-                .map_err(|e| match e {
-                    MqttError::Refused(5) => Failure::Refused(format!(
+            mqtt_login::register(
+                &target,
+                Some(tls),
+                &creds.product_key,
+                &creds.device_name,
+                ps,
+            )
+            .map_err(|e| match e {
+                MqttError::Refused(5) => Failure::Refused(format!(
                         "{e}; for a registration this also means the device is already activated: \
                          delete it in the IoT console or reset it (API ResetThing), then boot again"
                     )),
-                    other => map_mqtt(other),
-                })
+                other => map_mqtt(other),
+            })
         }
     }
 }
@@ -259,9 +269,10 @@ fn status(args: &StatusArgs) -> Result<(), Failure> {
                 .region
                 .as_deref()
                 .unwrap_or(burnline_core::registration::endpoint::DEFAULT_REGION);
-            platform.endpoint = Some(Endpoint::http_auth_for_region(region).map_err(|e| {
-                Failure::Record(format!("the credential record's region: {e}"))
-            })?);
+            platform.endpoint =
+                Some(Endpoint::http_auth_for_region(region).map_err(|e| {
+                    Failure::Record(format!("the credential record's region: {e}"))
+                })?);
         }
         let (client, method) = client(&platform, &creds)?;
         client

@@ -85,7 +85,15 @@ mod tests {
         )
         .expect("link sdk 4");
         assert_eq!(c.get("signmethod"), Some("hmacsha256"));
-        for bad in ["", "id", "|securemode=3|", "id|securemode=3", "id|x|", "id|a=1|b", "id|=1|"] {
+        for bad in [
+            "",
+            "id",
+            "|securemode=3|",
+            "id|securemode=3",
+            "id|x|",
+            "id|a=1|b",
+            "id|=1|",
+        ] {
             assert!(ClientId::parse(bad).is_err(), "{bad}");
         }
     }

@@ -94,8 +94,8 @@ pub fn judge(c: &Connect, listener: Listener, state: &State) -> Result<Accepted,
             "only MQTT 3.1.1 is served",
         ));
     }
-    let cid = ClientId::parse(&c.client_id)
-        .map_err(|e| refuse(BadClientId, format!("ClientID: {e}")))?;
+    let cid =
+        ClientId::parse(&c.client_id).map_err(|e| refuse(BadClientId, format!("ClientID: {e}")))?;
     if !KEEPALIVE.contains(&c.keep_alive) {
         return Err(refuse(
             BadClientId,
@@ -107,7 +107,10 @@ pub fn judge(c: &Connect, listener: Listener, state: &State) -> Result<Accepted,
         .get("securemode")
         .ok_or_else(|| refuse(BadClientId, "ClientID: no securemode"))?;
     if !matches!(securemode, "2" | "3" | "-2") {
-        return Err(refuse(BadClientId, "ClientID: securemode is not 2, 3 or -2"));
+        return Err(refuse(
+            BadClientId,
+            "ClientID: securemode is not 2, 3 or -2",
+        ));
     }
     if auth_type.is_none() {
         let fits = match listener {
@@ -129,7 +132,12 @@ pub fn judge(c: &Connect, listener: Listener, state: &State) -> Result<Accepted,
         .username
         .split_once('&')
         .filter(|(dn, pk)| !dn.is_empty() && !pk.is_empty() && !pk.contains('&'))
-        .ok_or_else(|| refuse(BadUserNamePassword, "the username is not DeviceName&ProductKey"))?;
+        .ok_or_else(|| {
+            refuse(
+                BadUserNamePassword,
+                "the username is not DeviceName&ProductKey",
+            )
+        })?;
     if auth_type == Some("connwl") {
         let token = state
             .device_token(pk, dn)
@@ -155,7 +163,12 @@ pub fn judge(c: &Connect, listener: Listener, state: &State) -> Result<Accepted,
         .get("signmethod")
         .ok_or_else(|| refuse(BadClientId, "ClientID: no signmethod"))?
         .parse()
-        .map_err(|_| refuse(BadClientId, "ClientID: signmethod is not hmacmd5, hmacsha1 or hmacsha256"))?;
+        .map_err(|_| {
+            refuse(
+                BadClientId,
+                "ClientID: signmethod is not hmacmd5, hmacsha1 or hmacsha256",
+            )
+        })?;
     if login.password.len() != hex_len(method)
         || !login.password.bytes().all(|b| b.is_ascii_hexdigit())
     {
@@ -166,9 +179,9 @@ pub fn judge(c: &Connect, listener: Listener, state: &State) -> Result<Accepted,
     }
     match auth_type {
         None => {
-            let ds = state
-                .device_secret(pk, dn)
-                .ok_or_else(|| refuse(NotAuthorized, "unknown device, or no DeviceSecret issued"))?;
+            let ds = state.device_secret(pk, dn).ok_or_else(|| {
+                refuse(NotAuthorized, "unknown device, or no DeviceSecret issued")
+            })?;
             let mut params = vec![
                 ("clientId", cid.id.as_str()),
                 ("deviceName", dn),
@@ -178,7 +191,10 @@ pub fn judge(c: &Connect, listener: Listener, state: &State) -> Result<Accepted,
                 params.push(("timestamp", t));
             }
             if !verify(method, ds.expose().as_bytes(), &params, &login.password) {
-                return Err(refuse(NotAuthorized, "the password does not match the DeviceSecret"));
+                return Err(refuse(
+                    NotAuthorized,
+                    "the password does not match the DeviceSecret",
+                ));
             }
             Ok(Accepted::Login {
                 pk: pk.to_owned(),
@@ -186,9 +202,9 @@ pub fn judge(c: &Connect, listener: Listener, state: &State) -> Result<Accepted,
             })
         }
         Some(kind @ ("register" | "regnwl")) => {
-            let random = cid
-                .get("random")
-                .ok_or_else(|| refuse(BadClientId, "ClientID: dynamic registration without random"))?;
+            let random = cid.get("random").ok_or_else(|| {
+                refuse(BadClientId, "ClientID: dynamic registration without random")
+            })?;
             let product = state
                 .product(pk)
                 .ok_or_else(|| refuse(NotAuthorized, "product not found"))?;
@@ -199,7 +215,10 @@ pub fn judge(c: &Connect, listener: Listener, state: &State) -> Result<Accepted,
                 &params,
                 &login.password,
             ) {
-                return Err(refuse(NotAuthorized, "the password does not match the ProductSecret"));
+                return Err(refuse(
+                    NotAuthorized,
+                    "the password does not match the ProductSecret",
+                ));
             }
             let (pk, dn) = (pk.to_owned(), dn.to_owned());
             Ok(if kind == "register" {

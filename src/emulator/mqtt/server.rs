@@ -257,7 +257,9 @@ async fn serve_session<S: AsyncRead + AsyncWrite + Unpin>(
             Packet::Publish(p) => match p.qos {
                 QoS::AtMostOnce => None,
                 QoS::AtLeastOnce => Some(Packet::PubAck(PubAck::new(p.pkid))),
-                QoS::ExactlyOnce => return "PUBLISH at QoS 2, which the platform does not take".into(),
+                QoS::ExactlyOnce => {
+                    return "PUBLISH at QoS 2, which the platform does not take".into()
+                }
             },
             Packet::PubAck(_) => None,
             Packet::Connect(_) => return "a second CONNECT (protocol violation)".into(),
@@ -280,18 +282,34 @@ async fn register<S: AsyncRead + AsyncWrite + Unpin>(
     dn: &str,
     without_precreate: bool,
 ) {
-    let kind = if without_precreate { "regnwl" } else { "register" };
+    let kind = if without_precreate {
+        "regnwl"
+    } else {
+        "register"
+    };
     let (Ok(secret), Ok(client_suffix)) = (alphanumeric(32), alphanumeric(8)) else {
         let _ = conn.connack(ConnectReturnCode::ServiceUnavailable).await;
         return;
     };
     let secret = Secret::new(secret);
     let client_id = format!("{pk}.{dn}.{client_suffix}");
-    let (p, d, s, c) = (pk.to_owned(), dn.to_owned(), secret.clone(), client_id.clone());
+    let (p, d, s, c) = (
+        pk.to_owned(),
+        dn.to_owned(),
+        secret.clone(),
+        client_id.clone(),
+    );
     let issued = blocking(api, move |a| {
         let mut st = a.state();
         if without_precreate {
-            st.register_without_precreate(&p, &d, Token { client_id: c, token: s })
+            st.register_without_precreate(
+                &p,
+                &d,
+                Token {
+                    client_id: c,
+                    token: s,
+                },
+            )
         } else {
             st.register(&p, &d, s)
         }
@@ -318,11 +336,19 @@ async fn register<S: AsyncRead + AsyncWrite + Unpin>(
         .into_bytes(),
     );
     eprintln!("emulator: mqtt {kind} {pk} {dn}: CONNACK 0, issued");
-    let topic = if without_precreate { "/ext/regnwl" } else { "/ext/register" };
+    let topic = if without_precreate {
+        "/ext/regnwl"
+    } else {
+        "/ext/register"
+    };
     let sent = async {
         conn.connack(ConnectReturnCode::Success).await?;
-        conn.send(Packet::Publish(Publish::new(topic, QoS::AtMostOnce, payload.to_vec())))
-            .await
+        conn.send(Packet::Publish(Publish::new(
+            topic,
+            QoS::AtMostOnce,
+            payload.to_vec(),
+        )))
+        .await
     };
     if sent.await.is_err() {
         return;

@@ -344,10 +344,11 @@ impl Client {
         let url = self.endpoint.auth_url();
         let answer = self.post(&url, "application/json", body.to_string().as_bytes())?;
         // The HTTP channel answers `{"code":0,"info":{"token"}}` on success.
-        let reply: Reply = serde_json::from_slice(&answer).map_err(|e| RegisterError::BadResponse {
-            url: url.clone(),
-            detail: format!("not the platform's JSON ({e})"),
-        })?;
+        let reply: Reply =
+            serde_json::from_slice(&answer).map_err(|e| RegisterError::BadResponse {
+                url: url.clone(),
+                detail: format!("not the platform's JSON ({e})"),
+            })?;
         match reply.code.as_i64() {
             Some(0) => Ok(()),
             Some(code) => Err(RegisterError::Refused {

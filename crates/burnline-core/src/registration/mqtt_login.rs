@@ -58,7 +58,11 @@ pub fn check_login(
     creds: &MqttCredentials,
 ) -> Result<(), MqttError> {
     let mut conn = Connection::open(target, tls, TIMEOUT)?;
-    conn.send(&connect_packet(&creds.client_id, &creds.username, &creds.password))?;
+    conn.send(&connect_packet(
+        &creds.client_id,
+        &creds.username,
+        &creds.password,
+    ))?;
     connack(&mut conn)?;
     conn.close();
     Ok(())
@@ -110,10 +114,12 @@ pub fn register(
     let payload = zeroize::Zeroizing::new(answer.payload.to_vec());
     let secret = serde_json::from_slice::<serde_json::Value>(&payload)
         .ok()
-        .and_then(|v| v["deviceSecret"].as_str().map(|s| Secret::new(s.to_owned())))
-        .ok_or_else(|| {
-            MqttError::Network("the /ext/register answer has no deviceSecret".into())
-        })?;
+        .and_then(|v| {
+            v["deviceSecret"]
+                .as_str()
+                .map(|s| Secret::new(s.to_owned()))
+        })
+        .ok_or_else(|| MqttError::Network("the /ext/register answer has no deviceSecret".into()))?;
     crate::identity::rules::check_device_secret(secret.expose()).map_err(|rule| {
         MqttError::Network(format!("the DeviceSecret it sent is not valid: {rule}"))
     })?;

@@ -146,7 +146,8 @@ pub fn tls_config(ca_pem: Option<&[u8]>) -> Result<Arc<rustls::ClientConfig>, Mq
     if let Some(pem) = ca_pem {
         let mut added = 0;
         for cert in CertificateDer::pem_slice_iter(pem) {
-            let cert = cert.map_err(|e| MqttError::Input(format!("the CA file is not valid PEM: {e}")))?;
+            let cert =
+                cert.map_err(|e| MqttError::Input(format!("the CA file is not valid PEM: {e}")))?;
             roots
                 .add(cert)
                 .map_err(|e| MqttError::Input(format!("the CA file: {e}")))?;
@@ -222,9 +223,7 @@ impl Connection {
         let tcp = match (tcp, last) {
             (Some(t), _) => t,
             (None, Some(e)) => return Err(net(e)),
-            (None, None) => {
-                return Err(MqttError::Network(format!("{target}: host not found")))
-            }
+            (None, None) => return Err(MqttError::Network(format!("{target}: host not found"))),
         };
         tcp.set_read_timeout(Some(timeout)).map_err(net)?;
         tcp.set_write_timeout(Some(timeout)).map_err(net)?;
