@@ -212,21 +212,21 @@ pub fn clients() -> &'static Clients {
     })
 }
 
-/// Runs a Python script with the SDK's venv; (exit code, stdout+stderr).
-pub fn python(script: &str, args: &[&str]) -> (i32, String) {
+/// Runs a Python script file with the SDK's venv and `env`; (exit code,
+/// output).
+pub fn python(script: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
     let o = Command::new(&clients().python)
-        .arg("-c")
         .arg(script)
         .args(args)
+        .envs(env.iter().copied())
         .output()
         .expect("run python");
     (o.status.code().unwrap_or(-1), both(&o))
 }
 
-/// Runs a Node script with the SDK's node_modules; (exit code, output).
-pub fn node(script: &str, args: &[&str]) -> (i32, String) {
+/// Runs a Node script file with the SDK's node_modules; (exit code, output).
+pub fn node(script: &Path, args: &[&str]) -> (i32, String) {
     let o = Command::new("node")
-        .arg("-e")
         .arg(script)
         .args(args)
         .env("NODE_PATH", &clients().node_modules)
