@@ -127,7 +127,7 @@ fn python_sdk_logs_in_with_the_image_triple_and_a_wrong_secret_is_refused() {
 
     // Plain TCP: the SDK holds the connection for 3 s; the console shows it online.
     let port = emu.mqtt_port().to_string();
-    let mut child = Command::new(&common::mqtt::clients().python)
+    let child = Command::new(&common::mqtt::clients().python)
         .arg(format!("{CLIENTS}/linkkit_client.py"))
         .args(["login", &port, "-", &pk, &dn, &ds, "3"])
         .stdout(Stdio::piped())

@@ -143,7 +143,7 @@ pub fn judge(c: &Connect, listener: Listener, state: &State) -> Result<Accepted,
             .device_token(pk, dn)
             .ok_or_else(|| refuse(NotAuthorized, "no token was issued to this device"))?;
         let same = token.client_id == cid.id
-            && token.token.expose().as_bytes().len() == login.password.len()
+            && token.token.expose().len() == login.password.len()
             && token
                 .token
                 .expose()

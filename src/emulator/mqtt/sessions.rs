@@ -16,15 +16,19 @@ pub struct Session {
     pub kick: Arc<Notify>,
 }
 
-/// The live sessions, by (ProductKey, DeviceName).
+/// Each device's live session: its number and its close signal, by
+/// (ProductKey, DeviceName).
+type Live = HashMap<(String, String), (u64, Arc<Notify>)>;
+
+/// The live sessions.
 #[derive(Debug, Default)]
 pub struct Sessions {
-    live: Mutex<HashMap<(String, String), (u64, Arc<Notify>)>>,
+    live: Mutex<Live>,
     next: AtomicU64,
 }
 
 impl Sessions {
-    fn live(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), (u64, Arc<Notify>)>> {
+    fn live(&self) -> std::sync::MutexGuard<'_, Live> {
         // Every change is one insert or remove: a poisoned map is consistent.
         self.live
             .lock()

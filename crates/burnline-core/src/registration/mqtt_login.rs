@@ -41,7 +41,7 @@ fn connect_packet(client_id: &str, username: &str, password: &Secret) -> Packet 
 }
 
 fn connack(conn: &mut Connection) -> Result<(), MqttError> {
-    match conn.next()? {
+    match conn.receive()? {
         Packet::ConnAck(a) if a.code == ConnectReturnCode::Success => Ok(()),
         Packet::ConnAck(a) => Err(MqttError::Refused(a.code as u8)),
         other => Err(MqttError::Network(format!(
@@ -100,7 +100,7 @@ pub fn register(
     ))?;
     connack(&mut conn)?;
     let answer = loop {
-        match conn.next()? {
+        match conn.receive()? {
             Packet::Publish(p) if p.topic == "/ext/register" => break p,
             Packet::Publish(_) | Packet::PingResp => {}
             other => {

@@ -266,7 +266,7 @@ impl Connection {
     }
 
     /// Reads the next packet (within the read timeout).
-    pub fn next(&mut self) -> Result<Packet, MqttError> {
+    pub fn receive(&mut self) -> Result<Packet, MqttError> {
         let mut chunk = [0u8; 2048];
         loop {
             match Packet::read(&mut self.buf, MAX_PACKET) {
