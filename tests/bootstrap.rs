@@ -237,15 +237,42 @@ fn a_boot_whose_platform_dies_mid_request_completes_at_the_next_boot() {
 fn an_already_activated_device_says_to_delete_it_in_the_console() {
     let dir = tempfile::tempdir().expect("tmp");
     let products = write_products(dir.path(), &["gw-boot-04"]);
-    let emu = Emulator::start(dir.path(), &products, &[]);
+    let emu = common::mqtt::MqttEmulator::start(dir.path(), &products, None, &[]);
     let out = build_images(dir.path(), &emu.url, "mbr", &["gw-boot-04"]);
     let img = out.join("gw-boot-04.img");
+    // Registered elsewhere, and activated by a login with that secret.
     let first = run(&["register", PK, "gw-boot-04", PS, "--endpoint", &emu.url]);
     assert!(first.status.success(), "{}", text(&first.stderr));
+    let ds = text(&first.stdout)
+        .trim_end()
+        .rsplit(' ')
+        .next()
+        .expect("ds")
+        .to_owned();
+    let (cid, user, pw) = common::mqtt::plain_credentials(PK, "gw-boot-04", &ds);
+    let port = emu.mqtt_port().to_string();
+    let login = common::mqtt::mosquitto_pub(&[
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &port,
+        "-i",
+        &cid,
+        "-u",
+        &user,
+        "-P",
+        &pw,
+        "-t",
+        "/x",
+        "-m",
+        "x",
+    ]);
+    assert!(login.status.success(), "{}", common::mqtt::both(&login));
     let r = boot(&["run", "--device", s(&img), "--partition", "1"]);
     assert_eq!(code(&r), 3, "{}", text(&r.stderr));
     assert!(
-        text(&r.stderr).contains("delete the device in the IoT console"),
+        text(&r.stderr).contains("delete the device in the IoT console")
+            && text(&r.stderr).contains("reset it"),
         "{}",
         text(&r.stderr)
     );

@@ -58,6 +58,17 @@ impl Probe {
     }
 }
 
+/// Logs, when dropped while armed, that a held request's client left.
+struct Left(Option<String>);
+
+impl Drop for Left {
+    fn drop(&mut self) {
+        if let Some(what) = self.0.take() {
+            eprintln!("emulator: {what}: client left during the delay; dropped unseen");
+        }
+    }
+}
+
 async fn handle(
     State(shared): State<Arc<Shared>>,
     Extension(probe): Extension<Probe>,
@@ -77,12 +88,13 @@ async fn handle(
             req.path,
             shared.delay.as_millis()
         );
+        // hyper drops this future when it sees the client close; then, or
+        // when the probe sees it afterwards, the request goes unseen.
+        let mut left = Left(Some(format!("{} {}", req.method, req.path)));
         tokio::time::sleep(shared.delay).await;
-        if !probe.still_there() {
-            eprintln!(
-                "emulator: {} {}: client left during the delay; dropped unseen",
-                req.method, req.path
-            );
+        if probe.still_there() {
+            left.0 = None;
+        } else {
             return StatusCode::SERVICE_UNAVAILABLE.into_response();
         }
     }
