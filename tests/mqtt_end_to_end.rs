@@ -309,3 +309,62 @@ fn device_secret_image_goes_online_over_tls() {
     assert_eq!(again.status.code(), Some(3));
     assert!(text(&again.stderr).contains("6289"));
 }
+
+#[test]
+fn register_via_mqtt_is_recorded_from_the_recipe() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let p = products(dir.path(), &["e2e-0201"]);
+    let emu = MqttEmulator::start(dir.path(), &p, None, &[]);
+    let auth = format!(
+        "auth:\n  mode: product-secret\n  product_key: {PK}\n  product_secret: {{ env: TEST_PS }}\n  register_via: mqtt\n"
+    );
+    let out = build(dir.path(), &auth, "DeviceName\ne2e-0201\n");
+    let img = out.join("e2e-0201.img");
+    let o = Command::new(BIN)
+        .arg("inspect")
+        .arg(&img)
+        .arg("--json")
+        .output()
+        .expect("inspect");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["credentials"]["register_via"], "mqtt", "{v}");
+    // No --register-via: the record says MQTT (--mqtt only says where).
+    let r = boot(&["run", "--device", s(&img), "--mqtt", &emu.mqtt]);
+    assert_eq!(r.status.code(), Some(0), "{}", text(&r.stderr));
+    assert!(
+        emu.log_text()
+            .contains(&format!("mqtt register {PK} e2e-0201: CONNACK 0, issued")),
+        "{}",
+        emu.log_text()
+    );
+    assert_eq!(emu.device("e2e-0201").secrets_issued, 1);
+
+    // A value that is not http or mqtt, or register_via with 一机一密: exit 2.
+    for (auth, csv) in [
+        (
+            format!("auth:\n  mode: product-secret\n  product_key: {PK}\n  product_secret: {{ env: TEST_PS }}\n  register_via: smtp\n"),
+            "DeviceName\ne2e-0201\n".to_owned(),
+        ),
+        (
+            format!("auth:\n  mode: device-secret\n  product_key: {PK}\n  register_via: mqtt\n"),
+            format!("DeviceName,DeviceSecret\ne2e-0201,{PS}\n"),
+        ),
+    ] {
+        std::fs::write(
+            dir.path().join("bad.yaml"),
+            format!("disk:\n  size: 8MiB\n  table: gpt\n  seed: 0123456789abcdef0123456789abcdef\npartitions:\n  - name: creds\n    size: 1MiB\n    type: linux\n    credentials: {{}}\n{auth}"),
+        )
+        .expect("recipe");
+        std::fs::write(dir.path().join("bad.csv"), csv).expect("csv");
+        let o = Command::new(BIN)
+            .arg("check")
+            .arg(dir.path().join("bad.yaml"))
+            .arg("--devices")
+            .arg(dir.path().join("bad.csv"))
+            .env("TEST_PS", PS)
+            .output()
+            .expect("check");
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+        assert!(text(&o.stderr).contains("auth.register_via"), "{}", text(&o.stderr));
+    }
+}

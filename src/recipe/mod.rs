@@ -206,6 +206,9 @@ pub struct Auth {
     pub region: Option<String>,
     /// Endpoint recorded for the device.
     pub endpoint: Option<String>,
+    /// How the device registers at first boot, recorded for it: `mqtt`, or
+    /// none for HTTPS.
+    pub register_via: Option<String>,
 }
 
 impl Recipe {
@@ -727,6 +730,19 @@ fn resolve_auth(a: &RawAuth, dir: &Path, p: &mut impl FnMut(&str, String)) -> Op
             RegisterAt::Device
         }
     };
+    match (a.register_via.as_deref(), a.mode.as_str(), register) {
+        (None, _, _) => {}
+        (Some(v), _, _) if v != "http" && v != "mqtt" => p(
+            "auth.register_via",
+            format!("must be `http` or `mqtt`, found `{v}`"),
+        ),
+        (Some(_), "product-secret", RegisterAt::Device) => {}
+        (Some(_), _, _) => p(
+            "auth.register_via",
+            "belongs to `mode: product-secret` with the device registering (`register: device`)"
+                .into(),
+        ),
+    }
     let mode = match a.mode.as_str() {
         "device-secret" => {
             if a.product_secret.is_some() {
@@ -766,6 +782,7 @@ fn resolve_auth(a: &RawAuth, dir: &Path, p: &mut impl FnMut(&str, String)) -> Op
         product_key: a.product_key.clone(),
         region: a.region.clone(),
         endpoint: a.endpoint.clone(),
+        register_via: a.register_via.clone().filter(|v| v == "mqtt"),
     })
 }
 

@@ -57,10 +57,11 @@ pub struct RunArgs {
     /// bootstrap), for example the edge runtime's `lectl config set -g`.
     #[arg(long, num_args = 1.., allow_hyphen_values = true, value_name = "CMD ARGS")]
     pub exec: Vec<String>,
-    /// How a product certificate registers: `http` (POST /auth/register/device,
-    /// the default) or `mqtt` (MQTT dynamic registration, `authType=register`).
-    #[arg(long, value_enum, default_value = "http")]
-    pub register_via: RegisterVia,
+    /// How a product certificate registers: `http` (POST /auth/register/device)
+    /// or `mqtt` (MQTT dynamic registration, `authType=register`); default:
+    /// the record's `register_via`, else http.
+    #[arg(long, value_enum)]
+    pub register_via: Option<RegisterVia>,
     /// With --register-via mqtt: the MQTT server, `mqtts://HOST:PORT`, or
     /// `HOST:PORT` for plain TCP to a loopback emulator (default: TLS to the
     /// record's region host, port 8883).

@@ -147,7 +147,12 @@ fn mqtt_tls(platform: &PlatformArgs) -> Result<std::sync::Arc<rustls::ClientConf
 
 /// Registers the record's device; the DeviceSecret it was issued.
 fn register(args: &RunArgs, creds: &Credentials, ps: &Secret) -> Result<Secret, Failure> {
-    match args.register_via {
+    let via = match (args.register_via, creds.register_via.as_deref()) {
+        (Some(v), _) => v,
+        (None, Some("mqtt")) => RegisterVia::Mqtt,
+        (None, _) => RegisterVia::Http,
+    };
+    match via {
         RegisterVia::Http => {
             let (client, method) = client(&args.platform, creds)?;
             Ok(client
