@@ -2,13 +2,13 @@
 //!
 //! | kind | exit |
 //! |---|---|
-//! | [`Error::Invalid`]: the recipe, the device CSV or the command line broke a rule | 2 |
-//! | [`Error::Usage`]: a command line that cannot be acted on | 2 |
+//! | [`Error::Invalid`]: the recipe, the device CSV or the command line broke a rule, or a line in the middle of a ledger or journal is damaged (`crate::io::append_log`) | 2 |
+//! | [`Error::Usage`]: a command line that cannot be acted on; an output directory or log in use by another run | 2 |
 //! | [`Error::DevicesFailed`]: some devices failed, the others were built | 1 |
 //! | [`Error::LoginsFailed`]: `login-check` found triples the platform did not accept | 1 |
 //! | [`Error::Mismatch`]: `verify` found files that differ from the manifest | 1 |
 //! | [`Error::Io`]: the run itself could not go on (disk full, permissions) | 3 |
-//! | [`Error::Interrupted`]: a second SIGINT | 130 |
+//! | [`Error::Interrupted`]: a first SIGINT/SIGTERM stopped the run after the batch in flight (a second exits at once, also 130) | 130 |
 //! | [`Error::Registration`]: bad input / platform refused / network failure | 2 / 3 / 4 |
 
 use std::fmt;
@@ -89,13 +89,15 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
-    /// Stopped by a second SIGINT.
+    /// Stopped by SIGINT or SIGTERM: the devices in flight were finished and
+    /// journaled, the rest is left for a rerun. (A second signal exits the
+    /// process at once with 130, without this error.)
     #[error("interrupted")]
     Interrupted,
     /// A dynamic registration failed (exit 2, 3 or 4, see
     /// `registration::error`).
     #[error(transparent)]
-    Registration(#[from] crate::registration::error::RegisterError),
+    Registration(#[from] burnline_core::registration::error::RegisterError),
 }
 
 impl Error {

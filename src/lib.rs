@@ -15,7 +15,9 @@
 //! - [`credentials`]: the record format, and a device's credentials partition;
 //! - [`registration`]: dynamic registration (一型一密) on the host, with its
 //!   ledger of issued secrets;
-//! - [`build`]: one build run, and the per-device job every output uses;
+//! - [`device`]: one device's job (credentials, IDs, patches), which every
+//!   output starts from, its manifest entry and its staged outputs;
+//! - [`build`]: one build run;
 //! - [`output`]: a full image and its side files (bmap, compression);
 //! - [`delta`]: base+delta output (`build --station`);
 //! - [`manifest`]: `manifest.json` and the checksum lists;
@@ -30,12 +32,27 @@
 //! - [`cmdline`]: the clap types; [`commands`]: each subcommand, turning
 //!   arguments into calls and outcomes into exit codes.
 
+/// A crash point after a durable step: with `FAILPOINTS=NAME=return` the
+/// process dies right there (abort: no destructors, no cleanup, no flush),
+/// as a crash, a power cut or SIGKILL would; the tests rerun from each one.
+/// Inert unless `FAILPOINTS` names it. The points: `build-after-base`,
+/// `build-after-rename`, `build-after-journal`, `build-after-manifest`
+/// (`build::run`), `registration-ledger-after-append`
+/// (`registration::ledger`) and `station-ledger-after-assigned`,
+/// `-after-written`, `-after-verified` (`flash::ledger`).
+macro_rules! crash_point {
+    ($name:literal) => {
+        fail::fail_point!($name, |_| std::process::abort())
+    };
+}
+
 pub mod base;
 pub mod build;
 pub mod cmdline;
 pub mod commands;
 pub mod credentials;
 pub mod delta;
+pub mod device;
 pub mod devices;
 pub mod emulator;
 pub mod error;

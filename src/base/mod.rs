@@ -4,7 +4,6 @@
 //! left zero here: they are what differs per device.
 
 pub mod fat;
-pub mod fat_geometry;
 
 use crate::error::{IoContext, Result};
 use crate::io::extents::{copy_extents, data_extents};
@@ -119,7 +118,7 @@ pub fn build(recipe: &Recipe, layout: &Layout, dir: &Path) -> Result<Base> {
 }
 
 fn copy_into(dst: &File, src: &Path, at: u64, room: u64) -> std::io::Result<()> {
-    let f = File::open(src)?;
+    let f = crate::io::source::open_regular(src)?;
     let len = f.metadata()?.len();
     if len > room {
         return Err(std::io::Error::other(format!(

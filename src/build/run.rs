@@ -13,11 +13,13 @@
 //! patches touch.
 
 use super::check::check_all;
-use super::job::DeviceBuilder;
 use super::lock::DirLock;
 use super::settle::{settle, Failure, Settled};
+use super::stage::stage;
 use crate::base;
 use crate::delta;
+use crate::device::job::DeviceBuilder;
+use crate::device::staged::Staged;
 use crate::devices::check::expect;
 use crate::devices::reader::{DeviceReader, DeviceRow};
 use crate::error::{Error, IoContext, Result};
@@ -27,9 +29,7 @@ use crate::io::hash::DigestKind;
 use crate::io::tree_digest::BaseTree;
 use crate::manifest::files::Header;
 use crate::manifest::ManifestWriter;
-use crate::output::artifacts;
 use crate::output::progress::Progress;
-use crate::output::staged::Staged;
 use crate::recipe::output_spec::{Compression, OutputMode, OutputSpec};
 use crate::registration::host::HostRegistrar;
 use crate::resume::interrupt::Interrupt;
@@ -39,15 +39,6 @@ use rayon::prelude::*;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
-
-/// A failpoint after a durable step: `FAILPOINTS=NAME=return` makes the
-/// run die there at once (abort: no destructors, no cleanup), as a crash or
-/// SIGKILL would; the resume tests rerun from each one.
-macro_rules! crash_point {
-    ($name:literal) => {
-        fail::fail_point!($name, |_| std::process::abort())
-    };
-}
 
 /// Devices per durable batch.
 const BATCH: usize = 64;
@@ -105,14 +96,23 @@ pub struct Summary {
 pub fn run(args: &BuildOptions) -> Result<Summary> {
     let shard = args.shard;
     let (recipe, layout, rows) = check_all(&args.recipe, &args.devices)?;
+    for w in recipe.warning_lines() {
+        eprintln!("{w}");
+    }
     let spec = output_spec(args, &recipe)?;
     let total = shard.map_or(rows, |s| s.rows_in(rows));
     let out = &args.out;
+    if out.exists() && !out.is_dir() {
+        return Err(Error::Usage(format!(
+            "--out {}: is not a directory",
+            out.display()
+        )));
+    }
     std::fs::create_dir_all(out).at("creating the output directory", out)?;
     let lock = DirLock::acquire(out)?;
     atomic::clean_stale(out)?;
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(args.jobs.unwrap_or(0))
+        .num_threads(jobs(args.jobs))
         .build()
         .map_err(|e| Error::Usage(format!("--jobs: {e}")))?;
 
@@ -186,14 +186,16 @@ pub fn run(args: &BuildOptions) -> Result<Summary> {
             let results: Vec<Result<Staged>> = pool.install(|| {
                 rows.par_iter()
                     .zip(jobs)
-                    .map(|(row, job)| match journal.done(&row.device_name) {
-                        Some(e) => Ok(Staged {
-                            entry: e.clone(),
-                            renames: Vec::new(),
-                            fresh: false,
-                        }),
-                        None => job.and_then(|j| artifacts::stage(&builder, &j, &spec, &base_sha)),
-                    })
+                    .map(
+                        |(row, job)| match journal.done(&row.product_key, &row.device_name) {
+                            Some(e) => Ok(Staged {
+                                entry: e.clone(),
+                                renames: Vec::new(),
+                                fresh: false,
+                            }),
+                            None => job.and_then(|j| stage(&builder, &j, &spec, &base_sha)),
+                        },
+                    )
                     .collect()
             });
             (rows, results)
@@ -244,6 +246,22 @@ pub fn run(args: &BuildOptions) -> Result<Summary> {
         failures,
         reflink,
     })
+}
+
+/// The most devices built at once. More threads than this only add memory
+/// and contention: the work is bound by the disk and a few cores.
+pub const MAX_JOBS: usize = 256;
+
+/// `--jobs`, clamped to [`MAX_JOBS`] (and saying so); 0 or none: one per CPU.
+fn jobs(asked: Option<usize>) -> usize {
+    match asked {
+        Some(n) if n > MAX_JOBS => {
+            eprintln!("burnline: note: --jobs {n} is more than {MAX_JOBS}; using {MAX_JOBS}");
+            MAX_JOBS
+        }
+        Some(n) => n,
+        None => 0,
+    }
 }
 
 /// Whether FICLONE from the base works in the output directory.

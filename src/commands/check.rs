@@ -7,6 +7,9 @@ use crate::error::Result;
 /// Runs `check`.
 pub fn run(args: &CheckArgs) -> Result<()> {
     let (recipe, layout, count) = check_all(&args.recipe, &args.devices)?;
+    for w in recipe.warning_lines() {
+        eprintln!("{w}");
+    }
     println!(
         "ok: {} ({} partitions, {} bytes) and {} device(s) in {}",
         recipe.path.display(),

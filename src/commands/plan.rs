@@ -10,6 +10,9 @@ use crate::recipe::{self, Content, CredentialsFormat};
 /// Runs `plan`.
 pub fn run(args: &PlanArgs) -> Result<()> {
     let recipe = recipe::load(&args.recipe)?;
+    for w in recipe.warning_lines() {
+        eprintln!("{w}");
+    }
     let layout = layout::plan(&recipe)?;
     println!(
         "disk: {} ({} bytes), {:?}, {}-byte sectors",

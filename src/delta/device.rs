@@ -6,13 +6,13 @@
 //! The delta file itself is listed with the same kind.
 
 use super::format;
-use crate::build::job::{DeviceBuilder, Job};
+use crate::device::entry::entry_for;
+use crate::device::job::{DeviceBuilder, Job};
+use crate::device::staged::Staged;
 use crate::error::{IoContext, Result};
 use crate::io::atomic;
 use crate::io::hash::{hash_patched, DigestKind, StreamHash};
 use crate::manifest::files::Sum;
-use crate::output::device::entry_for;
-use crate::output::staged::Staged;
 use std::io::Write;
 
 /// The delta's file name for a device's image name (`x.img` → `x.img.delta`).

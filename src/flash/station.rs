@@ -2,7 +2,7 @@
 //! …` flashes fresh identities straight from a recipe. The base image is
 //! built once (a temp file next to the ledger); each target gets the next
 //! identity the [`super::ledger`] has not seen verified, as the same
-//! per-device [`Job`](crate::build::job::Job) a build makes (so with
+//! per-device [`Job`](crate::device::job::Job) a build makes (so with
 //! `register: host` the device is registered first, its secret in the
 //! registration ledger next to the station ledger before the card is
 //! written, and the card carries the full triple). Each identity is recorded
@@ -15,7 +15,7 @@ use super::source::Source;
 use super::write::Expect;
 use crate::base;
 use crate::build::check::check_all;
-use crate::build::job::DeviceBuilder;
+use crate::device::job::DeviceBuilder;
 use crate::devices::check::expect;
 use crate::devices::reader::{DeviceReader, DeviceRow};
 use crate::error::{Error, IoContext, Result};
@@ -32,6 +32,9 @@ pub fn run(
     ca_file: Option<&Path>,
 ) -> Result<()> {
     let (recipe, layout, _) = check_all(recipe_path, devices)?;
+    for w in recipe.warning_lines() {
+        eprintln!("{w}");
+    }
     let ledger = Ledger::open(ledger_path)?;
     let dir = ledger_path
         .parent()
@@ -46,7 +49,7 @@ pub fn run(
     while rows.len() < targets.len() {
         match reader.next_row() {
             None => break,
-            Some(Ok(row)) if ledger.is_verified(&row.device_name) => {}
+            Some(Ok(row)) if ledger.is_verified(&row.product_key, &row.device_name) => {}
             Some(Ok(row)) => rows.push(row),
             Some(Err(problems)) => return Err(Error::Invalid(problems)),
         }
@@ -89,7 +92,7 @@ pub fn run(
         let patches = job.patches;
         let sha = hash_patched(&base.file, base.len, &base.extents, &patches)
             .at("hashing", &base.path)?;
-        if let Some(prev) = ledger.last(&row.device_name) {
+        if let Some(prev) = ledger.last(&row.product_key, &row.device_name) {
             eprintln!(
                 "burnline: {} was {:?} on {} in an earlier run, not verified: issuing it again",
                 row.device_name, prev.state, prev.target

@@ -1,13 +1,16 @@
 //! The layout: where every partition and blob lands on the disk, in bytes.
 //! [`plan`] places the partitions (aligned, in order, the last one may fill
 //! the disk) and checks that nothing overlaps, is misaligned, or does not fit,
-//! and that every input fits the partition it goes into.
+//! and that every input fits the partition it goes into ([`fat_geometry`]
+//! for FAT volumes, whose paths [`fat_names`] checks). [`ids`] derives a device's GUIDs and serials, and
+//! [`table`] and [`table_template`] write the partition table.
 
+pub mod fat_geometry;
+pub mod fat_names;
 pub mod ids;
 pub mod table;
 pub mod table_template;
 
-use crate::base::fat_geometry;
 use crate::error::{Error, Problem, Result};
 use crate::recipe::part_type::PartType;
 use crate::recipe::{Content, PartSize, Recipe, TableKind};
@@ -252,7 +255,12 @@ fn check_content(
     match content {
         Content::Image(path) => {
             if let Ok(m) = std::fs::metadata(path) {
-                if m.len() > size {
+                if !m.is_file() {
+                    problems.push(recipe.problem(
+                        &format!("{field}.image"),
+                        format!("`{}` is not a regular file", path.display()),
+                    ));
+                } else if m.len() > size {
                     problems.push(recipe.problem(
                         &format!("{field}.image"),
                         format!(
@@ -265,6 +273,12 @@ fn check_content(
             }
         }
         Content::Fat(spec) => {
+            for np in fat_names::check(&spec.files) {
+                problems.push(recipe.problem(
+                    &format!("{field}.fat.files[{}].{}", np.file, np.field),
+                    np.rule,
+                ));
+            }
             if let Err(rule) = fat_geometry::choose(size, recipe.disk.sector_size, spec.bits) {
                 problems.push(recipe.problem(&format!("{field}.fat"), rule));
             } else if let Err(rule) = fat_geometry::check_fits(size, recipe.disk.sector_size, spec)
@@ -277,12 +291,12 @@ fn check_content(
                 if let Err(rule) = fat_geometry::choose(size, recipe.disk.sector_size, None) {
                     problems.push(recipe.problem(&format!("{field}.credentials"), rule));
                 }
-            } else if size < 2 * crate::credentials::record::MIN_SLOT {
+            } else if size < 2 * burnline_core::credentials::record::MIN_SLOT {
                 problems.push(recipe.problem(
                     &format!("{field}.size"),
                     format!(
                         "a credential record partition needs at least {} bytes",
-                        2 * crate::credentials::record::MIN_SLOT
+                        2 * burnline_core::credentials::record::MIN_SLOT
                     ),
                 ));
             }

@@ -5,18 +5,17 @@
 //! with the build's checksum kind (`output.digest`).
 
 use super::compress::compress;
-use super::device::{write_image, Built};
-use super::staged::Staged;
+use super::device::Built;
 use crate::base::Base;
-use crate::build::job::{DeviceBuilder, Job};
-use crate::delta::device as device_delta;
+use crate::device::job::Job;
+use crate::device::staged::Staged;
 use crate::error::{IoContext, Result};
 use crate::io::atomic;
 use crate::io::bmap;
 use crate::io::hash::{DigestKind, StreamHash};
 use crate::io::patch::Patch;
 use crate::manifest::files::{FileSum, Sum};
-use crate::recipe::output_spec::{OutputMode, OutputSpec};
+use crate::recipe::output_spec::OutputSpec;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -57,25 +56,8 @@ pub fn write_bmap(
     Ok((sum, (tmp, dest)))
 }
 
-/// Writes one device's outputs under temp names, as `spec` asks: a delta
-/// (station mode), or a full image with its bmap and compression.
-pub fn stage(
-    builder: &DeviceBuilder<'_>,
-    job: &Job<'_>,
-    spec: &OutputSpec,
-    base_sha: &[u8; 32],
-) -> Result<Staged> {
-    match spec.mode {
-        OutputMode::BaseDelta => device_delta::build(builder, job, base_sha, !spec.no_image_digest),
-        OutputMode::Full => {
-            let b = write_image(builder, job)?;
-            finish(b, job, builder.base, spec)
-        }
-    }
-}
-
 /// Adds the bmap and compression `spec` asks for to a built image.
-fn finish(b: Built, job: &Job<'_>, base: &Base, spec: &OutputSpec) -> Result<Staged> {
+pub fn finish(b: Built, job: &Job<'_>, base: &Base, spec: &OutputSpec) -> Result<Staged> {
     let mut staged = Staged {
         entry: b.entry,
         renames: vec![(b.temp.clone(), b.final_path.clone())],

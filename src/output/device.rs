@@ -6,15 +6,15 @@
 //! or with a [`crate::io::tree_digest::BaseTree`] their BLAKE3, rehashing only
 //! the leaves the patches touch.
 
-use crate::build::job::{DeviceBuilder, Job};
+use crate::device::entry::entry_for;
+use crate::device::job::{DeviceBuilder, Job};
 use crate::error::{IoContext, Result};
 use crate::io::atomic;
 use crate::io::block_writes::write_patches;
 use crate::io::extents::clone_or_copy;
 use crate::io::hash::{hash_patched, DigestKind};
 use crate::manifest::files::Sum;
-use crate::manifest::{Entry, PartitionId};
-use crate::recipe::TableKind;
+use crate::manifest::Entry;
 use std::path::{Path, PathBuf};
 
 /// A device image written under its temp name.
@@ -69,31 +69,4 @@ fn write(b: &DeviceBuilder<'_>, job: &Job<'_>, file: String, temp: &Path) -> Res
         ),
     };
     Ok(entry_for(b, job, file, b.base.len, sum))
-}
-
-/// A device's manifest entry for its output `file` of `size` bytes and
-/// checksum `sum`.
-pub fn entry_for(b: &DeviceBuilder<'_>, job: &Job<'_>, file: String, size: u64, sum: Sum) -> Entry {
-    let ids = &job.ids;
-    Entry {
-        file,
-        size,
-        sum,
-        device_name: job.row.device_name.clone(),
-        product_key: job.row.product_key.clone(),
-        disk_guid: ids.disk_guid.to_string(),
-        mbr_signature: (b.layout.table == TableKind::Mbr)
-            .then(|| format!("{:08x}", ids.mbr_signature)),
-        partitions: b
-            .layout
-            .partitions
-            .iter()
-            .zip(&ids.partition_guids)
-            .map(|(p, g)| PartitionId {
-                name: p.name.clone(),
-                guid: g.to_string(),
-            })
-            .collect(),
-        artifacts: Default::default(),
-    }
 }

@@ -1,15 +1,24 @@
-//! Shared helpers of the registration tests: the emulator run as a real
-//! process of the built binary on 127.0.0.1, admin calls to it, and a test
-//! CA. Everything listens on and connects to loopback only.
+//! The platform for the registration tests: the emulator run as a real,
+//! long-running process of the built binary on 127.0.0.1 (so it keeps its
+//! own helper instead of the `Test` builder), admin calls to it, a test CA,
+//! and the secrets it issued. Everything listens on and connects to
+//! loopback only.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
+/// The burnline binary, for `tests/host_build.rs` until it runs burnline
+/// through the `Test` builder.
 pub const BIN: &str = env!("CARGO_BIN_EXE_burnline");
-pub const PK: &str = "a1X2bEnP82z";
-pub const PS: &str = "7jluWm1zql7bt8qK";
+/// `super::PK`, for `tests/host_build.rs`'s glob import until it is
+/// converted (then only `super::PK` stays).
+pub const PK: &str = super::PK;
+/// `super::PS`, likewise.
+pub const PS: &str = super::PS;
+/// The ProductKey of a product whose dynamic registration is off.
 pub const PK_OFF: &str = "b2Y3cFoQ93A";
+/// Its ProductSecret.
 pub const PS_OFF: &str = "Zq8v2KLm4Nw9Xc3Rt7Yp1Bd6Hf5Js0Ga";
 
 /// A products file with `devices` under PK (switch on) and `off1` under
@@ -50,7 +59,7 @@ impl Emulator {
                 .unwrap_or(0)
         ));
         let err = std::fs::File::create(&log).expect("log file");
-        let mut child = Command::new(BIN)
+        let mut child = Command::new(super::burnline_bin())
             .args(["emulator", "--listen", "127.0.0.1:0", "--products"])
             .arg(products)
             .args(extra)
@@ -183,7 +192,8 @@ pub fn admin(
     (status, resp.body_mut().read_to_string().expect("body"))
 }
 
-/// Runs the binary with `args`.
+/// Runs burnline with `args`, for `tests/host_build.rs` until it uses the
+/// `Test` builder.
 pub fn run(args: &[&str]) -> Output {
     Command::new(BIN)
         .args(args)
@@ -192,6 +202,8 @@ pub fn run(args: &[&str]) -> Output {
         .expect("run burnline")
 }
 
+/// Bytes as text, for `tests/host_build.rs` until it uses the `Test`
+/// builder.
 pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
