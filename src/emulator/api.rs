@@ -399,7 +399,12 @@ mod tests {
         let (status, listed) = api.handle(&list);
         assert_eq!(status, 200);
         let listed = String::from_utf8(listed.to_vec()).expect("utf8");
-        assert!(!listed.contains("secret"), "{listed}");
+        let issued = api.state().device_secret(PK, "example1").cloned();
+        let issued = issued.expect("issued");
+        assert!(
+            !listed.contains(issued.expose()) && !listed.contains("device_secret"),
+            "{listed}"
+        );
         let wrong = Request {
             method: "GET".into(),
             path: "/auth/register/device".into(),
