@@ -13,12 +13,15 @@ use super::validate::{self, Mode};
 use crate::cmdline::{
     BootstrapCli, BootstrapCommand, PartitionArgs, PlatformArgs, RunArgs, StatusArgs,
 };
-use burnline_core::credentials::locate::{self, Where};
+use burnline_core::credentials::capacity;
+use burnline_core::credentials::locate::{self, LocateError, Where};
 use burnline_core::credentials::payload::Credentials;
 use burnline_core::registration::client::{Client, ClientOptions};
 use burnline_core::registration::endpoint::Endpoint;
 use burnline_core::registration::error::RegisterError;
+use burnline_core::identity::rules::DEVICE_SECRET_MAX;
 use burnline_core::registration::sign::SignMethod;
+use burnline_core::table::TableError;
 use std::ffi::OsString;
 use std::fs::{File, OpenOptions};
 
@@ -42,7 +45,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
 }
 
 fn open(part: &PartitionArgs, write: bool) -> Result<(File, Partition), Failure> {
-    let file = OpenOptions::new()
+    let mut file = OpenOptions::new()
         .read(true)
         .write(write)
         .open(&part.device)
@@ -52,8 +55,37 @@ fn open(part: &PartitionArgs, write: bool) -> Result<(File, Partition), Failure>
         (Some(name), _, _) => Where::Named(name.clone()),
         _ => Where::Named("creds".into()),
     };
-    let p = locate::find(&file, &at).map_err(Failure::Record)?;
+    let p = locate::find(&mut file, &at).map_err(|e| match e {
+        e @ LocateError::OutsideDevice { .. } => {
+            Failure::Usage(format!("{e}: check --offset and --size"))
+        }
+        LocateError::Table(TableError::Io(e)) => Failure::Storage(format!(
+            "reading the partition table of {}: {e}",
+            part.device.display()
+        )),
+        other => Failure::Record(other.to_string()),
+    })?;
     Ok((file, p))
+}
+
+/// Why a product certificate is not registered although it is valid: the
+/// platform issues a DeviceSecret once, and this one could not be stored.
+fn cannot_store(e: StoreError) -> Failure {
+    const WHY: &str = "not registering, since the DeviceSecret the platform issues only once could not be stored";
+    match e {
+        StoreError::SequenceExhausted(_) => Failure::Record(format!(
+            "{e}: {WHY}; burn the credentials partition anew (a fresh image starts at sequence 1)"
+        )),
+        StoreError::TooLarge(t) => Failure::Record(format!(
+            "once registered, the record can need {} bytes (with a {DEVICE_SECRET_MAX}-character DeviceSecret), \
+             more than a {}-byte slot of this partition holds: {WHY}; rebuild the image with a credentials partition \
+             of at least {} bytes",
+            t.needed,
+            t.slot,
+            t.needed.saturating_mul(2)
+        )),
+        other => Failure::Record(other.to_string()),
+    }
 }
 
 fn read(file: &File, part: Partition) -> Result<(store::Active, Credentials, Mode), Failure> {
@@ -102,8 +134,10 @@ fn map_register(e: RegisterError) -> Failure {
 
 fn run(args: &RunArgs) -> Result<(), Failure> {
     let (mut file, part) = open(&args.part, true)?;
-    let (_, mut creds, mode) = read(&file, part)?;
+    let (active, mut creds, mode) = read(&file, part)?;
     if mode == Mode::ProductCertificate {
+        // Before any request: the new record must be able to follow this one.
+        store::check_room(&active, part, capacity::largest_slot(&creds)).map_err(cannot_store)?;
         let (client, method) = client(&args.platform, &creds)?;
         let Some(ps) = creds.product_secret.clone() else {
             return Err(Failure::Record("no product_secret".into()));

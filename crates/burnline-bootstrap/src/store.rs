@@ -43,8 +43,11 @@ pub enum StoreError {
         b: String,
     },
     /// The new record does not fit a slot.
-    #[error("the new record ({0} bytes) does not fit a slot")]
-    TooLarge(usize),
+    #[error(transparent)]
+    TooLarge(#[from] record::TooLarge),
+    /// The active record's sequence is `u64::MAX`: no record can follow it.
+    #[error("the active record (slot {0:?}) has sequence {max}, the largest there is, so no newer record can outrank it", max = u64::MAX)]
+    SequenceExhausted(SlotId),
     /// Reading, writing or syncing failed.
     #[error("storage: {0}")]
     Io(#[from] io::Error),
@@ -65,9 +68,15 @@ pub struct Active {
 }
 
 fn read_slots(st: &impl Storage, part: Partition) -> io::Result<Slots> {
-    let mut bytes = zeroize::Zeroizing::new(vec![0u8; part.size as usize]);
-    st.read_at(&mut bytes, part.offset)?;
-    Ok(Slots::read(&bytes))
+    Slots::read_from(
+        |buf, at| {
+            let offset = part.offset.checked_add(at).ok_or_else(|| {
+                io::Error::new(io::ErrorKind::InvalidInput, "offset beyond any device")
+            })?;
+            st.read_at(buf, offset)
+        },
+        part.size,
+    )
 }
 
 /// Reads the active record.
@@ -86,6 +95,25 @@ pub fn read_active(st: &impl Storage, part: Partition) -> Result<Active, StoreEr
     }
 }
 
+/// Checks that a record needing up to `largest` bytes (header included)
+/// can follow `active` in `part`: its sequence can grow, and it fits a
+/// slot. The bootstrap checks this before it registers, since the platform
+/// issues a DeviceSecret only once; returns the new record's sequence.
+pub fn check_room(active: &Active, part: Partition, largest: u64) -> Result<u64, StoreError> {
+    let sequence = active
+        .sequence
+        .checked_add(1)
+        .ok_or(StoreError::SequenceExhausted(active.slot))?;
+    let slot = record::room(part.size / 2);
+    if largest > slot {
+        return Err(StoreError::TooLarge(record::TooLarge {
+            needed: largest,
+            slot,
+        }));
+    }
+    Ok(sequence)
+}
+
 /// Writes `payload` as the next record: into the inactive slot, with the
 /// active sequence + 1; syncs; reads it back and checks it. Returns the slot
 /// now active.
@@ -95,16 +123,23 @@ pub fn write_next(
     payload: &[u8],
 ) -> Result<SlotId, StoreError> {
     let active = read_active(st, part)?;
+    let sequence = check_room(&active, part, record::slot_len(payload.len()))?;
     let target = active.slot.other();
     let half = part.size / 2;
-    let mut slot = zeroize::Zeroizing::new(record::encode(active.sequence + 1, payload));
-    if slot.len() as u64 > half {
-        return Err(StoreError::TooLarge(slot.len()));
-    }
+    let mut slot = zeroize::Zeroizing::new(record::encode(sequence, payload, half)?);
     // Whole sectors: the rest of the last sector is zero, not stale bytes.
-    let padded = (slot.len() as u64).div_ceil(512) * 512;
-    slot.resize(padded.min(half) as usize, 0);
-    st.write_at(&slot, part.offset + target.offset(part.size))?;
+    let padded = (slot.len() as u64)
+        .div_ceil(512)
+        .saturating_mul(512)
+        .min(half);
+    // padded is at most slot.len() + 511 bytes: it fits a usize.
+    let len = usize::try_from(padded).unwrap_or(slot.len());
+    slot.resize(len, 0);
+    let at = part
+        .offset
+        .checked_add(target.offset(part.size))
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "offset beyond any device"))?;
+    st.write_at(&slot, at)?;
     st.sync()?;
     let slots = read_slots(st, part)?;
     let back = match target {
@@ -112,7 +147,7 @@ pub fn write_next(
         SlotId::B => slots.b,
     };
     match back {
-        Ok(s) if s.payload == payload && s.sequence == active.sequence + 1 => Ok(target),
+        Ok(s) if s.payload == payload && s.sequence == sequence => Ok(target),
         _ => Err(StoreError::Verify(target)),
     }
 }

@@ -1,7 +1,7 @@
 //! Talking to the platform as a device does: [`sign`], [`form`], [`random`],
-//! [`endpoint`], [`error`] and [`client`] make the dynamic-registration
-//! (一型一密) and device-authentication client; [`mqtt`] derives the MQTT
-//! connect parameters of a triple.
+//! [`endpoint`], [`error`], [`sent`] and [`client`] make the
+//! dynamic-registration (一型一密) and device-authentication client; [`mqtt`]
+//! derives the MQTT connect parameters of a triple.
 
 pub mod client;
 pub mod endpoint;
@@ -9,4 +9,5 @@ pub mod error;
 pub mod form;
 pub mod mqtt;
 pub mod random;
+pub mod sent;
 pub mod sign;
