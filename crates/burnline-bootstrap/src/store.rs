@@ -151,3 +151,84 @@ pub fn write_next(
         _ => Err(StoreError::Verify(target)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A disk in memory.
+    struct Mem(Vec<u8>);
+
+    impl Storage for Mem {
+        fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+            let o = usize::try_from(offset).map_err(io::Error::other)?;
+            let src = self
+                .0
+                .get(o..o + buf.len())
+                .ok_or_else(|| io::Error::from(io::ErrorKind::UnexpectedEof))?;
+            buf.copy_from_slice(src);
+            Ok(())
+        }
+        fn write_at(&mut self, buf: &[u8], offset: u64) -> io::Result<()> {
+            let o = usize::try_from(offset).map_err(io::Error::other)?;
+            self.0[o..o + buf.len()].copy_from_slice(buf);
+            Ok(())
+        }
+        fn sync(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    const PART: Partition = Partition {
+        offset: 0,
+        size: 4096,
+    };
+
+    fn disk_with(sequence: u64, payload: &[u8]) -> Mem {
+        let mut bytes = vec![0u8; PART.size as usize];
+        let slot = record::encode(sequence, payload, PART.size / 2).expect("fits");
+        bytes[..slot.len()].copy_from_slice(&slot);
+        Mem(bytes)
+    }
+
+    #[test]
+    fn a_sequence_that_cannot_grow_is_refused_and_nothing_is_written() {
+        let mut d = disk_with(u64::MAX, b"{}");
+        let before = d.0.clone();
+        let active = read_active(&d, PART).expect("a record");
+        assert!(matches!(
+            check_room(&active, PART, 100),
+            Err(StoreError::SequenceExhausted(SlotId::A))
+        ));
+        assert!(matches!(
+            write_next(&mut d, PART, b"{\"x\":1}"),
+            Err(StoreError::SequenceExhausted(SlotId::A))
+        ));
+        assert_eq!(d.0, before, "a record with sequence 0 was written");
+        // One below the top still grows, to u64::MAX.
+        let mut d = disk_with(u64::MAX - 1, b"{}");
+        assert_eq!(write_next(&mut d, PART, b"{\"x\":1}").expect("stored"), SlotId::B);
+        assert_eq!(read_active(&d, PART).expect("active").sequence, u64::MAX);
+    }
+
+    #[test]
+    fn a_record_larger_than_a_slot_is_refused_before_anything_is_written() {
+        let d = disk_with(1, b"{}");
+        let active = read_active(&d, PART).expect("a record");
+        assert_eq!(check_room(&active, PART, 2048).expect("fits"), 2);
+        assert!(matches!(
+            check_room(&active, PART, 2049),
+            Err(StoreError::TooLarge(record::TooLarge {
+                needed: 2049,
+                slot: 2048
+            }))
+        ));
+        let mut d = d;
+        let before = d.0.clone();
+        assert!(matches!(
+            write_next(&mut d, PART, &[b' '; 2048 - 63]),
+            Err(StoreError::TooLarge(_))
+        ));
+        assert_eq!(d.0, before);
+    }
+}
