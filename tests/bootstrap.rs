@@ -642,3 +642,75 @@ fn a_connection_ended_during_the_tls_handshake_was_not_sent_and_is_retried() {
     assert_eq!(server.join().expect("server"), 3, "a request never sent is tried 3 times");
     assert_eq!(inspect(&img)["credentials"]["sequence"], 1);
 }
+
+/// A loop device over an image file; detached when dropped.
+struct Loop(String);
+
+impl Loop {
+    fn attach(img: &Path) -> Loop {
+        let o = Command::new("losetup")
+            .args(["--find", "--show"])
+            .arg(img)
+            .output()
+            .expect("losetup (Debian package mount) must be installed");
+        assert!(o.status.success(), "losetup needs root: {}", text(&o.stderr));
+        Loop(text(&o.stdout).trim().to_owned())
+    }
+}
+
+impl Drop for Loop {
+    fn drop(&mut self) {
+        let _ = Command::new("losetup").args(["-d", &self.0]).status();
+    }
+}
+
+#[test]
+fn on_a_block_device_the_size_is_the_kernels() {
+    // An MBR written for 4096-byte sectors: which sector size it was written
+    // for is worked out from where its partitions fit the device, so the
+    // device's real size matters (a block device's metadata says 0 bytes).
+    let dir = tempfile::tempdir().expect("tmp");
+    let recipe = format!(
+        "disk:\n  size: 8MiB\n  table: mbr\n  sector_size: 4096\n  seed: 0123456789abcdef0123456789abcdef\n\
+         partitions:\n  - name: creds\n    size: 1MiB\n    type: 0x83\n    credentials: {{}}\n  - name: data\n    size: fill\n\
+         auth:\n  mode: device-secret\n  product_key: {PK}\n"
+    );
+    fs::write(dir.path().join("r.yaml"), recipe).expect("recipe");
+    fs::write(
+        dir.path().join("d.csv"),
+        "DeviceName,DeviceSecret\ngw-blk-01,ga7XA6KdlEeiPXQPpRbAjOZXwG8ydgSe\n",
+    )
+    .expect("csv");
+    let b = run(&[
+        "build",
+        s(&dir.path().join("r.yaml")),
+        "--devices",
+        s(&dir.path().join("d.csv")),
+        "--out",
+        s(&dir.path().join("out")),
+    ]);
+    assert!(b.status.success(), "build: {}", text(&b.stderr));
+    let img = dir.path().join("out/gw-blk-01.img");
+    let dev = Loop::attach(&img);
+
+    let st = boot(&["status", "--device", &dev.0, "--partition", "1"]);
+    assert_eq!(code(&st), 0, "{}", text(&st.stderr));
+    assert!(text(&st.stdout).contains("device_name: gw-blk-01"), "{}", text(&st.stdout));
+    assert!(
+        text(&st.stdout).contains("partition: offset 1048576 size 1048576"),
+        "{}",
+        text(&st.stdout)
+    );
+    let r = boot(&["run", "--device", &dev.0, "--partition", "1"]);
+    assert_eq!(code(&r), 0, "a full triple is ready: {}", text(&r.stderr));
+    for (offset, size) in [("8388608", "2048"), ("1048576", "1099511627776")] {
+        let o = boot(&["status", "--device", &dev.0, "--offset", offset, "--size", size]);
+        no_panic(&o);
+        assert_eq!(code(&o), 2, "--offset {offset} --size {size}: {}", text(&o.stderr));
+        assert!(
+            text(&o.stderr).contains("ends past the end of the device (8388608 bytes)"),
+            "{}",
+            text(&o.stderr)
+        );
+    }
+}
