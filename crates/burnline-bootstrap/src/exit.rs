@@ -3,7 +3,7 @@
 //! | code | meaning |
 //! |---|---|
 //! | 0 | ready: the record holds a full triple |
-//! | 2 | the record is missing or invalid (or the command line is) |
+//! | 2 | the record is missing or invalid, or could not store a DeviceSecret (or the command line is wrong) |
 //! | 3 | the platform refused (registration or authentication) |
 //! | 4 | network failure: the systemd unit runs the bootstrap again (every 30 s in the example unit) |
 //! | 5 | storage failure: the device could not be read or written |
