@@ -281,7 +281,9 @@ fn bad_records_storage_failures_and_partition_lookup() {
     let r = boot(&["run", "--device", s(&img)]);
     assert_eq!(code(&r), 4, "{}", text(&r.stderr));
     assert!(
-        text(&r.stderr).contains("connection refused (after 3 tries); the request was not sent, so a retry is safe"),
+        text(&r.stderr).contains(
+            "connection refused (after 3 tries); the request was not sent, so a retry is safe"
+        ),
         "{}",
         text(&r.stderr)
     );
@@ -392,7 +394,8 @@ fn slot_a_payload(img: &Path) -> Vec<u8> {
     assert_eq!(&head[..8], b"BURNCRED");
     let len = u32::from_le_bytes([head[12], head[13], head[14], head[15]]);
     let mut payload = vec![0u8; len as usize];
-    f.read_exact_at(&mut payload, CREDS_AT + 64).expect("read the payload");
+    f.read_exact_at(&mut payload, CREDS_AT + 64)
+        .expect("read the payload");
     payload
 }
 
@@ -453,7 +456,10 @@ fn a_record_whose_sequence_cannot_grow_does_not_register() {
         "{said}"
     );
     assert_eq!(registrations(&emu), 0, "it asked the platform: {said}");
-    assert!(fs::read(&img).expect("image") == before, "the image was written");
+    assert!(
+        fs::read(&img).expect("image") == before,
+        "the image was written"
+    );
     // The same record one below the top registers and stores sequence u64::MAX.
     write_slot(&img, CREDS_AT, u64::MAX - 1, &payload);
     let r = boot(&["run", "--device", s(&img)]);
@@ -485,10 +491,31 @@ fn a_record_that_would_outgrow_its_slot_once_registered_does_not_register() {
     assert_eq!(payload.len(), 955);
     write_slot(&dev, 4096, 1, payload.as_bytes());
     let before = fs::read(&dev).expect("device");
-    let args = ["run", "--device", s(&dev), "--offset", "4096", "--size", "2048"];
+    let args = [
+        "run",
+        "--device",
+        s(&dev),
+        "--offset",
+        "4096",
+        "--size",
+        "2048",
+    ];
 
-    let st = boot(&["status", "--device", s(&dev), "--offset", "4096", "--size", "2048"]);
-    assert_eq!(code(&st), 0, "the record itself is valid: {}", text(&st.stderr));
+    let st = boot(&[
+        "status",
+        "--device",
+        s(&dev),
+        "--offset",
+        "4096",
+        "--size",
+        "2048",
+    ]);
+    assert_eq!(
+        code(&st),
+        0,
+        "the record itself is valid: {}",
+        text(&st.stderr)
+    );
     let r = boot(&args);
     let said = text(&r.stderr);
     assert_eq!(code(&r), 2, "{said}");
@@ -499,7 +526,10 @@ fn a_record_that_would_outgrow_its_slot_once_registered_does_not_register() {
         "{said}"
     );
     assert_eq!(registrations(&emu), 0, "it asked the platform: {said}");
-    assert!(fs::read(&dev).expect("device") == before, "the device was written");
+    assert!(
+        fs::read(&dev).expect("device") == before,
+        "the device was written"
+    );
 
     // Ten bytes shorter, the registered record just fits its slot: it registers.
     let payload = with_region(&"r".repeat(pad - 10));
@@ -517,10 +547,10 @@ fn an_offset_or_size_past_the_device_is_a_usage_error() {
     let len = fs::metadata(&img).expect("meta").len().to_string();
     let cases: [(&str, &str); 5] = [
         (&len, "2048"),
-        ("1048576", "1099511627776"),           // 1 TiB
-        ("1048576", "9223372036854775808"),     // 2^63
-        ("18446744073709551615", "2048"),       // the sum overflows
-        ("7340032", "2097152"),                 // starts inside, ends past
+        ("1048576", "1099511627776"),       // 1 TiB
+        ("1048576", "9223372036854775808"), // 2^63
+        ("18446744073709551615", "2048"),   // the sum overflows
+        ("7340032", "2097152"),             // starts inside, ends past
     ];
     for (offset, size) in cases {
         for cmd in ["run", "status"] {
@@ -536,15 +566,31 @@ fn an_offset_or_size_past_the_device_is_a_usage_error() {
         }
     }
     // The last byte of the device is still inside it.
-    let o = boot(&["status", "--device", s(&img), "--offset", "7340032", "--size", "1048576"]);
+    let o = boot(&[
+        "status",
+        "--device",
+        s(&img),
+        "--offset",
+        "7340032",
+        "--size",
+        "1048576",
+    ]);
     no_panic(&o);
     assert_eq!(code(&o), 2, "{}", text(&o.stderr));
-    assert!(text(&o.stderr).contains("no valid credential record"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("no valid credential record"),
+        "{}",
+        text(&o.stderr)
+    );
 }
 
 /// Sets bytes of the GPT header at `lba` and fixes its CRC32.
 fn patch_gpt_header(img: &Path, lba: u64, at: usize, bytes: &[u8]) {
-    let f = fs::OpenOptions::new().read(true).write(true).open(img).expect("open");
+    let f = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(img)
+        .expect("open");
     let mut h = [0u8; 92];
     f.read_exact_at(&mut h, lba * 512).expect("read header");
     assert_eq!(&h[..8], b"EFI PART");
@@ -562,16 +608,66 @@ fn gpt_headers_with_a_valid_crc_and_impossible_fields_are_refused_without_a_pani
     let good = out.join("gw-gpt-01.img");
     let last = fs::metadata(&good).expect("meta").len() / 512 - 1;
     let cases: Vec<(&str, usize, Vec<u8>, &str)> = vec![
-        ("entry size 0", 84, 0u32.to_le_bytes().to_vec(), "its partition entries are 0 bytes; UEFI requires 128 × 2^n"),
-        ("entry size 0xFFFFFFFF", 84, u32::MAX.to_le_bytes().to_vec(), "its partition entries are 4294967295 bytes"),
-        ("entry size 256", 84, 256u32.to_le_bytes().to_vec(), "valid UEFI, but only 128-byte entries are read"),
-        ("entry count 0xFFFFFFFF", 80, u32::MAX.to_le_bytes().to_vec(), "it has 4294967295 partition entries, more than the 8192 read"),
-        ("entries past the end", 72, (last - 1).to_le_bytes().to_vec(), "do not lie inside the device"),
-        ("entries on the header", 72, 1u64.to_le_bytes().to_vec(), "clear of LBA 0 and the header"),
-        ("entries beyond any device", 72, u64::MAX.to_le_bytes().to_vec(), "lie beyond any device"),
-        ("header elsewhere", 24, 7u64.to_le_bytes().to_vec(), "it says it is at LBA 7"),
-        ("header size 0", 12, 0u32.to_le_bytes().to_vec(), "its header size is 0 bytes"),
-        ("usable LBAs past the end", 48, u64::MAX.to_le_bytes().to_vec(), "usable LBAs"),
+        (
+            "entry size 0",
+            84,
+            0u32.to_le_bytes().to_vec(),
+            "its partition entries are 0 bytes; UEFI requires 128 × 2^n",
+        ),
+        (
+            "entry size 0xFFFFFFFF",
+            84,
+            u32::MAX.to_le_bytes().to_vec(),
+            "its partition entries are 4294967295 bytes",
+        ),
+        (
+            "entry size 256",
+            84,
+            256u32.to_le_bytes().to_vec(),
+            "valid UEFI, but only 128-byte entries are read",
+        ),
+        (
+            "entry count 0xFFFFFFFF",
+            80,
+            u32::MAX.to_le_bytes().to_vec(),
+            "it has 4294967295 partition entries, more than the 8192 read",
+        ),
+        (
+            "entries past the end",
+            72,
+            (last - 1).to_le_bytes().to_vec(),
+            "do not lie inside the device",
+        ),
+        (
+            "entries on the header",
+            72,
+            1u64.to_le_bytes().to_vec(),
+            "clear of LBA 0 and the header",
+        ),
+        (
+            "entries beyond any device",
+            72,
+            u64::MAX.to_le_bytes().to_vec(),
+            "lie beyond any device",
+        ),
+        (
+            "header elsewhere",
+            24,
+            7u64.to_le_bytes().to_vec(),
+            "it says it is at LBA 7",
+        ),
+        (
+            "header size 0",
+            12,
+            0u32.to_le_bytes().to_vec(),
+            "its header size is 0 bytes",
+        ),
+        (
+            "usable LBAs past the end",
+            48,
+            u64::MAX.to_le_bytes().to_vec(),
+            "usable LBAs",
+        ),
     ];
     for (what, at, bytes, rule) in cases {
         let img = dir.path().join("bad.img");
@@ -581,24 +677,46 @@ fn gpt_headers_with_a_valid_crc_and_impossible_fields_are_refused_without_a_pani
         no_panic(&st);
         let said = text(&st.stderr);
         assert_eq!(code(&st), 2, "{what}: {said}");
-        assert!(said.contains("unreadable GPT: the primary header: ") && said.contains(rule), "{what}: {said}");
-        let i = Command::new(BIN).arg("inspect").arg(&img).output().expect("inspect");
+        assert!(
+            said.contains("unreadable GPT: the primary header: ") && said.contains(rule),
+            "{what}: {said}"
+        );
+        let i = Command::new(BIN)
+            .arg("inspect")
+            .arg(&img)
+            .output()
+            .expect("inspect");
         no_panic(&i);
         assert_eq!(i.status.code(), Some(2), "{what}: {}", text(&i.stderr));
-        assert!(text(&i.stderr).contains(rule), "{what}: {}", text(&i.stderr));
+        assert!(
+            text(&i.stderr).contains(rule),
+            "{what}: {}",
+            text(&i.stderr)
+        );
     }
     // A primary header with a bad CRC32: the backup one is used, and checked.
     let img = dir.path().join("bad.img");
     fs::copy(&good, &img).expect("copy");
     let f = fs::OpenOptions::new().write(true).open(&img).expect("open");
-    f.write_all_at(&[0xAA], 512 + 40).expect("break the primary CRC");
+    f.write_all_at(&[0xAA], 512 + 40)
+        .expect("break the primary CRC");
     let st = boot(&["status", "--device", s(&img)]);
-    assert_eq!(code(&st), 0, "the backup header reads: {}", text(&st.stderr));
+    assert_eq!(
+        code(&st),
+        0,
+        "the backup header reads: {}",
+        text(&st.stderr)
+    );
     patch_gpt_header(&img, last, 84, &0u32.to_le_bytes());
     let st = boot(&["status", "--device", s(&img)]);
     no_panic(&st);
     assert_eq!(code(&st), 2, "{}", text(&st.stderr));
-    assert!(text(&st.stderr).contains("unreadable GPT: the backup header: its partition entries are 0 bytes"), "{}", text(&st.stderr));
+    assert!(
+        text(&st.stderr)
+            .contains("unreadable GPT: the backup header: its partition entries are 0 bytes"),
+        "{}",
+        text(&st.stderr)
+    );
 }
 
 #[test]
@@ -630,7 +748,15 @@ fn a_connection_ended_during_the_tls_handshake_was_not_sent_and_is_retried() {
         }
         seen
     });
-    let r = boot(&["run", "--device", s(&img), "--endpoint", &url, "--ca-file", s(&ca)]);
+    let r = boot(&[
+        "run",
+        "--device",
+        s(&img),
+        "--endpoint",
+        &url,
+        "--ca-file",
+        s(&ca),
+    ]);
     let said = text(&r.stderr);
     assert_eq!(code(&r), 4, "{said}");
     assert!(
@@ -639,7 +765,11 @@ fn a_connection_ended_during_the_tls_handshake_was_not_sent_and_is_retried() {
             && !said.contains("may have reached"),
         "{said}"
     );
-    assert_eq!(server.join().expect("server"), 3, "a request never sent is tried 3 times");
+    assert_eq!(
+        server.join().expect("server"),
+        3,
+        "a request never sent is tried 3 times"
+    );
     assert_eq!(inspect(&img)["credentials"]["sequence"], 1);
 }
 
@@ -653,7 +783,11 @@ impl Loop {
             .arg(img)
             .output()
             .expect("losetup (Debian package mount) must be installed");
-        assert!(o.status.success(), "losetup needs root: {}", text(&o.stderr));
+        assert!(
+            o.status.success(),
+            "losetup needs root: {}",
+            text(&o.stderr)
+        );
         Loop(text(&o.stdout).trim().to_owned())
     }
 }
@@ -695,7 +829,11 @@ fn on_a_block_device_the_size_is_the_kernels() {
 
     let st = boot(&["status", "--device", &dev.0, "--partition", "1"]);
     assert_eq!(code(&st), 0, "{}", text(&st.stderr));
-    assert!(text(&st.stdout).contains("device_name: gw-blk-01"), "{}", text(&st.stdout));
+    assert!(
+        text(&st.stdout).contains("device_name: gw-blk-01"),
+        "{}",
+        text(&st.stdout)
+    );
     assert!(
         text(&st.stdout).contains("partition: offset 1048576 size 1048576"),
         "{}",
@@ -704,9 +842,16 @@ fn on_a_block_device_the_size_is_the_kernels() {
     let r = boot(&["run", "--device", &dev.0, "--partition", "1"]);
     assert_eq!(code(&r), 0, "a full triple is ready: {}", text(&r.stderr));
     for (offset, size) in [("8388608", "2048"), ("1048576", "1099511627776")] {
-        let o = boot(&["status", "--device", &dev.0, "--offset", offset, "--size", size]);
+        let o = boot(&[
+            "status", "--device", &dev.0, "--offset", offset, "--size", size,
+        ]);
         no_panic(&o);
-        assert_eq!(code(&o), 2, "--offset {offset} --size {size}: {}", text(&o.stderr));
+        assert_eq!(
+            code(&o),
+            2,
+            "--offset {offset} --size {size}: {}",
+            text(&o.stderr)
+        );
         assert!(
             text(&o.stderr).contains("ends past the end of the device (8388608 bytes)"),
             "{}",

@@ -354,11 +354,9 @@ fn a_credentials_slot_too_small_for_the_registered_record_is_refused() {
         let o = t.status(2);
         assert_eq!(
             errors(&o),
-            [format!(
-                "error: recipe.yaml:7:11: partitions[0].size: a device's credential record can need 1025 bytes per \
+            ["error: recipe.yaml:7:11: partitions[0].size: a device's credential record can need 1025 bytes per \
                  slot once registered (32-character DeviceName and secrets, the recipe's region and endpoint), so its \
-                 two slots need at least 2050 bytes, but the partition has 2048"
-            )],
+                 two slots need at least 2050 bytes, but the partition has 2048"],
             "{cmd}: {}",
             o.stderr
         );

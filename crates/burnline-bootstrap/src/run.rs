@@ -16,10 +16,10 @@ use crate::cmdline::{
 use burnline_core::credentials::capacity;
 use burnline_core::credentials::locate::{self, LocateError, Where};
 use burnline_core::credentials::payload::Credentials;
+use burnline_core::identity::rules::DEVICE_SECRET_MAX;
 use burnline_core::registration::client::{Client, ClientOptions};
 use burnline_core::registration::endpoint::Endpoint;
 use burnline_core::registration::error::RegisterError;
-use burnline_core::identity::rules::DEVICE_SECRET_MAX;
 use burnline_core::registration::sign::SignMethod;
 use burnline_core::table::TableError;
 use std::ffi::OsString;
@@ -71,7 +71,8 @@ fn open(part: &PartitionArgs, write: bool) -> Result<(File, Partition), Failure>
 /// Why a product certificate is not registered although it is valid: the
 /// platform issues a DeviceSecret once, and this one could not be stored.
 fn cannot_store(e: StoreError) -> Failure {
-    const WHY: &str = "not registering, since the DeviceSecret the platform issues only once could not be stored";
+    const WHY: &str =
+        "not registering, since the DeviceSecret the platform issues only once could not be stored";
     match e {
         StoreError::SequenceExhausted(_) => Failure::Record(format!(
             "{e}: {WHY}; burn the credentials partition anew (a fresh image starts at sequence 1)"

@@ -207,7 +207,10 @@ mod tests {
         assert_eq!(d.0, before, "a record with sequence 0 was written");
         // One below the top still grows, to u64::MAX.
         let mut d = disk_with(u64::MAX - 1, b"{}");
-        assert_eq!(write_next(&mut d, PART, b"{\"x\":1}").expect("stored"), SlotId::B);
+        assert_eq!(
+            write_next(&mut d, PART, b"{\"x\":1}").expect("stored"),
+            SlotId::B
+        );
         assert_eq!(read_active(&d, PART).expect("active").sequence, u64::MAX);
     }
 

@@ -33,7 +33,9 @@ fn tool(name: &str, args: &[&str], stdin: Option<&str>) -> String {
             child.wait_with_output()
         }
     }
-    .unwrap_or_else(|e| panic!("{name} could not run ({e}): install the Debian packages gdisk and fdisk"));
+    .unwrap_or_else(|e| {
+        panic!("{name} could not run ({e}): install the Debian packages gdisk and fdisk")
+    });
     assert!(
         out.status.success(),
         "{name} {args:?}: {}",
@@ -106,7 +108,14 @@ fn as_listed(t: &table::Table) -> Listed {
                 ),
                 EntryKind::Mbr { sys } => (format!("{sys:x}"), String::new()),
             };
-            (p.number, p.start / ss, p.size / ss, ty, uuid, p.name.clone())
+            (
+                p.number,
+                p.start / ss,
+                p.size / ss,
+                ty,
+                uuid,
+                p.name.clone(),
+            )
         })
         .collect();
     (ss, id, parts)
@@ -119,9 +128,24 @@ fn a_gpt_written_by_sgdisk_reads_as_sfdisk_lists_it() {
     tool(
         "sgdisk",
         &[
-            "-n", "1:2048:+1M", "-c", "1:boot", "-t", "1:0700",
-            "-n", "2:0:+2M", "-c", "2:creds", "-t", "2:8300",
-            "-n", "4:0:0", "-c", "4:data", "-t", "4:8302",
+            "-n",
+            "1:2048:+1M",
+            "-c",
+            "1:boot",
+            "-t",
+            "1:0700",
+            "-n",
+            "2:0:+2M",
+            "-c",
+            "2:creds",
+            "-t",
+            "2:8300",
+            "-n",
+            "4:0:0",
+            "-c",
+            "4:data",
+            "-t",
+            "4:8302",
             s(&img),
         ],
         None,
@@ -133,7 +157,10 @@ fn a_gpt_written_by_sgdisk_reads_as_sfdisk_lists_it() {
     assert_eq!(t.device_size, 16 << 20);
     // The same through a real file.
     let mut f = std::fs::File::open(&img).expect("open");
-    assert_eq!(as_listed(&table::read(&mut f).expect("reads")), as_listed(&t));
+    assert_eq!(
+        as_listed(&table::read(&mut f).expect("reads")),
+        as_listed(&t)
+    );
 }
 
 #[test]
@@ -255,7 +282,16 @@ fn random_header_fields_with_valid_crcs_never_panic() {
         x ^= x << 17;
         x
     };
-    let fields = [(12, 4), (24, 8), (32, 8), (40, 8), (48, 8), (72, 8), (80, 4), (84, 4)];
+    let fields = [
+        (12, 4),
+        (24, 8),
+        (32, 8),
+        (40, 8),
+        (48, 8),
+        (72, 8),
+        (80, 4),
+        (84, 4),
+    ];
     let mut refused = 0;
     for i in 0..3000 {
         let mut bad = good.clone();
@@ -323,7 +359,11 @@ fn mbr_rule(r: Result<table::Table, TableError>) -> String {
 #[test]
 fn ebr_chains_that_loop_or_never_end_are_refused() {
     // Three logical partitions, each one sector after its EBR.
-    let t = read(&ebr_chain(3, |i| if i < 2 { 2 * (i as u32 + 1) } else { 0 })).expect("valid");
+    let t = read(&ebr_chain(
+        3,
+        |i| if i < 2 { 2 * (i as u32 + 1) } else { 0 },
+    ))
+    .expect("valid");
     assert_eq!(
         t.partitions
             .iter()

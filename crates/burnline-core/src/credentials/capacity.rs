@@ -105,7 +105,9 @@ mod tests {
             );
         }
         // Keeping the ProductSecret makes the registered record larger.
-        assert!(largest_slot(&product_certificate(true)) > largest_slot(&product_certificate(false)));
+        assert!(
+            largest_slot(&product_certificate(true)) > largest_slot(&product_certificate(false))
+        );
     }
 
     #[test]

@@ -95,7 +95,9 @@ pub fn find(dev: &mut impl Device, at: &Where) -> Result<Partition, LocateError>
                     offset: p.start,
                     size: p.size,
                 })
-                .ok_or_else(|| LocateError::NotFound(format!("the GPT has no partition named `{name}`")))
+                .ok_or_else(|| {
+                    LocateError::NotFound(format!("the GPT has no partition named `{name}`"))
+                })
         }
     }
 }

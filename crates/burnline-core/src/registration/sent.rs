@@ -15,9 +15,7 @@
 //! Cargo.toml pins the minor version.
 
 use std::cell::Cell;
-use ureq::unversioned::transport::{
-    Buffers, ConnectionDetails, Connector, NextTimeout, Transport,
-};
+use ureq::unversioned::transport::{Buffers, ConnectionDetails, Connector, NextTimeout, Transport};
 
 thread_local! {
     static SENT: Cell<bool> = const { Cell::new(false) };

@@ -98,8 +98,13 @@ fn read_header(
 ) -> Result<[u8; HEADER_SIZE as usize], TableError> {
     let at = lba
         .checked_mul(ss)
-        .filter(|at| at.checked_add(u64::from(HEADER_SIZE)).is_some_and(|end| end <= size))
-        .ok_or_else(|| TableError::Gpt(format!("the device ends inside the header at LBA {lba}")))?;
+        .filter(|at| {
+            at.checked_add(u64::from(HEADER_SIZE))
+                .is_some_and(|end| end <= size)
+        })
+        .ok_or_else(|| {
+            TableError::Gpt(format!("the device ends inside the header at LBA {lba}"))
+        })?;
     let mut h = [0u8; HEADER_SIZE as usize];
     read_exact_at(dev, &mut h, at)?;
     Ok(h)

@@ -96,7 +96,10 @@ fn logical(
         if on_device {
             read_exact_at(dev, &mut ebr, at)?;
         }
-        let (part, next) = (RawEntry::parse(&ebr[446..462]), RawEntry::parse(&ebr[462..478]));
+        let (part, next) = (
+            RawEntry::parse(&ebr[446..462]),
+            RawEntry::parse(&ebr[462..478]),
+        );
         let valid = on_device
             && ebr[510..512] == BOOT_SIGNATURE
             && [part.boot, next.boot]
