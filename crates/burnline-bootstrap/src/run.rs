@@ -69,13 +69,19 @@ fn open(part: &PartitionArgs, write: bool) -> Result<(File, Partition), Failure>
 }
 
 /// Why a product certificate is not registered although it is valid: the
-/// platform issues a DeviceSecret once, and this one could not be stored.
-fn cannot_store(e: StoreError) -> Failure {
+/// platform issues a DeviceSecret once, and this one could not be stored in
+/// `part`.
+fn cannot_store(e: StoreError, part: Partition) -> Failure {
     const WHY: &str =
         "not registering, since the DeviceSecret the platform issues only once could not be stored";
     match e {
         StoreError::SequenceExhausted(_) => Failure::Record(format!(
             "{e}: {WHY}; burn the credentials partition anew (a fresh image starts at sequence 1)"
+        )),
+        StoreError::TooLarge(t) if t.slot < part.size / 2 => Failure::Record(format!(
+            "once registered, the record can need {} bytes (with a {DEVICE_SECRET_MAX}-character DeviceSecret), \
+             more than the {} bytes a record may take: {WHY}; rebuild the image with a shorter endpoint or region",
+            t.needed, t.slot
         )),
         StoreError::TooLarge(t) => Failure::Record(format!(
             "once registered, the record can need {} bytes (with a {DEVICE_SECRET_MAX}-character DeviceSecret), \
@@ -138,7 +144,8 @@ fn run(args: &RunArgs) -> Result<(), Failure> {
     let (active, mut creds, mode) = read(&file, part)?;
     if mode == Mode::ProductCertificate {
         // Before any request: the new record must be able to follow this one.
-        store::check_room(&active, part, capacity::largest_slot(&creds)).map_err(cannot_store)?;
+        store::check_room(&active, part, capacity::largest_slot(&creds))
+            .map_err(|e| cannot_store(e, part))?;
         let (client, method) = client(&args.platform, &creds)?;
         let Some(ps) = creds.product_secret.clone() else {
             return Err(Failure::Record("no product_secret".into()));

@@ -386,7 +386,7 @@ impl Client {
                     return Ok(bytes);
                 }
                 Err(e) if !sent && transient(&e) && attempt < attempts => {
-                    std::thread::sleep(self.options.retry_pause * attempt);
+                    std::thread::sleep(self.options.retry_pause.saturating_mul(attempt));
                     attempt += 1;
                 }
                 Err(e) => {
