@@ -32,6 +32,20 @@
 //! - [`cmdline`]: the clap types; [`commands`]: each subcommand, turning
 //!   arguments into calls and outcomes into exit codes.
 
+/// A crash point after a durable step: with `FAILPOINTS=NAME=return` the
+/// process dies right there (abort: no destructors, no cleanup, no flush),
+/// as a crash, a power cut or SIGKILL would; the tests rerun from each one.
+/// Inert unless `FAILPOINTS` names it. The points: `build-after-base`,
+/// `build-after-rename`, `build-after-journal`, `build-after-manifest`
+/// (`build::run`), `registration-ledger-after-append`
+/// (`registration::ledger`) and `station-ledger-after-assigned`,
+/// `-after-written`, `-after-verified` (`flash::ledger`).
+macro_rules! crash_point {
+    ($name:literal) => {
+        fail::fail_point!($name, |_| std::process::abort())
+    };
+}
+
 pub mod base;
 pub mod build;
 pub mod cmdline;

@@ -3,25 +3,25 @@
 //! about speed (CI machines are noisy, and this is not a timed test). Needs
 //! root and genimage, dosfstools, mtools, xfsprogs, time.
 
-use std::process::Command;
+mod common;
+
+use common::*;
 
 #[test]
 fn bench_script_runs_all_contenders() {
-    let work = tempfile::tempdir().expect("tmp");
-    let root = env!("CARGO_MANIFEST_DIR");
-    let o = Command::new("bash")
-        .arg(format!("{root}/scripts/bench.sh"))
+    let t = Test::new();
+    let o = t
+        .tool("bash")
+        .arg(repo_root().join("scripts/bench.sh"))
         .arg("--quick")
-        .env("BENCH_DIR", work.path())
-        .env("BURNLINE_BIN", env!("CARGO_BIN_EXE_burnline"))
-        .output()
-        .expect("run scripts/bench.sh");
-    let out = String::from_utf8_lossy(&o.stdout);
-    assert!(
-        o.status.success(),
-        "bench.sh failed:\n{out}\n{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+        .current_dir(repo_root())
+        .env("BENCH_DIR", t.path())
+        .env("BURNLINE_BIN", burnline_bin())
+        .stdout_contains("W1 xfs N=30: burnline --digest blake3")
+        .stdout_contains("W2 peak RSS, N=500:")
+        .stdout_contains("burnline check, 500-row CSV:")
+        .run();
+    let out = &o.stdout;
     for (w, fs, label) in [
         ("W1", "ext4", "sha256"),
         ("W1", "ext4", "blake3"),
@@ -49,10 +49,4 @@ fn bench_script_runs_all_contenders() {
             }
         }
     }
-    assert!(
-        out.contains("W1 xfs N=30: burnline --digest blake3"),
-        "{out}"
-    );
-    assert!(out.contains("W2 peak RSS, N=500:"), "{out}");
-    assert!(out.contains("burnline check, 500-row CSV:"), "{out}");
 }

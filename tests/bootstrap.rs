@@ -3,32 +3,27 @@
 //! 127.0.0.1): it registers once, stores the triple, hands it over, and a
 //! second boot makes no request. Also: the emulator killed mid-request, an
 //! already-activated device, bad records, storage failure, the partition
-//! found by GPT name, MBR number or offset, and the binary's footprint.
+//! found by GPT name, MBR number or offset, and the binary's footprint. And
+//! what must never register (a sequence that cannot grow, a record that
+//! would outgrow its slot), offsets past the device, GPT headers with valid
+//! CRC32s and impossible fields, a TLS handshake cut short, and a loop
+//! device, whose size only the kernel knows.
 
 mod common;
 
-use common::emulator::*;
+use common::emulator::{state_secrets, write_products, Emulator};
+use common::images::inspect_json;
+use common::*;
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::os::unix::fs::{FileExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-fn boot(args: &[&str]) -> Output {
-    Command::new(common::bootstrap_bin())
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run burnline-bootstrap")
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().unwrap_or(-1)
-}
-
-/// Builds 一型一密 images for `names`, recording `endpoint`; returns the out dir.
-fn build_images(dir: &Path, endpoint: &str, table: &str, names: &[&str]) -> PathBuf {
+/// Builds 一型一密 images for `names` in `t`'s directory, recording
+/// `endpoint`; returns the out dir.
+fn build_images(t: &Test, endpoint: &str, table: &str, names: &[&str]) -> PathBuf {
+    let dir = t.path();
     let creds_type = if table == "gpt" { "linux" } else { "0x83" };
     let recipe = format!(
         "disk:\n  size: 8MiB\n  table: {table}\n  seed: 0123456789abcdef0123456789abcdef\n\
@@ -44,74 +39,52 @@ fn build_images(dir: &Path, endpoint: &str, table: &str, names: &[&str]) -> Path
     }
     fs::write(dir.join("devices.csv"), csv).expect("csv");
     let out = dir.join(format!("out-{table}"));
-    let o = Command::new(BIN)
-        .args(["build"])
+    t.burnline()
+        .arg("build")
         .arg(dir.join(format!("{table}.yaml")))
         .arg("--devices")
         .arg(dir.join("devices.csv"))
         .arg("--out")
         .arg(&out)
         .env("TEST_PS", PS)
-        .output()
-        .expect("build");
-    assert!(o.status.success(), "build: {}", text(&o.stderr));
+        .run();
     out
 }
 
-fn inspect(img: &Path) -> serde_json::Value {
-    let o = Command::new(BIN)
-        .arg("inspect")
-        .arg(img)
-        .args(["--json", "--reveal-secrets"])
-        .output()
-        .expect("inspect");
-    assert!(o.status.success(), "{}", text(&o.stderr));
-    serde_json::from_slice(&o.stdout).expect("json")
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf8")
+/// The credentials `inspect --reveal-secrets` shows for `img`.
+fn inspect(t: &Test, img: &Path) -> serde_json::Value {
+    inspect_json(t, img, true)["credentials"].clone()
 }
 
 #[test]
 fn first_boot_registers_once_and_second_boot_stays_offline() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let products = write_products(dir.path(), &["gw-boot-01", "gw-boot-02"]);
-    let state = dir.path().join("state.json");
-    let emu = Emulator::start(dir.path(), &products, &["--state", s(&state)]);
-    let out = build_images(dir.path(), &emu.url, "gpt", &["gw-boot-01"]);
+    let t = Test::bootstrap();
+    let dir = t.path();
+    let products = write_products(dir, &["gw-boot-01", "gw-boot-02"]);
+    let state = dir.join("state.json");
+    let emu = Emulator::start(dir, &products, &["--state", s(&state)]);
+    let out = build_images(&t, &emu.url, "gpt", &["gw-boot-01"]);
     let img = out.join("gw-boot-01.img");
 
-    let st = boot(&["status", "--device", s(&img), "--partition", "creds"]);
-    assert_eq!(code(&st), 0, "{}", text(&st.stderr));
-    let st_out = text(&st.stdout);
-    assert!(
-        st_out.contains("mode: product-secret (not yet registered)")
-            && st_out.contains("sequence: 1"),
-        "{st_out}"
-    );
-    assert!(!st_out.contains(PS));
+    t.cmd()
+        .args(["status", "--device", s(&img), "--partition", "creds"])
+        .stdout_contains("mode: product-secret (not yet registered)")
+        .stdout_contains("sequence: 1")
+        .stdout_lacks(PS)
+        .run();
 
-    let env_file = dir.path().join("device.env");
-    let witness = dir.path().join("exec.txt");
-    let r = boot(&[
-        "run",
-        "--device",
-        s(&img),
-        "--partition",
-        "creds",
-        "--export-env",
-        s(&env_file),
-        "--exec",
-        "sh",
-        "-c",
-        &format!(
+    let env_file = dir.join("device.env");
+    let witness = dir.join("exec.txt");
+    let r = t
+        .cmd()
+        .args(["run", "--device", s(&img), "--partition", "creds"])
+        .args(["--export-env", s(&env_file), "--exec", "sh", "-c"])
+        .arg(format!(
             "printf '%s %s' \"$PRODUCT_KEY\" \"$DEVICE_NAME\" > {}",
             s(&witness)
-        ),
-    ]);
-    assert_eq!(code(&r), 0, "{}", text(&r.stderr));
-    assert!(!text(&r.stderr).contains(PS));
+        ))
+        .stderr_lacks(PS)
+        .run();
     assert_eq!(emu.registrations_of("gw-boot-01"), 1);
     let issued = state_secrets(&state);
     let ds = &issued
@@ -120,11 +93,11 @@ fn first_boot_registers_once_and_second_boot_stays_offline() {
         .expect("issued")
         .1;
     assert!(
-        !text(&r.stderr).contains(ds.as_str()),
+        !r.stderr.contains(ds.as_str()),
         "the DeviceSecret was printed"
     );
 
-    let c = inspect(&img)["credentials"].clone();
+    let c = inspect(&t, &img);
     assert_eq!(c["device_secret"], ds.as_str());
     assert!(c["product_secret"].is_null(), "the ProductSecret was kept");
     assert_eq!(
@@ -146,53 +119,62 @@ fn first_boot_registers_once_and_second_boot_stays_offline() {
         format!("{PK} gw-boot-01")
     );
 
-    let online = boot(&["status", "--device", s(&img), "--check-online"]);
-    assert_eq!(code(&online), 0, "{}", text(&online.stderr));
-    assert!(text(&online.stdout).contains("online: the triple authenticates"));
-    assert!(!text(&online.stdout).contains(ds.as_str()));
+    // The HTTP device authentication (the MQTT online check, which also
+    // activates the device, is in tests/mqtt_end_to_end.rs).
+    t.cmd()
+        .args(["status", "--device", s(&img), "--check-http-auth"])
+        .stdout_contains("http auth: the triple authenticates")
+        .stdout_lacks(ds.as_str())
+        .run();
     assert!(
         emu.devices()
-            .contains(&("gw-boot-01".to_owned(), true, true)),
+            .contains(&("gw-boot-01".to_owned(), false, false)),
         "{:?}",
         emu.devices()
     );
 
     // Second boot: no request at all, even with the platform unreachable.
     let before = emu.log_text().lines().count();
-    let again = boot(&[
-        "run",
-        "--device",
-        s(&img),
-        "--endpoint",
-        "http://127.0.0.1:1",
-    ]);
-    assert_eq!(code(&again), 0, "{}", text(&again.stderr));
+    t.cmd()
+        .args([
+            "run",
+            "--device",
+            s(&img),
+            "--endpoint",
+            "http://127.0.0.1:1",
+        ])
+        .run();
     assert_eq!(
         emu.log_text().lines().count(),
         before,
         "the second boot talked to the platform"
     );
-    assert_eq!(inspect(&img)["credentials"]["sequence"], 2);
+    assert_eq!(inspect(&t, &img)["sequence"], 2);
 }
 
 #[test]
 fn a_boot_whose_platform_dies_mid_request_completes_at_the_next_boot() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let products = write_products(dir.path(), &["gw-boot-03"]);
-    let state = dir.path().join("state.json");
+    let t = Test::bootstrap();
+    let dir = t.path();
+    let products = write_products(dir, &["gw-boot-03"]);
+    let state = dir.join("state.json");
     let emu = Emulator::start(
-        dir.path(),
+        dir,
         &products,
         &["--state", s(&state), "--delay-ms", "5000"],
     );
-    let out = build_images(dir.path(), &emu.url, "gpt", &["gw-boot-03"]);
+    let out = build_images(&t, &emu.url, "gpt", &["gw-boot-03"]);
     let img = out.join("gw-boot-03.img");
-    let child = Command::new(common::bootstrap_bin())
+    // A dead platform is a network failure.
+    let boot = t
+        .cmd()
         .args(["run", "--device", s(&img)])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn bootstrap");
+        .status(4)
+        .stderr_contains("the request may have reached the platform")
+        .stderr_contains("the systemd unit runs the bootstrap again")
+        .stderr_lacks("retry is safe")
+        .stderr_lacks("next boot")
+        .spawn();
     let start = Instant::now();
     while emu.held() == 0 {
         assert!(
@@ -202,117 +184,122 @@ fn a_boot_whose_platform_dies_mid_request_completes_at_the_next_boot() {
         std::thread::sleep(Duration::from_millis(20));
     }
     drop(emu); // the platform dies while holding the request
-    let o = child.wait_with_output().expect("wait");
+    boot.wait();
     assert_eq!(
-        o.status.code(),
-        Some(4),
-        "a dead platform is a network failure: {}",
-        text(&o.stderr)
-    );
-    let said = text(&o.stderr);
-    assert!(
-        said.contains("the request may have reached the platform")
-            && said.contains("the systemd unit runs the bootstrap again")
-            && !said.contains("retry is safe")
-            && !said.contains("next boot"),
-        "{said}"
-    );
-    assert_eq!(
-        inspect(&img)["credentials"]["sequence"],
+        inspect(&t, &img)["sequence"],
         1,
         "nothing may be written without a secret"
     );
 
-    let emu = Emulator::start(dir.path(), &products, &["--state", s(&state)]);
-    let r = boot(&["run", "--device", s(&img), "--endpoint", &emu.url]);
-    assert_eq!(code(&r), 0, "{}", text(&r.stderr));
+    let emu = Emulator::start(dir, &products, &["--state", s(&state)]);
+    t.cmd()
+        .args(["run", "--device", s(&img), "--endpoint", &emu.url])
+        .run();
     let ds = state_secrets(&state)
         .into_iter()
         .find(|(n, _)| n == "gw-boot-03")
         .expect("issued")
         .1;
-    assert_eq!(inspect(&img)["credentials"]["device_secret"], ds.as_str());
-    assert!(emu.activated("gw-boot-03"));
+    assert_eq!(inspect(&t, &img)["device_secret"], ds.as_str());
+    assert!(emu.registered("gw-boot-03"));
 }
 
 #[test]
 fn an_already_activated_device_says_to_delete_it_in_the_console() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let products = write_products(dir.path(), &["gw-boot-04"]);
-    let emu = Emulator::start(dir.path(), &products, &[]);
-    let out = build_images(dir.path(), &emu.url, "mbr", &["gw-boot-04"]);
+    let t = Test::bootstrap();
+    let products = write_products(t.path(), &["gw-boot-04"]);
+    let emu = common::mqtt::MqttEmulator::start(t.path(), &products, None, &[]);
+    let out = build_images(&t, &emu.url, "mbr", &["gw-boot-04"]);
     let img = out.join("gw-boot-04.img");
-    let first = run(&["register", PK, "gw-boot-04", PS, "--endpoint", &emu.url]);
-    assert!(first.status.success(), "{}", text(&first.stderr));
-    let r = boot(&["run", "--device", s(&img), "--partition", "1"]);
-    assert_eq!(code(&r), 3, "{}", text(&r.stderr));
-    assert!(
-        text(&r.stderr).contains("delete the device in the IoT console"),
-        "{}",
-        text(&r.stderr)
-    );
-    assert_eq!(inspect(&img)["credentials"]["sequence"], 1);
+    // Registered elsewhere, and activated by a login with that secret.
+    let first = t
+        .burnline()
+        .args(["register", PK, "gw-boot-04", PS, "--endpoint", &emu.url])
+        .run();
+    let ds = first
+        .stdout
+        .trim_end()
+        .rsplit(' ')
+        .next()
+        .expect("ds")
+        .to_owned();
+    let (cid, user, pw) = common::mqtt::plain_credentials(PK, "gw-boot-04", &ds);
+    let port = emu.mqtt_port().to_string();
+    let login = common::mqtt::mosquitto_pub(&[
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &port,
+        "-i",
+        &cid,
+        "-u",
+        &user,
+        "-P",
+        &pw,
+        "-t",
+        "/x",
+        "-m",
+        "x",
+    ]);
+    assert!(login.status.success(), "{}", common::mqtt::both(&login));
+    t.cmd()
+        .args(["run", "--device", s(&img), "--partition", "1"])
+        .status(3)
+        .stderr_contains("delete the device in the IoT console")
+        .stderr_contains("reset it")
+        .run();
+    assert_eq!(inspect(&t, &img)["sequence"], 1);
 }
 
 #[test]
 fn bad_records_storage_failures_and_partition_lookup() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let out = build_images(dir.path(), "http://127.0.0.1:1", "gpt", &["gw-boot-05"]);
+    let t = Test::bootstrap();
+    let out = build_images(&t, "http://127.0.0.1:1", "gpt", &["gw-boot-05"]);
     let img = out.join("gw-boot-05.img");
     // Found by explicit offset and size (the creds partition starts at 1 MiB).
-    let st = boot(&[
-        "status",
-        "--device",
-        s(&img),
-        "--offset",
-        "1048576",
-        "--size",
-        "1048576",
-    ]);
-    assert_eq!(code(&st), 0, "{}", text(&st.stderr));
+    t.cmd()
+        .args(["status", "--device", s(&img)])
+        .args(["--offset", "1048576", "--size", "1048576"])
+        .run();
     // Unknown partition name, missing device.
-    let st = boot(&["status", "--device", s(&img), "--partition", "nope"]);
-    assert_eq!(code(&st), 2);
-    assert!(text(&st.stderr).contains("no partition named `nope`"));
-    let st = boot(&["run", "--device", s(&dir.path().join("absent.img"))]);
-    assert_eq!(code(&st), 5, "{}", text(&st.stderr));
+    t.cmd()
+        .args(["status", "--device", s(&img), "--partition", "nope"])
+        .status(2)
+        .stderr_contains("no partition named `nope`")
+        .run();
+    t.cmd()
+        .args(["run", "--device", s(&t.path().join("absent.img"))])
+        .status(5)
+        .run();
     // The platform unreachable: a network failure, nothing written, and a
     // retry is safe since nothing was sent.
-    let r = boot(&["run", "--device", s(&img)]);
-    assert_eq!(code(&r), 4, "{}", text(&r.stderr));
-    assert!(
-        text(&r.stderr).contains(
-            "connection refused (after 3 tries); the request was not sent, so a retry is safe"
-        ),
-        "{}",
-        text(&r.stderr)
-    );
+    t.cmd()
+        .args(["run", "--device", s(&img)])
+        .status(4)
+        .stderr_contains(
+            "connection refused (after 3 tries); the request was not sent, so a retry is safe",
+        )
+        .run();
     // A corrupted record: exit 2.
     let f = fs::OpenOptions::new().write(true).open(&img).expect("open");
     std::os::unix::fs::FileExt::write_all_at(&f, b"X", (1 << 20) + 30).expect("corrupt");
-    let st = boot(&["status", "--device", s(&img)]);
-    assert_eq!(code(&st), 2, "{}", text(&st.stderr));
-    assert!(
-        text(&st.stderr).contains("no valid credential record"),
-        "{}",
-        text(&st.stderr)
-    );
+    t.cmd()
+        .args(["status", "--device", s(&img)])
+        .status(2)
+        .stderr_contains("no valid credential record")
+        .run();
 }
 
 #[test]
 fn the_bootstrap_links_no_image_building_code() {
-    let o = Command::new("nm")
-        .arg("-C")
-        .arg("--defined-only")
-        .arg(common::bootstrap_bin())
-        .output()
-        .expect("nm (Debian package binutils) must be installed");
-    assert!(o.status.success());
-    let syms = text(&o.stdout);
-    assert!(
-        syms.contains("burnline_bootstrap::store::write_next"),
-        "no symbols to check"
-    );
+    // nm: Debian package binutils.
+    let syms = Test::new()
+        .tool("nm")
+        .args(["-C", "--defined-only"])
+        .arg(bootstrap_bin())
+        .stdout_contains("burnline_bootstrap::store::write_next")
+        .run()
+        .stdout;
     let forbidden = [
         "fatfs::",
         "rayon::",
@@ -322,6 +309,10 @@ fn the_bootstrap_links_no_image_building_code() {
         // The host crate: the bootstrap crate cannot depend on it (the
         // compiler enforces that); this checks the linked result as well.
         "burnline::",
+        // The device side's MQTT client is synchronous: no async runtime.
+        "tokio::",
+        "hyper::",
+        "axum::",
     ];
     // LLVM merges identical functions into aliases: `drop_in_place<Vec<String>>`
     // may also carry the name of a rayon type's identical drop glue. A name
@@ -346,40 +337,29 @@ fn the_bootstrap_links_no_image_building_code() {
 
 #[test]
 fn the_systemd_unit_is_valid_and_retries_only_network_failures() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let unit = fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/examples/burnline-bootstrap.service"
-    ))
-    .expect("unit");
+    let t = Test::new();
+    let unit =
+        fs::read_to_string(repo_root().join("examples/burnline-bootstrap.service")).expect("unit");
     assert!(
         unit.contains("RestartPreventExitStatus=2 3 5") && unit.contains("Restart=on-failure"),
         "{unit}"
     );
     assert!(unit.contains("Before=linkedge.service"));
-    fs::write(
-        dir.path().join("burnline-bootstrap.service"),
-        unit.replace(
-            "/usr/bin/burnline-bootstrap",
-            &common::bootstrap_bin().display().to_string(),
-        ),
-    )
-    .expect("write");
-    fs::write(
-        dir.path().join("linkedge.service"),
-        "[Unit]\nDescription=edge\n[Service]\nExecStart=/bin/true\n",
-    )
-    .expect("write");
-    let o = Command::new("systemd-analyze")
+    let t = t
+        .file(
+            "burnline-bootstrap.service",
+            unit.replace("/usr/bin/burnline-bootstrap", s(&bootstrap_bin())),
+        )
+        .file(
+            "linkedge.service",
+            "[Unit]\nDescription=edge\n[Service]\nExecStart=/bin/true\n",
+        );
+    // systemd-analyze: Debian package systemd. It has nothing to say.
+    t.tool("systemd-analyze")
         .args(["verify", "--man=no", "./burnline-bootstrap.service"])
-        .current_dir(dir.path())
-        .output()
-        .expect("systemd-analyze (Debian package systemd) must be installed");
-    let said = format!("{}{}", text(&o.stdout), text(&o.stderr));
-    assert!(
-        o.status.success() && said.trim().is_empty(),
-        "systemd-analyze verify:\n{said}"
-    );
+        .stdout("")
+        .stderr("")
+        .run();
 }
 
 /// Where `build_images` puts the creds partition.
@@ -426,57 +406,48 @@ fn registrations(emu: &Emulator) -> usize {
         .count()
 }
 
-fn no_panic(o: &Output) {
-    let said = text(&o.stderr);
-    assert!(
-        o.status.code().is_some() && !said.contains("panicked"),
-        "crashed ({:?}): {said}",
-        o.status
-    );
-}
-
 #[test]
 fn a_record_whose_sequence_cannot_grow_does_not_register() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let products = write_products(dir.path(), &["gw-seq-01"]);
-    let emu = Emulator::start(dir.path(), &products, &[]);
-    let out = build_images(dir.path(), &emu.url, "gpt", &["gw-seq-01"]);
+    let t = Test::bootstrap();
+    let products = write_products(t.path(), &["gw-seq-01"]);
+    let emu = Emulator::start(t.path(), &products, &[]);
+    let out = build_images(&t, &emu.url, "gpt", &["gw-seq-01"]);
     let img = out.join("gw-seq-01.img");
     let payload = slot_a_payload(&img);
     write_slot(&img, CREDS_AT, u64::MAX, &payload);
     let before = fs::read(&img).expect("image");
 
-    let r = boot(&["run", "--device", s(&img)]);
-    let said = text(&r.stderr);
-    assert_eq!(code(&r), 2, "{said}");
-    assert!(
-        said.contains("has sequence 18446744073709551615, the largest there is")
-            && said.contains("not registering")
-            && said.contains("burn the credentials partition anew"),
-        "{said}"
+    let r = t
+        .cmd()
+        .args(["run", "--device", s(&img)])
+        .status(2)
+        .stderr_contains("has sequence 18446744073709551615, the largest there is")
+        .stderr_contains("not registering")
+        .stderr_contains("burn the credentials partition anew")
+        .run();
+    assert_eq!(
+        registrations(&emu),
+        0,
+        "it asked the platform: {}",
+        r.stderr
     );
-    assert_eq!(registrations(&emu), 0, "it asked the platform: {said}");
     assert!(
         fs::read(&img).expect("image") == before,
         "the image was written"
     );
     // The same record one below the top registers and stores sequence u64::MAX.
     write_slot(&img, CREDS_AT, u64::MAX - 1, &payload);
-    let r = boot(&["run", "--device", s(&img)]);
-    assert_eq!(code(&r), 0, "{}", text(&r.stderr));
-    assert_eq!(
-        inspect(&img)["credentials"]["sequence"].as_u64(),
-        Some(u64::MAX)
-    );
+    t.cmd().args(["run", "--device", s(&img)]).run();
+    assert_eq!(inspect(&t, &img)["sequence"].as_u64(), Some(u64::MAX));
 }
 
 #[test]
 fn a_record_that_would_outgrow_its_slot_once_registered_does_not_register() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let products = write_products(dir.path(), &["gw-fit-01"]);
-    let emu = Emulator::start(dir.path(), &products, &[]);
+    let t = Test::bootstrap();
+    let products = write_products(t.path(), &["gw-fit-01"]);
+    let emu = Emulator::start(t.path(), &products, &[]);
     // A 2048-byte partition at 4096 of a plain file: two 1024-byte slots.
-    let dev = dir.path().join("device.bin");
+    let dev = t.path().join("device.bin");
     fs::write(&dev, vec![0u8; 8192]).expect("device");
     let with_region = |region: &str| {
         format!(
@@ -491,41 +462,28 @@ fn a_record_that_would_outgrow_its_slot_once_registered_does_not_register() {
     assert_eq!(payload.len(), 955);
     write_slot(&dev, 4096, 1, payload.as_bytes());
     let before = fs::read(&dev).expect("device");
-    let args = [
-        "run",
-        "--device",
-        s(&dev),
-        "--offset",
-        "4096",
-        "--size",
-        "2048",
-    ];
+    let part = ["--device", s(&dev), "--offset", "4096", "--size", "2048"];
 
-    let st = boot(&[
-        "status",
-        "--device",
-        s(&dev),
-        "--offset",
-        "4096",
-        "--size",
-        "2048",
-    ]);
+    // The record itself is valid.
+    t.cmd().arg("status").args(part).run();
+    let r = t
+        .cmd()
+        .arg("run")
+        .args(part)
+        .status(2)
+        .stderr_contains(
+            "once registered, the record can need 1034 bytes (with a 32-character DeviceSecret), \
+             more than a 1024-byte slot",
+        )
+        .stderr_contains("not registering")
+        .stderr_contains("at least 2068 bytes")
+        .run();
     assert_eq!(
-        code(&st),
+        registrations(&emu),
         0,
-        "the record itself is valid: {}",
-        text(&st.stderr)
+        "it asked the platform: {}",
+        r.stderr
     );
-    let r = boot(&args);
-    let said = text(&r.stderr);
-    assert_eq!(code(&r), 2, "{said}");
-    assert!(
-        said.contains("once registered, the record can need 1034 bytes (with a 32-character DeviceSecret), more than a 1024-byte slot")
-            && said.contains("not registering")
-            && said.contains("at least 2068 bytes"),
-        "{said}"
-    );
-    assert_eq!(registrations(&emu), 0, "it asked the platform: {said}");
     assert!(
         fs::read(&dev).expect("device") == before,
         "the device was written"
@@ -534,15 +492,14 @@ fn a_record_that_would_outgrow_its_slot_once_registered_does_not_register() {
     // Ten bytes shorter, the registered record just fits its slot: it registers.
     let payload = with_region(&"r".repeat(pad - 10));
     write_slot(&dev, 4096, 1, payload.as_bytes());
-    let r = boot(&args);
-    assert_eq!(code(&r), 0, "{}", text(&r.stderr));
+    t.cmd().arg("run").args(part).run();
     assert_eq!(emu.registrations_of("gw-fit-01"), 1);
 }
 
 #[test]
 fn an_offset_or_size_past_the_device_is_a_usage_error() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let out = build_images(dir.path(), "http://127.0.0.1:1", "gpt", &["gw-off-01"]);
+    let t = Test::bootstrap();
+    let out = build_images(&t, "http://127.0.0.1:1", "gpt", &["gw-off-01"]);
     let img = out.join("gw-off-01.img");
     let len = fs::metadata(&img).expect("meta").len().to_string();
     let cases: [(&str, &str); 5] = [
@@ -554,34 +511,22 @@ fn an_offset_or_size_past_the_device_is_a_usage_error() {
     ];
     for (offset, size) in cases {
         for cmd in ["run", "status"] {
-            let o = boot(&[cmd, "--device", s(&img), "--offset", offset, "--size", size]);
-            no_panic(&o);
-            let said = text(&o.stderr);
-            assert_eq!(code(&o), 2, "{cmd} --offset {offset} --size {size}: {said}");
-            assert!(
-                said.contains("command line: ")
-                    && said.contains("ends past the end of the device (8388608 bytes)"),
-                "{said}"
-            );
+            t.cmd()
+                .args([cmd, "--device", s(&img), "--offset", offset, "--size", size])
+                .status(2)
+                .stderr_contains("command line: ")
+                .stderr_contains("ends past the end of the device (8388608 bytes)")
+                .stderr_lacks("panicked")
+                .run();
         }
     }
     // The last byte of the device is still inside it.
-    let o = boot(&[
-        "status",
-        "--device",
-        s(&img),
-        "--offset",
-        "7340032",
-        "--size",
-        "1048576",
-    ]);
-    no_panic(&o);
-    assert_eq!(code(&o), 2, "{}", text(&o.stderr));
-    assert!(
-        text(&o.stderr).contains("no valid credential record"),
-        "{}",
-        text(&o.stderr)
-    );
+    t.cmd()
+        .args(["status", "--device", s(&img)])
+        .args(["--offset", "7340032", "--size", "1048576"])
+        .status(2)
+        .stderr_contains("no valid credential record")
+        .run();
 }
 
 /// Sets bytes of the GPT header at `lba` and fixes its CRC32.
@@ -603,130 +548,108 @@ fn patch_gpt_header(img: &Path, lba: u64, at: usize, bytes: &[u8]) {
 
 #[test]
 fn gpt_headers_with_a_valid_crc_and_impossible_fields_are_refused_without_a_panic() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let out = build_images(dir.path(), "http://127.0.0.1:1", "gpt", &["gw-gpt-01"]);
+    let t = Test::bootstrap();
+    let out = build_images(&t, "http://127.0.0.1:1", "gpt", &["gw-gpt-01"]);
     let good = out.join("gw-gpt-01.img");
     let last = fs::metadata(&good).expect("meta").len() / 512 - 1;
+    let le32 = |v: u32| v.to_le_bytes().to_vec();
+    let le64 = |v: u64| v.to_le_bytes().to_vec();
     let cases: Vec<(&str, usize, Vec<u8>, &str)> = vec![
         (
             "entry size 0",
             84,
-            0u32.to_le_bytes().to_vec(),
+            le32(0),
             "its partition entries are 0 bytes; UEFI requires 128 × 2^n",
         ),
         (
             "entry size 0xFFFFFFFF",
             84,
-            u32::MAX.to_le_bytes().to_vec(),
+            le32(u32::MAX),
             "its partition entries are 4294967295 bytes",
         ),
         (
             "entry size 256",
             84,
-            256u32.to_le_bytes().to_vec(),
+            le32(256),
             "valid UEFI, but only 128-byte entries are read",
         ),
         (
             "entry count 0xFFFFFFFF",
             80,
-            u32::MAX.to_le_bytes().to_vec(),
+            le32(u32::MAX),
             "it has 4294967295 partition entries, more than the 8192 read",
         ),
         (
             "entries past the end",
             72,
-            (last - 1).to_le_bytes().to_vec(),
+            le64(last - 1),
             "do not lie inside the device",
         ),
         (
             "entries on the header",
             72,
-            1u64.to_le_bytes().to_vec(),
+            le64(1),
             "clear of LBA 0 and the header",
         ),
         (
             "entries beyond any device",
             72,
-            u64::MAX.to_le_bytes().to_vec(),
+            le64(u64::MAX),
             "lie beyond any device",
         ),
-        (
-            "header elsewhere",
-            24,
-            7u64.to_le_bytes().to_vec(),
-            "it says it is at LBA 7",
-        ),
-        (
-            "header size 0",
-            12,
-            0u32.to_le_bytes().to_vec(),
-            "its header size is 0 bytes",
-        ),
+        ("header elsewhere", 24, le64(7), "it says it is at LBA 7"),
+        ("header size 0", 12, le32(0), "its header size is 0 bytes"),
         (
             "usable LBAs past the end",
             48,
-            u64::MAX.to_le_bytes().to_vec(),
+            le64(u64::MAX),
             "usable LBAs",
         ),
     ];
+    let img = t.path().join("bad.img");
     for (what, at, bytes, rule) in cases {
-        let img = dir.path().join("bad.img");
         fs::copy(&good, &img).expect("copy");
         patch_gpt_header(&img, 1, at, &bytes);
-        let st = boot(&["status", "--device", s(&img), "--partition", "creds"]);
-        no_panic(&st);
-        let said = text(&st.stderr);
-        assert_eq!(code(&st), 2, "{what}: {said}");
-        assert!(
-            said.contains("unreadable GPT: the primary header: ") && said.contains(rule),
-            "{what}: {said}"
-        );
-        let i = Command::new(BIN)
+        let o = t
+            .cmd()
+            .args(["status", "--device", s(&img), "--partition", "creds"])
+            .status(2)
+            .stderr_contains("unreadable GPT: the primary header: ")
+            .stderr_contains(rule)
+            .stderr_lacks("panicked")
+            .run();
+        assert!(!o.stderr.is_empty(), "{what}");
+        t.burnline()
             .arg("inspect")
             .arg(&img)
-            .output()
-            .expect("inspect");
-        no_panic(&i);
-        assert_eq!(i.status.code(), Some(2), "{what}: {}", text(&i.stderr));
-        assert!(
-            text(&i.stderr).contains(rule),
-            "{what}: {}",
-            text(&i.stderr)
-        );
+            .status(2)
+            .stderr_contains(rule)
+            .stderr_lacks("panicked")
+            .run();
     }
     // A primary header with a bad CRC32: the backup one is used, and checked.
-    let img = dir.path().join("bad.img");
     fs::copy(&good, &img).expect("copy");
     let f = fs::OpenOptions::new().write(true).open(&img).expect("open");
     f.write_all_at(&[0xAA], 512 + 40)
         .expect("break the primary CRC");
-    let st = boot(&["status", "--device", s(&img)]);
-    assert_eq!(
-        code(&st),
-        0,
-        "the backup header reads: {}",
-        text(&st.stderr)
-    );
-    patch_gpt_header(&img, last, 84, &0u32.to_le_bytes());
-    let st = boot(&["status", "--device", s(&img)]);
-    no_panic(&st);
-    assert_eq!(code(&st), 2, "{}", text(&st.stderr));
-    assert!(
-        text(&st.stderr)
-            .contains("unreadable GPT: the backup header: its partition entries are 0 bytes"),
-        "{}",
-        text(&st.stderr)
-    );
+    t.cmd().args(["status", "--device", s(&img)]).run();
+    patch_gpt_header(&img, last, 84, &le32(0));
+    t.cmd()
+        .args(["status", "--device", s(&img)])
+        .status(2)
+        .stderr_contains("unreadable GPT: the backup header: its partition entries are 0 bytes")
+        .stderr_lacks("panicked")
+        .run();
 }
 
 #[test]
 fn a_connection_ended_during_the_tls_handshake_was_not_sent_and_is_retried() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let out = build_images(dir.path(), "http://127.0.0.1:1", "gpt", &["gw-tls-01"]);
+    let t = Test::bootstrap();
+    let out = build_images(&t, "http://127.0.0.1:1", "gpt", &["gw-tls-01"]);
     let img = out.join("gw-tls-01.img");
-    let (ca, _, _) = test_ca(dir.path());
-    // Like a NAT that accepts every TCP connection: read the ClientHello,
-    // then hang up. Counts the connections.
+    let (ca, _, _) = common::emulator::test_ca(t.path());
+    // Like a NAT that accepts every TCP connection: read the start of the
+    // ClientHello, then hang up. Counts the connections.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let url = format!("https://{}", listener.local_addr().expect("addr"));
     listener.set_nonblocking(true).expect("nonblocking");
@@ -741,60 +664,51 @@ fn a_connection_ended_during_the_tls_handshake_was_not_sent_and_is_retried() {
                     let mut hello = [0u8; 5];
                     let _ = c.read_exact(&mut hello);
                     assert_eq!(hello[0], 0x16, "not a TLS handshake record");
-                    let _ = c.flush();
                 }
                 Err(_) => std::thread::sleep(Duration::from_millis(10)),
             }
         }
         seen
     });
-    let r = boot(&[
-        "run",
-        "--device",
-        s(&img),
-        "--endpoint",
-        &url,
-        "--ca-file",
-        s(&ca),
-    ]);
-    let said = text(&r.stderr);
-    assert_eq!(code(&r), 4, "{said}");
-    assert!(
-        said.contains("(after 3 tries); the request was not sent, so a retry is safe")
-            && said.contains("the systemd unit runs the bootstrap again")
-            && !said.contains("may have reached"),
-        "{said}"
-    );
+    t.cmd()
+        .args([
+            "run",
+            "--device",
+            s(&img),
+            "--endpoint",
+            &url,
+            "--ca-file",
+            s(&ca),
+        ])
+        .status(4)
+        .stderr_contains("(after 3 tries); the request was not sent, so a retry is safe")
+        .stderr_contains("the systemd unit runs the bootstrap again")
+        .stderr_lacks("may have reached")
+        .run();
     assert_eq!(
         server.join().expect("server"),
         3,
         "a request never sent is tried 3 times"
     );
-    assert_eq!(inspect(&img)["credentials"]["sequence"], 1);
+    assert_eq!(inspect(&t, &img)["sequence"], 1);
 }
 
 /// A loop device over an image file; detached when dropped.
 struct Loop(String);
 
 impl Loop {
-    fn attach(img: &Path) -> Loop {
-        let o = Command::new("losetup")
-            .args(["--find", "--show"])
-            .arg(img)
-            .output()
-            .expect("losetup (Debian package mount) must be installed");
-        assert!(
-            o.status.success(),
-            "losetup needs root: {}",
-            text(&o.stderr)
-        );
-        Loop(text(&o.stdout).trim().to_owned())
+    fn attach(t: &Test, img: &Path) -> Loop {
+        // losetup: Debian package mount; it needs root.
+        let o = t.tool("losetup").args(["--find", "--show"]).arg(img).run();
+        Loop(o.stdout.trim().to_owned())
     }
 }
 
 impl Drop for Loop {
     fn drop(&mut self) {
-        let _ = Command::new("losetup").args(["-d", &self.0]).status();
+        let _ = std::process::Command::new("losetup")
+            .args(["-d", &self.0])
+            .status();
     }
 }
 
@@ -803,59 +717,37 @@ fn on_a_block_device_the_size_is_the_kernels() {
     // An MBR written for 4096-byte sectors: which sector size it was written
     // for is worked out from where its partitions fit the device, so the
     // device's real size matters (a block device's metadata says 0 bytes).
-    let dir = tempfile::tempdir().expect("tmp");
     let recipe = format!(
         "disk:\n  size: 8MiB\n  table: mbr\n  sector_size: 4096\n  seed: 0123456789abcdef0123456789abcdef\n\
          partitions:\n  - name: creds\n    size: 1MiB\n    type: 0x83\n    credentials: {{}}\n  - name: data\n    size: fill\n\
          auth:\n  mode: device-secret\n  product_key: {PK}\n"
     );
-    fs::write(dir.path().join("r.yaml"), recipe).expect("recipe");
-    fs::write(
-        dir.path().join("d.csv"),
-        "DeviceName,DeviceSecret\ngw-blk-01,ga7XA6KdlEeiPXQPpRbAjOZXwG8ydgSe\n",
-    )
-    .expect("csv");
-    let b = run(&[
-        "build",
-        s(&dir.path().join("r.yaml")),
-        "--devices",
-        s(&dir.path().join("d.csv")),
-        "--out",
-        s(&dir.path().join("out")),
-    ]);
-    assert!(b.status.success(), "build: {}", text(&b.stderr));
-    let img = dir.path().join("out/gw-blk-01.img");
-    let dev = Loop::attach(&img);
+    let t = Test::bootstrap().file("r.yaml", recipe).file(
+        "d.csv",
+        format!("DeviceName,DeviceSecret\ngw-blk-01,{DS1}\n"),
+    );
+    t.burnline()
+        .args(["build", "r.yaml", "--devices", "d.csv", "--out", "out"])
+        .run();
+    let dev = Loop::attach(&t, &t.path().join("out/gw-blk-01.img"));
 
-    let st = boot(&["status", "--device", &dev.0, "--partition", "1"]);
-    assert_eq!(code(&st), 0, "{}", text(&st.stderr));
-    assert!(
-        text(&st.stdout).contains("device_name: gw-blk-01"),
-        "{}",
-        text(&st.stdout)
-    );
-    assert!(
-        text(&st.stdout).contains("partition: offset 1048576 size 1048576"),
-        "{}",
-        text(&st.stdout)
-    );
-    let r = boot(&["run", "--device", &dev.0, "--partition", "1"]);
-    assert_eq!(code(&r), 0, "a full triple is ready: {}", text(&r.stderr));
+    t.cmd()
+        .args(["status", "--device", &dev.0, "--partition", "1"])
+        .stdout_contains("device_name: gw-blk-01")
+        .stdout_contains("partition: offset 1048576 size 1048576")
+        .run();
+    // A full triple is ready.
+    t.cmd()
+        .args(["run", "--device", &dev.0, "--partition", "1"])
+        .run();
     for (offset, size) in [("8388608", "2048"), ("1048576", "1099511627776")] {
-        let o = boot(&[
-            "status", "--device", &dev.0, "--offset", offset, "--size", size,
-        ]);
-        no_panic(&o);
-        assert_eq!(
-            code(&o),
-            2,
-            "--offset {offset} --size {size}: {}",
-            text(&o.stderr)
-        );
-        assert!(
-            text(&o.stderr).contains("ends past the end of the device (8388608 bytes)"),
-            "{}",
-            text(&o.stderr)
-        );
+        t.cmd()
+            .args([
+                "status", "--device", &dev.0, "--offset", offset, "--size", size,
+            ])
+            .status(2)
+            .stderr_contains("ends past the end of the device (8388608 bytes)")
+            .stderr_lacks("panicked")
+            .run();
     }
 }

@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::fixtures::*;
+use common::images::*;
 use common::*;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -26,17 +28,13 @@ fn gpt_test(bits: u8, boot: &str, disk: &str) -> Test {
 /// Every check a GPT image must pass, for one FAT type.
 fn check_gpt_images(bits: u8, boot: &str, disk: &str) {
     let t = gpt_test(bits, boot, disk);
-    t.success();
+    t.run();
     let out = t.path().join("out");
-    let sums = tool(
-        "sh",
-        &[
-            "-c",
-            &format!("cd {} && sha256sum -c SHA256SUMS", out.display()),
-        ],
-    );
-    assert!(sums.status.success(), "sha256sum -c: {}", text(&sums));
-    assert_eq!(text(&sums).matches(": OK").count(), 3);
+    t.tool("sha256sum")
+        .args(["-c", "SHA256SUMS"])
+        .current_dir(&out)
+        .stdout_count(": OK", 3)
+        .run();
     let manifest: serde_json::Value =
         serde_json::from_slice(&fs::read(out.join("manifest.json")).expect("manifest"))
             .expect("json");
@@ -46,24 +44,18 @@ fn check_gpt_images(bits: u8, boot: &str, disk: &str) {
     for d in devices {
         let file = d["file"].as_str().expect("file");
         let img = out.join(file);
-        let v = tool("sgdisk", &["-v", img.to_str().expect("utf8")]);
-        assert!(
-            text(&v).contains("No problems found"),
-            "sgdisk -v {file}: {}",
-            text(&v)
-        );
-        assert!(
-            !text(&v).contains("Caution"),
-            "sgdisk -v {file}: {}",
-            text(&v)
-        );
-        let p = tool("sgdisk", &["-p", img.to_str().expect("utf8")]);
+        t.tool("sgdisk")
+            .arg("-v")
+            .arg(&img)
+            .output_contains("No problems found")
+            .output_lacks("Caution")
+            .run();
         let disk_guid = d["disk_guid"].as_str().expect("guid").to_uppercase();
-        assert!(
-            text(&p).contains(&disk_guid),
-            "disk GUID {disk_guid} not in sgdisk -p:\n{}",
-            text(&p)
-        );
+        t.tool("sgdisk")
+            .arg("-p")
+            .arg(&img)
+            .output_contains(disk_guid)
+            .run();
         let meta = fs::metadata(&img).expect("meta");
         assert_eq!(
             meta.permissions().mode() & 0o777,
@@ -72,41 +64,26 @@ fn check_gpt_images(bits: u8, boot: &str, disk: &str) {
         );
         assert!(meta.blocks() * 512 < meta.len() / 2, "{file} is not sparse");
         let vol = extract(&img, 1 << 20, parse_size(boot), &t.path().join("boot.vfat"));
-        assert_fsck_clean(&vol);
+        assert_fsck_clean(&t, &vol);
         let back = t.path().join("prog.back");
         let _ = fs::remove_file(&back);
-        let m = tool(
-            "mcopy",
-            &[
-                "-n",
-                "-i",
-                vol.to_str().expect("utf8"),
-                "::/bin/prog",
-                back.to_str().expect("utf8"),
-            ],
-        );
-        assert!(m.status.success(), "mcopy: {}", text(&m));
+        t.tool("mcopy")
+            .args(["-n", "-i", s(&vol), "::/bin/prog", s(&back)])
+            .run();
         assert_eq!(
             fs::read(&back).expect("read back"),
             prog,
             "mtools read /bin/prog back different"
         );
-        let deep = tool(
-            "mtype",
-            &[
-                "-i",
-                vol.to_str().expect("utf8"),
-                "::/etc/app/deep/more/x.txt",
-            ],
-        );
-        assert_eq!(String::from_utf8_lossy(&deep.stdout), "deep file\n");
-        let info = tool("minfo", &["-i", vol.to_str().expect("utf8")]);
-        let want = format!("FAT{bits}");
-        assert!(
-            text(&info).contains(&format!("disk type=\"{want}")) || text(&info).contains(&want),
-            "minfo: {}",
-            text(&info)
-        );
+        t.tool("mtype")
+            .args(["-i", s(&vol), "::/etc/app/deep/more/x.txt"])
+            .stdout("deep file\n")
+            .run();
+        // minfo names the FAT type (`disk type="FAT16   "`).
+        t.tool("minfo")
+            .args(["-i", s(&vol)])
+            .output_contains(format!("FAT{bits}"))
+            .run();
     }
     // Two devices never share IDs.
     assert_ne!(devices[0]["disk_guid"], devices[1]["disk_guid"]);
@@ -150,39 +127,29 @@ fn mbr_images_have_the_intended_layout() {
             "--out",
             "out",
         ]);
-    t.success();
+    t.run();
     let img = t.path().join("out/gw-0001.img");
-    let dump = tool("sfdisk", &["--dump", img.to_str().expect("utf8")]);
-    let d = text(&dump);
-    assert!(d.contains("label: dos"), "{d}");
-    assert!(
-        d.contains("start=        2048, size=       32768, type=e"),
-        "{d}"
-    );
-    assert!(
-        d.contains("start=       34816, size=        2048, type=83"),
-        "{d}"
-    );
-    assert!(
-        d.contains("start=       36864, size=       28672, type=83"),
-        "{d}"
-    );
     let manifest: serde_json::Value =
         serde_json::from_slice(&fs::read(t.path().join("out/manifest.json")).expect("manifest"))
             .expect("json");
     let sig = manifest["devices"][0]["mbr_signature"]
         .as_str()
         .expect("signature");
-    assert!(
-        d.contains(&format!("label-id: 0x{sig}")),
-        "label-id 0x{sig} not in:\n{d}"
-    );
+    t.tool("sfdisk")
+        .arg("--dump")
+        .arg(&img)
+        .output_contains("label: dos")
+        .output_contains("start=        2048, size=       32768, type=e")
+        .output_contains("start=       34816, size=        2048, type=83")
+        .output_contains("start=       36864, size=       28672, type=83")
+        .output_contains(format!("label-id: 0x{sig}"))
+        .run();
     assert_ne!(
         manifest["devices"][0]["mbr_signature"],
         manifest["devices"][1]["mbr_signature"]
     );
     let vol = extract(&img, 1 << 20, 16 << 20, &t.path().join("boot.vfat"));
-    assert_fsck_clean(&vol);
+    assert_fsck_clean(&t, &vol);
     let cred = inspect_json(&t, "out/gw-0001.img", true);
     assert_eq!(cred["table"], "mbr");
     assert_eq!(cred["credentials"]["device_secret"], DS1);
@@ -191,11 +158,10 @@ fn mbr_images_have_the_intended_layout() {
 #[test]
 fn same_inputs_give_identical_bytes() {
     let t = gpt_test(16, "16MiB", "32MiB");
-    t.success();
-    let again = t.run();
-    assert_eq!(again.code, 0);
+    t.run();
+    t.run();
     let t2 = gpt_test(16, "16MiB", "32MiB");
-    t2.success();
+    t2.run();
     for name in [
         "gw-0001.img",
         "gw-0002.img",
@@ -209,7 +175,7 @@ fn same_inputs_give_identical_bytes() {
     }
     // SOURCE_DATE_EPOCH changes FAT timestamps, and so the bytes.
     let t3 = gpt_test(16, "16MiB", "32MiB").env("SOURCE_DATE_EPOCH", "1800000000");
-    t3.success();
+    t3.run();
     let a = fs::read(t.path().join("out/gw-0001.img")).expect("a");
     let c = fs::read(t3.path().join("out/gw-0001.img")).expect("c");
     assert!(a != c, "SOURCE_DATE_EPOCH had no effect");
@@ -217,14 +183,9 @@ fn same_inputs_give_identical_bytes() {
 
 #[test]
 fn device_names_become_safe_file_names() {
-    let t = gpt_test(16, "16MiB", "32MiB");
-    let o = t.success();
     // Not a terminal: plain progress lines, counting devices.
-    assert!(
-        o.stderr.contains("burnline: 3/3 devices done (0 failed)"),
-        "{}",
-        o.stderr
-    );
+    let t = gpt_test(16, "16MiB", "32MiB").stderr_contains("burnline: 3/3 devices done (0 failed)");
+    t.run();
     let names: Vec<String> = fs::read_dir(t.path().join("out"))
         .expect("out")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
@@ -247,13 +208,11 @@ fn device_names_become_safe_file_names() {
 
 #[test]
 fn secrets_stay_out_of_logs_and_manifest_and_inspect_redacts() {
-    let t = gpt_test(16, "16MiB", "32MiB");
-    let o = t.success();
+    let t = gpt_test(16, "16MiB", "32MiB")
+        .output_lacks(DS1)
+        .output_lacks(DS2);
+    t.run();
     for s in [DS1, DS2] {
-        assert!(
-            !o.stdout.contains(s) && !o.stderr.contains(s),
-            "a secret was printed"
-        );
         for f in ["manifest.json", "SHA256SUMS"] {
             let body = fs::read_to_string(t.path().join("out").join(f)).expect("read");
             assert!(!body.contains(s), "a secret is in {f}");
@@ -268,11 +227,11 @@ fn secrets_stay_out_of_logs_and_manifest_and_inspect_redacts() {
     assert_eq!(clear["credentials"]["device_secret"], DS2);
     assert_eq!(clear["credentials"]["product_key"], PK);
     assert_eq!(clear["credentials"]["region"], "cn-shanghai");
-    let text_out = t.run_with(&["inspect", "out/gw-0002.img"]).stdout;
-    assert!(
-        text_out.contains("<redacted>") && !text_out.contains(DS2),
-        "{text_out}"
-    );
+    t.cmd()
+        .args(["inspect", "out/gw-0002.img"])
+        .stdout_contains("<redacted>")
+        .stdout_lacks(DS2)
+        .run();
 }
 
 #[test]
@@ -292,9 +251,9 @@ fn product_secret_mode_carries_the_product_certificate() {
             "template.csv",
             "--out",
             "out",
-        ]);
-    let o = t.success();
-    assert!(!o.stderr.contains(PS));
+        ])
+        .stderr_lacks(PS);
+    t.run();
     let c = inspect_json(&t, "out/gw-0101.img", true);
     assert_eq!(c["credentials"]["product_secret"], PS);
     assert!(c["credentials"]["device_secret"].is_null());
@@ -317,18 +276,18 @@ fn fat_credentials_format_holds_the_json_file() {
         "--out",
         "out",
     ]);
-    t.success();
+    t.run();
     let img = t.path().join("out/gw-0001.img");
     let vol = extract(&img, 17 << 20, 1 << 20, &t.path().join("creds.vfat"));
-    assert_fsck_clean(&vol);
-    let m = tool(
-        "mtype",
-        &["-i", vol.to_str().expect("utf8"), "::/iot/triple.json"],
-    );
-    let json: serde_json::Value = serde_json::from_slice(&m.stdout).expect("json in FAT");
+    assert_fsck_clean(&t, &vol);
+    let json = t
+        .tool("mtype")
+        .args(["-i", s(&vol), "::/iot/triple.json"])
+        .stdout_json();
     assert_eq!(json["device_secret"], DS1);
     assert_eq!(json["device_name"], "gw-0001");
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_burnline"))
+    let v = t
+        .cmd()
         .args([
             "inspect",
             "out/gw-0001.img",
@@ -336,10 +295,7 @@ fn fat_credentials_format_holds_the_json_file() {
             "--credentials-path",
             "iot/triple.json",
         ])
-        .current_dir(t.path())
-        .output()
-        .expect("inspect");
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+        .stdout_json();
     assert_eq!(v["credentials"]["format"], "fat");
     assert_eq!(v["credentials"]["device_secret"], "<redacted>");
 }
@@ -368,7 +324,7 @@ fn raw_images_and_blobs_land_where_the_recipe_says() {
             "--out",
             "out",
         ]);
-    t.success();
+    t.run();
     let img = fs::read(t.path().join("out/gw-0001.img")).expect("img");
     assert_eq!(&img[8192..8192 + spl.len()], &spl[..]);
     assert_eq!(&img[2 << 20..(2 << 20) + rootfs.len()], &rootfs[..]);
@@ -380,25 +336,18 @@ fn raw_images_and_blobs_land_where_the_recipe_says() {
 #[test]
 fn verify_catches_a_changed_file() {
     let t = gpt_test(16, "16MiB", "32MiB");
-    t.success();
-    let ok = std::process::Command::new(env!("CARGO_BIN_EXE_burnline"))
-        .args(["verify", "out"])
-        .current_dir(t.path())
-        .output()
-        .expect("verify");
-    assert!(ok.status.success());
+    t.run();
+    t.cmd().args(["verify", "out"]).run();
     let f = fs::OpenOptions::new()
         .write(true)
         .open(t.path().join("out/gw-0002.img"))
         .expect("open");
     std::os::unix::fs::FileExt::write_all_at(&f, b"X", 20 << 20).expect("write");
-    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_burnline"))
+    t.cmd()
         .args(["verify", "out"])
-        .current_dir(t.path())
-        .output()
-        .expect("verify");
-    assert_eq!(bad.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("gw-0002.img: sha256 differs"));
+        .status(1)
+        .stderr_contains("gw-0002.img: sha256 differs")
+        .run();
 }
 
 #[test]
@@ -408,17 +357,13 @@ fn plan_prints_the_layout() {
             "recipe.yaml",
             recipe("gpt", 16, "16MiB", "32MiB", &device_secret_auth()),
         )
-        .args(["plan", "recipe.yaml"]);
-    let o = t.success();
-    assert!(
-        o.stdout.contains("bootstrap")
-            && o.stdout.contains("1048576")
-            && o.stdout.contains("17825792"),
-        "{}",
-        o.stdout
-    );
-    assert!(o.stdout.contains("credentials (record)"), "{}", o.stdout);
-    assert!(o.stdout.contains("fat16"), "{}", o.stdout);
+        .args(["plan", "recipe.yaml"])
+        .stdout_contains("bootstrap")
+        .stdout_contains("1048576")
+        .stdout_contains("17825792")
+        .stdout_contains("credentials (record)")
+        .stdout_contains("fat16");
+    t.run();
 }
 
 #[test]
@@ -444,20 +389,12 @@ fn many_devices_in_parallel() {
             "4",
             "--json",
         ]);
-    let o = t.success();
-    let summary: serde_json::Value = serde_json::from_str(o.stdout.trim()).expect("json summary");
+    let summary = t.stdout_json();
     assert_eq!(summary["built"], 150);
-    let sums = tool(
-        "sh",
-        &[
-            "-c",
-            &format!(
-                "cd {}/out && sha256sum -c --quiet SHA256SUMS",
-                t.path().display()
-            ),
-        ],
-    );
-    assert!(sums.status.success(), "{}", text(&sums));
+    t.tool("sha256sum")
+        .args(["-c", "--quiet", "SHA256SUMS"])
+        .current_dir(t.path().join("out"))
+        .run();
     let manifest: serde_json::Value =
         serde_json::from_slice(&fs::read(t.path().join("out/manifest.json")).expect("m"))
             .expect("json");
@@ -474,68 +411,62 @@ fn many_devices_in_parallel() {
 #[test]
 fn a_terminal_gets_one_progress_bar() {
     let t = gpt_test(12, "4MiB", "8MiB");
-    let bin = env!("CARGO_BIN_EXE_burnline");
-    // `script` (util-linux) runs the build on a pseudo-terminal.
+    // `script` (util-linux) runs the build on a pseudo-terminal: a progress
+    // bar, no plain progress lines, no secret.
     let cmd = format!(
-        "cd '{}' && '{bin}' build recipe.yaml --devices devices.csv --out out",
-        t.path().display()
+        "'{}' build recipe.yaml --devices devices.csv --out out",
+        s(&burnline_bin())
     );
-    let o = tool("script", &["-qec", &cmd, "/dev/null"]);
-    let shown = text(&o);
-    assert!(o.status.success(), "{shown}");
-    assert!(
-        shown.contains("3/3 devices"),
-        "no progress bar on a terminal:\n{shown}"
-    );
-    assert!(
-        !shown.contains("devices done ("),
-        "plain progress lines on a terminal:\n{shown}"
-    );
-    assert!(!shown.contains(DS1) && !shown.contains(DS2));
+    t.tool("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .output_contains("3/3 devices")
+        .output_lacks("devices done (")
+        .output_lacks(DS1)
+        .output_lacks(DS2)
+        .run();
 }
 
 #[test]
 fn verify_covers_the_station_base_and_side_files() {
     let t = gpt_test(12, "4MiB", "8MiB");
-    let o = t.run_with(&[
-        "build",
-        "recipe.yaml",
-        "--devices",
-        "devices.csv",
-        "--out",
-        "st",
-        "--station",
-        "--bmap",
-    ]);
-    assert_eq!(o.code, 0, "{}", o.stderr);
-    let ok = t.run_with(&["verify", "st"]);
-    assert_eq!(ok.code, 0, "{}", ok.stderr);
-    assert!(
-        ok.stdout.contains("ok: 5 file(s) match"),
-        "3 deltas, base.img and its bmap: {}",
-        ok.stdout
-    );
+    t.cmd()
+        .args([
+            "build",
+            "recipe.yaml",
+            "--devices",
+            "devices.csv",
+            "--out",
+            "st",
+            "--station",
+            "--bmap",
+        ])
+        .run();
+    // 3 deltas, base.img and its bmap.
+    t.cmd()
+        .args(["verify", "st"])
+        .stdout_contains("ok: 5 file(s) match")
+        .run();
     let f = fs::OpenOptions::new()
         .write(true)
         .open(t.path().join("st/base.img"))
         .expect("open");
     std::os::unix::fs::FileExt::write_all_at(&f, b"X", 3 << 20).expect("write");
-    let bad = t.run_with(&["verify", "st"]);
-    assert_eq!(bad.code, 1);
-    assert!(
-        bad.stderr
-            .contains("error: base.img: sha256 differs from the manifest"),
-        "{}",
-        bad.stderr
-    );
+    t.cmd()
+        .args(["verify", "st"])
+        .status(1)
+        .stderr_contains("error: base.img: sha256 differs from the manifest")
+        .run();
 }
 
 #[test]
 fn mbr_with_4096_byte_sectors() {
     let (t, img) = built_with_4k_sectors("mbr");
     // fdisk reads the table with the sector size given.
-    let dump = tool("fdisk", &["-b", "4096", "-l", img.to_str().expect("utf8")]);
-    let d = text(&dump);
+    let d = t
+        .tool("fdisk")
+        .args(["-b", "4096", "-l", s(&img)])
+        .run()
+        .text();
     let rows: Vec<Vec<&str>> = d
         .lines()
         .filter(|l| l.contains("gw-0001.img"))
@@ -546,13 +477,11 @@ fn mbr_with_4096_byte_sectors() {
     assert_eq!(&rows[0][1..4], ["256", "4351", "4096"], "{d}");
     assert_eq!(&rows[1][1..4], ["4352", "4607", "256"], "{d}");
     let vol = extract(&img, 1 << 20, 16 << 20, &t.path().join("boot.vfat"));
-    assert_fsck_clean(&vol);
-    let info = tool("minfo", &["-i", vol.to_str().expect("utf8")]);
-    assert!(
-        text(&info).contains("sector size: 4096 bytes"),
-        "{}",
-        text(&info)
-    );
+    assert_fsck_clean(&t, &vol);
+    t.tool("minfo")
+        .args(["-i", s(&vol)])
+        .output_contains("sector size: 4096 bytes")
+        .run();
     // inspect works out the sector size and finds the record.
     let c = inspect_json(&t, "out/gw-0001.img", true);
     assert_eq!(c["partitions"][1]["start"], 17825792);
@@ -562,40 +491,39 @@ fn mbr_with_4096_byte_sectors() {
 #[test]
 fn gpt_with_4096_byte_sectors_passes_sgdisk_on_a_4k_loop_device() {
     let (t, img) = built_with_4k_sectors("gpt");
-    let l = tool(
-        "losetup",
-        &[
-            "--sector-size",
-            "4096",
-            "--find",
-            "--show",
-            "--read-only",
-            img.to_str().expect("utf8"),
-        ],
-    );
-    assert!(l.status.success(), "losetup needs root: {}", text(&l));
-    let dev = String::from_utf8_lossy(&l.stdout).trim().to_owned();
-    let v = tool("sgdisk", &["-v", &dev]);
-    let p = tool("sgdisk", &["-p", &dev]);
-    let _ = tool("losetup", &["-d", &dev]);
-    assert!(
-        text(&v).contains("No problems found"),
-        "sgdisk -v: {}",
-        text(&v)
-    );
-    assert!(
-        text(&p).contains("Sector size (logical/physical): 4096/4096 bytes"),
-        "{}",
-        text(&p)
-    );
-    assert!(
-        text(&p).contains("First usable sector is 6"),
-        "{}",
-        text(&p)
-    );
+    // losetup needs root.
+    let dev = t
+        .tool("losetup")
+        .args(["--sector-size", "4096", "--find", "--show", "--read-only"])
+        .arg(&img)
+        .run()
+        .stdout
+        .trim()
+        .to_owned();
+    let _detach = LoopDevice(dev.clone());
+    t.tool("sgdisk")
+        .args(["-v", &dev])
+        .output_contains("No problems found")
+        .run();
+    t.tool("sgdisk")
+        .args(["-p", &dev])
+        .output_contains("Sector size (logical/physical): 4096/4096 bytes")
+        .output_contains("First usable sector is 6")
+        .run();
     let c = inspect_json(&t, "out/gw-0001.img", false);
     assert_eq!(c["partitions"][1]["start"], 17825792);
     assert_eq!(c["credentials"]["device_name"], "gw-0001");
+}
+
+/// A loop device, detached when dropped.
+struct LoopDevice(String);
+
+impl Drop for LoopDevice {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("losetup")
+            .args(["-d", &self.0])
+            .status();
+    }
 }
 
 /// Builds the test recipe on `table` with 4096-byte sectors (FAT type left
@@ -615,7 +543,7 @@ fn built_with_4k_sectors(table: &str) -> (Test, std::path::PathBuf) {
         "--out",
         "out",
     ]);
-    t.success();
+    t.run();
     let img = t.path().join("out/gw-0001.img");
     (t, img)
 }

@@ -2,47 +2,33 @@
 //! identical bytes), decompress with the real tools to the image the
 //! manifest records, and `sha256sum -c SHA256SUMS` passes.
 
-mod station_common;
-use station_common::*;
+mod common;
+
+use common::fixtures::{fixture, names};
+use common::images::sha;
+use common::*;
 
 #[test]
 fn compressed_outputs_are_reproducible_and_correct() {
-    let t = tempfile::tempdir().expect("tempdir");
+    let t = Test::new();
     let d = t.path();
     let (r, c) = fixture(d, 2, "");
     let raw = d.join("raw");
-    ok(&["build", s(&r), "--devices", s(&c), "--out", s(&raw)]);
+    let build = t.cmd().args(["build", s(&r), "--devices", s(&c), "--out"]);
+    build.clone().arg(&raw).run();
     for (how, ext, tool_name) in [
         ("zstd", "zst", "zstd"),
         ("xz", "xz", "xz"),
         ("gzip", "gz", "gzip"),
     ] {
         let (a, b) = (d.join(format!("{how}-a")), d.join(format!("{how}-b")));
-        ok(&[
-            "build",
-            s(&r),
-            "--devices",
-            s(&c),
-            "--out",
-            s(&a),
-            "--compress",
-            how,
-            "--bmap",
-        ]);
-        ok(&[
-            "build",
-            s(&r),
-            "--devices",
-            s(&c),
-            "--out",
-            s(&b),
-            "--compress",
-            how,
-            "--bmap",
-            "--jobs",
-            "1",
-        ]);
-        tool("sha256sum", &["-c", "SHA256SUMS"], &a);
+        let compressed = |out| build.clone().arg(out).args(["--compress", how, "--bmap"]);
+        compressed(&a).run();
+        compressed(&b).args(["--jobs", "1"]).run();
+        t.tool("sha256sum")
+            .args(["-c", "SHA256SUMS"])
+            .current_dir(&a)
+            .run();
         let manifest = std::fs::read_to_string(a.join("manifest.json")).expect("manifest");
         for name in names(2) {
             let file = format!("{name}.{ext}");
@@ -57,10 +43,10 @@ fn compressed_outputs_are_reproducible_and_correct() {
                 "manifest records the raw sha256"
             );
             assert!(manifest.contains(&format!("\"sha256\":\"{}\"", sha(&a.join(&file)))));
-            let out = tool(tool_name, &["-dc", &file], &a);
+            let out = t.tool(tool_name).args(["-dc", &file]).current_dir(&a).run();
             use sha2::Digest;
             assert_eq!(
-                hex::encode(sha2::Sha256::digest(&out.stdout)),
+                hex::encode(sha2::Sha256::digest(&out.stdout_bytes)),
                 want,
                 "{file}: {tool_name} -d"
             );

@@ -1,7 +1,8 @@
 //! `burnline build` with `auth: { mode: product-secret, register: host }`
 //! against the emulator run as a real process on 127.0.0.1: full triples in
 //! the images, the ledger, reruns that never ask twice, a refused device
-//! that fails alone, and SIGKILL during registration.
+//! that fails alone, a crash right after each ledger append, a damaged
+//! ledger or journal line, and one SIGKILL during registration.
 
 mod common;
 
@@ -184,18 +185,103 @@ fn keep_product_secret_keeps_it() {
     assert_eq!(ps.as_deref(), Some(PS));
 }
 
+/// After every run, crashed or not: whatever the platform issued is in the
+/// ledger, and the ledger holds nothing the platform did not issue.
+fn assert_ledger_is_the_platform(out: &Path, state: &Path, when: &str) {
+    let issued: BTreeMap<String, String> = state_secrets(state).into_iter().collect();
+    assert_eq!(
+        ledger(out),
+        issued,
+        "{when}: the ledger and the platform disagree"
+    );
+}
+
+/// The end of a crash test: one clean run finishes; every device was asked
+/// for once, its secret is in the ledger and in its image.
+fn assert_finished(
+    emu: &Emulator,
+    recipe: &Path,
+    devices: &Path,
+    out: &Path,
+    state: &Path,
+    names: &[String],
+) {
+    let last = build_cmd(recipe, devices, out, &[])
+        .output()
+        .expect("build");
+    assert_eq!(last.status.code(), Some(0), "{}", text(&last.stderr));
+    assert_ledger_is_the_platform(out, state, "after the last run");
+    let held = ledger(out);
+    assert_eq!(held.len(), names.len());
+    // Registered (activation comes at each device's first MQTT login).
+    let registered: Vec<String> = emu
+        .devices()
+        .into_iter()
+        .map(|d| d.0)
+        .filter(|dn| emu.registered(dn))
+        .collect();
+    assert_eq!(registered.len(), names.len());
+    for dn in names {
+        assert_eq!(emu.registrations_of(dn), 1, "{dn} asked more than once");
+    }
+    let imgs = images(out);
+    assert_eq!(imgs.len(), names.len());
+    for (dn, (ds, ps)) in imgs {
+        assert_eq!(ds.as_deref(), Some(held[&dn].as_str()), "{dn}");
+        assert_eq!(ps, None);
+    }
+}
+
+/// Issue #10, item 4: the build dies (abort) right after each durable
+/// append to the registration ledger; each crashed run has registered one
+/// more device, and the ledger always agrees with the platform.
 #[test]
-fn sigkill_while_registering_loses_no_secret() {
+fn crash_after_each_registration_ledger_append_loses_no_secret() {
+    use std::os::unix::process::ExitStatusExt;
     let dir = tempfile::tempdir().expect("tempdir");
-    let names: Vec<String> = (1..=16).map(|i| format!("kill-{i:04}")).collect();
+    let names: Vec<String> = (1..=5).map(|i| format!("crash-{i:04}")).collect();
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
     let products = write_products(dir.path(), &refs);
     let state = dir.path().join("state.json");
-    // Each registration is held 600 ms before the platform sees it; the
-    // build registers one device at a time (--jobs 1). Each kill is timed
-    // from the moment the emulator starts holding a request, so that it
-    // lands while that request is in flight (varied offsets, and after 1 to
-    // 3 requests of the run).
+    let emu = Emulator::start(
+        dir.path(),
+        &products,
+        &["--state", state.to_str().expect("utf8")],
+    );
+    let recipe = write_recipe(dir.path(), &emu.url, false);
+    let devices = write_devices(dir.path(), &refs);
+    let out = dir.path().join("out");
+    for crashed in 1..=3 {
+        let o = build_cmd(&recipe, &devices, &out, &["--jobs", "1"])
+            .env("FAILPOINTS", "registration-ledger-after-append=return")
+            .output()
+            .expect("build");
+        assert_eq!(
+            o.status.signal(),
+            Some(6),
+            "run {crashed}: the crash point did not fire: {}",
+            text(&o.stderr)
+        );
+        assert_ledger_is_the_platform(&out, &state, &format!("crash {crashed}"));
+        assert_eq!(
+            ledger(&out).len(),
+            crashed,
+            "one more device per crashed run"
+        );
+        assert!(!out.join("manifest.json").exists());
+    }
+    assert_finished(&emu, &recipe, &devices, &out, &state, &names);
+}
+
+/// One SIGKILL while a registration is in flight (held by the emulator's
+/// delay), as a smoke test of a kill at an arbitrary moment.
+#[test]
+fn sigkill_while_registering_loses_no_secret() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let names: Vec<String> = (1..=4).map(|i| format!("kill-{i:04}")).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let products = write_products(dir.path(), &refs);
+    let state = dir.path().join("state.json");
     let emu = Emulator::start(
         dir.path(),
         &products,
@@ -209,79 +295,124 @@ fn sigkill_while_registering_loses_no_secret() {
     let recipe = write_recipe(dir.path(), &emu.url, false);
     let devices = write_devices(dir.path(), &refs);
     let out = dir.path().join("out");
-
-    for (i, offset_ms) in [0u64, 240, 60, 180, 120].into_iter().enumerate() {
-        let base = emu.held();
-        let mut child = build_cmd(&recipe, &devices, &out, &["--jobs", "1"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn build");
-        let want = base + 1 + i % 3;
-        let deadline = std::time::Instant::now() + Duration::from_secs(60);
-        while emu.held() < want {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the build never reached registration"
-            );
-            assert!(
-                child.try_wait().expect("try_wait").is_none(),
-                "the build ended before the kill"
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        std::thread::sleep(Duration::from_millis(offset_ms));
-        child.kill().expect("SIGKILL");
-        let _ = child.wait();
-        // Let the emulator finish with the request the kill cut off.
-        std::thread::sleep(Duration::from_millis(700));
-        // After every kill: whatever the platform issued is in the ledger.
-        let held = ledger(&out);
-        for (dn, ds) in state_secrets(&state) {
-            assert_eq!(
-                held.get(&dn),
-                Some(&ds),
-                "{dn} was activated but its secret is not in the ledger"
-            );
-        }
+    let mut child = build_cmd(&recipe, &devices, &out, &["--jobs", "1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn build");
+    // Killed while the second registration is held.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while emu.held() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the build never reached registration"
+        );
+        assert!(
+            child.try_wait().expect("try_wait").is_none(),
+            "the build ended before the kill"
+        );
+        std::thread::sleep(Duration::from_millis(5));
     }
-    let killed_with = ledger(&out).len();
-
-    let last = build_cmd(&recipe, &devices, &out, &[])
-        .output()
-        .expect("build");
-    assert_eq!(last.status.code(), Some(0), "{}", text(&last.stderr));
-    let held = ledger(&out);
-    let issued: BTreeMap<String, String> = state_secrets(&state).into_iter().collect();
-    assert_eq!(held, issued);
-    assert_eq!(held.len(), names.len());
-    let activated: Vec<String> = emu
-        .devices()
-        .into_iter()
-        .filter(|d| d.1)
-        .map(|d| d.0)
-        .collect();
-    assert_eq!(activated.len(), names.len());
-    for dn in &activated {
-        assert!(held.contains_key(dn));
-        assert_eq!(emu.registrations_of(dn), 1, "{dn} asked more than once");
-    }
-    let imgs = images(&out);
-    assert_eq!(imgs.len(), names.len());
-    for (dn, (ds, ps)) in imgs {
-        assert_eq!(ds.as_deref(), Some(held[&dn].as_str()));
-        assert_eq!(ps, None);
-    }
-    // The kills really hit registrations in flight (else this test proves
-    // nothing): the emulator saw clients leave during its delay.
-    assert!(
-        killed_with < names.len(),
-        "every device was registered before the last kill"
-    );
+    std::thread::sleep(Duration::from_millis(100));
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    // Let the emulator finish with the request the kill cut off.
+    std::thread::sleep(Duration::from_millis(700));
+    assert_ledger_is_the_platform(&out, &state, "after the kill");
+    assert_eq!(ledger(&out).len(), 1);
     assert!(
         emu.log_text().contains("client left during the delay"),
-        "no kill hit a registration in flight"
+        "the kill did not hit a registration in flight"
     );
+    assert_finished(&emu, &recipe, &devices, &out, &state, &names);
+}
+
+/// Issue #10, item 3: a damaged line in the middle of the registration
+/// ledger or of the resume journal stops the build (file:line, exit 2)
+/// before anything is registered, and nothing is ever asked twice.
+#[test]
+fn a_damaged_middle_line_of_the_ledger_or_journal_stops_the_build() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let names: Vec<String> = (1..=4).map(|i| format!("gw-{i:06}")).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let products = write_products(dir.path(), &refs);
+    let state = dir.path().join("state.json");
+    let emu = Emulator::start(
+        dir.path(),
+        &products,
+        &["--state", state.to_str().expect("utf8")],
+    );
+    let recipe = write_recipe(dir.path(), &emu.url, false);
+    let devices = write_devices(dir.path(), &refs);
+    let out = dir.path().join("out");
+    // A run that dies once its batch is journaled: every device registered,
+    // built and journaled, no manifest.
+    let o = build_cmd(&recipe, &devices, &out, &[])
+        .env("FAILPOINTS", "build-after-journal=return")
+        .output()
+        .expect("build");
+    assert!(!o.status.success());
+    assert!(!out.join("manifest.json").exists());
+    let (ledger_path, journal_path) = (
+        out.join("registrations.jsonl"),
+        out.join(".manifest.partial.jsonl"),
+    );
+    let (held, journal) = (
+        std::fs::read_to_string(&ledger_path).expect("ledger"),
+        std::fs::read_to_string(&journal_path).expect("journal"),
+    );
+    assert_eq!(held.lines().count(), 4);
+    assert_eq!(journal.lines().count(), 5);
+    // The line loses its closing brace (a secret stays in it).
+    let damage = |text: &str, line: usize| -> String {
+        text.lines()
+            .enumerate()
+            .map(|(i, l)| {
+                if i + 1 == line {
+                    format!("{}\n", &l[..l.len() - 1])
+                } else {
+                    format!("{l}\n")
+                }
+            })
+            .collect()
+    };
+    for (path, good, line) in [(&journal_path, &journal, 3), (&ledger_path, &held, 2)] {
+        let bad = damage(good, line);
+        std::fs::write(path, &bad).expect("damage");
+        let o = build_cmd(&recipe, &devices, &out, &[])
+            .output()
+            .expect("build");
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains(&format!("{}:{line}: ", path.display())),
+            "{err}"
+        );
+        for s in ledger_secrets(&held) {
+            assert!(!err.contains(&s), "a secret in the error");
+        }
+        assert_eq!(
+            std::fs::read_to_string(path).expect("read"),
+            bad,
+            "left as it was"
+        );
+        assert!(!out.join("manifest.json").exists());
+        for dn in &names {
+            assert_eq!(emu.registrations_of(dn), 1, "{dn} asked again");
+        }
+        std::fs::write(path, good).expect("restore");
+    }
+    assert_finished(&emu, &recipe, &devices, &out, &state, &names);
+}
+
+/// The secrets in ledger text.
+fn ledger_secrets(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("line");
+            v["device_secret"].as_str().expect("ds").to_owned()
+        })
+        .collect()
 }
 
 #[test]
@@ -310,7 +441,7 @@ fn host_registration_over_tls_needs_the_ca() {
         text(&o.stderr)
     );
     assert!(ledger(&out).is_empty());
-    assert!(!emu.activated("tls-0001"));
+    assert!(!emu.registered("tls-0001"));
 
     let out = dir.path().join("with-ca");
     let o = build_cmd(
@@ -325,5 +456,5 @@ fn host_registration_over_tls_needs_the_ca() {
     let held = ledger(&out);
     let (ds, _) = &images(&out)["tls-0001"];
     assert_eq!(ds.as_deref(), held.get("tls-0001").map(String::as_str));
-    assert!(emu.activated("tls-0001"));
+    assert!(emu.registered("tls-0001"));
 }

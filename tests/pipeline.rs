@@ -7,17 +7,14 @@
 
 mod common;
 
-use common::emulator::{state_secrets, text, write_products, Emulator, BIN, PK, PS};
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use common::emulator::{state_secrets, write_products, Emulator};
+use common::images::inspect_json;
+use common::*;
+use std::path::{Path, PathBuf};
 
 const SECRET_ENV: &str = "TEST_PRODUCT_SECRET";
 
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf8 path")
-}
-
-fn host_recipe(dir: &Path, endpoint: &str) -> std::path::PathBuf {
+fn host_recipe(dir: &Path, endpoint: &str) -> PathBuf {
     let text = format!(
         "disk: {{size: 4MiB, table: gpt, seed: 0123456789abcdef0123456789abcdef}}\n\
          partitions:\n  - {{name: creds, size: 1MiB, credentials: {{}}}}\n  - {{name: data, size: fill}}\n\
@@ -28,13 +25,10 @@ fn host_recipe(dir: &Path, endpoint: &str) -> std::path::PathBuf {
     path
 }
 
-fn burnline(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env(SECRET_ENV, PS)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run burnline")
+/// burnline in a fresh temp dir, with the recipes' ProductSecret in its
+/// environment.
+fn test() -> Test {
+    Test::new().env(SECRET_ENV, PS)
 }
 
 /// The registration ledger's (device name, secret) pairs, in order.
@@ -54,7 +48,7 @@ fn ledger_secrets(path: &Path) -> Vec<(String, String)> {
 
 #[test]
 fn flash_from_a_host_registration_recipe_burns_the_registered_triple() {
-    let t = tempfile::tempdir().expect("tempdir");
+    let t = test();
     let d = t.path();
     let products = write_products(d, &["gw-0001", "gw-0002"]);
     let state = d.join("emulator-state.json");
@@ -66,24 +60,16 @@ fn flash_from_a_host_registration_recipe_burns_the_registered_triple() {
     std::fs::create_dir(&station).expect("mkdir");
     let ledger = station.join("ledger.jsonl");
     let (c1, c2) = (d.join("card1.img"), d.join("card2.img"));
-    let o = burnline(&[
-        "flash",
-        "--recipe",
-        s(&recipe),
-        "--devices",
-        s(&csv),
-        "--ledger",
-        s(&ledger),
-        "--target",
-        s(&c1),
-        "--target",
-        s(&c2),
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
-    assert!(
-        !text(&o.stderr).contains(PS),
-        "no ProductSecret in the output"
-    );
+    let flash = t
+        .cmd()
+        .args(["flash", "--recipe", s(&recipe), "--devices", s(&csv)])
+        .args(["--ledger", s(&ledger)]);
+    // No ProductSecret in the output.
+    let o = flash
+        .clone()
+        .args(["--target", s(&c1), "--target", s(&c2)])
+        .stderr_lacks(PS)
+        .run();
 
     // Each device registered once, and its secret is in the registration
     // ledger next to the station ledger, as the platform issued it.
@@ -97,17 +83,12 @@ fn flash_from_a_host_registration_recipe_burns_the_registered_triple() {
             issued.contains(pair),
             "{pair:?} not what the platform issued"
         );
-        assert!(
-            !text(&o.stderr).contains(&pair.1),
-            "no DeviceSecret in the output"
-        );
+        assert!(!o.stderr.contains(&pair.1), "no DeviceSecret in the output");
     }
 
     // Each card carries its device's full triple, without the ProductSecret.
     for (card, dn) in [(&c1, "gw-0001"), (&c2, "gw-0002")] {
-        let o = burnline(&["inspect", s(card), "--json", "--reveal-secrets"]);
-        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
-        let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("inspect json");
+        let v = inspect_json(&t, card, true);
         let rec = &v["credentials"];
         let want = recorded.iter().find(|(n, _)| n == dn).expect("recorded");
         assert_eq!(rec["device_name"], dn, "{v}");
@@ -118,24 +99,16 @@ fn flash_from_a_host_registration_recipe_burns_the_registered_triple() {
     // Every identity is now on a card: a rerun burns nothing and asks the
     // platform nothing.
     let c3 = d.join("card3.img");
-    let again = burnline(&[
-        "flash",
-        "--recipe",
-        s(&recipe),
-        "--devices",
-        s(&csv),
-        "--ledger",
-        s(&ledger),
-        "--target",
-        s(&c3),
-    ]);
-    assert_eq!(again.status.code(), Some(2), "{}", text(&again.stderr));
-    assert!(text(&again.stderr).contains("already verified"));
-    assert!(!c3.exists());
+    flash
+        .args(["--target", s(&c3)])
+        .status(2)
+        .stderr_contains("already verified")
+        .absent(&c3)
+        .run();
     assert_eq!(emu.registrations_of("gw-0001"), 1);
 }
 
-fn plain_recipe(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+fn plain_recipe(dir: &Path) -> (PathBuf, PathBuf) {
     let recipe = dir.join("recipe.yaml");
     std::fs::write(
         &recipe,
@@ -157,12 +130,14 @@ fn plain_recipe(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
 
 #[test]
 fn an_output_directory_holds_only_outputs_and_is_locked_while_in_use() {
-    let t = tempfile::tempdir().expect("tempdir");
+    let t = test();
     let d = t.path();
     let (recipe, csv) = plain_recipe(d);
     let out = d.join("out");
-    let o = burnline(&["build", s(&recipe), "--devices", s(&csv), "--out", s(&out)]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let build = t
+        .cmd()
+        .args(["build", s(&recipe), "--devices", s(&csv), "--out", s(&out)]);
+    build.run();
     let mut names: Vec<String> = std::fs::read_dir(&out)
         .expect("ls")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
@@ -172,52 +147,41 @@ fn an_output_directory_holds_only_outputs_and_is_locked_while_in_use() {
 
     // A run held at a crash point keeps the directory locked: a second run
     // into it is refused at once, and writes nothing.
-    let mut first = Command::new(BIN)
-        .args(["build", s(&recipe), "--devices", s(&csv), "--out", s(&out)])
+    let first = build
+        .clone()
         .env("FAILPOINTS", "build-after-base=sleep(4000)")
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("first run");
+        .spawn();
+    let refused = build
+        .clone()
+        .status(2)
+        .stderr_contains("is in use by another burnline run");
     let mut waited = 0;
     let second = loop {
         std::thread::sleep(std::time::Duration::from_millis(200));
         waited += 200;
-        let o = burnline(&["build", s(&recipe), "--devices", s(&csv), "--out", s(&out)]);
-        if o.status.code() != Some(0) || waited > 3000 {
+        let o = refused.clone().any_status().run();
+        if o.code() != Some(0) || waited > 3000 {
             break o;
         }
     };
-    assert_eq!(second.status.code(), Some(2), "{}", text(&second.stderr));
-    assert!(
-        text(&second.stderr).contains("is in use by another burnline run"),
-        "{}",
-        text(&second.stderr)
-    );
-    assert!(first.wait().expect("first run").success());
+    refused.check(&second);
+    first.wait();
     assert!(!out.join(".burnline.lock").exists());
 }
 
 #[test]
 fn no_image_digest_keeps_its_old_name() {
-    let t = tempfile::tempdir().expect("tempdir");
+    let t = test();
     let d = t.path();
     let (recipe, csv) = plain_recipe(d);
     let manifests: Vec<serde_json::Value> = ["--no-image-digest", "--no-image-sha256"]
         .iter()
         .map(|flag| {
             let out = d.join(flag.trim_start_matches('-'));
-            let o = burnline(&[
-                "build",
-                s(&recipe),
-                "--devices",
-                s(&csv),
-                "--out",
-                s(&out),
-                "--station",
-                flag,
-            ]);
-            assert_eq!(o.status.code(), Some(0), "{flag}: {}", text(&o.stderr));
+            t.cmd()
+                .args(["build", s(&recipe), "--devices", s(&csv), "--out", s(&out)])
+                .args(["--station", flag])
+                .run();
             let m = std::fs::read(out.join("manifest.json")).expect("manifest");
             serde_json::from_slice(&m).expect("manifest json")
         })
@@ -225,6 +189,8 @@ fn no_image_digest_keeps_its_old_name() {
     assert_eq!(manifests[0], manifests[1]);
     let entry = &manifests[0]["devices"][0];
     assert!(entry["image_sha256"].is_null(), "{entry}");
-    let help = burnline(&["build", "--help"]);
-    assert!(text(&help.stdout).contains("--no-image-digest"));
+    t.cmd()
+        .args(["build", "--help"])
+        .stdout_contains("--no-image-digest")
+        .run();
 }

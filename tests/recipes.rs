@@ -3,25 +3,12 @@
 
 mod common;
 
+use common::images::extract;
 use common::*;
-use std::path::Path;
-use std::process::Command;
-
-fn build(recipe: &str, csv: &str, out: &Path) -> std::process::Output {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    Command::new(env!("CARGO_BIN_EXE_burnline"))
-        .args(["build", recipe, "--devices", csv, "--out"])
-        .arg(out)
-        .current_dir(root)
-        .env("PRODUCT_SECRET", PS)
-        .env_remove("SOURCE_DATE_EPOCH")
-        .output()
-        .expect("run burnline")
-}
 
 #[test]
 fn every_example_recipe_builds_clean_images() {
-    let tmp = tempfile::tempdir().expect("tmp");
+    let t = Test::new();
     for (recipe, csv, first) in [
         (
             "recipes/example.yaml",
@@ -44,58 +31,43 @@ fn every_example_recipe_builds_clean_images() {
             "gw-100001.img",
         ),
     ] {
-        let out = tmp.path().join(recipe.replace('/', "_"));
-        let o = build(recipe, csv, &out);
-        assert!(
-            o.status.success(),
-            "{recipe}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        let out = t.path().join(recipe.replace('/', "_"));
+        // As the README says: from the repository root.
+        t.cmd()
+            .args(["build", recipe, "--devices", csv, "--out"])
+            .arg(&out)
+            .current_dir(repo_root())
+            .env("PRODUCT_SECRET", PS)
+            .run();
         let img = out.join(first);
-        let img_s = img.to_str().expect("utf8");
         if recipe.contains("mbr") {
-            let d = tool("sfdisk", &["--dump", img_s]);
-            assert!(
-                text(&d).contains("label: dos") && text(&d).contains("start=        2048"),
-                "{recipe}: {}",
-                text(&d)
-            );
+            t.tool("sfdisk")
+                .arg("--dump")
+                .arg(&img)
+                .output_contains("label: dos")
+                .output_contains("start=        2048")
+                .run();
         } else {
-            let v = tool("sgdisk", &["-v", img_s]);
-            assert!(
-                text(&v).contains("No problems found"),
-                "{recipe}: {}",
-                text(&v)
-            );
+            t.tool("sgdisk")
+                .arg("-v")
+                .arg(&img)
+                .output_contains("No problems found")
+                .run();
         }
-        let vol = extract(&img, 1 << 20, 8 << 20, &tmp.path().join("boot.vfat"));
-        let m = tool(
-            "mtype",
-            &[
-                "-i",
-                vol.to_str().expect("utf8"),
-                "::/etc/burnline/bootstrap.conf",
-            ],
-        );
-        assert_eq!(
-            String::from_utf8_lossy(&m.stdout),
-            "partition=creds\n",
-            "{recipe}"
-        );
-        let sums = tool(
-            "sh",
-            &[
-                "-c",
-                &format!("cd '{}' && sha256sum -c --quiet SHA256SUMS", out.display()),
-            ],
-        );
-        assert!(sums.status.success(), "{recipe}: {}", text(&sums));
+        let vol = extract(&img, 1 << 20, 8 << 20, &t.path().join("boot.vfat"));
+        t.tool("mtype")
+            .args(["-i", s(&vol), "::/etc/burnline/bootstrap.conf"])
+            .stdout("partition=creds\n")
+            .run();
+        t.tool("sha256sum")
+            .args(["-c", "--quiet", "SHA256SUMS"])
+            .current_dir(&out)
+            .run();
     }
     // The MBR example's SPL blob sits at 8 KiB.
-    let spl =
-        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/spl.bin")).expect("spl");
+    let spl = std::fs::read(repo_root().join("examples/spl.bin")).expect("spl");
     let img = std::fs::read(
-        tmp.path()
+        t.path()
             .join("recipes_device-secret-mbr.yaml/gw-000001.img"),
     )
     .expect("img");

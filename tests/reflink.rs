@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::fixtures::*;
 use common::*;
 use std::fs;
 use std::os::unix::fs::MetadataExt;
@@ -19,15 +20,6 @@ impl Drop for Mount {
     }
 }
 
-fn ok(o: Outcome) -> Outcome {
-    assert_eq!(o.code, 0, "{}", o.stderr);
-    o
-}
-
-fn summary(o: &Outcome) -> serde_json::Value {
-    serde_json::from_str(o.stdout.trim()).expect("json summary")
-}
-
 #[test]
 fn reflink_on_xfs_and_extent_copy_elsewhere_give_identical_images() {
     let t = with_files(Test::new()).file(
@@ -38,52 +30,26 @@ fn reflink_on_xfs_and_extent_copy_elsewhere_give_identical_images() {
     let f = fs::File::create(&backing).expect("backing");
     f.set_len(1 << 30).expect("size");
     drop(f);
-    let mk = tool(
-        "mkfs.xfs",
-        &["-q", "-m", "reflink=1", backing.to_str().expect("utf8")],
-    );
-    assert!(mk.status.success(), "mkfs.xfs: {}", text(&mk));
+    t.tool("mkfs.xfs")
+        .args(["-q", "-m", "reflink=1", s(&backing)])
+        .run();
     let mnt = t.path().join("xfs");
     fs::create_dir(&mnt).expect("mkdir");
-    let m = tool(
-        "mount",
-        &[
-            "-o",
-            "loop",
-            backing.to_str().expect("utf8"),
-            mnt.to_str().expect("utf8"),
-        ],
-    );
-    assert!(
-        m.status.success(),
-        "loop-mounting XFS needs root: {}",
-        text(&m)
-    );
+    // Loop-mounting XFS needs root.
+    t.tool("mount")
+        .args(["-o", "loop", s(&backing), s(&mnt)])
+        .run();
     let _guard = Mount(mnt.clone());
 
     let xfs_out = mnt.join("out");
-    let x = ok(t.run_with(&[
-        "build",
-        "recipe.yaml",
-        "--devices",
-        "devices.csv",
-        "--json",
-        "--out",
-        xfs_out.to_str().expect("utf8"),
-    ]));
-    assert_eq!(summary(&x)["reflink"], true, "FICLONE was not used on XFS");
-    let e = ok(t.run_with(&[
-        "build",
-        "recipe.yaml",
-        "--devices",
-        "devices.csv",
-        "--json",
-        "--out",
-        "ext",
-    ]));
+    let build = t
+        .cmd()
+        .args(["build", "recipe.yaml", "--devices", "devices.csv", "--json"]);
+    let x = build.clone().args(["--out", s(&xfs_out)]).stdout_json();
+    assert_eq!(x["reflink"], true, "FICLONE was not used on XFS");
+    let e = build.args(["--out", "ext"]).stdout_json();
     assert_eq!(
-        summary(&e)["reflink"],
-        false,
+        e["reflink"], false,
         "this disk was expected to lack reflink"
     );
     for name in ["gw-0001.img", "gw-0002.img", "manifest.json", "SHA256SUMS"] {
@@ -102,21 +68,13 @@ fn reflink_on_xfs_and_extent_copy_elsewhere_give_identical_images() {
         meta.blocks() * 512
     );
     // On XFS the FAT volume's extents are shared with the other images.
-    let frag = tool(
-        "filefrag",
-        &["-v", xfs_out.join("gw-0002.img").to_str().expect("utf8")],
-    );
-    assert!(
-        text(&frag).contains("shared"),
-        "no shared extents on XFS:\n{}",
-        text(&frag)
-    );
-    let sums = tool(
-        "sh",
-        &[
-            "-c",
-            &format!("cd {} && sha256sum -c SHA256SUMS", xfs_out.display()),
-        ],
-    );
-    assert!(sums.status.success(), "{}", text(&sums));
+    t.tool("filefrag")
+        .arg("-v")
+        .arg(xfs_out.join("gw-0002.img"))
+        .output_contains("shared")
+        .run();
+    t.tool("sha256sum")
+        .args(["-c", "SHA256SUMS"])
+        .current_dir(&xfs_out)
+        .run();
 }

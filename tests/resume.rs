@@ -1,8 +1,9 @@
 //! Resume: builds killed with SIGKILL at seeded random moments, then rerun
 //! with the same command, end with every output identical to a clean
 //! build's; a SIGINT lets the batch in flight finish, exits 130, and the
-//! rerun finishes the rest. No timing is asserted: the delays only vary
-//! where the kill lands.
+//! rerun finishes the rest; a damaged line in the middle of the journal
+//! stops the rerun with its file and line. No timing is asserted: the
+//! delays only vary where the kill lands.
 
 mod station_common;
 use station_common::*;
@@ -182,4 +183,51 @@ fn crash_after_each_durable_step_then_rerun_matches_a_clean_build() {
             "{fp}: outputs differ from the clean build"
         );
     }
+}
+
+#[test]
+fn a_damaged_middle_line_of_the_journal_stops_the_rerun_with_its_line() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let d = t.path();
+    let (r, c) = fixture(d, 70, "");
+    let clean = d.join("clean");
+    assert!(build_cmd(&r, &c, &clean).status().expect("clean").success());
+    let out = d.join("out");
+    // Dies once the first batch (64 devices) is journaled.
+    let crashed = build_cmd(&r, &c, &out)
+        .env("FAILPOINTS", "build-after-journal=return")
+        .status()
+        .expect("run");
+    assert!(!crashed.success());
+    let journal = out.join(".manifest.partial.jsonl");
+    let good = std::fs::read_to_string(&journal).expect("journal");
+    assert_eq!(good.lines().count(), 65);
+    let before = outputs(&out);
+    let bad: String = good
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            if i == 9 {
+                format!("{}\n", &l[5..])
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    std::fs::write(&journal, &bad).expect("damage");
+    let o = build_cmd(&r, &c, &out)
+        .stderr(Stdio::piped())
+        .output()
+        .expect("rerun");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!("{}:10: ", journal.display())),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&journal).expect("journal"), bad);
+    assert_eq!(outputs(&out), before, "nothing was built or removed");
+    std::fs::write(&journal, &good).expect("restore");
+    assert!(build_cmd(&r, &c, &out).status().expect("rerun").success());
+    assert_eq!(outputs(&out), outputs(&clean));
 }

@@ -5,62 +5,62 @@
 //! against the real `b3sum`; a missing b3sum fails the test) and `flash`
 //! checks it; a delta of an unknown digest kind is refused.
 
-mod station_common;
-use station_common::*;
-use std::path::{Path, PathBuf};
-use std::process::Output;
+mod common;
 
-/// Builds the recipe `r` for the devices of `c` twice under `d`: full images
-/// into `full`, and station output (with `extra` flags) into `st`.
-fn full_and_station(d: &Path, r: &Path, c: &Path, extra: &[&str]) -> (PathBuf, PathBuf) {
-    let (full, st) = (d.join("full"), d.join("st"));
-    ok(&["build", s(r), "--devices", s(c), "--out", s(&full)]);
-    let mut args = vec![
-        "build",
-        s(r),
-        "--devices",
-        s(c),
-        "--out",
-        s(&st),
-        "--station",
-    ];
-    args.extend_from_slice(extra);
-    ok(&args);
+use common::fixtures::{fixture, names};
+use common::images::{b3sum, sha};
+use common::*;
+use std::path::{Path, PathBuf};
+
+/// `burnline build RECIPE --devices CSV --out OUT`, in `t`'s directory.
+fn build(t: &Test, r: &Path, c: &Path, out: &Path) -> Test {
+    t.cmd()
+        .args(["build", s(r), "--devices", s(c), "--out", s(out)])
+}
+
+/// `burnline flash BASE DELTA --target CARD`.
+fn flash(t: &Test, base: &Path, delta: &Path, card: &Path) -> Test {
+    t.cmd()
+        .args(["flash", s(base), s(delta), "--target", s(card)])
+}
+
+/// Builds the recipe `r` for the devices of `c` twice in `t`'s directory:
+/// full images into `full`, and station output (with `extra` flags) into
+/// `st`.
+fn full_and_station(t: &Test, r: &Path, c: &Path, extra: &[&str]) -> (PathBuf, PathBuf) {
+    let (full, st) = (t.path().join("full"), t.path().join("st"));
+    build(t, r, c, &full).run();
+    build(t, r, c, &st).arg("--station").args(extra).run();
     (full, st)
 }
 
-/// A station build of one device in `d/st`, and that device's delta bytes.
-fn one_device_station(d: &Path) -> (PathBuf, Vec<u8>) {
-    let (r, c) = fixture(d, 1, "output: {mode: station}\n");
-    let st = d.join("st");
-    ok(&["build", s(&r), "--devices", s(&c), "--out", s(&st)]);
+/// A station build of one device in `st`, and that device's delta bytes.
+fn one_device_station(t: &Test) -> (PathBuf, Vec<u8>) {
+    let (r, c) = fixture(t.path(), 1, "output: {mode: station}\n");
+    let st = t.path().join("st");
+    build(t, &r, &c, &st).run();
     let bytes = std::fs::read(st.join("gw-0001.img.delta")).expect("delta");
     (st, bytes)
 }
 
-/// Flashes `st`'s base with `delta` (written to `d/NAME.delta`) onto the
-/// file `d/card-NAME`; returns the run and the card's path.
-fn flash_delta(d: &Path, st: &Path, name: &str, delta: &[u8]) -> (Output, PathBuf) {
-    let bad = d.join(format!("{name}.delta"));
+/// The flash of `st`'s base with `delta` (written to `NAME.delta`) onto
+/// the file `card-NAME`, to be run; and the card's path.
+fn flash_delta(t: &Test, st: &Path, name: &str, delta: &[u8]) -> (Test, PathBuf) {
+    let bad = t.path().join(format!("{name}.delta"));
     std::fs::write(&bad, delta).expect("write");
-    let card = d.join(format!("card-{name}"));
-    let o = burnline(&[
-        "flash",
-        s(&st.join("base.img")),
-        s(&bad),
-        "--target",
-        s(&card),
-    ]);
-    (o, card)
+    let card = t.path().join(format!("card-{name}"));
+    (flash(t, &st.join("base.img"), &bad, &card), card)
 }
 
 #[test]
 fn base_plus_delta_equals_full_image_for_every_device() {
-    let t = tempfile::tempdir().expect("tempdir");
-    let d = t.path();
-    let (r, c) = fixture(d, 6, "");
-    let (full, st) = full_and_station(d, &r, &c, &[]);
-    tool("sha256sum", &["-c", "SHA256SUMS"], &st);
+    let t = Test::new();
+    let (r, c) = fixture(t.path(), 6, "");
+    let (full, st) = full_and_station(&t, &r, &c, &[]);
+    t.tool("sha256sum")
+        .args(["-c", "SHA256SUMS"])
+        .current_dir(&st)
+        .run();
     let manifest = std::fs::read_to_string(st.join("manifest.json")).expect("manifest");
     assert!(
         manifest.contains("\"base.img\""),
@@ -72,77 +72,62 @@ fn base_plus_delta_equals_full_image_for_every_device() {
             &std::fs::metadata(&delta).expect("delta").permissions(),
         );
         assert_eq!(mode & 0o777, 0o600, "a delta holds secrets");
-        let card = d.join(format!("card-{name}"));
-        ok(&[
-            "flash",
-            s(&st.join("base.img")),
-            s(&delta),
-            "--target",
-            s(&card),
-        ]);
+        let card = t.path().join(format!("card-{name}"));
+        flash(&t, &st.join("base.img"), &delta, &card).run();
         assert_eq!(
             sha(&card),
             sha(&full.join(&name)),
             "{name}: base + delta differs from the full image"
         );
         let bytes = std::fs::read(&delta).expect("delta");
-        assert_eq!(&bytes[84..88], &[0; 4], "kind 0: SHA-256, as before");
-        assert_eq!(hex::encode(&bytes[48..80]), sha(&full.join(&name)));
+        assert_eq!(
+            &bytes[84..88],
+            &[1, 0, 0, 0],
+            "kind 1: BLAKE3 by default (only flash reads it)"
+        );
+        assert_eq!(hex::encode(&bytes[48..80]), b3sum(&t, &full.join(&name)));
     }
+    // Named, the digest is SHA-256 again, as it was the default before.
+    let (full, st) = full_and_station(&t, &r, &c, &["--digest", "sha256"]);
+    let name = &names(6)[0];
+    let bytes = std::fs::read(st.join(format!("{name}.delta"))).expect("delta");
+    assert_eq!(&bytes[84..88], &[0; 4], "kind 0: SHA-256");
+    assert_eq!(hex::encode(&bytes[48..80]), sha(&full.join(name)));
 }
 
 #[test]
 fn truncated_or_corrupted_delta_is_refused_and_nothing_written() {
-    let t = tempfile::tempdir().expect("tempdir");
-    let d = t.path();
-    let (st, bytes) = one_device_station(d);
+    let t = Test::new();
+    let (st, bytes) = one_device_station(&t);
     let mut corrupt = bytes.clone();
     corrupt[120] ^= 0x40;
     for (what, b) in [
         ("truncated", &bytes[..bytes.len() - 7]),
         ("corrupted", &corrupt[..]),
     ] {
-        let (o, card) = flash_delta(d, &st, what, b);
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert!(!o.status.success());
-        assert_eq!(err.lines().count(), 1, "one line: {err}");
-        assert!(
-            err.contains("truncated or corrupted") && err.contains("nothing was written"),
-            "{err}"
-        );
-        assert!(!card.exists(), "no target touched");
+        let (run, card) = flash_delta(&t, &st, what, b);
+        run.fails()
+            .stderr_lines(1)
+            .stderr_contains("truncated or corrupted")
+            .stderr_contains("nothing was written")
+            .absent(&card)
+            .run();
     }
 }
 
 #[test]
 fn deltas_without_image_sha256_still_apply() {
-    let t = tempfile::tempdir().expect("tempdir");
-    let d = t.path();
-    let (r, c) = fixture(d, 2, "");
-    let (full, st) = full_and_station(d, &r, &c, &["--no-image-sha256"]);
+    let t = Test::new();
+    let (r, c) = fixture(t.path(), 2, "");
+    let (full, st) = full_and_station(&t, &r, &c, &["--no-image-sha256"]);
     let manifest = std::fs::read_to_string(st.join("manifest.json")).expect("manifest");
     assert!(!manifest.contains("image_sha256"));
     for name in names(2) {
-        let card = d.join(format!("card-{name}"));
-        ok(&[
-            "flash",
-            s(&st.join("base.img")),
-            s(&st.join(format!("{name}.delta"))),
-            "--target",
-            s(&card),
-        ]);
+        let card = t.path().join(format!("card-{name}"));
+        let delta = st.join(format!("{name}.delta"));
+        flash(&t, &st.join("base.img"), &delta, &card).run();
         assert_eq!(sha(&card), sha(&full.join(&name)), "{name}");
     }
-}
-
-/// The first hex word `b3sum FILE` prints.
-fn b3sum(path: &std::path::Path) -> String {
-    let o = tool("b3sum", &[s(path)], std::path::Path::new("."));
-    String::from_utf8_lossy(&o.stdout)
-        .split_whitespace()
-        .next()
-        .expect("b3sum printed a hash")
-        .to_owned()
 }
 
 /// `bytes` (a delta, edited) with its SHA-256 trailer made right again.
@@ -154,140 +139,110 @@ fn reseal(mut bytes: Vec<u8>) -> Vec<u8> {
     bytes
 }
 
-/// A station build with `--digest blake3` of `n` devices in `d/st`, and the
-/// full images of the same devices in `d/full`.
-fn blake3_station(d: &Path, n: usize) -> (PathBuf, PathBuf) {
-    let (r, c) = fixture(d, n, "");
-    full_and_station(d, &r, &c, &["--digest", "blake3"])
+/// A station build with `--digest blake3` of `n` devices in `st`, and the
+/// full images of the same devices in `full`.
+fn blake3_station(t: &Test, n: usize) -> (PathBuf, PathBuf) {
+    let (r, c) = fixture(t.path(), n, "");
+    full_and_station(t, &r, &c, &["--digest", "blake3"])
 }
 
 #[test]
 fn blake3_deltas_record_the_b3sum_of_the_full_image_and_flash() {
-    let t = tempfile::tempdir().expect("tempdir");
-    let d = t.path();
-    let (full, st) = blake3_station(d, 4);
+    let t = Test::new();
+    let (full, st) = blake3_station(&t, 4);
     assert!(!st.join("SHA256SUMS").exists(), "one sums file, B3SUMS");
-    let o = tool("b3sum", &["-c", "B3SUMS"], &st);
-    assert_eq!(
-        String::from_utf8_lossy(&o.stdout).matches(": OK").count(),
-        5,
-        "base.img and four deltas"
-    );
-    ok(&["verify", s(&st)]);
+    // base.img and four deltas.
+    t.tool("b3sum")
+        .args(["-c", "B3SUMS"])
+        .current_dir(&st)
+        .stdout_count(": OK", 5)
+        .run();
+    t.cmd().args(["verify", s(&st)]).run();
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(st.join("manifest.json")).expect("manifest"))
             .expect("json");
     assert_eq!(
         manifest["base"]["blake3"],
-        b3sum(&st.join("base.img")).as_str()
+        b3sum(&t, &st.join("base.img")).as_str()
     );
     for (i, name) in names(4).iter().enumerate() {
         let delta = st.join(format!("{name}.delta"));
         let bytes = std::fs::read(&delta).expect("delta");
-        let want = b3sum(&full.join(name));
+        let want = b3sum(&t, &full.join(name));
         assert_eq!(&bytes[84..88], &[1, 0, 0, 0], "{name}: kind 1, BLAKE3");
         assert_eq!(hex::encode(&bytes[48..80]), want, "{name}: recorded result");
         assert_eq!(hex::encode(&bytes[16..48]), sha(&st.join("base.img")));
         let e = &manifest["devices"][i];
         assert_eq!(e["image_blake3"], want.as_str(), "{e}");
         assert!(e.get("image_sha256").is_none(), "{e}");
-        let card = d.join(format!("card-{name}"));
-        let o = ok(&[
-            "flash",
-            s(&st.join("base.img")),
-            s(&delta),
-            "--target",
-            s(&card),
-        ]);
-        assert!(
-            String::from_utf8_lossy(&o.stderr).contains(&format!("blake3 {want}")),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        assert_eq!(b3sum(&card), want, "{name}: the card is the full image");
+        let card = t.path().join(format!("card-{name}"));
+        flash(&t, &st.join("base.img"), &delta, &card)
+            .stderr_contains(format!("blake3 {want}"))
+            .run();
+        assert_eq!(b3sum(&t, &card), want, "{name}: the card is the full image");
     }
 }
 
 #[test]
 fn blake3_flash_fails_on_a_changed_base_byte_or_result_hash() {
-    let t = tempfile::tempdir().expect("tempdir");
-    let d = t.path();
-    let (_, st) = blake3_station(d, 1);
+    let t = Test::new();
+    let (_, st) = blake3_station(&t, 1);
     let delta = st.join("gw-0001.img.delta");
     // One byte of the base changed.
     let mut base = std::fs::read(st.join("base.img")).expect("base");
     base[3 << 20] ^= 1;
-    let bad_base = d.join("bad-base.img");
+    let bad_base = t.path().join("bad-base.img");
     std::fs::write(&bad_base, &base).expect("write");
-    let o = burnline(&[
-        "flash",
-        s(&bad_base),
-        s(&delta),
-        "--target",
-        s(&d.join("card-a")),
-    ]);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(!o.status.success());
-    assert!(
-        err.contains("is not the base this delta was made for"),
-        "{err}"
-    );
+    flash(&t, &bad_base, &delta, &t.path().join("card-a"))
+        .fails()
+        .stderr_contains("is not the base this delta was made for")
+        .run();
     // The recorded result changed (the trailer made right again).
     let mut bytes = std::fs::read(&delta).expect("delta");
     bytes[50] ^= 1;
-    let bad_delta = d.join("bad-result.delta");
+    let bad_delta = t.path().join("bad-result.delta");
     std::fs::write(&bad_delta, reseal(bytes)).expect("write");
-    let o = burnline(&[
-        "flash",
-        s(&st.join("base.img")),
-        s(&bad_delta),
-        "--target",
-        s(&d.join("card-b")),
-    ]);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(!o.status.success());
-    assert!(
-        err.contains("does not have the blake3 the delta records") && err.contains("half-written"),
-        "{err}"
-    );
+    flash(
+        &t,
+        &st.join("base.img"),
+        &bad_delta,
+        &t.path().join("card-b"),
+    )
+    .fails()
+    .stderr_contains("does not have the blake3 the delta records")
+    .stderr_contains("half-written")
+    .run();
 }
 
 #[test]
 fn delta_of_an_unknown_digest_kind_is_refused() {
-    let t = tempfile::tempdir().expect("tempdir");
-    let d = t.path();
-    let (st, mut bytes) = one_device_station(d);
+    let t = Test::new();
+    let (st, mut bytes) = one_device_station(&t);
     bytes[84] = 7;
-    let (o, card) = flash_delta(d, &st, "kind7", &reseal(bytes));
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(
-        err.contains("digest kind (bytes 84..88) is 7") && err.contains("nothing was written"),
-        "{err}"
-    );
-    assert!(!card.exists(), "no target touched");
+    let (run, card) = flash_delta(&t, &st, "kind7", &reseal(bytes));
+    run.status(2)
+        .stderr_contains("digest kind (bytes 84..88) is 7")
+        .stderr_contains("nothing was written")
+        .absent(&card)
+        .run();
 }
 
 #[test]
 fn blake3_without_image_hash_records_zeros_and_still_flashes() {
-    let t = tempfile::tempdir().expect("tempdir");
-    let d = t.path();
-    let (r, c) = fixture(d, 1, "");
-    let (full, st) = full_and_station(d, &r, &c, &["--digest", "blake3", "--no-image-sha256"]);
+    let t = Test::new();
+    let (r, c) = fixture(t.path(), 1, "");
+    let (full, st) = full_and_station(&t, &r, &c, &["--digest", "blake3", "--no-image-sha256"]);
     let manifest = std::fs::read_to_string(st.join("manifest.json")).expect("manifest");
     assert!(!manifest.contains("image_blake3") && !manifest.contains("image_sha256"));
-    tool("b3sum", &["-c", "B3SUMS"], &st);
+    t.tool("b3sum")
+        .args(["-c", "B3SUMS"])
+        .current_dir(&st)
+        .run();
     let delta = st.join("gw-0001.img.delta");
     let bytes = std::fs::read(&delta).expect("delta");
     assert_eq!(&bytes[48..80], &[0; 32], "not recorded");
     assert_eq!(&bytes[84..88], &[1, 0, 0, 0]);
-    let card = d.join("card");
-    ok(&[
-        "flash",
-        s(&st.join("base.img")),
-        s(&delta),
-        "--target",
-        s(&card),
-    ]);
+    let card = t.path().join("card");
+    flash(&t, &st.join("base.img"), &delta, &card).run();
     assert_eq!(sha(&card), sha(&full.join("gw-0001.img")));
 }

@@ -4,9 +4,11 @@
 
 mod common;
 
+use common::fixtures::*;
 use common::*;
 use std::fs;
 
+/// The `error: ` lines of a run's stderr.
 fn errors(o: &Outcome) -> Vec<String> {
     o.stderr
         .lines()
@@ -42,8 +44,12 @@ gw-0007,{long},{PK}\n",
             "devices.csv",
             "--out",
             "out",
-        ]);
-    let o = t.status(2);
+        ])
+        .status(2)
+        .output_lacks(DS1)
+        .output_lacks(DS2)
+        .absent("out");
+    let o = t.run();
     let e = errors(&o);
     let want = [
         "error: devices.csv:3: DeviceName: must be 4 to 32 characters, found 3",
@@ -54,14 +60,6 @@ gw-0007,{long},{PK}\n",
         "error: devices.csv:8: DeviceSecret: must be at most 32 characters, found 33",
     ];
     assert_eq!(e, want, "stderr:\n{}", o.stderr);
-    assert!(
-        !o.stderr.contains(DS1) && !o.stderr.contains(DS2),
-        "a secret leaked into an error"
-    );
-    assert!(
-        !t.path().join("out").exists(),
-        "a failed check must leave no output behind"
-    );
 }
 
 #[test]
@@ -69,27 +67,23 @@ fn check_reports_recipe_and_layout_problems_with_positions() {
     let r = good_recipe()
         .replace("size: 16MiB", "size: 40MiB")
         .replace("label: BOOT", "label: BOOT\n      colour: red");
-    let t = with_files(Test::new()).file("recipe.yaml", r).args([
-        "check",
-        "recipe.yaml",
-        "--devices",
-        "devices.csv",
-    ]);
-    let o = t.status(2);
+    let o = with_files(Test::new())
+        .file("recipe.yaml", r)
+        .args(["check", "recipe.yaml", "--devices", "devices.csv"])
+        .status(2)
+        .error_line("unknown field `colour`")
+        .run();
     let e = errors(&o);
     assert_eq!(e.len(), 1, "{}", o.stderr);
     assert!(e[0].starts_with("error: recipe.yaml:13:7: "), "{}", e[0]);
     assert!(!e[0].contains("at line"), "{}", e[0]);
-    assert!(e[0].contains("unknown field `colour`"), "{}", e[0]);
 
     let r = good_recipe().replace("size: 16MiB", "size: 40MiB");
-    let t = with_files(Test::new()).file("recipe.yaml", r).args([
-        "check",
-        "recipe.yaml",
-        "--devices",
-        "devices.csv",
-    ]);
-    let o = t.status(2);
+    let o = with_files(Test::new())
+        .file("recipe.yaml", r)
+        .args(["check", "recipe.yaml", "--devices", "devices.csv"])
+        .status(2)
+        .run();
     let e = errors(&o);
     assert!(
         e.iter().any(|l| l
@@ -105,12 +99,11 @@ fn all_recipe_rules_are_reported_together() {
     let r = "disk:\n  size: 10 furlongs\n  table: apm\n  sector_size: 1000\n  seed: nothex\n\
 partitions:\n  - name: a\n    size: fill\n    type: bogus\n  - name: a\n    size: 1MiB\n\
 auth:\n  mode: psk\n  product_key: short\n";
-    let t = Test::new()
+    let mut t = Test::new()
         .file("recipe.yaml", r)
         .file("d.csv", "DeviceName\nabcd\n")
-        .args(["check", "recipe.yaml", "--devices", "d.csv"]);
-    let o = t.status(2);
-    let e = errors(&o).join("\n");
+        .args(["check", "recipe.yaml", "--devices", "d.csv"])
+        .status(2);
     for want in [
         "recipe.yaml:2:9: disk.size: unknown unit",
         "recipe.yaml:3:10: disk.table: must be `gpt` or `mbr`, found `apm`",
@@ -122,8 +115,9 @@ auth:\n  mode: psk\n  product_key: short\n";
         "recipe.yaml:13:9: auth.mode: must be `device-secret`",
         "recipe.yaml:14:16: auth.product_key: must be 11 characters, found 5",
     ] {
-        assert!(e.contains(want), "missing `{want}` in:\n{e}");
+        t = t.error_line(want);
     }
+    t.run();
 }
 
 #[test]
@@ -140,14 +134,13 @@ fn layout_rules() {
         "blobs:\n  - source: spl.bin\n    offset: 8KiB\n",
         "auth:\n  mode: device-secret\n  product_key: a1X2bEnP82z\n",
     );
-    let t = Test::new()
+    let mut t = Test::new()
         .file("recipe.yaml", r)
         .file("big.bin", big)
         .file("spl.bin", vec![2u8; 4096])
         .file("devices.csv", devices_csv())
-        .args(["check", "recipe.yaml", "--devices", "devices.csv"]);
-    let o = t.status(2);
-    let e = errors(&o).join("\n");
+        .args(["check", "recipe.yaml", "--devices", "devices.csv"])
+        .status(2);
     for want in [
         "partitions[0].fat: a 2097152-byte volume is too small for FAT32",
         "partitions[1].offset: overlaps partition `boot`, which ends at byte 3145728",
@@ -156,114 +149,82 @@ fn layout_rules() {
         "is 3145728 bytes, larger than its partition (2097152 bytes)",
         "blobs[0].offset: the blob (8192..12288) overlaps the partition table (0..17408)",
     ] {
-        assert!(e.contains(want), "missing `{want}` in:\n{e}");
+        t = t.error_line(want);
     }
+    t.run();
 }
 
 #[test]
 fn missing_inputs_and_columns() {
     let r = good_recipe().replace("source: files/bin/prog", "source: files/bin/nope");
-    let t = with_files(Test::new())
+    with_files(Test::new())
         .file("recipe.yaml", r)
         .file("names.csv", "DeviceName,Nickname\ngw-0001,a\n")
-        .args(["check", "recipe.yaml", "--devices", "names.csv"]);
-    let o = t.status(2);
-    let e = errors(&o).join("\n");
-    assert!(
-        e.contains("partitions[0].fat.files[1].source: cannot read `"),
-        "{e}"
-    );
-    assert!(
-        e.contains(
-            "names.csv:1: DeviceSecret: 一机一密 (mode: device-secret) needs a DeviceSecret column"
-        ),
-        "{e}"
-    );
+        .args(["check", "recipe.yaml", "--devices", "names.csv"])
+        .status(2)
+        .error_line("partitions[0].fat.files[1].source: cannot read `")
+        .error_line(
+            "names.csv:1: DeviceSecret: 一机一密 (mode: device-secret) needs a DeviceSecret column",
+        )
+        .run();
 
-    let t = with_files(Test::new())
+    with_files(Test::new())
         .file("recipe.yaml", good_recipe())
-        .args(["check", "recipe.yaml", "--devices", "absent.csv"]);
-    let o = t.status(2);
-    assert!(
-        o.stderr
-            .contains("error: absent.csv: cannot read the device CSV"),
-        "{}",
-        o.stderr
-    );
+        .args(["check", "recipe.yaml", "--devices", "absent.csv"])
+        .status(2)
+        .stderr_contains("error: absent.csv: cannot read the device CSV")
+        .run();
 }
 
 #[test]
 fn product_secret_rules() {
     let auth = format!("auth:\n  mode: product-secret\n  product_key: {PK}\n  product_secret: {{ file: ps.txt }}\n");
-    let t = with_files(Test::new())
+    with_files(Test::new())
         .file("recipe.yaml", recipe("gpt", 16, "16MiB", "32MiB", &auth))
         .file("ps.txt", "tooshort\n")
-        .args(["check", "recipe.yaml", "--devices", "devices.csv"]);
-    let o = t.status(2);
-    assert!(
-        o.stderr
-            .contains("auth.product_secret: must be 16 or 32 characters, found 8"),
-        "{}",
-        o.stderr
-    );
-    assert!(!o.stderr.contains("tooshort"), "the secret was echoed");
+        .args(["check", "recipe.yaml", "--devices", "devices.csv"])
+        .status(2)
+        .stderr_contains("auth.product_secret: must be 16 or 32 characters, found 8")
+        .output_lacks("tooshort")
+        .run();
 
     let auth =
         format!("auth:\n  mode: product-secret\n  product_key: {PK}\n  product_secret: {PS}\n");
-    let t = with_files(Test::new())
+    with_files(Test::new())
         .file("recipe.yaml", recipe("gpt", 16, "16MiB", "32MiB", &auth))
-        .args(["check", "recipe.yaml", "--devices", "devices.csv"]);
-    let o = t.success();
-    assert!(
-        o.stderr
-            .contains("warning: auth.product_secret is written inline"),
-        "{}",
-        o.stderr
-    );
-    assert!(!o.stderr.contains(PS));
+        .args(["check", "recipe.yaml", "--devices", "devices.csv"])
+        .stderr_contains("warning: auth.product_secret is written inline")
+        .output_lacks(PS)
+        .run();
 
     let auth = format!("auth:\n  mode: product-secret\n  product_key: {PK}\n  product_secret: {{ env: NOT_SET_ANYWHERE }}\n");
-    let t = with_files(Test::new())
+    with_files(Test::new())
         .file("recipe.yaml", recipe("gpt", 16, "16MiB", "32MiB", &auth))
-        .args(["check", "recipe.yaml", "--devices", "devices.csv"]);
-    let o = t.status(2);
-    assert!(
-        o.stderr
-            .contains("environment variable `NOT_SET_ANYWHERE` is not set"),
-        "{}",
-        o.stderr
-    );
+        .args(["check", "recipe.yaml", "--devices", "devices.csv"])
+        .env_remove("NOT_SET_ANYWHERE")
+        .status(2)
+        .stderr_contains("environment variable `NOT_SET_ANYWHERE` is not set")
+        .run();
 }
 
 #[test]
 fn two_devices_mapping_to_one_file_are_refused() {
     let r = good_recipe() + "output:\n  pattern: \"{device_name}.img\"\n";
     let csv = format!("DeviceName,DeviceSecret\ngw-0001,{DS1}\ngw-0001,{DS2}\n");
-    let t = with_files(Test::new())
+    with_files(Test::new())
         .file("recipe.yaml", r)
         .file("d.csv", csv)
-        .args(["check", "recipe.yaml", "--devices", "d.csv"]);
-    let o = t.status(2);
-    assert!(
-        o.stderr
-            .contains("d.csv:3: DeviceName: `gw-0001` already appears on line 2"),
-        "{}",
-        o.stderr
-    );
+        .args(["check", "recipe.yaml", "--devices", "d.csv"])
+        .status(2)
+        .stderr_contains("d.csv:3: DeviceName: `gw-0001` already appears on line 2")
+        .run();
     let r = good_recipe() + "output:\n  pattern: \"../{device_name}.img\"\n";
-    let t = with_files(Test::new()).file("recipe.yaml", r).args([
-        "check",
-        "recipe.yaml",
-        "--devices",
-        "devices.csv",
-    ]);
-    let o = t.status(2);
-    assert!(
-        o.stderr
-            .contains("output.pattern: must be a plain file name"),
-        "{}",
-        o.stderr
-    );
+    with_files(Test::new())
+        .file("recipe.yaml", r)
+        .args(["check", "recipe.yaml", "--devices", "devices.csv"])
+        .status(2)
+        .stderr_contains("output.pattern: must be a plain file name")
+        .run();
 }
 
 #[test]
@@ -281,15 +242,11 @@ fn a_failed_device_does_not_stop_the_others() {
             "devices.csv",
             "--out",
             "out",
-        ]);
-    let o = t.status(1);
-    assert!(
-        o.stderr
-            .contains("error: device gw-0002 (devices.csv:3): renaming into place"),
-        "{}",
-        o.stderr
-    );
-    assert!(o.stderr.contains("1 of 3 device(s) failed"), "{}", o.stderr);
+        ])
+        .status(1)
+        .stderr_contains("error: device gw-0002 (devices.csv:3): renaming into place")
+        .stderr_contains("1 of 3 device(s) failed");
+    t.run();
     let manifest = fs::read_to_string(t.path().join("out/manifest.json")).expect("manifest");
     assert!(
         manifest.contains("gw-0001") && !manifest.contains("\"gw-0002\""),
@@ -306,12 +263,18 @@ fn a_failed_device_does_not_stop_the_others() {
 
 #[test]
 fn usage_errors_exit_2() {
-    let o = Test::new().args(["build"]).status(2);
-    assert!(o.stderr.contains("Usage"), "{}", o.stderr);
-    let o = Test::new().args(["frobnicate"]).status(2);
+    Test::new()
+        .args(["build"])
+        .status(2)
+        .stderr_contains("Usage")
+        .run();
+    let o = Test::new().args(["frobnicate"]).status(2).run();
     assert!(!o.stderr.is_empty());
-    let o = Test::new().args(["--help"]).success();
-    assert!(o.stdout.contains("build") && o.stdout.contains("inspect"));
+    Test::new()
+        .args(["--help"])
+        .stdout_contains("build")
+        .stdout_contains("inspect")
+        .run();
 }
 
 #[test]
@@ -350,17 +313,17 @@ fn a_credentials_slot_too_small_for_the_registered_record_is_refused() {
             .file("recipe.yaml", recipe(2048))
             .file("devices.csv", "DeviceName\ngw-0001\n")
             .env("TEST_PS", PS)
-            .args(args);
-        let o = t.status(2);
-        assert_eq!(
-            errors(&o),
-            ["error: recipe.yaml:7:11: partitions[0].size: a device's credential record can need 1025 bytes per \
-                 slot once registered (32-character DeviceName and secrets, the recipe's region and endpoint), so its \
-                 two slots need at least 2050 bytes, but the partition has 2048"],
-            "{cmd}: {}",
-            o.stderr
-        );
-        assert!(!t.path().join("out").exists(), "{cmd} wrote something");
+            .args(args)
+            .status(2)
+            .stderr_lines(2)
+            .error_line(
+                "recipe.yaml:7:11: partitions[0].size: a device's credential record can need 1025 bytes per \
+                 slot once registered (32-character DeviceName and secrets, the recipe's region and endpoint), so \
+                 its two slots need at least 2050 bytes, but the partition has 2048",
+            )
+            .absent("out");
+        let o = t.run();
+        assert_eq!(errors(&o).len(), 1, "{cmd}: {}", o.stderr);
     }
     // Three sectors hold it.
     Test::new()
@@ -368,5 +331,5 @@ fn a_credentials_slot_too_small_for_the_registered_record_is_refused() {
         .file("devices.csv", "DeviceName\ngw-0001\n")
         .env("TEST_PS", PS)
         .args(["check", "recipe.yaml", "--devices", "devices.csv"])
-        .success();
+        .run();
 }

@@ -10,7 +10,6 @@
 use crate::io::BlockAt;
 use crate::layout::fat_geometry::{self, Geometry};
 use crate::recipe::{FatBits, FatFile};
-use std::fs::File;
 use std::io::{self, Read, Seek, Write};
 use std::path::Path;
 
@@ -171,8 +170,7 @@ fn copy_path<D: Read + Write + Seek>(
     }
     let mut out = root.create_file(dest)?;
     out.truncate()?;
-    let mut input = File::open(source)
-        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", source.display())))?;
+    let mut input = crate::io::source::open_regular(source)?;
     let mut buf = vec![0u8; 1 << 20];
     loop {
         let n = input.read(&mut buf)?;

@@ -118,7 +118,7 @@ pub fn build(recipe: &Recipe, layout: &Layout, dir: &Path) -> Result<Base> {
 }
 
 fn copy_into(dst: &File, src: &Path, at: u64, room: u64) -> std::io::Result<()> {
-    let f = File::open(src)?;
+    let f = crate::io::source::open_regular(src)?;
     let len = f.metadata()?.len();
     if len > room {
         return Err(std::io::Error::other(format!(

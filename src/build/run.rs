@@ -40,15 +40,6 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 
-/// A failpoint after a durable step: `FAILPOINTS=NAME=return` makes the
-/// run die there at once (abort: no destructors, no cleanup), as a crash or
-/// SIGKILL would; the resume tests rerun from each one.
-macro_rules! crash_point {
-    ($name:literal) => {
-        fail::fail_point!($name, |_| std::process::abort())
-    };
-}
-
 /// Devices per durable batch.
 const BATCH: usize = 64;
 
@@ -111,11 +102,17 @@ pub fn run(args: &BuildOptions) -> Result<Summary> {
     let spec = output_spec(args, &recipe)?;
     let total = shard.map_or(rows, |s| s.rows_in(rows));
     let out = &args.out;
+    if out.exists() && !out.is_dir() {
+        return Err(Error::Usage(format!(
+            "--out {}: is not a directory",
+            out.display()
+        )));
+    }
     std::fs::create_dir_all(out).at("creating the output directory", out)?;
     let lock = DirLock::acquire(out)?;
     atomic::clean_stale(out)?;
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(args.jobs.unwrap_or(0))
+        .num_threads(jobs(args.jobs))
         .build()
         .map_err(|e| Error::Usage(format!("--jobs: {e}")))?;
 
@@ -155,7 +152,11 @@ pub fn run(args: &BuildOptions) -> Result<Summary> {
     crash_point!("build-after-base");
     let reflink = probe_reflink(&base.file, out);
     let mut builder = DeviceBuilder::new(&recipe, &layout, &base, out.clone(), reflink, registrar)?;
-    builder.tree = (spec.digest == DigestKind::Blake3).then_some(tree);
+    let blake3 = match spec.mode {
+        OutputMode::Full => spec.digest,
+        OutputMode::BaseDelta => spec.delta_image_digest(),
+    } == DigestKind::Blake3;
+    builder.tree = blake3.then_some(tree);
     let recipe_name = recipe
         .path
         .file_name()
@@ -189,14 +190,16 @@ pub fn run(args: &BuildOptions) -> Result<Summary> {
             let results: Vec<Result<Staged>> = pool.install(|| {
                 rows.par_iter()
                     .zip(jobs)
-                    .map(|(row, job)| match journal.done(&row.device_name) {
-                        Some(e) => Ok(Staged {
-                            entry: e.clone(),
-                            renames: Vec::new(),
-                            fresh: false,
-                        }),
-                        None => job.and_then(|j| stage(&builder, &j, &spec, &base_sha)),
-                    })
+                    .map(
+                        |(row, job)| match journal.done(&row.product_key, &row.device_name) {
+                            Some(e) => Ok(Staged {
+                                entry: e.clone(),
+                                renames: Vec::new(),
+                                fresh: false,
+                            }),
+                            None => job.and_then(|j| stage(&builder, &j, &spec, &base_sha)),
+                        },
+                    )
                     .collect()
             });
             (rows, results)
@@ -249,6 +252,22 @@ pub fn run(args: &BuildOptions) -> Result<Summary> {
     })
 }
 
+/// The most devices built at once. More threads than this only add memory
+/// and contention: the work is bound by the disk and a few cores.
+pub const MAX_JOBS: usize = 256;
+
+/// `--jobs`, clamped to [`MAX_JOBS`] (and saying so); 0 or none: one per CPU.
+fn jobs(asked: Option<usize>) -> usize {
+    match asked {
+        Some(n) if n > MAX_JOBS => {
+            eprintln!("burnline: note: --jobs {n} is more than {MAX_JOBS}; using {MAX_JOBS}");
+            MAX_JOBS
+        }
+        Some(n) => n,
+        None => 0,
+    }
+}
+
 /// Whether FICLONE from the base works in the output directory.
 fn probe_reflink(base: &File, out: &Path) -> bool {
     let probe = out.join(format!(".burnline-probe{}", atomic::TEMP_SUFFIX));
@@ -273,6 +292,7 @@ fn output_spec(args: &BuildOptions, recipe: &crate::recipe::Recipe) -> Result<Ou
     }
     if let Some(d) = o.digest {
         spec.digest = d;
+        spec.digest_given = true;
     }
     if spec.mode == OutputMode::BaseDelta && spec.compress.is_some() {
         eprintln!("burnline: note: compression applies to full images; station output stays raw");

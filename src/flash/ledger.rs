@@ -1,19 +1,26 @@
 //! The station ledger (JSON lines, fsynced after every line): which identity
-//! went to which card, and how far it got: `assigned` (before the first byte
-//! is written), `written`, `verified` (read back and checked), or `failed`.
-//! An identity is issued again only while it has no `verified` record, so a
-//! crash or a pulled card never loses one, and a verified one is never
-//! issued twice; a card whose last record is not `verified` is not good and
-//! must be flashed again. A torn last line (a crash mid-write) is ignored.
-//! Secrets are never written here.
+//! (ProductKey, DeviceName) went to which card, and how far it got:
+//! `assigned` (before the first byte is written), `written`, `verified` (read
+//! back and checked), or `failed`. An identity is issued again only while it
+//! has no `verified` record, so a crash or a pulled card never loses one,
+//! and a verified one is never issued twice; a card whose last record is not
+//! `verified` is not good and must be flashed again. Secrets are never
+//! written here.
+//!
+//! It is a [`crate::io::append_log`], with that module's one rule: a torn
+//! last line (a crash mid-append) is cut off; any other unreadable line
+//! stops the run with the file and line (exit 2), since skipping a damaged
+//! `verified` line would issue that identity to a second card. The ledger
+//! is locked (`flock`, without waiting) from open to drop, which is the
+//! whole `flash --recipe` run: a second process sharing it is refused
+//! before it writes anything. A crash point follows each durable state
+//! (`station-ledger-after-assigned`, `-after-written`, `-after-verified`).
 
 use crate::error::{IoContext, Result};
+use crate::io::append_log::{AppendLog, Options};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
-use std::fs::{File, OpenOptions};
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::path::Path;
 
 /// How far an identity got on a card.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,83 +57,140 @@ pub struct Record {
     pub time: u64,
 }
 
-/// An open ledger.
+/// An identity: (ProductKey, DeviceName). Never the DeviceName alone: two
+/// products may both have a gw-000001.
+pub type Identity = (String, String);
+
+const OPTIONS: Options<'static> = Options {
+    what: "the station ledger",
+    mode: None,
+    torn_hint: "",
+};
+
+/// An open ledger, locked for as long as it is open.
 pub struct Ledger {
-    path: PathBuf,
-    file: Mutex<File>,
-    verified: HashSet<String>,
-    last: HashMap<String, Record>,
+    log: AppendLog<Record>,
+    verified: HashSet<Identity>,
+    last: HashMap<Identity, Record>,
+}
+
+fn key(product_key: &str, device_name: &str) -> Identity {
+    (product_key.to_owned(), device_name.to_owned())
 }
 
 impl Ledger {
-    /// Opens (or creates) the ledger at `path`.
+    /// Opens (or creates) the ledger at `path` and locks it: a second
+    /// process that opens the same ledger is refused (exit 2) until this one
+    /// is dropped.
     pub fn open(path: &Path) -> Result<Ledger> {
         if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).at("creating the ledger's directory", dir)?;
         }
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(e) => return Err(e).at("reading the ledger", path),
-        };
+        let opened = AppendLog::<Record>::open(path, OPTIONS)?;
         let mut verified = HashSet::new();
         let mut last = HashMap::new();
-        for r in text
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Record>(l).ok())
-        {
+        for r in opened.records {
+            let id = key(&r.product_key, &r.device_name);
             if r.state == State::Verified {
-                verified.insert(r.device_name.clone());
+                verified.insert(id.clone());
             }
-            last.insert(r.device_name.clone(), r);
-        }
-        let new = text.is_empty();
-        let mut file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .at("opening the ledger", path)?;
-        if !text.is_empty() && !text.ends_with('\n') {
-            file.write_all(b"\n").at("writing the ledger", path)?;
-        }
-        if new {
-            file.sync_all().at("syncing the ledger", path)?;
-            let dir = path
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
-            crate::io::atomic::sync_dir(dir)?;
+            last.insert(id, r);
         }
         Ok(Ledger {
-            path: path.to_path_buf(),
-            file: Mutex::new(file),
+            log: opened.log,
             verified,
             last,
         })
     }
 
     /// Whether the identity is verified on some card.
-    pub fn is_verified(&self, device_name: &str) -> bool {
-        self.verified.contains(device_name)
+    pub fn is_verified(&self, product_key: &str, device_name: &str) -> bool {
+        self.verified.contains(&key(product_key, device_name))
     }
 
     /// The last record of an identity from earlier runs.
-    pub fn last(&self, device_name: &str) -> Option<&Record> {
-        self.last.get(device_name)
+    pub fn last(&self, product_key: &str, device_name: &str) -> Option<&Record> {
+        self.last.get(&key(product_key, device_name))
     }
 
-    /// Appends a record and fsyncs it.
+    /// Appends a record and fsyncs it; then the crash point of its state
+    /// (`station-ledger-after-assigned`, `-after-written`, `-after-verified`).
     pub fn append(&self, mut r: Record) -> Result<()> {
         r.time = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
-        let mut line = serde_json::to_string(&r).unwrap_or_default();
-        line.push('\n');
-        let file = self.file.lock().unwrap_or_else(|p| p.into_inner());
-        (&*file)
-            .write_all(line.as_bytes())
-            .at("writing the ledger", &self.path)?;
-        file.sync_data().at("syncing the ledger", &self.path)
+        self.log.append(&r)?;
+        match r.state {
+            State::Assigned => crash_point!("station-ledger-after-assigned"),
+            State::Written => crash_point!("station-ledger-after-written"),
+            State::Verified => crash_point!("station-ledger-after-verified"),
+            State::Failed => {}
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(pk: &str, dn: &str, state: State) -> Record {
+        Record {
+            device_name: dn.into(),
+            product_key: pk.into(),
+            target: "card".into(),
+            state,
+            image_sha256: None,
+            error: None,
+            time: 0,
+        }
+    }
+
+    #[test]
+    fn identities_are_product_key_and_device_name() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("ledger.jsonl");
+        let l = Ledger::open(&path).expect("open");
+        l.append(rec("a1X2bEnP82z", "gw-000001", State::Verified))
+            .expect("append");
+        l.append(rec("b2Y3cFoQ93A", "gw-000001", State::Assigned))
+            .expect("append");
+        drop(l);
+        let l = Ledger::open(&path).expect("reopen");
+        assert!(l.is_verified("a1X2bEnP82z", "gw-000001"));
+        assert!(!l.is_verified("b2Y3cFoQ93A", "gw-000001"));
+        assert_eq!(
+            l.last("b2Y3cFoQ93A", "gw-000001").map(|r| r.state),
+            Some(State::Assigned)
+        );
+        assert_eq!(
+            l.last("a1X2bEnP82z", "gw-000001").map(|r| r.state),
+            Some(State::Verified)
+        );
+    }
+
+    #[test]
+    fn a_damaged_verified_line_stops_instead_of_being_skipped() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("ledger.jsonl");
+        let l = Ledger::open(&path).expect("open");
+        for s in [State::Assigned, State::Written, State::Verified] {
+            l.append(rec("a1X2bEnP82z", "gw-000001", s))
+                .expect("append");
+        }
+        l.append(rec("a1X2bEnP82z", "gw-000002", State::Assigned))
+            .expect("append");
+        drop(l);
+        let text = std::fs::read_to_string(&path).expect("read");
+        std::fs::write(&path, text.replacen("\"verified\"", "\"verif\u{0}ed\"", 1))
+            .expect("corrupt");
+        let e = Ledger::open(&path).err().expect("damaged");
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("1 problem"), "{e}");
+        let crate::error::Error::Invalid(p) = e else {
+            unreachable!()
+        };
+        assert_eq!(p[0].location, format!("{}:3", path.display()));
     }
 }

@@ -49,7 +49,7 @@ pub fn run(
     while rows.len() < targets.len() {
         match reader.next_row() {
             None => break,
-            Some(Ok(row)) if ledger.is_verified(&row.device_name) => {}
+            Some(Ok(row)) if ledger.is_verified(&row.product_key, &row.device_name) => {}
             Some(Ok(row)) => rows.push(row),
             Some(Err(problems)) => return Err(Error::Invalid(problems)),
         }
@@ -92,7 +92,7 @@ pub fn run(
         let patches = job.patches;
         let sha = hash_patched(&base.file, base.len, &base.extents, &patches)
             .at("hashing", &base.path)?;
-        if let Some(prev) = ledger.last(&row.device_name) {
+        if let Some(prev) = ledger.last(&row.product_key, &row.device_name) {
             eprintln!(
                 "burnline: {} was {:?} on {} in an earlier run, not verified: issuing it again",
                 row.device_name, prev.state, prev.target

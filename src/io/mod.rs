@@ -1,17 +1,24 @@
 //! Small composable I/O pieces: crash-safe files ([`atomic`]: write temp,
-//! fsync, rename, fsync the directory), a [`window::Window`] onto part of a file, a
+//! fsync, rename, fsync the directory), inputs opened so they cannot hang a
+//! build ([`source`]), a [`window::Window`] onto part of a file, a
 //! [`patch::PatchDevice`] that records writes in memory, extent-aware copying
 //! ([`extents`]), whole-block patch writes ([`block_writes`]), a write-back
 //! cache for file-system crates ([`write_back`]) and hashing of
 //! an image as base plus patches ([`hash`], and BLAKE3 with the base's tree
-//! cached in [`tree_digest`]).
+//! cached in [`tree_digest`]). [`append_log`] is the one append-only JSON
+//! lines log under the registration ledger, the station ledger and the
+//! resume journal: fsynced appends, a lock against a second process, and one
+//! rule for what a crash leaves (a torn last line is cut) and what damage
+//! is (any other unreadable line stops the run, naming the file and line).
 
+pub mod append_log;
 pub mod atomic;
 pub mod block_writes;
 pub mod bmap;
 pub mod extents;
 pub mod hash;
 pub mod patch;
+pub mod source;
 pub mod tree_digest;
 pub mod window;
 pub mod write_back;

@@ -2,10 +2,11 @@
 //! [`plan`] places the partitions (aligned, in order, the last one may fill
 //! the disk) and checks that nothing overlaps, is misaligned, or does not fit,
 //! and that every input fits the partition it goes into ([`fat_geometry`]
-//! for FAT volumes). [`ids`] derives a device's GUIDs and serials, and
+//! for FAT volumes, whose paths [`fat_names`] checks). [`ids`] derives a device's GUIDs and serials, and
 //! [`table`] and [`table_template`] write the partition table.
 
 pub mod fat_geometry;
+pub mod fat_names;
 pub mod ids;
 pub mod table;
 pub mod table_template;
@@ -254,7 +255,12 @@ fn check_content(
     match content {
         Content::Image(path) => {
             if let Ok(m) = std::fs::metadata(path) {
-                if m.len() > size {
+                if !m.is_file() {
+                    problems.push(recipe.problem(
+                        &format!("{field}.image"),
+                        format!("`{}` is not a regular file", path.display()),
+                    ));
+                } else if m.len() > size {
                     problems.push(recipe.problem(
                         &format!("{field}.image"),
                         format!(
@@ -267,6 +273,12 @@ fn check_content(
             }
         }
         Content::Fat(spec) => {
+            for np in fat_names::check(&spec.files) {
+                problems.push(recipe.problem(
+                    &format!("{field}.fat.files[{}].{}", np.file, np.field),
+                    np.rule,
+                ));
+            }
             if let Err(rule) = fat_geometry::choose(size, recipe.disk.sector_size, spec.bits) {
                 problems.push(recipe.problem(&format!("{field}.fat"), rule));
             } else if let Err(rule) = fat_geometry::check_fits(size, recipe.disk.sector_size, spec)
@@ -314,6 +326,7 @@ fn record_room(recipe: &Recipe, keep_product_secret: bool, size: u64) -> Option<
         region: recipe.auth.region.as_deref(),
         endpoint: recipe.auth.endpoint.as_deref(),
         keep_product_secret,
+        register_via: recipe.auth.register_via.as_deref(),
     });
     let room = burnline_core::credentials::record::room(size / 2);
     (room < largest).then(|| {

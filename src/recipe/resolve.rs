@@ -48,6 +48,16 @@ pub fn load_lenient(path: &Path) -> Result<(Recipe, Vec<Problem>)> {
             format!("cannot read the recipe: {e}"),
         )
     })?;
+    if let Some((line, col)) = super::locate::too_deep(&text) {
+        return Err(Error::invalid(
+            format!("{}:{line}:{col}", path.display()),
+            "",
+            format!(
+                "nests deeper than {} levels; a recipe needs a handful",
+                super::locate::MAX_DEPTH
+            ),
+        ));
+    }
     let raw: RawRecipe = yaml_serde::from_str(&text).map_err(|e| {
         let location = match e.location() {
             Some(l) => format!("{}:{}:{}", path.display(), l.line(), l.column()),
@@ -106,17 +116,31 @@ pub fn load_lenient(path: &Path) -> Result<(Recipe, Vec<Problem>)> {
 
 type Resolved = (Disk, Vec<Partition>, Vec<Blob>, Auth, String);
 
+/// Every size and offset in a recipe is at most this (1 PiB). Layout
+/// arithmetic adds and aligns a few such values, so bounding each one here
+/// is what keeps every sum far from `u64::MAX`: a value past it is a rule
+/// broken at its own line and column, never a wrapped offset.
+pub const MAX_BYTES: u64 = 1 << 50;
+
 fn size_of(raw: &RawSize, field: &str, p: &mut impl FnMut(&str, String)) -> Option<u64> {
-    match raw {
-        RawSize::Bytes(b) => Some(*b),
+    let bytes = match raw {
+        RawSize::Bytes(b) => *b,
         RawSize::Text(t) => match size::parse_size(t) {
-            Ok(b) => Some(b),
+            Ok(b) => b,
             Err(rule) => {
                 p(field, rule);
-                None
+                return None;
             }
         },
+    };
+    if bytes > MAX_BYTES {
+        p(
+            field,
+            format!("{bytes} bytes is more than 1 PiB, the most burnline lays out"),
+        );
+        return None;
     }
+    Some(bytes)
 }
 
 fn resolve(raw: RawRecipe, dir: &Path, p: &mut impl FnMut(&str, String)) -> Option<Resolved> {
@@ -131,6 +155,16 @@ fn resolve(raw: RawRecipe, dir: &Path, p: &mut impl FnMut(&str, String)) -> Opti
         if let Some(part) = resolve_partition(rp, i, i == last, table, dir, p) {
             partitions.push(part);
         }
+    }
+    if table == TableKind::Gpt && raw.partitions.len() > crate::layout::GPT_ENTRIES as usize {
+        p(
+            "partitions",
+            format!(
+                "a GPT holds at most {} partitions, the recipe has {}",
+                crate::layout::GPT_ENTRIES,
+                raw.partitions.len()
+            ),
+        );
     }
     let mut names: Vec<&str> = Vec::new();
     for (i, rp) in raw.partitions.iter().enumerate() {
@@ -313,6 +347,12 @@ fn resolve_partition(
     let field = format!("partitions[{i}]");
     if rp.name.is_empty() {
         p(&format!("{field}.name"), "must not be empty".into());
+    } else if rp.name.chars().any(char::is_control) {
+        // A NUL ends the name for most readers: `creds\0x` reads as `creds`.
+        p(
+            &format!("{field}.name"),
+            "must not hold control characters (such as NUL)".into(),
+        );
     } else if rp.name.encode_utf16().count() > 36 {
         p(
             &format!("{field}.name"),
@@ -512,12 +552,19 @@ fn resolve_auth(a: &RawAuth, dir: &Path, p: &mut impl FnMut(&str, String)) -> Op
             p("auth.product_key", rule);
         }
     }
-    if let Some(ep) = &a.endpoint {
-        if !(ep.starts_with("https://") || ep.starts_with("http://")) {
-            p(
-                "auth.endpoint",
-                "must be a URL starting with https:// (or http:// for a loopback emulator)".into(),
-            );
+    // The endpoint (or the region's host) every device will use: checked
+    // by the same rules as the client's, since a bad one makes every image
+    // unbootable.
+    use crate::registration::endpoint::{Endpoint, EndpointError};
+    if let Err(e) = Endpoint::resolve(a.endpoint.as_deref(), a.region.as_deref()) {
+        let field = match (&e, &a.endpoint) {
+            (EndpointError::BadRegion(_), _) | (_, None) => "auth.region",
+            _ => "auth.endpoint",
+        };
+        p(field, e.to_string());
+    } else if let (Some(region), Some(_)) = (&a.region, &a.endpoint) {
+        if let Err(e) = Endpoint::for_region(region) {
+            p("auth.region", e.to_string());
         }
     }
     let register = match a.register.as_deref() {
@@ -531,6 +578,19 @@ fn resolve_auth(a: &RawAuth, dir: &Path, p: &mut impl FnMut(&str, String)) -> Op
             RegisterAt::Device
         }
     };
+    match (a.register_via.as_deref(), a.mode.as_str(), register) {
+        (None, _, _) => {}
+        (Some(v), _, _) if v != "http" && v != "mqtt" => p(
+            "auth.register_via",
+            format!("must be `http` or `mqtt`, found `{v}`"),
+        ),
+        (Some(_), "product-secret", RegisterAt::Device) => {}
+        (Some(_), _, _) => p(
+            "auth.register_via",
+            "belongs to `mode: product-secret` with the device registering (`register: device`)"
+                .into(),
+        ),
+    }
     let mode = match a.mode.as_str() {
         "device-secret" => {
             if a.product_secret.is_some() {
@@ -570,6 +630,7 @@ fn resolve_auth(a: &RawAuth, dir: &Path, p: &mut impl FnMut(&str, String)) -> Op
         product_key: a.product_key.clone(),
         region: a.region.clone(),
         endpoint: a.endpoint.clone(),
+        register_via: a.register_via.clone().filter(|v| v == "mqtt"),
     })
 }
 
@@ -592,14 +653,10 @@ fn read_secret(
             },
             (None, Some(file)) => {
                 let path = dir.join(file);
-                match std::fs::read_to_string(&path) {
-                    Ok(v) => {
-                        let secret = Secret::new(v.trim_end_matches(['\n', '\r']).to_owned());
-                        drop(zeroize::Zeroizing::new(v));
-                        Some(secret)
-                    }
-                    Err(e) => {
-                        p(field, format!("cannot read `{}`: {e}", path.display()));
+                match read_secret_file(&path) {
+                    Ok(secret) => Some(secret),
+                    Err(rule) => {
+                        p(field, rule);
                         None
                     }
                 }
@@ -610,4 +667,30 @@ fn read_secret(
             }
         },
     }
+}
+
+/// The most a secret file may hold: a secret is at most 64 characters, so a
+/// few KiB leave room for comments' worth of whitespace and nothing else.
+const SECRET_FILE_MAX: u64 = 4096;
+
+/// Reads a secret from a regular file of at most [`SECRET_FILE_MAX`] bytes
+/// (never from a device or FIFO, which could feed it forever), without its
+/// line ending. The error never holds the file's bytes.
+fn read_secret_file(path: &Path) -> std::result::Result<Secret, String> {
+    use std::io::Read;
+    let f = crate::io::source::open_regular(path)
+        .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    let mut bytes = zeroize::Zeroizing::new(Vec::new());
+    f.take(SECRET_FILE_MAX + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    if bytes.len() as u64 > SECRET_FILE_MAX {
+        return Err(format!(
+            "`{}` holds more than {SECRET_FILE_MAX} bytes; a secret file holds the secret alone",
+            path.display()
+        ));
+    }
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| format!("`{}` is not UTF-8 text", path.display()))?;
+    Ok(Secret::new(text.trim_end_matches(['\n', '\r']).to_owned()))
 }

@@ -1,53 +1,69 @@
 //! `registrations.jsonl`: every DeviceSecret the platform issued to this
 //! output directory, one JSON object a line (`product_key`, `device_name`,
-//! `device_secret`). The platform hands a secret out only once, so a line is
-//! appended and fsynced BEFORE the secret is used for anything; a rerun reads
-//! the file and never asks the platform again for a device it holds. The file
-//! has mode 0600 since it holds secrets.
+//! `device_secret`), keyed by (ProductKey, DeviceName). The platform hands a
+//! secret out only once, so a line is appended and fsynced BEFORE the secret
+//! is used for anything; a rerun reads the file and never asks the platform
+//! again for a device it holds. The file has mode 0600 since it holds
+//! secrets.
 //!
-//! A run killed while appending can leave a last line without its newline:
-//! it is cut off with a warning (the secret in it was never used, nor can it
-//! be read back). A broken complete line stops the run.
+//! It is a [`crate::io::append_log`], with that module's one rule: a torn
+//! last line (a run killed while appending) is cut off with a warning (the
+//! secret in it was never used); any other unreadable line stops the run
+//! with the file and line (exit 2) and is never skipped. The log is locked
+//! while open. The crash point `registration-ledger-after-append` fires
+//! right after each durable append.
 
-use crate::error::{Error, IoContext, Result};
+use crate::error::Result;
+use crate::io::append_log::{AppendLog, Options};
 use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::path::{Path, PathBuf};
-use zeroize::Zeroizing;
+use std::path::Path;
 
 /// The ledger's file name in the output directory.
 pub const FILE_NAME: &str = "registrations.jsonl";
 
-#[derive(Serialize)]
-struct Line<'a> {
-    product_key: &'a str,
-    device_name: &'a str,
-    device_secret: &'a str,
-}
+const OPTIONS: Options<'static> = Options {
+    what: "the registration ledger",
+    mode: Some(0o600),
+    torn_hint:
+        "; if that device shows as activated in the console, delete it there and build again",
+};
 
-#[derive(Deserialize)]
+/// One line: an issued secret.
+#[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct OwnedLine {
+struct Registered {
     product_key: String,
     device_name: String,
-    device_secret: String,
+    #[serde(with = "secret_text")]
+    device_secret: Secret,
+}
+
+/// A [`Secret`] as a JSON string, for this file only.
+mod secret_text {
+    use crate::secret::Secret;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(s: &Secret, ser: S) -> Result<S::Ok, S::Error> {
+        ser.serialize_str(s.expose())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(de: D) -> Result<Secret, D::Error> {
+        String::deserialize(de).map(Secret::new)
+    }
 }
 
 /// The ledger of one output directory, open for appending.
 pub struct Ledger {
-    path: PathBuf,
-    file: File,
+    log: AppendLog<Registered>,
     entries: HashMap<(String, String), Secret>,
 }
 
 impl std::fmt::Debug for Ledger {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Ledger")
-            .field("path", &self.path)
+            .field("path", &self.log.path())
             .field("entries", &self.entries.len())
             .finish()
     }
@@ -56,55 +72,14 @@ impl std::fmt::Debug for Ledger {
 impl Ledger {
     /// Opens (or creates) the ledger in `dir` and reads what it holds.
     pub fn open(dir: &Path) -> Result<Self> {
-        let path = dir.join(FILE_NAME);
-        let existed = path.exists();
-        let mut file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .mode(0o600)
-            .open(&path)
-            .at("opening the registration ledger", &path)?;
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))
-            .at("setting mode 0600 on", &path)?;
-        if !existed {
-            file.sync_all().at("syncing", &path)?;
-            crate::io::atomic::sync_dir(dir)?;
-        }
-        let mut text = Zeroizing::new(String::new());
-        file.read_to_string(&mut text)
-            .at("reading the registration ledger", &path)?;
-        let complete = text.rfind('\n').map_or(0, |i| i + 1);
-        if complete < text.len() {
-            eprintln!(
-                "warning: {}: incomplete last line cut off (a run was stopped while writing it); if that device \
-                 shows as activated in the console, delete it there and build again",
-                path.display()
-            );
-            file.set_len(complete as u64)
-                .at("cutting the incomplete last line of", &path)?;
-            file.sync_all().at("syncing", &path)?;
-            text.truncate(complete);
-        }
-        let mut entries = HashMap::new();
-        let lines: Vec<&str> = text.split_inclusive('\n').collect();
-        for (i, raw) in lines.iter().enumerate() {
-            let location = format!("{}:{}", path.display(), i + 1);
-            let line = raw.trim();
-            if line.is_empty() {
-                continue;
-            }
-            let parsed: OwnedLine = serde_json::from_str(line).map_err(|_| {
-                Error::invalid(location.clone(), "", "not a registration ledger line")
-            })?;
-            entries.insert(
-                (parsed.product_key, parsed.device_name),
-                Secret::new(parsed.device_secret),
-            );
-        }
+        let opened = AppendLog::open(&dir.join(FILE_NAME), OPTIONS)?;
+        let entries = opened
+            .records
+            .into_iter()
+            .map(|r: Registered| ((r.product_key, r.device_name), r.device_secret))
+            .collect();
         Ok(Ledger {
-            path,
-            file,
+            log: opened.log,
             entries,
         })
     }
@@ -127,23 +102,12 @@ impl Ledger {
 
     /// Appends a device's secret and fsyncs; only then is it held.
     pub fn append(&mut self, product_key: &str, device_name: &str, secret: &Secret) -> Result<()> {
-        let line = Line {
-            product_key,
-            device_name,
-            device_secret: secret.expose(),
-        };
-        let mut bytes = Zeroizing::new(Vec::with_capacity(128));
-        serde_json::to_writer(&mut *bytes, &line).map_err(|e| Error::Io {
-            context: format!("encoding a line of {}", self.path.display()),
-            source: e.into(),
+        self.log.append(&Registered {
+            product_key: product_key.to_owned(),
+            device_name: device_name.to_owned(),
+            device_secret: secret.clone(),
         })?;
-        bytes.push(b'\n');
-        self.file
-            .write_all(&bytes)
-            .at("appending to the registration ledger", &self.path)?;
-        self.file
-            .sync_data()
-            .at("syncing the registration ledger", &self.path)?;
+        crash_point!("registration-ledger-after-append");
         self.entries.insert(
             (product_key.to_owned(), device_name.to_owned()),
             secret.clone(),
@@ -155,6 +119,10 @@ impl Ledger {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Error;
+    use std::fs::OpenOptions;
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn append_reopen_and_torn_tail() {
@@ -193,5 +161,26 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join(FILE_NAME), "garbage\n{}\n").expect("write");
         assert!(matches!(Ledger::open(dir.path()), Err(Error::Invalid(_))));
+    }
+
+    #[test]
+    fn keyed_by_product_key_and_device_name() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut l = Ledger::open(dir.path()).expect("open");
+        l.append("a1X2bEnP82z", "gw-000001", &Secret::from("sA"))
+            .expect("append");
+        l.append("b2Y3cFoQ93A", "gw-000001", &Secret::from("sB"))
+            .expect("append");
+        drop(l);
+        let l = Ledger::open(dir.path()).expect("reopen");
+        assert_eq!(l.len(), 2);
+        assert_eq!(
+            l.get("a1X2bEnP82z", "gw-000001").map(Secret::expose),
+            Some("sA")
+        );
+        assert_eq!(
+            l.get("b2Y3cFoQ93A", "gw-000001").map(Secret::expose),
+            Some("sB")
+        );
     }
 }

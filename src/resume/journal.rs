@@ -3,18 +3,22 @@
 //! output options), then one manifest entry per line for every device whose files
 //! are durable and in place, appended and fsynced after each batch. A rerun
 //! with the same fingerprint skips those devices (when their files are still
-//! there); another fingerprint starts the journal afresh. A torn last line
-//! (a crash mid-append) is ignored. The journal is removed once the final
-//! manifest is in place.
+//! there); another fingerprint starts the journal afresh (atomically).
+//! Devices are keyed by (ProductKey, DeviceName). The journal is removed
+//! once the final manifest is in place.
+//!
+//! It is a [`crate::io::append_log`], with that module's one rule: a torn
+//! last line (a crash mid-append) is cut off; any other unreadable line
+//! stops the run with the file and line (exit 2), never skipped, whatever
+//! the fingerprint. The journal is locked while open.
 
 use crate::error::{IoContext, Result};
+use crate::io::append_log::{AppendLog, Options};
 use crate::io::atomic;
 use crate::manifest::Entry;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::fs::{File, OpenOptions};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The journal's file name.
 pub const JOURNAL: &str = ".manifest.partial.jsonl";
@@ -29,17 +33,31 @@ pub fn fingerprint(parts: &[&[u8]]) -> String {
     hex::encode(h.finalize())
 }
 
-/// An open journal.
+/// An open journal, locked for as long as it is open.
 pub struct Journal {
-    path: PathBuf,
-    file: File,
-    done: HashMap<String, Entry>,
+    log: AppendLog<Line>,
+    done: HashMap<(String, String), Entry>,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Head {
     fingerprint: String,
 }
+
+/// A journal line: the head (line 1), then entries.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+enum Line {
+    Head(Head),
+    Entry(Box<Entry>),
+}
+
+const OPTIONS: Options<'static> = Options {
+    what: "the resume journal",
+    mode: Some(0o600),
+    torn_hint: "",
+};
 
 fn in_place(out: &Path, e: &Entry) -> bool {
     let ok =
@@ -50,51 +68,38 @@ fn in_place(out: &Path, e: &Entry) -> bool {
 impl Journal {
     /// Opens the journal in `out` for a run with `fp`, keeping the entries of
     /// an earlier run with the same fingerprint whose files are in place.
+    /// Every line is read by the rule of [`crate::io::append_log`], whatever
+    /// the fingerprint: a damaged line stops the run.
     pub fn open(out: &Path, fp: &str) -> Result<Self> {
-        let path = out.join(JOURNAL);
+        let opened = AppendLog::<Line>::open(&out.join(JOURNAL), OPTIONS)?;
+        let log = opened.log;
+        let mut lines = opened.records.into_iter().zip(1u64..);
+        let same = match lines.next() {
+            None => false,
+            Some((Line::Head(h), _)) => h.fingerprint == fp,
+            Some((Line::Entry(_), n)) => {
+                return Err(log.damaged(n, "the first line is not the journal's head"))
+            }
+        };
         let mut done = HashMap::new();
-        let mut same = false;
-        if let Ok(text) = std::fs::read_to_string(&path) {
-            let mut lines = text.lines();
-            same = lines
-                .next()
-                .and_then(|l| serde_json::from_str::<Head>(l).ok())
-                .is_some_and(|h| h.fingerprint == fp);
-            if same {
-                for e in lines.filter_map(|l| serde_json::from_str::<Entry>(l).ok()) {
-                    if in_place(out, &e) {
-                        done.insert(e.device_name.clone(), e);
+        for (line, n) in lines {
+            match line {
+                Line::Head(_) => return Err(log.damaged(n, "a second head")),
+                Line::Entry(e) => {
+                    if same && in_place(out, &e) {
+                        done.insert((e.product_key.clone(), e.device_name.clone()), *e);
                     }
                 }
             }
         }
-        let file = if same {
-            OpenOptions::new()
-                .append(true)
-                .open(&path)
-                .at("opening", &path)?
+        let log = if same {
+            log
         } else {
-            let tmp = atomic::temp_path(&path);
-            let mut f = atomic::create_temp(&tmp)?;
-            let head = serde_json::to_string(&Head {
+            log.replace(&[Line::Head(Head {
                 fingerprint: fp.to_owned(),
-            })
-            .unwrap_or_default();
-            writeln!(f, "{head}")
-                .and_then(|_| f.sync_all())
-                .at("writing", &tmp)?;
-            std::fs::rename(&tmp, &path).at("renaming into place", &path)?;
-            atomic::sync_dir(out)?;
-            OpenOptions::new()
-                .append(true)
-                .open(&path)
-                .at("opening", &path)?
+            })])?
         };
-        // A torn last line would glue onto the next entry: start on a new line.
-        if same && std::fs::read(&path).is_ok_and(|b| b.last().is_some_and(|c| *c != b'\n')) {
-            (&file).write_all(b"\n").at("writing", &path)?;
-        }
-        Ok(Journal { path, file, done })
+        Ok(Journal { log, done })
     }
 
     /// How many devices an earlier run finished.
@@ -102,30 +107,105 @@ impl Journal {
         self.done.len()
     }
 
-    /// The entry of a device an earlier run finished.
-    pub fn done(&self, device_name: &str) -> Option<&Entry> {
-        self.done.get(device_name)
+    /// The entry of a device (ProductKey, DeviceName) an earlier run
+    /// finished.
+    pub fn done(&self, product_key: &str, device_name: &str) -> Option<&Entry> {
+        self.done
+            .get(&(product_key.to_owned(), device_name.to_owned()))
     }
 
     /// Appends entries (whose files are durable and in place) and fsyncs.
     pub fn append<'a>(&mut self, entries: impl IntoIterator<Item = &'a Entry>) -> Result<()> {
-        let mut text = String::new();
-        for e in entries {
-            text.push_str(&serde_json::to_string(e).unwrap_or_default());
-            text.push('\n');
-        }
-        if text.is_empty() {
-            return Ok(());
-        }
-        self.file
-            .write_all(text.as_bytes())
-            .at("writing", &self.path)?;
-        self.file.sync_data().at("syncing", &self.path)
+        let lines: Vec<Line> = entries
+            .into_iter()
+            .map(|e| Line::Entry(Box::new(e.clone())))
+            .collect();
+        self.log.append_all(&lines)
     }
 
     /// Removes the journal (the final manifest is in place).
     pub fn remove(self) -> Result<()> {
-        std::fs::remove_file(&self.path).at("removing", &self.path)?;
-        atomic::sync_dir(self.path.parent().unwrap_or(Path::new(".")))
+        let path = self.log.path().to_path_buf();
+        std::fs::remove_file(&path).at("removing", &path)?;
+        drop(self.log);
+        atomic::sync_dir(path.parent().unwrap_or(Path::new(".")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::files::{Artifacts, Sum};
+
+    fn entry(out: &Path, pk: &str, dn: &str, file: &str) -> Entry {
+        std::fs::write(out.join(file), b"image").expect("image");
+        Entry {
+            file: file.into(),
+            size: 5,
+            sum: Sum::Sha256("00".repeat(32)),
+            device_name: dn.into(),
+            product_key: pk.into(),
+            disk_guid: "g".into(),
+            mbr_signature: None,
+            partitions: Vec::new(),
+            artifacts: Artifacts {
+                row: Some(0),
+                ..Artifacts::default()
+            },
+        }
+    }
+
+    #[test]
+    fn same_fingerprint_keeps_entries_keyed_by_product_key_and_name() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path();
+        let a = entry(out, "a1X2bEnP82z", "gw-000001", "a.img");
+        let b = entry(out, "b2Y3cFoQ93A", "gw-000001", "b.img");
+        let mut j = Journal::open(out, "fp1").expect("open");
+        assert_eq!(j.done_count(), 0);
+        j.append([&a, &b]).expect("append");
+        drop(j);
+        let j = Journal::open(out, "fp1").expect("reopen");
+        assert_eq!(j.done_count(), 2);
+        assert_eq!(j.done("a1X2bEnP82z", "gw-000001"), Some(&a));
+        assert_eq!(j.done("b2Y3cFoQ93A", "gw-000001"), Some(&b));
+        assert_eq!(j.done("a1X2bEnP82z", "gw-000002"), None);
+        drop(j);
+        // Another fingerprint starts afresh.
+        let j = Journal::open(out, "fp2").expect("other run");
+        assert_eq!(j.done_count(), 0);
+        drop(j);
+        let text = std::fs::read_to_string(out.join(JOURNAL)).expect("read");
+        assert_eq!(text, "{\"fingerprint\":\"fp2\"}\n");
+    }
+
+    #[test]
+    fn a_damaged_line_or_misplaced_head_stops() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path();
+        let a = serde_json::to_string(&entry(out, "a1X2bEnP82z", "gw-1", "a.img")).expect("json");
+        let head = "{\"fingerprint\":\"fp\"}";
+        for (text, line) in [
+            (format!("{head}\n{{\"file\":\"a.img\",\"si\n{a}\n"), 2),
+            (format!("{a}\n{head}\n{a}\n"), 1),
+            (format!("{head}\n{a}\n{head}\n{a}\n"), 3),
+        ] {
+            std::fs::write(out.join(JOURNAL), &text).expect("write");
+            for fp in ["fp", "another"] {
+                let e = Journal::open(out, fp).err().expect("damaged");
+                assert_eq!(e.exit_code(), 2, "{e}");
+                let crate::error::Error::Invalid(p) = e else {
+                    unreachable!()
+                };
+                assert_eq!(
+                    p[0].location,
+                    format!("{}:{line}", out.join(JOURNAL).display())
+                );
+            }
+        }
+        // A torn last line is cut.
+        std::fs::write(out.join(JOURNAL), format!("{head}\n{a}\n{{\"file\":\"b.im")).expect("w");
+        let j = Journal::open(out, "fp").expect("torn tail");
+        assert_eq!(j.done_count(), 1);
     }
 }

@@ -43,6 +43,8 @@ pub struct Shape<'a> {
     pub endpoint: Option<&'a str>,
     /// The ProductSecret is kept after registration.
     pub keep_product_secret: bool,
+    /// The recorded `register_via`.
+    pub register_via: Option<&'a str>,
 }
 
 /// [`largest_slot`] over every device whose record has `shape`, with every
@@ -62,6 +64,7 @@ pub fn largest_slot_of_any(shape: &Shape<'_>) -> u64 {
         region: shape.region.map(str::to_owned),
         endpoint: shape.endpoint.map(str::to_owned),
         keep_product_secret: shape.keep_product_secret,
+        register_via: shape.register_via.map(str::to_owned),
     };
     largest_slot(&widest)
 }
@@ -79,6 +82,7 @@ mod tests {
             region: Some("cn-shanghai".into()),
             endpoint: None,
             keep_product_secret: keep,
+            register_via: None,
         }
     }
 
@@ -119,6 +123,7 @@ mod tests {
             region: Some("cn-shanghai"),
             endpoint,
             keep_product_secret: true,
+            register_via: None,
         };
         let bound = largest_slot_of_any(&shape(None));
         let mut longest = template.clone();

@@ -1,0 +1,542 @@
+//! One append-only log of JSON lines, the type under burnline's three logs:
+//! the registration ledger (`registrations.jsonl`), the station ledger
+//! (`flash --ledger`) and the resume journal (`.manifest.partial.jsonl`).
+//! Generic over the record type (any serde type); one record a line.
+//!
+//! **Writing.** [`AppendLog::append`] writes one line (or, with
+//! [`AppendLog::append_all`], a few lines in one write) and fsyncs the file
+//! before it returns: a record is durable before anything acts on it. A
+//! file the log creates is fsynced and so is its directory. A write that
+//! fails is cut back to the last complete line, so a later append never
+//! glues onto half a line. The log holds an exclusive `flock` on the file
+//! from open to drop (taken without waiting): a second process that opens
+//! the same log gets "in use by another burnline run" (exit 2) and does
+//! nothing.
+//!
+//! **Reading: the one rule.** On open every line is read:
+//!
+//! - a *torn last line* (the last line without its newline, or the last
+//!   line when it does not parse) is what a crash in the middle of an
+//!   append leaves. It was never acknowledged, so it is ignored, and
+//!   repaired: the file is cut to the end of the last complete line and
+//!   fsynced, with a warning naming the file and the line;
+//! - *any other* line that does not parse stops the run with an error
+//!   naming the file and the line number (exit 2; an I/O failure while
+//!   reading is exit 3). Such a line is damage, not a crash: it is never
+//!   skipped, since what it held (a `verified` card, an issued secret)
+//!   would then be forgotten and an identity issued twice. The message
+//!   never quotes the line, which may hold a secret.
+//!
+//! Record `i` of [`Opened::records`] is line `i + 1` of the file: there are
+//! no skipped lines, not even blank ones.
+
+use crate::error::{Error, IoContext, Result};
+use crate::io::atomic;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::marker::PhantomData;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use zeroize::Zeroizing;
+
+/// How a log is named in messages and what mode its file has.
+#[derive(Debug, Clone, Copy)]
+pub struct Options<'a> {
+    /// What the log is, for messages: "the station ledger".
+    pub what: &'a str,
+    /// The file's mode when burnline creates it; `Some` also forces it onto
+    /// an existing file (0600 for a log that holds secrets).
+    pub mode: Option<u32>,
+    /// Said after the warning about a torn last line (what to do about it).
+    pub torn_hint: &'a str,
+}
+
+/// An open log, locked against other processes until dropped.
+pub struct AppendLog<T> {
+    path: PathBuf,
+    what: String,
+    mode: Option<u32>,
+    inner: Mutex<Inner>,
+    _records: PhantomData<fn(&T)>,
+}
+
+struct Inner {
+    file: File,
+    /// The end of the last complete line.
+    len: u64,
+    /// A failed write could not be cut back: no more appends.
+    broken: bool,
+}
+
+impl<T> std::fmt::Debug for AppendLog<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppendLog")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A torn last line that open cut off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Torn {
+    /// Its line number.
+    pub line: u64,
+    /// How many bytes were cut.
+    pub bytes: u64,
+}
+
+/// What [`AppendLog::open`] found.
+#[derive(Debug)]
+pub struct Opened<T> {
+    /// The log, open for appending.
+    pub log: AppendLog<T>,
+    /// Every record, in file order (record `i` is line `i + 1`).
+    pub records: Vec<T>,
+    /// The torn last line that was cut off, if there was one.
+    pub torn: Option<Torn>,
+    /// Whether the file was created by this open.
+    pub created: bool,
+}
+
+impl<T: Serialize + DeserializeOwned> AppendLog<T> {
+    /// Opens the log at `path` (creating it, and fsyncing it and its
+    /// directory, when it does not exist), locks it, reads every record and
+    /// repairs a torn last line, by the rule in the module doc.
+    pub fn open(path: &Path, opts: Options<'_>) -> Result<Opened<T>> {
+        let (file, created) = open_file(path, opts.mode)?;
+        lock(&file, path, opts.what)?;
+        if let Some(mode) = opts.mode {
+            file.set_permissions(std::fs::Permissions::from_mode(mode))
+                .at(&format!("setting mode {mode:o} on"), path)?;
+        }
+        if created {
+            file.sync_all().at("syncing", path)?;
+            atomic::sync_dir(parent(path))?;
+        }
+        let mut log = AppendLog {
+            path: path.to_path_buf(),
+            what: opts.what.to_owned(),
+            mode: opts.mode,
+            inner: Mutex::new(Inner {
+                file,
+                len: 0,
+                broken: false,
+            }),
+            _records: PhantomData,
+        };
+        let (records, keep, torn) = log.read_all()?;
+        let inner = log.inner.get_mut().unwrap_or_else(|p| p.into_inner());
+        if let Some(t) = torn {
+            eprintln!(
+                "warning: {}:{}: torn last line of {} cut off ({} bytes; a run was stopped while writing it){}",
+                path.display(),
+                t.line,
+                opts.what,
+                t.bytes,
+                opts.torn_hint
+            );
+            inner
+                .file
+                .set_len(keep)
+                .at("cutting the torn last line of", path)?;
+            inner.file.sync_all().at("syncing", path)?;
+        }
+        inner.len = keep;
+        Ok(Opened {
+            log,
+            records,
+            torn,
+            created,
+        })
+    }
+
+    /// Reads every line: the records, the length to keep, the torn tail.
+    fn read_all(&mut self) -> Result<(Vec<T>, u64, Option<Torn>)> {
+        let inner = self.inner.get_mut().unwrap_or_else(|p| p.into_inner());
+        let mut bytes = Zeroizing::new(Vec::new());
+        (&inner.file)
+            .read_to_end(&mut bytes)
+            .at(&format!("reading {}", self.what), &self.path)?;
+        // Complete lines end at the last newline; anything after it is torn.
+        let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let mut lines: Vec<&[u8]> = bytes[..complete].split(|&b| b == b'\n').collect();
+        lines.pop(); // the empty piece after the last newline
+        let tail = complete < bytes.len();
+        let mut records = Vec::with_capacity(lines.len());
+        let mut at = 0usize;
+        for (i, line) in lines.iter().enumerate() {
+            let number = i as u64 + 1;
+            match serde_json::from_slice::<T>(line) {
+                Ok(r) => records.push(r),
+                // Unparsable and last: torn too.
+                Err(_) if !tail && i + 1 == lines.len() => {
+                    let torn = Torn {
+                        line: number,
+                        bytes: (bytes.len() - at) as u64,
+                    };
+                    return Ok((records, at as u64, Some(torn)));
+                }
+                Err(e) => return Err(self.damaged(number, &describe(&e, &self.what))),
+            }
+            at += line.len() + 1;
+        }
+        let torn = tail.then(|| Torn {
+            line: lines.len() as u64 + 1,
+            bytes: (bytes.len() - complete) as u64,
+        });
+        Ok((records, complete as u64, torn))
+    }
+
+    /// Appends one record and fsyncs; only then is it durable.
+    pub fn append(&self, record: &T) -> Result<()> {
+        self.append_all(std::iter::once(record))
+    }
+
+    /// Appends records as lines in one write and fsyncs once.
+    pub fn append_all<'a>(&self, records: impl IntoIterator<Item = &'a T>) -> Result<()>
+    where
+        T: 'a,
+    {
+        let mut buf = Zeroizing::new(Vec::with_capacity(256));
+        for r in records {
+            serde_json::to_writer(&mut *buf, r).map_err(|e| Error::Io {
+                context: format!("encoding a line of {}", self.path.display()),
+                source: e.into(),
+            })?;
+            buf.push(b'\n');
+        }
+        if buf.is_empty() {
+            return Ok(());
+        }
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if inner.broken {
+            return Err(Error::Io {
+                context: format!("appending to {} {}", self.what, self.path.display()),
+                source: std::io::Error::other("an earlier append failed and could not be undone"),
+            });
+        }
+        let written = (&inner.file)
+            .write_all(&buf)
+            .and_then(|()| inner.file.sync_data());
+        if let Err(e) = written {
+            // Cut back to the last complete line, so that the next append
+            // starts on a line of its own.
+            let len = inner.len;
+            if inner
+                .file
+                .set_len(len)
+                .and_then(|()| inner.file.sync_data())
+                .is_err()
+            {
+                inner.broken = true;
+            }
+            return Err(e).at(&format!("appending to {}", self.what), &self.path);
+        }
+        inner.len += buf.len() as u64;
+        Ok(())
+    }
+
+    /// Replaces the whole log with `records`, atomically (temp file, fsync,
+    /// rename, directory fsync), and returns it open and locked.
+    pub fn replace(self, records: &[T]) -> Result<AppendLog<T>> {
+        let tmp = atomic::temp_path(&self.path);
+        let file = atomic::create_temp(&tmp)?;
+        lock(&file, &tmp, &self.what)?;
+        if let Some(mode) = self.mode {
+            file.set_permissions(std::fs::Permissions::from_mode(mode))
+                .at(&format!("setting mode {mode:o} on"), &tmp)?;
+        }
+        let mut fresh = AppendLog {
+            path: tmp.clone(),
+            what: self.what.clone(),
+            mode: self.mode,
+            inner: Mutex::new(Inner {
+                file,
+                len: 0,
+                broken: false,
+            }),
+            _records: PhantomData,
+        };
+        fresh.append_all(records)?;
+        fresh
+            .inner
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .file
+            .sync_all()
+            .at("syncing", &tmp)?;
+        std::fs::rename(&tmp, &self.path).at("renaming into place", &self.path)?;
+        atomic::sync_dir(parent(&self.path))?;
+        fresh.path = self.path.clone();
+        drop(self);
+        Ok(fresh)
+    }
+}
+
+impl<T> AppendLog<T> {
+    /// The log's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The error for a line that is damaged (or breaks a rule of the log's
+    /// own): exit 2, naming the file and line, never quoting it.
+    pub fn damaged(&self, line: u64, why: &str) -> Error {
+        Error::invalid(
+            format!("{}:{line}", self.path.display()),
+            "",
+            format!(
+                "{why}; a damaged line of {} is never skipped: restore the file from a copy, or remove \
+                 the line by hand once you know what it held",
+                self.what
+            ),
+        )
+    }
+}
+
+/// What is wrong with a line, without quoting it.
+fn describe(e: &serde_json::Error, log: &str) -> String {
+    use serde_json::error::Category;
+    let column = e.column();
+    match e.classify() {
+        Category::Syntax | Category::Eof => format!("not valid JSON (column {column})"),
+        Category::Data => format!("not a record of {log} (column {column})"),
+        Category::Io => format!("unreadable (column {column})"),
+    }
+}
+
+fn parent(path: &Path) -> &Path {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+/// Opens `path` for reading and appending: (file, whether it was created).
+fn open_file(path: &Path, mode: Option<u32>) -> Result<(File, bool)> {
+    let mut o = OpenOptions::new();
+    o.read(true).append(true);
+    if let Some(m) = mode {
+        o.mode(m);
+    }
+    match o.clone().create_new(true).open(path) {
+        Ok(f) => Ok((f, true)),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            Ok((o.open(path).at("opening", path)?, false))
+        }
+        Err(e) => Err(e).at("creating", path),
+    }
+}
+
+/// Takes the exclusive lock without waiting.
+fn lock(file: &File, path: &Path, what: &str) -> Result<()> {
+    use rustix::fs::{flock, FlockOperation};
+    match flock(file, FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => Ok(()),
+        Err(rustix::io::Errno::WOULDBLOCK) => Err(Error::Usage(format!(
+            "{}: {what} is in use by another burnline run (locked); nothing was done",
+            path.display()
+        ))),
+        Err(e) => Err(std::io::Error::from(e)).at("locking", path),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Rec {
+        name: String,
+        n: u64,
+    }
+
+    fn rec(name: &str, n: u64) -> Rec {
+        Rec {
+            name: name.into(),
+            n,
+        }
+    }
+
+    const OPTS: Options<'static> = Options {
+        what: "the test log",
+        mode: None,
+        torn_hint: "",
+    };
+
+    fn open(path: &Path) -> Result<Opened<Rec>> {
+        AppendLog::open(path, OPTS)
+    }
+
+    fn line(r: &Rec) -> String {
+        format!("{}\n", serde_json::to_string(r).expect("json"))
+    }
+
+    #[test]
+    fn appends_are_lines_and_read_back_in_order() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("log.jsonl");
+        let o = open(&path).expect("open");
+        assert!(o.created && o.records.is_empty() && o.torn.is_none());
+        o.log.append(&rec("a", 1)).expect("append");
+        o.log
+            .append_all([&rec("b", 2), &rec("c", 3)])
+            .expect("append_all");
+        o.log.append_all(std::iter::empty()).expect("nothing");
+        drop(o);
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert_eq!(
+            text,
+            [rec("a", 1), rec("b", 2), rec("c", 3)]
+                .iter()
+                .map(line)
+                .collect::<String>()
+        );
+        let o = open(&path).expect("reopen");
+        assert!(!o.created && o.torn.is_none());
+        assert_eq!(o.records, [rec("a", 1), rec("b", 2), rec("c", 3)]);
+    }
+
+    #[test]
+    fn a_last_line_without_newline_is_torn_and_cut() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("log.jsonl");
+        let good = line(&rec("a", 1));
+        // Even a last line that parses is torn without its newline.
+        for tail in [r#"{"name":"b","#, r#"{"name":"b","n":2}"#] {
+            std::fs::write(&path, format!("{good}{tail}")).expect("write");
+            let o = open(&path).expect("open");
+            assert_eq!(o.records, [rec("a", 1)]);
+            assert_eq!(
+                o.torn,
+                Some(Torn {
+                    line: 2,
+                    bytes: tail.len() as u64
+                })
+            );
+            o.log.append(&rec("c", 3)).expect("append");
+            drop(o);
+            assert_eq!(
+                std::fs::read_to_string(&path).expect("read"),
+                format!("{good}{}", line(&rec("c", 3)))
+            );
+        }
+    }
+
+    #[test]
+    fn an_unparsable_last_line_is_torn_and_cut() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("log.jsonl");
+        let good = line(&rec("a", 1));
+        for last in ["\0\0\0\n", "{\"name\":\"b\"}\n", "\n", "garbage\n"] {
+            std::fs::write(&path, format!("{good}{last}")).expect("write");
+            let o = open(&path).expect("open");
+            assert_eq!(o.records, [rec("a", 1)], "{last:?}");
+            assert_eq!(o.torn.map(|t| t.line), Some(2));
+            drop(o);
+            assert_eq!(std::fs::read_to_string(&path).expect("read"), good);
+        }
+    }
+
+    #[test]
+    fn any_other_unreadable_line_stops_with_file_and_line() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("log.jsonl");
+        let (a, c) = (line(&rec("a", 1)), line(&rec("c", 3)));
+        let secretish =
+            r#"{"name":"ga7XA6KdlEeiPXQPpRbAjOZXwG8ydgSe","n":"ga7XA6KdlEeiPXQPpRbAjOZXwG8ydgSe"}"#;
+        for (text, at) in [
+            (format!("{a}garbage\n{c}"), 2),
+            (format!("{a}\n{c}"), 2),
+            (format!("{a}{secretish}\n{c}"), 2),
+            (format!("{a}{{\"name\":\"x\",\"n\":1,\"extra\":1}}\n{c}"), 2),
+            (format!("garbage\n{a}{c}"), 1),
+            // Not last: a torn tail follows it.
+            (format!("{a}garbage\n{{\"na"), 2),
+            (format!("{a}{c}{a}\u{fffd}\n{c}"), 4),
+        ] {
+            std::fs::write(&path, &text).expect("write");
+            let e = open(&path).expect_err("damaged");
+            assert_eq!(e.exit_code(), 2, "{e}");
+            let Error::Invalid(p) = &e else {
+                panic!("{e:?}")
+            };
+            assert_eq!(
+                p[0].location,
+                format!("{}:{at}", path.display()),
+                "{text:?}"
+            );
+            assert!(p[0].rule.contains("never skipped"), "{}", p[0]);
+            assert!(!p[0].to_string().contains("ga7XA6"), "{}", p[0]);
+            // Nothing was repaired or cut.
+            assert_eq!(std::fs::read_to_string(&path).expect("read"), text);
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_in_the_middle_stops() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("log.jsonl");
+        let mut bytes = line(&rec("a", 1)).into_bytes();
+        bytes.extend_from_slice(b"{\"name\":\"\xff\",\"n\":1}\n");
+        bytes.extend_from_slice(line(&rec("c", 3)).as_bytes());
+        std::fs::write(&path, bytes).expect("write");
+        assert_eq!(open(&path).expect_err("damaged").exit_code(), 2);
+    }
+
+    #[test]
+    fn io_failure_is_exit_3() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let e = open(dir.path()).expect_err("a directory");
+        assert_eq!(e.exit_code(), 3, "{e}");
+    }
+
+    #[test]
+    fn a_second_open_is_refused_while_the_first_holds_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("log.jsonl");
+        let first = open(&path).expect("open");
+        let e = open(&path).expect_err("locked");
+        assert_eq!(e.exit_code(), 2);
+        assert!(
+            e.to_string().contains("in use by another burnline run"),
+            "{e}"
+        );
+        drop(first);
+        open(&path).expect("free again");
+    }
+
+    #[test]
+    fn mode_is_forced_and_replace_is_atomic_and_locked() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("log.jsonl");
+        std::fs::write(&path, line(&rec("old", 0))).expect("write");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let opts = Options {
+            mode: Some(0o600),
+            ..OPTS
+        };
+        let o = AppendLog::<Rec>::open(&path, opts).expect("open");
+        let mode = |p: &Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600);
+        let log = o.log.replace(&[rec("new", 1)]).expect("replace");
+        assert_eq!(mode(&path), 0o600);
+        assert!(open(&path).is_err(), "the new file is locked");
+        log.append(&rec("more", 2)).expect("append");
+        drop(log);
+        assert_eq!(
+            open(&path).expect("open").records,
+            [rec("new", 1), rec("more", 2)]
+        );
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("ls")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(names, ["log.jsonl"]);
+    }
+}

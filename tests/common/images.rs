@@ -1,0 +1,60 @@
+//! Looking into what a build wrote: a partition cut out of an image, a
+//! file's SHA-256, `fsck.fat -n` on a volume, and `inspect --json`.
+
+use super::Test;
+use std::fs;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+/// Copies bytes `start..start+len` of `img` to a new file and returns it.
+pub fn extract(img: &Path, start: u64, len: u64, to: &Path) -> PathBuf {
+    let f = fs::File::open(img).expect("open image");
+    let mut buf = vec![0u8; len as usize];
+    f.read_exact_at(&mut buf, start).expect("read partition");
+    fs::write(to, &buf).expect("write partition");
+    to.to_path_buf()
+}
+
+/// SHA-256 of a file, hex.
+pub fn sha(path: &Path) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(fs::read(path).expect("read")))
+}
+
+/// Asserts `fsck.fat -n` finds nothing at all to say about a volume (it
+/// prints only its two banner lines).
+#[track_caller]
+pub fn assert_fsck_clean(t: &Test, vol: &Path) {
+    let o = t.tool("fsck.fat").arg("-n").arg(vol).run();
+    let text = o.text();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(
+        lines.len() == 2,
+        "fsck.fat -n complained about {}:\n{text}",
+        vol.display()
+    );
+}
+
+/// `burnline inspect IMG --json` (with `--reveal-secrets` if `reveal`), run
+/// in `t`'s directory.
+#[track_caller]
+pub fn inspect_json(t: &Test, img: impl AsRef<std::ffi::OsStr>, reveal: bool) -> serde_json::Value {
+    let cmd = t.burnline().arg("inspect").arg(img).arg("--json");
+    if reveal {
+        cmd.arg("--reveal-secrets").stdout_json()
+    } else {
+        cmd.stdout_json()
+    }
+}
+
+/// The BLAKE3 of a file, by `b3sum`.
+pub fn b3sum(t: &Test, path: &Path) -> String {
+    t.tool("b3sum")
+        .arg(path)
+        .run()
+        .stdout
+        .split_whitespace()
+        .next()
+        .expect("b3sum printed a hash")
+        .to_owned()
+}
