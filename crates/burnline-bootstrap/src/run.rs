@@ -4,7 +4,9 @@
 //! `run`: read the active record and check it. A full triple is ready: no
 //! network at all. A product certificate registers once (the same client as
 //! `burnline register`), and the triple is stored in the other slot, synced
-//! and read back before anything else uses the secret.
+//! and read back before anything else uses the secret. Since the platform
+//! issues the secret once, registering waits until it is certain the new
+//! record can be stored: its sequence can grow and it fits a slot.
 
 use super::exit::Failure;
 use super::handoff;
