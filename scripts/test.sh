@@ -25,7 +25,8 @@ fi
 # (the tests also call this; it does the work once).
 scripts/test-clients.sh >/dev/null
 
-# The record decoder's fuzz target, for a bounded time (installs cargo-fuzz once).
+# The fuzz targets (record decoder, table reader), for a bounded total time
+# (installs cargo-fuzz once).
 scripts/fuzz.sh "${FUZZ_SECONDS:-60}" 2>&1 | tail -n 3
 
 # The checks a reviewer runs: formatting and every lint, on the whole workspace.

@@ -35,16 +35,11 @@ impl CredentialsPartition {
         let json = creds.to_json();
         match &self.format {
             CredentialsFormat::Record => {
-                let slot = self.extent.size / 2;
-                if (record::HEADER_LEN + json.len()) as u64 > slot {
-                    return Err(io::Error::other(format!(
-                        "the credential record ({} bytes) does not fit a {slot}-byte slot",
-                        record::HEADER_LEN + json.len()
-                    )));
-                }
+                let slot = record::encode(1, &json, self.extent.size / 2)
+                    .map_err(|e| io::Error::other(e.to_string()))?;
                 Ok(vec![Patch {
                     offset: self.extent.start,
-                    bytes: Zeroizing::new(record::encode(1, &json)),
+                    bytes: Zeroizing::new(slot),
                 }])
             }
             CredentialsFormat::Fat { path, label } => {

@@ -299,8 +299,50 @@ fn check_content(
                         2 * burnline_core::credentials::record::MIN_SLOT
                     ),
                 ));
+            } else if let Some(rule) = record_room(recipe, c.keep_product_secret, size) {
+                problems.push(recipe.problem(&format!("{field}.size"), rule));
             }
         }
         Content::Empty => {}
     }
+}
+
+/// Whether the two slots of a credential record partition of `size` bytes
+/// hold the largest record a device of `recipe` can need, once registration
+/// has added its DeviceSecret (the platform issues it once: a record that
+/// cannot hold it loses it); the rule broken if not.
+fn record_room(recipe: &Recipe, keep_product_secret: bool, size: u64) -> Option<String> {
+    use burnline_core::credentials::capacity::{largest_slot_of_any, Shape};
+    let (device_secret, product_secret) = match &recipe.auth.mode {
+        crate::recipe::AuthMode::DeviceSecret => (true, false),
+        crate::recipe::AuthMode::ProductSecret { register, .. } => (
+            *register == crate::recipe::RegisterAt::Host,
+            *register == crate::recipe::RegisterAt::Device || keep_product_secret,
+        ),
+    };
+    let largest = largest_slot_of_any(&Shape {
+        device_secret,
+        product_secret,
+        region: recipe.auth.region.as_deref(),
+        endpoint: recipe.auth.endpoint.as_deref(),
+        keep_product_secret,
+        register_via: recipe.auth.register_via.as_deref(),
+    });
+    let room = burnline_core::credentials::record::room(size / 2);
+    (room < largest).then(|| {
+        if room < size / 2 {
+            format!(
+                "a device's credential record can need {largest} bytes once registered (32-character DeviceName \
+                 and secrets, the recipe's region and endpoint), more than the {room} a record may take: shorten \
+                 the endpoint or the region"
+            )
+        } else {
+            format!(
+                "a device's credential record can need {largest} bytes per slot once registered (32-character \
+                 DeviceName and secrets, the recipe's region and endpoint), so its two slots need at least {} \
+                 bytes, but the partition has {size}",
+                largest.saturating_mul(2)
+            )
+        }
+    })
 }

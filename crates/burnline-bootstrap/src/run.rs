@@ -4,7 +4,9 @@
 //! `run`: read the active record and check it. A full triple is ready: no
 //! network at all. A product certificate registers once (the same client as
 //! `burnline register`), and the triple is stored in the other slot, synced
-//! and read back before anything else uses the secret.
+//! and read back before anything else uses the secret. Since the platform
+//! issues the secret once, registering waits until it is certain the new
+//! record can be stored: its sequence can grow and it fits a slot.
 
 use super::exit::Failure;
 use super::handoff;
@@ -13,8 +15,10 @@ use super::validate::{self, Mode};
 use crate::cmdline::{
     BootstrapCli, BootstrapCommand, PartitionArgs, PlatformArgs, RegisterVia, RunArgs, StatusArgs,
 };
-use burnline_core::credentials::locate::{self, Where};
+use burnline_core::credentials::capacity;
+use burnline_core::credentials::locate::{self, LocateError, Where};
 use burnline_core::credentials::payload::Credentials;
+use burnline_core::identity::rules::DEVICE_SECRET_MAX;
 use burnline_core::registration::client::{Client, ClientOptions};
 use burnline_core::registration::endpoint::Endpoint;
 use burnline_core::registration::error::RegisterError;
@@ -23,6 +27,7 @@ use burnline_core::registration::mqtt_login;
 use burnline_core::registration::mqtt_transport::{tls_config, MqttError, MqttTarget};
 use burnline_core::registration::sign::SignMethod;
 use burnline_core::secret::Secret;
+use burnline_core::table::TableError;
 use std::ffi::OsString;
 use std::fs::{File, OpenOptions};
 
@@ -46,7 +51,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
 }
 
 fn open(part: &PartitionArgs, write: bool) -> Result<(File, Partition), Failure> {
-    let file = OpenOptions::new()
+    let mut file = OpenOptions::new()
         .read(true)
         .write(write)
         .open(&part.device)
@@ -56,8 +61,44 @@ fn open(part: &PartitionArgs, write: bool) -> Result<(File, Partition), Failure>
         (Some(name), _, _) => Where::Named(name.clone()),
         _ => Where::Named("creds".into()),
     };
-    let p = locate::find(&file, &at).map_err(Failure::Record)?;
+    let p = locate::find(&mut file, &at).map_err(|e| match e {
+        e @ LocateError::OutsideDevice { .. } => {
+            Failure::Usage(format!("{e}: check --offset and --size"))
+        }
+        LocateError::Table(TableError::Io(e)) => Failure::Storage(format!(
+            "reading the partition table of {}: {e}",
+            part.device.display()
+        )),
+        other => Failure::Record(other.to_string()),
+    })?;
     Ok((file, p))
+}
+
+/// Why a product certificate is not registered although it is valid: the
+/// platform issues a DeviceSecret once, and this one could not be stored in
+/// `part`.
+fn cannot_store(e: StoreError, part: Partition) -> Failure {
+    const WHY: &str =
+        "not registering, since the DeviceSecret the platform issues only once could not be stored";
+    match e {
+        StoreError::SequenceExhausted(_) => Failure::Record(format!(
+            "{e}: {WHY}; burn the credentials partition anew (a fresh image starts at sequence 1)"
+        )),
+        StoreError::TooLarge(t) if t.slot < part.size / 2 => Failure::Record(format!(
+            "once registered, the record can need {} bytes (with a {DEVICE_SECRET_MAX}-character DeviceSecret), \
+             more than the {} bytes a record may take: {WHY}; rebuild the image with a shorter endpoint or region",
+            t.needed, t.slot
+        )),
+        StoreError::TooLarge(t) => Failure::Record(format!(
+            "once registered, the record can need {} bytes (with a {DEVICE_SECRET_MAX}-character DeviceSecret), \
+             more than a {}-byte slot of this partition holds: {WHY}; rebuild the image with a credentials partition \
+             of at least {} bytes",
+            t.needed,
+            t.slot,
+            t.needed.saturating_mul(2)
+        )),
+        other => Failure::Record(other.to_string()),
+    }
 }
 
 fn read(file: &File, part: Partition) -> Result<(store::Active, Credentials, Mode), Failure> {
@@ -183,8 +224,11 @@ fn register(args: &RunArgs, creds: &Credentials, ps: &Secret) -> Result<Secret, 
 
 fn run(args: &RunArgs) -> Result<(), Failure> {
     let (mut file, part) = open(&args.part, true)?;
-    let (_, mut creds, mode) = read(&file, part)?;
+    let (active, mut creds, mode) = read(&file, part)?;
     if mode == Mode::ProductCertificate {
+        // Before any request: the new record must be able to follow this one.
+        store::check_room(&active, part, capacity::largest_slot(&creds))
+            .map_err(|e| cannot_store(e, part))?;
         let Some(ps) = creds.product_secret.clone() else {
             return Err(Failure::Record("no product_secret".into()));
         };
