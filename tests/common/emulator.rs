@@ -4,18 +4,11 @@
 //! and the secrets it issued. Everything listens on and connects to
 //! loopback only.
 
+use super::{PK, PS};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 
-/// The burnline binary, for `tests/host_build.rs` until it runs burnline
-/// through the `Test` builder.
-pub const BIN: &str = env!("CARGO_BIN_EXE_burnline");
-/// `super::PK`, for `tests/host_build.rs`'s glob import until it is
-/// converted (then only `super::PK` stays).
-pub const PK: &str = super::PK;
-/// `super::PS`, likewise.
-pub const PS: &str = super::PS;
 /// The ProductKey of a product whose dynamic registration is off.
 pub const PK_OFF: &str = "b2Y3cFoQ93A";
 /// Its ProductSecret.
@@ -178,22 +171,6 @@ pub fn admin(
     let mut resp = result.expect("admin request");
     let status = resp.status().as_u16();
     (status, resp.body_mut().read_to_string().expect("body"))
-}
-
-/// Runs burnline with `args`, for `tests/host_build.rs` until it uses the
-/// `Test` builder.
-pub fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run burnline")
-}
-
-/// Bytes as text, for `tests/host_build.rs` until it uses the `Test`
-/// builder.
-pub fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 /// A test CA and a leaf for 127.0.0.1 and localhost, as PEM files in `dir`:

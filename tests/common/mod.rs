@@ -5,7 +5,10 @@
 //! `Test::new().file(..).args([..]).status(2).stderr_contains("..").run()`.
 //! `run()` checks every expectation; on a miss it panics with all the
 //! misses, the command, its directory, the exit status, stdout and stderr.
-//! The exit status is always checked: 0 unless the test says otherwise.
+//! The exit status is always checked: 0 unless the test says otherwise
+//! (`status(2)`, `fails()`, `signal(6)`). `spawn()` starts the run for a
+//! test that acts while it runs (polls, kills or interrupts it); its
+//! `wait()` checks the same expectations.
 //!
 //! `Test::new()` runs burnline, `Test::bootstrap()` the device side; the
 //! commands made from a test with `cmd()`, `burnline()` and `tool(NAME)` (a
@@ -95,6 +98,8 @@ enum Status {
     Code(i32),
     /// Not a success: a non-zero exit code, or a signal (a crash).
     Failure,
+    /// Ended by this signal (6: an abort at a crash point, 9: a SIGKILL).
+    Signal(i32),
     /// Any end; the test decides from the outcome (a poll).
     Any,
 }
@@ -145,13 +150,39 @@ impl Outcome {
     }
 }
 
-/// A spawned run (for a test that acts while it runs); `wait()` checks it.
+/// A spawned run (for a test that acts while it runs: polls it, kills or
+/// interrupts it); `wait()` checks it.
 pub struct Running {
     child: Child,
     test: Test,
 }
 
 impl Running {
+    /// The process id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether the run has ended, without waiting (its outcome is checked
+    /// at `wait()`).
+    pub fn has_ended(&mut self) -> bool {
+        self.child.try_wait().expect("poll the command").is_some()
+    }
+
+    /// Sends SIGKILL (a crash at an arbitrary moment). A run that has
+    /// already ended is left as it is.
+    pub fn kill(&mut self) {
+        if !self.has_ended() {
+            self.child.kill().expect("SIGKILL");
+        }
+    }
+
+    /// Sends SIGINT, as Ctrl-C at a terminal does.
+    pub fn interrupt(&self) {
+        let pid = rustix::process::Pid::from_raw(self.child.id() as i32).expect("a child's pid");
+        rustix::process::kill_process(pid, rustix::process::Signal::INT).expect("SIGINT");
+    }
+
     /// Waits for the run to end and checks every expectation.
     #[track_caller]
     pub fn wait(self) -> Outcome {
@@ -281,6 +312,13 @@ impl Test {
     /// The run must not succeed: a non-zero exit code, or a crash.
     pub fn fails(mut self) -> Self {
         self.status = Status::Failure;
+        self
+    }
+
+    /// The run must end by signal `signal` (6: an abort at a crash point,
+    /// 9: a SIGKILL).
+    pub fn signal(mut self, signal: i32) -> Self {
+        self.status = Status::Signal(signal);
         self
     }
 
@@ -414,6 +452,7 @@ impl Test {
         match (&self.status, outcome.ended.code()) {
             (Status::Code(want), Some(got)) if *want == got => {}
             (Status::Failure, code) if code != Some(0) => {}
+            (Status::Signal(want), _) if outcome.ended.signal() == Some(*want) => {}
             (Status::Any, _) => {}
             (Status::Code(want), _) => misses.push(format!(
                 "ended with {}, wanted exit status {want}",
@@ -421,6 +460,10 @@ impl Test {
             )),
             (Status::Failure, _) => misses.push(format!(
                 "ended with {}, wanted a failure",
+                ended(outcome.ended)
+            )),
+            (Status::Signal(want), _) => misses.push(format!(
+                "ended with {}, wanted signal {want}",
                 ended(outcome.ended)
             )),
         }
