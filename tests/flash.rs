@@ -150,6 +150,15 @@ fn flash_from_recipe_keeps_a_ledger() {
     assert_eq!(verified, ["gw-0001", "gw-0002", "gw-0003", "gw-0004"]);
 }
 
+/// A mount point, unmounted when dropped (also when the test fails).
+struct Mounted(PathBuf);
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
 #[test]
 fn mounted_target_is_refused() {
     // Needs root and a loop device (as the project's machines and CI have).
@@ -166,17 +175,15 @@ fn mounted_target_is_refused() {
     t.tool("mount")
         .args(["-o", "loop", s(&card), s(&mnt)])
         .run();
-    let refused = t
-        .cmd()
+    let mounted = Mounted(mnt);
+    t.cmd()
         .args(["flash", s(&raw.join("gw-0001.img")), "--target", s(&card)])
         .fails()
         .stderr_lines(1)
         .stderr_contains(format!("target {}: in use", card.display()))
-        .stderr_contains("nothing was written");
-    // Checked once the card is unmounted again.
-    let o = refused.clone().any_status().run();
-    t.tool("umount").arg(&mnt).run();
-    refused.check(&o);
+        .stderr_contains("nothing was written")
+        .run();
+    drop(mounted);
     let bytes = std::fs::read(&card).expect("card");
     assert_ne!(
         &bytes[512..520],
