@@ -37,6 +37,7 @@ use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::rc::Rc;
+use std::time::{Duration, Instant};
 
 /// A DeviceSecret from the domain notes' test vectors.
 pub const DS1: &str = "ga7XA6KdlEeiPXQPpRbAjOZXwG8ydgSe";
@@ -186,15 +187,45 @@ impl Running {
     /// Waits for the run to end and checks every expectation.
     #[track_caller]
     pub fn wait(self) -> Outcome {
+        let test = self.test.clone();
+        let outcome = self.outcome();
+        test.check(&outcome);
+        outcome
+    }
+
+    /// Waits at most `limit` for the run to end (for a run that must not
+    /// hang), then checks it as `wait()` does. A run still going at the
+    /// limit is killed, and the test fails.
+    #[track_caller]
+    pub fn wait_within(mut self, limit: Duration) -> Outcome {
+        let deadline = Instant::now() + limit;
+        while !self.has_ended() {
+            if Instant::now() >= deadline {
+                self.kill();
+                let test = self.test.clone();
+                let outcome = self.outcome();
+                panic!(
+                    "{}",
+                    test.report(
+                        &outcome,
+                        &[format!("still running after {limit:?}, killed")]
+                    )
+                );
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.wait()
+    }
+
+    /// Waits for the end and collects what the run printed.
+    fn outcome(self) -> Outcome {
         let out = self.child.wait_with_output().expect("wait for the command");
-        let outcome = Outcome {
+        Outcome {
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stdout_bytes: out.stdout,
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
             ended: out.status,
-        };
-        self.test.check(&outcome);
-        outcome
+        }
     }
 }
 
@@ -395,6 +426,13 @@ impl Test {
     #[track_caller]
     pub fn run(&self) -> Outcome {
         self.spawn().wait()
+    }
+
+    /// Runs the command, allowing it at most `limit` (see
+    /// [`Running::wait_within`]), and checks every expectation.
+    #[track_caller]
+    pub fn run_within(&self, limit: Duration) -> Outcome {
+        self.spawn().wait_within(limit)
     }
 
     /// Runs the command, checks every expectation, and parses stdout as JSON.
