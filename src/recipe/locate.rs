@@ -19,6 +19,39 @@ enum Frame {
     Seq { path: String, index: usize },
 }
 
+/// How deep a recipe's mappings and sequences may nest. A real recipe needs
+/// five or six levels; the YAML crates take time quadratic in depth, so a
+/// deeper text is refused before it is parsed.
+pub const MAX_DEPTH: usize = 64;
+
+/// Where the text first nests deeper than [`MAX_DEPTH`], as (line, column),
+/// 1-based; found by one pass of the event parser that stops right there.
+pub fn too_deep(text: &str) -> Option<(usize, usize)> {
+    let mut depth = 0usize;
+    for item in Parser::new_from_str(text) {
+        let (event, span) = match item {
+            Ok(ok) => ok,
+            // The parser's own bound (a few hundred levels) is deeper still.
+            Err(e) if e.info().contains("recursion limit") => {
+                return Some((e.marker().line(), e.marker().col() + 1));
+            }
+            // Other errors are the deserializer's to report, with position.
+            Err(_) => break,
+        };
+        match event {
+            Event::MappingStart(..) | Event::SequenceStart(..) => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Some((span.start.line(), span.start.col() + 1));
+                }
+            }
+            Event::MappingEnd | Event::SequenceEnd => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
 impl Locator {
     /// Walks `text`; a text that does not parse gives an empty locator (the
     /// YAML error itself is reported by the deserializer, with its position).
@@ -99,6 +132,21 @@ fn join(path: &str, key: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deep_nesting_is_found_at_once() {
+        let deep = format!("disk: {}{}", "[".repeat(100), "]".repeat(100));
+        let started = std::time::Instant::now();
+        assert_eq!(too_deep(&deep), Some((1, 6 + MAX_DEPTH)));
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        let deeper = format!("disk: {}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(too_deep(&deeper).is_some());
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        assert_eq!(
+            too_deep("disk: {size: 4MiB}\npartitions: [{name: a}]\n"),
+            None
+        );
+    }
 
     #[test]
     fn finds_nested_fields() {

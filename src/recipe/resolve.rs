@@ -48,6 +48,16 @@ pub fn load_lenient(path: &Path) -> Result<(Recipe, Vec<Problem>)> {
             format!("cannot read the recipe: {e}"),
         )
     })?;
+    if let Some((line, col)) = super::locate::too_deep(&text) {
+        return Err(Error::invalid(
+            format!("{}:{line}:{col}", path.display()),
+            "",
+            format!(
+                "nests deeper than {} levels; a recipe needs a handful",
+                super::locate::MAX_DEPTH
+            ),
+        ));
+    }
     let raw: RawRecipe = yaml_serde::from_str(&text).map_err(|e| {
         let location = match e.location() {
             Some(l) => format!("{}:{}:{}", path.display(), l.line(), l.column()),
@@ -568,6 +578,19 @@ fn resolve_auth(a: &RawAuth, dir: &Path, p: &mut impl FnMut(&str, String)) -> Op
             RegisterAt::Device
         }
     };
+    match (a.register_via.as_deref(), a.mode.as_str(), register) {
+        (None, _, _) => {}
+        (Some(v), _, _) if v != "http" && v != "mqtt" => p(
+            "auth.register_via",
+            format!("must be `http` or `mqtt`, found `{v}`"),
+        ),
+        (Some(_), "product-secret", RegisterAt::Device) => {}
+        (Some(_), _, _) => p(
+            "auth.register_via",
+            "belongs to `mode: product-secret` with the device registering (`register: device`)"
+                .into(),
+        ),
+    }
     let mode = match a.mode.as_str() {
         "device-secret" => {
             if a.product_secret.is_some() {
@@ -607,6 +630,7 @@ fn resolve_auth(a: &RawAuth, dir: &Path, p: &mut impl FnMut(&str, String)) -> Op
         product_key: a.product_key.clone(),
         region: a.region.clone(),
         endpoint: a.endpoint.clone(),
+        register_via: a.register_via.clone().filter(|v| v == "mqtt"),
     })
 }
 

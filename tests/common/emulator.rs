@@ -4,11 +4,18 @@
 //! and the secrets it issued. Everything listens on and connects to
 //! loopback only.
 
-use super::{PK, PS};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
+/// The burnline binary, for the MQTT tests until they run burnline through
+/// the `Test` builder.
+pub const BIN: &str = env!("CARGO_BIN_EXE_burnline");
+/// `super::PK`, for the MQTT tests' imports until they are converted (then
+/// only `super::PK` stays).
+pub const PK: &str = super::PK;
+/// `super::PS`, likewise.
+pub const PS: &str = super::PS;
 /// The ProductKey of a product whose dynamic registration is off.
 pub const PK_OFF: &str = "b2Y3cFoQ93A";
 /// Its ProductSecret.
@@ -125,6 +132,18 @@ impl Emulator {
     pub fn activated(&self, dn: &str) -> bool {
         self.devices().iter().any(|(n, a, _)| n == dn && *a)
     }
+
+    /// Whether a DeviceSecret was issued to `dn` (activation comes later, at
+    /// its first MQTT login).
+    pub fn registered(&self, dn: &str) -> bool {
+        let (status, body) = admin(&self.url, "GET", "/admin/devices", None, self.ca.as_deref());
+        assert_eq!(status, 200, "{body}");
+        let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+        v.as_array()
+            .expect("array")
+            .iter()
+            .any(|d| d["device_name"] == dn && d["secrets_issued"].as_u64().is_some_and(|n| n > 0))
+    }
 }
 
 impl Drop for Emulator {
@@ -173,6 +192,21 @@ pub fn admin(
     (status, resp.body_mut().read_to_string().expect("body"))
 }
 
+/// Runs burnline with `args`, for the MQTT tests until they use the `Test`
+/// builder.
+pub fn run(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run burnline")
+}
+
+/// Bytes as text, for the MQTT tests until they use the `Test` builder.
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
 /// A test CA and a leaf for 127.0.0.1 and localhost, as PEM files in `dir`:
 /// (ca.pem, leaf.pem, leaf.key).
 pub fn test_ca(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
@@ -206,7 +240,8 @@ pub fn test_ca(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     (ca_pem, leaf_pem, key_pem)
 }
 
-/// The secrets in the emulator's state file: (device_name, secret).
+/// The secrets in the emulator's state file: (device_name, secret), for the
+/// devices that hold one.
 pub fn state_secrets(state: &Path) -> Vec<(String, String)> {
     let text = std::fs::read_to_string(state).expect("state file");
     let v: serde_json::Value = serde_json::from_str(&text).expect("state json");
@@ -214,11 +249,11 @@ pub fn state_secrets(state: &Path) -> Vec<(String, String)> {
         .as_array()
         .expect("devices")
         .iter()
-        .map(|d| {
-            (
+        .filter_map(|d| {
+            Some((
                 d["device_name"].as_str().expect("dn").to_owned(),
-                d["device_secret"].as_str().expect("ds").to_owned(),
-            )
+                d["device_secret"].as_str()?.to_owned(),
+            ))
         })
         .collect()
 }

@@ -1,6 +1,7 @@
 //! Looking into what a build wrote: a partition cut out of an image, a
-//! file's SHA-256, `fsck.fat -n` on a volume, `inspect --json`, and a loop
-//! device to see an image or a card as a block device.
+//! file's SHA-256 (and BLAKE3, by `b3sum`), `fsck.fat -n` on a volume,
+//! `inspect --json`, and a loop device to see an image or a card as a block
+//! device.
 
 use super::Test;
 use std::fs;
@@ -46,6 +47,18 @@ pub fn inspect_json(t: &Test, img: impl AsRef<std::ffi::OsStr>, reveal: bool) ->
     } else {
         cmd.stdout_json()
     }
+}
+
+/// The BLAKE3 of a file, by `b3sum`.
+pub fn b3sum(t: &Test, path: &Path) -> String {
+    t.tool("b3sum")
+        .arg(path)
+        .run()
+        .stdout
+        .split_whitespace()
+        .next()
+        .expect("b3sum printed a hash")
+        .to_owned()
 }
 
 /// A loop device (`losetup` needs root), detached when dropped.
