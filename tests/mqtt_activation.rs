@@ -215,6 +215,33 @@ fn activation_at_first_connect_and_one_connection_per_device() {
     drop(held);
     emu.wait_online("act-0001", false);
 
+    // Disabled in the console: the connection it had is closed, and every
+    // login gets CONNACK 5 until it is enabled again.
+    let (mut held, code) = raw_login(&emu.mqtt, &cid, &user, &pw, 60);
+    assert_eq!(code, 0);
+    let enabled = |on: bool| {
+        admin(
+            &emu.url,
+            "PUT",
+            &format!("/admin/devices/{PK}/act-0001/enabled"),
+            Some(&format!("{{\"enabled\": {on}}}")),
+            None,
+        )
+    };
+    let (status, body) = enabled(false);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(held.read(&mut buf).expect("closed by disable"), 0);
+    let (_, code) = raw_login(&emu.mqtt, &cid, &user, &pw, 60);
+    assert_eq!(code, 5, "a disabled device logged in");
+    let d = emu.device("act-0001");
+    assert!(d.disabled && !d.online, "{d:?}");
+    let (status, body) = enabled(true);
+    assert_eq!(status, 200, "{body}");
+    let (held, code) = raw_login(&emu.mqtt, &cid, &user, &pw, 60);
+    assert_eq!(code, 0, "enabled again, the device logs in");
+    drop(held);
+    emu.wait_online("act-0001", false);
+
     // Reset: may register again; the connection it had is closed.
     let (mut held, _) = raw_login(&emu.mqtt, &cid, &user, &pw, 60);
     let (status, body) = admin(

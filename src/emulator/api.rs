@@ -123,6 +123,30 @@ impl Api {
         }
     }
 
+    /// `PUT /admin/devices/{pk}/{dn}/enabled` with `{"enabled": bool}`: the
+    /// console's EnableThing / DisableThing. A disabled device's connection
+    /// is closed and its logins get CONNACK 5.
+    fn enable(&self, pk: &str, dn: &str, body: &[u8]) -> Answer {
+        let (Some(pk), Some(dn)) = (form::decode(pk), form::decode(dn)) else {
+            return admin(400, "bad path");
+        };
+        let Ok(body) = serde_json::from_slice::<SwitchBody>(body) else {
+            return admin(400, "expected {\"enabled\": true|false}");
+        };
+        match self.state().set_enabled(&pk, &dn, body.enabled) {
+            Ok(true) => {
+                if !body.enabled {
+                    self.sessions.kick(&pk, &dn);
+                }
+                let what = if body.enabled { "enabled" } else { "disabled" };
+                eprintln!("emulator: {what} {pk} {dn}");
+                admin(200, "success")
+            }
+            Ok(false) => admin(404, "no such device"),
+            Err(e) => admin(500, &e.to_string()),
+        }
+    }
+
     /// Answers one request.
     pub fn handle(&self, req: &Request) -> Answer {
         let segments: Vec<&str> = req.path.trim_start_matches('/').split('/').collect();
@@ -135,6 +159,7 @@ impl Api {
             ),
             ("DELETE", ["admin", "devices", pk, dn]) => self.device_admin(pk, dn, false),
             ("POST", ["admin", "devices", pk, dn, "reset"]) => self.device_admin(pk, dn, true),
+            ("PUT", ["admin", "devices", pk, dn, "enabled"]) => self.enable(pk, dn, &req.body),
             ("PUT", ["admin", "products", pk, "dynamic-registration"]) => {
                 let Ok(body) = serde_json::from_slice::<SwitchBody>(&req.body) else {
                     return admin(400, "expected {\"enabled\": true|false}");

@@ -49,6 +49,8 @@ pub struct DeviceView {
     pub last_online: Option<u64>,
     /// How many DeviceSecrets (or 免预注册 tokens) were issued to it.
     pub secrets_issued: u32,
+    /// Disabled in the console (DisableThing): every login is refused.
+    pub disabled: bool,
 }
 
 /// What a 免预注册 device logs in with instead of a DeviceSecret.
@@ -68,6 +70,7 @@ struct DeviceState {
     online: bool,
     last_online: Option<u64>,
     secrets_issued: u32,
+    disabled: bool,
 }
 
 /// A product's state.
@@ -110,6 +113,9 @@ struct FileDevice {
     last_online: Option<u64>,
     #[serde(default)]
     secrets_issued: Option<u32>,
+    /// Disabled in the console; absent when not.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    disabled: bool,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -216,6 +222,7 @@ impl State {
             dev.activated = d.activated.unwrap_or(had_secret);
             dev.last_online = d.last_online;
             dev.secrets_issued = d.secrets_issued.unwrap_or(u32::from(had_secret));
+            dev.disabled = d.disabled;
         }
         Ok(())
     }
@@ -369,6 +376,28 @@ impl State {
         Ok(true)
     }
 
+    /// Whether the device is disabled in the console.
+    pub fn is_disabled(&self, pk: &str, dn: &str) -> bool {
+        self.products
+            .get(pk)
+            .and_then(|p| p.devices.get(dn))
+            .is_some_and(|d| d.disabled)
+    }
+
+    /// The console's DisableThing / EnableThing; saved. `false` if there is
+    /// no such device.
+    pub fn set_enabled(&mut self, pk: &str, dn: &str, enabled: bool) -> Result<bool> {
+        let Some(d) = self.device_mut(pk, dn) else {
+            return Ok(false);
+        };
+        d.disabled = !enabled;
+        if !enabled {
+            d.online = false;
+        }
+        self.save()?;
+        Ok(true)
+    }
+
     /// Sets a product's switch; `false` if there is no such product.
     pub fn set_switch(&mut self, pk: &str, on: bool) -> Result<bool> {
         let Some(p) = self.products.get_mut(pk) else {
@@ -391,6 +420,7 @@ impl State {
                     online: d.online,
                     last_online: d.last_online,
                     secrets_issued: d.secrets_issued,
+                    disabled: d.disabled,
                 })
             })
             .collect()
@@ -430,6 +460,7 @@ impl State {
                             _online: serde::de::IgnoredAny,
                             last_online: d.last_online,
                             secrets_issued: Some(d.secrets_issued),
+                            disabled: d.disabled,
                         })
                 })
                 .collect(),

@@ -35,6 +35,7 @@ pub struct Listed {
     pub online: bool,
     pub last_online: Option<u64>,
     pub secrets_issued: u64,
+    pub disabled: bool,
 }
 
 impl MqttEmulator {
@@ -141,6 +142,7 @@ impl MqttEmulator {
                 online: d["online"].as_bool().expect("online"),
                 last_online: d["last_online"].as_u64(),
                 secrets_issued: d["secrets_issued"].as_u64().expect("issued"),
+                disabled: d["disabled"].as_bool().expect("disabled"),
             })
             .collect()
     }

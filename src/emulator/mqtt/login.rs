@@ -177,6 +177,9 @@ pub fn judge(c: &Connect, listener: Listener, state: &State) -> Result<Accepted,
             format!("the password is not {} hex digits", hex_len(method)),
         ));
     }
+    if state.is_disabled(pk, dn) {
+        return Err(refuse(NotAuthorized, "the device is disabled"));
+    }
     match auth_type {
         None => {
             let ds = state.device_secret(pk, dn).ok_or_else(|| {
