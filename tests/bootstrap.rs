@@ -212,36 +212,13 @@ fn an_already_activated_device_says_to_delete_it_in_the_console() {
     let out = build_images(&t, &emu.url, "mbr", &["gw-boot-04"]);
     let img = out.join("gw-boot-04.img");
     // Registered elsewhere, and activated by a login with that secret.
-    let first = t
-        .burnline()
-        .args(["register", PK, "gw-boot-04", PS, "--endpoint", &emu.url])
-        .run();
-    let ds = first
-        .stdout
-        .trim_end()
-        .rsplit(' ')
-        .next()
-        .expect("ds")
-        .to_owned();
-    let (cid, user, pw) = common::mqtt::plain_credentials(PK, "gw-boot-04", &ds);
+    let ds = common::emulator::register(&t, &emu.url, "gw-boot-04", &[]);
+    let (cid, user, pw) = common::mqtt::plain_credentials(&t, PK, "gw-boot-04", &ds);
     let port = emu.mqtt_port().to_string();
-    let login = common::mqtt::mosquitto_pub(&[
-        "-h",
-        "127.0.0.1",
-        "-p",
-        &port,
-        "-i",
-        &cid,
-        "-u",
-        &user,
-        "-P",
-        &pw,
-        "-t",
-        "/x",
-        "-m",
-        "x",
-    ]);
-    assert!(login.status.success(), "{}", common::mqtt::both(&login));
+    common::mqtt::mosquitto_pub(&t)
+        .args(["-h", "127.0.0.1", "-p", &port, "-i", &cid, "-u", &user])
+        .args(["-P", &pw, "-t", "/x", "-m", "x"])
+        .run();
     t.cmd()
         .args(["run", "--device", s(&img), "--partition", "1"])
         .status(3)

@@ -6,22 +6,12 @@
 
 mod common;
 
-use common::emulator::{admin, run, state_secrets, text, write_products, PK, PS};
+use common::emulator::{admin, register, state_secrets, write_products};
 use common::mqtt::{connect_packet, mosquitto_pub, plain_credentials, MqttEmulator};
+use common::*;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
-
-fn register(url: &str, dn: &str) -> String {
-    let out = run(&["register", PK, dn, PS, "--endpoint", url]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let s = text(&out.stdout);
-    s.trim_end()
-        .rsplit(' ')
-        .next()
-        .expect("DeviceInfo")
-        .to_owned()
-}
 
 /// Connects, sends CONNECT, returns the stream and the CONNACK code.
 fn raw_login(addr: &str, cid: &str, user: &str, pw: &str, keepalive: u16) -> (TcpStream, u8) {
@@ -36,6 +26,8 @@ fn raw_login(addr: &str, cid: &str, user: &str, pw: &str, keepalive: u16) -> (Tc
     (s, ack[3])
 }
 
+/// mosquitto_pub's arguments: one QoS 1 message to 127.0.0.1:`port` with
+/// the keepalive last.
 fn pub_args<'a>(port: &'a str, cid: &'a str, user: &'a str, pw: &'a str) -> Vec<&'a str> {
     vec![
         "-h",
@@ -63,19 +55,21 @@ fn pub_args<'a>(port: &'a str, cid: &'a str, user: &'a str, pw: &'a str) -> Vec<
 
 #[test]
 fn mosquitto_pub_meets_the_connect_rules() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let products = write_products(dir.path(), &["mq-0001"]);
-    let emu = MqttEmulator::start(dir.path(), &products, None, &[]);
-    let ds = register(&emu.url, "mq-0001");
-    let (cid, user, pw) = plain_credentials(PK, "mq-0001", &ds);
+    let t = Test::new();
+    let products = write_products(t.path(), &["mq-0001"]);
+    let emu = MqttEmulator::start(t.path(), &products, None, &[]);
+    let ds = register(&t, &emu.url, "mq-0001", &[]);
+    let (cid, user, pw) = plain_credentials(&t, PK, "mq-0001", &ds);
     let port = emu.mqtt_port().to_string();
 
-    let ok = mosquitto_pub(&pub_args(&port, &cid, &user, &pw));
-    assert!(ok.status.success(), "{}", common::mqtt::both(&ok));
+    mosquitto_pub(&t)
+        .args(pub_args(&port, &cid, &user, &pw))
+        .run();
     // Upper-case hex is the same password.
     let upper = pw.to_uppercase();
-    let ok = mosquitto_pub(&pub_args(&port, &cid, &user, &upper));
-    assert!(ok.status.success(), "{}", common::mqtt::both(&ok));
+    mosquitto_pub(&t)
+        .args(pub_args(&port, &cid, &user, &upper))
+        .run();
 
     let wrong_pw = "0".repeat(64);
     let cases: Vec<(String, String, String, &str)> = vec![
@@ -136,24 +130,22 @@ fn mosquitto_pub_meets_the_connect_rules() {
         ),
     ];
     for (c, u, p, said) in &cases {
-        let o = mosquitto_pub(&pub_args(&port, c, u, p));
-        let out = common::mqtt::both(&o);
-        assert!(
-            !o.status.success() && out.contains(said),
-            "{c} / {u}: wanted `{said}`: {out}"
-        );
+        mosquitto_pub(&t)
+            .args(pub_args(&port, c, u, p))
+            .fails()
+            .output_contains(*said)
+            .run();
     }
     // Keepalive outside 30-1200 s.
     for k in ["10", "1201"] {
         let mut args = pub_args(&port, &cid, &user, &pw);
         let at = args.len() - 1;
         args[at] = k;
-        let o = mosquitto_pub(&args);
-        assert!(
-            common::mqtt::both(&o).contains("identifier rejected"),
-            "keepalive {k}: {}",
-            common::mqtt::both(&o)
-        );
+        mosquitto_pub(&t)
+            .args(args)
+            .fails()
+            .output_contains("identifier rejected")
+            .run();
     }
     let log = emu.log_text();
     assert!(
@@ -164,25 +156,25 @@ fn mosquitto_pub_meets_the_connect_rules() {
 
 #[test]
 fn activation_at_first_connect_and_one_connection_per_device() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let products = write_products(dir.path(), &["act-0001", "act-0002"]);
-    let state = dir.path().join("state.json");
-    let state_arg = state.to_str().expect("utf8");
-    let emu = MqttEmulator::start(dir.path(), &products, None, &["--state", state_arg]);
+    let t = Test::new();
+    let products = write_products(t.path(), &["act-0001", "act-0002"]);
+    let state = t.path().join("state.json");
+    let state_arg = s(&state);
+    let emu = MqttEmulator::start(t.path(), &products, None, &["--state", state_arg]);
 
     // Two registrations before the first connect: the first secret is dead.
-    let first = register(&emu.url, "act-0001");
-    let second = register(&emu.url, "act-0001");
+    let first = register(&t, &emu.url, "act-0001", &[]);
+    let second = register(&t, &emu.url, "act-0001", &[]);
     assert_ne!(first, second);
     let d = emu.device("act-0001");
     assert_eq!((d.activated, d.online, d.secrets_issued), (false, false, 2));
-    let (cid, user, pw) = plain_credentials(PK, "act-0001", &first);
+    let (cid, user, pw) = plain_credentials(&t, PK, "act-0001", &first);
     let (_, code) = raw_login(&emu.mqtt, &cid, &user, &pw, 60);
     assert_eq!(code, 5, "the replaced secret logged in");
     assert!(!emu.device("act-0001").activated);
 
     // The latest secret logs in: activated and online.
-    let (cid, user, pw) = plain_credentials(PK, "act-0001", &second);
+    let (cid, user, pw) = plain_credentials(&t, PK, "act-0001", &second);
     let (mut one, code) = raw_login(&emu.mqtt, &cid, &user, &pw, 60);
     assert_eq!(code, 0);
     let d = emu.device("act-0001");
@@ -194,13 +186,13 @@ fn activation_at_first_connect_and_one_connection_per_device() {
     assert_eq!(resp, [0xD0, 0x00]);
 
     // Activated: registration is refused with 6289, naming both remedies.
-    let again = run(&["register", PK, "act-0001", PS, "--endpoint", &emu.url]);
-    assert_eq!(again.status.code(), Some(3));
-    let err = text(&again.stderr);
-    assert!(
-        err.contains("6289") && err.contains("delete the device") && err.contains("reset"),
-        "{err}"
-    );
+    t.cmd()
+        .args(["register", PK, "act-0001", PS, "--endpoint", &emu.url])
+        .status(3)
+        .stderr_contains("6289")
+        .stderr_contains("delete the device")
+        .stderr_contains("reset")
+        .run();
 
     // A second connection of the device closes the first; still online.
     let (mut two, code) = raw_login(&emu.mqtt, &cid, &user, &pw, 60);
@@ -262,18 +254,18 @@ fn activation_at_first_connect_and_one_connection_per_device() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(held.read(&mut buf).expect("closed by reset"), 0);
     assert!(!emu.device("act-0001").activated);
-    let third = register(&emu.url, "act-0001");
+    let third = register(&t, &emu.url, "act-0001", &[]);
     let d = emu.device("act-0001");
     assert_eq!((d.activated, d.secrets_issued), (false, 3));
 
     // State survives a restart: the secret, the count, last_online.
     drop(emu);
-    let emu = MqttEmulator::start(dir.path(), &products, None, &["--state", state_arg]);
+    let emu = MqttEmulator::start(t.path(), &products, None, &["--state", state_arg]);
     let d = emu.device("act-0001");
     assert_eq!((d.activated, d.online, d.secrets_issued), (false, false, 3));
     assert!(d.last_online.is_some());
     assert!(state_secrets(&state).contains(&("act-0001".to_owned(), third.clone())));
-    let (cid, user, pw) = plain_credentials(PK, "act-0001", &third);
+    let (cid, user, pw) = plain_credentials(&t, PK, "act-0001", &third);
     let (_, code) = raw_login(&emu.mqtt, &cid, &user, &pw, 60);
     assert_eq!(code, 0);
     assert!(emu.device("act-0001").activated);

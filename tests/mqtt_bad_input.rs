@@ -7,22 +7,12 @@
 
 mod common;
 
-use common::emulator::{run, state_secrets, text, write_products, PK, PS};
+use common::emulator::{register, state_secrets, write_products};
 use common::mqtt::{connect_packet, plain_credentials, MqttEmulator};
+use common::*;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
-
-fn register(url: &str, dn: &str) -> String {
-    let out = run(&["register", PK, dn, PS, "--endpoint", url]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    text(&out.stdout)
-        .trim_end()
-        .rsplit(' ')
-        .next()
-        .expect("DeviceInfo")
-        .to_owned()
-}
 
 /// Whether the server closed `s` (EOF or reset) within `within`.
 fn closed_within(s: &mut TcpStream, within: Duration) -> bool {
@@ -56,17 +46,12 @@ fn still_serves(emu: &MqttEmulator, cid: &str, user: &str, pw: &str) {
 
 #[test]
 fn malformed_oversized_silent_and_idle_connections() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let products = write_products(dir.path(), &["bad-0001"]);
-    let state = dir.path().join("state.json");
-    let mut emu = MqttEmulator::start(
-        dir.path(),
-        &products,
-        None,
-        &["--state", state.to_str().expect("utf8")],
-    );
-    let ds = register(&emu.url, "bad-0001");
-    let (cid, user, pw) = plain_credentials(PK, "bad-0001", &ds);
+    let t = Test::new();
+    let products = write_products(t.path(), &["bad-0001"]);
+    let state = t.path().join("state.json");
+    let mut emu = MqttEmulator::start(t.path(), &products, None, &["--state", s(&state)]);
+    let ds = register(&t, &emu.url, "bad-0001", &[]);
+    let (cid, user, pw) = plain_credentials(&t, PK, "bad-0001", &ds);
     still_serves(&emu, &cid, &user, &pw);
 
     // Malformed packets: each closes its own connection, nothing else.
@@ -122,9 +107,12 @@ fn malformed_oversized_silent_and_idle_connections() {
         .map(|_| TcpStream::connect(&emu.mqtt).expect("idle connect"))
         .collect();
     still_serves(&emu, &cid, &user, &pw);
-    let reg = run(&["register", PK, "bad-0001", PS, "--endpoint", &emu.url]);
     // Activated by the logins above: the platform's 6289, answered at once.
-    assert_eq!(reg.status.code(), Some(3), "{}", text(&reg.stderr));
+    t.cmd()
+        .args(["register", PK, "bad-0001", PS, "--endpoint", &emu.url])
+        .status(3)
+        .stderr_contains("6289")
+        .run();
     drop(idle);
 
     assert!(emu.alive(), "the emulator died");
@@ -140,11 +128,11 @@ fn malformed_oversized_silent_and_idle_connections() {
 
 #[test]
 fn registrations_succeed_while_300_slow_connections_trickle() {
-    let dir = tempfile::tempdir().expect("tmp");
+    let t = Test::new();
     let names: Vec<String> = (1..=5).map(|i| format!("slow-{i:04}")).collect();
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-    let products = write_products(dir.path(), &refs);
-    let emu = MqttEmulator::start(dir.path(), &products, None, &[]);
+    let products = write_products(t.path(), &refs);
+    let emu = MqttEmulator::start(t.path(), &products, None, &[]);
     let addr = emu.url.strip_prefix("http://").expect("http").to_owned();
     // 300 connections that send a request head one byte a second.
     let head = b"POST /auth/register/device HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n";
@@ -160,9 +148,12 @@ fn registrations_succeed_while_300_slow_connections_trickle() {
             let _ = s.write_all(&head[round..=round]);
         }
         if round % 3 == 1 && next < names.len() {
-            let t = Instant::now();
-            register(&emu.url, &names[next]);
-            assert!(t.elapsed() < Duration::from_secs(5), "registration stalled");
+            let began = Instant::now();
+            register(&t, &emu.url, &names[next], &[]);
+            assert!(
+                began.elapsed() < Duration::from_secs(5),
+                "registration stalled"
+            );
             next += 1;
             registered += 1;
         }

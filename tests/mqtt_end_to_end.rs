@@ -9,10 +9,11 @@
 
 mod common;
 
-use common::emulator::{run, text, BIN, PK, PS};
-use common::mqtt::MqttEmulator;
+use common::emulator::{admin, register, test_ca};
+use common::images::inspect_json;
+use common::mqtt::{python, MqttEmulator};
+use common::*;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
 
 fn products(dir: &Path, devices: &[&str]) -> PathBuf {
     let p = dir.join("products.yaml");
@@ -27,149 +28,115 @@ fn products(dir: &Path, devices: &[&str]) -> PathBuf {
     p
 }
 
-fn boot(args: &[&str]) -> Output {
-    Command::new(common::bootstrap_bin())
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run burnline-bootstrap")
+/// The bootstrap in a fresh temp dir, with the recipes' ProductSecret in
+/// its environment (for the builds made from it).
+fn test() -> Test {
+    Test::bootstrap().env("TEST_PS", PS)
 }
 
-fn build(dir: &Path, auth: &str, csv: &str) -> PathBuf {
+/// Builds `r.yaml` (an 8 MiB GPT disk with `auth`) for the devices of
+/// `csv` into `t`'s `out/`.
+fn build(t: &Test, auth: &str, csv: &str) -> PathBuf {
     let recipe = format!(
         "disk:\n  size: 8MiB\n  table: gpt\n  seed: 0123456789abcdef0123456789abcdef\npartitions:\n  - name: creds\n    size: 1MiB\n    type: linux\n    credentials: {{}}\n  - name: data\n    size: fill\n{auth}"
     );
-    std::fs::write(dir.join("r.yaml"), recipe).expect("recipe");
-    std::fs::write(dir.join("d.csv"), csv).expect("csv");
-    let out = dir.join("out");
-    let o = Command::new(BIN)
-        .arg("build")
-        .arg(dir.join("r.yaml"))
-        .arg("--devices")
-        .arg(dir.join("d.csv"))
-        .arg("--out")
-        .arg(&out)
-        .env("TEST_PS", PS)
-        .output()
-        .expect("build");
-    assert!(o.status.success(), "{}", text(&o.stderr));
-    out
+    std::fs::write(t.path().join("r.yaml"), recipe).expect("recipe");
+    std::fs::write(t.path().join("d.csv"), csv).expect("csv");
+    t.burnline()
+        .args(["build", "r.yaml", "--devices", "d.csv", "--out", "out"])
+        .run();
+    t.path().join("out")
 }
 
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf8")
-}
-
-fn device_secret(img: &Path) -> String {
-    let o = Command::new(BIN)
-        .arg("inspect")
-        .arg(img)
-        .args(["--json", "--reveal-secrets"])
-        .output()
-        .expect("inspect");
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
-    v["credentials"]["device_secret"]
+fn device_secret(t: &Test, img: &Path) -> String {
+    inspect_json(t, img, true)["credentials"]["device_secret"]
         .as_str()
         .expect("a DeviceSecret in the image")
         .to_owned()
 }
 
+/// `burnline-bootstrap status --device IMG --check-online --mqtt ADDR`.
+fn check_online(t: &Test, img: &Path, mqtt: &str) -> Test {
+    t.cmd().args([
+        "status",
+        "--device",
+        s(img),
+        "--check-online",
+        "--mqtt",
+        mqtt,
+    ])
+}
+
 /// The image's triple logs in and stays connected (the edge runtime's part,
 /// played by Alibaba's Python SDK) while the listing shows it online.
-fn online_while_held(emu: &MqttEmulator, dn: &str, ds: &str) {
+fn online_while_held(t: &Test, emu: &MqttEmulator, dn: &str, ds: &str) {
     let port = emu.mqtt_port().to_string();
-    let child = Command::new(&common::mqtt::clients().python)
-        .arg(concat!(
+    let held = python(
+        t,
+        Path::new(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/clients/linkkit_client.py"
-        ))
-        .args(["login", &port, "-", PK, dn, ds, "3"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python");
+        )),
+    )
+    .args(["login", &port, "-", PK, dn, ds, "3"])
+    .spawn();
     emu.wait_online(dn, true);
     let d = emu.device(dn);
     assert!(d.activated && d.online, "{d:?}");
-    let out = child.wait_with_output().expect("wait");
-    assert!(out.status.success(), "{}", common::mqtt::both(&out));
+    held.wait();
     emu.wait_online(dn, false);
 }
 
 #[test]
 fn product_secret_image_boots_registers_and_goes_online() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let p = products(dir.path(), &["e2e-0001", "e2e-0002"]);
-    let state = dir.path().join("state.json");
-    let emu = MqttEmulator::start(dir.path(), &p, None, &["--state", s(&state)]);
+    let t = test();
+    let p = products(t.path(), &["e2e-0001", "e2e-0002"]);
+    let state = t.path().join("state.json");
+    let emu = MqttEmulator::start(t.path(), &p, None, &["--state", s(&state)]);
     let auth = format!(
         "auth:\n  mode: product-secret\n  product_key: {PK}\n  product_secret: {{ env: TEST_PS }}\n  endpoint: {}\n",
         emu.url
     );
-    let out = build(dir.path(), &auth, "DeviceName\ne2e-0001\ne2e-0002\n");
+    let out = build(&t, &auth, "DeviceName\ne2e-0001\ne2e-0002\n");
     let img = out.join("e2e-0001.img");
 
     // First boot registers (HTTP) and stores the triple; not activated yet.
-    let r = boot(&["run", "--device", s(&img)]);
-    assert_eq!(r.status.code(), Some(0), "{}", text(&r.stderr));
-    let ds = device_secret(&img);
+    t.cmd().args(["run", "--device", s(&img)]).run();
+    let ds = device_secret(&t, &img);
     let d = emu.device("e2e-0001");
     assert!(!d.activated && d.secrets_issued == 1, "{d:?}");
 
     // The online check logs in over MQTT: activated from now on.
-    let st = boot(&[
-        "status",
-        "--device",
-        s(&img),
-        "--check-online",
-        "--mqtt",
-        &emu.mqtt,
-    ]);
-    assert_eq!(st.status.code(), Some(0), "{}", text(&st.stderr));
-    let said = text(&st.stdout);
-    assert!(
-        said.contains("online: the platform accepted the MQTT login"),
-        "{said}"
-    );
-    assert!(!said.contains(&ds) && !text(&st.stderr).contains(&ds));
+    check_online(&t, &img, &emu.mqtt)
+        .stdout_contains("online: the platform accepted the MQTT login")
+        .output_lacks(&ds)
+        .run();
     let d = emu.device("e2e-0001");
     assert!(d.activated && d.last_online.is_some(), "{d:?}");
-    online_while_held(&emu, "e2e-0001", &ds);
+    online_while_held(&t, &emu, "e2e-0001", &ds);
 
     // A second registration is refused: 6289.
-    let again = run(&["register", PK, "e2e-0001", PS, "--endpoint", &emu.url]);
-    assert_eq!(again.status.code(), Some(3), "{}", text(&again.stderr));
-    assert!(text(&again.stderr).contains("6289"));
+    t.burnline()
+        .args(["register", PK, "e2e-0001", PS, "--endpoint", &emu.url])
+        .status(3)
+        .stderr_contains("6289")
+        .run();
 
     // The same image registered over MQTT (--register-via mqtt).
     let img2 = out.join("e2e-0002.img");
-    let r = boot(&[
-        "run",
-        "--device",
-        s(&img2),
-        "--register-via",
-        "mqtt",
-        "--mqtt",
-        &emu.mqtt,
-    ]);
-    assert_eq!(r.status.code(), Some(0), "{}", text(&r.stderr));
+    t.cmd()
+        .args(["run", "--device", s(&img2), "--register-via", "mqtt"])
+        .args(["--mqtt", &emu.mqtt])
+        .run();
     assert!(emu
         .log_text()
         .contains(&format!("mqtt register {PK} e2e-0002: CONNACK 0, issued")));
-    let st = boot(&[
-        "status",
-        "--device",
-        s(&img2),
-        "--check-online",
-        "--mqtt",
-        &emu.mqtt,
-    ]);
-    assert_eq!(st.status.code(), Some(0), "{}", text(&st.stderr));
+    check_online(&t, &img2, &emu.mqtt).run();
     assert!(emu.device("e2e-0002").activated);
 
     // Exit codes of the check: refused after a delete (3), unreachable (4),
     // plain TCP to a host that is not loopback (2, nothing sent).
-    let (status, _) = common::emulator::admin(
+    let (status, _) = admin(
         &emu.url,
         "DELETE",
         &format!("/admin/devices/{PK}/e2e-0002"),
@@ -177,160 +144,86 @@ fn product_secret_image_boots_registers_and_goes_online() {
         None,
     );
     assert_eq!(status, 200);
-    let st = boot(&[
-        "status",
-        "--device",
-        s(&img2),
-        "--check-online",
-        "--mqtt",
-        &emu.mqtt,
-    ]);
-    assert_eq!(st.status.code(), Some(3), "{}", text(&st.stderr));
-    assert!(
-        text(&st.stderr).contains("CONNACK 5"),
-        "{}",
-        text(&st.stderr)
-    );
+    check_online(&t, &img2, &emu.mqtt)
+        .status(3)
+        .stderr_contains("CONNACK 5")
+        .run();
     let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = closed.local_addr().expect("addr").port();
     drop(closed);
-    let st = boot(&[
-        "status",
-        "--device",
-        s(&img2),
-        "--check-online",
-        "--mqtt",
-        &format!("127.0.0.1:{port}"),
-    ]);
-    assert_eq!(st.status.code(), Some(4), "{}", text(&st.stderr));
-    let st = boot(&[
-        "status",
-        "--device",
-        s(&img2),
-        "--check-online",
-        "--mqtt",
-        "10.0.0.1:1883",
-    ]);
-    assert_eq!(st.status.code(), Some(2), "{}", text(&st.stderr));
-    assert!(
-        text(&st.stderr).contains("loopback"),
-        "{}",
-        text(&st.stderr)
-    );
+    check_online(&t, &img2, &format!("127.0.0.1:{port}"))
+        .status(4)
+        .run();
+    check_online(&t, &img2, "10.0.0.1:1883")
+        .status(2)
+        .stderr_contains("loopback")
+        .run();
     assert!(!emu.log_text().contains(&ds));
 }
 
 #[test]
 fn device_secret_image_goes_online_over_tls() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let p = products(dir.path(), &["e2e-0101"]);
-    let (ca, cert, key) = common::emulator::test_ca(dir.path());
-    let emu = MqttEmulator::start(dir.path(), &p, Some((&cert, &key, &ca)), &[]);
+    let t = test();
+    let p = products(t.path(), &["e2e-0101"]);
+    let (ca, cert, key) = test_ca(t.path());
+    let emu = MqttEmulator::start(t.path(), &p, Some((&cert, &key, &ca)), &[]);
     // The "console" issues the secret that the certificate download holds.
-    let reg = run(&[
-        "register",
-        PK,
-        "e2e-0101",
-        PS,
-        "--endpoint",
-        &emu.url,
-        "--ca-file",
-        s(&ca),
-    ]);
-    assert_eq!(reg.status.code(), Some(0), "{}", text(&reg.stderr));
-    let issued = text(&reg.stdout)
-        .trim_end()
-        .rsplit(' ')
-        .next()
-        .expect("ds")
-        .to_owned();
+    let issued = register(&t, &emu.url, "e2e-0101", &["--ca-file", s(&ca)]);
     let auth = format!("auth:\n  mode: device-secret\n  product_key: {PK}\n");
     let out = build(
-        dir.path(),
+        &t,
         &auth,
         &format!("DeviceName,DeviceSecret,ProductKey\ne2e-0101,{issued},{PK}\n"),
     );
     let img = out.join("e2e-0101.img");
-    let r = boot(&[
-        "run",
-        "--device",
-        s(&img),
-        "--endpoint",
-        "http://127.0.0.1:1",
-    ]);
-    assert_eq!(
-        r.status.code(),
-        Some(0),
-        "a full triple needs no network: {}",
-        text(&r.stderr)
-    );
+    // A full triple needs no network.
+    t.cmd()
+        .args([
+            "run",
+            "--device",
+            s(&img),
+            "--endpoint",
+            "http://127.0.0.1:1",
+        ])
+        .run();
     let mqtts = format!("mqtts://{}", emu.mqtts.as_deref().expect("mqtts"));
 
     // Without the CA: verification fails (network, 4), nothing logged in.
-    let st = boot(&[
-        "status",
-        "--device",
-        s(&img),
-        "--check-online",
-        "--mqtt",
-        &mqtts,
-    ]);
-    assert_eq!(st.status.code(), Some(4), "{}", text(&st.stderr));
-    assert!(
-        text(&st.stderr).contains("certificate"),
-        "{}",
-        text(&st.stderr)
-    );
+    check_online(&t, &img, &mqtts)
+        .status(4)
+        .stderr_contains("certificate")
+        .run();
     assert!(!emu.device("e2e-0101").activated);
     // With it: online over TLS (securemode 2).
-    let st = boot(&[
-        "status",
-        "--device",
-        s(&img),
-        "--check-online",
-        "--mqtt",
-        &mqtts,
-        "--ca-file",
-        s(&ca),
-    ]);
-    assert_eq!(st.status.code(), Some(0), "{}", text(&st.stderr));
+    check_online(&t, &img, &mqtts)
+        .args(["--ca-file", s(&ca)])
+        .run();
     assert!(emu.device("e2e-0101").activated);
-    online_while_held(&emu, "e2e-0101", &issued);
-    let again = run(&[
-        "register",
-        PK,
-        "e2e-0101",
-        PS,
-        "--endpoint",
-        &emu.url,
-        "--ca-file",
-        s(&ca),
-    ]);
-    assert_eq!(again.status.code(), Some(3));
-    assert!(text(&again.stderr).contains("6289"));
+    online_while_held(&t, &emu, "e2e-0101", &issued);
+    t.burnline()
+        .args(["register", PK, "e2e-0101", PS, "--endpoint", &emu.url])
+        .args(["--ca-file", s(&ca)])
+        .status(3)
+        .stderr_contains("6289")
+        .run();
 }
 
 #[test]
 fn register_via_mqtt_is_recorded_from_the_recipe() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let p = products(dir.path(), &["e2e-0201"]);
-    let emu = MqttEmulator::start(dir.path(), &p, None, &[]);
+    let t = test();
+    let p = products(t.path(), &["e2e-0201"]);
+    let emu = MqttEmulator::start(t.path(), &p, None, &[]);
     let auth = format!(
         "auth:\n  mode: product-secret\n  product_key: {PK}\n  product_secret: {{ env: TEST_PS }}\n  register_via: mqtt\n"
     );
-    let out = build(dir.path(), &auth, "DeviceName\ne2e-0201\n");
+    let out = build(&t, &auth, "DeviceName\ne2e-0201\n");
     let img = out.join("e2e-0201.img");
-    let o = Command::new(BIN)
-        .arg("inspect")
-        .arg(&img)
-        .arg("--json")
-        .output()
-        .expect("inspect");
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let v = inspect_json(&t, &img, false);
     assert_eq!(v["credentials"]["register_via"], "mqtt", "{v}");
     // No --register-via: the record says MQTT (--mqtt only says where).
-    let r = boot(&["run", "--device", s(&img), "--mqtt", &emu.mqtt]);
-    assert_eq!(r.status.code(), Some(0), "{}", text(&r.stderr));
+    t.cmd()
+        .args(["run", "--device", s(&img), "--mqtt", &emu.mqtt])
+        .run();
     assert!(
         emu.log_text()
             .contains(&format!("mqtt register {PK} e2e-0201: CONNACK 0, issued")),
@@ -351,20 +244,15 @@ fn register_via_mqtt_is_recorded_from_the_recipe() {
         ),
     ] {
         std::fs::write(
-            dir.path().join("bad.yaml"),
+            t.path().join("bad.yaml"),
             format!("disk:\n  size: 8MiB\n  table: gpt\n  seed: 0123456789abcdef0123456789abcdef\npartitions:\n  - name: creds\n    size: 1MiB\n    type: linux\n    credentials: {{}}\n{auth}"),
         )
         .expect("recipe");
-        std::fs::write(dir.path().join("bad.csv"), csv).expect("csv");
-        let o = Command::new(BIN)
-            .arg("check")
-            .arg(dir.path().join("bad.yaml"))
-            .arg("--devices")
-            .arg(dir.path().join("bad.csv"))
-            .env("TEST_PS", PS)
-            .output()
-            .expect("check");
-        assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
-        assert!(text(&o.stderr).contains("auth.register_via"), "{}", text(&o.stderr));
+        std::fs::write(t.path().join("bad.csv"), csv).expect("csv");
+        t.burnline()
+            .args(["check", "bad.yaml", "--devices", "bad.csv"])
+            .status(2)
+            .stderr_contains("auth.register_via")
+            .run();
     }
 }

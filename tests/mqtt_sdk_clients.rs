@@ -8,10 +8,11 @@
 
 mod common;
 
-use common::emulator::{run, test_ca, text, BIN, PK, PS};
+use common::emulator::{register, test_ca};
+use common::images::inspect_json;
 use common::mqtt::{node, python, MqttEmulator};
+use common::*;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 const CLIENTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients");
 
@@ -25,42 +26,26 @@ fn products(dir: &Path, devices: &[&str]) -> PathBuf {
     p
 }
 
-fn linkkit(args: &[&str]) -> (i32, String) {
-    python(
-        Path::new(&format!("{CLIENTS}/linkkit_client.py")),
-        args,
-        &[],
-    )
+/// Alibaba's Python SDK, driven by tests/clients/linkkit_client.py with
+/// `args`, in `t`'s directory.
+fn linkkit(t: &Test, args: &[&str]) -> Test {
+    python(t, Path::new(&format!("{CLIENTS}/linkkit_client.py"))).args(args)
 }
 
 /// A login or registration the platform must refuse: the SDK's paho saw
 /// CONNACK 5 (the SDK itself only retries), and nothing succeeded.
-fn linkkit_refused(args: &[&str]) {
-    let (code, said) = python(
-        Path::new(&format!("{CLIENTS}/linkkit_client.py")),
-        args,
-        &[("LINKKIT_WAIT", "4")],
-    );
-    assert!(
-        code != 0 && said.contains("Received CONNACK (0, 5)"),
-        "{args:?}: {said}"
-    );
+fn linkkit_refused(t: &Test, args: &[&str]) {
+    linkkit(t, args)
+        .env("LINKKIT_WAIT", "4")
+        .fails()
+        .output_contains("Received CONNACK (0, 5)")
+        .run();
 }
 
-fn register(url: &str, dn: &str) -> String {
-    let out = run(&["register", PK, dn, PS, "--endpoint", url]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    text(&out.stdout)
-        .trim_end()
-        .rsplit(' ')
-        .next()
-        .expect("DeviceInfo")
-        .to_owned()
-}
-
-/// Builds a 一机一密 image for `dn` with `ds` and reads the triple back out
-/// of it with `inspect --reveal-secrets`.
-fn triple_from_image(dir: &Path, dn: &str, ds: &str) -> (String, String, String) {
+/// Builds a 一机一密 image for `dn` with `ds` in `t`'s directory and reads
+/// the triple back out of it with `inspect --reveal-secrets`.
+fn triple_from_image(t: &Test, dn: &str, ds: &str) -> (String, String, String) {
+    let dir = t.path();
     let recipe = format!(
         "disk:\n  size: 8MiB\n  table: gpt\n  seed: 0123456789abcdef0123456789abcdef\npartitions:\n  - name: creds\n    size: 1MiB\n    type: linux\n    credentials: {{}}\n  - name: data\n    size: fill\nauth:\n  mode: device-secret\n  product_key: {PK}\n"
     );
@@ -70,23 +55,10 @@ fn triple_from_image(dir: &Path, dn: &str, ds: &str) -> (String, String, String)
         format!("DeviceName,DeviceSecret,ProductKey\n{dn},{ds},{PK}\n"),
     )
     .expect("csv");
-    let o = Command::new(BIN)
-        .arg("build")
-        .arg(dir.join("r.yaml"))
-        .arg("--devices")
-        .arg(dir.join("d.csv"))
-        .arg("--out")
-        .arg(dir.join("out"))
-        .output()
-        .expect("build");
-    assert!(o.status.success(), "{}", text(&o.stderr));
-    let o = Command::new(BIN)
-        .arg("inspect")
-        .arg(dir.join("out").join(format!("{dn}.img")))
-        .args(["--json", "--reveal-secrets"])
-        .output()
-        .expect("inspect");
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    t.cmd()
+        .args(["build", "r.yaml", "--devices", "d.csv", "--out", "out"])
+        .run();
+    let v = inspect_json(t, dir.join("out").join(format!("{dn}.img")), true);
     let c = &v["credentials"];
     let get = |k: &str| c[k].as_str().expect("field").to_owned();
     (get("product_key"), get("device_name"), get("device_secret"))
@@ -94,32 +66,13 @@ fn triple_from_image(dir: &Path, dn: &str, ds: &str) -> (String, String, String)
 
 #[test]
 fn python_sdk_logs_in_with_the_image_triple_and_a_wrong_secret_is_refused() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let p = products(dir.path(), &["mq-dev"]);
-    let (ca, cert, key) = test_ca(dir.path());
-    let emu = MqttEmulator::start(dir.path(), &p, Some((&cert, &key, &ca)), &[]);
+    let t = Test::new();
+    let p = products(t.path(), &["mq-dev"]);
+    let (ca, cert, key) = test_ca(t.path());
+    let emu = MqttEmulator::start(t.path(), &p, Some((&cert, &key, &ca)), &[]);
     // Issued by the "console", burned into an image, read back from it.
-    let http = emu.url.clone();
-    let issued = {
-        let out = run(&[
-            "register",
-            PK,
-            "mq-dev",
-            PS,
-            "--endpoint",
-            &http,
-            "--ca-file",
-            ca.to_str().expect("utf8"),
-        ]);
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-        text(&out.stdout)
-            .trim_end()
-            .rsplit(' ')
-            .next()
-            .expect("ds")
-            .to_owned()
-    };
-    let (pk, dn, ds) = triple_from_image(dir.path(), "mq-dev", &issued);
+    let issued = register(&t, &emu.url, "mq-dev", &["--ca-file", s(&ca)]);
+    let (pk, dn, ds) = triple_from_image(&t, "mq-dev", &issued);
     assert_eq!(
         (pk.as_str(), dn.as_str(), ds.as_str()),
         (PK, "mq-dev", issued.as_str())
@@ -127,34 +80,17 @@ fn python_sdk_logs_in_with_the_image_triple_and_a_wrong_secret_is_refused() {
 
     // Plain TCP: the SDK holds the connection for 3 s; the console shows it online.
     let port = emu.mqtt_port().to_string();
-    let child = Command::new(&common::mqtt::clients().python)
-        .arg(format!("{CLIENTS}/linkkit_client.py"))
-        .args(["login", &port, "-", &pk, &dn, &ds, "3"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python");
+    let held = linkkit(&t, &["login", &port, "-", &pk, &dn, &ds, "3"])
+        .output_contains("connect rc=0")
+        .spawn();
     emu.wait_online("mq-dev", true);
     let d = emu.device("mq-dev");
     assert!(d.activated && d.online, "{d:?}");
-    let out = child.wait_with_output().expect("wait");
-    let said = common::mqtt::both(&out);
-    assert!(
-        out.status.success() && said.contains("connect rc=0"),
-        "{said}"
-    );
+    held.wait();
     emu.wait_online("mq-dev", false);
 
     // A wrong secret: CONNACK 5, reported by the SDK.
-    linkkit_refused(&[
-        "login",
-        &port,
-        "-",
-        &pk,
-        &dn,
-        "ga7XA6KdlEeiPXQPpRbAjOZXwG8ydgSe",
-        "0",
-    ]);
+    linkkit_refused(&t, &["login", &port, "-", &pk, &dn, DS1, "0"]);
 
     // TLS with the test CA as the SDK's only root (securemode 2).
     let tls_port = emu
@@ -163,16 +99,9 @@ fn python_sdk_logs_in_with_the_image_triple_and_a_wrong_secret_is_refused() {
         .and_then(|a| a.rsplit_once(':'))
         .map(|(_, p)| p.to_owned())
         .expect("mqtts");
-    let (code, said) = linkkit(&[
-        "login",
-        &tls_port,
-        ca.to_str().expect("utf8"),
-        &pk,
-        &dn,
-        &ds,
-        "0",
-    ]);
-    assert!(code == 0 && said.contains("connect rc=0"), "{said}");
+    linkkit(&t, &["login", &tls_port, s(&ca), &pk, &dn, &ds, "0"])
+        .output_contains("connect rc=0")
+        .run();
     let log = emu.log_text();
     assert!(
         !log.contains(&ds),
@@ -182,14 +111,15 @@ fn python_sdk_logs_in_with_the_image_triple_and_a_wrong_secret_is_refused() {
 
 #[test]
 fn python_sdk_registers_over_mqtt_both_ways() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let p = products(dir.path(), &["dyn-0001"]);
-    let emu = MqttEmulator::start(dir.path(), &p, None, &[]);
+    let t = Test::new();
+    let p = products(t.path(), &["dyn-0001"]);
+    let emu = MqttEmulator::start(t.path(), &p, None, &[]);
     let port = emu.mqtt_port().to_string();
 
     // authType=register on a pre-created device: /ext/register.
-    let (code, said) = linkkit(&["register", &port, "-", PK, "dyn-0001", PS]);
-    assert_eq!(code, 0, "{said}");
+    let said = linkkit(&t, &["register", &port, "-", PK, "dyn-0001", PS])
+        .run()
+        .text();
     let secret = said
         .lines()
         .find_map(|l| l.strip_prefix("register secret="))
@@ -198,17 +128,22 @@ fn python_sdk_registers_over_mqtt_both_ways() {
     assert_eq!(secret.len(), 32, "{said}");
     let d = emu.device("dyn-0001");
     assert_eq!((d.activated, d.secrets_issued), (false, 1));
-    let (code, said) = linkkit(&["login", &port, "-", PK, "dyn-0001", &secret, "0"]);
-    assert!(code == 0 && said.contains("connect rc=0"), "{said}");
+    linkkit(&t, &["login", &port, "-", PK, "dyn-0001", &secret, "0"])
+        .output_contains("connect rc=0")
+        .run();
     assert!(emu.device("dyn-0001").activated);
     // Activated: an MQTT registration is refused too.
-    linkkit_refused(&["register", &port, "-", PK, "dyn-0001", PS]);
+    linkkit_refused(&t, &["register", &port, "-", PK, "dyn-0001", PS]);
     // A wrong ProductSecret: refused.
-    linkkit_refused(&["register", &port, "-", PK, "dyn-0001", "0000000000000000"]);
+    linkkit_refused(
+        &t,
+        &["register", &port, "-", PK, "dyn-0001", "0000000000000000"],
+    );
 
     // authType=regnwl (免预注册) on a device not created beforehand.
-    let (code, said) = linkkit(&["regnwl", &port, "-", PK, "nwl-0001", PS]);
-    assert_eq!(code, 0, "{said}");
+    let said = linkkit(&t, &["regnwl", &port, "-", PK, "nwl-0001", PS])
+        .run()
+        .text();
     let line = said
         .lines()
         .find(|l| l.starts_with("regnwl "))
@@ -226,22 +161,29 @@ fn python_sdk_registers_over_mqtt_both_ways() {
     );
     assert_eq!(username, format!("nwl-0001&{PK}"));
     assert!(!emu.device("nwl-0001").activated);
-    let (code, said) = linkkit(&[
-        "connwl", &port, "-", PK, "nwl-0001", &client_id, &username, &token, "0",
-    ]);
-    assert!(code == 0 && said.contains("connect rc=0"), "{said}");
+    linkkit(
+        &t,
+        &[
+            "connwl", &port, "-", PK, "nwl-0001", &client_id, &username, &token, "0",
+        ],
+    )
+    .output_contains("connect rc=0")
+    .run();
     assert!(emu.device("nwl-0001").activated);
-    linkkit_refused(&[
-        "connwl",
-        &port,
-        "-",
-        PK,
-        "nwl-0001",
-        &client_id,
-        &username,
-        "wrongtoken",
-        "0",
-    ]);
+    linkkit_refused(
+        &t,
+        &[
+            "connwl",
+            &port,
+            "-",
+            PK,
+            "nwl-0001",
+            &client_id,
+            &username,
+            "wrongtoken",
+            "0",
+        ],
+    );
     let log = emu.log_text();
     assert!(
         !log.contains(&secret) && !log.contains(&token),
@@ -251,25 +193,23 @@ fn python_sdk_registers_over_mqtt_both_ways() {
 
 #[test]
 fn node_sdk_logs_in_subscribes_and_publishes() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let p = products(dir.path(), &["node-0001"]);
-    let emu = MqttEmulator::start(dir.path(), &p, None, &[]);
-    let ds = register(&emu.url, "node-0001");
+    let t = Test::new();
+    let p = products(t.path(), &["node-0001"]);
+    let emu = MqttEmulator::start(t.path(), &p, None, &[]);
+    let ds = register(&t, &emu.url, "node-0001", &[]);
     let script = PathBuf::from(format!("{CLIENTS}/node_client.js"));
     let port = emu.mqtt_port().to_string();
-    let (code, said) = node(&script, &[&port, PK, "node-0001", &ds]);
-    assert_eq!(code, 0, "{said}");
-    assert!(
-        said.contains("connected")
-            && said.contains("subscribed qos=1")
-            && said.contains("published"),
-        "{said}"
-    );
+    node(&t, &script)
+        .args([port.as_str(), PK, "node-0001", &ds])
+        .output_contains("connected")
+        .output_contains("subscribed qos=1")
+        .output_contains("published")
+        .run();
     let d = emu.device("node-0001");
     assert!(d.activated && d.last_online.is_some(), "{d:?}");
-    let (code, said) = node(
-        &script,
-        &[&port, PK, "node-0001", "ga7XA6KdlEeiPXQPpRbAjOZXwG8ydgSe"],
-    );
-    assert!(code != 0 && said.contains("error"), "{said}");
+    node(&t, &script)
+        .args([port.as_str(), PK, "node-0001", DS1])
+        .fails()
+        .output_contains("error")
+        .run();
 }

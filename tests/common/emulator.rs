@@ -1,21 +1,14 @@
 //! The platform for the registration tests: the emulator run as a real,
 //! long-running process of the built binary on 127.0.0.1 (so it keeps its
-//! own helper instead of the `Test` builder), admin calls to it, a test CA,
-//! and the secrets it issued. Everything listens on and connects to
-//! loopback only.
+//! own helper instead of the `Test` builder), admin calls to it, a
+//! registration through `burnline register`, a test CA, and the secrets it
+//! issued. Everything listens on and connects to loopback only.
 
+use super::{Test, PK, PS};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 
-/// The burnline binary, for `tests/host_build.rs` until it runs burnline
-/// through the `Test` builder.
-pub const BIN: &str = env!("CARGO_BIN_EXE_burnline");
-/// `super::PK`, for `tests/host_build.rs`'s glob import until it is
-/// converted (then only `super::PK` stays).
-pub const PK: &str = super::PK;
-/// `super::PS`, likewise.
-pub const PS: &str = super::PS;
 /// The ProductKey of a product whose dynamic registration is off.
 pub const PK_OFF: &str = "b2Y3cFoQ93A";
 /// Its ProductSecret.
@@ -192,20 +185,22 @@ pub fn admin(
     (status, resp.body_mut().read_to_string().expect("body"))
 }
 
-/// Runs burnline with `args`, for `tests/host_build.rs` until it uses the
-/// `Test` builder.
-pub fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run burnline")
-}
-
-/// Bytes as text, for `tests/host_build.rs` until it uses the `Test`
-/// builder.
-pub fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+/// `burnline register PK DN PS --endpoint URL EXTRA...` in `t`'s
+/// directory (a device of `write_products`' product); the DeviceSecret the
+/// platform issued, from its `DeviceInfo:` line.
+#[track_caller]
+pub fn register(t: &Test, url: &str, dn: &str, extra: &[&str]) -> String {
+    t.burnline()
+        .args(["register", PK, dn, PS, "--endpoint", url])
+        .args(extra)
+        .stdout_contains(format!("DeviceInfo: {PK} {dn} "))
+        .run()
+        .stdout
+        .trim_end()
+        .rsplit(' ')
+        .next()
+        .expect("a DeviceSecret")
+        .to_owned()
 }
 
 /// A test CA and a leaf for 127.0.0.1 and localhost, as PEM files in `dir`:

@@ -1,12 +1,15 @@
 //! Helpers of the MQTT tests: the emulator with its MQTT listeners (a real
-//! process on 127.0.0.1), its full admin listing, the real clients that
+//! process on 127.0.0.1, so it keeps its own helper instead of the `Test`
+//! builder), its full admin listing, the real clients that
 //! `scripts/test-clients.sh` installs (Alibaba's Python and Node SDKs,
-//! mosquitto_pub), and raw MQTT packets for the bad-input tests.
+//! mosquitto_pub) as `Test` commands, and raw MQTT packets for the
+//! bad-input tests.
 
-use super::emulator::{admin, BIN};
+use super::emulator::admin;
+use super::Test;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 
 /// An emulator with `--mqtt` (and `--mqtts` with TLS); killed when dropped.
@@ -52,7 +55,7 @@ impl MqttEmulator {
                 .unwrap_or(0)
         ));
         let err = std::fs::File::create(&log).expect("log file");
-        let mut cmd = Command::new(BIN);
+        let mut cmd = Command::new(super::burnline_bin());
         cmd.args([
             "emulator",
             "--listen",
@@ -214,62 +217,33 @@ pub fn clients() -> &'static Clients {
     })
 }
 
-/// Runs a Python script file with the SDK's venv and `env`; (exit code,
-/// output).
-pub fn python(script: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
-    let o = Command::new(&clients().python)
-        .arg(script)
-        .args(args)
-        .envs(env.iter().copied())
-        .output()
-        .expect("run python");
-    (o.status.code().unwrap_or(-1), both(&o))
+/// `python SCRIPT` with the SDK's venv, in `t`'s directory, to be given
+/// arguments and expectations.
+pub fn python(t: &Test, script: &Path) -> Test {
+    t.cmd().program(&clients().python).arg(script)
 }
 
-/// Runs a Node script file with the SDK's node_modules; (exit code, output).
-pub fn node(script: &Path, args: &[&str]) -> (i32, String) {
-    let o = Command::new("node")
-        .arg(script)
-        .args(args)
+/// `node SCRIPT` with the SDK's node_modules (Debian package nodejs), in
+/// `t`'s directory.
+pub fn node(t: &Test, script: &Path) -> Test {
+    t.tool("node")
         .env("NODE_PATH", &clients().node_modules)
-        .output()
-        .expect("node (Debian package nodejs) must be installed");
-    (o.status.code().unwrap_or(-1), both(&o))
+        .arg(script)
 }
 
-/// Runs mosquitto_pub with `args`.
-pub fn mosquitto_pub(args: &[&str]) -> Output {
-    Command::new(&clients().mosquitto_pub)
-        .args(args)
-        .output()
-        .expect("run mosquitto_pub")
-}
-
-pub fn both(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+/// mosquitto_pub, in `t`'s directory.
+pub fn mosquitto_pub(t: &Test) -> Test {
+    t.cmd().program(&clients().mosquitto_pub)
 }
 
 /// `burnline mqtt-credentials --plain` for a triple: (clientId, username, password).
-pub fn plain_credentials(pk: &str, dn: &str, ds: &str) -> (String, String, String) {
-    let o = Command::new(BIN)
-        .args([
-            "mqtt-credentials",
-            "--product-key",
-            pk,
-            "--device-name",
-            dn,
-            "--device-secret",
-            ds,
-            "--plain",
-        ])
-        .output()
-        .expect("mqtt-credentials");
-    assert!(o.status.success(), "{}", both(&o));
-    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+pub fn plain_credentials(t: &Test, pk: &str, dn: &str, ds: &str) -> (String, String, String) {
+    let out = t
+        .burnline()
+        .args(["mqtt-credentials", "--product-key", pk, "--device-name", dn])
+        .args(["--device-secret", ds, "--plain"])
+        .run()
+        .stdout;
     let get = |k: &str| {
         out.lines()
             .find_map(|l| l.strip_prefix(&format!("{k}: ")))
