@@ -142,7 +142,10 @@ mod tests {
         let deeper = format!("disk: {}{}", "[".repeat(100_000), "]".repeat(100_000));
         assert!(too_deep(&deeper).is_some());
         assert!(started.elapsed() < std::time::Duration::from_secs(5));
-        assert_eq!(too_deep("disk: {size: 4MiB}\npartitions: [{name: a}]\n"), None);
+        assert_eq!(
+            too_deep("disk: {size: 4MiB}\npartitions: [{name: a}]\n"),
+            None
+        );
     }
 
     #[test]
