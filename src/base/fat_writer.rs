@@ -503,3 +503,318 @@ fn fat_bits(bits: FatBits) -> u64 {
         FatBits::Fat32 => 32,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::patch::PatchDevice;
+    use std::collections::BTreeMap;
+    use std::io::{Read, Seek, SeekFrom};
+
+    /// Builds `tree` into a new volume of `size` bytes.
+    fn volume(bits: FatBits, size: u64, tree: &Tree<'_>) -> io::Result<PatchDevice> {
+        let mut dev = PatchDevice::new(size);
+        crate::base::fat::build(
+            &mut dev,
+            size,
+            512,
+            Some(bits),
+            Some("TEST"),
+            1_700_000_000,
+            tree,
+        )?;
+        Ok(dev)
+    }
+
+    /// The 32-byte entries of the directory at `first` (0: the fixed root).
+    fn raw_dir(dev: &PatchDevice, bs: &BootSector, fat: &Fat, first: u32) -> Vec<[u8; 32]> {
+        let mut bytes = Vec::new();
+        if first == 0 {
+            bytes.resize((bs.root_entries * 32) as usize, 0);
+            dev.read_exact_at(&mut bytes, bs.root_offset())
+                .expect("root");
+        } else {
+            let mut c = first;
+            loop {
+                let mut b = vec![0u8; bs.cluster_bytes() as usize];
+                dev.read_exact_at(&mut b, bs.cluster_offset(c))
+                    .expect("cluster");
+                bytes.extend_from_slice(&b);
+                c = fat.get(c);
+                if c >= fat.end_of_chain() - 7 {
+                    break;
+                }
+            }
+        }
+        bytes
+            .chunks_exact(32)
+            .map(|e| e.try_into().expect("32 bytes"))
+            .take_while(|e: &[u8; 32]| e[0] != 0)
+            .collect()
+    }
+
+    fn cluster_of(e: &[u8; 32]) -> u32 {
+        u32::from(u16::from_le_bytes([e[20], e[21]])) << 16
+            | u32::from(u16::from_le_bytes([e[26], e[27]]))
+    }
+
+    /// Checks what fsck.fat checks about the structure, directory by
+    /// directory; returns every file as path → bytes, read through fatfs.
+    fn check_volume(dev: &mut PatchDevice) -> BTreeMap<String, Vec<u8>> {
+        let bs = BootSector::read(dev).expect("boot sector");
+        let mut fat = Fat {
+            bytes: vec![0; bs.fat_bytes() as usize],
+            bits: bs.bits,
+        };
+        dev.read_exact_at(&mut fat.bytes, bs.fat_offset(0))
+            .expect("fat");
+        let mut copy = fat.bytes.clone();
+        dev.read_exact_at(&mut copy, bs.fat_offset(1))
+            .expect("fat 2");
+        assert!(copy == fat.bytes, "the FAT copies differ");
+        // (first cluster, parent's first cluster as `..` names it)
+        let root = if bs.bits == FatBits::Fat32 {
+            bs.root_cluster
+        } else {
+            0
+        };
+        let mut stack = vec![(root, None::<u32>)];
+        while let Some((dir, parent)) = stack.pop() {
+            let entries = raw_dir(dev, &bs, &fat, dir);
+            let rest = if let Some(parent) = parent {
+                assert_eq!(&entries[0][..11], b".          ");
+                assert_eq!(cluster_of(&entries[0]), dir);
+                assert_eq!(&entries[1][..11], b"..         ");
+                assert_eq!(cluster_of(&entries[1]), parent);
+                &entries[2..]
+            } else {
+                assert_eq!(&entries[0][..11], b"TEST       ");
+                assert_eq!(entries[0][11], ATTR_VOLUME);
+                &entries[1..]
+            };
+            let mut shorts = HashSet::new();
+            let mut pending: Vec<[u8; 32]> = Vec::new();
+            for e in rest {
+                if e[11] == ATTR_LONG {
+                    if pending.is_empty() {
+                        assert!(e[0] & LAST_SLOT != 0, "the first slot lacks 0x40");
+                    }
+                    pending.push(*e);
+                    continue;
+                }
+                let short: ShortName = e[..11].try_into().expect("11 bytes");
+                assert!(
+                    shorts.insert(short),
+                    "{:?} twice",
+                    String::from_utf8_lossy(&short)
+                );
+                let n = pending.len();
+                for (k, slot) in pending.iter().enumerate() {
+                    assert_eq!(usize::from(slot[0] & 0x1F), n - k, "slot order");
+                    assert_eq!(slot[13], checksum(&short), "slot checksum");
+                }
+                pending.clear();
+                if e[11] & ATTR_DIR != 0 {
+                    let child = cluster_of(e);
+                    stack.push((child, Some(if parent.is_none() { 0 } else { dir })));
+                }
+            }
+            assert!(pending.is_empty(), "long-name slots without a short entry");
+        }
+        if bs.bits == FatBits::Fat32 {
+            let mut counts = [0u8; 8];
+            dev.read_exact_at(&mut counts, bs.fsinfo_sector * bs.sector + 488)
+                .expect("fsinfo");
+            let free: Vec<u32> = (2..bs.clusters + 2).filter(|&c| fat.get(c) == 0).collect();
+            assert_eq!(
+                u32::from_le_bytes(counts[..4].try_into().expect("4")),
+                free.len() as u32
+            );
+            assert_eq!(
+                u32::from_le_bytes(counts[4..].try_into().expect("4")),
+                free[0]
+            );
+        }
+        dev.seek(SeekFrom::Start(0)).expect("seek");
+        let fs =
+            fatfs::FileSystem::new(&mut *dev, fatfs::FsOptions::new()).expect("fatfs mounts it");
+        let mut files = BTreeMap::new();
+        let mut dirs = vec![(String::new(), fs.root_dir())];
+        while let Some((path, dir)) = dirs.pop() {
+            for e in dir.iter() {
+                let e = e.expect("entry");
+                let name = e.file_name();
+                if name == "." || name == ".." {
+                    continue;
+                }
+                let full = format!("{path}/{name}");
+                if e.is_dir() {
+                    dirs.push((full, e.to_dir()));
+                } else {
+                    let mut body = Vec::new();
+                    e.to_file().read_to_end(&mut body).expect("read");
+                    files.insert(full, body);
+                }
+            }
+        }
+        files
+    }
+
+    fn sample() -> Vec<(String, Vec<u8>)> {
+        let mut v: Vec<(String, Vec<u8>)> = [
+            "README.TXT",
+            "readme2.txt",
+            "Makefile",
+            ".bashrc",
+            "a name with spaces and twenty-six plus characters.tar.gz",
+            "über/naïve-日本語.txt",
+            "x/y/z/deep.bin",
+            "empty",
+            "LONGFI~1.TXT",
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.to_string(), vec![i as u8 + 1; i * 700]))
+        .collect();
+        // Enough names alike for the checksum form, and a directory of
+        // more than one cluster.
+        for i in 0..300 {
+            v.push((
+                format!("many/longfilename{i:03}.txt"),
+                format!("{i}").into_bytes(),
+            ));
+        }
+        v.push((
+            "big/file".into(),
+            (0..100_000u32).map(|i| (i % 251) as u8).collect(),
+        ));
+        v
+    }
+
+    #[test]
+    fn every_fat_type_reads_back_as_written() {
+        let files = sample();
+        let mut tree = Tree::default();
+        for (path, body) in &files {
+            tree.add_bytes(path, body).expect("add");
+        }
+        let want: BTreeMap<String, Vec<u8>> = files
+            .iter()
+            .map(|(p, b)| (format!("/{p}"), b.clone()))
+            .collect();
+        for (bits, size) in [
+            (FatBits::Fat12, 4u64 << 20),
+            (FatBits::Fat16, 16 << 20),
+            (FatBits::Fat32, 40 << 20),
+        ] {
+            let mut dev = volume(bits, size, &tree).expect("build");
+            assert!(check_volume(&mut dev) == want, "{bits:?}: the files differ");
+            // The same tree gives the same bytes.
+            let again = volume(bits, size, &tree).expect("build");
+            assert!(
+                dev.into_patches(0) == again.into_patches(0),
+                "{bits:?}: not reproducible"
+            );
+        }
+    }
+
+    #[test]
+    fn short_names_and_case_flags() {
+        let mut tree = Tree::default();
+        for p in [
+            "lower.txt",
+            "UPPER.TXT",
+            "Mixed.txt",
+            "longfilename.txt",
+            "LONGFI~1.TXT",
+        ] {
+            tree.add_bytes(p, b"").expect("add");
+        }
+        let dev = volume(FatBits::Fat16, 16 << 20, &tree).expect("build");
+        let bs = BootSector::read(&dev).expect("bs");
+        let fat = Fat {
+            bytes: vec![0; bs.fat_bytes() as usize],
+            bits: bs.bits,
+        };
+        let got: Vec<(String, u8, bool)> = raw_dir(&dev, &bs, &fat, 0)
+            .iter()
+            .skip(1)
+            .filter(|e| e[11] != ATTR_LONG)
+            .map(|e| {
+                (
+                    String::from_utf8_lossy(&e[..11]).into_owned(),
+                    e[12],
+                    e[11] == ATTR_ARCHIVE,
+                )
+            })
+            .collect();
+        let want = [
+            ("LOWER   TXT", 0x18, true),
+            ("UPPER   TXT", 0, true),
+            ("MIXED   TXT", 0, true),
+            // The name that is its own short name keeps it; the long one
+            // takes the next alias.
+            ("LONGFI~2TXT", 0, true),
+            ("LONGFI~1TXT", 0, true),
+        ];
+        let want: Vec<(String, u8, bool)> = want
+            .iter()
+            .map(|(n, c, a)| (n.to_string(), *c, *a))
+            .collect();
+        assert_eq!(got, want);
+        // The label, 5 short entries, a long-name slot for `Mixed.txt` and
+        // two for the 16 characters of `longfilename.txt`.
+        assert_eq!(raw_dir(&dev, &bs, &fat, 0).len(), 9);
+    }
+
+    #[test]
+    fn what_does_not_fit_is_an_error() {
+        let big = vec![7u8; 5 << 20];
+        let mut tree = Tree::default();
+        tree.add_bytes("big", &big).expect("add");
+        let e = volume(FatBits::Fat12, 4 << 20, &tree).expect_err("too big");
+        assert_eq!(e.kind(), io::ErrorKind::StorageFull, "{e}");
+        let mut tree = Tree::default();
+        for i in 0..600 {
+            tree.add_bytes(&format!("f{i}"), b"").expect("add");
+        }
+        let e = volume(FatBits::Fat16, 16 << 20, &tree).expect_err("root full");
+        assert!(e.to_string().contains("root directory holds 512"), "{e}");
+    }
+
+    #[test]
+    fn a_source_that_changed_since_the_walk_fails_the_build() {
+        let d = tempfile::tempdir().expect("tempdir");
+        std::fs::write(d.path().join("f"), b"12345").expect("write");
+        let files = [crate::recipe::FatFile {
+            source: d.path().to_path_buf(),
+            dest: "d".into(),
+        }];
+        for (now, how) in [(&b"12"[..], "shrank"), (&b"1234567"[..], "grew")] {
+            let tree = crate::base::fat::tree_of(&files).expect("walk");
+            std::fs::write(d.path().join("f"), now).expect("rewrite");
+            let e = volume(FatBits::Fat12, 4 << 20, &tree).expect_err("changed");
+            assert!(e.to_string().contains(how), "{e}");
+            std::fs::write(d.path().join("f"), b"12345").expect("restore");
+        }
+    }
+
+    #[test]
+    fn stamps_are_fat_dates_and_times() {
+        // 2023-11-14 22:13:20 UTC.
+        let s = Stamp::from_epoch(1_700_000_000);
+        assert_eq!(s.date, (43 << 9) | (11 << 5) | 14);
+        assert_eq!(s.time, (22 << 11) | (13 << 5) | 10);
+        assert_eq!(
+            Stamp::from_epoch(0),
+            Stamp {
+                date: (1 << 5) | 1,
+                time: 0
+            }
+        );
+        assert_eq!(
+            Stamp::from_epoch(i64::MAX).date,
+            (127 << 9) | (12 << 5) | 31
+        );
+    }
+}

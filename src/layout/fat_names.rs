@@ -210,10 +210,13 @@ impl Basis {
             }
         }
         let short = &self.base[..self.base.len().min(2)];
+        let mut stem = short.to_vec();
+        stem.extend_from_slice(&[0; 4]);
         for k in 0..=u16::MAX {
-            let hex = format!("{:04X}", self.checksum.wrapping_add(k));
-            let mut stem = short.to_vec();
-            stem.extend_from_slice(hex.as_bytes());
+            let sum = self.checksum.wrapping_add(k);
+            for (j, o) in stem[short.len()..].iter_mut().enumerate() {
+                *o = b"0123456789ABCDEF"[usize::from(sum >> (12 - 4 * j) & 0xF)];
+            }
             for n in 1..=9 {
                 let s = self.build(&stem, n);
                 if !taken.contains(&s) {
