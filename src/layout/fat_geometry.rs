@@ -175,4 +175,44 @@ mod tests {
             Ok(FatBits::Fat12)
         );
     }
+
+    #[test]
+    fn fits_are_measured_on_the_tree() {
+        let g = choose(16 << 20, 512, Some(FatBits::Fat16)).expect("fat16");
+        let mut tree = Tree::default();
+        // The label and 511 short names fill the root exactly.
+        for i in 0..511 {
+            tree.add_bytes(&format!("f{i}"), b"").expect("add");
+        }
+        assert!(check_fits(&g, &tree).is_empty());
+        tree.add_bytes("f511", b"").expect("add");
+        let rules = check_fits(&g, &tree);
+        assert!(
+            rules.len() == 1 && rules[0].contains("need 513 there"),
+            "{rules:?}"
+        );
+        // A subdirectory past 65,536 entries, on FAT32 too.
+        let g = choose(64 << 20, 512, Some(FatBits::Fat32)).expect("fat32");
+        let mut tree = Tree::default();
+        for i in 0..MAX_DIR_ENTRIES - 2 {
+            tree.add_bytes(&format!("d/{i}"), b"").expect("add");
+        }
+        assert!(check_fits(&g, &tree).is_empty());
+        tree.add_bytes("d/one-more", b"").expect("add");
+        let rules = check_fits(&g, &tree);
+        assert!(
+            rules.len() == 1 && rules[0].starts_with("`/d` would hold 65537 "),
+            "{rules:?}"
+        );
+        // Data: a byte past the volume's clusters.
+        let g = choose(1 << 20, 512, None).expect("fat12");
+        let big = vec![0u8; (g.clusters * g.cluster) as usize + 1];
+        let mut tree = Tree::default();
+        tree.add_bytes("big", &big).expect("add");
+        let rules = check_fits(&g, &tree);
+        assert!(
+            rules.len() == 1 && rules[0].starts_with("the files need"),
+            "{rules:?}"
+        );
+    }
 }
