@@ -215,7 +215,7 @@ impl<'t> Plan<'t> {
             top.1 += 1;
             match &e.kind {
                 Kind::File(data) => {
-                    let n = clusters_of(data.len())?;
+                    let n = clusters_of(data.size())?;
                     let start = alloc(n)?;
                     plan.starts[d][i] = start;
                     if n > 0 {
@@ -378,7 +378,7 @@ fn directory(
             Kind::Dir(_) => (ATTR_DIR, 0),
             Kind::File(data) => (
                 ATTR_ARCHIVE,
-                u32::try_from(data.len())
+                u32::try_from(data.size())
                     .map_err(|_| io::Error::other(format!("`{}` is too large for FAT", e.name)))?,
             ),
         };

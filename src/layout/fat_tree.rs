@@ -50,17 +50,12 @@ pub enum Data<'a> {
 }
 
 impl Data<'_> {
-    /// The file's length in bytes.
-    pub fn len(&self) -> u64 {
+    /// The file's size in bytes.
+    pub fn size(&self) -> u64 {
         match self {
             Data::Host { len, .. } => *len,
             Data::Bytes(b) => b.len() as u64,
         }
-    }
-
-    /// Whether the file is empty.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 
@@ -275,7 +270,7 @@ impl<'a> Tree<'a> {
             }
             for e in &d.entries {
                 if let Kind::File(data) = &e.kind {
-                    clusters += data.len().div_ceil(cluster);
+                    clusters += data.size().div_ceil(cluster);
                 }
             }
         }
