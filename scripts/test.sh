@@ -6,8 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(dosfstools mtools gdisk fdisk xfsprogs e2fsprogs util-linux binutils bmap-tools zstd xz-utils gzip openssl genimage time python3 systemd b3sum)
-tools=(fsck.fat mcopy sgdisk sfdisk mkfs.xfs filefrag mount nm bmaptool zstd xz gzip openssl genimage /usr/bin/time python3 systemd-analyze b3sum)
+packages=(dosfstools mtools gdisk fdisk xfsprogs e2fsprogs util-linux binutils bmap-tools zstd xz-utils gzip openssl genimage time python3 python3-venv systemd b3sum mosquitto-clients)
+tools=(fsck.fat mcopy sgdisk sfdisk mkfs.xfs filefrag mount nm bmaptool zstd xz gzip openssl genimage /usr/bin/time python3 systemd-analyze b3sum mosquitto_pub node npm)
 missing=0
 for t in "${tools[@]}"; do command -v "$t" >/dev/null 2>&1 || missing=1; done
 if [ "$missing" = 1 ]; then
@@ -15,6 +15,15 @@ if [ "$missing" = 1 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
 fi
+# Node.js with npm (Alibaba's Node SDK): NodeSource's nodejs, which machines
+# of this kind have, conflicts with Debian's npm; Debian's only when missing.
+if ! command -v npm >/dev/null 2>&1; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+fi
+
+# The real MQTT clients (Alibaba's Python and Node SDKs) in target/test-clients
+# (the tests also call this; it does the work once).
+scripts/test-clients.sh >/dev/null
 
 # The record decoder's fuzz target, for a bounded time (installs cargo-fuzz once).
 scripts/fuzz.sh "${FUZZ_SECONDS:-60}" 2>&1 | tail -n 3

@@ -114,14 +114,16 @@ fn first_boot_registers_once_and_second_boot_stays_offline() {
         format!("{PK} gw-boot-01")
     );
 
+    // The HTTP device authentication (the MQTT online check, which also
+    // activates the device, is in tests/mqtt_end_to_end.rs).
     t.cmd()
-        .args(["status", "--device", s(&img), "--check-online"])
-        .stdout_contains("online: the triple authenticates")
+        .args(["status", "--device", s(&img), "--check-http-auth"])
+        .stdout_contains("http auth: the triple authenticates")
         .stdout_lacks(ds.as_str())
         .run();
     assert!(
         emu.devices()
-            .contains(&("gw-boot-01".to_owned(), true, true)),
+            .contains(&("gw-boot-01".to_owned(), false, false)),
         "{:?}",
         emu.devices()
     );
@@ -191,23 +193,52 @@ fn a_boot_whose_platform_dies_mid_request_completes_at_the_next_boot() {
         .expect("issued")
         .1;
     assert_eq!(inspect(&t, &img)["device_secret"], ds.as_str());
-    assert!(emu.activated("gw-boot-03"));
+    assert!(emu.registered("gw-boot-03"));
 }
 
 #[test]
 fn an_already_activated_device_says_to_delete_it_in_the_console() {
     let t = Test::bootstrap();
     let products = write_products(t.path(), &["gw-boot-04"]);
-    let emu = Emulator::start(t.path(), &products, &[]);
+    let emu = common::mqtt::MqttEmulator::start(t.path(), &products, None, &[]);
     let out = build_images(&t, &emu.url, "mbr", &["gw-boot-04"]);
     let img = out.join("gw-boot-04.img");
-    t.burnline()
+    // Registered elsewhere, and activated by a login with that secret.
+    let first = t
+        .burnline()
         .args(["register", PK, "gw-boot-04", PS, "--endpoint", &emu.url])
         .run();
+    let ds = first
+        .stdout
+        .trim_end()
+        .rsplit(' ')
+        .next()
+        .expect("ds")
+        .to_owned();
+    let (cid, user, pw) = common::mqtt::plain_credentials(PK, "gw-boot-04", &ds);
+    let port = emu.mqtt_port().to_string();
+    let login = common::mqtt::mosquitto_pub(&[
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &port,
+        "-i",
+        &cid,
+        "-u",
+        &user,
+        "-P",
+        &pw,
+        "-t",
+        "/x",
+        "-m",
+        "x",
+    ]);
+    assert!(login.status.success(), "{}", common::mqtt::both(&login));
     t.cmd()
         .args(["run", "--device", s(&img), "--partition", "1"])
         .status(3)
         .stderr_contains("delete the device in the IoT console")
+        .stderr_contains("reset it")
         .run();
     assert_eq!(inspect(&t, &img)["sequence"], 1);
 }
@@ -263,6 +294,10 @@ fn the_bootstrap_links_no_image_building_code() {
         // The host crate: the bootstrap crate cannot depend on it (the
         // compiler enforces that); this checks the linked result as well.
         "burnline::",
+        // The device side's MQTT client is synchronous: no async runtime.
+        "tokio::",
+        "hyper::",
+        "axum::",
     ];
     // LLVM merges identical functions into aliases: `drop_in_place<Vec<String>>`
     // may also carry the name of a rayon type's identical drop glue. A name

@@ -204,6 +204,7 @@ fn empty_creds() -> Credentials {
         region: None,
         endpoint: None,
         keep_product_secret: false,
+        register_via: None,
     }
 }
 
@@ -220,6 +221,7 @@ fn credentials_json(c: &Credentials, how: &Value, reveal: bool) -> Value {
         "product_secret": secret(&c.product_secret),
         "region": c.region,
         "endpoint": c.endpoint,
+        "register_via": c.register_via,
     });
     if let (Value::Object(dst), Value::Object(src)) = (&mut v, how) {
         for (k, val) in src {

@@ -54,38 +54,31 @@ pub fn check_devices(recipe: &Recipe, csv: &Path) -> Result<u64> {
             Err(mut p) => problems.append(&mut p),
             Ok(row) => {
                 count += 1;
+                let mut refuse = |rule: String| {
+                    problems.push(Problem::new(
+                        format!("{at}:{}", row.line),
+                        "DeviceName",
+                        rule,
+                    ))
+                };
                 // An identity is (ProductKey, DeviceName): the same name in
                 // two products is two devices.
                 let identity = format!("{}\0{}", row.product_key, row.device_name);
                 if let Some(first) = names.insert(digest(0, &identity), row.line) {
-                    problems.push(Problem::new(
-                        format!("{at}:{}", row.line),
-                        "DeviceName",
-                        format!(
-                            "{} already appears on line {first}",
-                            rules::shown(&row.device_name)
-                        ),
-                    ));
+                    let name = rules::shown(&row.device_name);
+                    refuse(format!("{name} already appears on line {first}"));
                     continue;
                 }
                 let file =
                     file_name::render(&recipe.output_pattern, &row.device_name, &row.product_key);
                 if let Some(rule) = file_name::reserved_clash(&file) {
-                    problems.push(Problem::new(
-                        format!("{at}:{}", row.line),
-                        "DeviceName",
-                        rule,
-                    ));
+                    refuse(rule);
                     continue;
                 }
                 if let Some(first) = files.insert(digest(1, &file), row.line) {
-                    problems.push(Problem::new(
-                        format!("{at}:{}", row.line),
-                        "DeviceName",
-                        format!(
-                            "output file {} is also the output of line {first}",
-                            rules::shown(&file)
-                        ),
+                    let file = rules::shown(&file);
+                    refuse(format!(
+                        "output file {file} is also the output of line {first}"
                     ));
                 }
             }

@@ -132,6 +132,18 @@ impl Emulator {
     pub fn activated(&self, dn: &str) -> bool {
         self.devices().iter().any(|(n, a, _)| n == dn && *a)
     }
+
+    /// Whether a DeviceSecret was issued to `dn` (activation comes later, at
+    /// its first MQTT login).
+    pub fn registered(&self, dn: &str) -> bool {
+        let (status, body) = admin(&self.url, "GET", "/admin/devices", None, self.ca.as_deref());
+        assert_eq!(status, 200, "{body}");
+        let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+        v.as_array()
+            .expect("array")
+            .iter()
+            .any(|d| d["device_name"] == dn && d["secrets_issued"].as_u64().is_some_and(|n| n > 0))
+    }
 }
 
 impl Drop for Emulator {
@@ -229,7 +241,8 @@ pub fn test_ca(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     (ca_pem, leaf_pem, key_pem)
 }
 
-/// The secrets in the emulator's state file: (device_name, secret).
+/// The secrets in the emulator's state file: (device_name, secret), for the
+/// devices that hold one.
 pub fn state_secrets(state: &Path) -> Vec<(String, String)> {
     let text = std::fs::read_to_string(state).expect("state file");
     let v: serde_json::Value = serde_json::from_str(&text).expect("state json");
@@ -237,11 +250,11 @@ pub fn state_secrets(state: &Path) -> Vec<(String, String)> {
         .as_array()
         .expect("devices")
         .iter()
-        .map(|d| {
-            (
+        .filter_map(|d| {
+            Some((
                 d["device_name"].as_str().expect("dn").to_owned(),
-                d["device_secret"].as_str().expect("ds").to_owned(),
-            )
+                d["device_secret"].as_str()?.to_owned(),
+            ))
         })
         .collect()
 }

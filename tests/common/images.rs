@@ -46,3 +46,15 @@ pub fn inspect_json(t: &Test, img: impl AsRef<std::ffi::OsStr>, reveal: bool) ->
         cmd.stdout_json()
     }
 }
+
+/// The BLAKE3 of a file, by `b3sum`.
+pub fn b3sum(t: &Test, path: &Path) -> String {
+    t.tool("b3sum")
+        .arg(path)
+        .run()
+        .stdout
+        .split_whitespace()
+        .next()
+        .expect("b3sum printed a hash")
+        .to_owned()
+}

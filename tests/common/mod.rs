@@ -26,6 +26,7 @@
 pub mod emulator;
 pub mod fixtures;
 pub mod images;
+pub mod mqtt;
 
 use std::ffi::{OsStr, OsString};
 use std::fmt::Write as _;

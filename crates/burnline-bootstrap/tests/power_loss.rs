@@ -49,6 +49,7 @@ fn creds(ds: Option<&str>, ps: Option<&str>) -> Vec<u8> {
         region: Some("cn-shanghai".into()),
         endpoint: None,
         keep_product_secret: false,
+        register_via: None,
     }
     .to_json()
     .to_vec()

@@ -160,7 +160,7 @@ fn before_request(e: &ureq::Error) -> bool {
 /// Said when a failure came after the request may have reached the server.
 const MAYBE_SEEN: &str =
     "; the request may have reached the platform: if the next try gets code 6289, \
-                          the device must be deleted in the console";
+                          the device must be deleted or reset in the console";
 
 /// Whether a failure may have come after the server saw the request.
 fn maybe_seen(e: &ureq::Error) -> bool {
@@ -307,9 +307,11 @@ impl Client {
         })
     }
 
-    /// Checks that a triple authenticates, with the platform's HTTP device
-    /// authentication (`POST /auth`, signed with the DeviceSecret like an
-    /// MQTT connect); the platform then counts the device as online.
+    /// Checks that a triple authenticates with the platform's HTTP device
+    /// authentication (`POST /auth` on `iot-as-http.<region>.aliyuncs.com`,
+    /// a JSON body signed with the DeviceSecret over clientId, deviceName,
+    /// productKey and timestamp). Only directly connected devices may use
+    /// it; a gateway's online check is the MQTT login.
     pub fn authenticate(
         &self,
         product_key: &str,
@@ -331,6 +333,7 @@ impl Client {
             &timestamp,
         );
         let body = serde_json::json!({
+            "version": "default",
             "productKey": product_key,
             "deviceName": device_name,
             "clientId": client_id,
@@ -340,7 +343,23 @@ impl Client {
         });
         let url = self.endpoint.auth_url();
         let answer = self.post(&url, "application/json", body.to_string().as_bytes())?;
-        accepted(&url, &answer).map(|_| ())
+        // The HTTP channel answers `{"code":0,"info":{"token"}}` on success.
+        let reply: Reply =
+            serde_json::from_slice(&answer).map_err(|e| RegisterError::BadResponse {
+                url: url.clone(),
+                detail: format!("not the platform's JSON ({e})"),
+            })?;
+        match reply.code.as_i64() {
+            Some(0) => Ok(()),
+            Some(code) => Err(RegisterError::Refused {
+                code,
+                message: clean_message(reply.message.as_deref().unwrap_or("")),
+            }),
+            None => Err(RegisterError::BadResponse {
+                url,
+                detail: "its `code` is not a number".into(),
+            }),
+        }
     }
 
     /// Posts a body and returns the answer's body, retrying only failures

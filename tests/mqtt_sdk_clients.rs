@@ -1,0 +1,275 @@
+//! Alibaba's own device SDKs against the emulator on 127.0.0.1: the Python
+//! SDK (aliyun-iot-linkkit 1.2.13, paho-mqtt 1.6.1) logs in with the triple
+//! read from a built image, over plain TCP and over TLS with a test CA
+//! (verification on), is refused with a wrong secret, and registers over
+//! MQTT both ways (`register`, and `regnwl` then `connwl`); the Node SDK
+//! (alibabacloud-iot-device-sdk 1.2.8) logs in, subscribes and publishes.
+//! The clients are installed by scripts/test-clients.sh.
+
+mod common;
+
+use common::emulator::{run, test_ca, text, BIN, PK, PS};
+use common::mqtt::{node, python, MqttEmulator};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+const CLIENTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients");
+
+fn products(dir: &Path, devices: &[&str]) -> PathBuf {
+    let list = devices.join(", ");
+    let text = format!(
+        "products:\n  - product_key: {PK}\n    product_secret: {PS}\n    register_without_precreate: true\n    devices: [{list}]\n"
+    );
+    let p = dir.join("products.yaml");
+    std::fs::write(&p, text).expect("products");
+    p
+}
+
+fn linkkit(args: &[&str]) -> (i32, String) {
+    python(
+        Path::new(&format!("{CLIENTS}/linkkit_client.py")),
+        args,
+        &[],
+    )
+}
+
+/// A login or registration the platform must refuse: the SDK's paho saw
+/// CONNACK 5 (the SDK itself only retries), and nothing succeeded.
+fn linkkit_refused(args: &[&str]) {
+    let (code, said) = python(
+        Path::new(&format!("{CLIENTS}/linkkit_client.py")),
+        args,
+        &[("LINKKIT_WAIT", "4")],
+    );
+    assert!(
+        code != 0 && said.contains("Received CONNACK (0, 5)"),
+        "{args:?}: {said}"
+    );
+}
+
+fn register(url: &str, dn: &str) -> String {
+    let out = run(&["register", PK, dn, PS, "--endpoint", url]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    text(&out.stdout)
+        .trim_end()
+        .rsplit(' ')
+        .next()
+        .expect("DeviceInfo")
+        .to_owned()
+}
+
+/// Builds a 一机一密 image for `dn` with `ds` and reads the triple back out
+/// of it with `inspect --reveal-secrets`.
+fn triple_from_image(dir: &Path, dn: &str, ds: &str) -> (String, String, String) {
+    let recipe = format!(
+        "disk:\n  size: 8MiB\n  table: gpt\n  seed: 0123456789abcdef0123456789abcdef\npartitions:\n  - name: creds\n    size: 1MiB\n    type: linux\n    credentials: {{}}\n  - name: data\n    size: fill\nauth:\n  mode: device-secret\n  product_key: {PK}\n"
+    );
+    std::fs::write(dir.join("r.yaml"), recipe).expect("recipe");
+    std::fs::write(
+        dir.join("d.csv"),
+        format!("DeviceName,DeviceSecret,ProductKey\n{dn},{ds},{PK}\n"),
+    )
+    .expect("csv");
+    let o = Command::new(BIN)
+        .arg("build")
+        .arg(dir.join("r.yaml"))
+        .arg("--devices")
+        .arg(dir.join("d.csv"))
+        .arg("--out")
+        .arg(dir.join("out"))
+        .output()
+        .expect("build");
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let o = Command::new(BIN)
+        .arg("inspect")
+        .arg(dir.join("out").join(format!("{dn}.img")))
+        .args(["--json", "--reveal-secrets"])
+        .output()
+        .expect("inspect");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let c = &v["credentials"];
+    let get = |k: &str| c[k].as_str().expect("field").to_owned();
+    (get("product_key"), get("device_name"), get("device_secret"))
+}
+
+#[test]
+fn python_sdk_logs_in_with_the_image_triple_and_a_wrong_secret_is_refused() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let p = products(dir.path(), &["mq-dev"]);
+    let (ca, cert, key) = test_ca(dir.path());
+    let emu = MqttEmulator::start(dir.path(), &p, Some((&cert, &key, &ca)), &[]);
+    // Issued by the "console", burned into an image, read back from it.
+    let http = emu.url.clone();
+    let issued = {
+        let out = run(&[
+            "register",
+            PK,
+            "mq-dev",
+            PS,
+            "--endpoint",
+            &http,
+            "--ca-file",
+            ca.to_str().expect("utf8"),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        text(&out.stdout)
+            .trim_end()
+            .rsplit(' ')
+            .next()
+            .expect("ds")
+            .to_owned()
+    };
+    let (pk, dn, ds) = triple_from_image(dir.path(), "mq-dev", &issued);
+    assert_eq!(
+        (pk.as_str(), dn.as_str(), ds.as_str()),
+        (PK, "mq-dev", issued.as_str())
+    );
+
+    // Plain TCP: the SDK holds the connection for 3 s; the console shows it online.
+    let port = emu.mqtt_port().to_string();
+    let child = Command::new(&common::mqtt::clients().python)
+        .arg(format!("{CLIENTS}/linkkit_client.py"))
+        .args(["login", &port, "-", &pk, &dn, &ds, "3"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python");
+    emu.wait_online("mq-dev", true);
+    let d = emu.device("mq-dev");
+    assert!(d.activated && d.online, "{d:?}");
+    let out = child.wait_with_output().expect("wait");
+    let said = common::mqtt::both(&out);
+    assert!(
+        out.status.success() && said.contains("connect rc=0"),
+        "{said}"
+    );
+    emu.wait_online("mq-dev", false);
+
+    // A wrong secret: CONNACK 5, reported by the SDK.
+    linkkit_refused(&[
+        "login",
+        &port,
+        "-",
+        &pk,
+        &dn,
+        "ga7XA6KdlEeiPXQPpRbAjOZXwG8ydgSe",
+        "0",
+    ]);
+
+    // TLS with the test CA as the SDK's only root (securemode 2).
+    let tls_port = emu
+        .mqtts
+        .as_deref()
+        .and_then(|a| a.rsplit_once(':'))
+        .map(|(_, p)| p.to_owned())
+        .expect("mqtts");
+    let (code, said) = linkkit(&[
+        "login",
+        &tls_port,
+        ca.to_str().expect("utf8"),
+        &pk,
+        &dn,
+        &ds,
+        "0",
+    ]);
+    assert!(code == 0 && said.contains("connect rc=0"), "{said}");
+    let log = emu.log_text();
+    assert!(
+        !log.contains(&ds),
+        "the DeviceSecret is in the emulator's log"
+    );
+}
+
+#[test]
+fn python_sdk_registers_over_mqtt_both_ways() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let p = products(dir.path(), &["dyn-0001"]);
+    let emu = MqttEmulator::start(dir.path(), &p, None, &[]);
+    let port = emu.mqtt_port().to_string();
+
+    // authType=register on a pre-created device: /ext/register.
+    let (code, said) = linkkit(&["register", &port, "-", PK, "dyn-0001", PS]);
+    assert_eq!(code, 0, "{said}");
+    let secret = said
+        .lines()
+        .find_map(|l| l.strip_prefix("register secret="))
+        .expect("secret")
+        .to_owned();
+    assert_eq!(secret.len(), 32, "{said}");
+    let d = emu.device("dyn-0001");
+    assert_eq!((d.activated, d.secrets_issued), (false, 1));
+    let (code, said) = linkkit(&["login", &port, "-", PK, "dyn-0001", &secret, "0"]);
+    assert!(code == 0 && said.contains("connect rc=0"), "{said}");
+    assert!(emu.device("dyn-0001").activated);
+    // Activated: an MQTT registration is refused too.
+    linkkit_refused(&["register", &port, "-", PK, "dyn-0001", PS]);
+    // A wrong ProductSecret: refused.
+    linkkit_refused(&["register", &port, "-", PK, "dyn-0001", "0000000000000000"]);
+
+    // authType=regnwl (免预注册) on a device not created beforehand.
+    let (code, said) = linkkit(&["regnwl", &port, "-", PK, "nwl-0001", PS]);
+    assert_eq!(code, 0, "{said}");
+    let line = said
+        .lines()
+        .find(|l| l.starts_with("regnwl "))
+        .expect("regnwl line");
+    let field = |k: &str| {
+        line.split(' ')
+            .find_map(|w| w.strip_prefix(&format!("{k}=")))
+            .expect("field")
+            .to_owned()
+    };
+    let (client_id, username, token) = (field("client_id"), field("username"), field("token"));
+    assert!(
+        client_id.contains("|authType=connwl,securemode=-2,"),
+        "{client_id}"
+    );
+    assert_eq!(username, format!("nwl-0001&{PK}"));
+    assert!(!emu.device("nwl-0001").activated);
+    let (code, said) = linkkit(&[
+        "connwl", &port, "-", PK, "nwl-0001", &client_id, &username, &token, "0",
+    ]);
+    assert!(code == 0 && said.contains("connect rc=0"), "{said}");
+    assert!(emu.device("nwl-0001").activated);
+    linkkit_refused(&[
+        "connwl",
+        &port,
+        "-",
+        PK,
+        "nwl-0001",
+        &client_id,
+        &username,
+        "wrongtoken",
+        "0",
+    ]);
+    let log = emu.log_text();
+    assert!(
+        !log.contains(&secret) && !log.contains(&token),
+        "a secret is in the log"
+    );
+}
+
+#[test]
+fn node_sdk_logs_in_subscribes_and_publishes() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let p = products(dir.path(), &["node-0001"]);
+    let emu = MqttEmulator::start(dir.path(), &p, None, &[]);
+    let ds = register(&emu.url, "node-0001");
+    let script = PathBuf::from(format!("{CLIENTS}/node_client.js"));
+    let port = emu.mqtt_port().to_string();
+    let (code, said) = node(&script, &[&port, PK, "node-0001", &ds]);
+    assert_eq!(code, 0, "{said}");
+    assert!(
+        said.contains("connected")
+            && said.contains("subscribed qos=1")
+            && said.contains("published"),
+        "{said}"
+    );
+    let d = emu.device("node-0001");
+    assert!(d.activated && d.last_online.is_some(), "{d:?}");
+    let (code, said) = node(
+        &script,
+        &[&port, PK, "node-0001", "ga7XA6KdlEeiPXQPpRbAjOZXwG8ydgSe"],
+    );
+    assert!(code != 0 && said.contains("error"), "{said}");
+}
