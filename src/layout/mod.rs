@@ -2,11 +2,14 @@
 //! [`plan`] places the partitions (aligned, in order, the last one may fill
 //! the disk) and checks that nothing overlaps, is misaligned, or does not fit,
 //! and that every input fits the partition it goes into ([`fat_geometry`]
-//! for FAT volumes, whose paths [`fat_names`] checks). [`ids`] derives a device's GUIDs and serials, and
-//! [`table`] and [`table_template`] write the partition table.
+//! for FAT volumes, measured on the tree of files [`fat_tree`] walks, whose
+//! names and 8.3 aliases [`fat_names`] gives). [`ids`] derives a device's
+//! GUIDs and serials, and [`table`] and [`table_template`] write the
+//! partition table.
 
 pub mod fat_geometry;
 pub mod fat_names;
+pub mod fat_tree;
 pub mod ids;
 pub mod table;
 pub mod table_template;
@@ -273,23 +276,29 @@ fn check_content(
             }
         }
         Content::Fat(spec) => {
-            for np in fat_names::check(&spec.files) {
+            let (tree, broken) = fat_tree::Tree::walk(&spec.files);
+            for np in broken {
                 problems.push(recipe.problem(
                     &format!("{field}.fat.files[{}].{}", np.file, np.field),
                     np.rule,
                 ));
             }
-            if let Err(rule) = fat_geometry::choose(size, recipe.disk.sector_size, spec.bits) {
-                problems.push(recipe.problem(&format!("{field}.fat"), rule));
-            } else if let Err(rule) = fat_geometry::check_fits(size, recipe.disk.sector_size, spec)
-            {
-                problems.push(recipe.problem(&format!("{field}.fat.files"), rule));
+            match fat_geometry::choose(size, recipe.disk.sector_size, spec.bits) {
+                Err(rule) => problems.push(recipe.problem(&format!("{field}.fat"), rule)),
+                Ok(g) => {
+                    for rule in fat_geometry::check_fits(&g, &tree) {
+                        problems.push(recipe.problem(&format!("{field}.fat.files"), rule));
+                    }
+                }
             }
         }
         Content::Credentials(c) => {
-            if let crate::recipe::CredentialsFormat::Fat { .. } = c.format {
+            if let crate::recipe::CredentialsFormat::Fat { path, .. } = &c.format {
                 if let Err(rule) = fat_geometry::choose(size, recipe.disk.sector_size, None) {
                     problems.push(recipe.problem(&format!("{field}.credentials"), rule));
+                }
+                if let Err(rule) = fat_tree::Tree::default().add_bytes(path, &[]) {
+                    problems.push(recipe.problem(&format!("{field}.credentials.path"), rule));
                 }
             } else if size < 2 * burnline_core::credentials::record::MIN_SLOT {
                 problems.push(recipe.problem(
