@@ -171,7 +171,8 @@ impl<'t> Plan<'t> {
             .map(|(i, d)| d.slots(i == 0))
             .collect();
         let clusters_of = |bytes: u64| -> io::Result<u32> {
-            u32::try_from(bytes.div_ceil(cb)).map_err(|_| full(format!("{bytes} bytes")))
+            u32::try_from(bytes.div_ceil(cb))
+                .map_err(|_| full(format!("{bytes} bytes take more clusters than FAT counts")))
         };
         let mut plan = Plan {
             dirs: vec![(0, 0); dirs.len()],
