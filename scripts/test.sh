@@ -11,8 +11,8 @@ cd "$(dirname "$0")/.."
 # The boot test (tests/boot.rs) also needs mmdebstrap, socat, busybox-static
 # and QEMU (qemu-system-x86, without its GUI: installed apart, without
 # recommends).
-packages=(dosfstools mtools gdisk fdisk xfsprogs e2fsprogs util-linux binutils bmap-tools zstd xz-utils gzip openssl genimage time python3 systemd b3sum mmdebstrap socat busybox-static)
-tools=(fsck.fat mcopy sgdisk sfdisk mkfs.xfs filefrag mount nm bmaptool zstd xz gzip openssl genimage /usr/bin/time python3 systemd-analyze b3sum mmdebstrap socat busybox mke2fs qemu-system-x86_64)
+packages=(dosfstools mtools gdisk fdisk xfsprogs e2fsprogs util-linux binutils bmap-tools zstd xz-utils gzip openssl genimage time python3 python3-venv systemd b3sum mosquitto-clients mmdebstrap socat busybox-static)
+tools=(fsck.fat mcopy sgdisk sfdisk mkfs.xfs filefrag mount nm bmaptool zstd xz gzip openssl genimage /usr/bin/time python3 systemd-analyze b3sum mosquitto_pub node npm mmdebstrap socat busybox mke2fs qemu-system-x86_64)
 missing=0
 for t in "${tools[@]}"; do command -v "$t" >/dev/null 2>&1 || missing=1; done
 if [ "$missing" = 1 ]; then
@@ -21,8 +21,18 @@ if [ "$missing" = 1 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-system-x86 >/dev/null
 fi
+# Node.js with npm (Alibaba's Node SDK): NodeSource's nodejs, which machines
+# of this kind have, conflicts with Debian's npm; Debian's only when missing.
+if ! command -v npm >/dev/null 2>&1; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+fi
 
-# The record decoder's fuzz target, for a bounded time (installs cargo-fuzz once).
+# The real MQTT clients (Alibaba's Python and Node SDKs) in target/test-clients
+# (the tests also call this; it does the work once).
+scripts/test-clients.sh >/dev/null
+
+# The fuzz targets (record decoder, table reader), for a bounded total time
+# (installs cargo-fuzz once).
 scripts/fuzz.sh "${FUZZ_SECONDS:-60}" 2>&1 | tail -n 3
 
 # The checks a reviewer runs: formatting and every lint, on the whole workspace.

@@ -5,6 +5,7 @@
 //! | [`Error::Invalid`]: the recipe, the device CSV or the command line broke a rule, or a line in the middle of a ledger or journal is damaged (`crate::io::append_log`) | 2 |
 //! | [`Error::Usage`]: a command line that cannot be acted on; an output directory or log in use by another run | 2 |
 //! | [`Error::DevicesFailed`]: some devices failed, the others were built | 1 |
+//! | [`Error::LoginsFailed`]: `login-check` found triples the platform did not accept | 1 |
 //! | [`Error::Mismatch`]: `verify` found files that differ from the manifest | 1 |
 //! | [`Error::Io`]: the run itself could not go on (disk full, permissions) | 3 |
 //! | [`Error::Interrupted`]: a first SIGINT/SIGTERM stopped the run after the batch in flight (a second exits at once, also 130) | 130 |
@@ -68,6 +69,14 @@ pub enum Error {
         /// How many were attempted.
         total: usize,
     },
+    /// `login-check`: some triples did not log in.
+    #[error("{failed} of {total} device(s) did not log in")]
+    LoginsFailed {
+        /// How many did not.
+        failed: usize,
+        /// How many were tried.
+        total: usize,
+    },
     /// `verify` found outputs that do not match the manifest.
     #[error("{0} file(s) do not match the manifest")]
     Mismatch(usize),
@@ -96,7 +105,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Invalid(_) | Error::Usage(_) => 2,
-            Error::DevicesFailed { .. } | Error::Mismatch(_) => 1,
+            Error::DevicesFailed { .. } | Error::LoginsFailed { .. } | Error::Mismatch(_) => 1,
             Error::Io { .. } => 3,
             Error::Interrupted => 130,
             Error::Registration(e) => e.exit_code(),

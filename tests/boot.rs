@@ -177,20 +177,23 @@ fn first_boot_registers_then_the_stored_triple_needs_no_network() {
     let canary = TcpListener::bind("127.0.0.1:0").expect("canary");
     canary.set_nonblocking(true).expect("canary");
     let canary_port = canary.local_addr().expect("canary").port();
-    let emulator_port = platform
-        .emulator()
-        .url
-        .rsplit(':')
-        .next()
-        .expect("port")
-        .to_owned();
+    let emu = platform.emulator();
+    let https_port = emu.url.rsplit(':').next().expect("port").to_owned();
+    let mqtts_port = emu.mqtts.as_deref().expect("mqtts");
+    let mqtts_port = mqtts_port.rsplit(':').next().expect("port").to_owned();
     let blocked = [
         format!("10.0.2.2:{canary_port}"),
-        format!("10.0.2.2:{emulator_port}"),
+        format!("10.0.2.2:{https_port}"),
+        format!("10.0.2.2:{mqtts_port}"),
+        format!("10.0.2.2:{}", emu.mqtt_port()),
         "10.0.2.3:53".to_owned(),
         "10.0.2.100:80".to_owned(),
+        "10.0.2.100:1883".to_owned(),
     ];
-    let probe = format!("burnline.test.probe=10.0.2.100:443,{}", blocked.join(","));
+    let probe = format!(
+        "burnline.test.probe=10.0.2.100:443,10.0.2.100:8883,{}",
+        blocked.join(",")
+    );
 
     let mut boot = Guest::new(t.path(), "first", img)
         .network(&platform)
@@ -208,10 +211,12 @@ fn first_boot_registers_then_the_stored_triple_needs_no_network() {
         console.contains("boot-test: online check passed"),
         "{console}"
     );
-    assert!(
-        console.contains("boot-test: probe 10.0.2.100:443 connected"),
-        "{console}"
-    );
+    for target in ["10.0.2.100:443", "10.0.2.100:8883"] {
+        assert!(
+            console.contains(&format!("boot-test: probe {target} connected")),
+            "{console}"
+        );
+    }
     for target in &blocked {
         assert!(
             console.contains(&format!("boot-test: probe {target} refused or unreachable")),
@@ -225,14 +230,9 @@ fn first_boot_registers_then_the_stored_triple_needs_no_network() {
     assert_holds_issued_triple(&t, img, &platform, dn);
     let ds = platform.issued(dn).expect("issued");
     assert_no_secret(&boot, &[&ds]);
-    assert!(
-        platform
-            .emulator()
-            .devices()
-            .contains(&(dn.to_owned(), true, true)),
-        "{:?}",
-        platform.emulator().devices()
-    );
+    // Activated by its first MQTT login, the edge stand-in's online check.
+    let listed = platform.device(dn);
+    assert!(listed.activated && listed.secrets_issued == 1, "{listed:?}");
     let first = started.elapsed();
     println!("first boot, registered, edge started after {edge_at:.1?}: {first:.1?}");
 
@@ -381,82 +381,66 @@ struct Cut {
     after: After,
 }
 
-/// Boots a fresh 一型一密 image, cuts its power at `cut`, checks what the
-/// device holds, then boots it with the platform up (with a console delete
-/// in between when the secret was lost: the emulator does not yet let a
-/// device that never connected register again) until the edge service
-/// starts with a triple the platform accepts.
-fn power_cut(cut: &Cut) {
+/// Boots a fresh 一型一密 image and cuts its power at each of `cuts` in
+/// turn (one boot each), checking after each what the device holds; then
+/// boots it with the platform up until the edge service starts with a
+/// triple the platform accepts for an MQTT login. A device whose secret
+/// was lost registers again by itself: it never logged in, so the platform
+/// still lets it.
+fn power_cut(name: &str, cuts: &[Cut]) {
     let started = Instant::now();
     let t = Test::new();
-    let dn = format!("gw-cut-{}", cut.name);
+    let dn = format!("gw-cut-{name}");
     let mut platform = Platform::new(t.path(), &[&dn]);
-    if let Some(args) = cut.platform {
-        platform.start(args);
-    }
     let img = &product_secret_images(&t, &[&dn])[0];
-    let mut guest = Guest::new(t.path(), "cut", img).network(&platform);
-    if let Some(event) = cut.breakpoint {
-        guest = guest.breakpoint(event);
+    let mut report = Vec::new();
+    let mut lost = 0;
+    for (i, cut) in cuts.iter().enumerate() {
+        match cut.platform {
+            Some(args) => platform.start(args),
+            None => platform.stop(),
+        }
+        let log_before = platform.log_text().len();
+        let mut guest = Guest::new(t.path(), &format!("cut-{i}"), img).network(&platform);
+        if let Some(event) = cut.breakpoint {
+            guest = guest.breakpoint(event);
+        }
+        let mut boot = guest.boot();
+        match cut.when {
+            When::Console(line) => {
+                boot.wait_console(line, LIMIT);
+            }
+            When::Connected => {
+                boot.wait_until("a connection to the platform", LIMIT, || {
+                    platform.connections() > 0
+                });
+            }
+            When::Emulator(line) => {
+                boot.wait_until(&format!("the emulator to log {line:?}"), LIMIT, || {
+                    platform.log_text()[log_before..].contains(line)
+                });
+            }
+            When::Suspended => {
+                boot.wait_suspended(LIMIT);
+            }
+        }
+        let cut_at = boot.cut();
+        platform.stop();
+        assert_no_secret(&boot, &[]);
+        assert_slots_valid(&t, img);
+        let r = record(&t, img);
+        let after = match (r["device_secret"].as_str(), platform.issued(&dn)) {
+            (None, None) => After::NothingIssued,
+            (None, Some(_)) => After::SecretLost,
+            (Some(ds), Some(issued)) if ds == issued => After::TripleStored,
+            (Some(_), _) => panic!("the device holds a secret the platform does not know"),
+        };
+        assert_eq!(after, cut.after, "right after the cut at {}", cut.name);
+        lost += usize::from(after == After::SecretLost);
+        report.push(format!("{} after {cut_at:.1?} ({after:?})", cut.name));
     }
-    let mut boot = guest.boot();
-    match cut.when {
-        When::Console(line) => {
-            boot.wait_console(line, LIMIT);
-        }
-        When::Connected => {
-            boot.wait_until("a connection to the platform", LIMIT, || {
-                platform.connections() > 0
-            });
-        }
-        When::Emulator(line) => {
-            boot.wait_until(&format!("the emulator to log {line:?}"), LIMIT, || {
-                platform.log_text().contains(line)
-            });
-        }
-        When::Suspended => {
-            boot.wait_suspended(LIMIT);
-        }
-    }
-    let cut_at = boot.cut();
-    platform.stop();
-
-    assert_slots_valid(&t, img);
-    let r = record(&t, img);
-    let after = match (r["device_secret"].as_str(), platform.issued(&dn)) {
-        (None, None) => After::NothingIssued,
-        (None, Some(_)) => After::SecretLost,
-        (Some(ds), Some(issued)) if ds == issued => After::TripleStored,
-        (Some(_), issued) => {
-            panic!("the device holds a secret the platform never issued: {issued:?}")
-        }
-    };
-    assert_eq!(after, cut.after, "right after the cut at {}", cut.name);
 
     platform.start(&[]);
-    let mut boots = 1;
-    if after == After::SecretLost {
-        let mut boot = Guest::new(t.path(), "after-cut", img)
-            .network(&platform)
-            .boot();
-        boot.wait_powered_off(LIMIT);
-        let console = boot.console();
-        assert!(
-            console.contains("delete the device in the IoT console"),
-            "{console}"
-        );
-        assert!(edge_started(&console).is_none(), "{console}");
-        assert_slots_valid(&t, img);
-        boots += 1;
-        let (status, body) = common::emulator::admin(
-            &platform.emulator().url,
-            "DELETE",
-            &format!("/admin/devices/{PK}/{dn}"),
-            None,
-            platform.emulator().ca.as_deref(),
-        );
-        assert_eq!(status, 200, "{body}");
-    }
     let before = platform.registrations(&dn);
     let mut boot = Guest::new(t.path(), "recovered", img)
         .network(&platform)
@@ -464,7 +448,6 @@ fn power_cut(cut: &Cut) {
         .boot();
     boot.wait_console(EDGE, LIMIT);
     boot.wait_powered_off(LIMIT);
-    boots += 1;
     let console = boot.console();
     assert_eq!(edge_started(&console).expect("edge").1, identity(&dn));
     assert!(
@@ -472,126 +455,184 @@ fn power_cut(cut: &Cut) {
         "{console}"
     );
     let registered = platform.registrations(&dn) - before;
-    let want = if after == After::TripleStored { 0 } else { 1 };
-    assert_eq!(registered, want, "{}", platform.log_text());
+    let stored = cuts.last().is_some_and(|c| c.after == After::TripleStored);
+    assert_eq!(registered, usize::from(!stored), "{}", platform.log_text());
     assert_holds_issued_triple(&t, img, &platform, &dn);
+    let listed = platform.device(&dn);
+    assert!(listed.activated, "{listed:?}");
+    assert_eq!(
+        listed.secrets_issued as usize,
+        lost + 1,
+        "each lost secret costs one registration, no more: {listed:?}"
+    );
     assert_no_secret(&boot, &[&platform.issued(&dn).expect("issued")]);
     println!(
-        "power cut {} after {cut_at:.1?} ({after:?}), {boots} boots in all: {:.1?}",
-        cut.name,
+        "power cut {}, then {} boots in all: {:.1?}",
+        report.join(", then "),
+        cuts.len() + 1,
         started.elapsed()
     );
 }
 
 const UP: Option<&[&str]> = Some(&[]);
 
+/// Held after the platform stored the secret (the cut of `stored`).
+const HOLD: Option<&[&str]> = Some(&["--hold-answer-ms", "60000"]);
+
+/// The line the emulator logs as it holds such an answer.
+const HELD: &str = "emulator: POST /auth/register/device: handled; holding the answer";
+
 #[test]
 fn power_cut_in_the_initramfs() {
-    power_cut(&Cut {
-        name: "initramfs",
-        platform: UP,
-        breakpoint: None,
-        when: When::Console("initramfs: the root is"),
-        after: After::NothingIssued,
-    });
+    power_cut(
+        "initramfs",
+        &[Cut {
+            name: "initramfs",
+            platform: UP,
+            breakpoint: None,
+            when: When::Console("initramfs: the root is"),
+            after: After::NothingIssued,
+        }],
+    );
 }
 
 #[test]
 fn power_cut_as_the_bootstrap_starts() {
-    power_cut(&Cut {
-        name: "starting",
-        platform: UP,
-        breakpoint: None,
-        when: When::Console("Starting burnline-bootstrap.service"),
-        after: After::NothingIssued,
-    });
+    power_cut(
+        "starting",
+        &[Cut {
+            name: "starting",
+            platform: UP,
+            breakpoint: None,
+            when: When::Console("Starting burnline-bootstrap.service"),
+            after: After::NothingIssued,
+        }],
+    );
 }
 
 #[test]
 fn power_cut_once_connected() {
-    power_cut(&Cut {
-        name: "connected",
-        platform: Some(&["--delay-ms", "60000"]),
-        breakpoint: None,
-        when: When::Connected,
-        after: After::NothingIssued,
-    });
+    power_cut(
+        "connected",
+        &[Cut {
+            name: "connected",
+            platform: Some(&["--delay-ms", "60000"]),
+            breakpoint: None,
+            when: When::Connected,
+            after: After::NothingIssued,
+        }],
+    );
 }
 
 #[test]
 fn power_cut_before_the_platform_sees_the_request() {
-    power_cut(&Cut {
-        name: "request",
-        platform: Some(&["--delay-ms", "60000"]),
-        breakpoint: None,
-        when: When::Emulator("emulator: holding POST /auth/register/device"),
-        after: After::NothingIssued,
-    });
+    power_cut(
+        "request",
+        &[Cut {
+            name: "request",
+            platform: Some(&["--delay-ms", "60000"]),
+            breakpoint: None,
+            when: When::Emulator("emulator: holding POST /auth/register/device"),
+            after: After::NothingIssued,
+        }],
+    );
 }
 
 #[test]
 fn power_cut_just_after_the_platform_stored_the_secret() {
-    power_cut(&Cut {
-        name: "stored",
-        platform: Some(&["--hold-answer-ms", "60000"]),
-        breakpoint: None,
-        when: When::Emulator("emulator: POST /auth/register/device: handled; holding the answer"),
-        after: After::SecretLost,
-    });
+    power_cut(
+        "stored",
+        &[Cut {
+            name: "stored",
+            platform: HOLD,
+            breakpoint: None,
+            when: When::Emulator(HELD),
+            after: After::SecretLost,
+        }],
+    );
 }
 
 #[test]
 fn power_cut_during_the_slot_write() {
-    power_cut(&Cut {
-        name: "write",
-        platform: UP,
-        breakpoint: Some("write_aio"),
-        when: When::Suspended,
-        after: After::SecretLost,
-    });
+    power_cut(
+        "write",
+        &[Cut {
+            name: "write",
+            platform: UP,
+            breakpoint: Some("write_aio"),
+            when: When::Suspended,
+            after: After::SecretLost,
+        }],
+    );
 }
 
 #[test]
 fn power_cut_during_the_sync() {
     // The write reached the disk (cache=none), its flush did not finish.
-    power_cut(&Cut {
-        name: "sync",
-        platform: UP,
-        breakpoint: Some("flush_to_disk"),
-        when: When::Suspended,
-        after: After::TripleStored,
-    });
+    power_cut(
+        "sync",
+        &[Cut {
+            name: "sync",
+            platform: UP,
+            breakpoint: Some("flush_to_disk"),
+            when: When::Suspended,
+            after: After::TripleStored,
+        }],
+    );
 }
 
 #[test]
 fn power_cut_after_the_sync() {
-    power_cut(&Cut {
-        name: "synced",
-        platform: UP,
-        breakpoint: None,
-        when: When::Console("and stored its triple"),
-        after: After::TripleStored,
-    });
+    power_cut(
+        "synced",
+        &[Cut {
+            name: "synced",
+            platform: UP,
+            breakpoint: None,
+            when: When::Console("and stored its triple"),
+            after: After::TripleStored,
+        }],
+    );
 }
 
 #[test]
 fn power_cut_once_the_edge_service_started() {
-    power_cut(&Cut {
-        name: "edge",
-        platform: UP,
-        breakpoint: None,
-        when: When::Console(EDGE),
-        after: After::TripleStored,
-    });
+    power_cut(
+        "edge",
+        &[Cut {
+            name: "edge",
+            platform: UP,
+            breakpoint: None,
+            when: When::Console(EDGE),
+            after: After::TripleStored,
+        }],
+    );
 }
 
 #[test]
 fn power_cut_while_waiting_to_retry() {
-    power_cut(&Cut {
-        name: "retry",
-        platform: None,
+    power_cut(
+        "retry",
+        &[Cut {
+            name: "retry",
+            platform: None,
+            breakpoint: None,
+            when: When::Console("this unit tries again in 30 s"),
+            after: After::NothingIssued,
+        }],
+    );
+}
+
+#[test]
+fn power_cut_twice_after_the_platform_stored_the_secret() {
+    // The second boot registers again (the device never logged in) and
+    // loses that secret too; the third registers once more and logs in.
+    let stored = || Cut {
+        name: "stored",
+        platform: HOLD,
         breakpoint: None,
-        when: When::Console("this unit tries again in 30 s"),
-        after: After::NothingIssued,
-    });
+        when: When::Emulator(HELD),
+        after: After::SecretLost,
+    };
+    power_cut("twice", &[stored(), stored()]);
 }

@@ -2,10 +2,14 @@
 //! `burnline-bootstrap` boots it against the emulator (a real process on
 //! 127.0.0.1): it registers once, stores the triple, hands it over, and a
 //! second boot makes no request. Also: the emulator killed mid-request, an
-//! answer held after the secret was stored, an already-activated device,
-//! bad records, storage failure, the partition found by GPT name, MBR
-//! number or offset, the binary's footprint and the example units.
-//! (`tests/boot.rs` boots the images for real, under QEMU.)
+//! already-activated device, bad records, storage failure, the partition
+//! found by GPT name, MBR number or offset, and the binary's footprint. And
+//! what must never register (a sequence that cannot grow, a record that
+//! would outgrow its slot), offsets past the device, GPT headers with valid
+//! CRC32s and impossible fields, a TLS handshake cut short, and a loop
+//! device, whose size only the kernel knows; an answer held after the
+//! secret was stored, and the example units (`tests/boot.rs` boots them
+//! for real, under QEMU).
 
 mod common;
 
@@ -13,7 +17,8 @@ use common::emulator::{state_secrets, write_products, Emulator};
 use common::images::inspect_json;
 use common::*;
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
+use std::io::Read;
+use std::os::unix::fs::{FileExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -116,14 +121,16 @@ fn first_boot_registers_once_and_second_boot_stays_offline() {
         format!("{PK} gw-boot-01")
     );
 
+    // The HTTP device authentication (the MQTT online check, which also
+    // activates the device, is in tests/mqtt_end_to_end.rs).
     t.cmd()
-        .args(["status", "--device", s(&img), "--check-online"])
-        .stdout_contains("online: the triple authenticates")
+        .args(["status", "--device", s(&img), "--check-http-auth"])
+        .stdout_contains("http auth: the triple authenticates")
         .stdout_lacks(ds.as_str())
         .run();
     assert!(
         emu.devices()
-            .contains(&("gw-boot-01".to_owned(), true, true)),
+            .contains(&("gw-boot-01".to_owned(), false, false)),
         "{:?}",
         emu.devices()
     );
@@ -165,7 +172,10 @@ fn a_boot_whose_platform_dies_mid_request_completes_at_the_next_boot() {
         .cmd()
         .args(["run", "--device", s(&img)])
         .status(4)
-        .stderr_contains("retry at the next boot")
+        .stderr_contains("the request may have reached the platform")
+        .stderr_contains("the systemd unit runs the bootstrap again")
+        .stderr_lacks("retry is safe")
+        .stderr_lacks("next boot")
         .spawn();
     let start = Instant::now();
     while emu.held() == 0 {
@@ -193,7 +203,7 @@ fn a_boot_whose_platform_dies_mid_request_completes_at_the_next_boot() {
         .expect("issued")
         .1;
     assert_eq!(inspect(&t, &img)["device_secret"], ds.as_str());
-    assert!(emu.activated("gw-boot-03"));
+    assert!(emu.registered("gw-boot-03"));
 }
 
 #[test]
@@ -224,7 +234,7 @@ fn the_emulator_can_hold_an_answer_after_it_stored_the_secret() {
     // Issued and saved by the platform, not yet on the device; the admin
     // API is not held.
     let asked = Instant::now();
-    assert!(emu.activated("gw-boot-06"));
+    assert!(emu.registered("gw-boot-06"));
     assert!(
         asked.elapsed() < Duration::from_secs(2),
         "the admin API was held"
@@ -243,16 +253,22 @@ fn the_emulator_can_hold_an_answer_after_it_stored_the_secret() {
 fn an_already_activated_device_says_to_delete_it_in_the_console() {
     let t = Test::bootstrap();
     let products = write_products(t.path(), &["gw-boot-04"]);
-    let emu = Emulator::start(t.path(), &products, &[]);
+    let emu = common::mqtt::MqttEmulator::start(t.path(), &products, None, &[]);
     let out = build_images(&t, &emu.url, "mbr", &["gw-boot-04"]);
     let img = out.join("gw-boot-04.img");
-    t.burnline()
-        .args(["register", PK, "gw-boot-04", PS, "--endpoint", &emu.url])
+    // Registered elsewhere, and activated by a login with that secret.
+    let ds = common::emulator::register(&t, &emu.url, "gw-boot-04", &[]);
+    let (cid, user, pw) = common::mqtt::plain_credentials(&t, PK, "gw-boot-04", &ds);
+    let port = emu.mqtt_port().to_string();
+    common::mqtt::mosquitto_pub(&t)
+        .args(["-h", "127.0.0.1", "-p", &port, "-i", &cid, "-u", &user])
+        .args(["-P", &pw, "-t", "/x", "-m", "x"])
         .run();
     t.cmd()
         .args(["run", "--device", s(&img), "--partition", "1"])
         .status(3)
         .stderr_contains("delete the device in the IoT console")
+        .stderr_contains("reset it")
         .run();
     assert_eq!(inspect(&t, &img)["sequence"], 1);
 }
@@ -277,8 +293,15 @@ fn bad_records_storage_failures_and_partition_lookup() {
         .args(["run", "--device", s(&t.path().join("absent.img"))])
         .status(5)
         .run();
-    // The platform unreachable: a network failure, nothing written.
-    t.cmd().args(["run", "--device", s(&img)]).status(4).run();
+    // The platform unreachable: a network failure, nothing written, and a
+    // retry is safe since nothing was sent.
+    t.cmd()
+        .args(["run", "--device", s(&img)])
+        .status(4)
+        .stderr_contains(
+            "connection refused (after 3 tries); the request was not sent, so a retry is safe",
+        )
+        .run();
     // A corrupted record: exit 2.
     let f = fs::OpenOptions::new().write(true).open(&img).expect("open");
     std::os::unix::fs::FileExt::write_all_at(&f, b"X", (1 << 20) + 30).expect("corrupt");
@@ -308,6 +331,10 @@ fn the_bootstrap_links_no_image_building_code() {
         // The host crate: the bootstrap crate cannot depend on it (the
         // compiler enforces that); this checks the linked result as well.
         "burnline::",
+        // The device side's MQTT client is synchronous: no async runtime.
+        "tokio::",
+        "hyper::",
+        "axum::",
     ];
     // LLVM merges identical functions into aliases: `drop_in_place<Vec<String>>`
     // may also carry the name of a rayon type's identical drop glue. A name
@@ -388,4 +415,394 @@ fn the_systemd_units_are_valid_and_wait_for_the_network_only_to_register() {
         .stdout("")
         .stderr("")
         .run();
+}
+
+/// Where `build_images` puts the creds partition.
+const CREDS_AT: u64 = 1 << 20;
+
+/// The payload of slot A of the creds partition of `img` (read by the
+/// format's page, docs/credential-record.md, not by the code under test).
+fn slot_a_payload(img: &Path) -> Vec<u8> {
+    let f = fs::File::open(img).expect("open");
+    let mut head = [0u8; 64];
+    f.read_exact_at(&mut head, CREDS_AT).expect("read slot A");
+    assert_eq!(&head[..8], b"BURNCRED");
+    let len = u32::from_le_bytes([head[12], head[13], head[14], head[15]]);
+    let mut payload = vec![0u8; len as usize];
+    f.read_exact_at(&mut payload, CREDS_AT + 64)
+        .expect("read the payload");
+    payload
+}
+
+/// Writes `payload` as the record in slot A of the partition at `at`, with
+/// `sequence`, encoded by the format's page.
+fn write_slot(img: &Path, at: u64, sequence: u64, payload: &[u8]) {
+    use sha2::Digest;
+    let mut rec = b"BURNCRED".to_vec();
+    rec.extend_from_slice(&1u16.to_le_bytes());
+    rec.extend_from_slice(&64u16.to_le_bytes());
+    rec.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    rec.extend_from_slice(&sequence.to_le_bytes());
+    let mut h = sha2::Sha256::new();
+    h.update(&rec);
+    h.update(payload);
+    rec.extend_from_slice(&h.finalize());
+    rec.extend_from_slice(&[0u8; 8]);
+    rec.extend_from_slice(payload);
+    let f = fs::OpenOptions::new().write(true).open(img).expect("open");
+    f.write_all_at(&rec, at).expect("write slot");
+}
+
+/// The emulator's log lines about registrations, whatever the device.
+fn registrations(emu: &Emulator) -> usize {
+    emu.log_text()
+        .lines()
+        .filter(|l| l.starts_with("emulator: register "))
+        .count()
+}
+
+#[test]
+fn a_record_whose_sequence_cannot_grow_does_not_register() {
+    let t = Test::bootstrap();
+    let products = write_products(t.path(), &["gw-seq-01"]);
+    let emu = Emulator::start(t.path(), &products, &[]);
+    let out = build_images(&t, &emu.url, "gpt", &["gw-seq-01"]);
+    let img = out.join("gw-seq-01.img");
+    let payload = slot_a_payload(&img);
+    write_slot(&img, CREDS_AT, u64::MAX, &payload);
+    let before = fs::read(&img).expect("image");
+
+    let r = t
+        .cmd()
+        .args(["run", "--device", s(&img)])
+        .status(2)
+        .stderr_contains("has sequence 18446744073709551615, the largest there is")
+        .stderr_contains("not registering")
+        .stderr_contains("burn the credentials partition anew")
+        .run();
+    assert_eq!(
+        registrations(&emu),
+        0,
+        "it asked the platform: {}",
+        r.stderr
+    );
+    assert!(
+        fs::read(&img).expect("image") == before,
+        "the image was written"
+    );
+    // The same record one below the top registers and stores sequence u64::MAX.
+    write_slot(&img, CREDS_AT, u64::MAX - 1, &payload);
+    t.cmd().args(["run", "--device", s(&img)]).run();
+    assert_eq!(inspect(&t, &img)["sequence"].as_u64(), Some(u64::MAX));
+}
+
+#[test]
+fn a_record_that_would_outgrow_its_slot_once_registered_does_not_register() {
+    let t = Test::bootstrap();
+    let products = write_products(t.path(), &["gw-fit-01"]);
+    let emu = Emulator::start(t.path(), &products, &[]);
+    // A 2048-byte partition at 4096 of a plain file: two 1024-byte slots.
+    let dev = t.path().join("device.bin");
+    fs::write(&dev, vec![0u8; 8192]).expect("device");
+    let with_region = |region: &str| {
+        format!(
+            r#"{{"product_key":"{PK}","device_name":"gw-fit-01","product_secret":"{PS}","region":"{region}","endpoint":"{}"}}"#,
+            emu.url
+        )
+    };
+    // Registering drops the ProductSecret (36 bytes) and adds a DeviceSecret
+    // (51 bytes): a payload of 955 bytes fits now (1019 of 1024), not then.
+    let pad = 955 - with_region("").len();
+    let payload = with_region(&"r".repeat(pad));
+    assert_eq!(payload.len(), 955);
+    write_slot(&dev, 4096, 1, payload.as_bytes());
+    let before = fs::read(&dev).expect("device");
+    let part = ["--device", s(&dev), "--offset", "4096", "--size", "2048"];
+
+    // The record itself is valid.
+    t.cmd().arg("status").args(part).run();
+    let r = t
+        .cmd()
+        .arg("run")
+        .args(part)
+        .status(2)
+        .stderr_contains(
+            "once registered, the record can need 1034 bytes (with a 32-character DeviceSecret), \
+             more than a 1024-byte slot",
+        )
+        .stderr_contains("not registering")
+        .stderr_contains("at least 2068 bytes")
+        .run();
+    assert_eq!(
+        registrations(&emu),
+        0,
+        "it asked the platform: {}",
+        r.stderr
+    );
+    assert!(
+        fs::read(&dev).expect("device") == before,
+        "the device was written"
+    );
+
+    // Ten bytes shorter, the registered record just fits its slot: it registers.
+    let payload = with_region(&"r".repeat(pad - 10));
+    write_slot(&dev, 4096, 1, payload.as_bytes());
+    t.cmd().arg("run").args(part).run();
+    assert_eq!(emu.registrations_of("gw-fit-01"), 1);
+}
+
+#[test]
+fn an_offset_or_size_past_the_device_is_a_usage_error() {
+    let t = Test::bootstrap();
+    let out = build_images(&t, "http://127.0.0.1:1", "gpt", &["gw-off-01"]);
+    let img = out.join("gw-off-01.img");
+    let len = fs::metadata(&img).expect("meta").len().to_string();
+    let cases: [(&str, &str); 5] = [
+        (&len, "2048"),
+        ("1048576", "1099511627776"),       // 1 TiB
+        ("1048576", "9223372036854775808"), // 2^63
+        ("18446744073709551615", "2048"),   // the sum overflows
+        ("7340032", "2097152"),             // starts inside, ends past
+    ];
+    for (offset, size) in cases {
+        for cmd in ["run", "status"] {
+            t.cmd()
+                .args([cmd, "--device", s(&img), "--offset", offset, "--size", size])
+                .status(2)
+                .stderr_contains("command line: ")
+                .stderr_contains("ends past the end of the device (8388608 bytes)")
+                .stderr_lacks("panicked")
+                .run();
+        }
+    }
+    // The last byte of the device is still inside it.
+    t.cmd()
+        .args(["status", "--device", s(&img)])
+        .args(["--offset", "7340032", "--size", "1048576"])
+        .status(2)
+        .stderr_contains("no valid credential record")
+        .run();
+}
+
+/// Sets bytes of the GPT header at `lba` and fixes its CRC32.
+fn patch_gpt_header(img: &Path, lba: u64, at: usize, bytes: &[u8]) {
+    let f = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(img)
+        .expect("open");
+    let mut h = [0u8; 92];
+    f.read_exact_at(&mut h, lba * 512).expect("read header");
+    assert_eq!(&h[..8], b"EFI PART");
+    h[at..at + bytes.len()].copy_from_slice(bytes);
+    h[16..20].fill(0);
+    let crc = crc32fast::hash(&h);
+    h[16..20].copy_from_slice(&crc.to_le_bytes());
+    f.write_all_at(&h, lba * 512).expect("write header");
+}
+
+#[test]
+fn gpt_headers_with_a_valid_crc_and_impossible_fields_are_refused_without_a_panic() {
+    let t = Test::bootstrap();
+    let out = build_images(&t, "http://127.0.0.1:1", "gpt", &["gw-gpt-01"]);
+    let good = out.join("gw-gpt-01.img");
+    let last = fs::metadata(&good).expect("meta").len() / 512 - 1;
+    let le32 = |v: u32| v.to_le_bytes().to_vec();
+    let le64 = |v: u64| v.to_le_bytes().to_vec();
+    let cases: Vec<(&str, usize, Vec<u8>, &str)> = vec![
+        (
+            "entry size 0",
+            84,
+            le32(0),
+            "its partition entries are 0 bytes; UEFI requires 128 × 2^n",
+        ),
+        (
+            "entry size 0xFFFFFFFF",
+            84,
+            le32(u32::MAX),
+            "its partition entries are 4294967295 bytes",
+        ),
+        (
+            "entry size 256",
+            84,
+            le32(256),
+            "valid UEFI, but only 128-byte entries are read",
+        ),
+        (
+            "entry count 0xFFFFFFFF",
+            80,
+            le32(u32::MAX),
+            "it has 4294967295 partition entries, more than the 8192 read",
+        ),
+        (
+            "entries past the end",
+            72,
+            le64(last - 1),
+            "do not lie inside the device",
+        ),
+        (
+            "entries on the header",
+            72,
+            le64(1),
+            "clear of LBA 0 and the header",
+        ),
+        (
+            "entries beyond any device",
+            72,
+            le64(u64::MAX),
+            "lie beyond any device",
+        ),
+        ("header elsewhere", 24, le64(7), "it says it is at LBA 7"),
+        ("header size 0", 12, le32(0), "its header size is 0 bytes"),
+        (
+            "usable LBAs past the end",
+            48,
+            le64(u64::MAX),
+            "usable LBAs",
+        ),
+    ];
+    let img = t.path().join("bad.img");
+    for (what, at, bytes, rule) in cases {
+        fs::copy(&good, &img).expect("copy");
+        patch_gpt_header(&img, 1, at, &bytes);
+        let o = t
+            .cmd()
+            .args(["status", "--device", s(&img), "--partition", "creds"])
+            .status(2)
+            .stderr_contains("unreadable GPT: the primary header: ")
+            .stderr_contains(rule)
+            .stderr_lacks("panicked")
+            .run();
+        assert!(!o.stderr.is_empty(), "{what}");
+        t.burnline()
+            .arg("inspect")
+            .arg(&img)
+            .status(2)
+            .stderr_contains(rule)
+            .stderr_lacks("panicked")
+            .run();
+    }
+    // A primary header with a bad CRC32: the backup one is used, and checked.
+    fs::copy(&good, &img).expect("copy");
+    let f = fs::OpenOptions::new().write(true).open(&img).expect("open");
+    f.write_all_at(&[0xAA], 512 + 40)
+        .expect("break the primary CRC");
+    t.cmd().args(["status", "--device", s(&img)]).run();
+    patch_gpt_header(&img, last, 84, &le32(0));
+    t.cmd()
+        .args(["status", "--device", s(&img)])
+        .status(2)
+        .stderr_contains("unreadable GPT: the backup header: its partition entries are 0 bytes")
+        .stderr_lacks("panicked")
+        .run();
+}
+
+#[test]
+fn a_connection_ended_during_the_tls_handshake_was_not_sent_and_is_retried() {
+    let t = Test::bootstrap();
+    let out = build_images(&t, "http://127.0.0.1:1", "gpt", &["gw-tls-01"]);
+    let img = out.join("gw-tls-01.img");
+    let (ca, _, _) = common::emulator::test_ca(t.path());
+    // Like a NAT that accepts every TCP connection: read the start of the
+    // ClientHello, then hang up. Counts the connections.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("https://{}", listener.local_addr().expect("addr"));
+    listener.set_nonblocking(true).expect("nonblocking");
+    let server = std::thread::spawn(move || {
+        let mut seen = 0;
+        let end = Instant::now() + Duration::from_secs(8);
+        while Instant::now() < end {
+            match listener.accept() {
+                Ok((mut c, _)) => {
+                    seen += 1;
+                    c.set_nonblocking(false).expect("blocking");
+                    let mut hello = [0u8; 5];
+                    let _ = c.read_exact(&mut hello);
+                    assert_eq!(hello[0], 0x16, "not a TLS handshake record");
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(10)),
+            }
+        }
+        seen
+    });
+    t.cmd()
+        .args([
+            "run",
+            "--device",
+            s(&img),
+            "--endpoint",
+            &url,
+            "--ca-file",
+            s(&ca),
+        ])
+        .status(4)
+        .stderr_contains("(after 3 tries); the request was not sent, so a retry is safe")
+        .stderr_contains("the systemd unit runs the bootstrap again")
+        .stderr_lacks("may have reached")
+        .run();
+    assert_eq!(
+        server.join().expect("server"),
+        3,
+        "a request never sent is tried 3 times"
+    );
+    assert_eq!(inspect(&t, &img)["sequence"], 1);
+}
+
+/// A loop device over an image file; detached when dropped.
+struct Loop(String);
+
+impl Loop {
+    fn attach(t: &Test, img: &Path) -> Loop {
+        // losetup: Debian package mount; it needs root.
+        let o = t.tool("losetup").args(["--find", "--show"]).arg(img).run();
+        Loop(o.stdout.trim().to_owned())
+    }
+}
+
+impl Drop for Loop {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("losetup")
+            .args(["-d", &self.0])
+            .status();
+    }
+}
+
+#[test]
+fn on_a_block_device_the_size_is_the_kernels() {
+    // An MBR written for 4096-byte sectors: which sector size it was written
+    // for is worked out from where its partitions fit the device, so the
+    // device's real size matters (a block device's metadata says 0 bytes).
+    let recipe = format!(
+        "disk:\n  size: 8MiB\n  table: mbr\n  sector_size: 4096\n  seed: 0123456789abcdef0123456789abcdef\n\
+         partitions:\n  - name: creds\n    size: 1MiB\n    type: 0x83\n    credentials: {{}}\n  - name: data\n    size: fill\n\
+         auth:\n  mode: device-secret\n  product_key: {PK}\n"
+    );
+    let t = Test::bootstrap().file("r.yaml", recipe).file(
+        "d.csv",
+        format!("DeviceName,DeviceSecret\ngw-blk-01,{DS1}\n"),
+    );
+    t.burnline()
+        .args(["build", "r.yaml", "--devices", "d.csv", "--out", "out"])
+        .run();
+    let dev = Loop::attach(&t, &t.path().join("out/gw-blk-01.img"));
+
+    t.cmd()
+        .args(["status", "--device", &dev.0, "--partition", "1"])
+        .stdout_contains("device_name: gw-blk-01")
+        .stdout_contains("partition: offset 1048576 size 1048576")
+        .run();
+    // A full triple is ready.
+    t.cmd()
+        .args(["run", "--device", &dev.0, "--partition", "1"])
+        .run();
+    for (offset, size) in [("8388608", "2048"), ("1048576", "1099511627776")] {
+        t.cmd()
+            .args([
+                "status", "--device", &dev.0, "--offset", offset, "--size", size,
+            ])
+            .status(2)
+            .stderr_contains("ends past the end of the device (8388608 bytes)")
+            .stderr_lacks("panicked")
+            .run();
+    }
 }

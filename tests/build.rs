@@ -492,38 +492,20 @@ fn mbr_with_4096_byte_sectors() {
 fn gpt_with_4096_byte_sectors_passes_sgdisk_on_a_4k_loop_device() {
     let (t, img) = built_with_4k_sectors("gpt");
     // losetup needs root.
-    let dev = t
-        .tool("losetup")
-        .args(["--sector-size", "4096", "--find", "--show", "--read-only"])
-        .arg(&img)
-        .run()
-        .stdout
-        .trim()
-        .to_owned();
-    let _detach = LoopDevice(dev.clone());
+    let dev = LoopDevice::attach(&t, &img, &["--sector-size", "4096", "--read-only"]);
+    let dev = dev.path();
     t.tool("sgdisk")
-        .args(["-v", &dev])
+        .args(["-v", dev])
         .output_contains("No problems found")
         .run();
     t.tool("sgdisk")
-        .args(["-p", &dev])
+        .args(["-p", dev])
         .output_contains("Sector size (logical/physical): 4096/4096 bytes")
         .output_contains("First usable sector is 6")
         .run();
     let c = inspect_json(&t, "out/gw-0001.img", false);
     assert_eq!(c["partitions"][1]["start"], 17825792);
     assert_eq!(c["credentials"]["device_name"], "gw-0001");
-}
-
-/// A loop device, detached when dropped.
-struct LoopDevice(String);
-
-impl Drop for LoopDevice {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("losetup")
-            .args(["-d", &self.0])
-            .status();
-    }
 }
 
 /// Builds the test recipe on `table` with 4096-byte sectors (FAT type left

@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::images::b3sum;
 use common::*;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -27,18 +28,6 @@ fn build(t: &Test, recipe: &str, out: &Path, extra: &[&str]) -> Test {
 /// `burnline verify DIR`.
 fn verify(t: &Test, dir: &Path) -> Test {
     at_root(t).args(["verify", s(dir)])
-}
-
-/// The BLAKE3 of a file, by `b3sum`.
-fn b3sum(t: &Test, path: &Path) -> String {
-    t.tool("b3sum")
-        .arg(path)
-        .run()
-        .stdout
-        .split_whitespace()
-        .next()
-        .expect("b3sum printed a hash")
-        .to_owned()
 }
 
 /// Runs `b3sum -c B3SUMS` in `dir`; asserts it passes with `n` files.

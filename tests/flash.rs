@@ -5,52 +5,47 @@
 //! same ledger is refused; identities are (ProductKey, DeviceName); a crash
 //! right after each ledger state puts no identity on two cards).
 
-mod station_common;
-use station_common::*;
+mod common;
+
+use common::fixtures::fixture;
+use common::images::sha;
+use common::*;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+
+/// `burnline build RECIPE --devices CSV --out OUT`, in `t`'s directory.
+fn build(t: &Test, r: &Path, c: &Path, out: &Path) -> Test {
+    t.cmd()
+        .args(["build", s(r), "--devices", s(c), "--out", s(out)])
+}
 
 #[test]
 fn flashes_several_targets_and_refuses_small_ones() {
-    let t = tempfile::tempdir().expect("tempdir");
+    let t = Test::new();
     let d = t.path();
     let (r, c) = fixture(d, 2, "");
     let (raw, xz) = (d.join("raw"), d.join("xz"));
-    ok(&["build", s(&r), "--devices", s(&c), "--out", s(&raw)]);
-    ok(&[
-        "build",
-        s(&r),
-        "--devices",
-        s(&c),
-        "--out",
-        s(&xz),
-        "--compress",
-        "xz",
-    ]);
+    build(&t, &r, &c, &raw).run();
+    build(&t, &r, &c, &xz).args(["--compress", "xz"]).run();
     let (a, b) = (d.join("a"), d.join("b"));
     // A used card: old bytes everywhere must not survive where no bmap is given.
     std::fs::write(&b, vec![0x5a; 8 << 20]).expect("old card");
-    ok(&[
-        "flash",
-        s(&xz.join("gw-0001.img.xz")),
-        s(&xz.join("gw-0002.img.xz")),
-        "--target",
-        s(&a),
-        "--target",
-        s(&b),
-    ]);
+    t.cmd()
+        .args(["flash", s(&xz.join("gw-0001.img.xz"))])
+        .arg(xz.join("gw-0002.img.xz"))
+        .args(["--target", s(&a), "--target", s(&b)])
+        .run();
     assert_eq!(sha(&a), sha(&raw.join("gw-0001.img")));
     assert_eq!(sha(&b), sha(&raw.join("gw-0002.img")));
 
     let small = d.join("small");
     std::fs::write(&small, vec![7u8; 1 << 20]).expect("small");
-    let o = burnline(&["flash", s(&raw.join("gw-0001.img")), "--target", s(&small)]);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(!o.status.success() && err.lines().count() == 1, "{err}");
-    assert!(
-        err.contains("too small") && err.contains("nothing was written"),
-        "{err}"
-    );
+    t.cmd()
+        .args(["flash", s(&raw.join("gw-0001.img")), "--target", s(&small)])
+        .fails()
+        .stderr_lines(1)
+        .stderr_contains(format!("target {}: too small", small.display()))
+        .stderr_contains("nothing was written")
+        .run();
     assert!(
         std::fs::read(&small)
             .expect("small")
@@ -60,44 +55,53 @@ fn flashes_several_targets_and_refuses_small_ones() {
     );
 }
 
-fn ledger_states(path: &std::path::Path) -> Vec<(String, String, String)> {
+/// `flash --recipe R --devices C --ledger L --target ...`, in `t`'s
+/// directory.
+fn flash_recipe(t: &Test, r: &Path, c: &Path, ledger: &Path, targets: &[&Path]) -> Test {
+    targets.iter().fold(
+        t.cmd()
+            .args(["flash", "--recipe", s(r), "--devices", s(c)])
+            .args(["--ledger", s(ledger)]),
+        |cmd, card| cmd.args(["--target", s(card)]),
+    )
+}
+
+/// Every ledger line as JSON.
+fn ledger_json(path: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(path)
         .expect("ledger")
         .lines()
-        .filter_map(serde_json_value)
+        .map(|l| serde_json::from_str(l).expect("ledger line"))
         .collect()
 }
 
-fn serde_json_value(line: &str) -> Option<(String, String, String)> {
-    let get = |k: &str| {
-        let at = line.find(&format!("\"{k}\":\""))? + k.len() + 4;
-        Some(line[at..at + line[at..].find('"')?].to_owned())
-    };
-    Some((get("device_name")?, get("target")?, get("state")?))
+/// Every ledger line as (device name, target, state).
+fn ledger_states(path: &Path) -> Vec<(String, String, String)> {
+    let field = |l: &serde_json::Value, k: &str| l[k].as_str().expect(k).to_owned();
+    ledger_json(path)
+        .iter()
+        .map(|l| {
+            (
+                field(l, "device_name"),
+                field(l, "target"),
+                field(l, "state"),
+            )
+        })
+        .collect()
 }
 
 #[test]
 fn flash_from_recipe_keeps_a_ledger() {
-    let t = tempfile::tempdir().expect("tempdir");
+    let t = Test::new();
     let d = t.path();
     let (r, c) = fixture(d, 4, "");
     let raw = d.join("raw");
-    ok(&["build", s(&r), "--devices", s(&c), "--out", s(&raw)]);
+    build(&t, &r, &c, &raw).run();
     let ledger = d.join("station/ledger.jsonl");
     let (c1, c2) = (d.join("card1"), d.join("card2"));
-    ok(&[
-        "flash",
-        "--recipe",
-        s(&r),
-        "--devices",
-        s(&c),
-        "--ledger",
-        s(&ledger),
-        "--target",
-        s(&c1),
-        "--target",
-        s(&c2),
-    ]);
+    flash_recipe(&t, &r, &c, &ledger, &[&c1, &c2])
+        .output_lacks("ga7XA6")
+        .run();
     assert_eq!(sha(&c1), sha(&raw.join("gw-0001.img")));
     assert_eq!(sha(&c2), sha(&raw.join("gw-0002.img")));
     let states = ledger_states(&ledger);
@@ -117,50 +121,26 @@ fn flash_from_recipe_keeps_a_ledger() {
     text.push_str("{\"device_name\":\"gw-0003\",\"product_key\":\"a1X2bEnP82z\",\"target\":\"pulled\",\"state\":\"assigned\",\"time\":1}\n{\"device_na");
     std::fs::write(&ledger, text).expect("ledger");
     let c3 = d.join("card3");
-    ok(&[
-        "flash",
-        "--recipe",
-        s(&r),
-        "--devices",
-        s(&c),
-        "--ledger",
-        s(&ledger),
-        "--target",
-        s(&c3),
-    ]);
+    flash_recipe(&t, &r, &c, &ledger, &[&c3]).run();
     assert_eq!(
         sha(&c3),
         sha(&raw.join("gw-0003.img")),
         "the unverified identity is issued again"
     );
     let c4 = d.join("card4");
-    ok(&[
-        "flash",
-        "--recipe",
-        s(&r),
-        "--devices",
-        s(&c),
-        "--ledger",
-        s(&ledger),
-        "--target",
-        s(&c4),
-    ]);
+    flash_recipe(&t, &r, &c, &ledger, &[&c4]).run();
     assert_eq!(sha(&c4), sha(&raw.join("gw-0004.img")));
-    let o = burnline(&[
-        "flash",
-        "--recipe",
-        s(&r),
-        "--devices",
-        s(&c),
-        "--ledger",
-        s(&ledger),
-        "--target",
-        s(&d.join("card5")),
-    ]);
-    assert!(
-        !o.status.success(),
-        "no identity left: a verified one is never issued again"
-    );
+    // No identity left: a verified one is never issued again.
+    let c5 = d.join("card5");
+    flash_recipe(&t, &r, &c, &ledger, &[&c5])
+        .status(2)
+        .stderr_lines(1)
+        .stderr_contains(format!(
+            "every identity in {} is already verified on a card",
+            c.display()
+        ))
+        .absent(&c5)
+        .run();
     let mut verified: Vec<String> = ledger_states(&ledger)
         .into_iter()
         .filter(|s| s.2 == "verified")
@@ -170,28 +150,40 @@ fn flash_from_recipe_keeps_a_ledger() {
     assert_eq!(verified, ["gw-0001", "gw-0002", "gw-0003", "gw-0004"]);
 }
 
+/// A mount point, unmounted when dropped (also when the test fails).
+struct Mounted(PathBuf);
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
 #[test]
 fn mounted_target_is_refused() {
     // Needs root and a loop device (as the project's machines and CI have).
-    let t = tempfile::tempdir().expect("tempdir");
+    let t = Test::new();
     let d = t.path();
     let (r, c) = fixture(d, 1, "");
     let raw = d.join("raw");
-    ok(&["build", s(&r), "--devices", s(&c), "--out", s(&raw)]);
+    build(&t, &r, &c, &raw).run();
     let card = d.join("card");
     std::fs::write(&card, vec![0u8; 8 << 20]).expect("card");
-    tool("mkfs.ext4", &["-q", s(&card)], d);
+    t.tool("mkfs.ext4").args(["-q", s(&card)]).run();
     let mnt = d.join("mnt");
     std::fs::create_dir(&mnt).expect("mnt");
-    tool("mount", &["-o", "loop", s(&card), s(&mnt)], d);
-    let o = burnline(&["flash", s(&raw.join("gw-0001.img")), "--target", s(&card)]);
-    tool("umount", &[s(&mnt)], d);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(!o.status.success() && err.lines().count() == 1, "{err}");
-    assert!(
-        err.contains("in use") && err.contains("nothing was written"),
-        "{err}"
-    );
+    t.tool("mount")
+        .args(["-o", "loop", s(&card), s(&mnt)])
+        .run();
+    let mounted = Mounted(mnt);
+    t.cmd()
+        .args(["flash", s(&raw.join("gw-0001.img")), "--target", s(&card)])
+        .fails()
+        .stderr_lines(1)
+        .stderr_contains(format!("target {}: in use", card.display()))
+        .stderr_contains("nothing was written")
+        .run();
+    drop(mounted);
     let bytes = std::fs::read(&card).expect("card");
     assert_ne!(
         &bytes[512..520],
@@ -202,7 +194,7 @@ fn mounted_target_is_refused() {
 
 /// The fixture's recipe with ProductKey `pk`, in `dir/NAME.yaml`, and a CSV
 /// of `n` devices gw-000001.. under `pk`, in `dir/NAME.csv`.
-fn product(dir: &std::path::Path, name: &str, pk: &str, n: usize) -> (PathBuf, PathBuf) {
+fn product(dir: &Path, name: &str, pk: &str, n: usize) -> (PathBuf, PathBuf) {
     let (r, _) = fixture(dir, 0, "");
     let text = std::fs::read_to_string(&r)
         .expect("recipe")
@@ -222,54 +214,18 @@ fn product(dir: &std::path::Path, name: &str, pk: &str, n: usize) -> (PathBuf, P
     (rp, cp)
 }
 
-fn flash_recipe(r: &Path, c: &Path, ledger: &Path, targets: &[&Path]) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.args([
-        "flash",
-        "--recipe",
-        s(r),
-        "--devices",
-        s(c),
-        "--ledger",
-        s(ledger),
-    ]);
-    for t in targets {
-        cmd.args(["--target", s(t)]);
-    }
-    cmd.stdin(Stdio::null());
-    cmd
-}
-
-fn out(cmd: &mut Command) -> (Option<i32>, String) {
-    let o = cmd.output().expect("run burnline");
-    (
-        o.status.code(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
-}
-
-/// Every ledger line as JSON.
-fn ledger_json(path: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(path)
-        .expect("ledger")
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("ledger line"))
-        .collect()
-}
-
 /// Issue #11, item 1: gw-000001's `verified` line damaged in the middle of
 /// the ledger. The next run must refuse (file:line, exit 2), not burn
 /// gw-000001 onto a second card.
 #[test]
 fn a_damaged_verified_line_in_the_middle_refuses_instead_of_reissuing() {
-    let t = tempfile::tempdir().expect("tempdir");
+    let t = Test::new();
     let d = t.path();
     let (r, c) = product(d, "a", "a1X2bEnP82z", 3);
     let ledger = d.join("ledger.jsonl");
     let (c1, c2, c3) = (d.join("card1"), d.join("card2"), d.join("card3"));
     for card in [&c1, &c2] {
-        let (code, err) = out(&mut flash_recipe(&r, &c, &ledger, &[card]));
-        assert_eq!(code, Some(0), "{err}");
+        flash_recipe(&t, &r, &c, &ledger, &[card]).run();
     }
     let text = std::fs::read_to_string(&ledger).expect("ledger");
     let lines: Vec<&str> = text.lines().collect();
@@ -286,13 +242,12 @@ fn a_damaged_verified_line_in_the_middle_refuses_instead_of_reissuing() {
         1,
     );
     std::fs::write(&ledger, &damaged).expect("damage");
-    let (code, err) = out(&mut flash_recipe(&r, &c, &ledger, &[&c3]));
-    assert_eq!(code, Some(2), "{err}");
-    assert!(
-        err.contains(&format!("{}:3: ", ledger.display())) && err.contains("never skipped"),
-        "{err}"
-    );
-    assert!(!c3.exists(), "nothing was burnt onto the third card");
+    flash_recipe(&t, &r, &c, &ledger, &[&c3])
+        .status(2)
+        .error_line(format!("{}:3: ", ledger.display()))
+        .stderr_contains("never skipped")
+        .absent(&c3)
+        .run();
     assert_eq!(
         std::fs::read_to_string(&ledger).expect("ledger"),
         damaged,
@@ -300,10 +255,9 @@ fn a_damaged_verified_line_in_the_middle_refuses_instead_of_reissuing() {
     );
     // Repaired by hand, the run goes on with the next identity.
     std::fs::write(&ledger, &text).expect("restore");
-    let (code, err) = out(&mut flash_recipe(&r, &c, &ledger, &[&c3]));
-    assert_eq!(code, Some(0), "{err}");
+    flash_recipe(&t, &r, &c, &ledger, &[&c3]).run();
     let raw = d.join("raw");
-    ok(&["build", s(&r), "--devices", s(&c), "--out", s(&raw)]);
+    build(&t, &r, &c, &raw).run();
     assert_eq!(sha(&c1), sha(&raw.join("gw-000001.img")));
     assert_eq!(sha(&c2), sha(&raw.join("gw-000002.img")));
     assert_eq!(sha(&c3), sha(&raw.join("gw-000003.img")));
@@ -313,41 +267,36 @@ fn a_damaged_verified_line_in_the_middle_refuses_instead_of_reissuing() {
 /// the first is running, gets one line (exit 2) and burns nothing.
 #[test]
 fn a_second_process_on_the_same_ledger_is_refused_and_burns_nothing() {
-    let t = tempfile::tempdir().expect("tempdir");
+    let t = Test::new();
     let d = t.path();
     let (r, c) = product(d, "a", "a1X2bEnP82z", 3);
     let ledger = d.join("ledger.jsonl");
     let (c1, c2) = (d.join("card1"), d.join("card2"));
     std::fs::write(&c2, vec![0x5a; 8 << 20]).expect("old card");
     // The first run is held for a while right after its `assigned` record.
-    let mut first = flash_recipe(&r, &c, &ledger, &[&c1])
+    let mut first = flash_recipe(&t, &r, &c, &ledger, &[&c1])
         .env("FAILPOINTS", "station-ledger-after-assigned=sleep(5000)")
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn first");
+        .spawn();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while !std::fs::read_to_string(&ledger).is_ok_and(|t| t.contains("\"assigned\"")) {
         assert!(
             std::time::Instant::now() < deadline,
             "the first run never assigned"
         );
-        assert!(
-            first.try_wait().expect("wait").is_none(),
-            "the first run ended early"
-        );
+        assert!(!first.has_ended(), "the first run ended early");
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
-    let (code, err) = out(&mut flash_recipe(&r, &c, &ledger, &[&c2]));
+    flash_recipe(&t, &r, &c, &ledger, &[&c2])
+        .status(2)
+        .stderr_lines(1)
+        .stderr_contains(format!(
+            "{}: the station ledger is in use by another burnline run",
+            ledger.display()
+        ))
+        .run();
     assert!(
-        first.try_wait().expect("wait").is_none(),
+        !first.has_ended(),
         "the first run was still holding the ledger"
-    );
-    assert_eq!(code, Some(2), "{err}");
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(
-        err.contains(&ledger.display().to_string())
-            && err.contains("in use by another burnline run"),
-        "{err}"
     );
     assert!(
         std::fs::read(&c2)
@@ -356,15 +305,14 @@ fn a_second_process_on_the_same_ledger_is_refused_and_burns_nothing() {
             .all(|b| *b == 0x5a),
         "the second process wrote nothing"
     );
-    let o = first.wait_with_output().expect("first");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    first.wait();
     let lines = ledger_json(&ledger);
     assert_eq!(lines.len(), 3);
     assert!(lines
         .iter()
         .all(|l| l["device_name"] == "gw-000001" && l["target"] == s(&c1)));
     let raw = d.join("raw");
-    ok(&["build", s(&r), "--devices", s(&c), "--out", s(&raw)]);
+    build(&t, &r, &c, &raw).run();
     assert_eq!(sha(&c1), sha(&raw.join("gw-000001.img")));
     let stray: Vec<_> = std::fs::read_dir(d)
         .expect("ls")
@@ -378,29 +326,25 @@ fn a_second_process_on_the_same_ledger_is_refused_and_burns_nothing() {
 /// two identities in one ledger.
 #[test]
 fn the_same_device_name_under_two_products_is_two_identities() {
-    let t = tempfile::tempdir().expect("tempdir");
+    let t = Test::new();
     let d = t.path();
     let (ra, ca) = product(d, "a", "a1X2bEnP82z", 1);
     let (rb, cb) = product(d, "b", "b2Y3cFoQ93A", 1);
     let ledger = d.join("ledger.jsonl");
     let (c1, c2, c3) = (d.join("card1"), d.join("card2"), d.join("card3"));
-    let (code, err) = out(&mut flash_recipe(&ra, &ca, &ledger, &[&c1]));
-    assert_eq!(code, Some(0), "{err}");
-    let (code, err) = out(&mut flash_recipe(&rb, &cb, &ledger, &[&c2]));
-    assert_eq!(
-        code,
-        Some(0),
-        "product B's gw-000001 is not product A's: {err}"
-    );
+    flash_recipe(&t, &ra, &ca, &ledger, &[&c1]).run();
+    // Product B's gw-000001 is not product A's.
+    flash_recipe(&t, &rb, &cb, &ledger, &[&c2]).run();
     for (r, c) in [(&ra, &ca), (&rb, &cb)] {
-        let (code, err) = out(&mut flash_recipe(r, c, &ledger, &[&c3]));
-        assert_eq!(code, Some(2), "{err}");
-        assert!(err.contains("already verified"), "{err}");
+        flash_recipe(&t, r, c, &ledger, &[&c3])
+            .status(2)
+            .stderr_contains("already verified")
+            .absent(&c3)
+            .run();
     }
-    assert!(!c3.exists());
     let (rawa, rawb) = (d.join("raw-a"), d.join("raw-b"));
-    ok(&["build", s(&ra), "--devices", s(&ca), "--out", s(&rawa)]);
-    ok(&["build", s(&rb), "--devices", s(&cb), "--out", s(&rawb)]);
+    build(&t, &ra, &ca, &rawa).run();
+    build(&t, &rb, &cb, &rawb).run();
     assert_eq!(sha(&c1), sha(&rawa.join("gw-000001.img")));
     assert_eq!(sha(&c2), sha(&rawb.join("gw-000001.img")));
     assert_ne!(sha(&c1), sha(&c2));
@@ -432,12 +376,11 @@ fn the_same_device_name_under_two_products_is_two_identities() {
 #[test]
 fn a_crash_after_each_ledger_state_loses_no_identity_and_puts_none_on_two_cards() {
     use std::collections::{BTreeMap, BTreeSet};
-    use std::os::unix::process::ExitStatusExt;
-    let t = tempfile::tempdir().expect("tempdir");
+    let t = Test::new();
     let d = t.path();
     let (r, c) = product(d, "a", "a1X2bEnP82z", 8);
     let raw = d.join("raw");
-    ok(&["build", s(&r), "--devices", s(&c), "--out", s(&raw)]);
+    build(&t, &r, &c, &raw).run();
     for state in ["assigned", "written", "verified"] {
         let dir = d.join(state);
         std::fs::create_dir(&dir).expect("mkdir");
@@ -449,16 +392,11 @@ fn a_crash_after_each_ledger_state_loses_no_identity_and_puts_none_on_two_cards(
         };
         let mut targets = vec![new_card(), new_card()];
         let refs: Vec<&Path> = targets.iter().map(PathBuf::as_path).collect();
-        let status = flash_recipe(&r, &c, &ledger, &refs)
+        // SIGABRT: the crash point fired.
+        flash_recipe(&t, &r, &c, &ledger, &refs)
             .env("FAILPOINTS", format!("station-ledger-after-{state}=return"))
-            .stderr(Stdio::null())
-            .status()
-            .expect("run");
-        assert_eq!(
-            status.signal(),
-            Some(6),
-            "{state}: the crash point did not fire"
-        );
+            .signal(6)
+            .run();
         let last = ledger_json(&ledger).last().cloned().expect("a record");
         assert_eq!(
             last["state"], state,
@@ -489,8 +427,7 @@ fn a_crash_after_each_ledger_state_loses_no_identity_and_puts_none_on_two_cards(
                 rerun.push(card);
             }
             let refs: Vec<&Path> = rerun.iter().map(PathBuf::as_path).collect();
-            let (code, err) = out(&mut flash_recipe(&r, &c, &ledger, &refs));
-            assert_eq!(code, Some(0), "{state}: rerun: {err}");
+            flash_recipe(&t, &r, &c, &ledger, &refs).run();
         }
         // The ledger: per card, the identity last verified on it.
         let mut on_card: BTreeMap<String, String> = BTreeMap::new();

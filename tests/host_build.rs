@@ -6,15 +6,22 @@
 
 mod common;
 
-use common::emulator::*;
+use common::emulator::{state_secrets, test_ca, write_products, Emulator};
+use common::images::inspect_json;
+use common::*;
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 const SECRET_ENV: &str = "TEST_PRODUCT_SECRET";
 
-fn write_recipe(dir: &Path, endpoint: &str, keep_product_secret: bool) -> std::path::PathBuf {
+/// burnline in a fresh temp dir, with the recipes' ProductSecret in its
+/// environment.
+fn test() -> Test {
+    Test::new().env(SECRET_ENV, PS)
+}
+
+fn write_recipe(dir: &Path, endpoint: &str, keep_product_secret: bool) -> PathBuf {
     let text = format!(
         "disk: {{size: 4MiB, table: gpt, seed: 0123456789abcdef0123456789abcdef}}\n\
          partitions:\n  - {{name: creds, size: 1MiB, credentials: {{keep_product_secret: {keep_product_secret}}}}}\n  - {{name: data, size: fill}}\n\
@@ -25,7 +32,7 @@ fn write_recipe(dir: &Path, endpoint: &str, keep_product_secret: bool) -> std::p
     path
 }
 
-fn write_devices(dir: &Path, names: &[&str]) -> std::path::PathBuf {
+fn write_devices(dir: &Path, names: &[&str]) -> PathBuf {
     let mut text = String::from("DeviceName,Nickname\n");
     for n in names {
         text.push_str(&format!("{n},\n"));
@@ -35,17 +42,11 @@ fn write_devices(dir: &Path, names: &[&str]) -> std::path::PathBuf {
     path
 }
 
-fn build_cmd(recipe: &Path, devices: &Path, out: &Path, extra: &[&str]) -> Command {
-    let mut c = Command::new(BIN);
-    c.arg("build")
-        .arg(recipe)
-        .arg("--devices")
-        .arg(devices)
-        .arg("--out")
-        .arg(out)
-        .args(extra);
-    c.env(SECRET_ENV, PS).stdin(Stdio::null());
-    c
+/// `burnline build RECIPE --devices CSV --out OUT`, in `t`'s directory
+/// (with its ProductSecret), to be finished with flags and expectations.
+fn build(t: &Test, recipe: &Path, devices: &Path, out: &Path) -> Test {
+    t.cmd()
+        .args(["build", s(recipe), "--devices", s(devices), "--out", s(out)])
 }
 
 /// The ledger as device name -> secret (last line wins).
@@ -65,7 +66,7 @@ fn ledger(out: &Path) -> BTreeMap<String, String> {
 
 /// The credentials of every image listed in the manifest, read back with
 /// `inspect --json --reveal-secrets`: name -> (device_secret, product_secret).
-fn images(out: &Path) -> BTreeMap<String, (Option<String>, Option<String>)> {
+fn images(t: &Test, out: &Path) -> BTreeMap<String, (Option<String>, Option<String>)> {
     let manifest: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(out.join("manifest.json")).expect("manifest"),
     )
@@ -73,14 +74,7 @@ fn images(out: &Path) -> BTreeMap<String, (Option<String>, Option<String>)> {
     let mut map = BTreeMap::new();
     for e in manifest["devices"].as_array().expect("devices") {
         let file = out.join(e["file"].as_str().expect("file"));
-        let o = run(&[
-            "inspect",
-            file.to_str().expect("utf8"),
-            "--json",
-            "--reveal-secrets",
-        ]);
-        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
-        let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("inspect json");
+        let v = inspect_json(t, &file, true);
         let c = &v["credentials"];
         assert_eq!(c["product_key"], PK);
         map.insert(
@@ -96,29 +90,26 @@ fn images(out: &Path) -> BTreeMap<String, (Option<String>, Option<String>)> {
 
 #[test]
 fn host_registration_embeds_triples_and_reruns_from_the_ledger() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let t = test();
+    let d = t.path();
     let names = ["gw-0001", "gw-0002", "gw@0003:x", "gw-0004"];
-    let products = write_products(dir.path(), &names);
-    let state = dir.path().join("state.json");
-    let emu = Emulator::start(
-        dir.path(),
-        &products,
-        &["--state", state.to_str().expect("utf8")],
-    );
-    let recipe = write_recipe(dir.path(), &emu.url, false);
+    let products = write_products(d, &names);
+    let state = d.join("state.json");
+    let emu = Emulator::start(d, &products, &["--state", s(&state)]);
+    let recipe = write_recipe(d, &emu.url, false);
     // gw-0099 is not a device of the product: the platform refuses it.
     let devices = write_devices(
-        dir.path(),
+        d,
         &["gw-0001", "gw-0002", "gw-0099", "gw@0003:x", "gw-0004"],
     );
-    let out = dir.path().join("out");
+    let out = d.join("out");
 
-    let first = build_cmd(&recipe, &devices, &out, &[])
-        .output()
-        .expect("build");
-    assert_eq!(first.status.code(), Some(1), "{}", text(&first.stderr));
-    let err = text(&first.stderr);
-    assert!(err.contains("gw-0099") && err.contains("6100"), "{err}");
+    let first = build(&t, &recipe, &devices, &out)
+        .status(1)
+        .stderr_contains("gw-0099")
+        .stderr_contains("6100")
+        .output_lacks(PS)
+        .run();
 
     let held = ledger(&out);
     assert_eq!(
@@ -135,48 +126,45 @@ fn host_registration_embeds_triples_and_reruns_from_the_ledger() {
     let issued: BTreeMap<String, String> = state_secrets(&state).into_iter().collect();
     assert_eq!(issued, held);
     // The images hold the full triple and no ProductSecret.
-    let imgs = images(&out);
+    let imgs = images(&t, &out);
     assert_eq!(imgs.len(), 4);
     for (dn, (ds, ps)) in &imgs {
         assert_eq!(ds.as_deref(), Some(held[dn].as_str()), "{dn}");
         assert_eq!(ps, &None, "{dn}: ProductSecret kept");
     }
-    // No secret on stderr nor in the manifest.
+    // No secret in the output nor in the manifest.
     let manifest = std::fs::read_to_string(out.join("manifest.json")).expect("manifest");
     for s in held.values().map(String::as_str).chain([PS]) {
-        assert!(!err.contains(s), "secret on stderr");
+        assert!(!first.text().contains(s), "secret in the output");
         assert!(!manifest.contains(s), "secret in manifest");
     }
 
-    // A rerun asks the platform for nothing it holds.
+    // A rerun asks the platform for nothing it holds, and prints no secret.
     let before: Vec<usize> = names.iter().map(|n| emu.registrations_of(n)).collect();
     assert_eq!(before, vec![1, 1, 1, 1]);
-    let second = build_cmd(&recipe, &devices, &out, &[])
-        .output()
-        .expect("build");
-    assert_eq!(second.status.code(), Some(1), "{}", text(&second.stderr));
+    held.values()
+        .fold(build(&t, &recipe, &devices, &out).status(1), |b, s| {
+            b.output_lacks(s)
+        })
+        .output_lacks(PS)
+        .run();
     let after: Vec<usize> = names.iter().map(|n| emu.registrations_of(n)).collect();
     assert_eq!(after, before, "a held device was registered again");
     assert_eq!(ledger(&out), held);
-    assert_eq!(images(&out), imgs);
-    for s in held.values() {
-        assert!(!text(&second.stderr).contains(s.as_str()));
-    }
+    assert_eq!(images(&t, &out), imgs);
 }
 
 #[test]
 fn keep_product_secret_keeps_it() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let products = write_products(dir.path(), &["keep-0001"]);
-    let emu = Emulator::start(dir.path(), &products, &[]);
-    let recipe = write_recipe(dir.path(), &emu.url, true);
-    let devices = write_devices(dir.path(), &["keep-0001"]);
-    let out = dir.path().join("out");
-    let o = build_cmd(&recipe, &devices, &out, &[])
-        .output()
-        .expect("build");
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
-    let imgs = images(&out);
+    let t = test();
+    let d = t.path();
+    let products = write_products(d, &["keep-0001"]);
+    let emu = Emulator::start(d, &products, &[]);
+    let recipe = write_recipe(d, &emu.url, true);
+    let devices = write_devices(d, &["keep-0001"]);
+    let out = d.join("out");
+    build(&t, &recipe, &devices, &out).output_lacks(PS).run();
+    let imgs = images(&t, &out);
     let (ds, ps) = &imgs["keep-0001"];
     assert_eq!(
         ds.as_deref(),
@@ -196,34 +184,25 @@ fn assert_ledger_is_the_platform(out: &Path, state: &Path, when: &str) {
     );
 }
 
-/// The end of a crash test: one clean run finishes; every device was asked
-/// for once, its secret is in the ledger and in its image.
-fn assert_finished(
-    emu: &Emulator,
-    recipe: &Path,
-    devices: &Path,
-    out: &Path,
-    state: &Path,
-    names: &[String],
-) {
-    let last = build_cmd(recipe, devices, out, &[])
-        .output()
-        .expect("build");
-    assert_eq!(last.status.code(), Some(0), "{}", text(&last.stderr));
+/// The end of a crash test: one clean run of `build` finishes; every
+/// device was asked for once, its secret is in the ledger and in its image.
+fn assert_finished(emu: &Emulator, build: &Test, out: &Path, state: &Path, names: &[String]) {
+    build.run();
     assert_ledger_is_the_platform(out, state, "after the last run");
     let held = ledger(out);
     assert_eq!(held.len(), names.len());
-    let activated: Vec<String> = emu
+    // Registered (activation comes at each device's first MQTT login).
+    let registered: Vec<String> = emu
         .devices()
         .into_iter()
-        .filter(|d| d.1)
         .map(|d| d.0)
+        .filter(|dn| emu.registered(dn))
         .collect();
-    assert_eq!(activated.len(), names.len());
+    assert_eq!(registered.len(), names.len());
     for dn in names {
         assert_eq!(emu.registrations_of(dn), 1, "{dn} asked more than once");
     }
-    let imgs = images(out);
+    let imgs = images(build, out);
     assert_eq!(imgs.len(), names.len());
     for (dn, (ds, ps)) in imgs {
         assert_eq!(ds.as_deref(), Some(held[&dn].as_str()), "{dn}");
@@ -236,85 +215,64 @@ fn assert_finished(
 /// more device, and the ledger always agrees with the platform.
 #[test]
 fn crash_after_each_registration_ledger_append_loses_no_secret() {
-    use std::os::unix::process::ExitStatusExt;
-    let dir = tempfile::tempdir().expect("tempdir");
+    let t = test();
+    let d = t.path();
     let names: Vec<String> = (1..=5).map(|i| format!("crash-{i:04}")).collect();
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-    let products = write_products(dir.path(), &refs);
-    let state = dir.path().join("state.json");
-    let emu = Emulator::start(
-        dir.path(),
-        &products,
-        &["--state", state.to_str().expect("utf8")],
-    );
-    let recipe = write_recipe(dir.path(), &emu.url, false);
-    let devices = write_devices(dir.path(), &refs);
-    let out = dir.path().join("out");
+    let products = write_products(d, &refs);
+    let state = d.join("state.json");
+    let emu = Emulator::start(d, &products, &["--state", s(&state)]);
+    let recipe = write_recipe(d, &emu.url, false);
+    let devices = write_devices(d, &refs);
+    let out = d.join("out");
+    let one_job = build(&t, &recipe, &devices, &out).args(["--jobs", "1"]);
     for crashed in 1..=3 {
-        let o = build_cmd(&recipe, &devices, &out, &["--jobs", "1"])
+        // SIGABRT: the crash point fired.
+        one_job
+            .clone()
             .env("FAILPOINTS", "registration-ledger-after-append=return")
-            .output()
-            .expect("build");
-        assert_eq!(
-            o.status.signal(),
-            Some(6),
-            "run {crashed}: the crash point did not fire: {}",
-            text(&o.stderr)
-        );
+            .signal(6)
+            .absent(out.join("manifest.json"))
+            .run();
         assert_ledger_is_the_platform(&out, &state, &format!("crash {crashed}"));
         assert_eq!(
             ledger(&out).len(),
             crashed,
             "one more device per crashed run"
         );
-        assert!(!out.join("manifest.json").exists());
     }
-    assert_finished(&emu, &recipe, &devices, &out, &state, &names);
+    assert_finished(&emu, &one_job, &out, &state, &names);
 }
 
 /// One SIGKILL while a registration is in flight (held by the emulator's
 /// delay), as a smoke test of a kill at an arbitrary moment.
 #[test]
 fn sigkill_while_registering_loses_no_secret() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let t = test();
+    let d = t.path();
     let names: Vec<String> = (1..=4).map(|i| format!("kill-{i:04}")).collect();
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-    let products = write_products(dir.path(), &refs);
-    let state = dir.path().join("state.json");
-    let emu = Emulator::start(
-        dir.path(),
-        &products,
-        &[
-            "--state",
-            state.to_str().expect("utf8"),
-            "--delay-ms",
-            "600",
-        ],
-    );
-    let recipe = write_recipe(dir.path(), &emu.url, false);
-    let devices = write_devices(dir.path(), &refs);
-    let out = dir.path().join("out");
-    let mut child = build_cmd(&recipe, &devices, &out, &["--jobs", "1"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn build");
+    let products = write_products(d, &refs);
+    let state = d.join("state.json");
+    let emu = Emulator::start(d, &products, &["--state", s(&state), "--delay-ms", "600"]);
+    let recipe = write_recipe(d, &emu.url, false);
+    let devices = write_devices(d, &refs);
+    let out = d.join("out");
+    let one_job = build(&t, &recipe, &devices, &out).args(["--jobs", "1"]);
+    let mut child = one_job.clone().signal(9).spawn();
     // Killed while the second registration is held.
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_secs(60);
     while emu.held() < 2 {
         assert!(
-            std::time::Instant::now() < deadline,
+            Instant::now() < deadline,
             "the build never reached registration"
         );
-        assert!(
-            child.try_wait().expect("try_wait").is_none(),
-            "the build ended before the kill"
-        );
+        assert!(!child.has_ended(), "the build ended before the kill");
         std::thread::sleep(Duration::from_millis(5));
     }
     std::thread::sleep(Duration::from_millis(100));
-    child.kill().expect("SIGKILL");
-    let _ = child.wait();
+    child.kill();
+    child.wait();
     // Let the emulator finish with the request the kill cut off.
     std::thread::sleep(Duration::from_millis(700));
     assert_ledger_is_the_platform(&out, &state, "after the kill");
@@ -323,7 +281,7 @@ fn sigkill_while_registering_loses_no_secret() {
         emu.log_text().contains("client left during the delay"),
         "the kill did not hit a registration in flight"
     );
-    assert_finished(&emu, &recipe, &devices, &out, &state, &names);
+    assert_finished(&emu, &one_job, &out, &state, &names);
 }
 
 /// Issue #10, item 3: a damaged line in the middle of the registration
@@ -331,27 +289,25 @@ fn sigkill_while_registering_loses_no_secret() {
 /// before anything is registered, and nothing is ever asked twice.
 #[test]
 fn a_damaged_middle_line_of_the_ledger_or_journal_stops_the_build() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let t = test();
+    let d = t.path();
     let names: Vec<String> = (1..=4).map(|i| format!("gw-{i:06}")).collect();
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-    let products = write_products(dir.path(), &refs);
-    let state = dir.path().join("state.json");
-    let emu = Emulator::start(
-        dir.path(),
-        &products,
-        &["--state", state.to_str().expect("utf8")],
-    );
-    let recipe = write_recipe(dir.path(), &emu.url, false);
-    let devices = write_devices(dir.path(), &refs);
-    let out = dir.path().join("out");
+    let products = write_products(d, &refs);
+    let state = d.join("state.json");
+    let emu = Emulator::start(d, &products, &["--state", s(&state)]);
+    let recipe = write_recipe(d, &emu.url, false);
+    let devices = write_devices(d, &refs);
+    let out = d.join("out");
+    let plain = build(&t, &recipe, &devices, &out);
     // A run that dies once its batch is journaled: every device registered,
     // built and journaled, no manifest.
-    let o = build_cmd(&recipe, &devices, &out, &[])
+    plain
+        .clone()
         .env("FAILPOINTS", "build-after-journal=return")
-        .output()
-        .expect("build");
-    assert!(!o.status.success());
-    assert!(!out.join("manifest.json").exists());
+        .signal(6)
+        .absent(out.join("manifest.json"))
+        .run();
     let (ledger_path, journal_path) = (
         out.join("registrations.jsonl"),
         out.join(".manifest.partial.jsonl"),
@@ -378,30 +334,23 @@ fn a_damaged_middle_line_of_the_ledger_or_journal_stops_the_build() {
     for (path, good, line) in [(&journal_path, &journal, 3), (&ledger_path, &held, 2)] {
         let bad = damage(good, line);
         std::fs::write(path, &bad).expect("damage");
-        let o = build_cmd(&recipe, &devices, &out, &[])
-            .output()
-            .expect("build");
-        let err = text(&o.stderr);
-        assert_eq!(o.status.code(), Some(2), "{err}");
-        assert!(
-            err.contains(&format!("{}:{line}: ", path.display())),
-            "{err}"
-        );
-        for s in ledger_secrets(&held) {
-            assert!(!err.contains(&s), "a secret in the error");
-        }
+        ledger_secrets(&held)
+            .iter()
+            .fold(plain.clone().status(2), |b, s| b.output_lacks(s))
+            .error_line(format!("{}:{line}: ", path.display()))
+            .absent(out.join("manifest.json"))
+            .run();
         assert_eq!(
             std::fs::read_to_string(path).expect("read"),
             bad,
             "left as it was"
         );
-        assert!(!out.join("manifest.json").exists());
         for dn in &names {
             assert_eq!(emu.registrations_of(dn), 1, "{dn} asked again");
         }
         std::fs::write(path, good).expect("restore");
     }
-    assert_finished(&emu, &recipe, &devices, &out, &state, &names);
+    assert_finished(&emu, &plain, &out, &state, &names);
 }
 
 /// The secrets in ledger text.
@@ -416,44 +365,33 @@ fn ledger_secrets(text: &str) -> Vec<String> {
 
 #[test]
 fn host_registration_over_tls_needs_the_ca() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let products = write_products(dir.path(), &["tls-0001"]);
-    let (ca, cert, key) = test_ca(dir.path());
-    let (cert, key) = (cert.to_str().expect("utf8"), key.to_str().expect("utf8"));
+    let t = test();
+    let d = t.path();
+    let products = write_products(d, &["tls-0001"]);
+    let (ca, cert, key) = test_ca(d);
     let mut emu = Emulator::start(
-        dir.path(),
+        d,
         &products,
-        &["--tls-cert", cert, "--tls-key", key],
+        &["--tls-cert", s(&cert), "--tls-key", s(&key)],
     );
     emu.ca = Some(std::fs::read(&ca).expect("ca"));
-    let recipe = write_recipe(dir.path(), &emu.url, false);
-    let devices = write_devices(dir.path(), &["tls-0001"]);
+    let recipe = write_recipe(d, &emu.url, false);
+    let devices = write_devices(d, &["tls-0001"]);
 
-    let out = dir.path().join("no-ca");
-    let o = build_cmd(&recipe, &devices, &out, &[])
-        .output()
-        .expect("build");
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
-    assert!(
-        text(&o.stderr).contains("certificate verification failed"),
-        "{}",
-        text(&o.stderr)
-    );
+    let out = d.join("no-ca");
+    build(&t, &recipe, &devices, &out)
+        .status(1)
+        .stderr_contains("certificate verification failed")
+        .run();
     assert!(ledger(&out).is_empty());
-    assert!(!emu.activated("tls-0001"));
+    assert!(!emu.registered("tls-0001"));
 
-    let out = dir.path().join("with-ca");
-    let o = build_cmd(
-        &recipe,
-        &devices,
-        &out,
-        &["--ca-file", ca.to_str().expect("utf8")],
-    )
-    .output()
-    .expect("build");
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let out = d.join("with-ca");
+    build(&t, &recipe, &devices, &out)
+        .args(["--ca-file", s(&ca)])
+        .run();
     let held = ledger(&out);
-    let (ds, _) = &images(&out)["tls-0001"];
+    let (ds, _) = &images(&t, &out)["tls-0001"];
     assert_eq!(ds.as_deref(), held.get("tls-0001").map(String::as_str));
-    assert!(emu.activated("tls-0001"));
+    assert!(emu.registered("tls-0001"));
 }

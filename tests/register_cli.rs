@@ -45,7 +45,8 @@ fn register_over_http_once_only_then_console_delete() {
     let emu = Emulator::start(t.path(), &products, &["--state", s(&state)]);
 
     let ds = registered(register(&t, "example1", &emu.url), "example1");
-    assert!(emu.activated("example1"));
+    // Registered, but activated only at its first MQTT login.
+    assert!(emu.registered("example1") && !emu.activated("example1"));
     // The state file holds the issued secret, with mode 0600.
     assert!(state_secrets(&state).contains(&("example1".to_owned(), ds.clone())));
     use std::os::unix::fs::PermissionsExt;
@@ -58,13 +59,11 @@ fn register_over_http_once_only_then_console_delete() {
         0o600
     );
 
-    // Once only: 6289 with the console-delete advice.
-    register(&t, "example1", &emu.url)
-        .status(3)
-        .stderr_contains("6289")
-        .stderr_contains("delete the device in the IoT console")
-        .stdout("")
-        .run();
+    // Not activated yet: registering again issues a new secret, which
+    // replaces the first (6289 after activation: tests/mqtt_activation.rs).
+    let replaced = registered(register(&t, "example1", &emu.url), "example1");
+    assert_ne!(replaced, ds);
+    assert!(state_secrets(&state).contains(&("example1".to_owned(), replaced)));
 
     // Console delete, then it registers again with a new secret.
     let (status, body) = admin(
@@ -75,7 +74,7 @@ fn register_over_http_once_only_then_console_delete() {
         None,
     );
     assert_eq!(status, 200, "{body}");
-    assert!(!emu.activated("example1"));
+    assert!(!emu.registered("example1"));
     let ds2 = parse_device_info(&register(&t, "example1", &emu.url).run().stdout, "example1");
     assert_ne!(ds, ds2);
 
@@ -93,8 +92,7 @@ fn register_over_http_once_only_then_console_delete() {
     // State survives a restart of the emulator.
     drop(emu);
     let emu = Emulator::start(t.path(), &products, &["--state", s(&state)]);
-    assert!(emu.activated("example1") && emu.activated("gw@1:a"));
-    register(&t, "example1", &emu.url).status(3).run();
+    assert!(emu.registered("example1") && emu.registered("gw@1:a"));
     assert!(state_secrets(&state).contains(&("example1".to_owned(), ds2)));
 }
 
@@ -115,7 +113,7 @@ fn refusals_have_clear_messages() {
         .stderr_contains("6288")
         .stderr_contains("switched off")
         .run();
-    assert!(!emu.activated("dev1"));
+    assert!(!emu.registered("dev1"));
     assert_eq!(
         admin(&emu.url, "PUT", &path, Some(r#"{"enabled":true}"#), None).0,
         200
@@ -155,14 +153,14 @@ fn refusals_have_clear_messages() {
         .status(3)
         .stderr_contains("code 6100")
         .run();
-    assert!(!emu.activated("dev2"));
+    assert!(!emu.registered("dev2"));
 
     // The ProductSecret from the environment (`-`), out of the process list.
     let from_env = t
         .cmd()
         .args(["register", PK, "dev2", "-", "--endpoint", &emu.url]);
     from_env.clone().env("BURNLINE_PRODUCT_SECRET", PS).run();
-    assert!(emu.activated("dev2"));
+    assert!(emu.registered("dev2"));
     from_env
         .env_remove("BURNLINE_PRODUCT_SECRET")
         .status(2)
@@ -360,6 +358,7 @@ fn mqtt_credentials_and_device_auth() {
             "ga7XA6KdlEeiPXQPpRbAjOZXwG8ydgSe",
             "--timestamp",
             "2524608000000",
+            "--plain",
         ])
         .stdout(
             "host: a1X2bEnP82z.iot-as-mqtt.cn-shanghai.aliyuncs.com\nport: 1883\n\
@@ -389,9 +388,11 @@ fn mqtt_credentials_and_device_auth() {
         .lines()
         .find_map(|l| l.strip_prefix("password: "))
         .expect("password");
+    // The real /auth body: `version` is not signed.
     let body = |sign: &str| {
-        serde_json::json!({"productKey": PK, "deviceName": "auth1", "clientId": format!("{PK}.auth1"),
-            "timestamp": "1700000000000", "signmethod": "hmacsha256", "sign": sign})
+        serde_json::json!({"version": "default", "productKey": PK, "deviceName": "auth1",
+            "clientId": format!("{PK}.auth1"), "timestamp": "1700000000000",
+            "signmethod": "hmacsha256", "sign": sign})
         .to_string()
     };
     let (_, wrong) = admin(
@@ -401,14 +402,14 @@ fn mqtt_credentials_and_device_auth() {
         Some(&body(&"0".repeat(64))),
         None,
     );
-    assert!(wrong.contains(r#""code":401"#), "{wrong}");
+    assert!(wrong.contains(r#""code":20000"#), "{wrong}");
     let auth1 = |emu: &Emulator| {
         emu.devices()
             .into_iter()
             .find(|d| d.0 == "auth1")
             .expect("auth1")
     };
-    assert_eq!(auth1(&emu), ("auth1".to_owned(), true, false));
+    assert_eq!(auth1(&emu), ("auth1".to_owned(), false, false));
     let (_, ok) = admin(
         &emu.url,
         "POST",
@@ -417,10 +418,46 @@ fn mqtt_credentials_and_device_auth() {
         None,
     );
     assert!(
-        ok.contains(r#""code":200"#) && ok.contains("iotToken"),
+        ok.contains(r#""code":0"#) && ok.contains(r#""info":{"token":"#),
         "{ok}"
     );
-    assert_eq!(auth1(&emu), ("auth1".to_owned(), true, true));
+    // HTTP authentication is not an MQTT connection: not online.
+    assert_eq!(auth1(&emu), ("auth1".to_owned(), false, false));
+
+    // TLS is the default: securemode 2 on 8883; a new instance's -2.
+    let v2 = [
+        "mqtt-credentials",
+        "--product-key",
+        PK,
+        "--device-name",
+        "example1",
+        "--device-secret",
+        "ga7XA6KdlEeiPXQPpRbAjOZXwG8ydgSe",
+        "--timestamp",
+        "2524608000000",
+    ];
+    t.cmd()
+        .args(v2)
+        .stdout_contains("port: 8883\n")
+        .stdout_contains("|securemode=2,signmethod=hmacsha256,timestamp=2524608000000|")
+        .stdout_contains(
+            "password: b8ce8f1d706dd3c61d13bfd9855def7e321b785084ca9c93f0169a2b46785dd2",
+        )
+        .run();
+    t.cmd()
+        .args(v2)
+        .args([
+            "--instance-id",
+            "iot-06z00abc",
+            "--port",
+            "443",
+            "--host",
+            "mqtt.example",
+        ])
+        .stdout_contains("host: mqtt.example\nport: 443\n")
+        .stdout_contains("securemode=-2,")
+        .stdout_contains(",instanceId=iot-06z00abc|")
+        .run();
 }
 
 #[test]

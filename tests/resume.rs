@@ -5,11 +5,15 @@
 //! stops the rerun with its file and line. No timing is asserted: the
 //! delays only vary where the kill lands.
 
-mod station_common;
-use station_common::*;
-use std::path::Path;
-use std::process::{Command, Stdio};
+mod common;
 
+use common::fixtures::fixture;
+use common::images::sha;
+use common::*;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Every output in `dir` (no dot files) as (name, SHA-256), sorted.
 fn outputs(dir: &Path) -> Vec<(String, String)> {
     let mut v: Vec<(String, String)> = std::fs::read_dir(dir)
         .expect("dir")
@@ -23,37 +27,32 @@ fn outputs(dir: &Path) -> Vec<(String, String)> {
     v
 }
 
-/// Sends SIGINT to a child.
-fn sigint(child: &std::process::Child) {
-    let pid = rustix::process::Pid::from_raw(child.id() as i32).expect("pid");
-    rustix::process::kill_process(pid, rustix::process::Signal::INT).expect("SIGINT");
+/// The resumable build: `build R --devices C --out OUT --bmap --compress
+/// gzip`, in `t`'s directory.
+fn build(t: &Test, r: &Path, c: &Path, out: &Path) -> Test {
+    t.cmd()
+        .args(["build", s(r), "--devices", s(c), "--out", s(out)])
+        .args(["--bmap", "--compress", "gzip"])
 }
 
-fn build_cmd(r: &Path, c: &Path, out: &Path) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.args([
-        "build",
-        s(r),
-        "--devices",
-        s(c),
-        "--out",
-        s(out),
-        "--bmap",
-        "--compress",
-        "gzip",
-    ]);
-    cmd.stdout(Stdio::null()).stderr(Stdio::null());
-    cmd
+/// Waits until `ready()` or the run ends, for at most a minute.
+#[track_caller]
+fn wait_until(run: &mut Running, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !ready() && !run.has_ended() {
+        assert!(Instant::now() < deadline, "the build never got there");
+        std::thread::sleep(Duration::from_millis(2));
+    }
 }
 
 #[test]
 fn sigkill_at_random_moments_then_rerun_matches_a_clean_build() {
-    let t = tempfile::tempdir().expect("tempdir");
+    let t = Test::new();
     let d = t.path();
     let (r, c) = fixture(d, 100, "");
     let clean = d.join("clean");
-    let started = std::time::Instant::now();
-    assert!(build_cmd(&r, &c, &clean).status().expect("clean").success());
+    let started = Instant::now();
+    build(&t, &r, &c, &clean).run();
     // Kill times are drawn within a clean run's duration (not asserted on).
     let span = (started.elapsed().as_millis() as u64).max(50);
     let want = outputs(&clean);
@@ -68,15 +67,13 @@ fn sigkill_at_random_moments_then_rerun_matches_a_clean_build() {
             seed ^= seed << 13;
             seed ^= seed >> 7;
             seed ^= seed << 17;
-            let mut child = build_cmd(&r, &c, &out).spawn().expect("spawn");
-            std::thread::sleep(std::time::Duration::from_millis(seed % span));
-            let _ = child.kill(); // SIGKILL
-            let _ = child.wait();
+            // A kill may land after the run has finished: any end will do.
+            let mut child = build(&t, &r, &c, &out).any_status().spawn();
+            std::thread::sleep(Duration::from_millis(seed % span));
+            child.kill();
+            child.wait();
         }
-        assert!(
-            build_cmd(&r, &c, &out).status().expect("rerun").success(),
-            "round {round}: rerun"
-        );
+        build(&t, &r, &c, &out).run();
         assert_eq!(
             outputs(&out),
             want,
@@ -86,7 +83,6 @@ fn sigkill_at_random_moments_then_rerun_matches_a_clean_build() {
             .expect("dir")
             .filter_map(|e| e.ok())
             .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n != ".burnline.lock")
             .filter(|n| n.starts_with('.'))
             .collect();
         assert!(left.is_empty(), "round {round}: leftovers {left:?}");
@@ -95,71 +91,60 @@ fn sigkill_at_random_moments_then_rerun_matches_a_clean_build() {
 
 #[test]
 fn first_sigint_finishes_the_batch_and_exits_130_then_rerun_completes() {
-    let t = tempfile::tempdir().expect("tempdir");
+    let t = Test::new();
     let d = t.path();
     let (r, c) = fixture(d, 200, "");
     let clean = d.join("clean");
-    assert!(build_cmd(&r, &c, &clean).status().expect("clean").success());
+    build(&t, &r, &c, &clean).run();
     let out = d.join("out");
-    let mut child = build_cmd(&r, &c, &out).spawn().expect("spawn");
     let journal = out.join(".manifest.partial.jsonl");
+    // First SIGINT: finish the batch, exit 130, and no final manifest for
+    // an interrupted run.
+    let mut child = build(&t, &r, &c, &out)
+        .status(130)
+        .absent(out.join("manifest.json"))
+        .spawn();
     // Wait until the first batch is journaled (the handler is installed by then).
-    while std::fs::read_to_string(&journal).map_or(0, |t| t.lines().count()) < 2 {
-        if child.try_wait().expect("wait").is_some() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    sigint(&child);
-    let status = child.wait().expect("wait");
-    assert_eq!(
-        status.code(),
-        Some(130),
-        "first SIGINT: finish the batch, exit 130"
-    );
-    assert!(
-        !out.join("manifest.json").exists(),
-        "no final manifest for an interrupted run"
-    );
+    wait_until(&mut child, || {
+        std::fs::read_to_string(&journal).map_or(0, |t| t.lines().count()) >= 2
+    });
+    child.interrupt();
+    child.wait();
     let done = std::fs::read_to_string(&journal)
         .expect("journal")
         .lines()
         .count()
         - 1;
     assert!(done > 0 && done < 200, "journaled {done}");
-    assert!(build_cmd(&r, &c, &out).status().expect("rerun").success());
+    // The journal is removed once the manifest is in place.
+    build(&t, &r, &c, &out).absent(&journal).run();
     assert_eq!(outputs(&out), outputs(&clean));
-    assert!(
-        !journal.exists(),
-        "journal removed once the manifest is in place"
-    );
 }
 
 #[test]
 fn second_sigint_exits_at_once_with_130() {
-    let t = tempfile::tempdir().expect("tempdir");
+    let t = Test::new();
     let d = t.path();
     let (r, c) = fixture(d, 200, "");
     let out = d.join("out");
-    let mut child = build_cmd(&r, &c, &out).spawn().expect("spawn");
+    let mut child = build(&t, &r, &c, &out)
+        .status(130)
+        .absent(out.join("manifest.json"))
+        .spawn();
     // The journal exists once the handlers are installed.
-    while !out.join(".manifest.partial.jsonl").exists() && child.try_wait().expect("wait").is_none()
-    {
-        std::thread::sleep(std::time::Duration::from_millis(2));
-    }
-    sigint(&child);
-    sigint(&child);
-    assert_eq!(child.wait().expect("wait").code(), Some(130));
-    assert!(!out.join("manifest.json").exists());
+    wait_until(&mut child, || out.join(".manifest.partial.jsonl").exists());
+    child.interrupt();
+    child.interrupt();
+    child.wait();
 }
 
 #[test]
 fn crash_after_each_durable_step_then_rerun_matches_a_clean_build() {
-    let t = tempfile::tempdir().expect("tempdir");
+    let t = Test::new();
     let d = t.path();
     let (r, c) = fixture(d, 70, "");
     let clean = d.join("clean");
-    assert!(build_cmd(&r, &c, &clean).status().expect("clean").success());
+    build(&t, &r, &c, &clean).run();
     let want = outputs(&clean);
     for fp in [
         "build-after-base",
@@ -168,15 +153,12 @@ fn crash_after_each_durable_step_then_rerun_matches_a_clean_build() {
         "build-after-manifest",
     ] {
         let out = d.join(fp);
-        let crashed = build_cmd(&r, &c, &out)
+        // SIGABRT: the failpoint fired.
+        build(&t, &r, &c, &out)
             .env("FAILPOINTS", format!("{fp}=return"))
-            .status()
-            .expect("run");
-        assert!(!crashed.success(), "{fp}: the failpoint did not fire");
-        assert!(
-            build_cmd(&r, &c, &out).status().expect("rerun").success(),
-            "{fp}: rerun"
-        );
+            .signal(6)
+            .run();
+        build(&t, &r, &c, &out).run();
         assert_eq!(
             outputs(&out),
             want,
@@ -187,18 +169,17 @@ fn crash_after_each_durable_step_then_rerun_matches_a_clean_build() {
 
 #[test]
 fn a_damaged_middle_line_of_the_journal_stops_the_rerun_with_its_line() {
-    let t = tempfile::tempdir().expect("tempdir");
+    let t = Test::new();
     let d = t.path();
     let (r, c) = fixture(d, 70, "");
     let clean = d.join("clean");
-    assert!(build_cmd(&r, &c, &clean).status().expect("clean").success());
+    build(&t, &r, &c, &clean).run();
     let out = d.join("out");
     // Dies once the first batch (64 devices) is journaled.
-    let crashed = build_cmd(&r, &c, &out)
+    build(&t, &r, &c, &out)
         .env("FAILPOINTS", "build-after-journal=return")
-        .status()
-        .expect("run");
-    assert!(!crashed.success());
+        .signal(6)
+        .run();
     let journal = out.join(".manifest.partial.jsonl");
     let good = std::fs::read_to_string(&journal).expect("journal");
     assert_eq!(good.lines().count(), 65);
@@ -215,19 +196,13 @@ fn a_damaged_middle_line_of_the_journal_stops_the_rerun_with_its_line() {
         })
         .collect();
     std::fs::write(&journal, &bad).expect("damage");
-    let o = build_cmd(&r, &c, &out)
-        .stderr(Stdio::piped())
-        .output()
-        .expect("rerun");
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(
-        err.contains(&format!("{}:10: ", journal.display())),
-        "{err}"
-    );
+    build(&t, &r, &c, &out)
+        .status(2)
+        .error_line(format!("{}:10: ", journal.display()))
+        .run();
     assert_eq!(std::fs::read_to_string(&journal).expect("journal"), bad);
     assert_eq!(outputs(&out), before, "nothing was built or removed");
     std::fs::write(&journal, &good).expect("restore");
-    assert!(build_cmd(&r, &c, &out).status().expect("rerun").success());
+    build(&t, &r, &c, &out).run();
     assert_eq!(outputs(&out), outputs(&clean));
 }

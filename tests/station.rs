@@ -8,7 +8,7 @@
 mod common;
 
 use common::fixtures::{fixture, names};
-use common::images::sha;
+use common::images::{b3sum, sha};
 use common::*;
 use std::path::{Path, PathBuf};
 
@@ -80,9 +80,19 @@ fn base_plus_delta_equals_full_image_for_every_device() {
             "{name}: base + delta differs from the full image"
         );
         let bytes = std::fs::read(&delta).expect("delta");
-        assert_eq!(&bytes[84..88], &[0; 4], "kind 0: SHA-256, as before");
-        assert_eq!(hex::encode(&bytes[48..80]), sha(&full.join(&name)));
+        assert_eq!(
+            &bytes[84..88],
+            &[1, 0, 0, 0],
+            "kind 1: BLAKE3 by default (only flash reads it)"
+        );
+        assert_eq!(hex::encode(&bytes[48..80]), b3sum(&t, &full.join(&name)));
     }
+    // Named, the digest is SHA-256 again, as it was the default before.
+    let (full, st) = full_and_station(&t, &r, &c, &["--digest", "sha256"]);
+    let name = &names(6)[0];
+    let bytes = std::fs::read(st.join(format!("{name}.delta"))).expect("delta");
+    assert_eq!(&bytes[84..88], &[0; 4], "kind 0: SHA-256");
+    assert_eq!(hex::encode(&bytes[48..80]), sha(&full.join(name)));
 }
 
 #[test]
@@ -118,18 +128,6 @@ fn deltas_without_image_sha256_still_apply() {
         flash(&t, &st.join("base.img"), &delta, &card).run();
         assert_eq!(sha(&card), sha(&full.join(&name)), "{name}");
     }
-}
-
-/// The first hex word `b3sum FILE` prints.
-fn b3sum(t: &Test, path: &Path) -> String {
-    t.tool("b3sum")
-        .arg(path)
-        .run()
-        .stdout
-        .split_whitespace()
-        .next()
-        .expect("b3sum printed a hash")
-        .to_owned()
 }
 
 /// `bytes` (a delta, edited) with its SHA-256 trailer made right again.

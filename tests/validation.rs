@@ -276,3 +276,60 @@ fn usage_errors_exit_2() {
         .stdout_contains("inspect")
         .run();
 }
+
+#[test]
+fn a_credentials_slot_too_small_for_the_registered_record_is_refused() {
+    // 一型一密 keeping the ProductSecret: once registered, a record holds
+    // both secrets. The largest record of this recipe, by the format's page:
+    let record = |endpoint: &str| {
+        64 + format!(
+            r#"{{"product_key":"{}","device_name":"{}","device_secret":"{}","product_secret":"{}","endpoint":"{endpoint}","keep_product_secret":true}}"#,
+            "k".repeat(11),
+            "n".repeat(32),
+            "d".repeat(32),
+            "p".repeat(32)
+        )
+        .len()
+    };
+    let base = "https://iot.example.com/";
+    // An endpoint that makes the largest record 1025 bytes: one more than a
+    // slot of a 2048-byte partition holds.
+    let endpoint = format!("{base}{}", "p".repeat(1025 - record(base)));
+    assert_eq!(record(&endpoint), 1025);
+    let recipe = |size: u64| {
+        format!(
+            "disk:\n  size: 8MiB\n  table: gpt\n  seed: 0123456789abcdef0123456789abcdef\n\
+             partitions:\n  - name: creds\n    size: {size}\n    credentials: {{ keep_product_secret: true }}\n\
+             \x20 - name: data\n    size: fill\n\
+             auth:\n  mode: product-secret\n  product_key: {PK}\n  product_secret: {{ env: TEST_PS }}\n  endpoint: {endpoint}\n"
+        )
+    };
+    for cmd in ["check", "build"] {
+        let mut args = vec![cmd, "recipe.yaml", "--devices", "devices.csv"];
+        if cmd == "build" {
+            args.extend(["--out", "out"]);
+        }
+        let t = Test::new()
+            .file("recipe.yaml", recipe(2048))
+            .file("devices.csv", "DeviceName\ngw-0001\n")
+            .env("TEST_PS", PS)
+            .args(args)
+            .status(2)
+            .stderr_lines(2)
+            .error_line(
+                "recipe.yaml:7:11: partitions[0].size: a device's credential record can need 1025 bytes per \
+                 slot once registered (32-character DeviceName and secrets, the recipe's region and endpoint), so \
+                 its two slots need at least 2050 bytes, but the partition has 2048",
+            )
+            .absent("out");
+        let o = t.run();
+        assert_eq!(errors(&o).len(), 1, "{cmd}: {}", o.stderr);
+    }
+    // Three sectors hold it.
+    Test::new()
+        .file("recipe.yaml", recipe(3072))
+        .file("devices.csv", "DeviceName\ngw-0001\n")
+        .env("TEST_PS", PS)
+        .args(["check", "recipe.yaml", "--devices", "devices.csv"])
+        .run();
+}

@@ -4,6 +4,8 @@
 //! left zero here: they are what differs per device.
 
 pub mod fat;
+pub mod fat_boot_sector;
+pub mod fat_writer;
 
 use crate::error::{IoContext, Result};
 use crate::io::extents::{copy_extents, data_extents};
@@ -77,17 +79,22 @@ pub fn build(recipe: &Recipe, layout: &Layout, dir: &Path) -> Result<Base> {
             Content::Fat(spec) => {
                 let mut w = Window::new(&base.file, ext.start, ext.size);
                 let mut cached = WriteBack::new(&mut w, ext.size);
-                fat::build(
-                    &mut cached,
-                    ext.size,
-                    layout.sector_size,
-                    spec.bits,
-                    spec.label.as_deref(),
-                    recipe.disk.source_date_epoch,
-                    |root| fat::copy_files(root, &spec.files),
-                )
-                .and_then(|_| cached.write_out())
-                .with_context(|| format!("building the FAT volume of partition `{}`", part.name))?;
+                fat::tree_of(&spec.files)
+                    .and_then(|tree| {
+                        fat::build(
+                            &mut cached,
+                            ext.size,
+                            layout.sector_size,
+                            spec.bits,
+                            spec.label.as_deref(),
+                            recipe.disk.source_date_epoch,
+                            &tree,
+                        )
+                    })
+                    .and_then(|_| cached.write_out())
+                    .with_context(|| {
+                        format!("building the FAT volume of partition `{}`", part.name)
+                    })?;
                 let offsets = fat::serial_offsets(&w).with_context(|| {
                     format!("reading back the FAT volume of partition `{}`", part.name)
                 })?;

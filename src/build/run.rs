@@ -152,7 +152,11 @@ pub fn run(args: &BuildOptions) -> Result<Summary> {
     crash_point!("build-after-base");
     let reflink = probe_reflink(&base.file, out);
     let mut builder = DeviceBuilder::new(&recipe, &layout, &base, out.clone(), reflink, registrar)?;
-    builder.tree = (spec.digest == DigestKind::Blake3).then_some(tree);
+    let blake3 = match spec.mode {
+        OutputMode::Full => spec.digest,
+        OutputMode::BaseDelta => spec.delta_image_digest(),
+    } == DigestKind::Blake3;
+    builder.tree = blake3.then_some(tree);
     let recipe_name = recipe
         .path
         .file_name()
@@ -288,6 +292,7 @@ fn output_spec(args: &BuildOptions, recipe: &crate::recipe::Recipe) -> Result<Ou
     }
     if let Some(d) = o.digest {
         spec.digest = d;
+        spec.digest_given = true;
     }
     if spec.mode == OutputMode::BaseDelta && spec.compress.is_some() {
         eprintln!("burnline: note: compression applies to full images; station output stays raw");

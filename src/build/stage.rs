@@ -19,7 +19,7 @@ pub fn stage(
     base_sha: &[u8; 32],
 ) -> Result<Staged> {
     match spec.mode {
-        OutputMode::BaseDelta => device_delta::build(builder, job, base_sha, !spec.no_image_digest),
+        OutputMode::BaseDelta => device_delta::build(builder, job, base_sha, spec),
         OutputMode::Full => {
             let b = write_image(builder, job)?;
             artifacts::finish(b, job, builder.base, spec)

@@ -39,6 +39,9 @@ pub enum Command {
     Emulator(EmulatorArgs),
     /// Print the MQTT connect parameters of a device triple.
     MqttCredentials(MqttCredentialsArgs),
+    /// Log every 一机一密 triple of a CSV in over MQTT, to catch a wrong
+    /// certificate download before burning.
+    LoginCheck(LoginCheckArgs),
 }
 
 /// `burnline build`
@@ -242,6 +245,13 @@ pub struct EmulatorArgs {
     /// The TLS private key (PEM); needs --tls-cert.
     #[arg(long, requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Serve MQTT over plain TCP (securemode 3) here, such as `127.0.0.1:1883`.
+    #[arg(long, value_name = "ADDR")]
+    pub mqtt: Option<String>,
+    /// Serve MQTT over TLS (securemode 2 and -2) here, with the certificate
+    /// of --tls-cert/--tls-key.
+    #[arg(long, value_name = "ADDR")]
+    pub mqtts: Option<String>,
     /// Hold each request this long before the platform sees it (tests).
     #[arg(long, hide = true, default_value_t = 0)]
     pub delay_ms: u64,
@@ -273,4 +283,42 @@ pub struct MqttCredentialsArgs {
     /// Region of the MQTT host.
     #[arg(long, default_value = "cn-shanghai")]
     pub region: String,
+    /// A new instance's id: securemode -2, `instanceId=` in the ClientID and
+    /// the host `<id>.mqtt.iothub.aliyuncs.com`.
+    #[arg(long, conflicts_with = "plain")]
+    pub instance_id: Option<String>,
+    /// Plain TCP (securemode 3, port 1883) instead of TLS (securemode 2).
+    #[arg(long)]
+    pub plain: bool,
+    /// Another host name to print (the ClientID does not change).
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Another port to print.
+    #[arg(long)]
+    pub port: Option<u16>,
+}
+
+/// `burnline login-check`
+#[derive(Debug, Args)]
+pub struct LoginCheckArgs {
+    /// The recipe (YAML), 一机一密 (`auth.mode: device-secret`).
+    pub recipe: PathBuf,
+    /// The device CSV with each DeviceSecret.
+    #[arg(long)]
+    pub devices: PathBuf,
+    /// Where to log in: `mqtts://HOST:PORT`, or `HOST:PORT` / `mqtt://HOST:PORT`
+    /// for plain TCP to a loopback emulator (default: TLS to each device's
+    /// `<PK>.iot-as-mqtt.<region>.aliyuncs.com:8883`).
+    #[arg(long)]
+    pub mqtt: Option<String>,
+    /// A PEM file of CA certificates trusted besides the public roots and
+    /// the Aliyun IoT Root CA.
+    #[arg(long)]
+    pub ca_file: Option<PathBuf>,
+    /// Logins at once (default 4, at most 64).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Print a JSON summary on stdout.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -8,6 +8,7 @@ use crate::credentials::record::Slots;
 use crate::error::{Error, IoContext, Result};
 use crate::io::window::Window;
 use crate::recipe::part_type::gpt_type_name;
+use burnline_core::table::{self, EntryKind, Kind, TableError};
 use serde_json::{json, Value};
 use std::fs::File;
 use std::io::Read;
@@ -88,61 +89,38 @@ pub fn run(args: &InspectArgs) -> Result<()> {
 }
 
 fn read_table(file: &File, path: &Path) -> Result<(String, String, Vec<Found>)> {
-    for lb in [
-        gpt::disk::LogicalBlockSize::Lb512,
-        gpt::disk::LogicalBlockSize::Lb4096,
-    ] {
-        let ss: u64 = lb.into();
-        let mut sig = [0u8; 8];
-        if file.read_exact_at(&mut sig, ss).is_ok() && &sig == b"EFI PART" {
-            let disk = gpt::GptConfig::new()
-                .writable(false)
-                .logical_block_size(lb)
-                .open_from_device(file.try_clone().at("opening", path)?)
-                .map_err(|e| {
-                    Error::invalid(
-                        path.display().to_string(),
-                        "",
-                        format!("unreadable GPT: {e}"),
-                    )
-                })?;
-            let parts = disk
-                .partitions()
-                .values()
-                .filter(|p| p.is_used())
-                .map(|p| Found {
-                    name: p.name.clone(),
-                    start: p.first_lba * ss,
-                    size: (p.last_lba + 1 - p.first_lba) * ss,
-                    type_name: gpt_type_name(&p.part_type_guid.guid),
-                    guid: Some(p.part_guid.to_string()),
-                })
-                .collect();
-            return Ok(("gpt".into(), disk.guid().to_string(), parts));
-        }
-    }
-    let mut f = file.try_clone().at("opening", path)?;
-    let mbr = mbrman::MBR::read_from(&mut f, 512).map_err(|e| {
-        Error::invalid(
-            path.display().to_string(),
-            "",
-            format!("no GPT and no readable MBR: {e}"),
-        )
+    let mut dev = file.try_clone().at("opening", path)?;
+    let t = table::read(&mut dev).map_err(|e| match e {
+        TableError::Io(source) => Error::Io {
+            context: format!("reading {}", path.display()),
+            source,
+        },
+        other => Error::invalid(path.display().to_string(), "", other.to_string()),
     })?;
-    let ss = crate::credentials::locate::mbr_sector_size(file, &mbr);
-    let parts = mbr
-        .iter()
-        .filter(|(_, p)| p.is_used())
-        .map(|(i, p)| Found {
-            name: format!("{i}"),
-            start: u64::from(p.starting_lba) * ss,
-            size: u64::from(p.sectors) * ss,
-            type_name: format!("0x{:02x}", p.sys),
-            guid: None,
+    let parts = t
+        .partitions
+        .into_iter()
+        .map(|p| match p.kind {
+            EntryKind::Gpt { type_guid, guid } => Found {
+                name: p.name,
+                start: p.start,
+                size: p.size,
+                type_name: gpt_type_name(&type_guid),
+                guid: Some(guid.to_string()),
+            },
+            EntryKind::Mbr { sys } => Found {
+                name: format!("{}", p.number),
+                start: p.start,
+                size: p.size,
+                type_name: format!("0x{sys:02x}"),
+                guid: None,
+            },
         })
         .collect();
-    let sig = u32::from_le_bytes(mbr.header.disk_signature);
-    Ok(("mbr".into(), format!("{sig:08x}"), parts))
+    Ok(match t.kind {
+        Kind::Gpt { disk_guid } => ("gpt".into(), disk_guid.to_string(), parts),
+        Kind::Mbr { disk_signature } => ("mbr".into(), format!("{disk_signature:08x}"), parts),
+    })
 }
 
 /// (credentials, where: slot and sequence or the FAT file)
@@ -155,10 +133,9 @@ fn read_credentials(file: &File, p: &Found, fat_path: &str) -> Result<Option<Dec
     let at_b = file.read_exact_at(&mut magic, p.start + p.size / 2).is_ok()
         && &magic == crate::credentials::record::MAGIC;
     if at_a || at_b {
-        let mut bytes = zeroize::Zeroizing::new(vec![0u8; p.size as usize]);
-        file.read_exact_at(&mut bytes, p.start)
+        // The table reader placed the partition inside the file: no sum overflows.
+        let slots = Slots::read_from(|buf, at| file.read_exact_at(buf, p.start + at), p.size)
             .with_context(|| format!("reading partition `{}`", p.name))?;
-        let slots = Slots::read(&bytes);
         let Some((id, slot)) = slots.active() else {
             return Ok(Some((
                 empty_creds(),
@@ -204,6 +181,7 @@ fn empty_creds() -> Credentials {
         region: None,
         endpoint: None,
         keep_product_secret: false,
+        register_via: None,
     }
 }
 
@@ -220,6 +198,7 @@ fn credentials_json(c: &Credentials, how: &Value, reveal: bool) -> Value {
         "product_secret": secret(&c.product_secret),
         "region": c.region,
         "endpoint": c.endpoint,
+        "register_via": c.register_via,
     });
     if let (Value::Object(dst), Value::Object(src)) = (&mut v, how) {
         for (k, val) in src {

@@ -8,6 +8,7 @@ pub mod check;
 pub mod emulator;
 pub mod flash;
 pub mod inspect;
+pub mod login_check;
 pub mod manifest_merge;
 pub mod mqtt_credentials;
 pub mod plan;
@@ -43,6 +44,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Register(a) => register::run(&a),
         Command::Emulator(a) => emulator::run(&a),
         Command::MqttCredentials(a) => mqtt_credentials::run(&a),
+        Command::LoginCheck(a) => login_check::run(&a),
     };
     match result {
         Ok(()) => 0,

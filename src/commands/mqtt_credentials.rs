@@ -1,11 +1,14 @@
 //! `burnline mqtt-credentials`: prints the MQTT host, port, client ID, user
 //! name and password of a device triple, for checking that a triple logs in.
+//! TLS (securemode 2) by default; `--instance-id` for a new instance
+//! (securemode -2), `--plain` for plain TCP (securemode 3); `--host` and
+//! `--port` replace what is printed for them.
 //! Printing the password is the command's purpose; it is derived from the
 //! DeviceSecret and a timestamp, not the secret itself.
 
 use crate::cmdline::MqttCredentialsArgs;
 use crate::error::{Error, Result};
-use crate::registration::mqtt::MqttCredentials;
+use crate::registration::mqtt::{MqttCredentials, SecureMode};
 use crate::secret::Secret;
 
 /// Environment variable read for a DeviceSecret given as `-`.
@@ -41,6 +44,24 @@ pub fn run(args: &MqttCredentialsArgs) -> Result<()> {
             "letters, digits and `-` only",
         ));
     }
+    let mode = match (&args.instance_id, args.plain) {
+        (Some(id), _) => {
+            if id.is_empty()
+                || !id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                return Err(Error::invalid(
+                    "command line",
+                    "--instance-id",
+                    "letters, digits, `-` and `_` only",
+                ));
+            }
+            SecureMode::Instance(id.clone())
+        }
+        (None, true) => SecureMode::Plain,
+        (None, false) => SecureMode::Tls,
+    };
     let m = MqttCredentials::derive(
         &args.product_key,
         &args.device_name,
@@ -48,9 +69,10 @@ pub fn run(args: &MqttCredentialsArgs) -> Result<()> {
         method,
         &timestamp,
         &args.region,
+        &mode,
     );
-    println!("host: {}", m.host);
-    println!("port: {}", m.port);
+    println!("host: {}", args.host.as_deref().unwrap_or(&m.host));
+    println!("port: {}", args.port.unwrap_or(m.port));
     println!("clientId: {}", m.client_id);
     println!("username: {}", m.username);
     println!("password: {}", m.password.expose());

@@ -8,9 +8,10 @@ use super::record;
 use crate::base::fat;
 use crate::io::patch::{Patch, PatchDevice};
 use crate::io::BlockAt;
+use crate::layout::fat_tree::Tree;
 use crate::layout::Extent;
 use crate::recipe::CredentialsFormat;
-use std::io::{self, Write};
+use std::io;
 use zeroize::Zeroizing;
 
 /// Settings shared by every device's credentials partition.
@@ -35,19 +36,17 @@ impl CredentialsPartition {
         let json = creds.to_json();
         match &self.format {
             CredentialsFormat::Record => {
-                let slot = self.extent.size / 2;
-                if (record::HEADER_LEN + json.len()) as u64 > slot {
-                    return Err(io::Error::other(format!(
-                        "the credential record ({} bytes) does not fit a {slot}-byte slot",
-                        record::HEADER_LEN + json.len()
-                    )));
-                }
+                let slot = record::encode(1, &json, self.extent.size / 2)
+                    .map_err(|e| io::Error::other(e.to_string()))?;
                 Ok(vec![Patch {
                     offset: self.extent.start,
-                    bytes: Zeroizing::new(record::encode(1, &json)),
+                    bytes: Zeroizing::new(slot),
                 }])
             }
             CredentialsFormat::Fat { path, label } => {
+                let mut tree = Tree::default();
+                tree.add_bytes(path, &json)
+                    .map_err(|rule| io::Error::new(io::ErrorKind::InvalidInput, rule))?;
                 let mut dev = PatchDevice::new(self.extent.size);
                 fat::build(
                     &mut dev,
@@ -56,15 +55,7 @@ impl CredentialsPartition {
                     None,
                     Some(label),
                     self.epoch,
-                    |root| {
-                        if let Some((parent, _)) = path.rsplit_once('/') {
-                            fat::create_dirs(root, parent)?;
-                        }
-                        let mut f = root.create_file(path)?;
-                        f.truncate()?;
-                        f.write_all(&json)?;
-                        f.flush()
-                    },
+                    &tree,
                 )?;
                 for off in fat::serial_offsets(&dev)? {
                     dev.write_all_at(&serial.to_le_bytes(), off)?;

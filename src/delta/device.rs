@@ -1,9 +1,9 @@
 //! Writes one device's base+delta output from its [`Job`]: its patches over
 //! the base, as a [`super::format`] file (mode 0600, it holds the
 //! credentials) under a temp name, with the full image's digest computed from
-//! base plus patches: SHA-256 (a pass over the whole disk), or with
-//! `--digest blake3` BLAKE3 from the base's tree (a few leaves per device).
-//! The delta file itself is listed with the same kind.
+//! base plus patches: by default BLAKE3 from the base's tree (a few leaves
+//! per device), or with `--digest sha256` SHA-256 (a pass over the whole
+//! disk). The delta file itself is listed with the run's checksum kind.
 
 use super::format;
 use crate::device::entry::entry_for;
@@ -13,6 +13,7 @@ use crate::error::{IoContext, Result};
 use crate::io::atomic;
 use crate::io::hash::{hash_patched, DigestKind, StreamHash};
 use crate::manifest::files::Sum;
+use crate::recipe::output_spec::OutputSpec;
 use std::io::Write;
 
 /// The delta's file name for a device's image name (`x.img` → `x.img.delta`).
@@ -20,31 +21,30 @@ pub fn delta_name(image_name: &str) -> String {
     format!("{image_name}.delta")
 }
 
-/// Writes `job`'s delta under its temp name; with `image_digest` the full
-/// image's digest is recorded (BLAKE3 when the builder holds the base's
-/// tree, else SHA-256), else the delta records zeros there ("not recorded").
+/// Writes `job`'s delta under its temp name. The full image's digest is
+/// recorded with the kind `spec` gives deltas (BLAKE3 unless a digest was
+/// named), or with `--no-image-digest` zeros ("not recorded"); the delta
+/// file itself is listed with the run's checksum kind.
 pub fn build(
     builder: &DeviceBuilder<'_>,
     job: &Job<'_>,
     base_sha: &[u8; 32],
-    image_digest: bool,
+    spec: &OutputSpec,
 ) -> Result<Staged> {
+    let image_digest = !spec.no_image_digest;
     let image = builder.file_name(job.row);
     let file = delta_name(&image);
     let dest = builder.out_dir.join(&file);
     let tmp = atomic::temp_path(&dest);
     let base = builder.base;
     let patches = &job.patches;
-    let kind = match builder.tree {
-        Some(_) => DigestKind::Blake3,
-        None => DigestKind::Sha256,
-    };
+    let kind = spec.delta_image_digest();
     let digest = match (&builder.tree, image_digest) {
         (_, false) => format::NOT_RECORDED,
-        (Some(tree), true) => tree
+        (Some(tree), true) if kind == DigestKind::Blake3 => tree
             .digest_patched(&base.file, patches)
             .at("hashing the image of", &dest)?,
-        (None, true) => hash_patched(&base.file, base.len, &base.extents, patches)
+        _ => hash_patched(&base.file, base.len, &base.extents, patches)
             .at("hashing the image of", &dest)?,
     };
     let bytes = format::encode(base.len, base_sha, kind, &digest, patches).at("encoding", &dest)?;
@@ -54,14 +54,14 @@ pub fn build(
         let _ = std::fs::remove_file(&tmp);
         return Err(e);
     }
-    let mut file_hash = StreamHash::new(kind);
+    let mut file_hash = StreamHash::new(spec.digest);
     file_hash.update(&bytes);
     let mut entry = entry_for(
         builder,
         job,
         file,
         bytes.len() as u64,
-        Sum::new(kind, &file_hash.finalize()),
+        Sum::new(spec.digest, &file_hash.finalize()),
     );
     if image_digest {
         entry.artifacts.set_image_sum(Sum::new(kind, &digest));

@@ -125,6 +125,7 @@ impl<'a> DeviceBuilder<'a> {
             region: recipe.auth.region.clone(),
             endpoint: recipe.auth.endpoint.clone(),
             keep_product_secret: self.creds.keep_product_secret,
+            register_via: recipe.auth.register_via.clone(),
         }
     }
 

@@ -1,15 +1,16 @@
-//! The emulator's answers. Platform requests get HTTP 200 and a JSON `code`,
-//! as the platform does; admin requests use HTTP status codes.
+//! The emulator's HTTP answers. Platform requests get HTTP 200 and a JSON
+//! `code`, as the platform does; admin requests use HTTP status codes.
 //!
 //! | request | answer |
 //! |---|---|
-//! | `POST /auth/register/device` (form) | `{"code":200,"data":{"productKey","deviceName","deviceSecret"},"message":"success"}`, or code 460 bad parameters, 6250 product not found, 6292 sign method not supported, 6600 signature check failed, 6288 dynamic registration off, 6100 device not found (emulator's choice), 6289 already activated |
-//! | `POST /auth` (JSON, signed with the DeviceSecret) | `{"code":200,"data":{"iotToken"},"message":"success"}`, or 460, or 401 authentication failed (emulator's choice); marks the device online |
-//! | `GET /admin/devices` | `[{"product_key","device_name","activated","online"}]` |
-//! | `DELETE /admin/devices/{pk}/{dn}` | the console's delete: the device may register again |
+//! | `POST /auth/register/device` (form) | `{"code":200,"data":{"productKey","deviceName","deviceSecret"},"message":"success"}` with a new DeviceSecret (replacing an older one while the device is not activated), or code 460 bad parameters, 6250 product not found, 6292 sign method not supported, 6600 signature check failed, 6288 dynamic registration off, 6100 device not found (emulator's choice), 6289 already activated |
+//! | `POST /auth` (JSON) | see [`super::http_auth`] |
+//! | `GET /admin/devices` | `[{"product_key","device_name","activated","online","last_online","secrets_issued"}]` |
+//! | `DELETE /admin/devices/{pk}/{dn}` | the console's delete: the device forgets everything and may register again; its connection is closed |
+//! | `POST /admin/devices/{pk}/{dn}/reset` | the console's reset (ResetThing): no longer activated, may register again; its connection is closed |
 //! | `PUT /admin/products/{pk}/dynamic-registration` `{"enabled":bool}` | switches dynamic registration |
 
-use super::http::Request;
+use super::mqtt::sessions::Sessions;
 use super::state::{Refusal, State};
 use crate::registration::form;
 use crate::registration::random::alphanumeric;
@@ -20,16 +21,30 @@ use serde_json::json;
 use std::sync::Mutex;
 use zeroize::Zeroizing;
 
-/// The emulated platform.
+/// A request, as the HTTP server hands it over.
+#[derive(Debug)]
+pub struct Request {
+    /// `GET`, `POST`...
+    pub method: String,
+    /// The path, without the query.
+    pub path: String,
+    /// The body.
+    pub body: Zeroizing<Vec<u8>>,
+}
+
+/// The emulated platform: its state and who is connected.
 #[derive(Debug)]
 pub struct Api {
     state: Mutex<State>,
+    /// The live MQTT sessions.
+    pub sessions: Sessions,
 }
 
 /// An answer: HTTP status and JSON body (which may hold a secret).
 pub type Answer = (u16, Zeroizing<Vec<u8>>);
 
-fn platform(code: i64, message: &str) -> Answer {
+/// A platform answer: HTTP 200 and a JSON `code` and `message`.
+pub fn platform(code: i64, message: &str) -> Answer {
     (
         200,
         Zeroizing::new(
@@ -52,22 +67,21 @@ fn admin(status: u16, message: &str) -> Answer {
 }
 
 #[derive(Deserialize)]
-struct AuthBody {
-    #[serde(rename = "productKey")]
-    product_key: String,
-    #[serde(rename = "deviceName")]
-    device_name: String,
-    #[serde(rename = "clientId")]
-    client_id: String,
-    timestamp: serde_json::Value,
-    #[serde(alias = "signMethod", default)]
-    signmethod: Option<String>,
-    sign: String,
-}
-
-#[derive(Deserialize)]
 struct SwitchBody {
     enabled: bool,
+}
+
+/// The platform's words for a refused registration, with its code.
+pub fn refusal_answer(r: Refusal) -> (i64, &'static str) {
+    match r {
+        Refusal::ProductNotFound => (6250, "product not found"),
+        Refusal::SwitchedOff => (
+            6288,
+            "dynamic registration is switched off for this product",
+        ),
+        Refusal::DeviceNotFound => (6100, "device not found"),
+        Refusal::AlreadyActivated => (6289, "device already activated"),
+    }
 }
 
 impl Api {
@@ -75,10 +89,12 @@ impl Api {
     pub fn new(state: State) -> Self {
         Api {
             state: Mutex::new(state),
+            sessions: Sessions::default(),
         }
     }
 
-    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+    /// The state, locked.
+    pub fn state(&self) -> std::sync::MutexGuard<'_, State> {
         // A panic while holding the lock leaves consistent data (every change
         // is one assignment), so a poisoned lock is taken over.
         self.state
@@ -86,29 +102,64 @@ impl Api {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    fn device_admin(&self, pk: &str, dn: &str, reset: bool) -> Answer {
+        let (Some(pk), Some(dn)) = (form::decode(pk), form::decode(dn)) else {
+            return admin(400, "bad path");
+        };
+        let done = if reset {
+            self.state().reset_device(&pk, &dn)
+        } else {
+            self.state().delete_device(&pk, &dn)
+        };
+        match done {
+            Ok(true) => {
+                self.sessions.kick(&pk, &dn);
+                let what = if reset { "reset" } else { "deleted" };
+                eprintln!("emulator: {what} {pk} {dn}");
+                admin(200, "success")
+            }
+            Ok(false) => admin(404, "no such device"),
+            Err(e) => admin(500, &e.to_string()),
+        }
+    }
+
+    /// `PUT /admin/devices/{pk}/{dn}/enabled` with `{"enabled": bool}`: the
+    /// console's EnableThing / DisableThing. A disabled device's connection
+    /// is closed and its logins get CONNACK 5.
+    fn enable(&self, pk: &str, dn: &str, body: &[u8]) -> Answer {
+        let (Some(pk), Some(dn)) = (form::decode(pk), form::decode(dn)) else {
+            return admin(400, "bad path");
+        };
+        let Ok(body) = serde_json::from_slice::<SwitchBody>(body) else {
+            return admin(400, "expected {\"enabled\": true|false}");
+        };
+        match self.state().set_enabled(&pk, &dn, body.enabled) {
+            Ok(true) => {
+                if !body.enabled {
+                    self.sessions.kick(&pk, &dn);
+                }
+                let what = if body.enabled { "enabled" } else { "disabled" };
+                eprintln!("emulator: {what} {pk} {dn}");
+                admin(200, "success")
+            }
+            Ok(false) => admin(404, "no such device"),
+            Err(e) => admin(500, &e.to_string()),
+        }
+    }
+
     /// Answers one request.
     pub fn handle(&self, req: &Request) -> Answer {
         let segments: Vec<&str> = req.path.trim_start_matches('/').split('/').collect();
         match (req.method.as_str(), segments.as_slice()) {
             ("POST", ["auth", "register", "device"]) => self.register(&req.body),
-            ("POST", ["auth"]) => self.auth(&req.body),
+            ("POST", ["auth"]) => super::http_auth::answer(&self.state(), &req.body),
             ("GET", ["admin", "devices"]) => (
                 200,
                 Zeroizing::new(json!(self.state().list()).to_string().into_bytes()),
             ),
-            ("DELETE", ["admin", "devices", pk, dn]) => {
-                let (Some(pk), Some(dn)) = (form::decode(pk), form::decode(dn)) else {
-                    return admin(400, "bad path");
-                };
-                match self.state().reset_device(&pk, &dn) {
-                    Ok(true) => {
-                        eprintln!("emulator: deleted {pk} {dn}");
-                        admin(200, "success")
-                    }
-                    Ok(false) => admin(404, "no such device"),
-                    Err(e) => admin(500, &e.to_string()),
-                }
-            }
+            ("DELETE", ["admin", "devices", pk, dn]) => self.device_admin(pk, dn, false),
+            ("POST", ["admin", "devices", pk, dn, "reset"]) => self.device_admin(pk, dn, true),
+            ("PUT", ["admin", "devices", pk, dn, "enabled"]) => self.enable(pk, dn, &req.body),
             ("PUT", ["admin", "products", pk, "dynamic-registration"]) => {
                 let Ok(body) = serde_json::from_slice::<SwitchBody>(&req.body) else {
                     return admin(400, "expected {\"enabled\": true|false}");
@@ -181,83 +232,29 @@ impl Api {
             Ok(s) => Secret::new(s),
             Err(_) => return platform(500, "server error"),
         };
-        let answer = match state.activate(pk, dn, secret) {
-            Err(e) => return platform(500, &format!("server error: {e}")),
-            Ok(Err(Refusal::ProductNotFound)) => platform(6250, "product not found"),
-            Ok(Err(Refusal::SwitchedOff)) => platform(
-                6288,
-                "dynamic registration is switched off for this product",
-            ),
-            Ok(Err(Refusal::DeviceNotFound)) => platform(6100, "device not found"),
-            Ok(Err(Refusal::AlreadyActivated)) => platform(6289, "device already activated"),
-            Ok(Ok(())) => {
-                let Some(ds) = state.device_secret(pk, dn) else {
-                    return platform(500, "server error");
-                };
-                let doc = json!({
-                    "code": 200,
-                    "data": {"productKey": pk, "deviceName": dn, "deviceSecret": ds.expose()},
-                    "message": "success",
-                });
-                (200, Zeroizing::new(doc.to_string().into_bytes()))
+        let answer = match state.register(pk, dn, secret) {
+            Err(e) => platform(500, &format!("server error: {e}")),
+            Ok(Err(r)) => {
+                let (code, message) = refusal_answer(r);
+                platform(code, message)
             }
+            Ok(Ok(())) => match state.device_secret(pk, dn) {
+                None => platform(500, "server error"),
+                Some(ds) => {
+                    let doc = json!({
+                        "code": 200,
+                        "data": {"productKey": pk, "deviceName": dn, "deviceSecret": ds.expose()},
+                        "message": "success",
+                    });
+                    (200, Zeroizing::new(doc.to_string().into_bytes()))
+                }
+            },
         };
         let code = serde_json::from_slice::<serde_json::Value>(&answer.1)
             .ok()
             .and_then(|v| v["code"].as_i64());
         eprintln!("emulator: register {pk} {dn}: {}", code.unwrap_or(0));
         answer
-    }
-
-    fn auth(&self, body: &[u8]) -> Answer {
-        let Ok(b) = serde_json::from_slice::<AuthBody>(body) else {
-            return platform(460, "request parameter error");
-        };
-        let timestamp = match &b.timestamp {
-            serde_json::Value::String(s) => s.clone(),
-            serde_json::Value::Number(n) => n.to_string(),
-            _ => return platform(460, "request parameter error: timestamp"),
-        };
-        let Ok(method) = b
-            .signmethod
-            .as_deref()
-            .unwrap_or("hmacsha256")
-            .parse::<SignMethod>()
-        else {
-            return platform(6292, "sign method not supported");
-        };
-        let mut state = self.state();
-        let Some(ds) = state.device_secret(&b.product_key, &b.device_name) else {
-            return platform(401, "authentication failed: unknown or inactive device");
-        };
-        let params = [
-            ("clientId", b.client_id.as_str()),
-            ("deviceName", b.device_name.as_str()),
-            ("productKey", b.product_key.as_str()),
-            ("timestamp", timestamp.as_str()),
-        ];
-        let ok = verify(method, ds.expose().as_bytes(), &params, &b.sign);
-        if !ok {
-            return platform(401, "authentication failed: sign check failed");
-        }
-        let token = match alphanumeric(32) {
-            Ok(t) => t,
-            Err(_) => return platform(500, "server error"),
-        };
-        match state.set_online(&b.product_key, &b.device_name) {
-            Ok(true) => {}
-            Ok(false) => return platform(401, "authentication failed"),
-            Err(e) => return platform(500, &format!("server error: {e}")),
-        }
-        eprintln!("emulator: auth {} {}: online", b.product_key, b.device_name);
-        (
-            200,
-            Zeroizing::new(
-                json!({"code": 200, "data": {"iotToken": token}, "message": "success"})
-                    .to_string()
-                    .into_bytes(),
-            ),
-        )
     }
 }
 
@@ -275,6 +272,7 @@ mod tests {
             product_key: PK.into(),
             product_secret: Secret::from(PS),
             dynamic_registration: true,
+            register_without_precreate: false,
             devices: vec!["example1".into(), "gw@1:a".into()],
         }];
         Api::new(State::load(products, None).expect("state"))
@@ -377,9 +375,28 @@ mod tests {
             post(&api, &body(PK, "example1", &good, "hmacsha256"))["code"],
             200
         );
+        let first = api.state().device_secret(PK, "example1").cloned();
+        // Not activated yet: a new secret replaces the first.
+        let again = post(&api, &body(PK, "example1", &good, "hmacsha256"));
+        assert_eq!(again["code"], 200, "{again}");
+        let second = api.state().device_secret(PK, "example1").cloned();
+        assert_ne!(first, second);
+        assert_eq!(api.state().list()[0].secrets_issued, 2);
+        // Activated at the first accepted connect: 6289 from then on.
+        assert!(api.state().connected(PK, "example1").expect("connected"));
         let again = post(&api, &body(PK, "example1", &good, "hmacsha256"));
         assert_eq!(again["code"], 6289);
         assert!(again.get("data").is_none());
+        let reset = Request {
+            method: "POST".into(),
+            path: format!("/admin/devices/{PK}/example1/reset"),
+            body: Zeroizing::new(Vec::new()),
+        };
+        assert_eq!(api.handle(&reset).0, 200);
+        assert_eq!(
+            post(&api, &body(PK, "example1", &good, "hmacsha256"))["code"],
+            200
+        );
         let off = Request {
             method: "PUT".into(),
             path: format!("/admin/products/{PK}/dynamic-registration"),
@@ -407,7 +424,12 @@ mod tests {
         let (status, listed) = api.handle(&list);
         assert_eq!(status, 200);
         let listed = String::from_utf8(listed.to_vec()).expect("utf8");
-        assert!(!listed.contains("secret"), "{listed}");
+        let issued = api.state().device_secret(PK, "example1").cloned();
+        let issued = issued.expect("issued");
+        assert!(
+            !listed.contains(issued.expose()) && !listed.contains("device_secret"),
+            "{listed}"
+        );
         let wrong = Request {
             method: "GET".into(),
             path: "/auth/register/device".into(),

@@ -1,12 +1,15 @@
-//! `burnline emulator`: a local stand-in for the platform's registration
-//! service, for tests and for trying a production line without the cloud.
-//! [`products`] reads the products file, [`state`] keeps devices (durably
-//! with `--state`), [`http`] is the small HTTP/1.1 layer, [`api`] answers
-//! the platform and admin requests, and [`server`] accepts connections
-//! (plain or TLS), one thread per connection.
+//! `burnline emulator`: a local stand-in for the platform, for tests and for
+//! rehearsing a production line without the cloud. [`products`] reads the
+//! products file, [`state`] keeps devices (durably with `--state`), [`api`]
+//! answers the HTTP platform and admin requests (with [`http_auth`] for
+//! `/auth`), [`http_server`] serves them (axum, plain or TLS), [`mqtt`] is
+//! the MQTT 3.1.1 server where devices log in, go online and register, and
+//! [`tls`] builds the one TLS configuration both use.
 
 pub mod api;
-pub mod http;
+pub mod http_auth;
+pub mod http_server;
+pub mod mqtt;
 pub mod products;
-pub mod server;
 pub mod state;
+pub mod tls;

@@ -7,6 +7,7 @@
 //!   - product_key: a1X2bEnP82z
 //!     product_secret: 7jluWm1zql7bt8qK
 //!     dynamic_registration: true
+//!     register_without_precreate: false   # 免预注册 (MQTT `authType=regnwl`)
 //!     devices: [example1, example2]
 //! ```
 
@@ -24,6 +25,9 @@ pub struct Product {
     pub product_secret: Secret,
     /// Whether dynamic registration is switched on (before any admin change).
     pub dynamic_registration: bool,
+    /// Whether devices not created beforehand may register over MQTT with
+    /// `authType=regnwl` (免预注册).
+    pub register_without_precreate: bool,
     /// The DeviceNames created for it.
     pub devices: Vec<String>,
 }
@@ -42,6 +46,8 @@ struct RawProduct {
     #[serde(default = "yes")]
     dynamic_registration: bool,
     #[serde(default)]
+    register_without_precreate: bool,
+    #[serde(default)]
     devices: Vec<String>,
 }
 
@@ -57,7 +63,7 @@ pub fn load(path: &Path) -> Result<Vec<Product>> {
     let raw: RawFile = yaml_serde::from_str(&text).map_err(|e| {
         // The parser's message may quote a line of the file (and a secret).
         let at = e.location().map(|l| format!(":{}:{}", l.line(), l.column())).unwrap_or_default();
-        Error::invalid(format!("{}{at}", path.display()), "", "not a products file (products: [{product_key, product_secret, dynamic_registration, devices}])")
+        Error::invalid(format!("{}{at}", path.display()), "", "not a products file (products: [{product_key, product_secret, dynamic_registration, register_without_precreate, devices}])")
     })?;
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::new();
@@ -81,6 +87,7 @@ pub fn load(path: &Path) -> Result<Vec<Product>> {
             product_key: p.product_key,
             product_secret: Secret::new(p.product_secret),
             dynamic_registration: p.dynamic_registration,
+            register_without_precreate: p.register_without_precreate,
             devices: p.devices,
         });
     }

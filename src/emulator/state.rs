@@ -1,18 +1,29 @@
 //! What the emulated platform knows: products (from the products file) and,
-//! per device, whether it is activated (with the DeviceSecret issued to it)
-//! and online; per product, the dynamic-registration switch. With
-//! `--state FILE` every change is written before it is answered (JSON,
-//! atomically: temp, fsync, rename, fsync dir; mode 0600 since it holds the
-//! issued secrets), and a restart picks it up again.
+//! per device, the DeviceSecret last issued to it, whether it is activated
+//! and online, when it was last online and how many secrets it was issued;
+//! per product, the dynamic-registration switch. With `--state FILE` every
+//! change is written before it is answered (JSON, atomically: temp, fsync,
+//! rename, fsync dir; mode 0600 since it holds the issued secrets), and a
+//! restart picks it up again (a restart has no connection, so nobody is
+//! online after it).
+//!
+//! The platform's activation rule: a device is *activated* at its first
+//! accepted MQTT connect. Until then it may register again, each
+//! registration replaces the secret, and only the latest one logs in. Once
+//! activated, registration is refused (6289) until the device is deleted or
+//! reset.
 //!
 //! State file:
 //! ```json
-//! {"version":1,
+//! {"version":2,
 //!  "switches":{"a1X2bEnP82z":true},
 //!  "devices":[{"product_key":"a1X2bEnP82z","device_name":"example1",
-//!              "device_secret":"...","online":false}]}
+//!              "device_secret":"...","activated":true,"last_online":1700000000000,
+//!              "secrets_issued":1}]}
 //! ```
-//! `devices` lists the activated devices only.
+//! `devices` lists every device that was issued something or connected;
+//! a 免预注册 device also has `"client_id"` and `"device_token"`. A version 1
+//! file (activated devices with their secrets) is read as such.
 
 use super::products::Product;
 use crate::error::{Error, IoContext, Result};
@@ -30,16 +41,36 @@ pub struct DeviceView {
     pub product_key: String,
     /// DeviceName.
     pub device_name: String,
-    /// Whether a DeviceSecret was issued.
+    /// Whether it has made its first accepted MQTT connect.
     pub activated: bool,
-    /// Whether it authenticated since.
+    /// Whether it holds an accepted MQTT connection now.
     pub online: bool,
+    /// When it was last online (milliseconds since the epoch), if ever.
+    pub last_online: Option<u64>,
+    /// How many DeviceSecrets (or 免预注册 tokens) were issued to it.
+    pub secrets_issued: u32,
+    /// Disabled in the console (DisableThing): every login is refused.
+    pub disabled: bool,
+}
+
+/// What a 免预注册 device logs in with instead of a DeviceSecret.
+#[derive(Debug, Clone)]
+pub struct Token {
+    /// The `clientId` the platform gave it.
+    pub client_id: String,
+    /// The `deviceToken`, its MQTT password.
+    pub token: Secret,
 }
 
 #[derive(Debug, Default)]
 struct DeviceState {
     secret: Option<Secret>,
+    token: Option<Token>,
+    activated: bool,
     online: bool,
+    last_online: Option<u64>,
+    secrets_issued: u32,
+    disabled: bool,
 }
 
 /// A product's state.
@@ -49,6 +80,8 @@ pub struct ProductState {
     pub product_secret: Secret,
     /// Dynamic registration switch.
     pub dynamic_registration: bool,
+    /// 免预注册: devices not created beforehand may register (`regnwl`).
+    pub register_without_precreate: bool,
     devices: BTreeMap<String, DeviceState>,
 }
 
@@ -64,9 +97,25 @@ pub struct State {
 struct FileDevice {
     product_key: String,
     device_name: String,
-    device_secret: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    device_secret: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    client_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    device_token: Option<String>,
+    /// Absent in version 1, where every listed device was activated.
     #[serde(default)]
-    online: bool,
+    activated: Option<bool>,
+    /// Version 1's `online`; ignored (nobody is online after a restart).
+    #[serde(default, skip_serializing, rename = "online")]
+    _online: serde::de::IgnoredAny,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_online: Option<u64>,
+    #[serde(default)]
+    secrets_issued: Option<u32>,
+    /// Disabled in the console; absent when not.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    disabled: bool,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -90,6 +139,14 @@ pub enum Refusal {
     AlreadyActivated,
 }
 
+/// Milliseconds since the epoch, now.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
 impl State {
     /// The state of `products`, with the state file's content if it exists.
     pub fn load(products: Vec<Product>, file: Option<&Path>) -> Result<Self> {
@@ -105,6 +162,7 @@ impl State {
                 ProductState {
                     product_secret: p.product_secret,
                     dynamic_registration: p.dynamic_registration,
+                    register_without_precreate: p.register_without_precreate,
                     devices,
                 },
             );
@@ -120,24 +178,7 @@ impl State {
         };
         if let Some(path) = &file {
             if path.exists() {
-                let text = Zeroizing::new(
-                    std::fs::read_to_string(path).at("reading the state file", path)?,
-                );
-                let saved: FileState = serde_json::from_str(&text).map_err(|_| {
-                    Error::invalid(path.display().to_string(), "", "not an emulator state file")
-                })?;
-                for (pk, on) in saved.switches {
-                    if let Some(p) = state.products.get_mut(&pk) {
-                        p.dynamic_registration = on;
-                    }
-                }
-                for d in saved.devices {
-                    if let Some(p) = state.products.get_mut(&d.product_key) {
-                        let dev = p.devices.entry(d.device_name).or_default();
-                        dev.secret = Some(Secret::new(d.device_secret));
-                        dev.online = d.online;
-                    }
-                }
+                state.restore(path)?;
             }
         }
         // Written at once: a state file that cannot be written fails now,
@@ -146,78 +187,213 @@ impl State {
         Ok(state)
     }
 
+    fn restore(&mut self, path: &Path) -> Result<()> {
+        let text =
+            Zeroizing::new(std::fs::read_to_string(path).at("reading the state file", path)?);
+        let bad = || Error::invalid(path.display().to_string(), "", "not an emulator state file");
+        let saved: FileState = serde_json::from_str(&text).map_err(|_| bad())?;
+        if saved.version != 1 && saved.version != 2 {
+            return Err(Error::invalid(
+                path.display().to_string(),
+                "version",
+                "must be 1 or 2",
+            ));
+        }
+        for (pk, on) in saved.switches {
+            if let Some(p) = self.products.get_mut(&pk) {
+                p.dynamic_registration = on;
+            }
+        }
+        for d in saved.devices {
+            let Some(p) = self.products.get_mut(&d.product_key) else {
+                continue;
+            };
+            let dev = p.devices.entry(d.device_name).or_default();
+            let had_secret = d.device_secret.is_some();
+            dev.secret = d.device_secret.map(Secret::new);
+            dev.token = match (d.client_id, d.device_token) {
+                (Some(client_id), Some(token)) => Some(Token {
+                    client_id,
+                    token: Secret::new(token),
+                }),
+                _ => None,
+            };
+            // Version 1 listed activated devices only.
+            dev.activated = d.activated.unwrap_or(had_secret);
+            dev.last_online = d.last_online;
+            dev.secrets_issued = d.secrets_issued.unwrap_or(u32::from(had_secret));
+            dev.disabled = d.disabled;
+        }
+        Ok(())
+    }
+
     /// A product.
     pub fn product(&self, pk: &str) -> Option<&ProductState> {
         self.products.get(pk)
     }
 
-    /// Issues `secret` to a device, if it may register, and saves.
-    pub fn activate(
+    fn device_mut(&mut self, pk: &str, dn: &str) -> Option<&mut DeviceState> {
+        self.products.get_mut(pk)?.devices.get_mut(dn)
+    }
+
+    /// Whether registration (of any kind) may go on for this device.
+    fn may_register(
+        &self,
+        pk: &str,
+        dn: &str,
+        precreated: bool,
+    ) -> std::result::Result<(), Refusal> {
+        let p = self.products.get(pk).ok_or(Refusal::ProductNotFound)?;
+        let switched_on = if precreated {
+            p.dynamic_registration
+        } else {
+            p.register_without_precreate
+        };
+        if !switched_on {
+            return Err(Refusal::SwitchedOff);
+        }
+        match p.devices.get(dn) {
+            None if precreated => Err(Refusal::DeviceNotFound),
+            Some(d) if d.activated => Err(Refusal::AlreadyActivated),
+            _ => Ok(()),
+        }
+    }
+
+    /// Issues `secret` to a pre-created device if it may register (it is not
+    /// activated yet; an older secret is replaced), and saves.
+    pub fn register(
         &mut self,
         pk: &str,
         dn: &str,
         secret: Secret,
     ) -> Result<std::result::Result<(), Refusal>> {
-        let Some(p) = self.products.get_mut(pk) else {
-            return Ok(Err(Refusal::ProductNotFound));
-        };
-        if !p.dynamic_registration {
-            return Ok(Err(Refusal::SwitchedOff));
+        if let Err(r) = self.may_register(pk, dn, true) {
+            return Ok(Err(r));
         }
-        let Some(d) = p.devices.get_mut(dn) else {
+        let Some(d) = self.device_mut(pk, dn) else {
             return Ok(Err(Refusal::DeviceNotFound));
         };
-        if d.secret.is_some() {
-            return Ok(Err(Refusal::AlreadyActivated));
-        }
-        d.secret = Some(secret);
+        let before = (d.secret.replace(secret), d.secrets_issued);
+        d.secrets_issued = d.secrets_issued.saturating_add(1);
         if let Err(e) = self.save() {
             // Not saved, not issued: the answer will be an error.
-            if let Some(d) = self
-                .products
-                .get_mut(pk)
-                .and_then(|p| p.devices.get_mut(dn))
-            {
-                d.secret = None;
+            if let Some(d) = self.device_mut(pk, dn) {
+                (d.secret, d.secrets_issued) = before;
             }
             return Err(e);
         }
         Ok(Ok(()))
     }
 
-    /// The secret issued to a device.
+    /// 免预注册 (`authType=regnwl`): issues a login token to a device that
+    /// need not exist beforehand (it is created), and saves.
+    pub fn register_without_precreate(
+        &mut self,
+        pk: &str,
+        dn: &str,
+        token: Token,
+    ) -> Result<std::result::Result<(), Refusal>> {
+        if let Err(r) = self.may_register(pk, dn, false) {
+            return Ok(Err(r));
+        }
+        let Some(p) = self.products.get_mut(pk) else {
+            return Ok(Err(Refusal::ProductNotFound));
+        };
+        let existed = p.devices.contains_key(dn);
+        let d = p.devices.entry(dn.to_owned()).or_default();
+        let before = (d.token.replace(token), d.secrets_issued);
+        d.secrets_issued = d.secrets_issued.saturating_add(1);
+        if let Err(e) = self.save() {
+            if let Some(p) = self.products.get_mut(pk) {
+                if existed {
+                    if let Some(d) = p.devices.get_mut(dn) {
+                        (d.token, d.secrets_issued) = before;
+                    }
+                } else {
+                    p.devices.remove(dn);
+                }
+            }
+            return Err(e);
+        }
+        Ok(Ok(()))
+    }
+
+    /// The secret last issued to a device.
     pub fn device_secret(&self, pk: &str, dn: &str) -> Option<&Secret> {
         self.products.get(pk)?.devices.get(dn)?.secret.as_ref()
     }
 
-    /// Marks an activated device online and saves.
-    pub fn set_online(&mut self, pk: &str, dn: &str) -> Result<bool> {
-        let Some(d) = self
-            .products
-            .get_mut(pk)
-            .and_then(|p| p.devices.get_mut(dn))
-        else {
+    /// The 免预注册 token issued to a device.
+    pub fn device_token(&self, pk: &str, dn: &str) -> Option<&Token> {
+        self.products.get(pk)?.devices.get(dn)?.token.as_ref()
+    }
+
+    /// An accepted MQTT connect: the device is activated (if it was not) and
+    /// online; saved. `false` if there is no such device.
+    pub fn connected(&mut self, pk: &str, dn: &str) -> Result<bool> {
+        let Some(d) = self.device_mut(pk, dn) else {
             return Ok(false);
         };
-        if d.secret.is_none() {
-            return Ok(false);
-        }
+        d.activated = true;
         d.online = true;
+        d.last_online = Some(now_ms());
         self.save()?;
         Ok(true)
     }
 
-    /// The console's delete: the device forgets its secret and may register
-    /// again. `false` if there is no such device.
-    pub fn reset_device(&mut self, pk: &str, dn: &str) -> Result<bool> {
-        let Some(d) = self
-            .products
-            .get_mut(pk)
-            .and_then(|p| p.devices.get_mut(dn))
-        else {
+    /// The device's connection ended: offline, last seen now; saved.
+    pub fn disconnected(&mut self, pk: &str, dn: &str) -> Result<()> {
+        if let Some(d) = self.device_mut(pk, dn) {
+            d.online = false;
+            d.last_online = Some(now_ms());
+            self.save()?;
+        }
+        Ok(())
+    }
+
+    /// The console's delete (and re-create under the same name): the device
+    /// forgets its secret, activation and history and may register again.
+    /// `false` if there is no such device.
+    pub fn delete_device(&mut self, pk: &str, dn: &str) -> Result<bool> {
+        let Some(d) = self.device_mut(pk, dn) else {
             return Ok(false);
         };
         *d = DeviceState::default();
+        self.save()?;
+        Ok(true)
+    }
+
+    /// The console's reset (ResetThing): the device is no longer activated
+    /// and may register again; its history is kept. `false` if there is no
+    /// such device.
+    pub fn reset_device(&mut self, pk: &str, dn: &str) -> Result<bool> {
+        let Some(d) = self.device_mut(pk, dn) else {
+            return Ok(false);
+        };
+        d.activated = false;
+        d.online = false;
+        self.save()?;
+        Ok(true)
+    }
+
+    /// Whether the device is disabled in the console.
+    pub fn is_disabled(&self, pk: &str, dn: &str) -> bool {
+        self.products
+            .get(pk)
+            .and_then(|p| p.devices.get(dn))
+            .is_some_and(|d| d.disabled)
+    }
+
+    /// The console's DisableThing / EnableThing; saved. `false` if there is
+    /// no such device.
+    pub fn set_enabled(&mut self, pk: &str, dn: &str, enabled: bool) -> Result<bool> {
+        let Some(d) = self.device_mut(pk, dn) else {
+            return Ok(false);
+        };
+        d.disabled = !enabled;
+        if !enabled {
+            d.online = false;
+        }
         self.save()?;
         Ok(true)
     }
@@ -240,8 +416,11 @@ impl State {
                 p.devices.iter().map(move |(dn, d)| DeviceView {
                     product_key: pk.clone(),
                     device_name: dn.clone(),
-                    activated: d.secret.is_some(),
+                    activated: d.activated,
                     online: d.online,
+                    last_online: d.last_online,
+                    secrets_issued: d.secrets_issued,
+                    disabled: d.disabled,
                 })
             })
             .collect()
@@ -252,7 +431,7 @@ impl State {
             return Ok(());
         };
         let doc = FileState {
-            version: 1,
+            version: 2,
             switches: self
                 .products
                 .iter()
@@ -262,14 +441,27 @@ impl State {
                 .products
                 .iter()
                 .flat_map(|(pk, p)| {
-                    p.devices.iter().filter_map(move |(dn, d)| {
-                        d.secret.as_ref().map(|s| FileDevice {
+                    p.devices
+                        .iter()
+                        .filter(|(_, d)| {
+                            d.secret.is_some()
+                                || d.token.is_some()
+                                || d.activated
+                                || d.last_online.is_some()
+                                || d.secrets_issued > 0
+                        })
+                        .map(move |(dn, d)| FileDevice {
                             product_key: pk.clone(),
                             device_name: dn.clone(),
-                            device_secret: s.expose().to_owned(),
-                            online: d.online,
+                            device_secret: d.secret.as_ref().map(|s| s.expose().to_owned()),
+                            client_id: d.token.as_ref().map(|t| t.client_id.clone()),
+                            device_token: d.token.as_ref().map(|t| t.token.expose().to_owned()),
+                            activated: Some(d.activated),
+                            _online: serde::de::IgnoredAny,
+                            last_online: d.last_online,
+                            secrets_issued: Some(d.secrets_issued),
+                            disabled: d.disabled,
                         })
-                    })
                 })
                 .collect(),
         };
@@ -278,7 +470,8 @@ impl State {
             source: e.into(),
         })?);
         for d in doc.devices {
-            drop(Zeroizing::new(d.device_secret));
+            drop(d.device_secret.map(Zeroizing::new));
+            drop(d.device_token.map(Zeroizing::new));
         }
         atomic::write_file(path, &bytes)
     }

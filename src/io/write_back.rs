@@ -1,8 +1,9 @@
-//! A write-back page cache in front of a [`BlockAt`] device. fatfs reads and
-//! writes a volume one FAT entry or one sector at a time: formatting a 16 MiB
-//! volume and copying one 4 MiB file into it took about 58,000 syscalls, most
-//! of a small run's fixed cost. Through this cache the same volume reaches the
-//! file in a few large writes. At most [`LIMIT_PAGES`] pages are held; past
+//! A write-back page cache in front of a [`BlockAt`] device. fatfs formats a
+//! volume one sector at a time, and the FAT writer writes a volume of many
+//! small files one small piece at a time: formatting a 16 MiB volume and
+//! copying one 4 MiB file into it took about 58,000 syscalls through fatfs,
+//! most of a small run's fixed cost. Through this cache the same volume
+//! reaches the file in a few large writes. At most [`LIMIT_PAGES`] pages are held; past
 //! that the cache is written out and emptied, so memory stays bounded however
 //! large the volume.
 

@@ -1,10 +1,21 @@
 //! FAT geometry: which FAT type and cluster size a volume of a given size
 //! gets, and whether the files meant for it fit. fatfs silently replaces a
 //! requested FAT type whose cluster count is out of range, so burnline picks
-//! the geometry itself and checks it before anything is written.
+//! the geometry itself and checks it before anything is written. The fit is
+//! measured on the tree the volume will hold ([`check_fits`]): its clusters,
+//! the fixed root directory of FAT12/16 ([`ROOT_ENTRIES`]), and the most
+//! entries FAT allows in one directory ([`MAX_DIR_ENTRIES`]).
 
-use crate::recipe::{FatBits, FatSpec};
-use std::path::Path;
+use super::fat_tree::Tree;
+use crate::recipe::FatBits;
+
+/// Entries of the fixed root directory of a FAT12/16 volume (what
+/// mkfs.fat and fatfs give a hard disk; the volume label takes one).
+pub const ROOT_ENTRIES: u16 = 512;
+
+/// The most 32-byte entries one directory may hold (the FAT specification's
+/// limit; Linux refuses to grow a directory past it).
+pub const MAX_DIR_ENTRIES: u64 = 65_536;
 
 /// Cluster-count limits (inclusive) per FAT type, as Microsoft's spec sets them.
 fn limits(bits: FatBits) -> (u64, u64) {
@@ -33,7 +44,7 @@ pub fn clusters(size: u64, sector: u64, bits: FatBits, cluster: u64) -> u64 {
     let spc = cluster / sector;
     let (reserved, root) = match bits {
         FatBits::Fat32 => (32, 0),
-        _ => (1, (512 * 32u64).div_ceil(sector)),
+        _ => (1, (u64::from(ROOT_ENTRIES) * 32).div_ceil(sector)),
     };
     let entry_bits = match bits {
         FatBits::Fat12 => 12,
@@ -81,6 +92,14 @@ pub fn choose(size: u64, sector: u64, bits: Option<FatBits>) -> Result<Geometry,
     }
 }
 
+fn type_name(bits: FatBits) -> &'static str {
+    match bits {
+        FatBits::Fat12 => "FAT12",
+        FatBits::Fat16 => "FAT16",
+        FatBits::Fat32 => "FAT32",
+    }
+}
+
 fn choose_type(size: u64, sector: u64, bits: FatBits) -> Result<Geometry, String> {
     let (min, max) = limits(bits);
     let mut cluster = sector;
@@ -98,11 +117,7 @@ fn choose_type(size: u64, sector: u64, bits: FatBits) -> Result<Geometry, String
         }
         cluster *= 2;
     }
-    let name = match bits {
-        FatBits::Fat12 => "FAT12",
-        FatBits::Fat16 => "FAT16",
-        FatBits::Fat32 => "FAT32",
-    };
+    let name = type_name(bits);
     if clusters(size, sector, bits, sector) < min + 16 {
         Err(format!(
             "a {size}-byte volume is too small for {name}, which needs at least {} clusters",
@@ -113,40 +128,32 @@ fn choose_type(size: u64, sector: u64, bits: FatBits) -> Result<Geometry, String
     }
 }
 
-fn clusters_for(path: &Path, cluster: u64) -> std::io::Result<u64> {
-    let m = std::fs::metadata(path)?;
-    if m.is_dir() {
-        // The directory's own entries: assume long names (3 entries of 32 bytes each).
-        let mut n = 0;
-        let mut entries = 2u64;
-        for e in std::fs::read_dir(path)? {
-            let e = e?;
-            entries += 3;
-            n += clusters_for(&e.path(), cluster)?;
-        }
-        Ok(n + (entries * 32).div_ceil(cluster))
-    } else {
-        Ok(m.len().div_ceil(cluster))
+/// Every way the tree does not fit a volume of geometry `g`, in words.
+pub fn check_fits(g: &Geometry, tree: &Tree<'_>) -> Vec<String> {
+    let mut rules = Vec::new();
+    let fat32 = g.bits == FatBits::Fat32;
+    let needs = tree.needs(g.cluster, fat32);
+    if !fat32 && needs.root_entries > u64::from(ROOT_ENTRIES) {
+        rules.push(format!(
+            "the root directory of a {} volume holds {ROOT_ENTRIES} entries, and these files need {} there (the label takes one, a long name one more per 13 characters): put them in a subdirectory, or use FAT32",
+            type_name(g.bits),
+            needs.root_entries
+        ));
     }
-}
-
-/// Checks that the volume's files fit, by cluster count.
-pub fn check_fits(size: u64, sector: u64, spec: &FatSpec) -> Result<(), String> {
-    let g = choose(size, sector, spec.bits)?;
-    let mut needed = 0u64;
-    for f in &spec.files {
-        // Missing files are reported by the recipe loader.
-        needed += clusters_for(&f.source, g.cluster).unwrap_or(0);
-        needed += f.dest.matches('/').count() as u64;
+    let (path, entries) = &needs.fullest;
+    if *entries > MAX_DIR_ENTRIES {
+        rules.push(format!(
+            "`/{path}` would hold {entries} directory entries, and FAT allows at most {MAX_DIR_ENTRIES} in one directory (a long name takes one more per 13 characters): spread the files over subdirectories"
+        ));
     }
-    if needed > g.clusters {
-        return Err(format!(
-            "the files need about {} bytes but the volume holds {} bytes of data",
-            needed * g.cluster,
+    if needs.clusters > g.clusters {
+        rules.push(format!(
+            "the files need {} bytes but the volume holds {} bytes of data",
+            needs.clusters * g.cluster,
             g.clusters * g.cluster
         ));
     }
-    Ok(())
+    rules
 }
 
 #[cfg(test)]
@@ -166,6 +173,46 @@ mod tests {
         assert_eq!(
             choose(16 << 20, 4096, None).map(|g| g.bits),
             Ok(FatBits::Fat12)
+        );
+    }
+
+    #[test]
+    fn fits_are_measured_on_the_tree() {
+        let g = choose(16 << 20, 512, Some(FatBits::Fat16)).expect("fat16");
+        let mut tree = Tree::default();
+        // The label and 511 short names fill the root exactly.
+        for i in 0..511 {
+            tree.add_bytes(&format!("f{i}"), b"").expect("add");
+        }
+        assert!(check_fits(&g, &tree).is_empty());
+        tree.add_bytes("f511", b"").expect("add");
+        let rules = check_fits(&g, &tree);
+        assert!(
+            rules.len() == 1 && rules[0].contains("need 513 there"),
+            "{rules:?}"
+        );
+        // A subdirectory past 65,536 entries, on FAT32 too.
+        let g = choose(64 << 20, 512, Some(FatBits::Fat32)).expect("fat32");
+        let mut tree = Tree::default();
+        for i in 0..MAX_DIR_ENTRIES - 2 {
+            tree.add_bytes(&format!("d/{i}"), b"").expect("add");
+        }
+        assert!(check_fits(&g, &tree).is_empty());
+        tree.add_bytes("d/one-more", b"").expect("add");
+        let rules = check_fits(&g, &tree);
+        assert!(
+            rules.len() == 1 && rules[0].starts_with("`/d` would hold 65537 "),
+            "{rules:?}"
+        );
+        // Data: a byte past the volume's clusters.
+        let g = choose(1 << 20, 512, None).expect("fat12");
+        let big = vec![0u8; (g.clusters * g.cluster) as usize + 1];
+        let mut tree = Tree::default();
+        tree.add_bytes("big", &big).expect("add");
+        let rules = check_fits(&g, &tree);
+        assert!(
+            rules.len() == 1 && rules[0].starts_with("the files need"),
+            "{rules:?}"
         );
     }
 }

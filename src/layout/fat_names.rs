@@ -1,171 +1,38 @@
-//! The paths a FAT volume's files will have, checked before anything is
-//! written. fatfs opens an existing entry when asked to create one, so two
-//! sources that map to one entry (the same `dest`, names that differ only in
-//! case, or a long name against the short alias FAT gives another) would
-//! silently keep one file; and a name FAT refuses would fail the build after
-//! the base is half made. [`check`] walks the sources as the base builder
-//! will (directories in name order) and reports the first such file of each
-//! entry. Sources must be regular files or directories: a device or FIFO
-//! would block the build forever.
+//! The names of a FAT volume's entries: which long names FAT accepts
+//! ([`check_component`]), and the 8.3 short name every entry also carries.
+//!
+//! A name that fits 8.3 is its own short name ([`Form::Own`]): upper-cased,
+//! with the NT case flags when a part (base or extension) is all lower case,
+//! so it needs no long-name slots; only a part of mixed case needs them. Any
+//! other name gets an alias ([`Form::Alias`]), made the way Windows and fatfs
+//! make them: spaces and leading dots dropped, the extension after the last
+//! dot, other characters no short name holds replaced by `_`, upper case;
+//! then `BASIS~1` to `BASIS~4` from the first six characters, then two
+//! characters, four hex digits of a checksum of the name and `~1` to `~9`,
+//! with the next checksum when those are taken ([`Basis::pick`]). An alias
+//! must differ from every other short name of its directory, so a directory
+//! takes the names that are their own short names first and picks the
+//! aliases after them.
 
-use crate::recipe::FatFile;
-use std::collections::HashMap;
-use std::path::Path;
+use std::collections::HashSet;
 
 /// Characters no FAT long name may hold (besides control characters).
 const REFUSED: &[char] = &['"', '*', '/', ':', '<', '>', '?', '\\', '|'];
 
-/// Characters a short (8.3) name may not hold beyond [`REFUSED`].
-const NOT_SHORT: &[char] = &['+', ',', ';', '=', '[', ']', ' ', '.'];
+/// An 8.3 name as a directory entry holds it: 8 + 3 bytes, padded with spaces.
+pub type ShortName = [u8; 11];
 
-/// A broken rule: which entry of the volume's `files` list, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NameProblem {
-    /// Index into the `files` list.
-    pub file: usize,
-    /// `source` or `dest`: the field the rule is about.
-    pub field: &'static str,
-    /// The rule, in words.
-    pub rule: String,
-}
+/// NT case flag: the base of the short name is shown in lower case.
+pub const LOWER_BASE: u8 = 0x08;
+/// NT case flag: the extension of the short name is shown in lower case.
+pub const LOWER_EXT: u8 = 0x10;
 
-/// What one directory of the volume holds so far: upper-cased names and
-/// short aliases, each with the volume path that took it.
-#[derive(Default)]
-struct Dir {
-    names: HashMap<String, String>,
-}
-
-/// Checks every path the volume will hold.
-pub fn check(files: &[FatFile]) -> Vec<NameProblem> {
-    let mut dirs: HashMap<String, Dir> = HashMap::new();
-    let mut problems = Vec::new();
-    for (i, f) in files.iter().enumerate() {
-        let mut ctx = Walk {
-            file: i,
-            dirs: &mut dirs,
-            problems: &mut problems,
-        };
-        if f.dest.is_empty() && !f.source.is_dir() {
-            ctx.problem(
-                "dest",
-                "names no file: give the file's path in the volume".into(),
-            );
-            continue;
-        }
-        ctx.walk(&f.source, &f.dest);
-    }
-    problems
-}
-
-struct Walk<'a> {
-    file: usize,
-    dirs: &'a mut HashMap<String, Dir>,
-    problems: &'a mut Vec<NameProblem>,
-}
-
-impl Walk<'_> {
-    fn problem(&mut self, field: &'static str, rule: String) {
-        self.problems.push(NameProblem {
-            file: self.file,
-            field,
-            rule,
-        });
-    }
-
-    fn walk(&mut self, source: &Path, dest: &str) {
-        let meta = match std::fs::metadata(source) {
-            Ok(m) => m,
-            // A missing source is reported by the recipe loader.
-            Err(_) => return,
-        };
-        if !meta.is_dir() && !meta.is_file() {
-            self.problem(
-                "source",
-                format!(
-                    "`{}` is neither a regular file nor a directory",
-                    source.display()
-                ),
-            );
-            return;
-        }
-        if !dest.is_empty() && !self.enter(dest, meta.is_dir()) {
-            return;
-        }
-        if meta.is_dir() {
-            let mut entries: Vec<_> = match std::fs::read_dir(source) {
-                Ok(rd) => rd.filter_map(|e| e.ok()).collect(),
-                Err(_) => return,
-            };
-            entries.sort_by_key(|e| e.file_name());
-            for e in entries {
-                let Some(name) = e.file_name().to_str().map(str::to_owned) else {
-                    self.problem(
-                        "source",
-                        format!("{}: file name is not UTF-8", e.path().display()),
-                    );
-                    continue;
-                };
-                let child = if dest.is_empty() {
-                    name
-                } else {
-                    format!("{dest}/{name}")
-                };
-                self.walk(&e.path(), &child);
-            }
-        }
-    }
-
-    /// Records `path` (and its parent directories); false when it breaks a
-    /// rule, reported here.
-    fn enter(&mut self, path: &str, is_dir: bool) -> bool {
-        let comps: Vec<&str> = path.split('/').collect();
-        let mut parent = String::new();
-        for (k, comp) in comps.iter().enumerate() {
-            if let Err(rule) = check_component(comp) {
-                self.problem("dest", format!("`{}`: {rule}", path.escape_debug()));
-                return false;
-            }
-            let here = if parent.is_empty() {
-                (*comp).to_owned()
-            } else {
-                format!("{parent}/{comp}")
-            };
-            let last = k + 1 == comps.len();
-            let dir = self.dirs.entry(parent.to_uppercase()).or_default();
-            let upper = comp.to_uppercase();
-            let keys = [Some(upper.clone()), short_alias(comp)];
-            for key in keys.into_iter().flatten() {
-                match dir.names.get(&key) {
-                    // The same directory reached again (a parent of two
-                    // files) is fine; anything else is one entry for two.
-                    Some(other) if other == &here && !last => {}
-                    Some(other) if other == &here && is_dir => {}
-                    Some(other) => {
-                        let rule = if other == &here {
-                            format!("`{here}` is given twice")
-                        } else {
-                            format!(
-                                "`{here}` and `{other}` would be one FAT entry (FAT names ignore case, and a long name has a short alias)"
-                            )
-                        };
-                        self.problem("dest", rule);
-                        return false;
-                    }
-                    None => {
-                        dir.names.insert(key, here.clone());
-                    }
-                }
-            }
-            parent = here;
-        }
-        true
-    }
-}
+/// UTF-16 units one long-name slot holds.
+pub const LONG_SLOT_UNITS: usize = 13;
 
 /// One path component: 1–255 UTF-16 units, no character FAT refuses, not
 /// ending in a dot or a space (Windows drops those).
-fn check_component(comp: &str) -> Result<(), String> {
+pub fn check_component(comp: &str) -> Result<(), String> {
     if comp.is_empty() {
         return Err("has an empty path component".into());
     }
@@ -181,89 +48,264 @@ fn check_component(comp: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The first short alias FAT gives a long name (`BASIS~1.EXT`), or the name
-/// itself upper-cased when it is a valid 8.3 name (no alias then).
-fn short_alias(name: &str) -> Option<String> {
-    let upper = name.to_uppercase();
-    let (base, ext) = match upper.rsplit_once('.') {
-        Some((b, e)) if !b.is_empty() => (b.to_owned(), e.to_owned()),
-        _ => (upper.clone(), String::new()),
-    };
-    let is_short_char = |c: char| c.is_ascii() && !NOT_SHORT.contains(&c) && !c.is_control();
-    let fits = !base.is_empty()
-        && base.len() <= 8
-        && ext.len() <= 3
-        && base.chars().all(is_short_char)
-        && ext.chars().all(is_short_char)
-        && upper == name.to_ascii_uppercase()
-        && name.chars().all(|c| !c.is_ascii_lowercase());
-    if fits {
-        return None;
+/// The byte a short name holds for `c` (letters upper-cased), if it can
+/// hold `c` at all.
+fn short_byte(c: char) -> Option<u8> {
+    match c {
+        'A'..='Z' | '0'..='9' => Some(c as u8),
+        'a'..='z' => Some(c.to_ascii_uppercase() as u8),
+        '!' | '#' | '$' | '%' | '&' | '\'' | '(' | ')' | '-' | '@' | '^' | '_' | '`' | '{'
+        | '}' | '~' => Some(c as u8),
+        _ => None,
     }
-    let clean = |s: &str, n: usize| -> String {
-        s.chars()
-            .filter(|c| *c != ' ' && *c != '.')
-            .map(|c| if is_short_char(c) { c } else { '_' })
-            .take(n)
-            .collect()
-    };
-    let basis = clean(&base, 6);
-    let ext = clean(&ext, 3);
-    if ext.is_empty() {
-        Some(format!("{basis}~1"))
+}
+
+/// The case of one part of a name that fits 8.3.
+#[derive(PartialEq)]
+enum Case {
+    /// No lower-case letter (upper case, or no letters at all).
+    Upper,
+    /// Letters, all lower case.
+    Lower,
+    /// Both: only a long name keeps it.
+    Mixed,
+}
+
+fn case_of(part: &str) -> Case {
+    let lower = part.chars().any(|c| c.is_ascii_lowercase());
+    let upper = part.chars().any(|c| c.is_ascii_uppercase());
+    match (lower, upper) {
+        (true, true) => Case::Mixed,
+        (true, false) => Case::Lower,
+        _ => Case::Upper,
+    }
+}
+
+/// How an entry's name is kept in 8.3 form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Form {
+    /// The name is its own short name.
+    Own {
+        /// The short name.
+        short: ShortName,
+        /// NT case flags ([`LOWER_BASE`], [`LOWER_EXT`]).
+        case: u8,
+        /// The name also needs long-name slots (a part of mixed case).
+        long: bool,
+    },
+    /// The name needs an alias, and long-name slots.
+    Alias(Basis),
+}
+
+impl Form {
+    /// The form of `name`, a component [`check_component`] accepts.
+    pub fn of(name: &str) -> Form {
+        let (base, ext) = match name.rfind('.') {
+            Some(i) => (&name[..i], Some(&name[i + 1..])),
+            None => (name, None),
+        };
+        let fits = name.chars().all(|c| c == '.' || short_byte(c).is_some())
+            && (1..=8).contains(&base.len())
+            && !base.contains('.')
+            && ext.is_none_or(|e| (1..=3).contains(&e.len()));
+        if !fits {
+            return Form::Alias(Basis::of(name));
+        }
+        let ext = ext.unwrap_or("");
+        let mut short = [b' '; 11];
+        for (o, c) in short[..8].iter_mut().zip(base.chars()) {
+            *o = short_byte(c).unwrap_or(b'_');
+        }
+        for (o, c) in short[8..].iter_mut().zip(ext.chars()) {
+            *o = short_byte(c).unwrap_or(b'_');
+        }
+        let (b, e) = (case_of(base), case_of(ext));
+        let long = b == Case::Mixed || e == Case::Mixed;
+        let case = if long {
+            0
+        } else {
+            (if b == Case::Lower { LOWER_BASE } else { 0 })
+                | (if e == Case::Lower { LOWER_EXT } else { 0 })
+        };
+        Form::Own { short, case, long }
+    }
+
+    /// Whether the name needs long-name slots.
+    pub fn needs_long(&self) -> bool {
+        match self {
+            Form::Own { long, .. } => *long,
+            Form::Alias(_) => true,
+        }
+    }
+}
+
+/// Long-name slots `name` takes: one per 13 UTF-16 units.
+pub fn long_slots(name: &str) -> u64 {
+    name.encode_utf16().count().div_ceil(LONG_SLOT_UNITS) as u64
+}
+
+/// Directory entries (32 bytes each) `name` takes: its short entry and, if
+/// it needs them, its long-name slots.
+pub fn slots(name: &str) -> u64 {
+    1 + if Form::of(name).needs_long() {
+        long_slots(name)
     } else {
-        Some(format!("{basis}~1.{ext}"))
+        0
+    }
+}
+
+/// What an alias is made from: the cleaned name's first characters, its
+/// extension, and a checksum of the whole name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Basis {
+    base: Vec<u8>,
+    ext: Vec<u8>,
+    checksum: u16,
+}
+
+impl Basis {
+    fn of(name: &str) -> Basis {
+        let spaceless: String = name.chars().filter(|c| *c != ' ').collect();
+        let trimmed = spaceless.trim_start_matches('.');
+        let (base, ext) = match trimmed.rfind('.') {
+            Some(i) => (&trimmed[..i], &trimmed[i + 1..]),
+            None => (trimmed, ""),
+        };
+        let clean = |s: &str, n: usize| -> Vec<u8> {
+            s.chars()
+                .filter(|c| *c != '.')
+                .map(|c| short_byte(c).unwrap_or(b'_'))
+                .take(n)
+                .collect()
+        };
+        // fatfs's BSD checksum, over UTF-16 units.
+        let checksum = name
+            .encode_utf16()
+            .fold(0u16, |sum, u| sum.rotate_right(1).wrapping_add(u));
+        Basis {
+            base: clean(base, 6),
+            ext: clean(ext, 3),
+            checksum,
+        }
+    }
+
+    fn build(&self, stem: &[u8], n: u8) -> ShortName {
+        let mut s = [b' '; 11];
+        s[..stem.len()].copy_from_slice(stem);
+        s[stem.len()] = b'~';
+        s[stem.len() + 1] = b'0' + n;
+        s[8..8 + self.ext.len()].copy_from_slice(&self.ext);
+        s
+    }
+
+    /// The first alias not in `taken`; `None` only when every one of the
+    /// 589,828 aliases this basis can make is taken (a directory holds at
+    /// most 65,536 entries).
+    pub fn pick(&self, taken: &HashSet<ShortName>) -> Option<ShortName> {
+        let long = &self.base[..self.base.len().min(6)];
+        for n in 1..=4 {
+            let s = self.build(long, n);
+            if !taken.contains(&s) {
+                return Some(s);
+            }
+        }
+        let short = &self.base[..self.base.len().min(2)];
+        let mut stem = short.to_vec();
+        stem.extend_from_slice(&[0; 4]);
+        for k in 0..=u16::MAX {
+            let sum = self.checksum.wrapping_add(k);
+            for (j, o) in stem[short.len()..].iter_mut().enumerate() {
+                *o = b"0123456789ABCDEF"[usize::from(sum >> (12 - 4 * j) & 0xF)];
+            }
+            for n in 1..=9 {
+                let s = self.build(&stem, n);
+                if !taken.contains(&s) {
+                    return Some(s);
+                }
+            }
+        }
+        None
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
 
-    fn file(dir: &Path, name: &str, dest: &str) -> FatFile {
-        let source = dir.join(name);
-        std::fs::write(&source, name).expect("write");
-        FatFile {
-            source,
-            dest: dest.into(),
+    fn own(name: &str) -> (String, u8, bool) {
+        match Form::of(name) {
+            Form::Own { short, case, long } => {
+                (String::from_utf8_lossy(&short).into_owned(), case, long)
+            }
+            Form::Alias(_) => panic!("{name} needs an alias"),
+        }
+    }
+
+    fn alias(name: &str, taken: &HashSet<ShortName>) -> String {
+        match Form::of(name) {
+            Form::Alias(b) => {
+                String::from_utf8_lossy(&b.pick(taken).expect("an alias")).into_owned()
+            }
+            Form::Own { .. } => panic!("{name} is its own short name"),
         }
     }
 
     #[test]
-    fn one_entry_for_two_sources_is_refused() {
-        let d = tempfile::tempdir().expect("tempdir");
-        let p = d.path();
-        for (a, b) in [
-            ("x.txt", "x.txt"),
-            ("readme.txt", "README.TXT"),
-            ("longfilename.txt", "LONGFI~1.TXT"),
-            ("a/b.txt", "A/B.TXT"),
-        ] {
-            let files = [file(p, "one", a), file(p, "two", b)];
-            let got = check(&files);
-            assert_eq!(got.len(), 1, "{a} {b}: {got:?}");
-            assert_eq!(got[0].file, 1);
-        }
-        let files = [file(p, "one", "a/x.txt"), file(p, "two", "a/y.txt")];
-        assert!(check(&files).is_empty());
+    fn names_that_fit_are_their_own_short_names() {
+        assert_eq!(own("README.TXT"), ("README  TXT".into(), 0, false));
+        assert_eq!(
+            own("readme.txt"),
+            ("README  TXT".into(), LOWER_BASE | LOWER_EXT, false)
+        );
+        assert_eq!(own("Makefile"), ("MAKEFILE   ".into(), 0, true));
+        assert_eq!(own("boot.BIN"), ("BOOT    BIN".into(), LOWER_BASE, false));
+        assert_eq!(own("f0001"), ("F0001      ".into(), LOWER_BASE, false));
+        assert_eq!(own("A~1.T"), ("A~1     T  ".into(), 0, false));
+        assert!(!Form::of("x.txt").needs_long());
+        assert_eq!(slots("x.txt"), 1);
+        assert_eq!(slots("Makefile"), 2);
     }
 
     #[test]
-    fn names_fat_refuses_and_sources_that_block() {
-        let d = tempfile::tempdir().expect("tempdir");
-        let p = d.path();
-        let long = "n".repeat(300);
-        for dest in ["", "a?b", "x\u{1}y", long.as_str(), "dir/", "trailing."] {
-            let files = [file(p, "one", dest)];
-            assert_eq!(check(&files).len(), 1, "{dest:?}");
+    fn other_names_get_aliases_like_windows() {
+        let none = HashSet::new();
+        assert_eq!(alias("longfilename.txt", &none), "LONGFI~1TXT");
+        assert_eq!(alias(".bashrc", &none), "BASHRC~1   ");
+        assert_eq!(alias("a b+c.tar.gz", &none), "AB_CTA~1GZ ");
+        assert_eq!(alias("über.json", &none), "_BER~1  JSO");
+        assert_eq!(alias("x.html", &none), "X~1     HTM");
+        // 27 UTF-16 units: three slots and the short entry.
+        assert_eq!(slots("a-name-of-twenty-seven-char"), 4);
+    }
+
+    #[test]
+    fn taken_aliases_are_skipped_and_the_checksum_form_follows() {
+        let mut taken = HashSet::new();
+        let mut seen = Vec::new();
+        for i in 0..2000 {
+            let name = format!("longfilename{i:04}.txt");
+            let s = alias(&name, &taken);
+            assert!(taken.insert(*<&ShortName>::try_from(s.as_bytes()).expect("11 bytes")));
+            seen.push(s);
         }
-        let zero = [FatFile {
-            source: PathBuf::from("/dev/zero"),
-            dest: "zero".into(),
-        }];
-        let got = check(&zero);
-        assert_eq!(got.len(), 1);
-        assert_eq!(got[0].field, "source");
+        assert_eq!(
+            &seen[..4],
+            ["LONGFI~1TXT", "LONGFI~2TXT", "LONGFI~3TXT", "LONGFI~4TXT"]
+        );
+        assert!(
+            seen[4].starts_with("LO") && seen[4][6..8] == *"~1",
+            "{}",
+            seen[4]
+        );
+        assert!(seen[4][2..6].chars().all(|c| c.is_ascii_hexdigit()));
+    }
+
+    #[test]
+    fn components_fat_refuses() {
+        let long = "n".repeat(256);
+        for bad in ["", "a?b", "x\u{1}y", long.as_str(), "trailing.", "space "] {
+            assert!(check_component(bad).is_err(), "{bad:?}");
+        }
+        assert!(check_component(&"n".repeat(255)).is_ok());
     }
 }

@@ -2,11 +2,14 @@
 //! [`plan`] places the partitions (aligned, in order, the last one may fill
 //! the disk) and checks that nothing overlaps, is misaligned, or does not fit,
 //! and that every input fits the partition it goes into ([`fat_geometry`]
-//! for FAT volumes, whose paths [`fat_names`] checks). [`ids`] derives a device's GUIDs and serials, and
-//! [`table`] and [`table_template`] write the partition table.
+//! for FAT volumes, measured on the tree of files [`fat_tree`] walks, whose
+//! names and 8.3 aliases [`fat_names`] gives). [`ids`] derives a device's
+//! GUIDs and serials, and [`table`] and [`table_template`] write the
+//! partition table.
 
 pub mod fat_geometry;
 pub mod fat_names;
+pub mod fat_tree;
 pub mod ids;
 pub mod table;
 pub mod table_template;
@@ -273,23 +276,29 @@ fn check_content(
             }
         }
         Content::Fat(spec) => {
-            for np in fat_names::check(&spec.files) {
+            let (tree, broken) = fat_tree::Tree::walk(&spec.files);
+            for np in broken {
                 problems.push(recipe.problem(
                     &format!("{field}.fat.files[{}].{}", np.file, np.field),
                     np.rule,
                 ));
             }
-            if let Err(rule) = fat_geometry::choose(size, recipe.disk.sector_size, spec.bits) {
-                problems.push(recipe.problem(&format!("{field}.fat"), rule));
-            } else if let Err(rule) = fat_geometry::check_fits(size, recipe.disk.sector_size, spec)
-            {
-                problems.push(recipe.problem(&format!("{field}.fat.files"), rule));
+            match fat_geometry::choose(size, recipe.disk.sector_size, spec.bits) {
+                Err(rule) => problems.push(recipe.problem(&format!("{field}.fat"), rule)),
+                Ok(g) => {
+                    for rule in fat_geometry::check_fits(&g, &tree) {
+                        problems.push(recipe.problem(&format!("{field}.fat.files"), rule));
+                    }
+                }
             }
         }
         Content::Credentials(c) => {
-            if let crate::recipe::CredentialsFormat::Fat { .. } = c.format {
+            if let crate::recipe::CredentialsFormat::Fat { path, .. } = &c.format {
                 if let Err(rule) = fat_geometry::choose(size, recipe.disk.sector_size, None) {
                     problems.push(recipe.problem(&format!("{field}.credentials"), rule));
+                }
+                if let Err(rule) = fat_tree::Tree::default().add_bytes(path, &[]) {
+                    problems.push(recipe.problem(&format!("{field}.credentials.path"), rule));
                 }
             } else if size < 2 * burnline_core::credentials::record::MIN_SLOT {
                 problems.push(recipe.problem(
@@ -299,8 +308,50 @@ fn check_content(
                         2 * burnline_core::credentials::record::MIN_SLOT
                     ),
                 ));
+            } else if let Some(rule) = record_room(recipe, c.keep_product_secret, size) {
+                problems.push(recipe.problem(&format!("{field}.size"), rule));
             }
         }
         Content::Empty => {}
     }
+}
+
+/// Whether the two slots of a credential record partition of `size` bytes
+/// hold the largest record a device of `recipe` can need, once registration
+/// has added its DeviceSecret (the platform issues it once: a record that
+/// cannot hold it loses it); the rule broken if not.
+fn record_room(recipe: &Recipe, keep_product_secret: bool, size: u64) -> Option<String> {
+    use burnline_core::credentials::capacity::{largest_slot_of_any, Shape};
+    let (device_secret, product_secret) = match &recipe.auth.mode {
+        crate::recipe::AuthMode::DeviceSecret => (true, false),
+        crate::recipe::AuthMode::ProductSecret { register, .. } => (
+            *register == crate::recipe::RegisterAt::Host,
+            *register == crate::recipe::RegisterAt::Device || keep_product_secret,
+        ),
+    };
+    let largest = largest_slot_of_any(&Shape {
+        device_secret,
+        product_secret,
+        region: recipe.auth.region.as_deref(),
+        endpoint: recipe.auth.endpoint.as_deref(),
+        keep_product_secret,
+        register_via: recipe.auth.register_via.as_deref(),
+    });
+    let room = burnline_core::credentials::record::room(size / 2);
+    (room < largest).then(|| {
+        if room < size / 2 {
+            format!(
+                "a device's credential record can need {largest} bytes once registered (32-character DeviceName \
+                 and secrets, the recipe's region and endpoint), more than the {room} a record may take: shorten \
+                 the endpoint or the region"
+            )
+        } else {
+            format!(
+                "a device's credential record can need {largest} bytes per slot once registered (32-character \
+                 DeviceName and secrets, the recipe's region and endpoint), so its two slots need at least {} \
+                 bytes, but the partition has {size}",
+                largest.saturating_mul(2)
+            )
+        }
+    })
 }

@@ -8,7 +8,8 @@
 
 pub mod files;
 
-use crate::error::{IoContext, Result};
+use crate::error::{Error, IoContext, Problem, Result};
+use crate::identity::file_name::check_listed;
 use crate::io::atomic;
 use crate::io::hash::DigestKind;
 use files::{Artifacts, Header, Sum};
@@ -89,17 +90,56 @@ impl Manifest {
         kinds
     }
 
-    /// Reads `DIR/manifest.json`.
+    /// Reads `DIR/manifest.json`. Every file name it lists must be a plain
+    /// name inside DIR ([`check_listed`]): a manifest is input, and
+    /// `verify` or `manifest merge` following `../victim` would leave DIR.
     pub fn read(dir: &Path) -> Result<Manifest> {
         let path = dir.join(MANIFEST);
         let text = std::fs::read(&path).at("reading", &path)?;
-        serde_json::from_slice(&text).map_err(|e| {
-            crate::error::Error::invalid(
+        let m: Manifest = serde_json::from_slice(&text).map_err(|e| {
+            Error::invalid(
                 path.display().to_string(),
                 "",
                 format!("not a burnline manifest: {e}"),
             )
-        })
+        })?;
+        let problems: Vec<Problem> = m
+            .named_files()
+            .filter_map(|(field, name)| {
+                let rule = check_listed(name).err()?;
+                Some(Problem::new(path.display().to_string(), field, rule))
+            })
+            .collect();
+        if problems.is_empty() {
+            Ok(m)
+        } else {
+            Err(Error::Invalid(problems))
+        }
+    }
+
+    /// Every file name the manifest lists, with its field.
+    fn named_files(&self) -> impl Iterator<Item = (String, &str)> {
+        let header = [
+            ("base", &self.header.base),
+            ("base_bmap", &self.header.base_bmap),
+        ]
+        .into_iter()
+        .filter_map(|(field, f)| Some((format!("{field}.file"), f.as_ref()?.file.as_str())));
+        let devices = self.devices.iter().enumerate().flat_map(|(i, e)| {
+            let extra = e
+                .artifacts
+                .extra_files
+                .iter()
+                .enumerate()
+                .map(move |(k, f)| {
+                    (
+                        format!("devices[{i}].extra_files[{k}].file"),
+                        f.file.as_str(),
+                    )
+                });
+            std::iter::once((format!("devices[{i}].file"), e.file.as_str())).chain(extra)
+        });
+        header.chain(devices)
     }
 }
 

@@ -70,8 +70,25 @@ pub struct OutputSpec {
     /// (with SHA-256 a hash of the whole disk per device).
     pub no_image_digest: bool,
     /// The checksum outputs are listed with: SHA-256 (`SHA256SUMS`) or
-    /// BLAKE3 (`B3SUMS`; station deltas then record their image's BLAKE3).
+    /// BLAKE3 (`B3SUMS`).
     pub digest: DigestKind,
+    /// Whether the recipe or the command line named [`Self::digest`]; when
+    /// not, base+delta output records each image's BLAKE3 in its delta
+    /// (only `flash` reads it, and BLAKE3 comes from the base's tree at the
+    /// cost of a few leaves, where SHA-256 costs a pass over the whole disk).
+    pub digest_given: bool,
+}
+
+impl OutputSpec {
+    /// The kind of the full-image digest a delta records: BLAKE3 unless a
+    /// digest was named.
+    pub fn delta_image_digest(&self) -> DigestKind {
+        if self.digest_given {
+            self.digest
+        } else {
+            DigestKind::Blake3
+        }
+    }
 }
 
 /// Checks `output:`'s `mode`, `bmap`, `compress` and `digest`, reporting
@@ -120,5 +137,6 @@ pub fn resolve(raw: &RawOutput, p: &mut impl FnMut(&str, String)) -> OutputSpec 
         compress,
         no_image_digest: false,
         digest,
+        digest_given: raw.digest.is_some(),
     }
 }

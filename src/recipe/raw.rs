@@ -151,6 +151,9 @@ pub struct RawAuth {
     /// `device` (default): the device registers at first boot;
     /// `host`: the station registers before burning.
     pub register: Option<String>,
+    /// `http` (default) or `mqtt`: how the device registers at first boot,
+    /// recorded in its credentials.
+    pub register_via: Option<String>,
 }
 
 /// Where a secret comes from.

@@ -578,6 +578,19 @@ fn resolve_auth(a: &RawAuth, dir: &Path, p: &mut impl FnMut(&str, String)) -> Op
             RegisterAt::Device
         }
     };
+    match (a.register_via.as_deref(), a.mode.as_str(), register) {
+        (None, _, _) => {}
+        (Some(v), _, _) if v != "http" && v != "mqtt" => p(
+            "auth.register_via",
+            format!("must be `http` or `mqtt`, found `{v}`"),
+        ),
+        (Some(_), "product-secret", RegisterAt::Device) => {}
+        (Some(_), _, _) => p(
+            "auth.register_via",
+            "belongs to `mode: product-secret` with the device registering (`register: device`)"
+                .into(),
+        ),
+    }
     let mode = match a.mode.as_str() {
         "device-secret" => {
             if a.product_secret.is_some() {
@@ -617,6 +630,7 @@ fn resolve_auth(a: &RawAuth, dir: &Path, p: &mut impl FnMut(&str, String)) -> Op
         product_key: a.product_key.clone(),
         region: a.region.clone(),
         endpoint: a.endpoint.clone(),
+        register_via: a.register_via.clone().filter(|v| v == "mqtt"),
     })
 }
 

@@ -202,6 +202,9 @@ pub struct Auth {
     pub region: Option<String>,
     /// Endpoint recorded for the device.
     pub endpoint: Option<String>,
+    /// How the device registers at first boot, recorded for it: `mqtt`, or
+    /// none for HTTPS.
+    pub register_via: Option<String>,
 }
 
 impl Recipe {

@@ -10,9 +10,12 @@
 //! It is a [`crate::io::append_log`], with that module's one rule: a torn
 //! last line (a crash mid-append) is cut off; any other unreadable line
 //! stops the run with the file and line (exit 2), never skipped, whatever
-//! the fingerprint. The journal is locked while open.
+//! the fingerprint. An entry naming a file that is not a plain name inside
+//! the output directory (`../victim.img`, an absolute path: see
+//! [`check_listed`]) is such a line too. The journal is locked while open.
 
 use crate::error::{IoContext, Result};
+use crate::identity::file_name::check_listed;
 use crate::io::append_log::{AppendLog, Options};
 use crate::io::atomic;
 use crate::manifest::Entry;
@@ -86,6 +89,13 @@ impl Journal {
             match line {
                 Line::Head(_) => return Err(log.damaged(n, "a second head")),
                 Line::Entry(e) => {
+                    let names = std::iter::once(&e.file)
+                        .chain(e.artifacts.extra_files.iter().map(|f| &f.file));
+                    for name in names {
+                        if let Err(rule) = check_listed(name) {
+                            return Err(log.damaged(n, &format!("file: {rule}")));
+                        }
+                    }
                     if same && in_place(out, &e) {
                         done.insert((e.product_key.clone(), e.device_name.clone()), *e);
                     }

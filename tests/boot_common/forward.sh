@@ -1,10 +1,12 @@
-# The guest's one way out, run by QEMU (guestfwd ...-cmd:) for each TCP
-# connection the guest opens to 10.0.2.100:443, with the connection on stdin
-# and stdout: logs it, then hands it to the emulator whose port is in
-# DIR/port, or closes it when no emulator runs (the platform is down).
-# socat's own messages go nowhere: they would end up in the guest's TLS
-# stream.
+# The guest's ways out, run by QEMU (guestfwd ...-cmd:) for each TCP
+# connection the guest opens to 10.0.2.100:443 (NAME https) or :8883 (NAME
+# mqtts), with the connection on stdin and stdout: logs it, then hands it
+# to the emulator's listener whose port is in DIR/port-NAME, or closes it
+# when no emulator runs (the platform is down). socat's own messages go
+# nowhere: they would end up in the guest's TLS stream.
+#   sh forward.sh DIR NAME
 dir=$1
-echo connection >>"$dir/connections.log"
-port=$(cat "$dir/port" 2>/dev/null) || exit 0
+name=$2
+echo "$name" >>"$dir/connections.log"
+port=$(cat "$dir/port-$name" 2>/dev/null) || exit 0
 exec socat -lf /dev/null - "TCP:127.0.0.1:$port"

@@ -1,13 +1,15 @@
 //! The platform as the guest sees it. QEMU's user network, with
-//! `restrict=on`, forwards one address, 10.0.2.100:443, to `forward.sh`,
-//! which logs each connection and hands it to the emulator now running on
+//! `restrict=on`, forwards one address, 10.0.2.100, on two ports (443 for
+//! HTTPS registration, 8883 for the MQTT login) to `forward.sh`, which logs
+//! each connection and hands it to the emulator's listener now running on
 //! 127.0.0.1 (its port is in a file), or closes it when none runs. The
 //! emulator serves TLS with the shared test CA and keeps a state file, so it
 //! can be stopped and started again, with other options, while a guest
 //! runs.
 
 use super::shared::shared;
-use crate::common::emulator::{state_secrets, write_products, Emulator};
+use crate::common::emulator::{state_secrets, write_products};
+use crate::common::mqtt::{Listed, MqttEmulator};
 use crate::common::{repo_root, s};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -20,7 +22,7 @@ pub struct Platform {
     dir: PathBuf,
     products: PathBuf,
     state: PathBuf,
-    emulator: Option<Emulator>,
+    emulator: Option<MqttEmulator>,
     logs: Vec<PathBuf>,
 }
 
@@ -41,39 +43,42 @@ impl Platform {
     pub fn start(&mut self, extra: &[&str]) {
         self.stop();
         let sh = shared();
-        let mut args = vec![
-            "--state",
-            s(&self.state),
-            "--tls-cert",
-            s(&sh.leaf),
-            "--tls-key",
-            s(&sh.key),
-        ];
+        let mut args = vec!["--state", s(&self.state)];
         args.extend_from_slice(extra);
-        let mut emu = Emulator::start(&self.dir, &self.products, &args);
-        emu.ca = Some(fs::read(&sh.ca).expect("the test CA"));
-        let port = emu
-            .url
-            .rsplit(':')
-            .next()
-            .expect("the emulator's port")
-            .to_owned();
-        let tmp = self.dir.join("port.tmp");
-        fs::write(&tmp, port).expect("port file");
-        fs::rename(&tmp, self.dir.join("port")).expect("port file");
+        let emu = MqttEmulator::start(
+            &self.dir,
+            &self.products,
+            Some((&sh.leaf, &sh.key, &sh.ca)),
+            &args,
+        );
+        let https = emu.url.rsplit(':').next().expect("the HTTPS port");
+        let mqtts = emu.mqtts.as_deref().expect("the MQTT TLS listener");
+        let mqtts = mqtts.rsplit(':').next().expect("the MQTT TLS port");
+        for (name, port) in [("https", https), ("mqtts", mqtts)] {
+            let tmp = self.dir.join(format!("port-{name}.tmp"));
+            fs::write(&tmp, port).expect("port file");
+            fs::rename(&tmp, self.dir.join(format!("port-{name}"))).expect("port file");
+        }
         self.logs.push(emu.log.clone());
         self.emulator = Some(emu);
     }
 
     /// Stops the emulator: the guest's connections are closed at once.
     pub fn stop(&mut self) {
-        let _ = fs::remove_file(self.dir.join("port"));
+        for name in ["https", "mqtts"] {
+            let _ = fs::remove_file(self.dir.join(format!("port-{name}")));
+        }
         self.emulator = None;
     }
 
     /// The running emulator.
-    pub fn emulator(&self) -> &Emulator {
+    pub fn emulator(&self) -> &MqttEmulator {
         self.emulator.as_ref().expect("the emulator runs")
+    }
+
+    /// The running emulator's view of `dn` (`GET /admin/devices`).
+    pub fn device(&self, dn: &str) -> Listed {
+        self.emulator().device(dn)
     }
 
     /// Every log of every emulator started so far.
@@ -115,10 +120,17 @@ impl Platform {
     /// QEMU's `-netdev` for a guest that reaches only this platform.
     pub fn netdev(&self) -> String {
         let forward = repo_root().join("tests/boot_common/forward.sh");
+        let to = |port: u16, name: &str| {
+            format!(
+                "guestfwd=tcp:10.0.2.100:{port}-cmd:sh {} {} {name}",
+                s(&forward),
+                s(&self.dir)
+            )
+        };
         format!(
-            "user,id=n0,restrict=on,guestfwd=tcp:10.0.2.100:443-cmd:sh {} {}",
-            s(&forward),
-            s(&self.dir)
+            "user,id=n0,restrict=on,{},{}",
+            to(443, "https"),
+            to(8883, "mqtts")
         )
     }
 }

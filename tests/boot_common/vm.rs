@@ -223,7 +223,7 @@ impl Boot {
     }
 
     /// Cuts the power: SIGKILL to QEMU, now.
-    pub fn cut(mut self) -> Duration {
+    pub fn cut(&mut self) -> Duration {
         let at = self.elapsed();
         self.child.kill().expect("SIGKILL QEMU");
         let _ = self.child.wait();

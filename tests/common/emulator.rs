@@ -1,21 +1,14 @@
 //! The platform for the registration tests: the emulator run as a real,
 //! long-running process of the built binary on 127.0.0.1 (so it keeps its
-//! own helper instead of the `Test` builder), admin calls to it, a test CA,
-//! and the secrets it issued. Everything listens on and connects to
-//! loopback only.
+//! own helper instead of the `Test` builder), admin calls to it, a
+//! registration through `burnline register`, a test CA, and the secrets it
+//! issued. Everything listens on and connects to loopback only.
 
+use super::{Test, PK, PS};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 
-/// The burnline binary, for `tests/host_build.rs` until it runs burnline
-/// through the `Test` builder.
-pub const BIN: &str = env!("CARGO_BIN_EXE_burnline");
-/// `super::PK`, for `tests/host_build.rs`'s glob import until it is
-/// converted (then only `super::PK` stays).
-pub const PK: &str = super::PK;
-/// `super::PS`, likewise.
-pub const PS: &str = super::PS;
 /// The ProductKey of a product whose dynamic registration is off.
 pub const PK_OFF: &str = "b2Y3cFoQ93A";
 /// Its ProductSecret.
@@ -132,6 +125,18 @@ impl Emulator {
     pub fn activated(&self, dn: &str) -> bool {
         self.devices().iter().any(|(n, a, _)| n == dn && *a)
     }
+
+    /// Whether a DeviceSecret was issued to `dn` (activation comes later, at
+    /// its first MQTT login).
+    pub fn registered(&self, dn: &str) -> bool {
+        let (status, body) = admin(&self.url, "GET", "/admin/devices", None, self.ca.as_deref());
+        assert_eq!(status, 200, "{body}");
+        let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+        v.as_array()
+            .expect("array")
+            .iter()
+            .any(|d| d["device_name"] == dn && d["secrets_issued"].as_u64().is_some_and(|n| n > 0))
+    }
 }
 
 impl Drop for Emulator {
@@ -180,20 +185,22 @@ pub fn admin(
     (status, resp.body_mut().read_to_string().expect("body"))
 }
 
-/// Runs burnline with `args`, for `tests/host_build.rs` until it uses the
-/// `Test` builder.
-pub fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run burnline")
-}
-
-/// Bytes as text, for `tests/host_build.rs` until it uses the `Test`
-/// builder.
-pub fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+/// `burnline register PK DN PS --endpoint URL EXTRA...` in `t`'s
+/// directory (a device of `write_products`' product); the DeviceSecret the
+/// platform issued, from its `DeviceInfo:` line.
+#[track_caller]
+pub fn register(t: &Test, url: &str, dn: &str, extra: &[&str]) -> String {
+    t.burnline()
+        .args(["register", PK, dn, PS, "--endpoint", url])
+        .args(extra)
+        .stdout_contains(format!("DeviceInfo: {PK} {dn} "))
+        .run()
+        .stdout
+        .trim_end()
+        .rsplit(' ')
+        .next()
+        .expect("a DeviceSecret")
+        .to_owned()
 }
 
 /// A test CA and a leaf for 127.0.0.1 and localhost, as PEM files in `dir`:
@@ -235,7 +242,8 @@ pub fn test_ca_for(dir: &Path, names: &[&str]) -> (PathBuf, PathBuf, PathBuf) {
     (ca_pem, leaf_pem, key_pem)
 }
 
-/// The secrets in the emulator's state file: (device_name, secret).
+/// The secrets in the emulator's state file: (device_name, secret), for the
+/// devices that hold one.
 pub fn state_secrets(state: &Path) -> Vec<(String, String)> {
     let text = std::fs::read_to_string(state).expect("state file");
     let v: serde_json::Value = serde_json::from_str(&text).expect("state json");
@@ -243,11 +251,11 @@ pub fn state_secrets(state: &Path) -> Vec<(String, String)> {
         .as_array()
         .expect("devices")
         .iter()
-        .map(|d| {
-            (
+        .filter_map(|d| {
+            Some((
                 d["device_name"].as_str().expect("dn").to_owned(),
-                d["device_secret"].as_str().expect("ds").to_owned(),
-            )
+                d["device_secret"].as_str()?.to_owned(),
+            ))
         })
         .collect()
 }

@@ -1,5 +1,7 @@
 //! Looking into what a build wrote: a partition cut out of an image, a
-//! file's SHA-256, `fsck.fat -n` on a volume, and `inspect --json`.
+//! file's SHA-256 (and BLAKE3, by `b3sum`), `fsck.fat -n` on a volume,
+//! `inspect --json`, and a loop device to see an image or a card as a block
+//! device.
 
 use super::Test;
 use std::fs;
@@ -44,5 +46,51 @@ pub fn inspect_json(t: &Test, img: impl AsRef<std::ffi::OsStr>, reveal: bool) ->
         cmd.arg("--reveal-secrets").stdout_json()
     } else {
         cmd.stdout_json()
+    }
+}
+
+/// The BLAKE3 of a file, by `b3sum`.
+pub fn b3sum(t: &Test, path: &Path) -> String {
+    t.tool("b3sum")
+        .arg(path)
+        .run()
+        .stdout
+        .split_whitespace()
+        .next()
+        .expect("b3sum printed a hash")
+        .to_owned()
+}
+
+/// A loop device (`losetup` needs root), detached when dropped.
+pub struct LoopDevice(String);
+
+impl LoopDevice {
+    /// Attaches `file` to a free loop device, with `losetup` and `flags`
+    /// (such as `--read-only`), run in `t`'s directory.
+    #[track_caller]
+    pub fn attach(t: &Test, file: &Path, flags: &[&str]) -> Self {
+        let dev = t
+            .tool("losetup")
+            .args(flags)
+            .args(["--find", "--show"])
+            .arg(file)
+            .run()
+            .stdout
+            .trim()
+            .to_owned();
+        LoopDevice(dev)
+    }
+
+    /// The device's path, such as `/dev/loop3`.
+    pub fn path(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Drop for LoopDevice {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("losetup")
+            .args(["-d", &self.0])
+            .status();
     }
 }

@@ -5,7 +5,10 @@
 //! `Test::new().file(..).args([..]).status(2).stderr_contains("..").run()`.
 //! `run()` checks every expectation; on a miss it panics with all the
 //! misses, the command, its directory, the exit status, stdout and stderr.
-//! The exit status is always checked: 0 unless the test says otherwise.
+//! The exit status is always checked: 0 unless the test says otherwise
+//! (`status(2)`, `fails()`, `signal(6)`). `spawn()` starts the run for a
+//! test that acts while it runs (polls, kills or interrupts it); its
+//! `wait()` checks the same expectations.
 //!
 //! `Test::new()` runs burnline, `Test::bootstrap()` the device side; the
 //! commands made from a test with `cmd()`, `burnline()` and `tool(NAME)` (a
@@ -26,6 +29,7 @@
 pub mod emulator;
 pub mod fixtures;
 pub mod images;
+pub mod mqtt;
 
 use std::ffi::{OsStr, OsString};
 use std::fmt::Write as _;
@@ -34,6 +38,7 @@ use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::rc::Rc;
+use std::time::{Duration, Instant};
 
 /// A DeviceSecret from the domain notes' test vectors.
 pub const DS1: &str = "ga7XA6KdlEeiPXQPpRbAjOZXwG8ydgSe";
@@ -95,6 +100,8 @@ enum Status {
     Code(i32),
     /// Not a success: a non-zero exit code, or a signal (a crash).
     Failure,
+    /// Ended by this signal (6: an abort at a crash point, 9: a SIGKILL).
+    Signal(i32),
     /// Any end; the test decides from the outcome (a poll).
     Any,
 }
@@ -145,25 +152,81 @@ impl Outcome {
     }
 }
 
-/// A spawned run (for a test that acts while it runs); `wait()` checks it.
+/// A spawned run (for a test that acts while it runs: polls it, kills or
+/// interrupts it); `wait()` checks it.
 pub struct Running {
     child: Child,
     test: Test,
 }
 
 impl Running {
+    /// The process id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether the run has ended, without waiting (its outcome is checked
+    /// at `wait()`).
+    pub fn has_ended(&mut self) -> bool {
+        self.child.try_wait().expect("poll the command").is_some()
+    }
+
+    /// Sends SIGKILL (a crash at an arbitrary moment). A run that has
+    /// already ended is left as it is.
+    pub fn kill(&mut self) {
+        if !self.has_ended() {
+            self.child.kill().expect("SIGKILL");
+        }
+    }
+
+    /// Sends SIGINT, as Ctrl-C at a terminal does.
+    pub fn interrupt(&self) {
+        let pid = rustix::process::Pid::from_raw(self.child.id() as i32).expect("a child's pid");
+        rustix::process::kill_process(pid, rustix::process::Signal::INT).expect("SIGINT");
+    }
+
     /// Waits for the run to end and checks every expectation.
     #[track_caller]
     pub fn wait(self) -> Outcome {
+        let test = self.test.clone();
+        let outcome = self.outcome();
+        test.check(&outcome);
+        outcome
+    }
+
+    /// Waits at most `limit` for the run to end (for a run that must not
+    /// hang), then checks it as `wait()` does. A run still going at the
+    /// limit is killed, and the test fails.
+    #[track_caller]
+    pub fn wait_within(mut self, limit: Duration) -> Outcome {
+        let deadline = Instant::now() + limit;
+        while !self.has_ended() {
+            if Instant::now() >= deadline {
+                self.kill();
+                let test = self.test.clone();
+                let outcome = self.outcome();
+                panic!(
+                    "{}",
+                    test.report(
+                        &outcome,
+                        &[format!("still running after {limit:?}, killed")]
+                    )
+                );
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.wait()
+    }
+
+    /// Waits for the end and collects what the run printed.
+    fn outcome(self) -> Outcome {
         let out = self.child.wait_with_output().expect("wait for the command");
-        let outcome = Outcome {
+        Outcome {
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stdout_bytes: out.stdout,
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
             ended: out.status,
-        };
-        self.test.check(&outcome);
-        outcome
+        }
     }
 }
 
@@ -284,6 +347,13 @@ impl Test {
         self
     }
 
+    /// The run must end by signal `signal` (6: an abort at a crash point,
+    /// 9: a SIGKILL).
+    pub fn signal(mut self, signal: i32) -> Self {
+        self.status = Status::Signal(signal);
+        self
+    }
+
     /// The run may end in any way: for a poll that looks at
     /// `Outcome::code()` and then checks the outcome it keeps with `check`.
     pub fn any_status(mut self) -> Self {
@@ -359,6 +429,13 @@ impl Test {
         self.spawn().wait()
     }
 
+    /// Runs the command, allowing it at most `limit` (see
+    /// [`Running::wait_within`]), and checks every expectation.
+    #[track_caller]
+    pub fn run_within(&self, limit: Duration) -> Outcome {
+        self.spawn().wait_within(limit)
+    }
+
     /// Runs the command, checks every expectation, and parses stdout as JSON.
     #[track_caller]
     pub fn stdout_json(&self) -> serde_json::Value {
@@ -414,6 +491,7 @@ impl Test {
         match (&self.status, outcome.ended.code()) {
             (Status::Code(want), Some(got)) if *want == got => {}
             (Status::Failure, code) if code != Some(0) => {}
+            (Status::Signal(want), _) if outcome.ended.signal() == Some(*want) => {}
             (Status::Any, _) => {}
             (Status::Code(want), _) => misses.push(format!(
                 "ended with {}, wanted exit status {want}",
@@ -421,6 +499,10 @@ impl Test {
             )),
             (Status::Failure, _) => misses.push(format!(
                 "ended with {}, wanted a failure",
+                ended(outcome.ended)
+            )),
+            (Status::Signal(want), _) => misses.push(format!(
+                "ended with {}, wanted signal {want}",
                 ended(outcome.ended)
             )),
         }

@@ -57,6 +57,25 @@ pub struct RunArgs {
     /// bootstrap), for example the edge runtime's `lectl config set -g`.
     #[arg(long, num_args = 1.., allow_hyphen_values = true, value_name = "CMD ARGS")]
     pub exec: Vec<String>,
+    /// How a product certificate registers: `http` (POST /auth/register/device)
+    /// or `mqtt` (MQTT dynamic registration, `authType=register`); default:
+    /// the record's `register_via`, else http.
+    #[arg(long, value_enum)]
+    pub register_via: Option<RegisterVia>,
+    /// With --register-via mqtt: the MQTT server, `mqtts://HOST:PORT`, or
+    /// `HOST:PORT` for plain TCP to a loopback emulator (default: TLS to the
+    /// record's region host, port 8883).
+    #[arg(long)]
+    pub mqtt: Option<String>,
+}
+
+/// `--register-via`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RegisterVia {
+    /// HTTPS dynamic registration.
+    Http,
+    /// MQTT dynamic registration.
+    Mqtt,
 }
 
 /// `burnline-bootstrap status`
@@ -65,9 +84,22 @@ pub struct StatusArgs {
     /// The credentials partition.
     #[command(flatten)]
     pub part: PartitionArgs,
-    /// Also check that the triple authenticates (HTTP device authentication).
+    /// Also log in over MQTT, as the edge runtime will: exit 0 when the
+    /// platform accepts the triple (the device is then activated and shown
+    /// online), 3 when it refuses, 4 on a network failure.
     #[arg(long)]
     pub check_online: bool,
+    /// For --check-online: the MQTT server, `mqtts://HOST:PORT`, or
+    /// `HOST:PORT` for plain TCP to a loopback emulator (default: TLS to
+    /// `<PK>.iot-as-mqtt.<region>.aliyuncs.com:8883`, trusting the public
+    /// roots, the Aliyun IoT Root CA and --ca-file).
+    #[arg(long)]
+    pub mqtt: Option<String>,
+    /// Also check the triple with HTTP device authentication (`POST /auth`
+    /// on --endpoint or `iot-as-http.<region>.aliyuncs.com`); for directly
+    /// connected devices only, the platform refuses it to gateways.
+    #[arg(long)]
+    pub check_http_auth: bool,
     /// The platform, for --check-online.
     #[command(flatten)]
     pub platform: PlatformArgs,

@@ -3,9 +3,9 @@
 //! | code | meaning |
 //! |---|---|
 //! | 0 | ready: the record holds a full triple |
-//! | 2 | the record is missing or invalid (or the command line is) |
+//! | 2 | the record is missing or invalid, or could not store a DeviceSecret (or the command line is wrong) |
 //! | 3 | the platform refused (registration or authentication) |
-//! | 4 | network failure: retry at the next boot |
+//! | 4 | network failure: the systemd unit runs the bootstrap again (every 30 s in the example unit) |
 //! | 5 | storage failure: the device could not be read or written |
 
 use std::fmt;
@@ -43,7 +43,10 @@ impl fmt::Display for Failure {
             Failure::Usage(m) => write!(f, "command line: {m}"),
             Failure::Record(m) => write!(f, "credential record: {m}"),
             Failure::Refused(m) => write!(f, "refused: {m}"),
-            Failure::Network(m) => write!(f, "network: {m} (will retry at the next boot)"),
+            Failure::Network(m) => write!(
+                f,
+                "network: {m} (exit 4: the systemd unit runs the bootstrap again, every 30 s in the example unit)"
+            ),
             Failure::Storage(m) => write!(f, "storage: {m}"),
         }
     }

@@ -4,21 +4,30 @@
 //! `run`: read the active record and check it. A full triple is ready: no
 //! network at all. A product certificate registers once (the same client as
 //! `burnline register`), and the triple is stored in the other slot, synced
-//! and read back before anything else uses the secret.
+//! and read back before anything else uses the secret. Since the platform
+//! issues the secret once, registering waits until it is certain the new
+//! record can be stored: its sequence can grow and it fits a slot.
 
 use super::exit::Failure;
 use super::handoff;
 use super::store::{self, Partition, StoreError};
 use super::validate::{self, Mode};
 use crate::cmdline::{
-    BootstrapCli, BootstrapCommand, PartitionArgs, PlatformArgs, RunArgs, StatusArgs,
+    BootstrapCli, BootstrapCommand, PartitionArgs, PlatformArgs, RegisterVia, RunArgs, StatusArgs,
 };
-use burnline_core::credentials::locate::{self, Where};
+use burnline_core::credentials::capacity;
+use burnline_core::credentials::locate::{self, LocateError, Where};
 use burnline_core::credentials::payload::Credentials;
+use burnline_core::identity::rules::DEVICE_SECRET_MAX;
 use burnline_core::registration::client::{Client, ClientOptions};
 use burnline_core::registration::endpoint::Endpoint;
 use burnline_core::registration::error::RegisterError;
+use burnline_core::registration::mqtt::MqttCredentials;
+use burnline_core::registration::mqtt_login;
+use burnline_core::registration::mqtt_transport::{tls_config, MqttError, MqttTarget};
 use burnline_core::registration::sign::SignMethod;
+use burnline_core::secret::Secret;
+use burnline_core::table::TableError;
 use std::ffi::OsString;
 use std::fs::{File, OpenOptions};
 
@@ -42,7 +51,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
 }
 
 fn open(part: &PartitionArgs, write: bool) -> Result<(File, Partition), Failure> {
-    let file = OpenOptions::new()
+    let mut file = OpenOptions::new()
         .read(true)
         .write(write)
         .open(&part.device)
@@ -52,8 +61,44 @@ fn open(part: &PartitionArgs, write: bool) -> Result<(File, Partition), Failure>
         (Some(name), _, _) => Where::Named(name.clone()),
         _ => Where::Named("creds".into()),
     };
-    let p = locate::find(&file, &at).map_err(Failure::Record)?;
+    let p = locate::find(&mut file, &at).map_err(|e| match e {
+        e @ LocateError::OutsideDevice { .. } => {
+            Failure::Usage(format!("{e}: check --offset and --size"))
+        }
+        LocateError::Table(TableError::Io(e)) => Failure::Storage(format!(
+            "reading the partition table of {}: {e}",
+            part.device.display()
+        )),
+        other => Failure::Record(other.to_string()),
+    })?;
     Ok((file, p))
+}
+
+/// Why a product certificate is not registered although it is valid: the
+/// platform issues a DeviceSecret once, and this one could not be stored in
+/// `part`.
+fn cannot_store(e: StoreError, part: Partition) -> Failure {
+    const WHY: &str =
+        "not registering, since the DeviceSecret the platform issues only once could not be stored";
+    match e {
+        StoreError::SequenceExhausted(_) => Failure::Record(format!(
+            "{e}: {WHY}; burn the credentials partition anew (a fresh image starts at sequence 1)"
+        )),
+        StoreError::TooLarge(t) if t.slot < part.size / 2 => Failure::Record(format!(
+            "once registered, the record can need {} bytes (with a {DEVICE_SECRET_MAX}-character DeviceSecret), \
+             more than the {} bytes a record may take: {WHY}; rebuild the image with a shorter endpoint or region",
+            t.needed, t.slot
+        )),
+        StoreError::TooLarge(t) => Failure::Record(format!(
+            "once registered, the record can need {} bytes (with a {DEVICE_SECRET_MAX}-character DeviceSecret), \
+             more than a {}-byte slot of this partition holds: {WHY}; rebuild the image with a credentials partition \
+             of at least {} bytes",
+            t.needed,
+            t.slot,
+            t.needed.saturating_mul(2)
+        )),
+        other => Failure::Record(other.to_string()),
+    }
 }
 
 fn read(file: &File, part: Partition) -> Result<(store::Active, Credentials, Mode), Failure> {
@@ -91,7 +136,8 @@ fn map_register(e: RegisterError) -> Failure {
     match e {
         RegisterError::Refused { code: 6289, .. } => Failure::Refused(
             "the platform says this device is already activated (6289), and no slot holds a DeviceSecret: \
-             delete the device in the IoT console (this needs a phone verification), then boot again to register it anew"
+             delete the device in the IoT console (this needs a phone verification) or reset it (the console's reset, \
+             API ResetThing), then boot again to register it anew"
                 .into(),
         ),
         e @ RegisterError::Refused { .. } => Failure::Refused(e.to_string()),
@@ -100,18 +146,93 @@ fn map_register(e: RegisterError) -> Failure {
     }
 }
 
+/// The MQTT server: `--mqtt`, else TLS to the record's region host.
+fn mqtt_target(given: Option<&str>, creds: &Credentials) -> Result<MqttTarget, Failure> {
+    match given {
+        Some(t) => MqttTarget::parse(t).map_err(|e| Failure::Usage(e.to_string())),
+        None => {
+            let region = creds
+                .region
+                .as_deref()
+                .unwrap_or(burnline_core::registration::endpoint::DEFAULT_REGION);
+            if region.is_empty()
+                || !region
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-')
+            {
+                return Err(Failure::Record(
+                    "region: letters, digits and `-` only".into(),
+                ));
+            }
+            Ok(MqttTarget {
+                host: format!("{}.iot-as-mqtt.{region}.aliyuncs.com", creds.product_key),
+                port: burnline_core::registration::mqtt::TLS_PORT,
+                tls: true,
+            })
+        }
+    }
+}
+
+fn map_mqtt(e: MqttError) -> Failure {
+    match e {
+        e @ MqttError::Refused(_) => Failure::Refused(e.to_string()),
+        MqttError::Network(m) => Failure::Network(m),
+        MqttError::Input(m) => Failure::Usage(m),
+    }
+}
+
+fn mqtt_tls(platform: &PlatformArgs) -> Result<std::sync::Arc<rustls::ClientConfig>, Failure> {
+    let ca = platform.ca_pem().map_err(Failure::Usage)?;
+    tls_config(ca.as_deref()).map_err(|e| Failure::Usage(format!("--ca-file: {e}")))
+}
+
+/// Registers the record's device; the DeviceSecret it was issued.
+fn register(args: &RunArgs, creds: &Credentials, ps: &Secret) -> Result<Secret, Failure> {
+    let via = match (args.register_via, creds.register_via.as_deref()) {
+        (Some(v), _) => v,
+        (None, Some("mqtt")) => RegisterVia::Mqtt,
+        (None, _) => RegisterVia::Http,
+    };
+    match via {
+        RegisterVia::Http => {
+            let (client, method) = client(&args.platform, creds)?;
+            Ok(client
+                .register(&creds.product_key, &creds.device_name, ps, method)
+                .map_err(map_register)?
+                .device_secret)
+        }
+        RegisterVia::Mqtt => {
+            let target = mqtt_target(args.mqtt.as_deref(), creds)?;
+            let tls = mqtt_tls(&args.platform)?;
+            mqtt_login::register(
+                &target,
+                Some(tls),
+                &creds.product_key,
+                &creds.device_name,
+                ps,
+            )
+            .map_err(|e| match e {
+                MqttError::Refused(5) => Failure::Refused(format!(
+                        "{e}; for a registration this also means the device is already activated: \
+                         delete it in the IoT console or reset it (API ResetThing), then boot again"
+                    )),
+                other => map_mqtt(other),
+            })
+        }
+    }
+}
+
 fn run(args: &RunArgs) -> Result<(), Failure> {
     let (mut file, part) = open(&args.part, true)?;
-    let (_, mut creds, mode) = read(&file, part)?;
+    let (active, mut creds, mode) = read(&file, part)?;
     if mode == Mode::ProductCertificate {
-        let (client, method) = client(&args.platform, &creds)?;
+        // Before any request: the new record must be able to follow this one.
+        store::check_room(&active, part, capacity::largest_slot(&creds))
+            .map_err(|e| cannot_store(e, part))?;
         let Some(ps) = creds.product_secret.clone() else {
             return Err(Failure::Record("no product_secret".into()));
         };
-        let got = client
-            .register(&creds.product_key, &creds.device_name, &ps, method)
-            .map_err(map_register)?;
-        creds.device_secret = Some(got.device_secret);
+        creds.device_secret = Some(register(args, &creds, &ps)?);
         if !creds.keep_product_secret {
             creds.product_secret = None;
         }
@@ -130,7 +251,7 @@ fn run(args: &RunArgs) -> Result<(), Failure> {
         if let Some(e) = last {
             return Err(Failure::Storage(format!(
                 "the platform issued the DeviceSecret but it could not be stored ({e}); \
-                 the device must be deleted in the IoT console before it can register again"
+                 the device must be deleted or reset in the IoT console before it can register again"
             )));
         }
         eprintln!(
@@ -159,18 +280,55 @@ fn status(args: &StatusArgs) -> Result<(), Failure> {
     println!("mode: {}", mode.name());
     println!("product_key: {}", creds.product_key);
     println!("device_name: {}", creds.device_name);
+    if !args.check_online && !args.check_http_auth {
+        return Ok(());
+    }
+    let Some(ds) = &creds.device_secret else {
+        return Err(Failure::Record(
+            "no DeviceSecret yet: run `burnline-bootstrap run` first".into(),
+        ));
+    };
     if args.check_online {
-        let Some(ds) = &creds.device_secret else {
-            return Err(Failure::Record(
-                "no DeviceSecret yet: run `burnline-bootstrap run` first".into(),
-            ));
-        };
-        let (client, method) = client(&args.platform, &creds)?;
+        let target = mqtt_target(args.mqtt.as_deref(), &creds)?;
+        let tls = mqtt_tls(&args.platform)?;
+        let timestamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis().to_string())
+            .unwrap_or_default();
+        let region = creds
+            .region
+            .as_deref()
+            .unwrap_or(burnline_core::registration::endpoint::DEFAULT_REGION);
+        let login = MqttCredentials::derive(
+            &creds.product_key,
+            &creds.device_name,
+            ds,
+            args.platform.sign_method,
+            &timestamp,
+            region,
+            &mqtt_login::secure_mode(&target, None),
+        );
+        mqtt_login::check_login(&target, Some(tls), &login).map_err(map_mqtt)?;
+        println!("online: the platform accepted the MQTT login at {target}");
+    }
+    if args.check_http_auth {
+        let mut platform = args.platform.clone();
+        if platform.endpoint.is_none() && creds.endpoint.is_none() {
+            let region = creds
+                .region
+                .as_deref()
+                .unwrap_or(burnline_core::registration::endpoint::DEFAULT_REGION);
+            platform.endpoint =
+                Some(Endpoint::http_auth_for_region(region).map_err(|e| {
+                    Failure::Record(format!("the credential record's region: {e}"))
+                })?);
+        }
+        let (client, method) = client(&platform, &creds)?;
         client
             .authenticate(&creds.product_key, &creds.device_name, ds, method)
             .map_err(map_register)?;
         println!(
-            "online: the triple authenticates at {}",
+            "http auth: the triple authenticates at {}",
             client.endpoint().base()
         );
     }

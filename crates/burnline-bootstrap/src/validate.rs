@@ -28,6 +28,9 @@ impl Mode {
 pub fn check(c: &Credentials) -> Result<Mode, String> {
     rules::check_product_key(&c.product_key).map_err(|r| format!("product_key: {r}"))?;
     rules::check_device_name(&c.device_name).map_err(|r| format!("device_name: {r}"))?;
+    if !matches!(c.register_via.as_deref(), None | Some("http" | "mqtt")) {
+        return Err("register_via: must be `http` or `mqtt`".into());
+    }
     if let Some(ds) = &c.device_secret {
         rules::check_device_secret(ds.expose()).map_err(|r| format!("device_secret: {r}"))?;
         return Ok(Mode::Triple);

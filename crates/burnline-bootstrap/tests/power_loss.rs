@@ -49,6 +49,7 @@ fn creds(ds: Option<&str>, ps: Option<&str>) -> Vec<u8> {
         region: Some("cn-shanghai".into()),
         endpoint: None,
         keep_product_secret: false,
+        register_via: None,
     }
     .to_json()
     .to_vec()
@@ -56,7 +57,7 @@ fn creds(ds: Option<&str>, ps: Option<&str>) -> Vec<u8> {
 
 fn fresh_disk(payload: &[u8]) -> SimDisk {
     let mut bytes = vec![0u8; 16384];
-    let slot = record::encode(1, payload);
+    let slot = record::encode(1, payload, PART.size / 2).expect("fits");
     bytes[PART.offset as usize..PART.offset as usize + slot.len()].copy_from_slice(&slot);
     SimDisk {
         bytes,
@@ -191,8 +192,8 @@ fn a_flipped_bit_in_either_slot_lets_the_other_win() {
     let a_payload = creds(None, Some("7jluWm1zql7bt8qK"));
     let b_payload = creds(Some("ga7XA6KdlEeiPXQPpRbAjOZXwG8ydgSe"), None);
     let mut part = vec![0u8; PART.size as usize];
-    let a = record::encode(1, &a_payload);
-    let b = record::encode(2, &b_payload);
+    let a = record::encode(1, &a_payload, PART.size / 2).expect("fits");
+    let b = record::encode(2, &b_payload, PART.size / 2).expect("fits");
     let half = part.len() / 2;
     part[..a.len()].copy_from_slice(&a);
     part[half..half + b.len()].copy_from_slice(&b);

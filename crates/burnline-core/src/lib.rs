@@ -7,6 +7,8 @@
 //! - [`identity`]: the rules a ProductKey, DeviceName and secret follow;
 //! - [`credentials`]: the on-flash credential record, its JSON payload, and
 //!   how to find the credentials partition on a disk;
+//! - [`table`]: the one partition-table reader (GPT or MBR) of `inspect` and
+//!   the bootstrap, which no disk content can make panic;
 //! - [`registration`]: the platform's request signing, dynamic registration
 //!   client and MQTT connect parameters;
 //! - [`cli`]: the command-line pieces both programs share.
@@ -16,3 +18,4 @@ pub mod credentials;
 pub mod identity;
 pub mod registration;
 pub mod secret;
+pub mod table;

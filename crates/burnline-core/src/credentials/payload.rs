@@ -1,6 +1,7 @@
 //! The record's payload: a UTF-8 JSON object with `product_key`,
 //! `device_name`, and `device_secret` (一机一密, or after registration) or
-//! `product_secret` (一型一密), plus `region` / `endpoint` when set.
+//! `product_secret` (一型一密), plus `region` / `endpoint` when set, and
+//! `register_via` (`mqtt`) when the device is to register over MQTT.
 
 use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
@@ -23,6 +24,8 @@ pub struct Credentials {
     pub endpoint: Option<String>,
     /// Keep the ProductSecret after registering.
     pub keep_product_secret: bool,
+    /// How the device registers: `http` (when absent) or `mqtt`.
+    pub register_via: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -40,6 +43,8 @@ struct Wire<'a> {
     endpoint: Option<&'a str>,
     #[serde(skip_serializing_if = "std::ops::Not::not", default)]
     keep_product_secret: bool,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    register_via: Option<&'a str>,
 }
 
 #[derive(Deserialize)]
@@ -57,6 +62,8 @@ struct OwnedWire {
     endpoint: Option<String>,
     #[serde(default)]
     keep_product_secret: bool,
+    #[serde(default)]
+    register_via: Option<String>,
 }
 
 impl Credentials {
@@ -70,6 +77,7 @@ impl Credentials {
             region: self.region.as_deref(),
             endpoint: self.endpoint.as_deref(),
             keep_product_secret: self.keep_product_secret,
+            register_via: self.register_via.as_deref(),
         };
         // Serializing plain strings to a Vec cannot fail.
         Zeroizing::new(serde_json::to_vec(&wire).unwrap_or_default())
@@ -91,6 +99,7 @@ impl Credentials {
             region: w.region,
             endpoint: w.endpoint,
             keep_product_secret: w.keep_product_secret,
+            register_via: w.register_via,
         })
     }
 }
@@ -124,6 +133,7 @@ mod tests {
             region: Some("cn-shanghai".into()),
             endpoint: None,
             keep_product_secret: false,
+            register_via: None,
         };
         let json = c.to_json();
         assert_eq!(

@@ -24,6 +24,15 @@ pub fn looks_like_secret(value: &str) -> bool {
         && value.chars().any(|c| c.is_ascii_digit())
 }
 
+/// ProductKey length, in characters.
+pub const PRODUCT_KEY_LEN: usize = 11;
+/// Longest ProductSecret, in characters.
+pub const PRODUCT_SECRET_MAX: usize = 32;
+/// Longest DeviceName, in characters.
+pub const DEVICE_NAME_MAX: usize = 32;
+/// Longest DeviceSecret, in characters (what the platform issues).
+pub const DEVICE_SECRET_MAX: usize = 32;
+
 /// Characters the platform allows in DeviceName and imported DeviceSecrets.
 fn is_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '@' | '.' | ':')
@@ -34,7 +43,7 @@ pub fn check_product_key(pk: &str) -> Result<(), String> {
     if pk.is_empty() {
         return Err("must not be empty".into());
     }
-    if pk.chars().count() != 11 {
+    if pk.chars().count() != PRODUCT_KEY_LEN {
         return Err(format!(
             "must be 11 characters, found {}",
             pk.chars().count()
@@ -53,7 +62,7 @@ pub fn check_product_secret(ps: &str) -> Result<(), String> {
     if n == 0 {
         return Err("must not be empty".into());
     }
-    if n != 16 && n != 32 {
+    if n != 16 && n != PRODUCT_SECRET_MAX {
         return Err(format!("must be 16 or 32 characters, found {n}"));
     }
     if !ps.chars().all(|c| c.is_ascii_alphanumeric()) {
@@ -68,7 +77,7 @@ pub fn check_device_name(dn: &str) -> Result<(), String> {
     if n == 0 {
         return Err("must not be empty".into());
     }
-    if !(4..=32).contains(&n) {
+    if !(4..=DEVICE_NAME_MAX).contains(&n) {
         return Err(format!("must be 4 to 32 characters, found {n}"));
     }
     if let Some(c) = dn.chars().find(|c| !is_name_char(*c)) {
@@ -87,8 +96,10 @@ pub fn check_device_secret(ds: &str) -> Result<(), String> {
     if n == 0 {
         return Err("must not be empty".into());
     }
-    if n > 32 {
-        return Err(format!("must be at most 32 characters, found {n}"));
+    if n > DEVICE_SECRET_MAX {
+        return Err(format!(
+            "must be at most {DEVICE_SECRET_MAX} characters, found {n}"
+        ));
     }
     if !ds.chars().all(is_name_char) {
         return Err("may hold only A-Z a-z 0-9 - _ @ . :".into());

@@ -7,10 +7,13 @@
 //!   [`ClientOptions::ca_pem`] adds CAs for a private endpoint. There is no
 //!   way to switch verification off.
 //! - Timeouts: 10 s to connect, 30 s to read the answer (both adjustable).
-//! - Retries: at most [`ClientOptions::attempts`] tries, and only when the
-//!   request cannot have reached the server (connection refused, name not
-//!   resolved, connect timeout). Once the server may have seen the request,
-//!   it is never sent again: the platform issues a DeviceSecret only once.
+//! - Retries: at most [`ClientOptions::attempts`] tries, and only when no
+//!   byte of the request left this machine ([`super::sent`]: connection
+//!   refused, name not resolved, connect timeout, a connection ended during
+//!   the TLS handshake). Such a failure says that the request was not sent
+//!   and a retry is safe. Once the server may have seen the request, it is
+//!   never sent again, and the failure says so: the platform issues a
+//!   DeviceSecret only once.
 //! - No redirects are followed; no proxy is used for a loopback endpoint.
 
 use super::endpoint::Endpoint;
@@ -22,6 +25,8 @@ use crate::secret::Secret;
 use serde::Deserialize;
 use std::time::Duration;
 use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
+use ureq::unversioned::resolver::DefaultResolver;
+use ureq::unversioned::transport::{Connector, DefaultConnector};
 use zeroize::Zeroizing;
 
 /// The registration request's content type.
@@ -147,36 +152,27 @@ fn root_certs(ca_pem: Option<&[u8]>) -> Result<RootCerts, RegisterError> {
     Ok(RootCerts::Specific(std::sync::Arc::new(certs)))
 }
 
-/// Whether a failure happened before the request could reach the server.
-fn before_request(e: &ureq::Error) -> bool {
-    match e {
-        ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => true,
-        ureq::Error::Timeout(t) => matches!(t, ureq::Timeout::Connect | ureq::Timeout::Resolve),
-        ureq::Error::Io(io) => io.kind() == std::io::ErrorKind::ConnectionRefused,
-        _ => false,
-    }
-}
+/// Said when a failure came before any byte of the request was sent.
+const NOT_SENT: &str = "; the request was not sent, so a retry is safe";
 
 /// Said when a failure came after the request may have reached the server.
 const MAYBE_SEEN: &str =
     "; the request may have reached the platform: if the next try gets code 6289, \
-                          the device must be deleted in the console";
+                          the device must be deleted or reset in the console";
 
-/// Whether a failure may have come after the server saw the request.
-fn maybe_seen(e: &ureq::Error) -> bool {
+/// Whether a failure before the request was sent may pass on another try:
+/// not a TLS failure (a certificate or protocol error stays what it is), but
+/// a TLS handshake cut short is a connection failure.
+fn transient(e: &ureq::Error) -> bool {
+    let tls = |io: &std::io::Error| {
+        io.get_ref()
+            .and_then(|i| i.downcast_ref::<rustls::Error>())
+            .is_some()
+    };
     match e {
-        ureq::Error::Timeout(t) => !matches!(t, ureq::Timeout::Connect | ureq::Timeout::Resolve),
-        ureq::Error::Io(io) => {
-            io.kind() != std::io::ErrorKind::ConnectionRefused
-                && io
-                    .get_ref()
-                    .and_then(|i| i.downcast_ref::<rustls::Error>())
-                    .is_none()
-        }
-        ureq::Error::Protocol(_) | ureq::Error::BodyExceedsLimit(_) | ureq::Error::BodyStalled => {
-            true
-        }
-        _ => false,
+        ureq::Error::Rustls(_) | ureq::Error::Tls(_) => false,
+        ureq::Error::Io(io) => !tls(io),
+        _ => true,
     }
 }
 
@@ -236,7 +232,12 @@ impl Client {
         if endpoint.is_loopback() {
             config = config.proxy(None);
         }
-        let agent: ureq::Agent = config.build().into();
+        // The last link after TCP and TLS notes whether request bytes left.
+        let agent = ureq::Agent::with_parts(
+            config.build(),
+            DefaultConnector::new().chain(super::sent::Marker),
+            DefaultResolver::default(),
+        );
         Ok(Client {
             agent,
             endpoint,
@@ -307,9 +308,11 @@ impl Client {
         })
     }
 
-    /// Checks that a triple authenticates, with the platform's HTTP device
-    /// authentication (`POST /auth`, signed with the DeviceSecret like an
-    /// MQTT connect); the platform then counts the device as online.
+    /// Checks that a triple authenticates with the platform's HTTP device
+    /// authentication (`POST /auth` on `iot-as-http.<region>.aliyuncs.com`,
+    /// a JSON body signed with the DeviceSecret over clientId, deviceName,
+    /// productKey and timestamp). Only directly connected devices may use
+    /// it; a gateway's online check is the MQTT login.
     pub fn authenticate(
         &self,
         product_key: &str,
@@ -331,6 +334,7 @@ impl Client {
             &timestamp,
         );
         let body = serde_json::json!({
+            "version": "default",
             "productKey": product_key,
             "deviceName": device_name,
             "clientId": client_id,
@@ -340,7 +344,23 @@ impl Client {
         });
         let url = self.endpoint.auth_url();
         let answer = self.post(&url, "application/json", body.to_string().as_bytes())?;
-        accepted(&url, &answer).map(|_| ())
+        // The HTTP channel answers `{"code":0,"info":{"token"}}` on success.
+        let reply: Reply =
+            serde_json::from_slice(&answer).map_err(|e| RegisterError::BadResponse {
+                url: url.clone(),
+                detail: format!("not the platform's JSON ({e})"),
+            })?;
+        match reply.code.as_i64() {
+            Some(0) => Ok(()),
+            Some(code) => Err(RegisterError::Refused {
+                code,
+                message: clean_message(reply.message.as_deref().unwrap_or("")),
+            }),
+            None => Err(RegisterError::BadResponse {
+                url,
+                detail: "its `code` is not a number".into(),
+            }),
+        }
     }
 
     /// Posts a body and returns the answer's body, retrying only failures
@@ -354,12 +374,14 @@ impl Client {
         let attempts = self.options.attempts.max(1);
         let mut attempt = 1;
         loop {
+            super::sent::reset();
             let result = self
                 .agent
                 .post(url)
                 .header("Content-Type", content_type)
                 .header("Accept", "application/json")
                 .send(body);
+            let sent = super::sent::was_sent();
             match result {
                 Ok(mut resp) => {
                     let status = resp.status().as_u16();
@@ -370,7 +392,7 @@ impl Client {
                         .read_to_vec()
                         .map_err(|e| RegisterError::Transport {
                             url: url.to_owned(),
-                            detail: describe(&e),
+                            detail: format!("{}{MAYBE_SEEN}", describe(&e)),
                         })?;
                     let bytes = Zeroizing::new(bytes);
                     if status != 200 && serde_json::from_slice::<serde_json::Value>(&bytes).is_err()
@@ -382,8 +404,8 @@ impl Client {
                     }
                     return Ok(bytes);
                 }
-                Err(e) if before_request(&e) && attempt < attempts => {
-                    std::thread::sleep(self.options.retry_pause * attempt);
+                Err(e) if !sent && transient(&e) && attempt < attempts => {
+                    std::thread::sleep(self.options.retry_pause.saturating_mul(attempt));
                     attempt += 1;
                 }
                 Err(e) => {
@@ -391,9 +413,7 @@ impl Client {
                     if attempt > 1 {
                         detail.push_str(&format!(" (after {attempt} tries)"));
                     }
-                    if maybe_seen(&e) {
-                        detail.push_str(MAYBE_SEEN);
-                    }
+                    detail.push_str(if sent { MAYBE_SEEN } else { NOT_SENT });
                     return Err(RegisterError::Transport {
                         url: url.to_owned(),
                         detail,

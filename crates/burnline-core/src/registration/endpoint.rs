@@ -181,6 +181,13 @@ impl Endpoint {
         Endpoint::parse(&format!("https://iot-auth.{region}.aliyuncs.com"))
     }
 
+    /// The platform's HTTP device-authentication host for `region`,
+    /// `https://iot-as-http.<region>.aliyuncs.com` (not the registration host).
+    pub fn http_auth_for_region(region: &str) -> Result<Self, EndpointError> {
+        Endpoint::for_region(region)?;
+        Endpoint::parse(&format!("https://iot-as-http.{region}.aliyuncs.com"))
+    }
+
     /// `endpoint` if given, else the endpoint of `region` (default
     /// [`DEFAULT_REGION`]).
     pub fn resolve(endpoint: Option<&str>, region: Option<&str>) -> Result<Self, EndpointError> {

@@ -62,8 +62,9 @@ impl RegisterError {
 fn refusal_text(code: i64, message: &str) -> String {
     match code {
         6289 => format!(
-            "the platform refused (code 6289, device already activated): its DeviceSecret was issued before and is \
-             handed out only once; delete the device in the IoT console, then it can register again ({message})"
+            "the platform refused (code 6289, device already activated): it has logged in with a DeviceSecret \
+             before, and an activated device is not registered again; delete the device in the IoT console, or reset \
+             it (the console's reset, API ResetThing), then it can register again ({message})"
         ),
         6288 => format!(
             "the platform refused (code 6288): dynamic registration is switched off for this product; switch it on \

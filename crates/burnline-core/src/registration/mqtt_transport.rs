@@ -1,0 +1,306 @@
+//! The device side's MQTT connection, synchronous and small: a std
+//! `TcpStream`, rustls (ring) for TLS, and `mqttbytes-ng` for the packets;
+//! no async runtime, so the bootstrap can link it.
+//!
+//! - TLS verifies the server against Mozilla's roots plus the "Aliyun IoT
+//!   Root CA" (which the platform's 8883 endpoints use and Mozilla does not
+//!   carry; the PEM is in this directory, taken from Alibaba's Python SDK),
+//!   plus any CA given as PEM (`--ca-file`). Verification cannot be turned
+//!   off.
+//! - Plain TCP carries the password in clear and is allowed only to a
+//!   loopback host (an emulator), decided before any connection.
+//! - Timeouts: 10 s to connect, 10 s for each answer.
+
+use super::endpoint::is_loopback_host;
+use bytes::BytesMut;
+use mqttbytes_ng::v4::Packet;
+use std::io::{Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The Aliyun IoT Root CA (PEM).
+pub const ALIYUN_IOT_ROOT_CA: &str = include_str!("aliyun-iot-root-ca.pem");
+
+/// Largest packet taken from the server.
+const MAX_PACKET: usize = 64 * 1024;
+
+/// Where to connect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MqttTarget {
+    /// Host name or IP address.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// TLS (else plain TCP, loopback only).
+    pub tls: bool,
+}
+
+/// Why a connection or an exchange failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MqttError {
+    /// The server answered CONNACK with a refusal.
+    #[error("{}", refusal_text(*.0))]
+    Refused(u8),
+    /// No answer, a TLS failure, or an answer that is not MQTT.
+    #[error("{0}")]
+    Network(String),
+    /// What was given cannot be used (a non-loopback plain target, a CA file).
+    #[error("{0}")]
+    Input(String),
+}
+
+impl MqttError {
+    /// The exit status: 3 refused, 4 network, 2 bad input.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            MqttError::Refused(_) => 3,
+            MqttError::Network(_) => 4,
+            MqttError::Input(_) => 2,
+        }
+    }
+}
+
+fn refusal_text(code: u8) -> String {
+    let meaning = match code {
+        1 => "the server does not take MQTT 3.1.1",
+        2 => "malformed ClientID (or a keepalive outside 30-1200 s)",
+        3 => "service unavailable",
+        4 => "malformed username or password",
+        5 => "not authorized: a wrong DeviceSecret, an unknown or deleted device, or a secret replaced by a later registration",
+        _ => "unknown code",
+    };
+    format!("the platform refused the login: CONNACK {code}, {meaning}")
+}
+
+impl MqttTarget {
+    /// Parses `mqtts://HOST:PORT` (TLS), `mqtt://HOST:PORT` or `HOST:PORT`
+    /// (plain TCP, for a loopback host only).
+    pub fn parse(s: &str) -> Result<Self, MqttError> {
+        let (tls, rest) = if let Some(r) = s.strip_prefix("mqtts://") {
+            (true, r)
+        } else if let Some(r) = s.strip_prefix("mqtt://") {
+            (false, r)
+        } else {
+            (false, s)
+        };
+        let bad = || {
+            MqttError::Input(format!(
+                "--mqtt `{s}`: expected HOST:PORT, mqtt://HOST:PORT or mqtts://HOST:PORT"
+            ))
+        };
+        let (host, port) = rest.rsplit_once(':').ok_or_else(bad)?;
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let port: u16 = port.parse().ok().filter(|p| *p > 0).ok_or_else(bad)?;
+        if host.is_empty()
+            || !host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | ':'))
+        {
+            return Err(bad());
+        }
+        let target = MqttTarget {
+            host: host.to_owned(),
+            port,
+            tls,
+        };
+        target.check()?;
+        Ok(target)
+    }
+
+    /// Refuses plain TCP to a host that is not loopback.
+    pub fn check(&self) -> Result<(), MqttError> {
+        if !self.tls && !is_loopback_host(&self.host) {
+            return Err(MqttError::Input(format!(
+                "plain MQTT to {} would send the password in clear: it is allowed only for a loopback host; use mqtts://",
+                self.host
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Display for MqttTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let scheme = if self.tls { "mqtts" } else { "mqtt" };
+        if self.host.contains(':') {
+            write!(f, "{scheme}://[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{scheme}://{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// The TLS client configuration: Mozilla's roots, the Aliyun IoT Root CA
+/// and the certificates of `ca_pem`.
+pub fn tls_config(ca_pem: Option<&[u8]>) -> Result<Arc<rustls::ClientConfig>, MqttError> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::CertificateDer;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add_parsable_certificates(webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().cloned());
+    for cert in CertificateDer::pem_slice_iter(ALIYUN_IOT_ROOT_CA.as_bytes()).flatten() {
+        roots
+            .add(cert)
+            .map_err(|e| MqttError::Input(format!("the built-in Aliyun IoT Root CA: {e}")))?;
+    }
+    if let Some(pem) = ca_pem {
+        let mut added = 0;
+        for cert in CertificateDer::pem_slice_iter(pem) {
+            let cert =
+                cert.map_err(|e| MqttError::Input(format!("the CA file is not valid PEM: {e}")))?;
+            roots
+                .add(cert)
+                .map_err(|e| MqttError::Input(format!("the CA file: {e}")))?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err(MqttError::Input("the CA file holds no certificate".into()));
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| MqttError::Input(format!("TLS: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+}
+
+/// An open MQTT connection.
+pub struct Connection {
+    stream: Stream,
+    buf: BytesMut,
+    target: MqttTarget,
+}
+
+fn io_text(target: &MqttTarget, e: &std::io::Error) -> String {
+    if let Some(tls) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+        return match tls {
+            rustls::Error::InvalidCertificate(why) => format!(
+                "{target}: TLS certificate verification failed ({why:?}); for a private server, give its CA with --ca-file"
+            ),
+            other => format!("{target}: TLS failed: {other}"),
+        };
+    }
+    match e.kind() {
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
+            format!("{target}: timed out")
+        }
+        std::io::ErrorKind::ConnectionRefused => format!("{target}: connection refused"),
+        _ => format!("{target}: {e}"),
+    }
+}
+
+impl Connection {
+    /// Connects (and, for TLS, verifies the server) within `timeout`.
+    pub fn open(
+        target: &MqttTarget,
+        tls: Option<Arc<rustls::ClientConfig>>,
+        timeout: Duration,
+    ) -> Result<Self, MqttError> {
+        target.check()?;
+        let net = |e: std::io::Error| MqttError::Network(io_text(target, &e));
+        let addrs: Vec<_> = (target.host.as_str(), target.port)
+            .to_socket_addrs()
+            .map_err(|e| MqttError::Network(format!("{target}: host not found ({e})")))?
+            .collect();
+        let mut last = None;
+        let mut tcp = None;
+        for a in addrs {
+            match TcpStream::connect_timeout(&a, timeout) {
+                Ok(s) => {
+                    tcp = Some(s);
+                    break;
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        let tcp = match (tcp, last) {
+            (Some(t), _) => t,
+            (None, Some(e)) => return Err(net(e)),
+            (None, None) => return Err(MqttError::Network(format!("{target}: host not found"))),
+        };
+        tcp.set_read_timeout(Some(timeout)).map_err(net)?;
+        tcp.set_write_timeout(Some(timeout)).map_err(net)?;
+        let _ = tcp.set_nodelay(true);
+        let stream = if target.tls {
+            let config = match tls {
+                Some(c) => c,
+                None => tls_config(None)?,
+            };
+            let name = rustls::pki_types::ServerName::try_from(target.host.clone())
+                .map_err(|e| MqttError::Input(format!("{target}: {e}")))?;
+            let conn = rustls::ClientConnection::new(config, name)
+                .map_err(|e| MqttError::Network(format!("{target}: TLS: {e}")))?;
+            let mut s = rustls::StreamOwned::new(conn, tcp);
+            while s.conn.is_handshaking() {
+                s.conn.complete_io(&mut s.sock).map_err(net)?;
+            }
+            Stream::Tls(Box::new(s))
+        } else {
+            Stream::Plain(tcp)
+        };
+        Ok(Connection {
+            stream,
+            buf: BytesMut::with_capacity(512),
+            target: target.clone(),
+        })
+    }
+
+    /// Sends one packet.
+    pub fn send(&mut self, p: &Packet) -> Result<(), MqttError> {
+        let mut out = BytesMut::new();
+        p.write(&mut out, MAX_PACKET)
+            .map_err(|e| MqttError::Input(format!("MQTT packet: {e}")))?;
+        let r = match &mut self.stream {
+            Stream::Plain(s) => s.write_all(&out).and_then(|()| s.flush()),
+            Stream::Tls(s) => s.write_all(&out).and_then(|()| s.flush()),
+        };
+        zeroize::Zeroize::zeroize(&mut out[..]);
+        r.map_err(|e| MqttError::Network(io_text(&self.target, &e)))
+    }
+
+    /// Reads the next packet (within the read timeout).
+    pub fn receive(&mut self) -> Result<Packet, MqttError> {
+        let mut chunk = [0u8; 2048];
+        loop {
+            match Packet::read(&mut self.buf, MAX_PACKET) {
+                Ok(p) => return Ok(p),
+                Err(mqttbytes_ng::Error::InsufficientBytes(_)) => {}
+                Err(e) => {
+                    return Err(MqttError::Network(format!(
+                        "{}: not an MQTT answer ({e})",
+                        self.target
+                    )))
+                }
+            }
+            let n = match &mut self.stream {
+                Stream::Plain(s) => s.read(&mut chunk),
+                Stream::Tls(s) => s.read(&mut chunk),
+            }
+            .map_err(|e| MqttError::Network(io_text(&self.target, &e)))?;
+            if n == 0 {
+                return Err(MqttError::Network(format!(
+                    "{}: the server closed the connection",
+                    self.target
+                )));
+            }
+            self.buf.extend_from_slice(&chunk[..n]);
+            zeroize::Zeroize::zeroize(&mut chunk);
+        }
+    }
+
+    /// Sends DISCONNECT and closes (errors are of no use by then).
+    pub fn close(mut self) {
+        let _ = self.send(&Packet::Disconnect);
+        if let Stream::Tls(s) = &mut self.stream {
+            s.conn.send_close_notify();
+            let _ = s.flush();
+        }
+    }
+}

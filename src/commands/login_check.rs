@@ -1,0 +1,167 @@
+//! `burnline login-check RECIPE --devices CSV`: logs every 一机一密 triple
+//! of the CSV in over MQTT, a few at once, and disconnects each at once. It
+//! catches a wrong certificate download (secrets of another product, a
+//! shifted column) before a thousand cards are burned. The recipe and CSV
+//! are checked as `check` does first.
+//!
+//! Output: one `error:` line on stderr per device that was refused or not
+//! reached, then a summary on stdout (or a JSON object with `--json`).
+//! Exit 0 only if every login was accepted, 1 if any was not, 2 for bad
+//! input.
+//!
+//! Each login activates the device and shows it online for a moment, as the
+//! first boot would.
+
+use crate::build::check::check_all;
+use crate::cmdline::LoginCheckArgs;
+use crate::devices::check::expect;
+use crate::devices::reader::DeviceReader;
+use crate::error::{Error, IoContext, Result};
+use crate::recipe::AuthMode;
+use crate::registration::endpoint::DEFAULT_REGION;
+use crate::registration::mqtt::MqttCredentials;
+use crate::registration::mqtt_login::{check_login, secure_mode};
+use crate::registration::mqtt_transport::{tls_config, MqttError, MqttTarget};
+use crate::registration::sign::SignMethod;
+use serde_json::json;
+use std::sync::Mutex;
+
+/// Logins at once without `--jobs`.
+const DEFAULT_JOBS: usize = 4;
+
+/// Logins at once, at most.
+const MAX_JOBS: usize = 64;
+
+/// One device that did not log in.
+struct Failed {
+    line: u64,
+    device_name: String,
+    error: MqttError,
+}
+
+/// Runs `login-check`.
+pub fn run(args: &LoginCheckArgs) -> Result<()> {
+    let (recipe, _, total) = check_all(&args.recipe, &args.devices)?;
+    if !matches!(recipe.auth.mode, AuthMode::DeviceSecret) {
+        return Err(Error::invalid(
+            recipe.path.display().to_string(),
+            "auth.mode",
+            "login-check needs 一机一密 (device-secret): a 一型一密 CSV has no DeviceSecrets to log in with",
+        ));
+    }
+    let usage = |e: MqttError| Error::Usage(e.to_string());
+    let target = args
+        .mqtt
+        .as_deref()
+        .map(MqttTarget::parse)
+        .transpose()
+        .map_err(usage)?;
+    let ca = match &args.ca_file {
+        Some(p) => Some(std::fs::read(p).at("reading --ca-file", p)?),
+        None => None,
+    };
+    let tls = tls_config(ca.as_deref()).map_err(|e| Error::Usage(format!("--ca-file: {e}")))?;
+    let jobs = args.jobs.unwrap_or(DEFAULT_JOBS);
+    if jobs == 0 {
+        return Err(Error::invalid(
+            "command line",
+            "--jobs",
+            "must be at least 1",
+        ));
+    }
+    if jobs > MAX_JOBS {
+        eprintln!("login-check: --jobs {jobs} is more than {MAX_JOBS}; using {MAX_JOBS}");
+    }
+    let jobs = jobs.min(MAX_JOBS);
+    let region = recipe
+        .auth
+        .region
+        .clone()
+        .unwrap_or_else(|| DEFAULT_REGION.to_owned());
+    let reader = Mutex::new(DeviceReader::open(&args.devices, expect(&recipe))?);
+    let failed: Mutex<Vec<Failed>> = Mutex::new(Vec::new());
+    let csv = args.devices.display().to_string();
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| loop {
+                let row = {
+                    let mut r = reader
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    r.next_row()
+                };
+                // The CSV was checked whole above: a broken row cannot come.
+                let Some(Ok(row)) = row else { break };
+                let Some(ds) = &row.device_secret else {
+                    continue;
+                };
+                let to = target.clone().unwrap_or_else(|| MqttTarget {
+                    host: format!("{}.iot-as-mqtt.{region}.aliyuncs.com", row.product_key),
+                    port: crate::registration::mqtt::TLS_PORT,
+                    tls: true,
+                });
+                let timestamp = crate::emulator::state::now_ms().to_string();
+                let creds = MqttCredentials::derive(
+                    &row.product_key,
+                    &row.device_name,
+                    ds,
+                    SignMethod::HmacSha256,
+                    &timestamp,
+                    &region,
+                    &secure_mode(&to, None),
+                );
+                if let Err(error) = check_login(&to, Some(tls.clone()), &creds) {
+                    eprintln!("error: {csv}:{}: {}: {error}", row.line, row.device_name);
+                    failed
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .push(Failed {
+                            line: row.line,
+                            device_name: row.device_name,
+                            error,
+                        });
+                }
+            });
+        }
+    });
+    let mut failed = failed
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    failed.sort_by_key(|f| f.line);
+    let refused = failed
+        .iter()
+        .filter(|f| matches!(f.error, MqttError::Refused(_)))
+        .count();
+    let unreached = failed.len() - refused;
+    let accepted = total as usize - failed.len();
+    if args.json {
+        let list: Vec<_> = failed
+            .iter()
+            .map(|f| {
+                json!({
+                    "line": f.line,
+                    "device_name": f.device_name,
+                    "connack": match f.error { MqttError::Refused(c) => Some(c), _ => None },
+                    "error": f.error.to_string(),
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            json!({"devices": total, "accepted": accepted, "refused": refused,
+                   "unreached": unreached, "failed": list})
+        );
+    } else {
+        println!(
+            "login-check: {total} device(s): {accepted} accepted, {refused} refused, {unreached} not reached"
+        );
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::LoginsFailed {
+            failed: failed.len(),
+            total: total as usize,
+        })
+    }
+}

@@ -1,0 +1,235 @@
+//! The platform's rules for an MQTT CONNECT, as the domain notes give them:
+//! what a ClientID, a username and a password must look like, which secret
+//! signs the password, and the CONNACK code of each refusal.
+//!
+//! | CONNACK | when |
+//! |---|---|
+//! | 1 | not MQTT 3.1.1 |
+//! | 2 | the ClientID is not `id|k=v,…|`, a `securemode` or `signmethod` is missing or unknown, the securemode does not fit the listener, or the keepalive is outside 30–1200 s (the platform's code for the keepalive is not documented: the emulator's choice) |
+//! | 4 | no username or password, a username that is not `DN&PK`, a password that is not hex of the sign method's length |
+//! | 5 | a wrong password, an unknown product or device, a secret replaced by a later registration, a registration the platform refuses (the emulator's choice for MQTT dynamic registration) |
+//!
+//! Logins with a DeviceSecret (`securemode` 3 on the plain listener, 2 or
+//! -2 on TLS) sign `clientId`, `deviceName`, `productKey` and `timestamp`
+//! (when given). MQTT dynamic registration (`authType=register` or
+//! `regnwl`) signs `deviceName`, `productKey` and `random` with the
+//! ProductSecret, and a 免预注册 device logs in with `authType=connwl` and
+//! its token as the password; these take any securemode on either listener
+//! (the Python SDK sends `securemode=2` on a plain test port).
+
+use super::client_id::ClientId;
+use crate::emulator::state::State;
+use crate::registration::sign::{verify, SignMethod};
+use mqttbytes_ng::v4::{Connect, ConnectReturnCode};
+use mqttbytes_ng::Protocol;
+
+/// Keepalive the platform accepts, in seconds.
+pub const KEEPALIVE: std::ops::RangeInclusive<u16> = 30..=1200;
+
+/// Which listener a CONNECT came in on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listener {
+    /// Plain TCP (`--mqtt`).
+    Plain,
+    /// TLS (`--mqtts`).
+    Tls,
+}
+
+/// What an accepted CONNECT asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Accepted {
+    /// A device logs in.
+    Login {
+        /// ProductKey.
+        pk: String,
+        /// DeviceName.
+        dn: String,
+    },
+    /// `authType=register`: send the device a new DeviceSecret.
+    Register {
+        /// ProductKey.
+        pk: String,
+        /// DeviceName.
+        dn: String,
+    },
+    /// `authType=regnwl`: send the device a clientId and token.
+    RegisterWithoutPrecreate {
+        /// ProductKey.
+        pk: String,
+        /// DeviceName.
+        dn: String,
+    },
+}
+
+/// A refused CONNECT: the CONNACK code and why (for the log; never a secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    /// The CONNACK return code.
+    pub code: ConnectReturnCode,
+    /// Why, in words.
+    pub why: String,
+}
+
+fn refuse(code: ConnectReturnCode, why: impl Into<String>) -> Refused {
+    Refused {
+        code,
+        why: why.into(),
+    }
+}
+
+fn hex_len(method: SignMethod) -> usize {
+    match method {
+        SignMethod::HmacSha256 => 64,
+        SignMethod::HmacSha1 => 40,
+        SignMethod::HmacMd5 => 32,
+    }
+}
+
+/// Judges a CONNECT against `state`, for a connection on `listener`.
+pub fn judge(c: &Connect, listener: Listener, state: &State) -> Result<Accepted, Refused> {
+    use ConnectReturnCode::{BadClientId, BadUserNamePassword, NotAuthorized};
+    if c.protocol != Protocol::V4 {
+        return Err(refuse(
+            ConnectReturnCode::RefusedProtocolVersion,
+            "only MQTT 3.1.1 is served",
+        ));
+    }
+    let cid =
+        ClientId::parse(&c.client_id).map_err(|e| refuse(BadClientId, format!("ClientID: {e}")))?;
+    if !KEEPALIVE.contains(&c.keep_alive) {
+        return Err(refuse(
+            BadClientId,
+            format!("keepalive {} s is outside 30-1200 s", c.keep_alive),
+        ));
+    }
+    let auth_type = cid.get("authType");
+    let securemode = cid
+        .get("securemode")
+        .ok_or_else(|| refuse(BadClientId, "ClientID: no securemode"))?;
+    if !matches!(securemode, "2" | "3" | "-2") {
+        return Err(refuse(
+            BadClientId,
+            "ClientID: securemode is not 2, 3 or -2",
+        ));
+    }
+    if auth_type.is_none() {
+        let fits = match listener {
+            Listener::Plain => securemode == "3",
+            Listener::Tls => securemode == "2" || securemode == "-2",
+        };
+        if !fits {
+            return Err(refuse(
+                BadClientId,
+                "ClientID: securemode 3 is plain TCP, 2 and -2 are TLS",
+            ));
+        }
+    }
+    let login = c
+        .login
+        .as_ref()
+        .ok_or_else(|| refuse(BadUserNamePassword, "no username and password"))?;
+    let (dn, pk) = login
+        .username
+        .split_once('&')
+        .filter(|(dn, pk)| !dn.is_empty() && !pk.is_empty() && !pk.contains('&'))
+        .ok_or_else(|| {
+            refuse(
+                BadUserNamePassword,
+                "the username is not DeviceName&ProductKey",
+            )
+        })?;
+    if auth_type == Some("connwl") {
+        let token = state
+            .device_token(pk, dn)
+            .ok_or_else(|| refuse(NotAuthorized, "no token was issued to this device"))?;
+        let same = token.client_id == cid.id
+            && token.token.expose().len() == login.password.len()
+            && token
+                .token
+                .expose()
+                .bytes()
+                .zip(login.password.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0;
+        if !same {
+            return Err(refuse(NotAuthorized, "wrong clientId or token"));
+        }
+        return Ok(Accepted::Login {
+            pk: pk.to_owned(),
+            dn: dn.to_owned(),
+        });
+    }
+    let method: SignMethod = cid
+        .get("signmethod")
+        .ok_or_else(|| refuse(BadClientId, "ClientID: no signmethod"))?
+        .parse()
+        .map_err(|_| {
+            refuse(
+                BadClientId,
+                "ClientID: signmethod is not hmacmd5, hmacsha1 or hmacsha256",
+            )
+        })?;
+    if login.password.len() != hex_len(method)
+        || !login.password.bytes().all(|b| b.is_ascii_hexdigit())
+    {
+        return Err(refuse(
+            BadUserNamePassword,
+            format!("the password is not {} hex digits", hex_len(method)),
+        ));
+    }
+    if state.is_disabled(pk, dn) {
+        return Err(refuse(NotAuthorized, "the device is disabled"));
+    }
+    match auth_type {
+        None => {
+            let ds = state.device_secret(pk, dn).ok_or_else(|| {
+                refuse(NotAuthorized, "unknown device, or no DeviceSecret issued")
+            })?;
+            let mut params = vec![
+                ("clientId", cid.id.as_str()),
+                ("deviceName", dn),
+                ("productKey", pk),
+            ];
+            if let Some(t) = cid.get("timestamp") {
+                params.push(("timestamp", t));
+            }
+            if !verify(method, ds.expose().as_bytes(), &params, &login.password) {
+                return Err(refuse(
+                    NotAuthorized,
+                    "the password does not match the DeviceSecret",
+                ));
+            }
+            Ok(Accepted::Login {
+                pk: pk.to_owned(),
+                dn: dn.to_owned(),
+            })
+        }
+        Some(kind @ ("register" | "regnwl")) => {
+            let random = cid.get("random").ok_or_else(|| {
+                refuse(BadClientId, "ClientID: dynamic registration without random")
+            })?;
+            let product = state
+                .product(pk)
+                .ok_or_else(|| refuse(NotAuthorized, "product not found"))?;
+            let params = [("deviceName", dn), ("productKey", pk), ("random", random)];
+            if !verify(
+                method,
+                product.product_secret.expose().as_bytes(),
+                &params,
+                &login.password,
+            ) {
+                return Err(refuse(
+                    NotAuthorized,
+                    "the password does not match the ProductSecret",
+                ));
+            }
+            let (pk, dn) = (pk.to_owned(), dn.to_owned());
+            Ok(if kind == "register" {
+                Accepted::Register { pk, dn }
+            } else {
+                Accepted::RegisterWithoutPrecreate { pk, dn }
+            })
+        }
+        Some(_) => Err(refuse(BadClientId, "ClientID: unknown authType")),
+    }
+}
