@@ -122,9 +122,8 @@ install -m 0644 "$repo/examples/burnline-bootstrap.service" "$root/etc/systemd/s
 install -D -m 0755 "$repo/examples/burnline-bootstrap-at-boot" "$root/usr/libexec/burnline-bootstrap-at-boot"
 install -D -m 0644 "$repo/examples/linkedge.service.d-burnline.conf" \
   "$root/etc/systemd/system/linkedge.service.d/burnline.conf"
+# The device is found by the partition's name (the unit's default).
 cat >"$root/etc/default/burnline-bootstrap" <<EOF
-BURNLINE_DEVICE=/dev/vda
-BURNLINE_PARTITION=creds
 BURNLINE_OPTIONS="--ca-file /etc/burnline/ca.pem"
 EOF
 for u in linkedge.service boot-test-poweroff.service boot-test-probe.service; do

@@ -9,10 +9,11 @@
 //! second boot with the platform stopped makes no connection, a boot with
 //! no network interface reaches the edge service within 30 s, the platform
 //! down at first boot and then up starts the edge service without a
-//! reboot, 一机一密 is ready without network; and power cuts (SIGKILL to
-//! QEMU) at ten fixed points, each followed by boots with the platform up
-//! until the device holds a triple the platform accepts, with no record
-//! ever invalid. Each test prints how long it took.
+//! reboot, 一机一密 is ready without network, two disks with a creds
+//! partition stop the unit; and power cuts (SIGKILL to QEMU) at eleven
+//! fixed points, each followed by a boot with the platform up, after which
+//! the device holds a triple the platform accepts for an MQTT login, with
+//! no record ever invalid. Each test prints how long it took.
 
 mod boot_common;
 mod common;
@@ -344,6 +345,38 @@ fn a_device_secret_image_is_ready_without_network() {
     assert_no_secret(&boot, &[DS1]);
     println!(
         "一机一密 without network, edge started at {uptime:.1} s uptime: {:.1?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn two_disks_with_a_creds_partition_stop_the_bootstrap_rather_than_guess() {
+    // A card burned for the line left in its slot next to the eMMC: the
+    // bootstrap must not pick one.
+    let started = Instant::now();
+    let t = Test::new();
+    let names = ["gw-boot-emmc", "gw-boot-card"];
+    let imgs = product_secret_images(&t, &names);
+    let mut boot = Guest::new(t.path(), "two-disks", &imgs[0])
+        .disk(&imgs[1])
+        .boot();
+    boot.wait_powered_off(LIMIT);
+    let console = boot.console();
+    assert!(
+        console.contains("burnline-bootstrap-at-boot: 2 partitions are named creds (on: /dev/vd"),
+        "{console}"
+    );
+    assert!(
+        console.contains("Dependency failed for linkedge.service"),
+        "{console}"
+    );
+    assert!(edge_started(&console).is_none(), "{console}");
+    for img in &imgs {
+        assert_eq!(record(&t, img)["sequence"], 1);
+    }
+    assert_no_secret(&boot, &[]);
+    println!(
+        "two disks with a creds partition, the unit stops: {:.1?}",
         started.elapsed()
     );
 }

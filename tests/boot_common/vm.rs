@@ -33,6 +33,7 @@ pub struct Guest {
     dir: PathBuf,
     name: String,
     image: PathBuf,
+    disks: Vec<PathBuf>,
     netdev: Option<String>,
     cmdline: Vec<String>,
     breakpoint: Option<String>,
@@ -46,10 +47,17 @@ impl Guest {
             dir: dir.to_path_buf(),
             name: name.to_owned(),
             image: image.to_path_buf(),
+            disks: Vec::new(),
             netdev: None,
             cmdline: Vec::new(),
             breakpoint: None,
         }
+    }
+
+    /// A second disk (after the image, which is the first).
+    pub fn disk(mut self, image: &Path) -> Self {
+        self.disks.push(image.to_path_buf());
+        self
     }
 
     /// One network interface, on `platform`'s restricted network.
@@ -102,6 +110,16 @@ impl Guest {
             .args(["-append", &append, "-drive", &drive])
             .args(["-device", "virtio-blk-pci,drive=d0", "-serial"])
             .arg(format!("file:{}", s(&console)));
+        for (i, disk) in self.disks.iter().enumerate() {
+            cmd.arg("-drive")
+                .arg(format!(
+                    "file={},format=raw,if=none,id=d{},cache=none",
+                    s(disk),
+                    i + 1
+                ))
+                .arg("-device")
+                .arg(format!("virtio-blk-pci,drive=d{}", i + 1));
+        }
         if let Some(netdev) = &self.netdev {
             cmd.args(["-netdev", netdev, "-device", "virtio-net-pci,netdev=n0"]);
         }
