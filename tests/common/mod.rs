@@ -30,6 +30,8 @@ pub mod emulator;
 pub mod fixtures;
 pub mod images;
 pub mod mqtt;
+pub mod pool_line;
+pub mod postgres;
 
 use std::ffi::{OsStr, OsString};
 use std::fmt::Write as _;
