@@ -298,3 +298,61 @@ fn four_processes_on_one_sqlite_file_sigkilled_and_restarted() {
     eprintln!("{} runs, {} killed: {states:?}", report.runs, report.killed);
     assert!(states.get("verified").copied().unwrap_or(0) >= n - report.killed * 6);
 }
+
+#[test]
+fn register_host_issued_secrets_are_stored_encrypted_with_the_lease() {
+    use common::emulator::{state_secrets, write_products, Emulator};
+    use common::{PK, PS};
+    let t = Test::new().env("TEST_PRODUCT_SECRET", PS);
+    let d = t.path().to_path_buf();
+    let products = write_products(&d, &["gw-00001", "gw-00002", "gw-00003"]);
+    let state = d.join("state.json");
+    let emu = Emulator::start(&d, &products, &["--state", s(&state)]);
+    let recipe = d.join("host.yaml");
+    std::fs::write(
+        &recipe,
+        format!(
+            "disk: {{size: 256KiB, table: gpt, alignment: 4KiB, seed: 0123456789abcdef0123456789abcdef}}\n\
+             partitions:\n  - {{name: creds, size: fill, credentials: {{}}}}\n\
+             auth: {{mode: product-secret, product_key: {PK}, product_secret: {{env: TEST_PRODUCT_SECRET}}, register: host, endpoint: \"{}\"}}\n",
+            emu.url
+        ),
+    )
+    .expect("recipe");
+    let csv = d.join("devices.csv");
+    std::fs::write(&csv, "DeviceName,Nickname\ngw-00001,\ngw-00002,\ngw-00003,\n").expect("csv");
+    let db = Db::Sqlite(d.join("pool.db"));
+    let key = make_pool(&t, &db, &recipe, &csv);
+    let (a, b) = (d.join("a.img"), d.join("b.img"));
+    flash(&t, &db, &recipe, &key, "st1", &[&a, &b]).run();
+    let issued = state_secrets(&state);
+    assert_eq!(issued.len(), 2, "two devices registered");
+    // Stored with the lease, encrypted: in the export only when revealed,
+    // never in clear in the file.
+    let json = t
+        .cmd()
+        .args(["pool", "export", "--db", &db.url(), "--format", "json", "--reveal-secrets"])
+        .args(["--key-file", s(&key)])
+        .run()
+        .stdout;
+    let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+    let file = std::fs::read(d.join("pool.db")).expect("db");
+    for (dn, secret) in &issued {
+        let row = v
+            .as_array()
+            .expect("rows")
+            .iter()
+            .find(|r| r["device_name"] == dn.as_str())
+            .expect("row");
+        assert_eq!(row["issued_secret"], secret.as_str(), "{dn}");
+        assert_eq!(row["state"], "verified");
+        assert!(!file.windows(secret.len()).any(|w| w == secret.as_bytes()), "issued secret in clear");
+        let card = std::path::PathBuf::from(row["target"].as_str().expect("target"));
+        let bytes = std::fs::read(&card).expect("card");
+        assert!(bytes.windows(secret.len()).any(|w| w == secret.as_bytes()), "{dn}: card lacks its secret");
+    }
+    // The registration is recorded in the history of the lease.
+    let h = db.rows("SELECT reason FROM history WHERE to_state = 'leased'");
+    assert_eq!(h.len(), 2);
+    assert!(h.iter().all(|r| r[0].contains("issued secret stored")), "{h:?}");
+}
