@@ -70,7 +70,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().map_err(|_| "a station thread panicked".to_string()))
+            .map(|h| {
+                h.join()
+                    .map_err(|_| "a station thread panicked".to_string())
+            })
             .collect::<Vec<_>>()
     });
     let secs = start.elapsed().as_secs_f64();

@@ -180,7 +180,11 @@ impl PooledStation {
                 stale.lease.device_name,
                 stale.state,
                 stale.target,
-                if absent { "back in the pool" } else { "quarantined" }
+                if absent {
+                    "back in the pool"
+                } else {
+                    "quarantined"
+                }
             );
             self.pool.resolve_stale(&stale, absent, &reason)?;
         }
@@ -193,7 +197,9 @@ impl PooledStation {
         if card != stale.card {
             return (
                 false,
-                format!("the target now holds another card ({card}), the leased one cannot be read"),
+                format!(
+                    "the target now holds another card ({card}), the leased one cannot be read"
+                ),
             );
         }
         let patches = match self.patches(&stale.lease) {
@@ -213,7 +219,10 @@ impl PooledStation {
             card_buf.resize(p.bytes.len(), 0);
             base_buf.resize(p.bytes.len(), 0);
             if let Err(e) = file.read_exact_at(&mut card_buf, p.offset) {
-                return (false, format!("the card cannot be read at {}: {e}", p.offset));
+                return (
+                    false,
+                    format!("the card cannot be read at {}: {e}", p.offset),
+                );
             }
             if let Err(e) = self.base.file.read_exact_at(&mut base_buf, p.offset) {
                 return (false, format!("the base cannot be read: {e}"));
@@ -227,7 +236,10 @@ impl PooledStation {
             if let Some(at) = evidence {
                 return (
                     false,
-                    format!("the card holds its bytes (at byte {})", p.offset + at as u64),
+                    format!(
+                        "the card holds its bytes (at byte {})",
+                        p.offset + at as u64
+                    ),
                 );
             }
         }
@@ -242,6 +254,7 @@ impl PooledStation {
         target: &Path,
         progress: &(dyn Fn(u64, u64, Phase) + Sync),
     ) -> Result<CardOutcome> {
+        let existed = target.exists();
         let t = target::open(target, self.base.len)?;
         let card = CardIdentity::of(target, &self.sysfs, &self.dev);
         let target_s = std::fs::canonicalize(target)
@@ -255,7 +268,7 @@ impl PooledStation {
                 None => Err(Error::Usage("no registrar".into())),
             }
         };
-        let lease = self.pool.lease::<Error>(
+        let lease = match self.pool.lease::<Error>(
             &LeaseRequest {
                 target: &target_s,
                 card: &card_s,
@@ -263,8 +276,17 @@ impl PooledStation {
             },
             self.registrar
                 .as_ref()
-                .map(|_| &register as &(dyn Fn(&str, &str) -> Result<crate::secret::Secret> + Sync)),
-        )?;
+                .map(|_| &register as burnline_pool::pool::Register<'_, Error>),
+        ) {
+            Ok(l) => l,
+            Err(e) => {
+                // No lease, no byte: a file made by the open goes again.
+                if !existed && !t.block {
+                    let _ = std::fs::remove_file(target);
+                }
+                return Err(e);
+            }
+        };
         crash_point!("pool-after-lease");
         let expect = match self.expect(&lease) {
             Ok(e) => e,

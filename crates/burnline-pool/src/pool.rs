@@ -24,6 +24,10 @@ pub fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
+/// Registers one device (ProductKey, DeviceName) with the platform and
+/// gives the secret it issued: called inside the lease's transaction.
+pub type Register<'a, E> = &'a (dyn Fn(&str, &str) -> std::result::Result<Secret, E> + Sync);
+
 /// An open pool.
 pub struct Pool {
     url: PoolUrl,
@@ -576,7 +580,7 @@ impl Pool {
         let mut db = self.lock()?;
         let rows = db.query(
             &self.url,
-            "SELECT count(*) FROM identities WHERE state = 'available' AND ($1 IS NULL OR product_key = $1)",
+            "SELECT count(*) FROM identities WHERE state = 'available' AND (CAST($1 AS TEXT) IS NULL OR product_key = $1)",
             &[product_key.into()],
         )?;
         Ok(rows.first().and_then(|r| int(r, 0)).unwrap_or(0) as u64)
@@ -590,7 +594,7 @@ impl Pool {
     pub fn lease<E: From<PoolError>>(
         &self,
         req: &LeaseRequest<'_>,
-        register: Option<&(dyn Fn(&str, &str) -> std::result::Result<Secret, E> + Sync)>,
+        register: Option<Register<'_, E>>,
     ) -> std::result::Result<Lease, E> {
         let key = self.key()?;
         let station = self.station()?.to_owned();
@@ -740,7 +744,13 @@ impl Pool {
 
     /// The card holds the image (`digest`, such as `sha256:…`), synced.
     pub fn mark_written(&self, lease: &Lease, digest: &str) -> Result<()> {
-        self.step(lease, &[State::Leased], State::Written, Some(digest), "written and synced")
+        self.step(
+            lease,
+            &[State::Leased],
+            State::Written,
+            Some(digest),
+            "written and synced",
+        )
     }
 
     /// The card was read back and matched.
@@ -825,9 +835,16 @@ impl Pool {
     }
 
     /// Puts a quarantined identity back (`pool release`).
-    pub fn release(&self, product_key: Option<&str>, device_name: &str, reason: &str) -> Result<()> {
+    pub fn release(
+        &self,
+        product_key: Option<&str>,
+        device_name: &str,
+        reason: &str,
+    ) -> Result<()> {
         if reason.trim().is_empty() {
-            return Err(PoolError::State("--reason must say why the identity is released".into()));
+            return Err(PoolError::State(
+                "--reason must say why the identity is released".into(),
+            ));
         }
         let by = format!(
             "released by {}: {reason}",
@@ -837,7 +854,7 @@ impl Pool {
             let rows = tx.query(
                 url,
                 "SELECT id, product_key, state, station, target, card FROM identities \
-                 WHERE device_name = $1 AND ($2 IS NULL OR product_key = $2)",
+                 WHERE device_name = $1 AND (CAST($2 AS TEXT) IS NULL OR product_key = $2)",
                 &[device_name.into(), product_key.into()],
             )?;
             let row = match rows.len() {
@@ -890,8 +907,13 @@ impl Pool {
         for s in State::ALL {
             st.states.insert(s, 0);
         }
-        for r in db.query(&url, "SELECT state, count(*) FROM identities GROUP BY state", &[])? {
-            st.states.insert(state_of(&r, 0)?, int(&r, 1).unwrap_or(0) as u64);
+        for r in db.query(
+            &url,
+            "SELECT state, count(*) FROM identities GROUP BY state",
+            &[],
+        )? {
+            st.states
+                .insert(state_of(&r, 0)?, int(&r, 1).unwrap_or(0) as u64);
         }
         for r in db.query(
             &url,
