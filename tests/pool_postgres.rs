@@ -50,8 +50,8 @@ fn round_trip_bad_input_and_a_dump_without_secrets() {
         .run();
     t.cmd()
         .args(["pool", "export", "--db", &db.url(), "--format", "json"])
-        .stdout_contains(&format!("\"card\":\"file {}\"", a.display()))
-        .stdout_lacks(&secret_of(1))
+        .stdout_contains(format!("\"card\":\"file {}\"", a.display()))
+        .stdout_lacks(secret_of(1))
         .run();
     let dump = pg.dump("line");
     assert!(dump.contains("gw-00001"), "the dump holds the pool");
