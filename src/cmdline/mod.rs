@@ -149,7 +149,7 @@ pub struct FlashArgs {
     pub ca_file: Option<PathBuf>,
     /// Lease identities from this pool (`sqlite:PATH`, `postgres://…`),
     /// with --recipe, --station and --key-file, instead of --devices.
-    #[arg(long, requires_all = ["recipe", "station", "key_file"], conflicts_with_all = ["devices", "ledger"])]
+    #[arg(long, value_parser = PoolUrlParser, requires_all = ["recipe", "station", "key_file"], conflicts_with_all = ["devices", "ledger"])]
     pub pool: Option<burnline_pool::PoolUrl>,
     /// With --pool: this station's name (one live process per name).
     #[arg(long, requires = "pool")]
@@ -183,8 +183,38 @@ pub enum PoolCommand {
 #[derive(Debug, Args)]
 pub struct PoolDb {
     /// The pool: `sqlite:PATH` or `postgres://USER@HOST/DB`.
-    #[arg(long = "db")]
+    #[arg(long = "db", value_parser = PoolUrlParser)]
     pub db: burnline_pool::PoolUrl,
+}
+
+/// Parses a pool URL without echoing it: clap's own message for a bad
+/// value quotes the value, which may hold a database password.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolUrlParser;
+
+impl clap::builder::TypedValueParser for PoolUrlParser {
+    type Value = burnline_pool::PoolUrl;
+
+    fn parse_ref(
+        &self,
+        _cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Self::Value, clap::Error> {
+        let name = arg.map_or_else(|| "--db".to_owned(), |a| format!("--{}", a.get_id()));
+        let text = value.to_str().ok_or_else(|| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("{name}: not UTF-8\n"),
+            )
+        })?;
+        text.parse().map_err(|e: String| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("{name}: {e}\n"),
+            )
+        })
+    }
 }
 
 /// `burnline pool init`

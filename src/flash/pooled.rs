@@ -352,3 +352,14 @@ impl PooledStation {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// Slot threads share one station: it must be `Send + Sync`.
+    #[test]
+    fn a_station_is_shared_by_slot_threads() {
+        fn shared<T: Send + Sync>() {}
+        shared::<super::PooledStation>();
+        shared::<super::CardOutcome>();
+    }
+}
