@@ -217,6 +217,13 @@ fn a_crash_after_each_step_settles_on_restart() {
         ]
     );
     assert!(h[6][2].contains("card c2 wiped"), "{h:?}");
+    t.cmd()
+        .args(["pool", "history", "--db", &db.url(), "gw-00001"])
+        .stdout_contains("seq,time_ms,product_key,device_name,from,to,station,target,card,reason")
+        .stdout_contains(",a1X2bEnP82z,gw-00001,written,quarantined,st1,")
+        .stdout_contains("card c2 wiped")
+        .stdout_count(",gw-00001,", 7)
+        .run();
     // A failed write (a target that cannot hold the image is refused before
     // a lease; one that fails while written is quarantined).
     let small = d.join("small.img");

@@ -177,6 +177,18 @@ pub enum PoolCommand {
     Export(PoolExportArgs),
     /// Put a quarantined identity back in the pool.
     Release(PoolReleaseArgs),
+    /// The append-only history: every change of every identity, in order.
+    History(PoolHistoryArgs),
+}
+
+/// `burnline pool history`
+#[derive(Debug, Args)]
+pub struct PoolHistoryArgs {
+    /// The pool.
+    #[command(flatten)]
+    pub db: PoolDb,
+    /// Only this DeviceName's changes.
+    pub device_name: Option<String>,
 }
 
 /// `--db URL`
