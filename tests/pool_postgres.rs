@@ -360,6 +360,7 @@ fn the_server_stopped_under_running_stations() {
             out.stderr
         );
         let last = out.stderr.lines().last().unwrap_or_default().to_owned();
+        eprintln!("a station stopped with: {last}");
         assert!(
             last.contains("lost the pool database")
                 || last.contains("cannot reach the pool database"),

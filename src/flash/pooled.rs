@@ -305,12 +305,16 @@ impl PooledStation {
             Err(e) => return Err(self.failed(&lease, &t, "writing", e)),
         };
         let digest = format!("sha256:{}", hex::encode(written.image_digest));
-        self.pool.mark_written(&lease, &digest)?;
+        self.pool
+            .mark_written(&lease, &digest)
+            .map_err(|e| unrecorded(e, &lease, target))?;
         crash_point!("pool-after-written");
         if let Err(e) = write::verify_with(&t, &written, &|d, n| progress(d, n, Phase::Verifying)) {
             return Err(self.failed(&lease, &t, "reading back", e));
         }
-        self.pool.mark_verified(&lease, &digest)?;
+        self.pool
+            .mark_verified(&lease, &digest)
+            .map_err(|e| unrecorded(e, &lease, target))?;
         crash_point!("pool-after-verified");
         Ok(CardOutcome {
             device_name: lease.device_name.clone(),
@@ -350,6 +354,23 @@ impl PooledStation {
                 lease.product_key, lease.device_name
             ),
         }
+    }
+}
+
+/// A step the database did not take after the card was written: the lost
+/// database's error also says which card holds what.
+fn unrecorded(e: PoolError, lease: &Lease, target: &Path) -> Error {
+    match e {
+        PoolError::Lost { url, why } => Error::Pool(PoolError::Lost {
+            url,
+            why: format!(
+                "{why}; {} holds {}/{}, leased to it; this station settles it when it starts again",
+                target.display(),
+                lease.product_key,
+                lease.device_name
+            ),
+        }),
+        other => Error::Pool(other),
     }
 }
 
