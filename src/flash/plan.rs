@@ -118,7 +118,8 @@ pub fn plan(args: &FlashRequest<'_>) -> Result<Vec<(Source, Expect, PathBuf)>> {
             let bytes = std::fs::read(d).at("reading", d)?;
             let parsed = delta::decode(&bytes)
                 .map_err(|e| Error::Usage(format!("{}: {e}; nothing was written", d.display())))?;
-            let src = Source::open(base, args.bmap, args.no_bmap)?;
+            let mut src = Source::open(base, args.bmap, args.no_bmap)?;
+            src.map_holes(args.no_bmap)?;
             if parsed.image_size != src.size {
                 return Err(Error::Usage(format!(
                     "{}: made for a {}-byte base, {} has {}; nothing was written",

@@ -5,6 +5,7 @@
 
 use crate::error::{Error, IoContext, Result};
 use crate::io::bmap::{self, Bmap};
+use crate::io::extents::data_extents;
 use crate::manifest::Manifest;
 use crate::output::compress::decompressor;
 use crate::recipe::output_spec::Compression;
@@ -91,6 +92,22 @@ impl Source {
             size,
             map,
         })
+    }
+
+    /// A station base's holes are the regions no device's image depends on
+    /// (`flash --recipe` skips them the same way): without a bmap (and
+    /// without `--no-bmap`), an uncompressed base is mapped from its own
+    /// data extents, so a card gets the base's data and the device's
+    /// patches, not gigabytes of zeros. The stream is still read and hashed
+    /// whole, so the delta's base SHA-256 is checked as before.
+    pub fn map_holes(&mut self, no_bmap: bool) -> Result<()> {
+        if self.map.is_some() || no_bmap || self.compression.is_some() {
+            return Ok(());
+        }
+        let f = File::open(&self.path).at("opening", &self.path)?;
+        let extents = data_extents(&f, self.size).at("mapping", &self.path)?;
+        self.map = Some(extents.into_iter().map(|(s, l)| (s, l, None)).collect());
+        Ok(())
     }
 
     /// A fresh reader over the image's (decompressed) bytes.
