@@ -265,7 +265,7 @@ mod tests {
             matches!(e, SparseError::ChunkSizeOverflow { index: 0, .. }),
             "{e}"
         );
-        let e = refused(&edited(36, &1036u32.to_le_bytes()));
+        let e = refused(&edited(36, &1037u32.to_le_bytes()));
         assert!(matches!(e, SparseError::ChunkSize { index: 0, .. }), "{e}");
         let e = refused(&edited(28, &0xCAC9u16.to_le_bytes()));
         assert!(
