@@ -62,11 +62,7 @@ fn simg2img(t: &Test, simg: &Path) -> String {
 fn full_images_round_trip_through_simg2img_and_are_reproducible() {
     let t = Test::new();
     let (r, c) = fixture(t.path(), 3, "");
-    let (raw, a, b) = (
-        t.path().join("raw"),
-        t.path().join("a"),
-        t.path().join("b"),
-    );
+    let (raw, a, b) = (t.path().join("raw"), t.path().join("a"), t.path().join("b"));
     build(&t, &r, &c, &raw).run();
     build(&t, &r, &c, &a)
         .args(["--format", "android-sparse"])
@@ -91,11 +87,7 @@ fn full_images_round_trip_through_simg2img_and_are_reproducible() {
         assert!(manifest.contains(&format!("\"image_sha256\":\"{want}\"")));
         let (bs, list) = chunks(&simg);
         assert_eq!(bs, 4096, "the default block size");
-        let holes: u32 = list
-            .iter()
-            .filter(|c| c.0 == DONT_CARE)
-            .map(|c| c.1)
-            .sum();
+        let holes: u32 = list.iter().filter(|c| c.0 == DONT_CARE).map(|c| c.1).sum();
         assert!(
             holes > 1024,
             "most of the 8 MiB disk is holes, as DONT_CARE: {list:?}"
@@ -195,7 +187,10 @@ fn station_base_plus_sparse_delta_gives_each_devices_image() {
         .run();
     t.cmd().args(["verify", s(&st)]).run();
     let manifest = std::fs::read_to_string(st.join("manifest.json")).expect("manifest");
-    assert!(manifest.contains("\"base.simg\""), "the manifest lists base.simg");
+    assert!(
+        manifest.contains("\"base.simg\""),
+        "the manifest lists base.simg"
+    );
     let base = st.join("base.simg");
     let base_raw = base.with_extension("simg2img");
     simg2img(&t, &base);
@@ -219,11 +214,7 @@ fn station_base_plus_sparse_delta_gives_each_devices_image() {
         // The delta is a valid sparse file in its own right.
         simg2img(&t, &delta);
         let (_, list) = chunks(&delta);
-        let own: u32 = list
-            .iter()
-            .filter(|c| c.0 != DONT_CARE)
-            .map(|c| c.1)
-            .sum();
+        let own: u32 = list.iter().filter(|c| c.0 != DONT_CARE).map(|c| c.1).sum();
         let all: u32 = list.iter().map(|c| c.1).sum();
         assert_eq!(all, 2048, "the delta covers the whole 8 MiB disk");
         assert!(own > 0 && own < 16, "{name}: only its own blocks: {list:?}");
@@ -315,12 +306,43 @@ fn bad_sparse_files_are_refused_before_anything_is_written() {
     let good = std::fs::read(sp.join("gw-0001.simg")).expect("simg");
     // The first chunk starts at 28; the build's first block (the GPT) is RAW.
     assert_eq!(u16::from_le_bytes([good[28], good[29]]), 0xCAC1);
-    let set16 = |at: usize, v: u16| move |b: &mut Vec<u8>| b[at..at + 2].copy_from_slice(&v.to_le_bytes());
-    refused(&t, &good, "magic", |b| put32(b, 0, 0x1234_5678), "bad magic 0x12345678");
-    refused(&t, &good, "version", set16(4, 2), "unsupported sparse format version 2.0");
-    refused(&t, &good, "file-header", set16(8, 20), "file header size 20");
-    refused(&t, &good, "chunk-header", set16(10, 8), "chunk header size 8");
-    refused(&t, &good, "block-size", |b| put32(b, 12, 4098), "block size 4098");
+    let set16 =
+        |at: usize, v: u16| move |b: &mut Vec<u8>| b[at..at + 2].copy_from_slice(&v.to_le_bytes());
+    refused(
+        &t,
+        &good,
+        "magic",
+        |b| put32(b, 0, 0x1234_5678),
+        "bad magic 0x12345678",
+    );
+    refused(
+        &t,
+        &good,
+        "version",
+        set16(4, 2),
+        "unsupported sparse format version 2.0",
+    );
+    refused(
+        &t,
+        &good,
+        "file-header",
+        set16(8, 20),
+        "file header size 20",
+    );
+    refused(
+        &t,
+        &good,
+        "chunk-header",
+        set16(10, 8),
+        "chunk header size 8",
+    );
+    refused(
+        &t,
+        &good,
+        "block-size",
+        |b| put32(b, 12, 4098),
+        "block size 4098",
+    );
     refused(
         &t,
         &good,
@@ -335,13 +357,7 @@ fn bad_sparse_files_are_refused_before_anything_is_written() {
         |b| put32(b, 32, 0x0010_0000),
         "chunk 0: its size overflows",
     );
-    refused(
-        &t,
-        &good,
-        "total-size",
-        |b| add32(b, 36, 4),
-        "total_sz",
-    );
+    refused(&t, &good, "total-size", |b| add32(b, 36, 4), "total_sz");
     refused(
         &t,
         &good,
@@ -356,8 +372,20 @@ fn bad_sparse_files_are_refused_before_anything_is_written() {
         |b| add32(b, 16, -1),
         "past the image's 2047 blocks",
     );
-    refused(&t, &good, "chunk-type", set16(28, 0xCAC9), "unknown type 0xcac9");
-    refused(&t, &good, "trailing", |b| b.push(0), "1 byte(s) after the last");
+    refused(
+        &t,
+        &good,
+        "chunk-type",
+        set16(28, 0xCAC9),
+        "unknown type 0xcac9",
+    );
+    refused(
+        &t,
+        &good,
+        "trailing",
+        |b| b.push(0),
+        "1 byte(s) after the last",
+    );
     refused(&t, &good, "empty", |b| b.clear(), "truncated");
     // A CRC32 chunk that does not match the image before it.
     refused(

@@ -59,7 +59,14 @@ pub fn build(
             .iter()
             .map(|p| (p.offset, p.bytes.len() as u64))
             .collect();
-        let w = sparse::write(&dest, base, patches, &own, spec.sparse_block_size, spec.digest)?;
+        let w = sparse::write(
+            &dest,
+            base,
+            patches,
+            &own,
+            spec.sparse_block_size,
+            spec.digest,
+        )?;
         (file, dest, w.temp, w.size, w.digest)
     } else {
         let bytes =

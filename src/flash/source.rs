@@ -80,8 +80,7 @@ fn read_error(path: &Path, e: std::io::Error) -> Error {
 /// CRC32 chunks, the image they check (by expanding it once).
 pub fn sparse_layout(path: &Path) -> Result<Layout> {
     let f = File::open(path).at("opening", path)?;
-    let layout =
-        burnline_sparse::layout(BufReader::new(f)).map_err(|e| sparse_error(path, e))?;
+    let layout = burnline_sparse::layout(BufReader::new(f)).map_err(|e| sparse_error(path, e))?;
     if layout.has_crc32() {
         let f = File::open(path).at("opening", path)?;
         let mut r = SparseReader::new(BufReader::with_capacity(1 << 20, f))

@@ -58,7 +58,9 @@ pub fn reserved_clash(file: &str) -> Option<String> {
         crate::output::sparse::simg_name(file),
         crate::output::sparse::delta_simg_name(file),
     ];
-    let derived = DERIVED_SUFFIXES.iter().map(|suffix| format!("{file}{suffix}"));
+    let derived = DERIVED_SUFFIXES
+        .iter()
+        .map(|suffix| format!("{file}{suffix}"));
     for name in derived.chain(sparse) {
         if RESERVED.contains(&name.as_str()) {
             return Some(format!(

@@ -180,13 +180,7 @@ pub fn stage_full(builder: &DeviceBuilder<'_>, job: &Job<'_>, spec: &OutputSpec)
         spec.sparse_block_size,
         spec.digest,
     )?;
-    let mut entry = entry_for(
-        builder,
-        job,
-        name,
-        w.size,
-        Sum::new(spec.digest, &w.digest),
-    );
+    let mut entry = entry_for(builder, job, name, w.size, Sum::new(spec.digest, &w.digest));
     entry.artifacts.set_image_sum(raw);
     entry.artifacts.image_size = Some(base.len);
     entry.artifacts.row = Some(job.row.index);

@@ -127,7 +127,10 @@ impl OutputSpec {
             return None;
         }
         if self.compress.is_some() {
-            return Some("android-sparse images are not compressed: drop --compress (output.compress)".into());
+            return Some(
+                "android-sparse images are not compressed: drop --compress (output.compress)"
+                    .into(),
+            );
         }
         if self.bmap {
             return Some("android-sparse images map their own holes (DONT_CARE chunks): drop --bmap (output.bmap)".into());

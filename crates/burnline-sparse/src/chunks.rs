@@ -58,7 +58,10 @@ impl Chunk {
     /// The image bytes it covers, (start, length), for `block_size`.
     pub fn byte_range(&self, block_size: u32) -> (u64, u64) {
         let bs = u64::from(block_size);
-        (u64::from(self.first_block) * bs, u64::from(self.blocks) * bs)
+        (
+            u64::from(self.first_block) * bs,
+            u64::from(self.blocks) * bs,
+        )
     }
 }
 

@@ -18,9 +18,17 @@ use std::io::{Seek, SeekFrom, Write};
 #[derive(Debug)]
 enum Open {
     /// A RAW chunk whose header (a placeholder for now) is at `at`.
-    Raw { at: u64, blocks: u32 },
-    Fill { value: u32, blocks: u32 },
-    DontCare { blocks: u32 },
+    Raw {
+        at: u64,
+        blocks: u32,
+    },
+    Fill {
+        value: u32,
+        blocks: u32,
+    },
+    DontCare {
+        blocks: u32,
+    },
 }
 
 /// Writes one sparse file.
@@ -112,7 +120,10 @@ impl<W: Write + Seek> SparseWriter<W> {
         }
         self.advance(blocks)?;
         match &mut self.open {
-            Some(Open::Fill { value: v, blocks: b }) if *v == value => *b += blocks,
+            Some(Open::Fill {
+                value: v,
+                blocks: b,
+            }) if *v == value => *b += blocks,
             _ => {
                 self.close()?;
                 self.open = Some(Open::Fill { value, blocks });
@@ -177,9 +188,8 @@ impl<W: Write + Seek> SparseWriter<W> {
         }
         let end = self.out.stream_position()?;
         self.out.seek(SeekFrom::Start(self.start))?;
-        self.out.write_all(
-            &Header::new(self.block_size, self.total_blocks, self.chunks).encode(),
-        )?;
+        self.out
+            .write_all(&Header::new(self.block_size, self.total_blocks, self.chunks).encode())?;
         self.out.seek(SeekFrom::Start(end))?;
         self.out.flush()?;
         Ok(self.out)
@@ -274,7 +284,10 @@ mod tests {
         );
         let f = sample();
         let e = refused(&f[..f.len() - 1]);
-        assert!(matches!(e, SparseError::ChunkPastEnd { index: 3, .. }), "{e}");
+        assert!(
+            matches!(e, SparseError::ChunkPastEnd { index: 3, .. }),
+            "{e}"
+        );
         let e = refused(&[f.clone(), vec![0]].concat());
         assert!(matches!(e, SparseError::TrailingBytes(1)), "{e}");
         // total_blks (at 16) one more, and one less, than the chunks cover.
@@ -290,7 +303,10 @@ mod tests {
             "{e}"
         );
         let e = refused(&edited(16, &9u32.to_le_bytes()));
-        assert!(matches!(e, SparseError::PastImageEnd { index: 3, .. }), "{e}");
+        assert!(
+            matches!(e, SparseError::PastImageEnd { index: 3, .. }),
+            "{e}"
+        );
         let e = refused(&edited(0, b"XXXX"));
         assert!(matches!(e, SparseError::BadMagic(_)), "{e}");
         let e = refused(&f[..20]);
