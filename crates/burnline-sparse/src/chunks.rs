@@ -136,11 +136,11 @@ impl<R: Read + Seek> Chunks<R> {
             file_len: self.file_len,
         };
         let chdr = u64::from(h.chunk_header_size);
-        // pos <= file_len and chdr < 2^16: no overflow.
-        let data_offset = self.pos + chdr;
-        if data_offset > self.file_len {
-            return Err(past(data_offset));
-        }
+        let data_offset = self
+            .pos
+            .checked_add(chdr)
+            .filter(|&e| e <= self.file_len)
+            .ok_or_else(|| past(self.pos.saturating_add(chdr)))?;
         self.r.seek(SeekFrom::Start(self.pos))?;
         let mut b = [0u8; CHUNK_HEADER_LEN as usize];
         self.r.read_exact(&mut b)?;
@@ -148,13 +148,16 @@ impl<R: Read + Seek> Chunks<R> {
         let bs = u64::from(h.block_size);
         let (name, want) = match kind {
             CHUNK_RAW => {
-                let want = u64::from(chunk_sz) * bs + chdr;
-                if want > u64::from(u32::MAX) {
+                let want = u64::from(chunk_sz)
+                    .checked_mul(bs)
+                    .and_then(|d| d.checked_add(chdr))
+                    .filter(|&w| w <= u64::from(u32::MAX));
+                let Some(want) = want else {
                     return Err(SparseError::ChunkSizeOverflow {
                         index,
                         what: "chunk_sz × blk_sz plus its header is over the 32-bit total_sz",
                     });
-                }
+                };
                 ("RAW", want)
             }
             CHUNK_FILL => ("FILL", chdr + 4),
@@ -170,10 +173,11 @@ impl<R: Read + Seek> Chunks<R> {
                 want,
             });
         }
-        let end = self.pos + u64::from(total_sz);
-        if end > self.file_len {
-            return Err(past(end));
-        }
+        let end = self
+            .pos
+            .checked_add(total_sz.into())
+            .filter(|&e| e <= self.file_len)
+            .ok_or_else(|| past(self.pos.saturating_add(total_sz.into())))?;
         if kind == CHUNK_CRC32 && chunk_sz != 0 {
             return Err(SparseError::Crc32Blocks {
                 index,
