@@ -418,3 +418,51 @@ fn bad_sparse_files_are_refused_before_anything_is_written() {
         .absent("card-big")
         .run();
 }
+
+/// Every file in `dir` (hidden temp files included) and its SHA-256.
+fn listing(dir: &Path) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = std::fs::read_dir(dir)
+        .expect("list")
+        .map(|e| {
+            let p = e.expect("entry").path();
+            let name = p.file_name().expect("name").to_string_lossy().into_owned();
+            (name, sha(&p))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn a_crashed_sparse_build_reruns_to_the_clean_builds_bytes() {
+    let t = Test::new();
+    // 70 devices: two batches, so a crash can fall between them.
+    let (r, c) = fixture(t.path(), 70, "");
+    for extra in [
+        &["--format", "android-sparse"][..],
+        &["--format", "android-sparse", "--station"],
+    ] {
+        let clean = t.path().join("clean");
+        build(&t, &r, &c, &clean).args(extra).run();
+        let want = listing(&clean);
+        assert!(want
+            .iter()
+            .all(|(n, _)| n.ends_with(".simg") || !n.contains(".img")));
+        for fp in [
+            "build-after-base",
+            "build-after-rename",
+            "build-after-journal",
+        ] {
+            let out = t.path().join(fp);
+            build(&t, &r, &c, &out)
+                .args(extra)
+                .env("FAILPOINTS", format!("{fp}=return"))
+                .signal(6)
+                .run();
+            build(&t, &r, &c, &out).args(extra).run();
+            assert_eq!(listing(&out), want, "{extra:?}, {fp}: the rerun differs");
+            std::fs::remove_dir_all(&out).expect("rm");
+        }
+        std::fs::remove_dir_all(&clean).expect("rm");
+    }
+}
