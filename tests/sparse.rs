@@ -136,6 +136,23 @@ fn block_size_comes_from_the_recipe_or_the_command_line() {
         .stderr_contains("android-sparse images are not compressed")
         .absent("z")
         .run();
+    for (output, rule) in [
+        (
+            "{format: android-sparse, compress: zstd}",
+            "android-sparse images are not compressed",
+        ),
+        (
+            "{format: android-sparse, sparse_block_size: 1536}",
+            "not whole 1536-byte blocks",
+        ),
+    ] {
+        let (bad, _) = fixture(t.path(), 1, &format!("output: {output}\n"));
+        t.cmd()
+            .args(["check", s(&bad), "--devices", s(&c)])
+            .status(2)
+            .error_line(format!("recipe.yaml: output: {rule}"))
+            .run();
+    }
     let (bad, _) = fixture(
         t.path(),
         1,
