@@ -143,7 +143,7 @@ fn block_size_comes_from_the_recipe_or_the_command_line() {
         ),
         (
             "{format: android-sparse, sparse_block_size: 1536}",
-            "not whole 1536-byte blocks",
+            "sparse block size 1536: the image's 8388608 bytes are not whole 1536-byte blocks",
         ),
     ] {
         let (bad, _) = fixture(t.path(), 1, &format!("output: {output}\n"));
