@@ -27,18 +27,6 @@ pub enum ChunkKind {
     Crc32(u32),
 }
 
-impl ChunkKind {
-    /// The type's name in libsparse.
-    pub fn name(self) -> &'static str {
-        match self {
-            ChunkKind::Raw => "RAW",
-            ChunkKind::Fill(_) => "FILL",
-            ChunkKind::DontCare => "DONT_CARE",
-            ChunkKind::Crc32(_) => "CRC32",
-        }
-    }
-}
-
 /// One checked chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Chunk {
@@ -274,4 +262,39 @@ pub fn layout<R: Read + Seek>(r: R) -> Result<Layout> {
         header: walk.header,
         chunks,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::header::{encode_chunk_header, BlockSize};
+    use crate::reader::SparseReader;
+    use std::io::Cursor;
+
+    #[test]
+    fn longer_headers_are_read_and_their_extra_bytes_skipped() {
+        // file_hdr_sz 32, chunk_hdr_sz 16, as libsparse allows.
+        let mut h = Header::new(BlockSize::new(512).expect("512"), 2, 2).encode();
+        h[8] = 32;
+        h[10] = 16;
+        let mut f = h.to_vec();
+        f.extend([0xEE; 4]);
+        f.extend(encode_chunk_header(CHUNK_RAW, 1, 16 + 512));
+        f.extend([0xEE; 4]);
+        f.extend([3u8; 512]);
+        f.extend(encode_chunk_header(CHUNK_FILL, 1, 20));
+        f.extend([0xEE; 4]);
+        f.extend(7u32.to_le_bytes());
+        let l = layout(Cursor::new(&f)).expect("layout");
+        assert_eq!(l.chunks[0].data_offset, 48);
+        assert_eq!(l.chunks[1].kind, ChunkKind::Fill(7));
+        let mut img = Vec::new();
+        SparseReader::new(Cursor::new(&f))
+            .expect("reader")
+            .read_to_end(&mut img)
+            .expect("expand");
+        assert_eq!(img[..512], [3u8; 512]);
+        assert_eq!(img[512..516], [7, 0, 0, 0]);
+        assert_eq!(img.len(), 1024);
+    }
 }
