@@ -30,7 +30,7 @@ use crate::io::tree_digest::BaseTree;
 use crate::manifest::files::Header;
 use crate::manifest::ManifestWriter;
 use crate::output::progress::Progress;
-use crate::recipe::output_spec::{Compression, OutputMode, OutputSpec};
+use crate::recipe::output_spec::{Compression, ImageFormat, OutputMode, OutputSpec};
 use crate::registration::host::HostRegistrar;
 use crate::resume::interrupt::Interrupt;
 use crate::resume::journal::{self, Journal};
@@ -77,6 +77,10 @@ pub struct OutputOverrides {
     pub compress: Option<Option<Compression>>,
     /// The checksum kind.
     pub digest: Option<DigestKind>,
+    /// Raw or Android sparse images.
+    pub format: Option<ImageFormat>,
+    /// The Android sparse block size.
+    pub sparse_block_size: Option<burnline_sparse::BlockSize>,
 }
 
 /// How a run ended when it got to the end.
@@ -99,7 +103,7 @@ pub fn run(args: &BuildOptions) -> Result<Summary> {
     for w in recipe.warning_lines() {
         eprintln!("{w}");
     }
-    let spec = output_spec(args, &recipe)?;
+    let spec = output_spec(args, &recipe, layout.disk_size)?;
     let total = shard.map_or(rows, |s| s.rows_in(rows));
     let out = &args.out;
     if out.exists() && !out.is_dir() {
@@ -138,7 +142,14 @@ pub fn run(args: &BuildOptions) -> Result<Summary> {
     };
     // The SHA-256 of `base.img`, which station deltas name; unused otherwise.
     let mut base_sha = [0u8; 32];
-    if spec.mode == OutputMode::BaseDelta {
+    if spec.mode == OutputMode::BaseDelta && spec.format == ImageFormat::AndroidSparse {
+        let sum = delta::base_file::write_sparse(&base, out, spec.sparse_block_size, spec.digest)?;
+        header = Header {
+            mode: Some("station".into()),
+            base: Some(sum),
+            ..header
+        };
+    } else if spec.mode == OutputMode::BaseDelta {
         let (sum, bmap, sha) =
             delta::base_file::write(&base, out, spec.bmap, spec.digest, &base_id)?;
         base_sha = sha;
@@ -279,7 +290,11 @@ fn probe_reflink(base: &File, out: &Path) -> bool {
 }
 
 /// The recipe's output options with the command line's on top.
-fn output_spec(args: &BuildOptions, recipe: &crate::recipe::Recipe) -> Result<OutputSpec> {
+fn output_spec(
+    args: &BuildOptions,
+    recipe: &crate::recipe::Recipe,
+    disk_size: u64,
+) -> Result<OutputSpec> {
     let mut spec = recipe.output;
     let o = &args.output;
     if o.base_delta {
@@ -293,6 +308,18 @@ fn output_spec(args: &BuildOptions, recipe: &crate::recipe::Recipe) -> Result<Ou
     if let Some(d) = o.digest {
         spec.digest = d;
         spec.digest_given = true;
+    }
+    if let Some(f) = o.format {
+        spec.format = f;
+    }
+    if let Some(b) = o.sparse_block_size {
+        spec.sparse_block_size = b;
+    }
+    if let Some(rule) = spec.conflict(disk_size) {
+        return Err(Error::Usage(format!(
+            "{}: {rule}; nothing was written",
+            args.recipe.display()
+        )));
     }
     if spec.mode == OutputMode::BaseDelta && spec.compress.is_some() {
         eprintln!("burnline: note: compression applies to full images; station output stays raw");

@@ -85,6 +85,15 @@ pub struct BuildArgs {
     /// only what differs per device; with --station, deltas record BLAKE3).
     #[arg(long, value_enum)]
     pub digest: Option<DigestArg>,
+    /// The image format (overrides the recipe's `output.format`): raw, or
+    /// android-sparse (`NAME.simg`; with --station `base.simg` and
+    /// `NAME.delta.simg`).
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+    /// The Android sparse block size in bytes, a multiple of 512 up to
+    /// 1048576 (overrides `output.sparse_block_size`; default 4096).
+    #[arg(long, value_name = "BYTES")]
+    pub sparse_block_size: Option<burnline_sparse::BlockSize>,
     /// Build only shard K of N (1-based): CSV rows with index % N == K-1.
     #[arg(long, value_name = "K/N")]
     pub shard: Option<crate::shard::Shard>,
@@ -106,6 +115,15 @@ pub enum CompressArg {
     None,
 }
 
+/// `--format`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// Raw disk images.
+    Raw,
+    /// Android sparse images (fastboot, uuu, `simg2img`).
+    AndroidSparse,
+}
+
 /// `--digest`
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DigestArg {
@@ -118,8 +136,9 @@ pub enum DigestArg {
 /// `burnline flash`
 #[derive(Debug, Args)]
 pub struct FlashArgs {
-    /// Images (`.img`, `.img.zst|.xz|.gz`), or one base image followed by
-    /// deltas (one per target, in order).
+    /// Images (`.img`, `.img.zst|.xz|.gz`, Android sparse `.simg`), or one
+    /// base image followed by deltas (`.img.delta` or `.delta.simg`, one
+    /// per target, in order).
     pub images: Vec<PathBuf>,
     /// A card to write (block device or regular file); repeat for several.
     #[arg(long = "target", required = true)]

@@ -3,10 +3,10 @@
 //! status.
 
 use crate::build::run::{self, BuildOptions, OutputOverrides};
-use crate::cmdline::{BuildArgs, CompressArg, DigestArg};
+use crate::cmdline::{BuildArgs, CompressArg, DigestArg, FormatArg};
 use crate::error::{Error, Result};
 use crate::io::hash::DigestKind;
-use crate::recipe::output_spec::Compression;
+use crate::recipe::output_spec::{Compression, ImageFormat};
 use crate::shard::Shard;
 
 /// Runs `build`.
@@ -34,6 +34,11 @@ pub fn run(args: &BuildArgs) -> Result<()> {
                 DigestArg::Sha256 => DigestKind::Sha256,
                 DigestArg::Blake3 => DigestKind::Blake3,
             }),
+            format: args.format.map(|f| match f {
+                FormatArg::Raw => ImageFormat::Raw,
+                FormatArg::AndroidSparse => ImageFormat::AndroidSparse,
+            }),
+            sparse_block_size: args.sparse_block_size,
         },
     };
     let summary = run::run(&opts)?;

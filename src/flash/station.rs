@@ -72,6 +72,7 @@ pub fn run(
         compression: None,
         size: base.len,
         map: Some(base.extents.iter().map(|&(s, l)| (s, l, None)).collect()),
+        sparse: false,
     };
     let mut jobs = Vec::new();
     let mut refused = Vec::new();
