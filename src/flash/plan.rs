@@ -118,7 +118,8 @@ pub fn plan(args: &FlashRequest<'_>) -> Result<Vec<(Source, Expect, PathBuf)>> {
         }
         for (d, t) in deltas.iter().zip(args.targets) {
             if !is_delta(d)? {
-                let src = Source::open(base, args.bmap, args.no_bmap)?;
+                let mut src = Source::open(base, args.bmap, args.no_bmap)?;
+                src.map_holes(args.no_bmap)?;
                 let exp = Expect {
                     patches: sparse_delta::read(d, src.size)?,
                     base_sha256: None,

@@ -197,7 +197,7 @@ impl Source {
     /// patches, not gigabytes of zeros. The stream is still read and hashed
     /// whole, so the delta's base SHA-256 is checked as before.
     pub fn map_holes(&mut self, no_bmap: bool) -> Result<()> {
-        if self.map.is_some() || no_bmap || self.compression.is_some() {
+        if self.map.is_some() || self.sparse || no_bmap || self.compression.is_some() {
             return Ok(());
         }
         let f = File::open(&self.path).at("opening", &self.path)?;
