@@ -6,7 +6,7 @@ use crate::error::Result;
 
 /// Runs `check`.
 pub fn run(args: &CheckArgs) -> Result<()> {
-    let (recipe, layout, count) = check_all(&args.recipe, &args.devices)?;
+    let (recipe, layout, count) = check_all(&args.recipe, &args.devices.list())?;
     for w in recipe.warning_lines() {
         eprintln!("{w}");
     }
@@ -16,7 +16,7 @@ pub fn run(args: &CheckArgs) -> Result<()> {
         layout.partitions.len(),
         layout.disk_size,
         count,
-        args.devices.display()
+        args.devices.devices.display()
     );
     Ok(())
 }
