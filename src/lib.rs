@@ -60,6 +60,7 @@ pub mod flash;
 pub mod identity;
 pub mod io;
 pub mod layout;
+pub mod ledger;
 pub mod manifest;
 pub mod output;
 pub mod recipe;

@@ -33,6 +33,9 @@ pub enum Command {
     /// Work on manifests.
     #[command(subcommand)]
     Manifest(ManifestCommand),
+    /// Check or sign a ledger's hash chain (registration or station ledger).
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
     /// Register one device (一型一密) and print `DeviceInfo: PK DN DS`.
     Register(RegisterArgs),
     /// Run a local stand-in for the platform's registration service.
@@ -221,6 +224,35 @@ pub struct MergeArgs {
     /// --pubkey.
     #[arg(long, requires = "pubkey")]
     pub require_signed: bool,
+}
+
+/// `burnline ledger …`
+#[derive(Debug, Subcommand)]
+pub enum LedgerCommand {
+    /// Check the hash chain of a ledger and, with --pubkey, its signed head.
+    Verify(LedgerVerifyArgs),
+    /// Write FILE.head (line count and last hash) and sign it.
+    Sign(LedgerSignArgs),
+}
+
+/// `burnline ledger verify`
+#[derive(Debug, Args)]
+pub struct LedgerVerifyArgs {
+    /// The ledger (`registrations.jsonl`, a station ledger, any burnline log).
+    pub file: PathBuf,
+    /// Also check FILE.head and FILE.head.minisig with this minisign public key.
+    #[arg(long, value_name = "KEY")]
+    pub pubkey: Option<PathBuf>,
+}
+
+/// `burnline ledger sign`
+#[derive(Debug, Args)]
+pub struct LedgerSignArgs {
+    /// The ledger.
+    pub file: PathBuf,
+    /// The minisign secret key (required).
+    #[command(flatten)]
+    pub sign: SignArg,
 }
 
 /// `burnline check`
