@@ -49,6 +49,8 @@ pub struct DeviceReader {
     index: u64,
     /// Fields in the header row.
     header_fields: usize,
+    /// The input failed (a truncated encrypted list): no more rows.
+    failed: bool,
 }
 
 fn normalize(header: &str) -> String {
@@ -134,6 +136,7 @@ impl DeviceReader {
                 expect,
                 index: 0,
                 header_fields: headers.len(),
+                failed: false,
             }),
             _ => Err(Error::Invalid(problems)),
         }
@@ -141,13 +144,20 @@ impl DeviceReader {
 
     /// The next row, checked on its own. `None` at the end of the file.
     pub fn next_row(&mut self) -> Option<Result<DeviceRow, Vec<Problem>>> {
+        if self.failed {
+            return None;
+        }
         let at = self.path.display().to_string();
         match self.reader.read_record(&mut self.record) {
             Ok(false) => None,
             Err(e) => {
                 let line = e.position().map_or(self.reader.position().line(), |p| p.line());
                 let rule = match e.kind() {
-                    csv::ErrorKind::Io(io) => io.to_string(),
+                    csv::ErrorKind::Io(io) => {
+                        // What follows cannot be read either.
+                        self.failed = true;
+                        io.to_string()
+                    }
                     _ => format!("not valid CSV: {e}"),
                 };
                 Some(Err(vec![Problem::new(format!("{at}:{line}"), "", rule)]))
