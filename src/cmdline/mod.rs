@@ -133,16 +133,32 @@ pub struct DevicesArg {
     /// The device CSV, or an age file holding it (`age -e -r RECIPIENT`).
     #[arg(long)]
     pub devices: PathBuf,
+    /// The identity that decrypts it.
+    #[command(flatten)]
+    pub identity: IdentityArg,
+}
+
+impl DevicesArg {
+    /// The list to read.
+    pub fn list(&self) -> crate::devices::list::DeviceList {
+        self.identity.list(&self.devices)
+    }
+}
+
+/// `--identity FILE`, for an age-encrypted `--devices` (`flash`, whose
+/// `--devices` is optional, takes this one alone).
+#[derive(Debug, Clone, Args)]
+pub struct IdentityArg {
     /// The age identity (`age-keygen`'s file, mode 0600) that decrypts an
     /// encrypted --devices (default: the file named by BURNLINE_AGE_IDENTITY).
     #[arg(long, value_name = "FILE")]
     pub identity: Option<PathBuf>,
 }
 
-impl DevicesArg {
-    /// The list to read.
-    pub fn list(&self) -> crate::devices::list::DeviceList {
-        crate::devices::list::DeviceList::new(&self.devices, self.identity.as_deref())
+impl IdentityArg {
+    /// The device list at `devices`, read with this identity.
+    pub fn list(&self, devices: &std::path::Path) -> crate::devices::list::DeviceList {
+        crate::devices::list::DeviceList::new(devices, self.identity.as_deref())
     }
 }
 
@@ -187,8 +203,11 @@ pub struct FlashArgs {
     #[arg(long, requires = "devices")]
     pub recipe: Option<PathBuf>,
     /// The device CSV, with --recipe (plain, or encrypted with age).
+    #[arg(long, requires = "recipe")]
+    pub devices: Option<PathBuf>,
+    /// The identity that decrypts an encrypted --devices.
     #[command(flatten)]
-    pub devices: Option<DevicesArg>,
+    pub identity: IdentityArg,
     /// The station ledger, with --recipe (default: ./burnline-ledger.jsonl).
     #[arg(long)]
     pub ledger: Option<PathBuf>,

@@ -13,11 +13,8 @@ use std::path::PathBuf;
 /// Runs `flash`.
 pub fn run(args: &FlashArgs) -> Result<()> {
     distinct(&args.targets)?;
-    if args.devices.is_some() && args.recipe.is_none() {
-        return Err(Error::Usage("--devices needs --recipe".into()));
-    }
     if let (Some(recipe), Some(devices)) = (&args.recipe, &args.devices) {
-        let devices = &devices.list();
+        let devices = &args.identity.list(devices);
         if !args.images.is_empty() {
             return Err(Error::Usage(
                 "give images or --recipe/--devices, not both".into(),
