@@ -101,7 +101,9 @@ pub fn audit(path: &Path, head_lines: Option<u64>) -> Result<Audit> {
         let damaged = |rule: String| Error::invalid(format!("{at}:{number}"), "", rule);
         let body = walker.step(line).map_err(|b| damaged(b.describe(number)))?;
         if serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&body).is_err() {
-            return Err(damaged("not a JSON object (not a line of a burnline log)".into()));
+            return Err(damaged(
+                "not a JSON object (not a line of a burnline log)".into(),
+            ));
         }
         end += line.len() + 1;
         prefix.update(&bytes[end - line.len() - 1..end]);
@@ -168,7 +170,8 @@ pub fn verify(path: &Path, key: Option<&VerifyingKey>) -> Result<Verified> {
     let hp = head_path(path);
     let hat = hp.display().to_string();
     key.verify_file(&hp)?;
-    let text = std::fs::read(&hp).map_err(|e| Error::invalid(&hat, "", format!("cannot read: {e}")))?;
+    let text =
+        std::fs::read(&hp).map_err(|e| Error::invalid(&hat, "", format!("cannot read: {e}")))?;
     let head: Head = serde_json::from_slice(&text)
         .map_err(|e| Error::invalid(&hat, "", format!("not a burnline log head: {e}")))?;
     if head.log != file_name(path) {

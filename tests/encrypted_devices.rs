@@ -84,7 +84,11 @@ fn an_encrypted_list_builds_what_the_plain_one_builds_and_leaves_no_plaintext() 
         .output_lacks("ga7XA6")
         .run();
     for n in common::fixtures::names(3) {
-        assert_eq!(sha(&d.join("enc").join(&n)), sha(&d.join("plain").join(&n)), "{n}");
+        assert_eq!(
+            sha(&d.join("enc").join(&n)),
+            sha(&d.join("plain").join(&n)),
+            "{n}"
+        );
     }
     // Nothing new outside the output directory, and in it only outputs.
     let after: Vec<String> = files(d)
@@ -148,7 +152,9 @@ fn a_wrong_identity_another_recipient_or_a_truncated_file_is_one_line_and_exit_2
     let (r, c) = fixture(d, 1, "");
     let mut csv = String::from("DeviceName,DeviceSecret,ProductKey\n");
     for i in 1..=2000 {
-        csv.push_str(&format!("gw-{i:05},ga7XA6KdlEeiPXQPpRbAjOZXwG8{i:05},a1X2bEnP82z\n"));
+        csv.push_str(&format!(
+            "gw-{i:05},ga7XA6KdlEeiPXQPpRbAjOZXwG8{i:05},a1X2bEnP82z\n"
+        ));
     }
     std::fs::write(&c, csv).expect("csv");
     let (id, recipient) = identity(&t, "mine.key");
@@ -191,7 +197,12 @@ fn a_wrong_identity_another_recipient_or_a_truncated_file_is_one_line_and_exit_2
     let header_end = bytes
         .windows(4)
         .position(|w| w == b"\n---")
-        .and_then(|i| bytes[i + 1..].iter().position(|&b| b == b'\n').map(|j| i + j + 2))
+        .and_then(|i| {
+            bytes[i + 1..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map(|j| i + j + 2)
+        })
         .expect("header end");
     let first_chunk_end = header_end + 16 + 65536 + 16;
     assert!(bytes.len() > first_chunk_end + 1000, "the CSV spans chunks");

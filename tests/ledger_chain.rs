@@ -53,7 +53,10 @@ fn a_station_ledger_edited_in_the_middle_is_named_by_line() {
     let path = d.join("ledger.jsonl");
     let good = lines(&path);
     assert_eq!(good.len(), 6);
-    assert!(good.iter().all(|l| l.starts_with("{\"prev\":\"")), "{good:?}");
+    assert!(
+        good.iter().all(|l| l.starts_with("{\"prev\":\"")),
+        "{good:?}"
+    );
     let verify = || t.cmd().args(["ledger", "verify", "ledger.jsonl"]);
     verify()
         .stdout_contains("ok: ledger.jsonl: 6 line(s), 6 chained, the hash chain is intact")
@@ -64,7 +67,10 @@ fn a_station_ledger_edited_in_the_middle_is_named_by_line() {
         // Line 2 removed.
         ([&good[..1], &good[2..]].concat(), 2),
         // Line 4 altered, still a valid record: line 5 no longer links.
-        ([&good[..3], &[altered.clone()], &good[4..]].concat(), 5),
+        (
+            [&good[..3], std::slice::from_ref(&altered), &good[4..]].concat(),
+            5,
+        ),
         // Lines 2 and 3 swapped.
         (
             [&good[..1], &[good[2].clone(), good[1].clone()], &good[3..]].concat(),
@@ -86,7 +92,10 @@ fn a_station_ledger_edited_in_the_middle_is_named_by_line() {
             .run();
         assert_eq!(std::fs::metadata(d.join("c3")).expect("c3").len(), 8 << 20);
         assert!(
-            std::fs::read(d.join("c3")).expect("c3").iter().all(|&b| b == 0),
+            std::fs::read(d.join("c3"))
+                .expect("c3")
+                .iter()
+                .all(|&b| b == 0),
             "nothing was written to the card"
         );
         assert_eq!(std::fs::read_to_string(&path).expect("ledger"), text);
@@ -124,10 +133,9 @@ fn a_signed_head_shows_lines_cut_off_the_end_and_lines_appended_after_it() {
         .args(["-V", "-p", s(&public), "-m", "ledger.jsonl.head"])
         .stdout_contains("Trusted comment: file:ledger.jsonl.head")
         .run();
-    let head: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(d.join("ledger.jsonl.head")).expect("head"),
-    )
-    .expect("head json");
+    let head: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("ledger.jsonl.head")).expect("head"))
+            .expect("head json");
     assert_eq!(head["lines"], 6);
     assert_eq!(head["log"], "ledger.jsonl");
     let verify = |key: &Path| {
@@ -157,10 +165,7 @@ fn a_signed_head_shows_lines_cut_off_the_end_and_lines_appended_after_it() {
         .stderr_lines(2)
         .run();
     // The links stripped off every line: unchained, so only the head shows it.
-    let stripped: String = good
-        .iter()
-        .map(|l| format!("{{{}", &l[75..]))
-        .collect();
+    let stripped: String = good.iter().map(|l| format!("{{{}", &l[75..])).collect();
     std::fs::write(&path, &stripped).expect("strip");
     t.cmd()
         .args(["ledger", "verify", "ledger.jsonl"])
@@ -264,7 +269,11 @@ fn the_registration_ledger_is_chained_too() {
     // only the chain shows it, at line 3; no secret is ever printed.
     let v: serde_json::Value = serde_json::from_str(&good[1]).expect("line");
     let secret = v["device_secret"].as_str().expect("secret").to_owned();
-    let other = format!("{}{}", &secret[..secret.len() - 1], if secret.ends_with('A') { 'B' } else { 'A' });
+    let other = format!(
+        "{}{}",
+        &secret[..secret.len() - 1],
+        if secret.ends_with('A') { 'B' } else { 'A' }
+    );
     let edited = [
         good[0].clone(),
         good[1].replace(&secret, &other),
@@ -273,10 +282,13 @@ fn the_registration_ledger_is_chained_too() {
     .concat();
     std::fs::write(&ledger, &edited).expect("edit");
     let secrets = |b: Test| b.output_lacks(&secret).output_lacks(&other);
-    secrets(t.cmd().args(["ledger", "verify", "out/registrations.jsonl"]))
-        .status(2)
-        .error_line("registrations.jsonl:3: the hash chain is broken")
-        .run();
+    secrets(
+        t.cmd()
+            .args(["ledger", "verify", "out/registrations.jsonl"]),
+    )
+    .status(2)
+    .error_line("registrations.jsonl:3: the hash chain is broken")
+    .run();
     secrets(build.clone())
         .status(2)
         .error_line("registrations.jsonl:3: the hash chain is broken")

@@ -15,7 +15,10 @@ use std::path::{Path, PathBuf};
 /// A minisign key pair made by `minisign -G` in the test's directory:
 /// (public key, secret key); `password` None makes it with -W.
 fn keypair(t: &Test, name: &str, password: Option<&str>) -> (PathBuf, PathBuf) {
-    let (p, k) = (t.path().join(format!("{name}.pub")), t.path().join(format!("{name}.key")));
+    let (p, k) = (
+        t.path().join(format!("{name}.pub")),
+        t.path().join(format!("{name}.key")),
+    );
     let gen = t.tool("minisign").args(["-G", "-p", s(&p), "-s", s(&k)]);
     match password {
         None => gen.arg("-W").run(),
@@ -55,7 +58,10 @@ fn a_signed_build_verifies_with_minisign_and_is_reproducible() {
     for f in ["SHA256SUMS", "manifest.json"] {
         minisign_verifies(&t, &public, &a.join(f));
     }
-    t.tool("sha256sum").args(["-c", "SHA256SUMS"]).current_dir(&a).run();
+    t.tool("sha256sum")
+        .args(["-c", "SHA256SUMS"])
+        .current_dir(&a)
+        .run();
     t.cmd()
         .args(["verify", "a", "--pubkey", s(&public)])
         .stderr_contains("are signed by")
@@ -203,7 +209,10 @@ fn bad_keys_and_signatures_are_one_line_errors() {
         .expect("image");
     std::io::Write::write_all(&mut image, b"tampered").expect("tamper image");
     drop(image);
-    verify(&public).status(1).error_line("gw-0001.img: sha256 differs").run();
+    verify(&public)
+        .status(1)
+        .error_line("gw-0001.img: sha256 differs")
+        .run();
     let sig = d.join("out/manifest.json.minisig");
     let sig_text = std::fs::read_to_string(&sig).expect("sig");
     let swapped = std::fs::read_to_string(d.join("out/SHA256SUMS.minisig")).expect("sig");
@@ -246,7 +255,13 @@ fn a_signed_sharded_release_merges_and_verifies() {
     shard("2/2", "shard2", true).run();
     t.cmd()
         .args(["manifest", "merge", "shard1", "shard2", "--out", "release"])
-        .args(["--pubkey", s(&public), "--require-signed", "--sign", s(&secret)])
+        .args([
+            "--pubkey",
+            s(&public),
+            "--require-signed",
+            "--sign",
+            s(&secret),
+        ])
         .run();
     let release = d.join("release");
     minisign_verifies(&t, &public, &release.join("SHA256SUMS"));
@@ -273,7 +288,10 @@ fn a_signed_sharded_release_merges_and_verifies() {
         .absent("r2")
         .run();
     merge(&["shard1", "plain2"], "r3").run();
-    assert!(!d.join("r3/manifest.json.minisig").exists(), "no key, no signature");
+    assert!(
+        !d.join("r3/manifest.json.minisig").exists(),
+        "no key, no signature"
+    );
     // A signed shard whose signature does not match is refused, required or not.
     let m = d.join("shard2/manifest.json");
     let mut text = std::fs::read_to_string(&m).expect("manifest");
@@ -286,7 +304,15 @@ fn a_signed_sharded_release_merges_and_verifies() {
         .run();
     // --require-signed needs the key to check with.
     t.cmd()
-        .args(["manifest", "merge", "shard1", "shard2", "--out", "r5", "--require-signed"])
+        .args([
+            "manifest",
+            "merge",
+            "shard1",
+            "shard2",
+            "--out",
+            "r5",
+            "--require-signed",
+        ])
         .status(2)
         .run();
 }

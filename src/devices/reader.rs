@@ -151,7 +151,9 @@ impl DeviceReader {
         match self.reader.read_record(&mut self.record) {
             Ok(false) => None,
             Err(e) => {
-                let line = e.position().map_or(self.reader.position().line(), |p| p.line());
+                let line = e
+                    .position()
+                    .map_or(self.reader.position().line(), |p| p.line());
                 let rule = match e.kind() {
                     csv::ErrorKind::Io(io) => {
                         // What follows cannot be read either.

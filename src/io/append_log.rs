@@ -652,7 +652,10 @@ mod tests {
             // The next append links to line 1.
             o.log.append(&rec("c", 3)).expect("append");
             drop(o);
-            assert_eq!(open(&path).expect("reopen").records, [rec("a", 1), rec("c", 3)]);
+            assert_eq!(
+                open(&path).expect("reopen").records,
+                [rec("a", 1), rec("c", 3)]
+            );
         }
     }
 
@@ -669,7 +672,10 @@ mod tests {
         let text = std::fs::read_to_string(&path).expect("read");
         assert_eq!(
             text,
-            format!("{old}{}", chained(hash_of(&line(&rec("b", 2))), &[rec("c", 3)]))
+            format!(
+                "{old}{}",
+                chained(hash_of(&line(&rec("b", 2))), &[rec("c", 3)])
+            )
         );
         assert_eq!(open(&path).expect("reopen").records.len(), 3);
     }

@@ -16,12 +16,15 @@ use std::path::Path;
 pub fn read_verified(dir: &Path, key: &VerifyingKey) -> Result<Manifest> {
     key.verify_file(&dir.join(MANIFEST))?;
     let m = Manifest::read(dir)?;
-    let kind = m.digest_kinds().first().copied().unwrap_or(DigestKind::Sha256);
+    let kind = m
+        .digest_kinds()
+        .first()
+        .copied()
+        .unwrap_or(DigestKind::Sha256);
     let sums = dir.join(kind.sums_file());
     key.verify_file(&sums)?;
-    let listed = std::fs::read(&sums).map_err(|e| {
-        Error::invalid(sums.display().to_string(), "", format!("cannot read: {e}"))
-    })?;
+    let listed = std::fs::read(&sums)
+        .map_err(|e| Error::invalid(sums.display().to_string(), "", format!("cannot read: {e}")))?;
     if listed != expected_sums(&m).into_bytes() {
         return Err(Error::invalid(
             sums.display().to_string(),

@@ -113,32 +113,30 @@ impl SigningKey {
             };
             let sk_box = minisign::SecretKeyBox::from_string(text)
                 .map_err(|e| bad(format!("not a minisign secret key: {e}")))?;
-            sk_box
-                .into_secret_key(Some(pw.to_string()))
-                .map_err(|e| {
-                    bad(match e.kind() {
-                        minisign::ErrorKind::Verify => {
-                            "wrong password for the minisign secret key, or the key is corrupted"
-                                .into()
-                        }
-                        _ => format!("not a usable minisign secret key: {e}"),
-                    })
-                })?
+            sk_box.into_secret_key(Some(pw.to_string())).map_err(|e| {
+                bad(match e.kind() {
+                    minisign::ErrorKind::Verify => {
+                        "wrong password for the minisign secret key, or the key is corrupted".into()
+                    }
+                    _ => format!("not a usable minisign secret key: {e}"),
+                })
+            })?
         };
         let raw = Zeroizing::new(sk.to_bytes());
-        let (Some(keynum), Some(sk64)) = (
-            raw.get(KEYNUM_AT..SK_AT),
-            raw.get(SK_AT..SK_AT + 64),
-        ) else {
+        let (Some(keynum), Some(sk64)) = (raw.get(KEYNUM_AT..SK_AT), raw.get(SK_AT..SK_AT + 64))
+        else {
             return Err(bad("not a minisign secret key (too short)".into()));
         };
-        let pair = Ed25519KeyPair::from_seed_and_public_key(&sk64[..32], &sk64[32..])
-            .map_err(|_| bad("the minisign secret key is corrupted (its halves disagree)".into()))?;
+        let pair =
+            Ed25519KeyPair::from_seed_and_public_key(&sk64[..32], &sk64[32..]).map_err(|_| {
+                bad("the minisign secret key is corrupted (its halves disagree)".into())
+            })?;
         let public = minisign::PublicKey::from_secret_key(&sk)
             .map_err(|e| bad(format!("not a usable minisign secret key: {e}")))?;
         let mut id = [0u8; 8];
         id.copy_from_slice(keynum);
-        if public.to_bytes().get(2..10) != Some(&id[..]) || pair.public_key().as_ref() != &sk64[32..]
+        if public.to_bytes().get(2..10) != Some(&id[..])
+            || pair.public_key().as_ref() != &sk64[32..]
         {
             return Err(bad("the minisign secret key is corrupted".into()));
         }
