@@ -91,6 +91,26 @@ fn a_signed_build_verifies_with_minisign_and_is_reproducible() {
         .status(2)
         .error_line("a/manifest.json.minisig: cannot read the signature")
         .run();
+    // A crash once the manifest is in place, before the signatures: none is
+    // left, and the same command run again finishes and signs.
+    build("crash")
+        .env("FAILPOINTS", "build-after-manifest=return")
+        .signal(6)
+        .absent("crash/manifest.json.minisig")
+        .absent("crash/SHA256SUMS.minisig")
+        .run();
+    build("crash").run();
+    minisign_verifies(&t, &public, &d.join("crash/SHA256SUMS"));
+    t.cmd()
+        .args(["verify", "crash", "--pubkey", s(&public)])
+        .run();
+    // Station output: base.img and its bmap are in the signed list too.
+    build("station").args(["--station", "--bmap"]).run();
+    minisign_verifies(&t, &public, &d.join("station/SHA256SUMS"));
+    t.cmd()
+        .args(["verify", "station", "--pubkey", s(&public)])
+        .stdout_contains("ok: 5 file(s) match")
+        .run();
 }
 
 #[test]
