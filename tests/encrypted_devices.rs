@@ -243,3 +243,34 @@ fn a_wrong_identity_another_recipient_or_a_truncated_file_is_one_line_and_exit_2
         .run();
     check(&enc).args(["--identity", s(&id)]).run();
 }
+
+#[test]
+fn a_killed_build_resumes_from_the_same_list_encrypted_again() {
+    let t = Test::new();
+    let d = t.path();
+    let (r, c) = fixture(d, 3, "");
+    let (id, recipient) = identity(&t, "id.key");
+    let enc = d.join("devices.csv.age");
+    encrypt(&t, &recipient, &c, &enc);
+    let build = t
+        .cmd()
+        .args(["build", s(&r), "--devices", s(&enc), "--identity", s(&id)])
+        .args(["--out", "out"]);
+    build
+        .clone()
+        .env("FAILPOINTS", "build-after-journal=return")
+        .signal(6)
+        .absent("out/manifest.json")
+        .run();
+    // age encrypts with a fresh key every time: other bytes, same CSV. The
+    // run is fingerprinted by the plaintext, so it resumes.
+    let before = std::fs::read(&enc).expect("age");
+    std::fs::remove_file(&enc).expect("rm");
+    encrypt(&t, &recipient, &c, &enc);
+    assert_ne!(std::fs::read(&enc).expect("age"), before);
+    build.clone().stderr_contains("built 0 image(s)").run();
+    t.tool("sha256sum")
+        .args(["-c", "SHA256SUMS"])
+        .current_dir(d.join("out"))
+        .run();
+}

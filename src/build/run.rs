@@ -323,7 +323,7 @@ fn run_fingerprint(
     base_id: &[u8; 32],
 ) -> Result<String> {
     let recipe = std::fs::read(&args.recipe).at("reading", &args.recipe)?;
-    let csv = std::fs::read(&args.devices.path).at("reading", &args.devices.path)?;
+    let csv = args.devices.read_all()?;
     let opts = format!(
         "{}|{:?}|{:?}|{}",
         env!("CARGO_PKG_VERSION"),

@@ -19,6 +19,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use zeroize::Zeroizing;
 
 /// The environment variable naming the identity file when `--identity` is
 /// not given.
@@ -124,6 +125,23 @@ impl DeviceList {
                 other => Error::invalid(&at, "", format!("cannot decrypt: {other}")),
             })?;
         Ok(Box::new(Decrypting(stream)))
+    }
+}
+
+impl DeviceList {
+    /// The whole plaintext, in memory that is wiped when dropped (the
+    /// resume fingerprint: an encrypted list is fingerprinted by what it
+    /// holds, so encrypting the same CSV again resumes the same run).
+    pub fn read_all(&self) -> Result<Zeroizing<Vec<u8>>> {
+        let mut bytes = Zeroizing::new(Vec::new());
+        self.open()?.read_to_end(&mut bytes).map_err(|e| {
+            Error::invalid(
+                self.to_string(),
+                "",
+                format!("cannot read the device CSV: {e}"),
+            )
+        })?;
+        Ok(bytes)
     }
 }
 

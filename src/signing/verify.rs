@@ -9,7 +9,12 @@
 use super::key::key_id;
 use super::{sig_path, trusted_comment};
 use crate::error::{Error, Result};
+use std::io::Read;
 use std::path::{Path, PathBuf};
+
+/// The most of a signature file read (burnline's are about 300 bytes; a
+/// longer trusted comment is not one of burnline's).
+const MAX_SIG: u64 = 16 * 1024;
 
 /// A public key, ready to verify.
 #[derive(Debug)]
@@ -42,7 +47,9 @@ impl VerifyingKey {
         let sig = sig_path(path);
         let at = sig.display().to_string();
         let bad = |rule: String| Error::invalid(&at, "", rule);
-        let text = std::fs::read_to_string(&sig)
+        let mut text = String::new();
+        std::fs::File::open(&sig)
+            .and_then(|f| f.take(MAX_SIG).read_to_string(&mut text))
             .map_err(|e| bad(format!("cannot read the signature: {e}")))?;
         let sbox = minisign::SignatureBox::from_string(&text)
             .map_err(|e| bad(format!("not a minisign signature: {e}")))?;
