@@ -47,14 +47,6 @@ impl fmt::Display for DeviceList {
 }
 
 impl DeviceList {
-    /// A plain CSV (or an age file, with no identity given yet).
-    pub fn plain(path: &Path) -> Self {
-        DeviceList {
-            path: path.to_path_buf(),
-            identity: None,
-        }
-    }
-
     /// `path`, with the identity from `--identity` or, without it, from
     /// [`IDENTITY_ENV`].
     pub fn new(path: &Path, identity: Option<&Path>) -> Self {
