@@ -8,7 +8,8 @@
 //! Finished batches are journaled (`crate::resume`), so a rerun after a kill
 //! finishes only what is missing; a [`Shard`] builds one slice of the CSV;
 //! base+delta output, bmaps and compression are added per device by
-//! `crate::delta` and `crate::output::artifacts`. With BLAKE3 the base's tree
+//! `crate::delta` and `crate::output::artifacts`. With a key, the checksum
+//! list and the manifest are signed last (`crate::signing`). With BLAKE3 the base's tree
 //! is hashed once and each image's checksum rehashes only the leaves its
 //! patches touch.
 
@@ -21,6 +22,7 @@ use crate::delta;
 use crate::device::job::DeviceBuilder;
 use crate::device::staged::Staged;
 use crate::devices::check::expect;
+use crate::devices::list::DeviceList;
 use crate::devices::reader::{DeviceReader, DeviceRow};
 use crate::error::{Error, IoContext, Result};
 use crate::io::atomic;
@@ -35,9 +37,11 @@ use crate::registration::host::HostRegistrar;
 use crate::resume::interrupt::Interrupt;
 use crate::resume::journal::{self, Journal};
 use crate::shard::Shard;
+use crate::signing::key::SigningKey;
 use rayon::prelude::*;
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
 /// Devices per durable batch.
@@ -48,8 +52,8 @@ const BATCH: usize = 64;
 pub struct BuildOptions {
     /// The recipe (YAML).
     pub recipe: PathBuf,
-    /// The device CSV.
-    pub devices: PathBuf,
+    /// The device CSV (plain, or encrypted with age).
+    pub devices: DeviceList,
     /// The output directory (created if missing).
     pub out: PathBuf,
     /// Devices built at once (default: the number of CPUs).
@@ -62,6 +66,8 @@ pub struct BuildOptions {
     pub ca_file: Option<PathBuf>,
     /// What the command line sets over the recipe's `output:`.
     pub output: OutputOverrides,
+    /// The minisign key that signs the checksum list and the manifest.
+    pub sign: Option<Arc<SigningKey>>,
 }
 
 /// The command line's output options; `None` and `false` keep the recipe's.
@@ -250,6 +256,12 @@ pub fn run(args: &BuildOptions) -> Result<Summary> {
     }
     manifest.finish()?;
     crash_point!("build-after-manifest");
+    // Signed only now that what they sign is final and durable; a crash
+    // before this leaves no signature, and the rerun signs.
+    if let Some(key) = &args.sign {
+        crate::signing::sign_file(key, out, spec.digest.sums_file())?;
+        crate::signing::sign_file(key, out, crate::manifest::MANIFEST)?;
+    }
     if failures.is_empty() {
         journal.remove()?;
     }
@@ -338,7 +350,7 @@ fn run_fingerprint(
     base_id: &[u8; 32],
 ) -> Result<String> {
     let recipe = std::fs::read(&args.recipe).at("reading", &args.recipe)?;
-    let csv = std::fs::read(&args.devices).at("reading", &args.devices)?;
+    let csv = args.devices.read_all()?;
     let opts = format!(
         "{}|{:?}|{:?}|{}",
         env!("CARGO_PKG_VERSION"),

@@ -12,9 +12,11 @@ use crate::shard::Shard;
 /// Runs `build`.
 pub fn run(args: &BuildArgs) -> Result<()> {
     let shard = Shard::from_args(args.shard, args.shard_count, |k| std::env::var(k).ok())?;
+    // A wrong key or password stops the build before anything is written.
+    let sign = args.sign.load()?.map(std::sync::Arc::new);
     let opts = BuildOptions {
         recipe: args.recipe.clone(),
-        devices: args.devices.clone(),
+        devices: args.devices.list(),
         out: args.out.clone(),
         jobs: args.jobs,
         json: args.json,
@@ -40,13 +42,14 @@ pub fn run(args: &BuildArgs) -> Result<()> {
             }),
             sparse_block_size: args.sparse_block_size,
         },
+        sign,
     };
     let summary = run::run(&opts)?;
     for f in &summary.failures {
         eprintln!(
             "error: device {} ({}:{}): {}",
             f.device_name,
-            args.devices.display(),
+            args.devices.devices.display(),
             f.line,
             f.error
         );

@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 
 /// Runs `check`.
 pub fn run(args: &CheckArgs) -> Result<()> {
-    let (recipe, layout, count) = check_all(&args.recipe, &args.devices)?;
+    let (recipe, layout, count) = check_all(&args.recipe, &args.devices.list())?;
     // What `build` refuses of the recipe's output options before it writes
     // (there, once its flags are applied).
     if let Some(rule) = recipe.output.conflict(layout.disk_size) {
@@ -25,7 +25,7 @@ pub fn run(args: &CheckArgs) -> Result<()> {
         layout.partitions.len(),
         layout.disk_size,
         count,
-        args.devices.display()
+        args.devices.devices.display()
     );
     Ok(())
 }
