@@ -51,9 +51,10 @@ fn init(a: &PoolInitArgs) -> Result<()> {
 }
 
 fn import(a: &PoolImportArgs) -> Result<()> {
-    let (recipe, _, _) = check_all(&a.recipe, &a.devices)?;
+    let list = a.devices.list();
+    let (recipe, _, _) = check_all(&a.recipe, &list)?;
     let pool = Pool::open(&a.db.db, Some(&a.key_file))?;
-    let mut reader = DeviceReader::open(&a.devices, expect(&recipe))?;
+    let mut reader = DeviceReader::open(&list, expect(&recipe))?;
     let mut rows = Vec::new();
     let mut lines = Vec::new();
     while let Some(row) = reader.next_row() {
@@ -78,7 +79,7 @@ fn import(a: &PoolImportArgs) -> Result<()> {
                 .map(|i| {
                     let (line, name) = &lines[i];
                     Problem::new(
-                        format!("{}:{line}", a.devices.display()),
+                        format!("{list}:{line}"),
                         "DeviceName",
                         format!(
                             "`{name}` is already in the pool with a different DeviceSecret; nothing was imported"

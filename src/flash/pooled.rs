@@ -108,6 +108,7 @@ impl PooledStation {
             compression: None,
             size: base.len,
             map: Some(base.extents.iter().map(|&(s, l)| (s, l, None)).collect()),
+            sparse: false,
         };
         let station = PooledStation {
             pool,
