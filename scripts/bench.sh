@@ -35,7 +35,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 # each) leasing POOL_N identities, each recorded leased, written and
 # verified, against a throwaway PostgreSQL cluster (Debian's postgresql,
 # initdb in a temp dir, run as the postgres user, Unix socket only, fsync on)
-# and against an SQLite file. Needs root and postgresql.
+# and against an SQLite file; and on PostgreSQL the lease transaction alone.
+# Needs root and postgresql.
 if [ "${1:-}" = "--pool" ]; then
   POOL_N=${POOL_N:-4000}
   pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
@@ -51,7 +52,9 @@ if [ "${1:-}" = "--pool" ]; then
   runuser -u postgres -- "$pgbin/pg_ctl" -D "$pgdir/data" -l "$pgdir/log" \
     -o "-c listen_addresses= -p $port -k $pgdir" -w start >/dev/null
   runuser -u postgres -- "$pgbin/createdb" -h "$pgdir" -p "$port" bench
-  "$ex" "postgres://postgres@localhost/bench?host=$pgdir&port=$port" "$pgdir/pg.key" "$POOL_N" 8
+  runuser -u postgres -- "$pgbin/createdb" -h "$pgdir" -p "$port" bench_lease
+  "$ex" "postgres://postgres@localhost/bench?host=$pgdir&port=$port" "$pgdir/pg.key" "$POOL_N" 8 cycle
+  "$ex" "postgres://postgres@localhost/bench_lease?host=$pgdir&port=$port" "$pgdir/pg2.key" "$POOL_N" 8 lease
   "$ex" "sqlite:$pgdir/bench.db" "$pgdir/lite.key" "$POOL_N" 8
   exit 0
 fi
