@@ -434,15 +434,27 @@ fn register_host_issued_secrets_are_stored_encrypted_with_the_lease() {
     let csv = d.join("devices.csv");
     std::fs::write(
         &csv,
-        "DeviceName,Nickname\ngw-00001,\ngw-00002,\ngw-00003,\n",
+        // gw-00009 is not a device of the product: the platform refuses it.
+        "DeviceName,Nickname\ngw-00009,\ngw-00001,\ngw-00002,\ngw-00003,\n",
     )
     .expect("csv");
     let db = Db::Sqlite(d.join("pool.db"));
     let key = make_pool(&t, &db, &recipe, &csv);
+    // A refused device is set aside (quarantined, with the platform's
+    // answer), so the next card takes the next identity.
+    let refused = d.join("refused.img");
+    flash(&t, &db, &recipe, &key, "st1", &[&refused])
+        .status(3)
+        .absent(&refused)
+        .run();
+    let q = db.rows("SELECT state, reason FROM identities WHERE device_name = 'gw-00009'");
+    assert_eq!(q[0][0], "quarantined", "{q:?}");
+    assert!(q[0][1].starts_with("registration refused"), "{q:?}");
     let (a, b) = (d.join("a.img"), d.join("b.img"));
     flash(&t, &db, &recipe, &key, "st1", &[&a, &b]).run();
     let issued = state_secrets(&state);
     assert_eq!(issued.len(), 2, "two devices registered");
+    assert!(issued.iter().all(|(dn, _)| dn != "gw-00009"));
     // Stored with the lease, encrypted: in the export only when revealed,
     // never in clear in the file.
     let json = t

@@ -34,7 +34,7 @@ use crate::io::hash::{hash_patched, DigestKind};
 use crate::layout::Layout;
 use crate::recipe::Recipe;
 use crate::registration::host::{DirectRegistrar, HostRegistrar};
-use burnline_pool::pool::Stale;
+use burnline_pool::pool::{RegisterFailed, Stale};
 use burnline_pool::{Lease, LeaseRequest, Pool, PoolError, PoolUrl};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -263,11 +263,27 @@ impl PooledStation {
             .display()
             .to_string();
         let card_s = card.describe();
-        let register = |pk: &str, dn: &str| -> Result<crate::secret::Secret> {
-            match &self.registrar {
-                Some(r) => r.register(pk, dn),
-                None => Err(Error::Usage("no registrar".into())),
-            }
+        let register = |pk: &str,
+                        dn: &str|
+         -> std::result::Result<
+            crate::secret::Secret,
+            burnline_pool::pool::RegisterFailed<Error>,
+        > {
+            let r = self.registrar.as_ref().ok_or_else(|| RegisterFailed {
+                error: Error::Usage("no registrar".into()),
+                set_aside: false,
+            })?;
+            r.register(pk, dn).map_err(|error| RegisterFailed {
+                // The platform said no to this device: set it aside, the
+                // line goes on. No answer: it stays in the pool.
+                set_aside: matches!(
+                    error,
+                    Error::Registration(
+                        burnline_core::registration::error::RegisterError::Refused { .. }
+                    )
+                ),
+                error,
+            })
         };
         let lease = match self.pool.lease::<Error>(
             &LeaseRequest {

@@ -26,7 +26,19 @@ pub fn now_ms() -> i64 {
 
 /// Registers one device (ProductKey, DeviceName) with the platform and
 /// gives the secret it issued: called inside the lease's transaction.
-pub type Register<'a, E> = &'a (dyn Fn(&str, &str) -> std::result::Result<Secret, E> + Sync);
+pub type Register<'a, E> =
+    &'a (dyn Fn(&str, &str) -> std::result::Result<Secret, RegisterFailed<E>> + Sync);
+
+/// A registration that failed.
+#[derive(Debug)]
+pub struct RegisterFailed<E> {
+    /// Why.
+    pub error: E,
+    /// The platform refused this device: it is quarantined (with the
+    /// error as reason) so the line goes on with the next one. Otherwise
+    /// (no answer) it stays available.
+    pub set_aside: bool,
+}
 
 /// An open pool.
 pub struct Pool {
@@ -588,9 +600,9 @@ impl Pool {
     /// Leases the next available identity to `req`'s card, for this
     /// station. With `register`, an identity with no issued secret yet is
     /// registered first, inside the lease's transaction, and the secret it
-    /// gets is stored (encrypted) in that same transaction. [`PoolError::Empty`]
-    /// when none is left.
-    pub fn lease<E: From<PoolError>>(
+    /// gets is stored (encrypted) in that same transaction; one the platform
+    /// refuses is quarantined in it. [`PoolError::Empty`] when none is left.
+    pub fn lease<E: From<PoolError> + std::fmt::Display>(
         &self,
         req: &LeaseRequest<'_>,
         register: Option<Register<'_, E>>,
@@ -620,7 +632,31 @@ impl Pool {
                 .transpose()?;
             let mut sealed_issued: Option<String> = None;
             if let (Some(register), None) = (register, &issued_secret) {
-                let s = register(&pk, &dn)?;
+                let s = match register(&pk, &dn) {
+                    Ok(s) => s,
+                    Err(f) if f.set_aside => {
+                        let why = format!("registration refused: {}", f.error);
+                        tx.exec(
+                            url,
+                            "UPDATE identities SET state = 'quarantined', station = $1, reason = $2, changed_at = $3 WHERE id = $4",
+                            &[station.as_str().into(), why.as_str().into(), now_ms().into(), id.into()],
+                        )?;
+                        history(
+                            tx,
+                            url,
+                            &pk,
+                            &dn,
+                            Some(State::Available),
+                            State::Quarantined,
+                            Some(&station),
+                            Some(req.target),
+                            Some(req.card),
+                            &why,
+                        )?;
+                        return Ok(Err(f.error));
+                    }
+                    Err(f) => return Err(f.error),
+                };
                 sealed_issued = Some(key.encrypt(SecretKind::Issued, &pk, &dn, &s)?);
                 issued_secret = Some(s);
             }
@@ -662,15 +698,15 @@ impl Pool {
                 Some(req.card),
                 reason,
             )?;
-            Ok(Lease {
+            Ok(Ok(Lease {
                 id,
                 product_key: pk,
                 device_name: dn,
                 device_secret,
                 issued_secret,
                 token,
-            })
-        })
+            }))
+        })?
     }
 
     /// Moves `lease` from `from` to `to`, setting `digest` and `reason`.
