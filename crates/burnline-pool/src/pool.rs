@@ -549,14 +549,24 @@ impl Pool {
         let file = match &url {
             PoolUrl::Sqlite(p) => Some(station::flock_station(p, name)?),
             PoolUrl::Postgres(_) => {
+                // The server drops a dead process's lock when it sees its
+                // connection close, a moment after the death: a station
+                // restarted at once waits that moment out (2 s at most).
                 let mut db = self.lock()?;
-                let got = db.query(
-                    &url,
-                    "SELECT pg_try_advisory_lock($1)",
-                    &[station::lock_key(name).into()],
-                )?;
-                if got.first().and_then(|r| int(r, 0)) != Some(1) {
-                    return Err(PoolError::StationInUse(name.to_owned()));
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+                loop {
+                    let got = db.query(
+                        &url,
+                        "SELECT pg_try_advisory_lock($1)",
+                        &[station::lock_key(name).into()],
+                    )?;
+                    if got.first().and_then(|r| int(r, 0)) == Some(1) {
+                        break;
+                    }
+                    if std::time::Instant::now() >= deadline {
+                        return Err(PoolError::StationInUse(name.to_owned()));
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(100));
                 }
                 None
             }
