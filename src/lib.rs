@@ -67,3 +67,4 @@ pub mod registration;
 pub mod resume;
 pub use burnline_core::secret;
 pub mod shard;
+pub mod station;
