@@ -19,6 +19,7 @@
 //! checks are a second line behind it: a wrong line in `station.yaml` that
 //! names the system disk is caught here.
 
+use super::slot_state::FailKind;
 use super::slots::{sys_dir, Card};
 use std::collections::BTreeSet;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
@@ -177,15 +178,15 @@ pub fn system_disks() -> BTreeSet<u64> {
 }
 
 /// Why a card must not be written, in plain words; `None` if it may be.
-pub fn refusal(card: &Card, image_size: u64, system: &BTreeSet<u64>) -> Option<String> {
+pub fn refusal(card: &Card, image_size: u64, system: &BTreeSet<u64>) -> Option<(FailKind, String)> {
     let mut under = BTreeSet::new();
     disks_under(card.rdev, false, 0, &mut under);
     if let Some(d) = under.intersection(system).next() {
-        return Some(format!(
+        return Some((FailKind::SystemDisk, format!(
             "{} is the disk the running system is on ({}); it is never written",
             card.device.display(),
             name_of(*d)
-        ));
+        )));
     }
     let fam = family(card.rdev);
     for (dev, mnt) in mounts() {
@@ -195,29 +196,30 @@ pub fn refusal(card: &Card, image_size: u64, system: &BTreeSet<u64>) -> Option<S
             } else {
                 format!("its {}", name_of(dev))
             };
-            return Some(format!(
+            return Some((FailKind::InUse, format!(
                 "{} is in use: {what} is mounted on {mnt}; unmount it first",
                 card.device.display()
-            ));
+            )));
         }
     }
     for (dev, p) in swaps() {
         if fam.contains(&dev) {
-            return Some(format!("{} is in use as swap ({p})", card.device.display()));
+            return Some((FailKind::InUse, format!("{} is in use as swap ({p})", card.device.display())));
         }
     }
     if card.read_only {
-        return Some(format!(
+        return Some((FailKind::ReadOnly, format!(
             "the card in {} is write-protected (its lock switch, or the reader); slide the switch and put it back",
             card.device.display()
-        ));
+        )));
     }
     if card.size < image_size {
-        return Some(format!(
-            "the card is too small: {} MB, the image needs {} MB",
-            card.size / 1_000_000,
-            image_size.div_ceil(1_000_000)
-        ));
+        return Some((FailKind::TooSmall, format!(
+            "the card is too small: {:.1} MB ({} bytes), the image needs {:.1} MB ({image_size} bytes)",
+            card.size as f64 / 1e6,
+            card.size,
+            image_size as f64 / 1e6
+        )));
     }
     None
 }

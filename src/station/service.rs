@@ -12,7 +12,7 @@
 use super::config::{PrintFormat, StationConfig};
 use super::label::{self, Label};
 use super::safety;
-use super::slot_state::{day_of, now, Board, PoolView, SlotState};
+use super::slot_state::{day_of, now, Board, FailKind, PoolView, SlotState};
 use super::slots::{probe, Card, Presence};
 use super::writer::{CardWriter, Opener, Phase};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -100,11 +100,19 @@ impl Service {
         eprintln!("station: slot {}: {what}", self.config.slots[slot].id);
     }
 
-    fn fail(&self, slot: usize, reason: String, count: bool, sticky: bool) {
+    fn fail(&self, slot: usize, kind: FailKind, reason: String, count: bool) {
         self.log(slot, &format!("failed: {reason}"));
         self.board.error(Some(&self.config.slots[slot].id), &reason);
-        self.board
-            .set(slot, SlotState::Failed { reason, sticky }, count);
+        let sticky = kind == FailKind::Pulled;
+        self.board.set(
+            slot,
+            SlotState::Failed {
+                kind,
+                reason,
+                sticky,
+            },
+            count,
+        );
     }
 
     /// Starts the poller and the pool refresher threads.
@@ -164,6 +172,7 @@ impl Service {
                 Err(e) => PoolView {
                     remaining: None,
                     error: Some(format!("the pool cannot be opened: {e}")),
+                    kind: Some(FailKind::PoolUnavailable),
                 },
             },
             Some(w) => remaining_view(&*w),
@@ -192,7 +201,7 @@ impl Service {
                         self.config.path.display()
                     );
                     c.not_block = Some(what);
-                    self.fail(i, reason, false, false);
+                    self.fail(i, FailKind::NotBlock, reason, false);
                 }
             }
             Presence::Empty => {
@@ -220,7 +229,7 @@ impl Service {
                         "a card was already in {} when the station started; it is not written: take it out and put it back, or press Retry, to write it",
                         card.device.display()
                     );
-                    self.fail(i, reason, false, false);
+                    self.fail(i, FailKind::Held, reason, false);
                     return;
                 }
                 self.log(i, &format!("card inserted ({})", card.device.display()));
@@ -234,8 +243,9 @@ impl Service {
         if self.stopping.load(Ordering::SeqCst) {
             return;
         }
-        if let Some(why) = safety::refusal(&card, self.image_size, &safety::system_disks()) {
-            self.fail(i, format!("{why}; nothing was written"), true, false);
+        if let Some((kind, why)) = safety::refusal(&card, self.image_size, &safety::system_disks())
+        {
+            self.fail(i, kind, format!("{why}; nothing was written"), true);
             return;
         }
         let Some(writer) = self.writer() else {
@@ -244,7 +254,12 @@ impl Service {
                 .pool()
                 .error
                 .unwrap_or_else(|| "the pool is not open yet".into());
-            self.fail(i, format!("{why}; nothing was written"), true, false);
+            self.fail(
+                i,
+                FailKind::PoolUnavailable,
+                format!("{why}; nothing was written"),
+                true,
+            );
             return;
         };
         if self.board.pool().remaining == Some(0) {
@@ -252,9 +267,9 @@ impl Service {
             if writer.remaining().is_ok_and(|n| n == 0) {
                 self.fail(
                     i,
+                    FailKind::PoolEmpty,
                     "the pool has no identities left; nothing was written (import more with `burnline pool import`)".into(),
                     true,
-                    false,
                 );
                 return;
             }
@@ -275,9 +290,9 @@ impl Service {
             if outcome.is_err() {
                 me.fail(
                     i,
+                    FailKind::Internal,
                     "the writer stopped on an internal error; the card is not good".into(),
                     true,
-                    false,
                 );
             }
             me.slots[i].lock().unwrap_or_else(|p| p.into_inner()).busy = false;
@@ -345,11 +360,11 @@ impl Service {
             }
             Err(e) if !still_there => self.fail(
                 i,
+                FailKind::Pulled,
                 format!("the card was taken out while it was being written; it is not good, and its identity is held back in the pool ({e})"),
                 true,
-                true,
             ),
-            Err(e) => self.fail(i, e.to_string(), true, false),
+            Err(e) => self.fail(i, FailKind::WriteFailed, e.to_string(), true),
         }
     }
 
@@ -422,14 +437,17 @@ fn remaining_view(w: &dyn CardWriter) -> PoolView {
         Ok(0) => PoolView {
             remaining: Some(0),
             error: Some("the pool is empty: no identities left to write (import more with `burnline pool import`)".into()),
+            kind: Some(FailKind::PoolEmpty),
         },
         Ok(n) => PoolView {
             remaining: Some(n),
             error: None,
+            kind: None,
         },
         Err(e) => PoolView {
             remaining: None,
             error: Some(format!("the pool database cannot be reached: {e}")),
+            kind: Some(FailKind::PoolUnavailable),
         },
     }
 }

@@ -41,11 +41,41 @@ pub enum SlotState {
     },
     /// Not done; why, in plain words.
     Failed {
-        /// The reason.
+        /// What kind of failure (the page says it in the operator's language).
+        kind: FailKind,
+        /// The reason, in full.
         reason: String,
         /// Whether the slot stays failed after the card is gone (a pull).
         sticky: bool,
     },
+}
+
+/// The kinds of failure, each with its own sentence on the page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailKind {
+    /// The slot path is not a block device.
+    NotBlock,
+    /// The slot names a disk of the running system.
+    SystemDisk,
+    /// Something on the card is mounted or used as swap.
+    InUse,
+    /// The card is write-protected.
+    ReadOnly,
+    /// The card is smaller than the image.
+    TooSmall,
+    /// The card was in the slot when the station started.
+    Held,
+    /// The pool has no identity left.
+    PoolEmpty,
+    /// The pool's database cannot be used.
+    PoolUnavailable,
+    /// The card was taken out while it was written.
+    Pulled,
+    /// Writing or verifying failed.
+    WriteFailed,
+    /// The writer stopped on an internal error.
+    Internal,
 }
 
 /// A slot as the page shows it.
@@ -80,6 +110,8 @@ pub struct PoolView {
     pub remaining: Option<u64>,
     /// Why the pool cannot be used right now.
     pub error: Option<String>,
+    /// Of what kind that is (`pool_empty`, `pool_unavailable`).
+    pub kind: Option<FailKind>,
 }
 
 /// One of the last errors.
@@ -291,6 +323,7 @@ mod tests {
         b.set(
             0,
             SlotState::Failed {
+                kind: FailKind::WriteFailed,
                 reason: "x".into(),
                 sticky: false,
             },
@@ -299,6 +332,7 @@ mod tests {
         b.set(
             0,
             SlotState::Failed {
+                kind: FailKind::Held,
                 reason: "held".into(),
                 sticky: false,
             },
@@ -315,5 +349,6 @@ mod tests {
         let json = serde_json::to_value(&s.slots[0]).expect("json");
         assert_eq!(json["state"], "failed");
         assert_eq!(json["reason"], "held");
+        assert_eq!(json["kind"], "held");
     }
 }

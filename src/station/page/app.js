@@ -10,6 +10,17 @@ const TEXT = {
     slot: "卡槽", retry: "重试", none: "无",
     empty: "空", writing: "写入中", verifying: "校验中", done: "完成", failed: "失败",
     left_s: "剩余", insert: "请插入存储卡", remove: "请取出存储卡，贴标签",
+    not_block: "卡槽路径不是块设备：不会写入（请检查配置）",
+    system_disk: "这是运行系统所在的磁盘：绝不写入",
+    in_use: "设备正在使用（已挂载）：未写入",
+    read_only: "存储卡写保护：请拨动写保护开关后重新插入",
+    too_small: "存储卡容量太小：未写入",
+    held: "工位启动时卡已在槽中：请拔出重插，或按“重试”",
+    pool_empty: "身份池已用完：未写入",
+    pool_unavailable: "无法连接身份池数据库：未写入",
+    pulled: "写入时存储卡被拔出：此卡不可用，身份已隔离",
+    write_failed: "写入或校验失败：此卡不可用",
+    internal: "内部错误：此卡不可用",
   },
   en: {
     title: "Burn station", pass: "Pass", fail: "Fail", left: "Identities left", errors: "Last errors",
@@ -17,6 +28,17 @@ const TEXT = {
     slot: "Slot", retry: "Retry", none: "none",
     empty: "EMPTY", writing: "WRITING", verifying: "VERIFYING", done: "DONE", failed: "FAILED",
     left_s: "left", insert: "Insert a card", remove: "Take the card out and label it",
+    not_block: "The slot path is not a block device: never written (check the config)",
+    system_disk: "This is the running system's disk: never written",
+    in_use: "The device is in use (mounted): not written",
+    read_only: "The card is write-protected: slide its switch and put it back",
+    too_small: "The card is too small: not written",
+    held: "The card was in the slot when the station started: take it out and put it back, or press Retry",
+    pool_empty: "The identity pool is empty: not written",
+    pool_unavailable: "The pool database cannot be reached: not written",
+    pulled: "The card was taken out while being written: do not use it; its identity is quarantined",
+    write_failed: "Writing or verifying failed: do not use this card",
+    internal: "Internal error: do not use this card",
   },
 };
 const ICON = { empty: "○", writing: "⬇", verifying: "⟳", done: "✔", failed: "✖" };
@@ -73,6 +95,8 @@ function slotView(s) {
     box.appendChild(el("div", "detail device-name", s.device_name));
     box.appendChild(el("div", "reason", t("remove")));
   } else if (s.state === "failed") {
+    box.dataset.kind = s.kind;
+    box.appendChild(el("div", "detail kind", t(s.kind)));
     box.appendChild(el("div", "reason", s.reason));
     const b = el("button", "retry", t("retry"));
     b.type = "button";
@@ -93,7 +117,7 @@ function render(snap) {
   document.getElementById("remaining").textContent = snap.pool.remaining === null ? "–" : snap.pool.remaining;
   const pe = document.getElementById("pool-error");
   pe.hidden = !snap.pool.error;
-  pe.textContent = snap.pool.error || "";
+  pe.textContent = snap.pool.error ? t(snap.pool.kind) + " — " + snap.pool.error : "";
   const slots = document.getElementById("slots");
   slots.replaceChildren(...snap.slots.map(slotView));
   const errors = document.getElementById("errors");
