@@ -30,6 +30,9 @@ pub mod emulator;
 pub mod fixtures;
 pub mod images;
 pub mod mqtt;
+pub mod chromium;
+pub mod slots;
+pub mod http;
 
 use std::ffi::{OsStr, OsString};
 use std::fmt::Write as _;

@@ -1,0 +1,270 @@
+//! `burnline station serve` as an operator meets it: loop devices are the
+//! slots (`losetup` a card file to insert it, `losetup -d` to take it out),
+//! the service runs against a real pool, and headless Chromium keeps the
+//! operator page open the whole time, the test reading its live DOM over
+//! the DevTools protocol at each stage and saving screenshots. 20 cards go
+//! into 4 slots: one is pulled in the middle of its write, one is too
+//! small. At the end 18 cards are verified, each holding its own identity
+//! and each with a label whose QR code `zbarimg` decodes to its DeviceName;
+//! the pulled card's identity is quarantined and the small card was
+//! reported and not written.
+
+mod common;
+
+use common::chromium::Browser;
+use common::fixtures::fixture;
+use common::http::get_json;
+use common::slots::Slot;
+use common::*;
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// Where screenshots go (kept after the test, for the README's).
+fn shots() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("station-screenshots")
+}
+
+/// A free port on 127.0.0.1.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// The page's state, read from its DOM.
+const DOM: &str = r##"(document.body && document.body.dataset.ready === "true") ? JSON.stringify({
+  ready: true,
+  slots: [...document.querySelectorAll(".slot")].map(e => ({
+    id: e.dataset.slot, state: e.dataset.state, kind: e.dataset.kind || "", text: e.innerText })),
+  pass: Number(document.getElementById("pass").textContent),
+  fail: Number(document.getElementById("fail").textContent),
+  remaining: document.getElementById("remaining").textContent,
+  pool_error: document.getElementById("pool-error").hidden ? "" : document.getElementById("pool-error").textContent,
+  errors: [...document.querySelectorAll("#errors li")].map(e => e.textContent) }) : JSON.stringify({ ready: false })"##;
+
+fn dom(b: &mut Browser) -> serde_json::Value {
+    serde_json::from_str(b.eval(DOM).as_str().expect("a string")).expect("DOM JSON")
+}
+
+/// Waits until the page shows what `ok` wants, at most `limit`.
+#[track_caller]
+fn page_shows(b: &mut Browser, limit: Duration, ok: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+    let deadline = Instant::now() + limit;
+    loop {
+        let d = dom(b);
+        if d["ready"] == true && ok(&d) {
+            return d;
+        }
+        assert!(Instant::now() < deadline, "the page never showed what the test waits for; it shows: {d:#}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn states(d: &serde_json::Value) -> Vec<String> {
+    d["slots"]
+        .as_array()
+        .expect("slots")
+        .iter()
+        .map(|s| s["state"].as_str().unwrap_or("").to_owned())
+        .collect()
+}
+
+/// Waits until the API says slot `i` (0-based) is in one of `want`.
+#[track_caller]
+fn api_slot(addr: &str, i: usize, want: &[&str], limit: Duration) -> serde_json::Value {
+    let deadline = Instant::now() + limit;
+    loop {
+        let slots = get_json(addr, "/api/slots");
+        let s = slots[i].clone();
+        if want.iter().any(|w| s["state"] == *w) {
+            return s;
+        }
+        assert!(Instant::now() < deadline, "slot {} never got to {want:?}: {slots:#}", i + 1);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A station's files: recipe, pool, config; `slots` are its slot paths.
+struct Station {
+    t: Test,
+    addr: String,
+    config: PathBuf,
+    labels: PathBuf,
+}
+
+fn station(t: &Test, slots: &[&str], identities: usize, extra: &str) -> Station {
+    let (recipe, devices) = fixture(t.path(), identities, "");
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut yaml = format!(
+        "recipe: {}\npool: sqlite:{}\nkey_file: pool.key\nstation: line1-st1\nwork_dir: work\nlisten: {addr}\nutc_offset: '+08:00'\n{extra}slots:\n",
+        s(&recipe),
+        s(&t.path().join("pool.db"))
+    );
+    for p in slots {
+        yaml.push_str(&format!("  - path: {p}\n"));
+    }
+    let config = t.path().join("station.yaml");
+    std::fs::write(&config, yaml).expect("config");
+    let _ = devices;
+    Station {
+        t: t.cmd().env("BURNLINE_TMP_DEVICES", t.path().join("devices.csv")),
+        addr,
+        config,
+        labels: t.path().join("work/labels"),
+    }
+}
+
+impl Station {
+    /// Starts the service (writes slowed by `slow_ms` per MiB, through the
+    /// `station-write-progress` failpoint) and waits for its API.
+    fn serve(&self, slow_ms: u64) -> Running {
+        let run = self
+            .t
+            .cmd()
+            .args(["station", "serve", "--config", s(&self.config)])
+            .env("FAILPOINTS", format!("station-write-progress=sleep({slow_ms})"))
+            .spawn();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while std::net::TcpStream::connect(&self.addr).is_err() {
+            assert!(Instant::now() < deadline, "the station never listened on {}", self.addr);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        run
+    }
+}
+
+fn card(t: &Test, name: &str, size: u64) -> PathBuf {
+    let p = t.path().join(name);
+    let f = std::fs::File::create(&p).expect("card");
+    f.set_len(size).expect("size");
+    p
+}
+
+#[test]
+fn twenty_cards_into_four_slots_one_pulled_one_too_small() {
+    let t = Test::new();
+    let slots: Vec<Slot> = (200..204).map(Slot::new).collect();
+    let paths: Vec<&str> = slots.iter().map(Slot::path).collect();
+    let st = station(&t, &paths, 20, "");
+    let run = st.serve(250);
+    let addr = st.addr.clone();
+    let mut b = Browser::open(&format!("http://{addr}/"));
+
+    // Stage 1: the page, every slot empty, nothing done yet.
+    let d = page_shows(&mut b, Duration::from_secs(20), |d| {
+        states(d) == ["empty"; 4] && d["remaining"] == "20"
+    });
+    assert_eq!((d["pass"].as_u64(), d["fail"].as_u64()), (Some(0), Some(0)));
+    assert!(d["slots"][0]["text"].as_str().expect("text").contains("空"), "{d}");
+    b.screenshot(&shots().join("1-empty.png"));
+
+    // Stage 2: four cards in; the second is pulled while it is written.
+    let mut cards: Vec<PathBuf> = (1..=20).map(|i| card(&t, &format!("card-{i:02}.img"), 16 << 20)).collect();
+    cards[6] = card(&t, "card-07-small.img", 4 << 20);
+    for (slot, c) in slots.iter().zip(&cards) {
+        slot.insert(&t, c, &[]);
+    }
+    api_slot(&addr, 1, &["writing"], Duration::from_secs(20));
+    let d = page_shows(&mut b, Duration::from_secs(20), |d| {
+        d["slots"][1]["state"] == "writing" && d["slots"][1]["text"].as_str().is_some_and(|t| t.contains("MB/s"))
+    });
+    assert!(d["slots"][1]["text"].as_str().expect("text").contains('%'), "{d}");
+    b.screenshot(&shots().join("2-writing.png"));
+    slots[1].pull(&t, &cards[1]);
+    for i in [0, 2, 3] {
+        api_slot(&addr, i, &["done"], Duration::from_secs(60));
+    }
+    let pulled = api_slot(&addr, 1, &["failed"], Duration::from_secs(60));
+    assert_eq!(pulled["kind"], "pulled", "{pulled}");
+    let d = page_shows(&mut b, Duration::from_secs(20), |d| {
+        states(d) == ["done", "failed", "done", "done"] && d["pass"] == 3 && d["fail"] == 1
+    });
+    assert_eq!(d["slots"][1]["kind"], "pulled");
+    assert!(d["slots"][1]["text"].as_str().expect("text").contains("写入时存储卡被拔出"), "{d}");
+    b.screenshot(&shots().join("3-pulled.png"));
+
+    // A card left in its slot after it is done is not written again.
+    std::thread::sleep(Duration::from_millis(1000));
+    assert_eq!(states(&dom(&mut b)), ["done", "failed", "done", "done"]);
+    for i in [0, 2, 3] {
+        slots[i].remove(&t);
+    }
+    page_shows(&mut b, Duration::from_secs(20), |d| states(d) == ["empty", "failed", "empty", "empty"]);
+
+    // Stage 3: the other 16 cards, four at a time; the 7th is too small.
+    let mut next = 4;
+    let mut round = 0;
+    while next < cards.len() {
+        round += 1;
+        let batch: Vec<usize> = (0..4).take_while(|k| next + k < cards.len()).collect();
+        for &k in &batch {
+            slots[k].insert(&t, &cards[next + k], &[]);
+        }
+        for &k in &batch {
+            let s = api_slot(&addr, k, &["done", "failed"], Duration::from_secs(60));
+            if next + k == 6 {
+                assert_eq!(s["kind"], "too_small", "{s}");
+            } else {
+                assert_eq!(s["state"], "done", "{s}");
+            }
+        }
+        if round == 1 {
+            let d = page_shows(&mut b, Duration::from_secs(20), |d| d["slots"][2]["kind"] == "too_small");
+            assert!(d["slots"][2]["text"].as_str().expect("text").contains("容量太小"), "{d}");
+            // English, chosen on the page.
+            b.eval(r#"document.querySelector('[data-lang="en"]').click()"#);
+            let d = page_shows(&mut b, Duration::from_secs(5), |d| {
+                d["slots"][2]["text"].as_str().is_some_and(|t| t.contains("FAILED") && t.contains("too small"))
+            });
+            assert!(d["slots"][0]["text"].as_str().expect("text").contains("DONE"), "{d}");
+            b.screenshot(&shots().join("4-too-small.png"));
+        }
+        for &k in &batch {
+            slots[k].remove(&t);
+        }
+        for &k in &batch {
+            api_slot(&addr, k, &["empty"], Duration::from_secs(20));
+        }
+        next += batch.len();
+    }
+
+    // The end: 18 passed, 2 failed, one identity left (20 - 18 - 1 quarantined).
+    let d = page_shows(&mut b, Duration::from_secs(20), |d| {
+        d["pass"] == 18 && d["fail"] == 2 && states(d).iter().all(|s| s == "empty" || s == "failed")
+    });
+    assert!(d["errors"].as_array().expect("errors").iter().any(|e| e.as_str().is_some_and(|e| e.contains("too small"))), "{d}");
+    b.screenshot(&shots().join("5-end.png"));
+    drop(b);
+    run.interrupt();
+    let out = run.wait_within(Duration::from_secs(60));
+    assert!(out.stderr.contains("too small"), "{}", out.stderr);
+
+    // Each good card holds its own identity, and each has a label whose QR
+    // code is its DeviceName.
+    let mut on_cards = BTreeSet::new();
+    for (i, c) in cards.iter().enumerate() {
+        if i == 1 || i == 6 {
+            continue;
+        }
+        let info = common::images::inspect_json(&t, c, false);
+        let dn = info["credentials"]["device_name"].as_str().unwrap_or_else(|| panic!("{info}")).to_owned();
+        assert!(on_cards.insert(dn.clone()), "{dn} is on two cards");
+    }
+    assert_eq!(on_cards.len(), 18);
+    let small = std::fs::read(&cards[6]).expect("small card");
+    assert!(small.iter().all(|b| *b == 0), "the small card was written");
+    let mut labelled = BTreeSet::new();
+    for dn in &on_cards {
+        let png = st.labels.join(format!("a1X2bEnP82z_{dn}.png"));
+        let zpl = std::fs::read_to_string(st.labels.join(format!("a1X2bEnP82z_{dn}.zpl"))).expect("zpl");
+        assert!(zpl.contains(&format!("^FDQA,{dn}^FS")), "{zpl}");
+        let o = t.tool("zbarimg").args(["-q", "--raw"]).arg(&png).run();
+        labelled.insert(o.stdout.trim().to_owned());
+    }
+    assert_eq!(labelled, on_cards);
+    let files = std::fs::read_dir(&st.labels).expect("labels").count();
+    assert_eq!(files, 36, "one PNG and one ZPL per verified card, no more");
+}
