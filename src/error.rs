@@ -10,6 +10,8 @@
 //! | [`Error::Io`]: the run itself could not go on (disk full, permissions) | 3 |
 //! | [`Error::Interrupted`]: a first SIGINT/SIGTERM stopped the run after the batch in flight (a second exits at once, also 130) | 130 |
 //! | [`Error::Registration`]: bad input / platform refused / network failure | 2 / 3 / 4 |
+//! | [`Error::Card`]: a card smaller than the image / not writable / a write or read-back that failed | 2 / 3 / 3 |
+//! | [`Error::Pool`]: the identity pool (`burnline_pool::PoolError`): bad input, wrong key, station name in use / I/O / database unreachable or lost / no identity left | 2 / 3 / 5 / 6 |
 
 use std::fmt;
 use std::io;
@@ -98,6 +100,33 @@ pub enum Error {
     /// `registration::error`).
     #[error(transparent)]
     Registration(#[from] burnline_core::registration::error::RegisterError),
+    /// A card could not be flashed; `kind` says why, in a way a caller can
+    /// act on (another card, a write-protect switch, a quarantined identity).
+    #[error("{message}")]
+    Card {
+        /// Why.
+        kind: CardFailure,
+        /// One line, naming the target.
+        message: String,
+    },
+    /// The identity pool failed (see `burnline_pool::PoolError`: an empty
+    /// pool, a lost database, a wrong key, a station name in use …).
+    #[error(transparent)]
+    Pool(#[from] burnline_pool::PoolError),
+}
+
+/// Why a card could not be flashed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CardFailure {
+    /// The card is smaller than the image; nothing was written (exit 2).
+    TooSmall,
+    /// The card cannot be opened for writing (write-protected, permissions,
+    /// gone); nothing was written (exit 3).
+    NotWritable,
+    /// Writing or reading back failed (the card was pulled or is bad): the
+    /// card must not be used; a pooled identity on it is quarantined
+    /// (exit 3).
+    WriteFailed,
 }
 
 impl Error {
@@ -109,6 +138,11 @@ impl Error {
             Error::Io { .. } => 3,
             Error::Interrupted => 130,
             Error::Registration(e) => e.exit_code(),
+            Error::Card { kind, .. } => match kind {
+                CardFailure::TooSmall => 2,
+                CardFailure::NotWritable | CardFailure::WriteFailed => 3,
+            },
+            Error::Pool(e) => e.exit_code(),
         }
     }
 

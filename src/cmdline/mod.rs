@@ -37,6 +37,9 @@ pub enum Command {
     Register(RegisterArgs),
     /// Run a local stand-in for the platform's registration service.
     Emulator(EmulatorArgs),
+    /// The identity pool a line of stations shares.
+    #[command(subcommand)]
+    Pool(PoolCommand),
     /// Print the MQTT connect parameters of a device triple.
     MqttCredentials(MqttCredentialsArgs),
     /// Log every 一机一密 triple of a CSV in over MQTT, to catch a wrong
@@ -176,8 +179,9 @@ pub struct FlashArgs {
     /// Write every block, even where a bmap allows skipping.
     #[arg(long)]
     pub no_bmap: bool,
-    /// Flash straight from a recipe (with --devices), one identity per target.
-    #[arg(long, requires = "devices")]
+    /// Flash straight from a recipe (with --devices, or --pool), one
+    /// identity per target.
+    #[arg(long)]
     pub recipe: Option<PathBuf>,
     /// The device CSV, with --recipe.
     #[arg(long, requires = "recipe")]
@@ -189,6 +193,124 @@ pub struct FlashArgs {
     /// trusted besides the public roots (for a private endpoint).
     #[arg(long, requires = "recipe")]
     pub ca_file: Option<PathBuf>,
+    /// Lease identities from this pool (`sqlite:PATH`, `postgres://…`),
+    /// with --recipe, --station and --key-file, instead of --devices.
+    #[arg(long, requires_all = ["recipe", "station", "key_file"], conflicts_with_all = ["devices", "ledger"])]
+    pub pool: Option<burnline_pool::PoolUrl>,
+    /// With --pool: this station's name (one live process per name).
+    #[arg(long, requires = "pool")]
+    pub station: Option<String>,
+    /// With --pool: the pool's key file.
+    #[arg(long, requires = "pool")]
+    pub key_file: Option<PathBuf>,
+    /// With --pool: where the base image is built (default: the current
+    /// directory).
+    #[arg(long, requires = "pool")]
+    pub work_dir: Option<PathBuf>,
+}
+
+/// `burnline pool …`
+#[derive(Debug, Subcommand)]
+pub enum PoolCommand {
+    /// Create the pool, or migrate it to this burnline's schema; makes the
+    /// key file if it does not exist.
+    Init(PoolInitArgs),
+    /// Add a device CSV's identities (again: adds nothing).
+    Import(PoolImportArgs),
+    /// Counts per state and per station.
+    Status(PoolStatusArgs),
+    /// Every identity with its state, station, card, times and digest.
+    Export(PoolExportArgs),
+    /// Put a quarantined identity back in the pool.
+    Release(PoolReleaseArgs),
+}
+
+/// `--db URL`
+#[derive(Debug, Args)]
+pub struct PoolDb {
+    /// The pool: `sqlite:PATH` or `postgres://USER@HOST/DB`.
+    #[arg(long = "db")]
+    pub db: burnline_pool::PoolUrl,
+}
+
+/// `burnline pool init`
+#[derive(Debug, Args)]
+pub struct PoolInitArgs {
+    /// The pool.
+    #[command(flatten)]
+    pub db: PoolDb,
+    /// The key file secrets are encrypted under (made, mode 0600, if missing).
+    #[arg(long)]
+    pub key_file: PathBuf,
+}
+
+/// `burnline pool import`
+#[derive(Debug, Args)]
+pub struct PoolImportArgs {
+    /// The pool.
+    #[command(flatten)]
+    pub db: PoolDb,
+    /// The recipe the identities are for (YAML).
+    pub recipe: PathBuf,
+    /// The device CSV.
+    #[arg(long)]
+    pub devices: PathBuf,
+    /// The pool's key file.
+    #[arg(long)]
+    pub key_file: PathBuf,
+}
+
+/// `burnline pool status`
+#[derive(Debug, Args)]
+pub struct PoolStatusArgs {
+    /// The pool.
+    #[command(flatten)]
+    pub db: PoolDb,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `--format`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// CSV with a header row.
+    Csv,
+    /// A JSON array.
+    Json,
+}
+
+/// `burnline pool export`
+#[derive(Debug, Args)]
+pub struct PoolExportArgs {
+    /// The pool.
+    #[command(flatten)]
+    pub db: PoolDb,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: ExportFormat,
+    /// Include the DeviceSecrets (needs --key-file).
+    #[arg(long, requires = "key_file")]
+    pub reveal_secrets: bool,
+    /// The pool's key file (with --reveal-secrets).
+    #[arg(long)]
+    pub key_file: Option<PathBuf>,
+}
+
+/// `burnline pool release`
+#[derive(Debug, Args)]
+pub struct PoolReleaseArgs {
+    /// The pool.
+    #[command(flatten)]
+    pub db: PoolDb,
+    /// The quarantined identity's DeviceName.
+    pub device_name: String,
+    /// Why it may be issued again (recorded in the history).
+    #[arg(long)]
+    pub reason: String,
+    /// Its ProductKey, when two products share the DeviceName.
+    #[arg(long)]
+    pub product_key: Option<String>,
 }
 
 /// `burnline manifest …`

@@ -13,6 +13,17 @@ use std::path::PathBuf;
 /// Runs `flash`.
 pub fn run(args: &FlashArgs) -> Result<()> {
     distinct(&args.targets)?;
+    if let Some(url) = &args.pool {
+        if !args.images.is_empty() {
+            return Err(Error::Usage("give images or --pool/--recipe, not both".into()));
+        }
+        return super::pool::flash(args, url);
+    }
+    if args.recipe.is_some() && args.devices.is_none() {
+        return Err(Error::Usage(
+            "--recipe needs --devices (a CSV and a ledger) or --pool".into(),
+        ));
+    }
     if let (Some(recipe), Some(devices)) = (&args.recipe, &args.devices) {
         if !args.images.is_empty() {
             return Err(Error::Usage(

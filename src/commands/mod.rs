@@ -12,6 +12,7 @@ pub mod login_check;
 pub mod manifest_merge;
 pub mod mqtt_credentials;
 pub mod plan;
+pub mod pool;
 pub mod register;
 pub mod station;
 pub mod verify;
@@ -44,6 +45,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Manifest(crate::cmdline::ManifestCommand::Merge(a)) => manifest_merge::run(&a),
         Command::Register(a) => register::run(&a),
         Command::Emulator(a) => emulator::run(&a),
+        Command::Pool(c) => pool::run(&c),
         Command::MqttCredentials(a) => mqtt_credentials::run(&a),
         Command::LoginCheck(a) => login_check::run(&a),
         Command::Station(crate::cmdline::StationCommand::Serve(a)) => station::serve(&a),

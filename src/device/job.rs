@@ -109,6 +109,25 @@ impl<'a> DeviceBuilder<'a> {
             .collect()
     }
 
+    /// One device's job when its DeviceSecret is already known: `issued`,
+    /// the secret the platform issued at registration (一型一密 with
+    /// `register: host`, registered by the caller, such as the identity
+    /// pool), or the row's own (一机一密) when `None`.
+    pub fn job_with<'r>(
+        &self,
+        row: &'r DeviceRow,
+        issued: Option<crate::secret::Secret>,
+    ) -> Result<Job<'r>> {
+        let mut creds = self.plain_credentials(row);
+        if let Some(secret) = issued {
+            creds.device_secret = Some(secret);
+            if !creds.keep_product_secret {
+                creds.product_secret = None;
+            }
+        }
+        self.job(row, creds)
+    }
+
     /// The credentials a device carries when nothing was registered for it:
     /// its DeviceSecret (一机一密) or the product certificate (一型一密).
     fn plain_credentials(&self, row: &DeviceRow) -> Credentials {

@@ -3,11 +3,14 @@
 //! regions last, everything read back), what goes where ([`plan`]), several
 //! targets at once ([`parallel`]), and the programmer station that flashes
 //! fresh identities straight from a recipe ([`station`]) with its identity
-//! [`ledger`].
+//! [`ledger`], or from a pool shared by a line of stations ([`pooled`]),
+//! recording each card's physical identity ([`card_identity`]).
 
+pub mod card_identity;
 pub mod ledger;
 pub mod parallel;
 pub mod plan;
+pub mod pooled;
 pub mod source;
 pub mod station;
 pub mod target;

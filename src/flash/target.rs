@@ -4,7 +4,7 @@
 //! partitions, or a loop device backed by it, per `/proc/self/mountinfo`) or
 //! smaller than the image is refused before anything is written.
 
-use crate::error::{Error, IoContext, Result};
+use crate::error::{CardFailure, Error, IoContext, Result};
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
@@ -99,7 +99,13 @@ pub fn open(path: &Path, image_size: u64) -> Result<Target> {
         .create(!block)
         .mode(0o600)
         .open(path)
-        .at("opening the target", path)?;
+        .map_err(|e| Error::Card {
+            kind: CardFailure::NotWritable,
+            message: format!(
+                "target {}: cannot be opened for writing (write-protected?): {e}; nothing was written",
+                path.display()
+            ),
+        })?;
     let capacity = if block {
         rustix::fs::seek(&file, rustix::fs::SeekFrom::End(0))
             .map_err(std::io::Error::from)
@@ -113,9 +119,13 @@ pub fn open(path: &Path, image_size: u64) -> Result<Target> {
             image_size
         }
         c if c < image_size => {
-            return Err(refuse(format!(
-                "too small: {c} bytes, the image needs {image_size}"
-            )));
+            return Err(Error::Card {
+                kind: CardFailure::TooSmall,
+                message: format!(
+                    "target {}: too small: {c} bytes, the image needs {image_size}; nothing was written",
+                    path.display()
+                ),
+            });
         }
         c => c,
     };

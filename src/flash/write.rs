@@ -79,8 +79,21 @@ fn merge(mut spans: Vec<(u64, u64)>) -> Vec<(u64, u64)> {
     out
 }
 
+/// Told (bytes done, bytes in all) as a write or a read-back goes on.
+pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Sync);
+
 /// Writes `src` with `expect` to `t`.
 pub fn write(src: &Source, expect: &Expect, t: &Target) -> Result<Written> {
+    write_with(src, expect, t, &|_, _| {})
+}
+
+/// [`write`], telling `progress` how many of the bytes to write are done.
+pub fn write_with(
+    src: &Source,
+    expect: &Expect,
+    t: &Target,
+    progress: Progress<'_>,
+) -> Result<Written> {
     let size = src.size;
     let head = TABLE_REGION.min(size);
     let tail_start = head.max(size.saturating_sub(TABLE_REGION));
@@ -109,7 +122,7 @@ pub fn write(src: &Source, expect: &Expect, t: &Target) -> Result<Written> {
             .at("wiping the partition table of", &t.path)?;
     }
     t.file.sync_all().at("syncing", &t.path)?;
-    stream(src, expect, t, &ranges, head, tail_start).map_err(|e| half_written(t, e))
+    stream(src, expect, t, &ranges, (head, tail_start), progress).map_err(|e| half_written(t, e))
 }
 
 fn stream(
@@ -117,9 +130,11 @@ fn stream(
     expect: &Expect,
     t: &Target,
     ranges: &[(u64, u64)],
-    head: u64,
-    tail_start: u64,
+    (head, tail_start): (u64, u64),
+    progress: Progress<'_>,
 ) -> Result<Written> {
+    let total: u64 = ranges.iter().map(|r| r.1).sum();
+    let mut done = 0u64;
     let size = src.size;
     let mut reader = src.reader()?;
     let mut held_head = vec![0u8; head as usize];
@@ -195,6 +210,8 @@ fn stream(
             }
         }
         skipped += n as u64 - covered;
+        done += covered;
+        progress(done, total);
         pos = end;
     }
     if mi < map.len() {
@@ -235,6 +252,13 @@ fn stream(
 
 /// Reads every written range back and compares SHA-256.
 pub fn verify(t: &Target, w: &Written) -> Result<()> {
+    verify_with(t, w, &|_, _| {})
+}
+
+/// [`verify`], telling `progress` how many of the bytes to read are done.
+pub fn verify_with(t: &Target, w: &Written, progress: Progress<'_>) -> Result<()> {
+    let total: u64 = w.ranges.iter().map(|r| r.1).sum();
+    let mut done = 0u64;
     // Drop the cached pages, so the bytes come from the card (best effort).
     let _ = rustix::fs::fadvise(&t.file, 0, None, rustix::fs::Advice::DontNeed);
     let mut h = Sha256::new();
@@ -248,6 +272,8 @@ pub fn verify(t: &Target, w: &Written) -> Result<()> {
                 .at("reading back", &t.path)?;
             h.update(&buf[..n]);
             pos += n as u64;
+            done += n as u64;
+            progress(done, total);
         }
     }
     if <[u8; 32]>::from(h.finalize()) != w.sha256 {

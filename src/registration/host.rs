@@ -44,46 +44,23 @@ impl HostRegistrar {
         ca_file: Option<&Path>,
         workers: usize,
     ) -> Result<Self> {
-        let AuthMode::ProductSecret {
-            product_secret,
-            register: RegisterAt::Host,
-        } = &recipe.auth.mode
-        else {
-            if ca_file.is_some() {
-                return Err(Error::Usage(
-                    "--ca-file is for `auth.register: host` recipes only".into(),
-                ));
-            }
-            return Ok(HostRegistrar { inner: None });
+        let Some(direct) = DirectRegistrar::for_recipe(recipe, ca_file)? else {
+            return Ok(HostRegistrar::pass_through());
         };
-        let endpoint = Endpoint::resolve(
-            recipe.auth.endpoint.as_deref(),
-            recipe.auth.region.as_deref(),
-        )
-        .map_err(|e| Error::Invalid(vec![recipe.problem("auth.endpoint", e.to_string())]))?;
-        let ca_pem = match ca_file {
-            Some(p) => Some(
-                std::fs::read(p)
-                    .map_err(|e| Error::Usage(format!("--ca-file {}: {e}", p.display())))?,
-            ),
-            None => None,
-        };
-        let client = Client::new(
-            endpoint,
-            ClientOptions {
-                ca_pem,
-                ..ClientOptions::default()
-            },
-        )
-        .map_err(|e| Error::Usage(format!("--ca-file: {e}")))?;
         Ok(HostRegistrar {
             inner: Some(Inner {
-                client,
+                client: direct.client,
                 ledger: Mutex::new(Ledger::open(out)?),
-                product_secret: product_secret.clone(),
+                product_secret: direct.product_secret,
                 workers: workers.clamp(1, MAX_WORKERS),
             }),
         })
+    }
+
+    /// A registrar that registers nothing: each device's credentials pass
+    /// through as the row and recipe give them.
+    pub fn pass_through() -> Self {
+        HostRegistrar { inner: None }
     }
 
     /// Each row's credentials, in row order: `plain(row)` completed with its
@@ -153,5 +130,69 @@ impl Inner {
         self.ledger
             .lock()
             .map_err(|_| Error::Usage("the registration ledger lock is poisoned".into()))
+    }
+}
+
+/// Registration without a ledger, for a caller that records the issued
+/// secret itself before using it (the identity pool stores it, encrypted,
+/// in the lease's own transaction).
+pub struct DirectRegistrar {
+    client: Client,
+    product_secret: Secret,
+}
+
+impl DirectRegistrar {
+    /// The registrar for `recipe`, or `None` unless it says `register: host`
+    /// (then `--ca-file` is refused).
+    pub fn for_recipe(recipe: &Recipe, ca_file: Option<&Path>) -> Result<Option<Self>> {
+        let AuthMode::ProductSecret {
+            product_secret,
+            register: RegisterAt::Host,
+        } = &recipe.auth.mode
+        else {
+            if ca_file.is_some() {
+                return Err(Error::Usage(
+                    "--ca-file is for `auth.register: host` recipes only".into(),
+                ));
+            }
+            return Ok(None);
+        };
+        let endpoint = Endpoint::resolve(
+            recipe.auth.endpoint.as_deref(),
+            recipe.auth.region.as_deref(),
+        )
+        .map_err(|e| Error::Invalid(vec![recipe.problem("auth.endpoint", e.to_string())]))?;
+        let ca_pem = match ca_file {
+            Some(p) => Some(
+                std::fs::read(p)
+                    .map_err(|e| Error::Usage(format!("--ca-file {}: {e}", p.display())))?,
+            ),
+            None => None,
+        };
+        let client = Client::new(
+            endpoint,
+            ClientOptions {
+                ca_pem,
+                ..ClientOptions::default()
+            },
+        )
+        .map_err(|e| Error::Usage(format!("--ca-file: {e}")))?;
+        Ok(Some(DirectRegistrar {
+            client,
+            product_secret: product_secret.clone(),
+        }))
+    }
+
+    /// Registers one device; its issued DeviceSecret.
+    pub fn register(&self, product_key: &str, device_name: &str) -> Result<Secret> {
+        Ok(self
+            .client
+            .register(
+                product_key,
+                device_name,
+                &self.product_secret,
+                SignMethod::HmacSha256,
+            )?
+            .device_secret)
     }
 }

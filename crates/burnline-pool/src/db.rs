@@ -1,0 +1,364 @@
+//! One connection to either database, with the few operations the pool
+//! needs: run a statement, run a query, and run a closure in a transaction
+//! (SQLite: `BEGIN IMMEDIATE`, so two processes never both read the same
+//! available row; PostgreSQL: READ COMMITTED, with `FOR UPDATE SKIP LOCKED`
+//! in the lease query). Statements are written once with `$1`-style
+//! parameters, which SQLite reads as `?1`. Values are text, integers or
+//! NULL, which is all the schema uses.
+//!
+//! Errors are sorted here into the kinds a person acts on: an unreachable
+//! server, refused credentials, a connection lost mid-run, and the rest.
+
+use crate::error::{PoolError, Result};
+use crate::url::PoolUrl;
+use std::time::Duration;
+
+/// A value bound to, or read from, a statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Val {
+    /// NULL.
+    Null,
+    /// An integer.
+    Int(i64),
+    /// Text.
+    Text(String),
+}
+
+impl Val {
+    /// The text, or `None` for NULL (an integer shown as text).
+    pub fn text(&self) -> Option<String> {
+        match self {
+            Val::Null => None,
+            Val::Int(i) => Some(i.to_string()),
+            Val::Text(t) => Some(t.clone()),
+        }
+    }
+
+    /// The integer, or `None`.
+    pub fn int(&self) -> Option<i64> {
+        match self {
+            Val::Int(i) => Some(*i),
+            Val::Text(t) => t.parse().ok(),
+            Val::Null => None,
+        }
+    }
+}
+
+impl From<&str> for Val {
+    fn from(s: &str) -> Val {
+        Val::Text(s.to_owned())
+    }
+}
+impl From<String> for Val {
+    fn from(s: String) -> Val {
+        Val::Text(s)
+    }
+}
+impl From<i64> for Val {
+    fn from(i: i64) -> Val {
+        Val::Int(i)
+    }
+}
+impl<T: Into<Val>> From<Option<T>> for Val {
+    fn from(o: Option<T>) -> Val {
+        o.map_or(Val::Null, Into::into)
+    }
+}
+
+/// A result row.
+pub type Row = Vec<Val>;
+
+/// An open connection.
+pub enum Db {
+    /// SQLite.
+    Lite(rusqlite::Connection),
+    /// PostgreSQL.
+    Pg(Box<postgres::Client>),
+}
+
+/// A transaction on a [`Db`].
+pub enum Tx<'a> {
+    /// SQLite.
+    Lite(rusqlite::Transaction<'a>),
+    /// PostgreSQL.
+    Pg(postgres::Transaction<'a>),
+}
+
+/// `$1` → `?1` for SQLite.
+fn lite_sql(sql: &str) -> String {
+    sql.replace('$', "?")
+}
+
+impl rusqlite::ToSql for Val {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, ValueRef};
+        Ok(match self {
+            Val::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+            Val::Int(i) => ToSqlOutput::Borrowed(ValueRef::Integer(*i)),
+            Val::Text(t) => ToSqlOutput::Borrowed(ValueRef::Text(t.as_bytes())),
+        })
+    }
+}
+
+fn pg_params(params: &[Val]) -> Vec<Box<dyn postgres::types::ToSql + Sync + '_>> {
+    params
+        .iter()
+        .map(|v| -> Box<dyn postgres::types::ToSql + Sync> {
+            match v {
+                Val::Null => Box::new(Option::<String>::None),
+                Val::Int(i) => Box::new(*i),
+                Val::Text(t) => Box::new(t.as_str()),
+            }
+        })
+        .collect()
+}
+
+fn pg_row(row: &postgres::Row) -> Result<Row> {
+    use postgres::types::Type;
+    (0..row.len())
+        .map(|i| {
+            let ty = row.columns()[i].type_().clone();
+            let v = if ty == Type::INT8 {
+                row.try_get::<_, Option<i64>>(i).map(|o| o.map(Val::Int))
+            } else if ty == Type::INT4 {
+                row.try_get::<_, Option<i32>>(i)
+                    .map(|o| o.map(|x| Val::Int(x.into())))
+            } else if ty == Type::BOOL {
+                row.try_get::<_, Option<bool>>(i)
+                    .map(|o| o.map(|x| Val::Int(x.into())))
+            } else {
+                row.try_get::<_, Option<String>>(i).map(|o| o.map(Val::Text))
+            };
+            v.map(|o| o.unwrap_or(Val::Null))
+                .map_err(|e| PoolError::Other(format!("reading a row: {e}")))
+        })
+        .collect()
+}
+
+fn lite_row(row: &rusqlite::Row, n: usize) -> rusqlite::Result<Row> {
+    use rusqlite::types::ValueRef;
+    (0..n)
+        .map(|i| {
+            Ok(match row.get_ref(i)? {
+                ValueRef::Null => Val::Null,
+                ValueRef::Integer(x) => Val::Int(x),
+                ValueRef::Real(x) => Val::Text(x.to_string()),
+                ValueRef::Text(t) | ValueRef::Blob(t) => {
+                    Val::Text(String::from_utf8_lossy(t).into_owned())
+                }
+            })
+        })
+        .collect()
+}
+
+/// Sorts a PostgreSQL error into a pool error for `url`.
+pub fn pg_error(url: &PoolUrl, e: postgres::Error) -> PoolError {
+    use postgres::error::SqlState;
+    let url_s = url.to_string();
+    if let Some(db) = e.as_db_error() {
+        let code = db.code();
+        if *code == SqlState::INVALID_PASSWORD
+            || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+            || *code == SqlState::INVALID_CATALOG_NAME
+        {
+            return PoolError::Credentials {
+                url: url_s,
+                why: db.message().to_owned(),
+            };
+        }
+        if *code == SqlState::ADMIN_SHUTDOWN
+            || *code == SqlState::CRASH_SHUTDOWN
+            || *code == SqlState::CANNOT_CONNECT_NOW
+        {
+            return PoolError::Lost {
+                url: url_s,
+                why: db.message().to_owned(),
+            };
+        }
+        return PoolError::Other(format!("{url_s}: {}", db.message()));
+    }
+    if e.is_closed() || std::error::Error::source(&e).is_some() {
+        let why = std::error::Error::source(&e)
+            .map_or_else(|| e.to_string(), |s| s.to_string());
+        return PoolError::Lost { url: url_s, why };
+    }
+    PoolError::Lost {
+        url: url_s,
+        why: e.to_string(),
+    }
+}
+
+fn lite_error(url: &PoolUrl, e: rusqlite::Error) -> PoolError {
+    PoolError::Other(format!("{url}: {e}"))
+}
+
+impl Db {
+    /// Connects to `url`. With `create`, a missing SQLite file is made.
+    pub fn connect(url: &PoolUrl, create: bool) -> Result<Db> {
+        match url {
+            PoolUrl::Sqlite(path) => {
+                use rusqlite::OpenFlags;
+                let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+                if create {
+                    flags |= OpenFlags::SQLITE_OPEN_CREATE;
+                } else if !path.exists() {
+                    return Err(PoolError::NotAPool {
+                        url: url.to_string(),
+                    });
+                }
+                let conn = rusqlite::Connection::open_with_flags(path, flags).map_err(|e| {
+                    PoolError::Unreachable {
+                        url: url.to_string(),
+                        why: e.to_string(),
+                    }
+                })?;
+                conn.busy_timeout(Duration::from_secs(60))
+                    .and_then(|()| conn.pragma_update(None, "journal_mode", "WAL"))
+                    .and_then(|()| conn.pragma_update(None, "synchronous", "FULL"))
+                    .and_then(|()| conn.pragma_update(None, "foreign_keys", "ON"))
+                    .map_err(|e| PoolError::Unreachable {
+                        url: url.to_string(),
+                        why: e.to_string(),
+                    })?;
+                if create {
+                    use std::os::unix::fs::PermissionsExt;
+                    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+                }
+                Ok(Db::Lite(conn))
+            }
+            PoolUrl::Postgres(s) => {
+                let mut cfg: postgres::Config = s.parse().map_err(|e| PoolError::Unreachable {
+                    url: url.to_string(),
+                    why: format!("{e}"),
+                })?;
+                if cfg.get_connect_timeout().is_none() {
+                    cfg.connect_timeout(Duration::from_secs(10));
+                }
+                cfg.application_name("burnline");
+                match cfg.connect(postgres::NoTls) {
+                    Ok(c) => Ok(Db::Pg(Box::new(c))),
+                    Err(e) => Err(match pg_error(url, e) {
+                        PoolError::Lost { url, why } => PoolError::Unreachable { url, why },
+                        other => other,
+                    }),
+                }
+            }
+        }
+    }
+
+    /// Runs a batch of statements without parameters (migrations).
+    pub fn batch(&mut self, url: &PoolUrl, sql: &str) -> Result<()> {
+        match self {
+            Db::Lite(c) => c.execute_batch(sql).map_err(|e| lite_error(url, e)),
+            Db::Pg(c) => c.batch_execute(sql).map_err(|e| pg_error(url, e)),
+        }
+    }
+
+    /// A query outside a transaction.
+    pub fn query(&mut self, url: &PoolUrl, sql: &str, params: &[Val]) -> Result<Vec<Row>> {
+        match self {
+            Db::Lite(c) => lite_query(c, url, sql, params),
+            Db::Pg(c) => {
+                let p = pg_params(params);
+                let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
+                    p.iter().map(|b| b.as_ref()).collect();
+                let rows = c.query(sql, &refs).map_err(|e| pg_error(url, e))?;
+                rows.iter().map(pg_row).collect()
+            }
+        }
+    }
+
+    /// Runs `f` in a transaction, committed when it returns `Ok`.
+    pub fn tx<T>(&mut self, url: &PoolUrl, f: impl FnOnce(&mut Tx<'_>) -> Result<T>) -> Result<T> {
+        match self {
+            Db::Lite(c) => {
+                let t = c
+                    .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                    .map_err(|e| lite_error(url, e))?;
+                let mut tx = Tx::Lite(t);
+                let out = f(&mut tx)?;
+                tx.commit(url)?;
+                Ok(out)
+            }
+            Db::Pg(c) => {
+                let t = c.transaction().map_err(|e| pg_error(url, e))?;
+                let mut tx = Tx::Pg(t);
+                let out = f(&mut tx)?;
+                tx.commit(url)?;
+                Ok(out)
+            }
+        }
+    }
+
+    /// Whether this is PostgreSQL.
+    pub fn is_pg(&self) -> bool {
+        matches!(self, Db::Pg(_))
+    }
+}
+
+fn lite_query(
+    c: &rusqlite::Connection,
+    url: &PoolUrl,
+    sql: &str,
+    params: &[Val],
+) -> Result<Vec<Row>> {
+    let mut st = c.prepare(&lite_sql(sql)).map_err(|e| lite_error(url, e))?;
+    let n = st.column_count();
+    let rows = st
+        .query_map(rusqlite::params_from_iter(params.iter()), |r| lite_row(r, n))
+        .map_err(|e| lite_error(url, e))?;
+    rows.collect::<rusqlite::Result<Vec<Row>>>()
+        .map_err(|e| lite_error(url, e))
+}
+
+impl Tx<'_> {
+    /// Runs a statement; the number of rows it changed.
+    pub fn exec(&mut self, url: &PoolUrl, sql: &str, params: &[Val]) -> Result<u64> {
+        match self {
+            Tx::Lite(t) => t
+                .execute(&lite_sql(sql), rusqlite::params_from_iter(params.iter()))
+                .map(|n| n as u64)
+                .map_err(|e| lite_error(url, e)),
+            Tx::Pg(t) => {
+                let p = pg_params(params);
+                let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
+                    p.iter().map(|b| b.as_ref()).collect();
+                t.execute(sql, &refs).map_err(|e| pg_error(url, e))
+            }
+        }
+    }
+
+    /// Runs a query.
+    pub fn query(&mut self, url: &PoolUrl, sql: &str, params: &[Val]) -> Result<Vec<Row>> {
+        match self {
+            Tx::Lite(t) => lite_query(t, url, sql, params),
+            Tx::Pg(t) => {
+                let p = pg_params(params);
+                let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
+                    p.iter().map(|b| b.as_ref()).collect();
+                let rows = t.query(sql, &refs).map_err(|e| pg_error(url, e))?;
+                rows.iter().map(pg_row).collect()
+            }
+        }
+    }
+
+    /// Runs statements without parameters.
+    pub fn batch(&mut self, url: &PoolUrl, sql: &str) -> Result<()> {
+        match self {
+            Tx::Lite(t) => t.execute_batch(sql).map_err(|e| lite_error(url, e)),
+            Tx::Pg(t) => t.batch_execute(sql).map_err(|e| pg_error(url, e)),
+        }
+    }
+
+    /// Whether this is PostgreSQL.
+    pub fn is_pg(&self) -> bool {
+        matches!(self, Tx::Pg(_))
+    }
+
+    fn commit(self, url: &PoolUrl) -> Result<()> {
+        match self {
+            Tx::Lite(t) => t.commit().map_err(|e| lite_error(url, e)),
+            Tx::Pg(t) => t.commit().map_err(|e| pg_error(url, e)),
+        }
+    }
+}

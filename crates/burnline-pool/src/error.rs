@@ -1,0 +1,109 @@
+//! What can go wrong with the pool, one kind per cause a person acts on
+//! differently, and the exit status each maps to in the `burnline` binary.
+
+/// A failure of the pool. Each is one line, never holding a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum PoolError {
+    /// The database could not be reached: no server, no socket, no file
+    /// (exit 5).
+    #[error("{url}: cannot reach the pool database: {why}")]
+    Unreachable {
+        /// The URL, without password.
+        url: String,
+        /// Why.
+        why: String,
+    },
+    /// The server refused the login (exit 2).
+    #[error("{url}: the database refused the login: {why}")]
+    Credentials {
+        /// The URL, without password.
+        url: String,
+        /// The server's words.
+        why: String,
+    },
+    /// The connection broke while a station was running (exit 5).
+    #[error("{url}: lost the pool database: {why}")]
+    Lost {
+        /// The URL, without password.
+        url: String,
+        /// Why.
+        why: String,
+    },
+    /// The database is not a pool (never initialized), exit 2.
+    #[error("{url}: not a burnline pool (run `burnline pool init --db {url}` first)")]
+    NotAPool {
+        /// The URL.
+        url: String,
+    },
+    /// The schema was made by a newer burnline (exit 2).
+    #[error("{url}: the pool's schema version {found} is newer than this burnline knows ({known}); upgrade burnline")]
+    SchemaNewer {
+        /// The URL.
+        url: String,
+        /// In the database.
+        found: i64,
+        /// The newest this binary has.
+        known: i64,
+    },
+    /// The schema is older than this binary's (exit 2).
+    #[error("{url}: the pool's schema version {found} is older than this burnline's ({known}); run `burnline pool init --db {url}` to migrate it")]
+    SchemaOlder {
+        /// The URL.
+        url: String,
+        /// In the database.
+        found: i64,
+        /// This binary's.
+        known: i64,
+    },
+    /// The key file is unusable: missing, malformed, readable by others
+    /// (exit 2).
+    #[error("{0}")]
+    KeyFile(String),
+    /// The key file does not decrypt this pool (exit 2).
+    #[error("key file {path}: it does not decrypt this pool (key {found}, the pool was made with key {expected}); nothing was done")]
+    WrongKey {
+        /// The key file.
+        path: String,
+        /// The fingerprint of the key given.
+        found: String,
+        /// The fingerprint the pool records.
+        expected: String,
+    },
+    /// A station name is held by another live process (exit 2).
+    #[error("station `{0}` is in use by another live process; give each station its own --station name; nothing was done")]
+    StationInUse(String),
+    /// A station name that breaks the naming rule (exit 2).
+    #[error("station name `{0}`: use 1 to 64 letters, digits, `.`, `_` or `-`")]
+    BadStationName(String),
+    /// No identity left to lease (exit 6).
+    #[error("the pool has no available identity left")]
+    Empty,
+    /// An identity in the wrong state for what was asked (exit 2).
+    #[error("{0}")]
+    State(String),
+    /// Rows of an import that conflict with the pool; nothing imported
+    /// (exit 2). The host side locates them (file and line).
+    #[error("{} row(s) conflict with the pool", .0.len())]
+    Conflicts(Vec<usize>),
+    /// A stored secret that does not decrypt, or a damaged row (exit 2).
+    #[error("{0}")]
+    Damaged(String),
+    /// Any other database or file failure (exit 3).
+    #[error("{0}")]
+    Other(String),
+}
+
+impl PoolError {
+    /// The process exit status for this error.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            PoolError::Unreachable { .. } | PoolError::Lost { .. } => 5,
+            PoolError::Empty => 6,
+            PoolError::Other(_) => 3,
+            _ => 2,
+        }
+    }
+}
+
+/// Result with [`PoolError`].
+pub type Result<T, E = PoolError> = std::result::Result<T, E>;

@@ -1,0 +1,28 @@
+//! burnline's identity pool: one database from which every programmer
+//! station of a line leases identities, so that each identity goes onto
+//! exactly one card and none is lost, across station crashes. It is its own
+//! crate so that the database layer (drivers, schema, SQL) stays behind one
+//! API that the host tool and the station service share.
+//!
+//! - [`url`]: `sqlite:PATH` (one machine) or `postgres://…` (a line);
+//! - [`schema`]: the versioned migrations `pool init` applies;
+//! - [`state`]: available → leased → written → verified, or quarantined;
+//! - [`key`]: secrets encrypted at rest (AES-256-GCM) under a key file;
+//! - [`station`]: a station name held by one live process;
+//! - [`pool`]: the operations, each one transaction with its history row;
+//! - [`db`]: the two drivers behind one small interface;
+//! - [`error`]: what can go wrong, and the exit status of each.
+
+pub mod db;
+pub mod error;
+pub mod key;
+pub mod pool;
+pub mod schema;
+pub mod state;
+pub mod station;
+pub mod url;
+
+pub use error::{PoolError, Result};
+pub use pool::{Lease, LeaseRequest, NewIdentity, Pool};
+pub use state::State;
+pub use url::PoolUrl;

@@ -1,0 +1,124 @@
+//! The pool's schema, as numbered migrations. `pool init` applies every
+//! migration newer than the database's `schema_version` (in
+//! `burnline_meta`), in one transaction; every other command refuses a
+//! database whose version is not this binary's [`LATEST`]: a newer one
+//! (made by a newer burnline) cannot be read safely, an older one needs
+//! `pool init` first.
+//!
+//! Tables: `identities` (one row per (ProductKey, DeviceName), its state
+//! and where it went), `history` (append-only: triggers refuse UPDATE and
+//! DELETE), `stations` (who ran, when last seen).
+
+/// The newest schema version this binary knows.
+pub const LATEST: i64 = 1;
+
+/// The table every version has, created before any migration.
+pub const META: &str =
+    "CREATE TABLE IF NOT EXISTS burnline_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);";
+
+/// One migration: its version and its SQL for each database.
+pub struct Migration {
+    /// The version it brings the schema to.
+    pub version: i64,
+    /// For SQLite.
+    pub sqlite: &'static str,
+    /// For PostgreSQL.
+    pub postgres: &'static str,
+}
+
+/// Every migration, in order.
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    sqlite: r"
+CREATE TABLE identities (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    product_key TEXT NOT NULL,
+    device_name TEXT NOT NULL,
+    device_secret TEXT,
+    issued_secret TEXT,
+    state TEXT NOT NULL CHECK (state IN ('available','leased','written','verified','quarantined')),
+    station TEXT,
+    target TEXT,
+    card TEXT,
+    digest TEXT,
+    lease_token TEXT,
+    reason TEXT,
+    imported_at INTEGER NOT NULL,
+    leased_at INTEGER,
+    written_at INTEGER,
+    verified_at INTEGER,
+    changed_at INTEGER NOT NULL,
+    UNIQUE (product_key, device_name)
+);
+CREATE INDEX identities_state ON identities (state, id);
+CREATE TABLE history (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    time INTEGER NOT NULL,
+    product_key TEXT NOT NULL,
+    device_name TEXT NOT NULL,
+    from_state TEXT,
+    to_state TEXT NOT NULL,
+    station TEXT,
+    target TEXT,
+    card TEXT,
+    reason TEXT NOT NULL
+);
+CREATE TRIGGER history_no_update BEFORE UPDATE ON history
+    BEGIN SELECT RAISE(ABORT, 'the history is append-only'); END;
+CREATE TRIGGER history_no_delete BEFORE DELETE ON history
+    BEGIN SELECT RAISE(ABORT, 'the history is append-only'); END;
+CREATE TABLE stations (
+    name TEXT PRIMARY KEY,
+    host TEXT,
+    pid INTEGER,
+    started_at INTEGER NOT NULL,
+    seen_at INTEGER NOT NULL
+);
+",
+    postgres: r"
+CREATE TABLE identities (
+    id BIGSERIAL PRIMARY KEY,
+    product_key TEXT NOT NULL,
+    device_name TEXT NOT NULL,
+    device_secret TEXT,
+    issued_secret TEXT,
+    state TEXT NOT NULL CHECK (state IN ('available','leased','written','verified','quarantined')),
+    station TEXT,
+    target TEXT,
+    card TEXT,
+    digest TEXT,
+    lease_token TEXT,
+    reason TEXT,
+    imported_at BIGINT NOT NULL,
+    leased_at BIGINT,
+    written_at BIGINT,
+    verified_at BIGINT,
+    changed_at BIGINT NOT NULL,
+    UNIQUE (product_key, device_name)
+);
+CREATE INDEX identities_state ON identities (state, id);
+CREATE TABLE history (
+    seq BIGSERIAL PRIMARY KEY,
+    time BIGINT NOT NULL,
+    product_key TEXT NOT NULL,
+    device_name TEXT NOT NULL,
+    from_state TEXT,
+    to_state TEXT NOT NULL,
+    station TEXT,
+    target TEXT,
+    card TEXT,
+    reason TEXT NOT NULL
+);
+CREATE FUNCTION burnline_history_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'the history is append-only'; END $$;
+CREATE TRIGGER history_append_only BEFORE UPDATE OR DELETE ON history
+    FOR EACH ROW EXECUTE FUNCTION burnline_history_append_only();
+CREATE TABLE stations (
+    name TEXT PRIMARY KEY,
+    host TEXT,
+    pid BIGINT,
+    started_at BIGINT NOT NULL,
+    seen_at BIGINT NOT NULL
+);
+",
+}];

@@ -1,0 +1,315 @@
+//! The pooled programmer station: `flash --pool URL --recipe R --station
+//! NAME --target …`. Identities come from the shared pool
+//! (`burnline_pool`) instead of a CSV and a local ledger, so any number of
+//! stations on a line burn each identity onto exactly one card.
+//!
+//! [`PooledStation::open`] opens the pool (checking its schema and key),
+//! claims the station name (one live process per name), settles the leases
+//! its previous process left (read back from their cards: an identity
+//! proven absent goes back to the pool, any other is quarantined) and
+//! builds the base image once. [`PooledStation::flash_card`] then, per
+//! card, from any number of threads at once:
+//!
+//! 1. opens the target (too small, write-protected: refused, no lease);
+//! 2. leases the next identity, recording station, target and card before
+//!    the first byte is written (with `register: host`, the device is
+//!    registered inside that transaction and its issued secret stored,
+//!    encrypted, with the lease);
+//! 3. writes the base with the identity's patches, records `written`;
+//! 4. reads everything back, records `verified`.
+//!
+//! A failed write or read-back quarantines the identity; the crash points
+//! `pool-after-lease`, `-after-written`, `-after-verified` follow each
+//! durable step.
+
+use super::card_identity::CardIdentity;
+use super::source::Source;
+use super::target::{self, Target};
+use super::write::{self, Expect};
+use crate::base::{self, Base};
+use crate::device::job::DeviceBuilder;
+use crate::devices::reader::DeviceRow;
+use crate::error::{CardFailure, Error, IoContext, Result};
+use crate::io::hash::{hash_patched, DigestKind};
+use crate::layout::Layout;
+use crate::recipe::Recipe;
+use crate::registration::host::{DirectRegistrar, HostRegistrar};
+use burnline_pool::pool::Stale;
+use burnline_pool::{Lease, LeaseRequest, Pool, PoolError, PoolUrl};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+/// What a pooled station needs.
+#[derive(Debug, Clone)]
+pub struct PooledOptions {
+    /// The recipe the cards are built from.
+    pub recipe: PathBuf,
+    /// The pool.
+    pub pool: PoolUrl,
+    /// The pool's key file (mode 0600).
+    pub key_file: PathBuf,
+    /// This station's name, unique among live stations.
+    pub station: String,
+    /// Where the base image is built.
+    pub work_dir: PathBuf,
+    /// With `register: host`: extra CA certificates (PEM).
+    pub ca_file: Option<PathBuf>,
+}
+
+/// Which pass over the card a progress report is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Writing the image.
+    Writing,
+    /// Reading it back.
+    Verifying,
+}
+
+/// A card flashed and verified.
+#[derive(Debug, Clone)]
+pub struct CardOutcome {
+    /// The identity's DeviceName.
+    pub device_name: String,
+    /// Its ProductKey.
+    pub product_key: String,
+    /// The image's digest, `sha256:…`.
+    pub digest: String,
+    /// The card it is on.
+    pub card: CardIdentity,
+}
+
+/// An open pool, a claimed station name and a built base image.
+pub struct PooledStation {
+    pool: Pool,
+    recipe: Recipe,
+    layout: Layout,
+    base: Base,
+    src: Source,
+    registrar: Option<DirectRegistrar>,
+    work_dir: PathBuf,
+    sysfs: PathBuf,
+    dev: PathBuf,
+}
+
+impl PooledStation {
+    /// Opens the pool, claims the station and builds the base image.
+    pub fn open(opts: &PooledOptions) -> Result<PooledStation> {
+        let recipe = crate::recipe::load(&opts.recipe)?;
+        let layout = crate::layout::plan(&recipe)?;
+        for w in recipe.warning_lines() {
+            eprintln!("{w}");
+        }
+        let mut pool = Pool::open(&opts.pool, Some(&opts.key_file))?;
+        pool.claim_station(&opts.station)?;
+        let registrar = DirectRegistrar::for_recipe(&recipe, opts.ca_file.as_deref())?;
+        let base = base::build(&recipe, &layout, &opts.work_dir)?;
+        let src = Source {
+            path: base.path.clone(),
+            compression: None,
+            size: base.len,
+            map: Some(base.extents.iter().map(|&(s, l)| (s, l, None)).collect()),
+        };
+        let station = PooledStation {
+            pool,
+            recipe,
+            layout,
+            base,
+            src,
+            registrar,
+            work_dir: opts.work_dir.clone(),
+            sysfs: PathBuf::from("/sys"),
+            dev: PathBuf::from("/dev"),
+        };
+        station.settle_stale()?;
+        Ok(station)
+    }
+
+    /// Identities still available for this recipe's product.
+    pub fn remaining(&self) -> Result<u64> {
+        Ok(self
+            .pool
+            .remaining(self.recipe.auth.product_key.as_deref())?)
+    }
+
+    /// The image size a card needs.
+    pub fn image_size(&self) -> u64 {
+        self.base.len
+    }
+
+    fn builder(&self) -> Result<DeviceBuilder<'_>> {
+        DeviceBuilder::new(
+            &self.recipe,
+            &self.layout,
+            &self.base,
+            self.work_dir.clone(),
+            false,
+            HostRegistrar::pass_through(),
+        )
+    }
+
+    /// The patches `lease` puts on a card.
+    fn patches(&self, lease: &Lease) -> Result<Vec<crate::io::patch::Patch>> {
+        let row = DeviceRow {
+            line: 0,
+            index: 0,
+            device_name: lease.device_name.clone(),
+            product_key: lease.product_key.clone(),
+            device_secret: lease.device_secret.clone(),
+        };
+        let builder = self.builder()?;
+        let job = builder.job_with(&row, lease.issued_secret.clone())?;
+        Ok(job.patches)
+    }
+
+    /// Settles the leases this station's previous process left: each card
+    /// is read back; one that provably does not hold the identity (the same
+    /// card, and none of the identity's bytes on it) gives it back to the
+    /// pool, any other quarantines it.
+    fn settle_stale(&self) -> Result<()> {
+        for stale in self.pool.stale_leases()? {
+            let (absent, why) = self.proven_absent(&stale);
+            let reason = if absent {
+                format!("station restarted; card read back: {why}; back in the pool")
+            } else {
+                format!("station died with it {}; {why}", stale.state)
+            };
+            eprintln!(
+                "burnline: {}/{} was {} on {} when this station stopped: {}",
+                stale.lease.product_key,
+                stale.lease.device_name,
+                stale.state,
+                stale.target,
+                if absent { "back in the pool" } else { "quarantined" }
+            );
+            self.pool.resolve_stale(&stale, absent, &reason)?;
+        }
+        Ok(())
+    }
+
+    fn proven_absent(&self, stale: &Stale) -> (bool, String) {
+        let path = Path::new(&stale.target);
+        let card = CardIdentity::of(path, &self.sysfs, &self.dev).describe();
+        if card != stale.card {
+            return (
+                false,
+                format!("the target now holds another card ({card}), the leased one cannot be read"),
+            );
+        }
+        let patches = match self.patches(&stale.lease) {
+            Ok(p) => p,
+            Err(e) => return (false, format!("its image cannot be rebuilt: {e}")),
+        };
+        let file = match std::fs::File::open(path) {
+            Ok(f) => f,
+            Err(e) => return (false, format!("the card cannot be read: {e}")),
+        };
+        let mut buf = Vec::new();
+        for p in &patches {
+            buf.resize(p.bytes.len(), 0);
+            match file.read_exact_at(&mut buf, p.offset) {
+                Ok(()) if buf[..] == p.bytes[..] => {
+                    return (false, format!("the card holds its bytes at {}", p.offset))
+                }
+                Ok(()) => {}
+                Err(e) => return (false, format!("the card cannot be read: {e}")),
+            }
+        }
+        (true, "none of its bytes are on the card".into())
+    }
+
+    /// Leases the next identity, writes `target`, reads it back, verifies,
+    /// records each step. `progress(done_bytes, total_bytes, phase)` is
+    /// called while writing and verifying.
+    pub fn flash_card(
+        &self,
+        target: &Path,
+        progress: &(dyn Fn(u64, u64, Phase) + Sync),
+    ) -> Result<CardOutcome> {
+        let t = target::open(target, self.base.len)?;
+        let card = CardIdentity::of(target, &self.sysfs, &self.dev);
+        let target_s = std::fs::canonicalize(target)
+            .unwrap_or_else(|_| target.to_path_buf())
+            .display()
+            .to_string();
+        let card_s = card.describe();
+        let register = |pk: &str, dn: &str| -> Result<crate::secret::Secret> {
+            match &self.registrar {
+                Some(r) => r.register(pk, dn),
+                None => Err(Error::Usage("no registrar".into())),
+            }
+        };
+        let lease = self.pool.lease::<Error>(
+            &LeaseRequest {
+                target: &target_s,
+                card: &card_s,
+                product_key: self.recipe.auth.product_key.as_deref(),
+            },
+            self.registrar
+                .as_ref()
+                .map(|_| &register as &(dyn Fn(&str, &str) -> Result<crate::secret::Secret> + Sync)),
+        )?;
+        crash_point!("pool-after-lease");
+        let expect = match self.expect(&lease) {
+            Ok(e) => e,
+            Err(e) => {
+                // Nothing was written: the identity goes back.
+                self.pool
+                    .abandon(&lease, &format!("nothing written: {e}"))?;
+                return Err(e);
+            }
+        };
+        let written = write::write_with(&self.src, &expect, &t, &|d, n| {
+            progress(d, n, Phase::Writing)
+        });
+        let written = match written {
+            Ok(w) => w,
+            Err(e) => return Err(self.failed(&lease, &t, "writing", e)),
+        };
+        let digest = format!("sha256:{}", hex::encode(written.image_digest));
+        self.pool.mark_written(&lease, &digest)?;
+        crash_point!("pool-after-written");
+        if let Err(e) = write::verify_with(&t, &written, &|d, n| progress(d, n, Phase::Verifying)) {
+            return Err(self.failed(&lease, &t, "reading back", e));
+        }
+        self.pool.mark_verified(&lease, &digest)?;
+        crash_point!("pool-after-verified");
+        Ok(CardOutcome {
+            device_name: lease.device_name.clone(),
+            product_key: lease.product_key.clone(),
+            digest,
+            card,
+        })
+    }
+
+    fn expect(&self, lease: &Lease) -> Result<Expect> {
+        let patches = self.patches(lease)?;
+        let sha = hash_patched(&self.base.file, self.base.len, &self.base.extents, &patches)
+            .at("hashing", &self.base.path)?;
+        Ok(Expect {
+            patches,
+            base_sha256: None,
+            image: Some((DigestKind::Sha256, sha)),
+        })
+    }
+
+    /// A write or read-back failed: the identity is quarantined.
+    fn failed(&self, lease: &Lease, t: &Target, doing: &str, e: Error) -> Error {
+        let why = format!("{doing} {} failed: {e}", t.path.display());
+        if let Err(pe) = self.pool.quarantine(lease, &why) {
+            return match pe {
+                PoolError::Lost { .. } | PoolError::Unreachable { .. } => Error::Pool(pe),
+                other => Error::Pool(PoolError::Other(format!(
+                    "{why}; and quarantining {} failed: {other}",
+                    lease.device_name
+                ))),
+            };
+        }
+        Error::Card {
+            kind: CardFailure::WriteFailed,
+            message: format!(
+                "{why}; {}/{} is quarantined, do not use this card",
+                lease.product_key, lease.device_name
+            ),
+        }
+    }
+}
