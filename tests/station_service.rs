@@ -50,14 +50,21 @@ fn dom(b: &mut Browser) -> serde_json::Value {
 
 /// Waits until the page shows what `ok` wants, at most `limit`.
 #[track_caller]
-fn page_shows(b: &mut Browser, limit: Duration, ok: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+fn page_shows(
+    b: &mut Browser,
+    limit: Duration,
+    ok: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
     let deadline = Instant::now() + limit;
     loop {
         let d = dom(b);
         if d["ready"] == true && ok(&d) {
             return d;
         }
-        assert!(Instant::now() < deadline, "the page never showed what the test waits for; it shows: {d:#}");
+        assert!(
+            Instant::now() < deadline,
+            "the page never showed what the test waits for; it shows: {d:#}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -81,7 +88,11 @@ fn api_slot(addr: &str, i: usize, want: &[&str], limit: Duration) -> serde_json:
         if want.iter().any(|w| s["state"] == *w) {
             return s;
         }
-        assert!(Instant::now() < deadline, "slot {} never got to {want:?}: {slots:#}", i + 1);
+        assert!(
+            Instant::now() < deadline,
+            "slot {} never got to {want:?}: {slots:#}",
+            i + 1
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -89,6 +100,7 @@ fn api_slot(addr: &str, i: usize, want: &[&str], limit: Duration) -> serde_json:
 /// A station's files: recipe, pool, config; `slots` are its slot paths.
 struct Station {
     t: Test,
+    db: String,
     addr: String,
     config: PathBuf,
     labels: PathBuf,
@@ -108,9 +120,28 @@ fn station(t: &Test, slots: &[&str], identities: usize, extra: &str) -> Station 
     }
     let config = t.path().join("station.yaml");
     std::fs::write(&config, yaml).expect("config");
-    let _ = devices;
+    let db = format!("sqlite:{}", s(&t.path().join("pool.db")));
+    t.cmd()
+        .args(["pool", "init", "--db", &db, "--key-file", "pool.key"])
+        .run();
+    if identities > 0 {
+        t.cmd()
+            .args([
+                "pool",
+                "import",
+                "--db",
+                &db,
+                s(&recipe),
+                "--devices",
+                s(&devices),
+                "--key-file",
+                "pool.key",
+            ])
+            .run();
+    }
     Station {
-        t: t.cmd().env("BURNLINE_TMP_DEVICES", t.path().join("devices.csv")),
+        t: t.cmd(),
+        db,
         addr,
         config,
         labels: t.path().join("work/labels"),
@@ -125,11 +156,18 @@ impl Station {
             .t
             .cmd()
             .args(["station", "serve", "--config", s(&self.config)])
-            .env("FAILPOINTS", format!("station-write-progress=sleep({slow_ms})"))
+            .env(
+                "FAILPOINTS",
+                format!("station-write-progress=sleep({slow_ms})"),
+            )
             .spawn();
         let deadline = Instant::now() + Duration::from_secs(60);
         while std::net::TcpStream::connect(&self.addr).is_err() {
-            assert!(Instant::now() < deadline, "the station never listened on {}", self.addr);
+            assert!(
+                Instant::now() < deadline,
+                "the station never listened on {}",
+                self.addr
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         run
@@ -158,20 +196,31 @@ fn twenty_cards_into_four_slots_one_pulled_one_too_small() {
         states(d) == ["empty"; 4] && d["remaining"] == "20"
     });
     assert_eq!((d["pass"].as_u64(), d["fail"].as_u64()), (Some(0), Some(0)));
-    assert!(d["slots"][0]["text"].as_str().expect("text").contains("空"), "{d}");
+    assert!(
+        d["slots"][0]["text"].as_str().expect("text").contains("空"),
+        "{d}"
+    );
     b.screenshot(&shots().join("1-empty.png"));
 
     // Stage 2: four cards in; the second is pulled while it is written.
-    let mut cards: Vec<PathBuf> = (1..=20).map(|i| card(&t, &format!("card-{i:02}.img"), 16 << 20)).collect();
+    let mut cards: Vec<PathBuf> = (1..=20)
+        .map(|i| card(&t, &format!("card-{i:02}.img"), 16 << 20))
+        .collect();
     cards[6] = card(&t, "card-07-small.img", 4 << 20);
     for (slot, c) in slots.iter().zip(&cards) {
         slot.insert(&t, c, &[]);
     }
     api_slot(&addr, 1, &["writing"], Duration::from_secs(20));
     let d = page_shows(&mut b, Duration::from_secs(20), |d| {
-        d["slots"][1]["state"] == "writing" && d["slots"][1]["text"].as_str().is_some_and(|t| t.contains("MB/s"))
+        d["slots"][1]["state"] == "writing"
+            && d["slots"][1]["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("MB/s"))
     });
-    assert!(d["slots"][1]["text"].as_str().expect("text").contains('%'), "{d}");
+    assert!(
+        d["slots"][1]["text"].as_str().expect("text").contains('%'),
+        "{d}"
+    );
     b.screenshot(&shots().join("2-writing.png"));
     slots[1].pull(&t, &cards[1]);
     for i in [0, 2, 3] {
@@ -183,7 +232,13 @@ fn twenty_cards_into_four_slots_one_pulled_one_too_small() {
         states(d) == ["done", "failed", "done", "done"] && d["pass"] == 3 && d["fail"] == 1
     });
     assert_eq!(d["slots"][1]["kind"], "pulled");
-    assert!(d["slots"][1]["text"].as_str().expect("text").contains("写入时存储卡被拔出"), "{d}");
+    assert!(
+        d["slots"][1]["text"]
+            .as_str()
+            .expect("text")
+            .contains("写入时存储卡被拔出"),
+        "{d}"
+    );
     b.screenshot(&shots().join("3-pulled.png"));
 
     // A card left in its slot after it is done is not written again.
@@ -192,7 +247,9 @@ fn twenty_cards_into_four_slots_one_pulled_one_too_small() {
     for i in [0, 2, 3] {
         slots[i].remove(&t);
     }
-    page_shows(&mut b, Duration::from_secs(20), |d| states(d) == ["empty", "failed", "empty", "empty"]);
+    page_shows(&mut b, Duration::from_secs(20), |d| {
+        states(d) == ["empty", "failed", "empty", "empty"]
+    });
 
     // Stage 3: the other 16 cards, four at a time; the 7th is too small.
     let mut next = 4;
@@ -212,14 +269,30 @@ fn twenty_cards_into_four_slots_one_pulled_one_too_small() {
             }
         }
         if round == 1 {
-            let d = page_shows(&mut b, Duration::from_secs(20), |d| d["slots"][2]["kind"] == "too_small");
-            assert!(d["slots"][2]["text"].as_str().expect("text").contains("容量太小"), "{d}");
+            let d = page_shows(&mut b, Duration::from_secs(20), |d| {
+                d["slots"][2]["kind"] == "too_small"
+            });
+            assert!(
+                d["slots"][2]["text"]
+                    .as_str()
+                    .expect("text")
+                    .contains("容量太小"),
+                "{d}"
+            );
             // English, chosen on the page.
             b.eval(r#"document.querySelector('[data-lang="en"]').click()"#);
             let d = page_shows(&mut b, Duration::from_secs(5), |d| {
-                d["slots"][2]["text"].as_str().is_some_and(|t| t.contains("FAILED") && t.contains("too small"))
+                d["slots"][2]["text"]
+                    .as_str()
+                    .is_some_and(|t| t.contains("FAILED") && t.contains("too small"))
             });
-            assert!(d["slots"][0]["text"].as_str().expect("text").contains("DONE"), "{d}");
+            assert!(
+                d["slots"][0]["text"]
+                    .as_str()
+                    .expect("text")
+                    .contains("DONE"),
+                "{d}"
+            );
             b.screenshot(&shots().join("4-too-small.png"));
         }
         for &k in &batch {
@@ -235,7 +308,14 @@ fn twenty_cards_into_four_slots_one_pulled_one_too_small() {
     let d = page_shows(&mut b, Duration::from_secs(20), |d| {
         d["pass"] == 18 && d["fail"] == 2 && states(d).iter().all(|s| s == "empty" || s == "failed")
     });
-    assert!(d["errors"].as_array().expect("errors").iter().any(|e| e.as_str().is_some_and(|e| e.contains("too small"))), "{d}");
+    assert!(
+        d["errors"]
+            .as_array()
+            .expect("errors")
+            .iter()
+            .any(|e| e.as_str().is_some_and(|e| e.contains("too small"))),
+        "{d}"
+    );
     b.screenshot(&shots().join("5-end.png"));
     drop(b);
     run.interrupt();
@@ -250,7 +330,10 @@ fn twenty_cards_into_four_slots_one_pulled_one_too_small() {
             continue;
         }
         let info = common::images::inspect_json(&t, c, false);
-        let dn = info["credentials"]["device_name"].as_str().unwrap_or_else(|| panic!("{info}")).to_owned();
+        let dn = info["credentials"]["device_name"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{info}"))
+            .to_owned();
         assert!(on_cards.insert(dn.clone()), "{dn} is on two cards");
     }
     assert_eq!(on_cards.len(), 18);
@@ -259,7 +342,8 @@ fn twenty_cards_into_four_slots_one_pulled_one_too_small() {
     let mut labelled = BTreeSet::new();
     for dn in &on_cards {
         let png = st.labels.join(format!("a1X2bEnP82z_{dn}.png"));
-        let zpl = std::fs::read_to_string(st.labels.join(format!("a1X2bEnP82z_{dn}.zpl"))).expect("zpl");
+        let zpl =
+            std::fs::read_to_string(st.labels.join(format!("a1X2bEnP82z_{dn}.zpl"))).expect("zpl");
         assert!(zpl.contains(&format!("^FDQA,{dn}^FS")), "{zpl}");
         let o = t.tool("zbarimg").args(["-q", "--raw"]).arg(&png).run();
         labelled.insert(o.stdout.trim().to_owned());
@@ -267,4 +351,87 @@ fn twenty_cards_into_four_slots_one_pulled_one_too_small() {
     assert_eq!(labelled, on_cards);
     let files = std::fs::read_dir(&st.labels).expect("labels").count();
     assert_eq!(files, 36, "one PNG and one ZPL per verified card, no more");
+
+    // The pool: the 18 verified identities are the cards', the pulled card's
+    // is quarantined, one is left; no secret in the export.
+    let export: serde_json::Value = t
+        .cmd()
+        .args(["pool", "export", "--db", &st.db, "--format", "json"])
+        .output_lacks("ga7XA6KdlEeiPXQPpRbAjOZXwG8yd")
+        .stdout_json();
+    let of = |state: &str| -> BTreeSet<String> {
+        export
+            .as_array()
+            .expect("export")
+            .iter()
+            .filter(|e| e["state"] == state)
+            .map(|e| e["device_name"].as_str().expect("dn").to_owned())
+            .collect()
+    };
+    assert_eq!(of("verified"), on_cards);
+    let quarantined = of("quarantined");
+    assert_eq!(quarantined.len(), 1, "{export:#}");
+    assert_eq!(of("available").len(), 1, "{export:#}");
+    assert!(!on_cards.contains(quarantined.iter().next().expect("one")));
+    for e in export.as_array().expect("export") {
+        if e["state"] == "quarantined" {
+            assert_eq!(e["target"], paths[1], "{e}");
+        }
+    }
+
+    // The day's record: every card leased today, with its slot, result and
+    // digest, and no secret.
+    let report = t
+        .cmd()
+        .args([
+            "station",
+            "report",
+            "--db",
+            &st.db,
+            "--since",
+            &today(),
+            "--utc-offset",
+            "+08:00",
+        ])
+        .stdout_lacks("ga7XA6KdlEeiPXQPpRbAjOZXwG8yd")
+        .run()
+        .stdout;
+    let mut rdr = csv::Reader::from_reader(report.as_bytes());
+    let rows: Vec<csv::StringRecord> = rdr.records().map(|r| r.expect("a CSV row")).collect();
+    let head = rdr.headers().expect("header").clone();
+    let col = |name: &str| {
+        head.iter()
+            .position(|h| h == name)
+            .unwrap_or_else(|| panic!("no {name} column: {head:?}"))
+    };
+    assert_eq!(rows.len(), 19, "{report}");
+    let verified: BTreeSet<String> = rows
+        .iter()
+        .filter(|r| &r[col("result")] == "verified")
+        .map(|r| {
+            assert!(r[col("digest")].starts_with("sha256:"), "{r:?}");
+            r[col("device_name")].to_owned()
+        })
+        .collect();
+    assert_eq!(verified, on_cards);
+    let q: Vec<&csv::StringRecord> = rows
+        .iter()
+        .filter(|r| &r[col("result")] == "quarantined")
+        .collect();
+    assert_eq!(q.len(), 1, "{report}");
+    assert_eq!(&q[0][col("slot")], paths[1]);
+}
+
+/// Today at +08:00, `YYYY-MM-DD`.
+fn today() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("time")
+        .as_secs()
+        + 8 * 3600;
+    let o = std::process::Command::new("date")
+        .args(["-u", "-d", &format!("@{secs}"), "+%F"])
+        .output()
+        .expect("date");
+    String::from_utf8_lossy(&o.stdout).trim().to_owned()
 }

@@ -73,7 +73,7 @@ pub struct StationServeArgs {
 pub struct StationReportArgs {
     /// The pool database (`sqlite:PATH` or `postgres://...`).
     #[arg(long)]
-    pub db: String,
+    pub db: burnline_pool::PoolUrl,
     /// From this day (`YYYY-MM-DD`, at --utc-offset) or moment
     /// (`YYYY-MM-DDTHH:MM:SS`, RFC 3339 with an offset, or seconds since 1970).
     #[arg(long)]

@@ -15,7 +15,9 @@ pub fn run(args: &FlashArgs) -> Result<()> {
     distinct(&args.targets)?;
     if let Some(url) = &args.pool {
         if !args.images.is_empty() {
-            return Err(Error::Usage("give images or --pool/--recipe, not both".into()));
+            return Err(Error::Usage(
+                "give images or --pool/--recipe, not both".into(),
+            ));
         }
         return super::pool::flash(args, url);
     }

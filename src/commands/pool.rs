@@ -139,7 +139,8 @@ fn status(a: &PoolStatusArgs) -> Result<()> {
             .unwrap_or_default();
         let alive = if k.live { "live" } else { "not running" };
         let dead_leases = st.stations.get(&k.name).map_or(0, |m| {
-            m.get(&State::Leased).copied().unwrap_or(0) + m.get(&State::Written).copied().unwrap_or(0)
+            m.get(&State::Leased).copied().unwrap_or(0)
+                + m.get(&State::Written).copied().unwrap_or(0)
         });
         let note = if !k.live && dead_leases > 0 {
             "; its leases are settled when it starts again"
@@ -151,7 +152,11 @@ fn status(a: &PoolStatusArgs) -> Result<()> {
             k.name,
             k.host,
             k.pid,
-            if counts.is_empty() { "nothing yet".into() } else { counts }
+            if counts.is_empty() {
+                "nothing yet".into()
+            } else {
+                counts
+            }
         );
     }
     println!("history: {} row(s)", st.history);
@@ -201,7 +206,9 @@ fn export(a: &PoolExportArgs) -> Result<()> {
     let pool = Pool::open(&a.db.db, key)?;
     let rows = pool.export(a.reveal_secrets)?;
     let secret = |s: &Option<crate::secret::Secret>| {
-        s.as_ref().map(|x| x.expose().to_owned()).unwrap_or_default()
+        s.as_ref()
+            .map(|x| x.expose().to_owned())
+            .unwrap_or_default()
     };
     match a.format {
         ExportFormat::Csv => {

@@ -3,26 +3,31 @@
 //! the pool's history into the day's CSV.
 
 use crate::cmdline::{StationReportArgs, StationServeArgs};
-use crate::error::{Error, Result};
+use crate::error::{IoContext, Result};
+use crate::flash::pooled::{PooledOptions, PooledStation};
 use crate::station::config::StationConfig;
 use crate::station::service::{image_size, Service};
 use crate::station::writer::{CardWriter, Opener};
-use std::path::PathBuf;
 use std::sync::Arc;
 
-/// Runs `station serve`.
+/// Runs `station serve`. A pool that cannot be opened because of the
+/// config (a wrong key, a station name in use, a schema from a newer
+/// burnline) stops it at once (exit 2); one that cannot be reached is shown
+/// on the page and opened again every few seconds.
 pub fn serve(args: &StationServeArgs) -> Result<()> {
     let config = StationConfig::load(&args.config)?;
     let size = image_size(&config.recipe)?;
-    // TEMPORARY until the pool lands.
-    let devices = PathBuf::from(std::env::var_os("BURNLINE_TMP_DEVICES").unwrap_or_default());
-    let ledger = config.work_dir.join("ledger.jsonl");
-    let (recipe, dir) = (config.recipe.clone(), config.work_dir.clone());
-    let opener: Opener = Box::new(move || {
-        let w =
-            crate::station::ledger_writer::LedgerWriter::open(&recipe, &devices, &ledger, &dir)?;
-        Ok(Arc::new(w) as Arc<dyn CardWriter>)
-    });
+    let opts = PooledOptions {
+        recipe: config.recipe.clone(),
+        pool: config.pool.clone(),
+        key_file: config.key_file.clone(),
+        station: config.station.clone(),
+        work_dir: config.work_dir.clone(),
+        ca_file: config.ca_file.clone(),
+    };
+    std::fs::create_dir_all(&opts.work_dir).at("creating the work directory", &opts.work_dir)?;
+    let opener: Opener =
+        Box::new(move || Ok(Arc::new(PooledStation::open(&opts)?) as Arc<dyn CardWriter>));
     let first = match opener() {
         Ok(w) => Some(w),
         Err(e) if e.exit_code() == 2 => return Err(e),
@@ -36,6 +41,29 @@ pub fn serve(args: &StationServeArgs) -> Result<()> {
 }
 
 /// Runs `station report`.
-pub fn report(_args: &StationReportArgs) -> Result<()> {
-    Err(Error::Usage("station report needs the pool".into()))
+pub fn report(args: &StationReportArgs) -> Result<()> {
+    let from = args.since.epoch(args.utc_offset);
+    let until = args
+        .until
+        .as_ref()
+        .map_or(i64::MAX, |u| u.epoch(args.utc_offset));
+    let rows = crate::station::report::read(
+        &args.db,
+        from,
+        until,
+        args.station.as_deref(),
+        args.utc_offset,
+    )?;
+    let bytes = crate::station::report::csv(&rows)?;
+    match &args.out {
+        Some(p) => crate::io::atomic::write_file(p, &bytes)?,
+        None => {
+            use std::io::Write;
+            std::io::stdout()
+                .write_all(&bytes)
+                .with_context(|| "writing the report to stdout".into())?;
+        }
+    }
+    eprintln!("station report: {} card(s)", rows.len());
+    Ok(())
 }

@@ -128,9 +128,10 @@ fn by_path_name(node: &Path, dir: &Path) -> Option<String> {
         .flatten()
         .filter(|e| {
             let link = e.path();
-            let target = std::fs::read_link(&link)
-                .ok()
-                .map(|t| if t.is_absolute() { t } else { dir.join(t) });
+            let target =
+                std::fs::read_link(&link)
+                    .ok()
+                    .map(|t| if t.is_absolute() { t } else { dir.join(t) });
             target.is_some_and(|t| {
                 std::fs::canonicalize(&t).ok().as_deref() == Some(node)
                     || t.file_name() == node.file_name()

@@ -179,7 +179,11 @@ impl PooledStation {
                 stale.lease.device_name,
                 stale.state,
                 stale.target,
-                if absent { "back in the pool" } else { "quarantined" }
+                if absent {
+                    "back in the pool"
+                } else {
+                    "quarantined"
+                }
             );
             self.pool.resolve_stale(&stale, absent, &reason)?;
         }
@@ -192,7 +196,9 @@ impl PooledStation {
         if card != stale.card {
             return (
                 false,
-                format!("the target now holds another card ({card}), the leased one cannot be read"),
+                format!(
+                    "the target now holds another card ({card}), the leased one cannot be read"
+                ),
             );
         }
         let patches = match self.patches(&stale.lease) {
@@ -244,9 +250,9 @@ impl PooledStation {
                 card: &card_s,
                 product_key: self.recipe.auth.product_key.as_deref(),
             },
-            self.registrar
-                .as_ref()
-                .map(|_| &register as &(dyn Fn(&str, &str) -> Result<crate::secret::Secret> + Sync)),
+            self.registrar.as_ref().map(|_| {
+                &register as &(dyn Fn(&str, &str) -> Result<crate::secret::Secret> + Sync)
+            }),
         )?;
         crash_point!("pool-after-lease");
         let expect = match self.expect(&lease) {

@@ -24,7 +24,7 @@ pub struct StationConfig {
     /// The recipe every card is burned from.
     pub recipe: PathBuf,
     /// The pool's URL (`sqlite:PATH`, `postgres://...`).
-    pub pool: String,
+    pub pool: burnline_pool::PoolUrl,
     /// The pool's key file (decrypts the secrets).
     pub key_file: PathBuf,
     /// This station's name in the pool.
@@ -208,12 +208,13 @@ impl StationConfig {
                 "must be 1 to 64 characters, none of them control characters".into(),
             );
         }
-        if raw.pool.is_empty() {
-            p(
-                "pool",
-                "must name the pool database (sqlite:PATH or postgres://...)".into(),
-            );
-        }
+        let pool = match raw.pool.parse::<burnline_pool::PoolUrl>() {
+            Ok(u) => Some(u),
+            Err(e) => {
+                p("pool", e);
+                None
+            }
+        };
         if raw.slots.is_empty() {
             p("slots", "must list at least one slot".into());
         }
@@ -317,13 +318,13 @@ impl StationConfig {
             print_command: labels.print_command,
             print_format: labels.print_format.unwrap_or(PrintFormat::Zpl),
         };
-        if !problems.is_empty() {
+        let (true, Some(pool)) = (problems.is_empty(), pool) else {
             return Err(Error::Invalid(problems));
-        }
+        };
         Ok(StationConfig {
             path: path.to_path_buf(),
             recipe: abs(&raw.recipe),
-            pool: raw.pool,
+            pool,
             key_file: abs(&raw.key_file),
             station: raw.station,
             work_dir,

@@ -71,4 +71,3 @@ pub fn serve(service: Arc<Service>) -> Result<()> {
     }
     Ok(())
 }
-pub mod ledger_writer;

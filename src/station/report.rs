@@ -243,6 +243,53 @@ pub fn cards(
     rows
 }
 
+/// Reads the pool's history and digests (never a secret column) and
+/// returns the cards leased in `[from, until)` (seconds since 1970).
+pub fn read(
+    url: &burnline_pool::PoolUrl,
+    from: i64,
+    until: i64,
+    station: Option<&str>,
+    offset: UtcOffset,
+) -> Result<Vec<CardRow>> {
+    // Checks the schema (not a pool, a newer burnline's pool) first.
+    drop(burnline_pool::Pool::open(url, None)?);
+    let mut db = burnline_pool::db::Db::connect(url, false)?;
+    let history = db.query(
+        url,
+        "SELECT time, product_key, device_name, to_state, station, target, card, reason FROM history ORDER BY seq",
+        &[],
+    )?;
+    let text =
+        |r: &burnline_pool::db::Row, i: usize| r.get(i).and_then(burnline_pool::db::Val::text);
+    let changes: Vec<Change> = history
+        .iter()
+        .map(|r| Change {
+            // The pool records milliseconds.
+            time: r.first().and_then(burnline_pool::db::Val::int).unwrap_or(0) / 1000,
+            product_key: text(r, 1).unwrap_or_default(),
+            device_name: text(r, 2).unwrap_or_default(),
+            to_state: text(r, 3).unwrap_or_default(),
+            station: text(r, 4),
+            target: text(r, 5),
+            card: text(r, 6),
+            reason: text(r, 7).unwrap_or_default(),
+        })
+        .collect();
+    let digests: std::collections::HashMap<(String, String), String> = db
+        .query(
+            url,
+            "SELECT product_key, device_name, digest FROM identities WHERE digest IS NOT NULL",
+            &[],
+        )?
+        .iter()
+        .filter_map(|r| Some(((text(r, 0)?, text(r, 1)?), text(r, 2)?)))
+        .collect();
+    Ok(cards(&changes, from, until, station, offset, &|pk, dn| {
+        digests.get(&(pk.to_owned(), dn.to_owned())).cloned()
+    }))
+}
+
 /// The rows as CSV, with a header line.
 pub fn csv(rows: &[CardRow]) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());

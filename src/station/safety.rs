@@ -182,11 +182,14 @@ pub fn refusal(card: &Card, image_size: u64, system: &BTreeSet<u64>) -> Option<(
     let mut under = BTreeSet::new();
     disks_under(card.rdev, false, 0, &mut under);
     if let Some(d) = under.intersection(system).next() {
-        return Some((FailKind::SystemDisk, format!(
-            "{} is the disk the running system is on ({}); it is never written",
-            card.device.display(),
-            name_of(*d)
-        )));
+        return Some((
+            FailKind::SystemDisk,
+            format!(
+                "{} is the disk the running system is on ({}); it is never written",
+                card.device.display(),
+                name_of(*d)
+            ),
+        ));
     }
     let fam = family(card.rdev);
     for (dev, mnt) in mounts() {
@@ -196,15 +199,21 @@ pub fn refusal(card: &Card, image_size: u64, system: &BTreeSet<u64>) -> Option<(
             } else {
                 format!("its {}", name_of(dev))
             };
-            return Some((FailKind::InUse, format!(
-                "{} is in use: {what} is mounted on {mnt}; unmount it first",
-                card.device.display()
-            )));
+            return Some((
+                FailKind::InUse,
+                format!(
+                    "{} is in use: {what} is mounted on {mnt}; unmount it first",
+                    card.device.display()
+                ),
+            ));
         }
     }
     for (dev, p) in swaps() {
         if fam.contains(&dev) {
-            return Some((FailKind::InUse, format!("{} is in use as swap ({p})", card.device.display())));
+            return Some((
+                FailKind::InUse,
+                format!("{} is in use as swap ({p})", card.device.display()),
+            ));
         }
     }
     if card.read_only {

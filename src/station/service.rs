@@ -15,6 +15,8 @@ use super::safety;
 use super::slot_state::{day_of, now, Board, FailKind, PoolView, SlotState};
 use super::slots::{probe, Card, Presence};
 use super::writer::{CardWriter, Opener, Phase};
+use crate::error::{CardFailure, Error};
+use burnline_pool::PoolError;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -48,6 +50,8 @@ pub struct Service {
     writer: RwLock<Option<Arc<dyn CardWriter>>>,
     slots: Vec<Mutex<SlotCtl>>,
     stopping: AtomicBool,
+    /// The pool error last logged (each is logged once).
+    said: Mutex<Option<String>>,
 }
 
 /// Why a retry was not started.
@@ -83,6 +87,7 @@ impl Service {
             writer: RwLock::new(writer),
             slots,
             stopping: AtomicBool::new(false),
+            said: Mutex::new(None),
         })
     }
 
@@ -154,14 +159,14 @@ impl Service {
     }
 
     fn pool_loop(self: Arc<Self>) {
-        let mut said = None::<String>;
         while !self.stopping.load(Ordering::SeqCst) {
-            self.refresh_pool(&mut said);
+            self.refresh_pool();
             std::thread::sleep(POOL_REFRESH);
         }
     }
 
-    fn refresh_pool(&self, said: &mut Option<String>) {
+    fn refresh_pool(&self) {
+        let mut said = self.said.lock().unwrap_or_else(|p| p.into_inner());
         let view = match self.writer() {
             None => match (self.opener)() {
                 Ok(w) => {
@@ -175,7 +180,15 @@ impl Service {
                     kind: Some(FailKind::PoolUnavailable),
                 },
             },
-            Some(w) => remaining_view(&*w),
+            Some(w) => {
+                let view = remaining_view(&*w);
+                // A lost database: open the pool afresh once no card is
+                // being written (the old connection may be dead for good).
+                if view.kind == Some(FailKind::PoolUnavailable) && !self.busy() {
+                    *self.writer.write().unwrap_or_else(|p| p.into_inner()) = None;
+                }
+                view
+            }
         };
         if view.error != *said {
             if let Some(e) = &view.error {
@@ -296,8 +309,7 @@ impl Service {
                 );
             }
             me.slots[i].lock().unwrap_or_else(|p| p.into_inner()).busy = false;
-            let mut said = None;
-            me.refresh_pool(&mut said);
+            me.refresh_pool();
         });
     }
 
@@ -358,13 +370,10 @@ impl Service {
                     true,
                 );
             }
-            Err(e) if !still_there => self.fail(
-                i,
-                FailKind::Pulled,
-                format!("the card was taken out while it was being written; it is not good, and its identity is held back in the pool ({e})"),
-                true,
-            ),
-            Err(e) => self.fail(i, FailKind::WriteFailed, e.to_string(), true),
+            Err(e) => {
+                let (kind, reason) = classify(&e, still_there);
+                self.fail(i, kind, reason, true);
+            }
         }
     }
 
@@ -429,6 +438,40 @@ impl Service {
                 "the slot path is {what}, not a block device"
             ))),
         }
+    }
+}
+
+/// What a failed card is, in the page's kinds, and the reason in words.
+fn classify(e: &Error, still_there: bool) -> (FailKind, String) {
+    match e {
+        Error::Pool(PoolError::Empty) => (
+            FailKind::PoolEmpty,
+            "the pool has no identities left; nothing was written (import more with `burnline pool import`)".into(),
+        ),
+        Error::Pool(PoolError::Unreachable { .. } | PoolError::Lost { .. }) => (
+            FailKind::PoolUnavailable,
+            format!("{e}; the card is not recorded as good: do not use it"),
+        ),
+        Error::Card {
+            kind: CardFailure::WriteFailed,
+            ..
+        } if !still_there => (
+            FailKind::Pulled,
+            format!("the card was taken out while it was being written: {e}"),
+        ),
+        _ if !still_there => (
+            FailKind::Removed,
+            format!("the card was taken out before it was written: {e}"),
+        ),
+        Error::Card {
+            kind: CardFailure::TooSmall,
+            ..
+        } => (FailKind::TooSmall, e.to_string()),
+        Error::Card {
+            kind: CardFailure::NotWritable,
+            ..
+        } => (FailKind::ReadOnly, e.to_string()),
+        _ => (FailKind::WriteFailed, e.to_string()),
     }
 }
 

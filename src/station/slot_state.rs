@@ -72,6 +72,8 @@ pub enum FailKind {
     PoolUnavailable,
     /// The card was taken out while it was written.
     Pulled,
+    /// The card was taken out before anything was written.
+    Removed,
     /// Writing or verifying failed.
     WriteFailed,
     /// The writer stopped on an internal error.

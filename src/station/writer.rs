@@ -1,21 +1,14 @@
 //! What the service asks of the thing that burns a card: lease the next
 //! identity, write it to the target, read it back, mark it verified; and
 //! how many identities are left. The pool's station
-//! (`crate::flash::pooled::PooledStation`) is the one implementation; the
-//! trait keeps the slot logic independent of the database.
+//! ([`PooledStation`]) is the one implementation; the trait keeps the slot
+//! logic independent of the database.
 
 use crate::error::Result;
+pub use crate::flash::pooled::Phase;
+use crate::flash::pooled::PooledStation;
 use std::path::Path;
 use std::sync::Arc;
-
-/// The phase a progress report is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
-    /// Writing the image.
-    Writing,
-    /// Reading it back.
-    Verifying,
-}
 
 /// A card written, verified and marked verified in the pool.
 #[derive(Debug, Clone)]
@@ -45,3 +38,19 @@ pub trait CardWriter: Send + Sync {
 
 /// Opens the writer (connects to the pool); called again while it fails.
 pub type Opener = Box<dyn Fn() -> Result<Arc<dyn CardWriter>> + Send + Sync>;
+
+impl CardWriter for PooledStation {
+    fn flash_card(&self, target: &Path, progress: Progress<'_>) -> Result<Flashed> {
+        let done = PooledStation::flash_card(self, target, progress)?;
+        Ok(Flashed {
+            device_name: done.device_name,
+            product_key: done.product_key,
+            digest: done.digest,
+            card: done.card.describe(),
+        })
+    }
+
+    fn remaining(&self) -> Result<u64> {
+        PooledStation::remaining(self)
+    }
+}

@@ -81,23 +81,38 @@ impl Browser {
             session: String::new(),
             _profile: profile,
         };
-        let target = b.call(None, "Target.createTarget", serde_json::json!({ "url": "about:blank" }));
+        let target = b.call(
+            None,
+            "Target.createTarget",
+            serde_json::json!({ "url": "about:blank" }),
+        );
         let id = target["targetId"].as_str().expect("targetId").to_owned();
         let attached = b.call(
             None,
             "Target.attachToTarget",
             serde_json::json!({ "targetId": id, "flatten": true }),
         );
-        b.session = attached["sessionId"].as_str().expect("sessionId").to_owned();
-        b.page("Emulation.setDeviceMetricsOverride", serde_json::json!({
-            "width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": false
-        }));
+        b.session = attached["sessionId"]
+            .as_str()
+            .expect("sessionId")
+            .to_owned();
+        b.page(
+            "Emulation.setDeviceMetricsOverride",
+            serde_json::json!({
+                "width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": false
+            }),
+        );
         b.page("Page.enable", serde_json::json!({}));
         b.page("Page.navigate", serde_json::json!({ "url": url }));
         b
     }
 
-    fn call(&mut self, session: Option<&str>, method: &str, params: serde_json::Value) -> serde_json::Value {
+    fn call(
+        &mut self,
+        session: Option<&str>,
+        method: &str,
+        params: serde_json::Value,
+    ) -> serde_json::Value {
         self.next_id += 1;
         let id = self.next_id;
         let mut msg = serde_json::json!({ "id": id, "method": method, "params": params });
@@ -110,10 +125,9 @@ impl Browser {
         let deadline = Instant::now() + COMMAND_TIMEOUT;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let v = self
-                .answers
-                .recv_timeout(left)
-                .unwrap_or_else(|_| panic!("chromium did not answer {method} within {COMMAND_TIMEOUT:?}"));
+            let v = self.answers.recv_timeout(left).unwrap_or_else(|_| {
+                panic!("chromium did not answer {method} within {COMMAND_TIMEOUT:?}")
+            });
             if v["id"].as_u64() == Some(id) {
                 assert!(v.get("error").is_none(), "{method} failed: {v}");
                 return v["result"].clone();
@@ -151,7 +165,10 @@ impl Browser {
             if ok(&v) {
                 return v;
             }
-            assert!(Instant::now() < deadline, "the page never showed what the test waits for within {limit:?}; last: {v}");
+            assert!(
+                Instant::now() < deadline,
+                "the page never showed what the test waits for within {limit:?}; last: {v}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -159,7 +176,10 @@ impl Browser {
     /// Saves a screenshot of the page as PNG.
     pub fn screenshot(&mut self, to: &Path) {
         use base64::Engine as _;
-        let r = self.page("Page.captureScreenshot", serde_json::json!({ "format": "png" }));
+        let r = self.page(
+            "Page.captureScreenshot",
+            serde_json::json!({ "format": "png" }),
+        );
         let png = base64::engine::general_purpose::STANDARD
             .decode(r["data"].as_str().expect("screenshot data"))
             .expect("base64");

@@ -26,13 +26,13 @@
     reason = "each test binary compiles the whole harness and uses a part of it"
 )]
 
+pub mod chromium;
 pub mod emulator;
 pub mod fixtures;
+pub mod http;
 pub mod images;
 pub mod mqtt;
-pub mod chromium;
 pub mod slots;
-pub mod http;
 
 use std::ffi::{OsStr, OsString};
 use std::fmt::Write as _;

@@ -127,7 +127,8 @@ fn pg_row(row: &postgres::Row) -> Result<Row> {
                 row.try_get::<_, Option<bool>>(i)
                     .map(|o| o.map(|x| Val::Int(x.into())))
             } else {
-                row.try_get::<_, Option<String>>(i).map(|o| o.map(Val::Text))
+                row.try_get::<_, Option<String>>(i)
+                    .map(|o| o.map(Val::Text))
             };
             v.map(|o| o.unwrap_or(Val::Null))
                 .map_err(|e| PoolError::Other(format!("reading a row: {e}")))
@@ -178,8 +179,7 @@ pub fn pg_error(url: &PoolUrl, e: postgres::Error) -> PoolError {
         return PoolError::Other(format!("{url_s}: {}", db.message()));
     }
     if e.is_closed() || std::error::Error::source(&e).is_some() {
-        let why = std::error::Error::source(&e)
-            .map_or_else(|| e.to_string(), |s| s.to_string());
+        let why = std::error::Error::source(&e).map_or_else(|| e.to_string(), |s| s.to_string());
         return PoolError::Lost { url: url_s, why };
     }
     PoolError::Lost {
@@ -305,7 +305,9 @@ fn lite_query(
     let mut st = c.prepare(&lite_sql(sql)).map_err(|e| lite_error(url, e))?;
     let n = st.column_count();
     let rows = st
-        .query_map(rusqlite::params_from_iter(params.iter()), |r| lite_row(r, n))
+        .query_map(rusqlite::params_from_iter(params.iter()), |r| {
+            lite_row(r, n)
+        })
         .map_err(|e| lite_error(url, e))?;
     rows.collect::<rusqlite::Result<Vec<Row>>>()
         .map_err(|e| lite_error(url, e))

@@ -195,7 +195,9 @@ impl PoolKey {
                 ))
             })?;
         let text = String::from_utf8(plain.to_vec()).map_err(|_| {
-            PoolError::Damaged(format!("{product_key}/{device_name}: its stored secret is not text"))
+            PoolError::Damaged(format!(
+                "{product_key}/{device_name}: its stored secret is not text"
+            ))
         })?;
         Ok(Secret::new(text))
     }
@@ -223,14 +225,22 @@ mod tests {
         let s = Secret::from("ga7XA6KdlEeiPXQPpRbAjOZXwG8ydgSe");
         let sealed = k.encrypt(SecretKind::Device, "pk", "dn", &s).unwrap();
         assert!(!sealed.contains("ga7XA6"));
-        assert_eq!(k.decrypt(SecretKind::Device, "pk", "dn", &sealed).unwrap(), s);
-        assert!(k.decrypt(SecretKind::Device, "pk", "other", &sealed).is_err());
+        assert_eq!(
+            k.decrypt(SecretKind::Device, "pk", "dn", &sealed).unwrap(),
+            s
+        );
+        assert!(k
+            .decrypt(SecretKind::Device, "pk", "other", &sealed)
+            .is_err());
         assert!(k.decrypt(SecretKind::Issued, "pk", "dn", &sealed).is_err());
         let again = PoolKey::load(&dir.path().join("k")).unwrap();
         assert!(again.matches(&k.check_value().unwrap()));
         let other = PoolKey::create(&dir.path().join("k2")).unwrap();
         assert!(!other.matches(&k.check_value().unwrap()));
-        let mode = std::fs::metadata(dir.path().join("k")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.path().join("k"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 

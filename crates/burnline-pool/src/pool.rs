@@ -740,7 +740,13 @@ impl Pool {
 
     /// The card holds the image (`digest`, such as `sha256:…`), synced.
     pub fn mark_written(&self, lease: &Lease, digest: &str) -> Result<()> {
-        self.step(lease, &[State::Leased], State::Written, Some(digest), "written and synced")
+        self.step(
+            lease,
+            &[State::Leased],
+            State::Written,
+            Some(digest),
+            "written and synced",
+        )
     }
 
     /// The card was read back and matched.
@@ -825,9 +831,16 @@ impl Pool {
     }
 
     /// Puts a quarantined identity back (`pool release`).
-    pub fn release(&self, product_key: Option<&str>, device_name: &str, reason: &str) -> Result<()> {
+    pub fn release(
+        &self,
+        product_key: Option<&str>,
+        device_name: &str,
+        reason: &str,
+    ) -> Result<()> {
         if reason.trim().is_empty() {
-            return Err(PoolError::State("--reason must say why the identity is released".into()));
+            return Err(PoolError::State(
+                "--reason must say why the identity is released".into(),
+            ));
         }
         let by = format!(
             "released by {}: {reason}",
@@ -890,8 +903,13 @@ impl Pool {
         for s in State::ALL {
             st.states.insert(s, 0);
         }
-        for r in db.query(&url, "SELECT state, count(*) FROM identities GROUP BY state", &[])? {
-            st.states.insert(state_of(&r, 0)?, int(&r, 1).unwrap_or(0) as u64);
+        for r in db.query(
+            &url,
+            "SELECT state, count(*) FROM identities GROUP BY state",
+            &[],
+        )? {
+            st.states
+                .insert(state_of(&r, 0)?, int(&r, 1).unwrap_or(0) as u64);
         }
         for r in db.query(
             &url,

@@ -125,12 +125,16 @@ mod tests {
         assert!("sqlite:".parse::<PoolUrl>().is_err());
         assert!("mysql://x".parse::<PoolUrl>().is_err());
         assert!("postgres://u@127.0.0.1:5432/db".parse::<PoolUrl>().is_ok());
-        assert!("postgres://u@localhost/db?host=/tmp/s".parse::<PoolUrl>().is_ok());
+        assert!("postgres://u@localhost/db?host=/tmp/s"
+            .parse::<PoolUrl>()
+            .is_ok());
         let e = "postgres://u@127.0.0.1/db?sslmode=require"
             .parse::<PoolUrl>()
             .unwrap_err();
         assert!(e.contains("sslmode=require is not supported"), "{e}");
-        let e = "postgres://u:pw@db.example.com/db".parse::<PoolUrl>().unwrap_err();
+        let e = "postgres://u:pw@db.example.com/db"
+            .parse::<PoolUrl>()
+            .unwrap_err();
         assert!(e.contains("not a loopback"), "{e}");
         assert!(!e.contains("pw"), "{e}");
     }
