@@ -238,6 +238,14 @@ impl Service {
                 }
                 c.medium = Some(card.clone());
                 if first {
+                    // Said at once, whatever else: a slot that must never
+                    // be written.
+                    if let Some((kind, why)) =
+                        safety::refusal(&card, self.image_size, &safety::system_disks())
+                    {
+                        self.fail(i, kind, format!("{why}; nothing was written"), false);
+                        return;
+                    }
                     let reason = format!(
                         "a card was already in {} when the station started; it is not written: take it out and put it back, or press Retry, to write it",
                         card.device.display()

@@ -33,6 +33,7 @@ pub mod http;
 pub mod images;
 pub mod mqtt;
 pub mod slots;
+pub mod station;
 
 use std::ffi::{OsStr, OsString};
 use std::fmt::Write as _;
