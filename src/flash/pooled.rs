@@ -163,8 +163,9 @@ impl PooledStation {
 
     /// Settles the leases this station's previous process left: each card
     /// is read back; one that provably does not hold the identity (the same
-    /// card, and none of the identity's bytes on it) gives it back to the
-    /// pool, any other quarantines it.
+    /// card, and not one byte of the identity's patches on it, counting
+    /// only bytes that differ from zero and from the base) gives it back to
+    /// the pool, any other quarantines it.
     fn settle_stale(&self) -> Result<()> {
         for stale in self.pool.stale_leases()? {
             let (absent, why) = self.proven_absent(&stale);
@@ -209,15 +210,31 @@ impl PooledStation {
             Ok(f) => f,
             Err(e) => return (false, format!("the card cannot be read: {e}")),
         };
-        let mut buf = Vec::new();
+        // Evidence of the identity: a byte of one of its patches on the
+        // card that is neither zero nor the base's byte there. Any such
+        // byte, even one, keeps it off the pool (a half-written record
+        // may hold part of a secret).
+        let (mut card_buf, mut base_buf) = (Vec::new(), Vec::new());
         for p in &patches {
-            buf.resize(p.bytes.len(), 0);
-            match file.read_exact_at(&mut buf, p.offset) {
-                Ok(()) if buf[..] == p.bytes[..] => {
-                    return (false, format!("the card holds its bytes at {}", p.offset))
-                }
-                Ok(()) => {}
-                Err(e) => return (false, format!("the card cannot be read: {e}")),
+            card_buf.resize(p.bytes.len(), 0);
+            base_buf.resize(p.bytes.len(), 0);
+            if let Err(e) = file.read_exact_at(&mut card_buf, p.offset) {
+                return (false, format!("the card cannot be read at {}: {e}", p.offset));
+            }
+            if let Err(e) = self.base.file.read_exact_at(&mut base_buf, p.offset) {
+                return (false, format!("the base cannot be read: {e}"));
+            }
+            let evidence = p
+                .bytes
+                .iter()
+                .zip(&card_buf)
+                .zip(&base_buf)
+                .position(|((want, got), base)| got == want && *want != 0 && want != base);
+            if let Some(at) = evidence {
+                return (
+                    false,
+                    format!("the card holds its bytes (at byte {})", p.offset + at as u64),
+                );
             }
         }
         (true, "none of its bytes are on the card".into())

@@ -32,6 +32,8 @@ pub mod fixtures;
 pub mod http;
 pub mod images;
 pub mod mqtt;
+pub mod pool_line;
+pub mod postgres;
 pub mod slots;
 pub mod station;
 

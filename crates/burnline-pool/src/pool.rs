@@ -703,7 +703,7 @@ impl Pool {
             let col = match to {
                 State::Written => ", written_at = $4",
                 State::Verified => ", verified_at = $4",
-                _ => ", changed_at = $4",
+                _ => "",
             };
             let clear = if to == State::Available {
                 ", station = NULL, target = NULL, card = NULL, lease_token = NULL, leased_at = NULL"
