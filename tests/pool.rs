@@ -13,7 +13,14 @@ use common::{s, Test};
 use std::path::Path;
 use std::time::Duration;
 
-fn flash<'a>(t: &Test, db: &Db<'_>, recipe: &Path, key: &Path, station: &str, targets: &[&Path]) -> Test {
+fn flash<'a>(
+    t: &Test,
+    db: &Db<'_>,
+    recipe: &Path,
+    key: &Path,
+    station: &str,
+    targets: &[&Path],
+) -> Test {
     let mut c = t
         .cmd()
         .args(["flash", "--pool", &db.url(), "--recipe", s(recipe)])
@@ -33,14 +40,25 @@ fn init_import_flash_status_export_release() {
     let key = make_pool(&t, &db, &recipe, &csv);
     // The key file is 0600; init again is a no-op that keeps the key.
     use std::os::unix::fs::PermissionsExt;
-    assert_eq!(std::fs::metadata(&key).expect("key").permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(&key).expect("key").permissions().mode() & 0o777,
+        0o600
+    );
     t.cmd()
         .args(["pool", "init", "--db", &db.url(), "--key-file", s(&key)])
         .stderr_contains("schema version 1 is current")
         .run();
     // Importing the same rows again adds nothing.
     t.cmd()
-        .args(["pool", "import", "--db", &db.url(), s(&recipe), "--devices", s(&csv)])
+        .args([
+            "pool",
+            "import",
+            "--db",
+            &db.url(),
+            s(&recipe),
+            "--devices",
+            s(&csv),
+        ])
         .args(["--key-file", s(&key)])
         .stderr_contains("0 identit(ies) added, 5 already in the pool")
         .run();
@@ -55,7 +73,10 @@ fn init_import_flash_status_export_release() {
         .args(["inspect", s(&a), "--reveal-secrets", "--json"])
         .run()
         .stdout;
-    assert!(shown.contains("gw-00001") || shown.contains("gw-00002"), "{shown}");
+    assert!(
+        shown.contains("gw-00001") || shown.contains("gw-00002"),
+        "{shown}"
+    );
     t.cmd()
         .args(["pool", "status", "--db", &db.url()])
         .stdout_contains("available    3")
@@ -76,7 +97,15 @@ fn init_import_flash_status_export_release() {
     }
     let json = t
         .cmd()
-        .args(["pool", "export", "--db", &db.url(), "--format", "json", "--reveal-secrets"])
+        .args([
+            "pool",
+            "export",
+            "--db",
+            &db.url(),
+            "--format",
+            "json",
+            "--reveal-secrets",
+        ])
         .args(["--key-file", s(&key)])
         .run()
         .stdout;
@@ -94,12 +123,26 @@ fn init_import_flash_status_export_release() {
         .stdout;
     for i in 1..=5 {
         let sec = secret_of(i);
-        assert!(!file.windows(sec.len()).any(|w| w == sec.as_bytes()), "secret in pool.db");
-        assert!(!String::from_utf8_lossy(&dump).contains(&sec), "secret in the dump");
+        assert!(
+            !file.windows(sec.len()).any(|w| w == sec.as_bytes()),
+            "secret in pool.db"
+        );
+        assert!(
+            !String::from_utf8_lossy(&dump).contains(&sec),
+            "secret in the dump"
+        );
     }
     // Only a quarantined identity can be released.
     t.cmd()
-        .args(["pool", "release", "--db", &db.url(), "gw-00001", "--reason", "test"])
+        .args([
+            "pool",
+            "release",
+            "--db",
+            &db.url(),
+            "gw-00001",
+            "--reason",
+            "test",
+        ])
         .status(2)
         .stderr_contains("is verified, not quarantined")
         .stderr_lines(1)
@@ -126,7 +169,10 @@ fn a_crash_after_each_step_settles_on_restart() {
         .env("FAILPOINTS", "pool-after-lease=return")
         .signal(6)
         .run();
-    assert_eq!(db.rows("SELECT state FROM identities WHERE device_name='gw-00001'")[0][0], "leased");
+    assert_eq!(
+        db.rows("SELECT state FROM identities WHERE device_name='gw-00001'")[0][0],
+        "leased"
+    );
     // Killed after `written`: the card holds it, so it is quarantined.
     let c2 = d.join("c2.img");
     flash(&t, &db, &recipe, &key, "st1", &[&c2])
@@ -146,13 +192,29 @@ fn a_crash_after_each_step_settles_on_restart() {
     assert_eq!(st[1][1], "verified", "{st:?}");
     // The one way back is a person's release, with a reason in the history.
     t.cmd()
-        .args(["pool", "release", "--db", &db.url(), "gw-00001", "--reason", "card c2 wiped"])
+        .args([
+            "pool",
+            "release",
+            "--db",
+            &db.url(),
+            "gw-00001",
+            "--reason",
+            "card c2 wiped",
+        ])
         .run();
     let h = db.rows("SELECT from_state, to_state, reason FROM history WHERE device_name='gw-00001' ORDER BY seq");
     let path: Vec<String> = h.iter().map(|r| r[1].clone()).collect();
     assert_eq!(
         path,
-        ["available", "leased", "available", "leased", "written", "quarantined", "available"]
+        [
+            "available",
+            "leased",
+            "available",
+            "leased",
+            "written",
+            "quarantined",
+            "available"
+        ]
     );
     assert!(h[6][2].contains("card c2 wiped"), "{h:?}");
     // A failed write (a target that cannot hold the image is refused before
@@ -164,8 +226,14 @@ fn a_crash_after_each_step_settles_on_restart() {
         .stderr_contains("too small")
         .stderr_contains("nothing was written")
         .run();
-    assert!(std::fs::read(&small).expect("small").iter().all(|b| *b == 7));
-    assert_eq!(db.rows("SELECT count(*) FROM identities WHERE state='leased'")[0][0], "0");
+    assert!(std::fs::read(&small)
+        .expect("small")
+        .iter()
+        .all(|b| *b == 7));
+    assert_eq!(
+        db.rows("SELECT count(*) FROM identities WHERE state='leased'")[0][0],
+        "0"
+    );
 }
 
 #[test]
@@ -187,17 +255,37 @@ fn bad_input_one_line_exit_code_nothing_written() {
     )
     .expect("csv");
     t.cmd()
-        .args(["pool", "import", "--db", &db.url(), s(&recipe), "--devices", s(&conflict)])
+        .args([
+            "pool",
+            "import",
+            "--db",
+            &db.url(),
+            s(&recipe),
+            "--devices",
+            s(&conflict),
+        ])
         .args(["--key-file", s(&key)])
         .status(2)
-        .error_line(format!("{}:3: DeviceName: `gw-00002` is already in the pool with a different DeviceSecret", conflict.display()))
+        .error_line(format!(
+            "{}:3: DeviceName: `gw-00002` is already in the pool with a different DeviceSecret",
+            conflict.display()
+        ))
         .stderr_lines(2)
         .run();
-    assert_eq!(db.rows("SELECT count(*) FROM identities")[0][0], "3", "nothing imported");
+    assert_eq!(
+        db.rows("SELECT count(*) FROM identities")[0][0],
+        "3",
+        "nothing imported"
+    );
     // A key file that does not decrypt the pool.
     let other = d.join("other.key");
     t.cmd()
-        .args(["pool", "init", "--db", &format!("sqlite:{}", d.join("other.db").display())])
+        .args([
+            "pool",
+            "init",
+            "--db",
+            &format!("sqlite:{}", d.join("other.db").display()),
+        ])
         .args(["--key-file", s(&other)])
         .run();
     let card = d.join("card.img");
@@ -225,19 +313,33 @@ fn bad_input_one_line_exit_code_nothing_written() {
         .output()
         .expect("sqlite3");
     assert!(out.status.success());
-    flash(&t, &Db::Sqlite(newer.clone()), &recipe, &key, "st1", &[&card])
-        .status(2)
-        .stderr_contains("schema version 99 is newer than this burnline knows (1)")
-        .stderr_lines(1)
-        .absent(&card)
-        .run();
+    flash(
+        &t,
+        &Db::Sqlite(newer.clone()),
+        &recipe,
+        &key,
+        "st1",
+        &[&card],
+    )
+    .status(2)
+    .stderr_contains("schema version 99 is newer than this burnline knows (1)")
+    .stderr_lines(1)
+    .absent(&card)
+    .run();
     // No pool there.
-    flash(&t, &Db::Sqlite(d.join("nowhere/pool.db")), &recipe, &key, "st1", &[&card])
-        .status(2)
-        .stderr_contains("not a burnline pool")
-        .stderr_lines(1)
-        .absent(&card)
-        .run();
+    flash(
+        &t,
+        &Db::Sqlite(d.join("nowhere/pool.db")),
+        &recipe,
+        &key,
+        "st1",
+        &[&card],
+    )
+    .status(2)
+    .stderr_contains("not a burnline pool")
+    .stderr_lines(1)
+    .absent(&card)
+    .run();
     // A station name held by a live process (this one holds its lock
     // while it sleeps after its lease).
     let held = d.join("held.img");
@@ -247,7 +349,10 @@ fn bad_input_one_line_exit_code_nothing_written() {
         .spawn();
     let start = std::time::Instant::now();
     while db.rows("SELECT count(*) FROM identities WHERE state='leased'")[0][0] != "1" {
-        assert!(start.elapsed() < Duration::from_secs(20), "the live station never leased");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the live station never leased"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     t.cmd()
@@ -320,7 +425,11 @@ fn register_host_issued_secrets_are_stored_encrypted_with_the_lease() {
     )
     .expect("recipe");
     let csv = d.join("devices.csv");
-    std::fs::write(&csv, "DeviceName,Nickname\ngw-00001,\ngw-00002,\ngw-00003,\n").expect("csv");
+    std::fs::write(
+        &csv,
+        "DeviceName,Nickname\ngw-00001,\ngw-00002,\ngw-00003,\n",
+    )
+    .expect("csv");
     let db = Db::Sqlite(d.join("pool.db"));
     let key = make_pool(&t, &db, &recipe, &csv);
     let (a, b) = (d.join("a.img"), d.join("b.img"));
@@ -331,7 +440,15 @@ fn register_host_issued_secrets_are_stored_encrypted_with_the_lease() {
     // never in clear in the file.
     let json = t
         .cmd()
-        .args(["pool", "export", "--db", &db.url(), "--format", "json", "--reveal-secrets"])
+        .args([
+            "pool",
+            "export",
+            "--db",
+            &db.url(),
+            "--format",
+            "json",
+            "--reveal-secrets",
+        ])
         .args(["--key-file", s(&key)])
         .run()
         .stdout;
@@ -346,13 +463,22 @@ fn register_host_issued_secrets_are_stored_encrypted_with_the_lease() {
             .expect("row");
         assert_eq!(row["issued_secret"], secret.as_str(), "{dn}");
         assert_eq!(row["state"], "verified");
-        assert!(!file.windows(secret.len()).any(|w| w == secret.as_bytes()), "issued secret in clear");
+        assert!(
+            !file.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "issued secret in clear"
+        );
         let card = std::path::PathBuf::from(row["target"].as_str().expect("target"));
         let bytes = std::fs::read(&card).expect("card");
-        assert!(bytes.windows(secret.len()).any(|w| w == secret.as_bytes()), "{dn}: card lacks its secret");
+        assert!(
+            bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "{dn}: card lacks its secret"
+        );
     }
     // The registration is recorded in the history of the lease.
     let h = db.rows("SELECT reason FROM history WHERE to_state = 'leased'");
     assert_eq!(h.len(), 2);
-    assert!(h.iter().all(|r| r[0].contains("issued secret stored")), "{h:?}");
+    assert!(
+        h.iter().all(|r| r[0].contains("issued secret stored")),
+        "{h:?}"
+    );
 }

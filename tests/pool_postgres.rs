@@ -56,7 +56,10 @@ fn round_trip_bad_input_and_a_dump_without_secrets() {
     let dump = pg.dump("line");
     assert!(dump.contains("gw-00001"), "the dump holds the pool");
     for i in 1..=4 {
-        assert!(!dump.contains(&secret_of(i)), "a secret in clear in pg_dump");
+        assert!(
+            !dump.contains(&secret_of(i)),
+            "a secret in clear in pg_dump"
+        );
     }
     // The history is append-only.
     let mut c = pg.tool("psql");
@@ -71,31 +74,59 @@ fn round_trip_bad_input_and_a_dump_without_secrets() {
         .local_addr()
         .expect("addr")
         .port();
-    flash(&t, &format!("postgres://postgres@127.0.0.1:{port}/line"), &recipe, &key, "st1", &[&card])
-        .status(5)
-        .stderr_contains("cannot reach the pool database")
-        .stderr_lines(1)
-        .absent(&card)
-        .run();
+    flash(
+        &t,
+        &format!("postgres://postgres@127.0.0.1:{port}/line"),
+        &recipe,
+        &key,
+        "st1",
+        &[&card],
+    )
+    .status(5)
+    .stderr_contains("cannot reach the pool database")
+    .stderr_lines(1)
+    .absent(&card)
+    .run();
     // Wrong credentials: refused, and the password is not shown.
-    flash(&t, &pg.tcp_url("postgres", "wrong-pw", "line"), &recipe, &key, "st1", &[&card])
-        .status(2)
-        .stderr_contains("refused the login")
-        .stderr_lacks("wrong-pw")
-        .stderr_lines(1)
-        .absent(&card)
-        .run();
+    flash(
+        &t,
+        &pg.tcp_url("postgres", "wrong-pw", "line"),
+        &recipe,
+        &key,
+        "st1",
+        &[&card],
+    )
+    .status(2)
+    .stderr_contains("refused the login")
+    .stderr_lacks("wrong-pw")
+    .stderr_lines(1)
+    .absent(&card)
+    .run();
     // TLS is not offered, and not silently dropped.
-    flash(&t, &format!("{}&sslmode=require", db.url()), &recipe, &key, "st1", &[&card])
-        .status(2)
-        .stderr_contains("sslmode=require is not supported")
-        .absent(&card)
-        .run();
+    flash(
+        &t,
+        &format!("{}&sslmode=require", db.url()),
+        &recipe,
+        &key,
+        "st1",
+        &[&card],
+    )
+    .status(2)
+    .stderr_contains("sslmode=require is not supported")
+    .absent(&card)
+    .run();
     // A key file that does not decrypt the pool.
     let other = d.join("other.key");
     pg.createdb("other");
     t.cmd()
-        .args(["pool", "init", "--db", &pg.url("other"), "--key-file", s(&other)])
+        .args([
+            "pool",
+            "init",
+            "--db",
+            &pg.url("other"),
+            "--key-file",
+            s(&other),
+        ])
         .run();
     flash(&t, &db.url(), &recipe, &other, "st1", &[&card])
         .status(2)
@@ -111,7 +142,10 @@ fn round_trip_bad_input_and_a_dump_without_secrets() {
         .spawn();
     let start = std::time::Instant::now();
     while db.rows("SELECT count(*) FROM identities WHERE state='leased'")[0][0] != "1" {
-        assert!(start.elapsed() < Duration::from_secs(20), "the live station never leased");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the live station never leased"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     t.cmd()
@@ -129,15 +163,25 @@ fn round_trip_bad_input_and_a_dump_without_secrets() {
     // Its death frees the name (the server drops the session's lock).
     let start = std::time::Instant::now();
     loop {
-        let out = t.cmd().args(["pool", "status", "--db", &db.url()]).run().stdout;
+        let out = t
+            .cmd()
+            .args(["pool", "status", "--db", &db.url()])
+            .run()
+            .stdout;
         if out.contains("station st1 (not running") {
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(20), "st1 still live: {out}");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "st1 still live: {out}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     // A schema newer than the binary.
-    pg.psql("line", "UPDATE burnline_meta SET value = '7' WHERE key = 'schema_version'");
+    pg.psql(
+        "line",
+        "UPDATE burnline_meta SET value = '7' WHERE key = 'schema_version'",
+    );
     flash(&t, &db.url(), &recipe, &key, "st2", &[&card])
         .status(2)
         .stderr_contains("schema version 7 is newer than this burnline knows (1)")
@@ -181,9 +225,16 @@ fn eight_stations_two_thousand_identities_sigkilled_and_restarted() {
     eprintln!("{} runs, {} killed: {states:?}", report.runs, report.killed);
     assert!(states.get("verified").copied().unwrap_or(0) >= n - report.killed * 12);
     // Every station left a row, and none is live now.
-    let out = t.cmd().args(["pool", "status", "--db", &db.url()]).run().stdout;
+    let out = t
+        .cmd()
+        .args(["pool", "status", "--db", &db.url()])
+        .run()
+        .stdout;
     for st in 0..8 {
-        assert!(out.contains(&format!("station st{st} (not running")), "{out}");
+        assert!(
+            out.contains(&format!("station st{st} (not running")),
+            "{out}"
+        );
     }
 }
 
@@ -201,8 +252,9 @@ fn the_server_stopped_under_running_stations() {
     std::fs::create_dir_all(&cards).expect("cards");
     let mut runs = Vec::new();
     for st in 0..2 {
-        let targets: Vec<std::path::PathBuf> =
-            (0..150).map(|k| cards.join(format!("st{st}-{k}.img"))).collect();
+        let targets: Vec<std::path::PathBuf> = (0..150)
+            .map(|k| cards.join(format!("st{st}-{k}.img")))
+            .collect();
         let refs: Vec<&Path> = targets.iter().map(|p| p.as_path()).collect();
         // Each station flashes its 150 cards one after the other (a run of
         // one card at a time, so the server stops between and during them).
@@ -228,23 +280,33 @@ fn the_server_stopped_under_running_stations() {
         .expect("count")
         < 10
     {
-        assert!(start.elapsed() < Duration::from_secs(60), "no card was verified");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no card was verified"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     pg.stop();
     for r in runs {
         let out = r.wait_within(Duration::from_secs(60));
-        assert_eq!(out.code(), Some(5), "a station did not stop with exit 5:\n{}", out.stderr);
+        assert_eq!(
+            out.code(),
+            Some(5),
+            "a station did not stop with exit 5:\n{}",
+            out.stderr
+        );
         let last = out.stderr.lines().last().unwrap_or_default().to_owned();
         assert!(
-            last.contains("lost the pool database") || last.contains("cannot reach the pool database"),
+            last.contains("lost the pool database")
+                || last.contains("cannot reach the pool database"),
             "not a clear error: {last}"
         );
     }
     pg.start_again();
     // Nothing is on a card without a recorded lease: every card that holds
     // an identity is that identity's recorded target.
-    let rows = db.rows("SELECT device_name, state, target FROM identities WHERE state <> 'available'");
+    let rows =
+        db.rows("SELECT device_name, state, target FROM identities WHERE state <> 'available'");
     let recorded: std::collections::HashMap<String, (String, String)> = rows
         .into_iter()
         .map(|r| (r[2].clone(), (r[0].clone(), r[1].clone())))
@@ -254,9 +316,9 @@ fn the_server_stopped_under_running_stations() {
         let holds = bytes.windows(3).any(|w| w == b"gw-");
         let p = std::fs::canonicalize(e.path()).expect("canon");
         if holds {
-            let (dn, _) = recorded
-                .get(s(&p))
-                .unwrap_or_else(|| panic!("{} holds an identity with no recorded lease", p.display()));
+            let (dn, _) = recorded.get(s(&p)).unwrap_or_else(|| {
+                panic!("{} holds an identity with no recorded lease", p.display())
+            });
             assert!(
                 bytes.windows(dn.len()).any(|w| w == dn.as_bytes()),
                 "{} holds another identity than its lease's {dn}",

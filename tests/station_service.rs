@@ -12,6 +12,7 @@
 mod common;
 
 use common::chromium::Browser;
+use common::postgres::Postgres;
 use common::slots::Slot;
 use common::station::*;
 use common::*;
@@ -20,11 +21,27 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 #[test]
-fn twenty_cards_into_four_slots_one_pulled_one_too_small() {
+fn twenty_cards_into_four_slots_one_pulled_one_too_small_on_sqlite() {
     let t = Test::new();
-    let slots: Vec<Slot> = (200..204).map(Slot::new).collect();
+    let db = format!("sqlite:{}", s(&t.path().join("pool.db")));
+    twenty_cards(&t, &db, 200, "sqlite");
+}
+
+#[test]
+fn twenty_cards_into_four_slots_one_pulled_one_too_small_on_postgres() {
+    let pg = Postgres::start();
+    pg.createdb("line");
+    let t = Test::new();
+    twenty_cards(&t, &pg.url("line"), 204, "postgres");
+}
+
+/// The scenario on the pool at `db`, with the slots `/dev/loopN` from
+/// `first_slot` on; screenshots are named after `name`.
+fn twenty_cards(t: &Test, db: &str, first_slot: u32, name: &str) {
+    let t = t.clone();
+    let slots: Vec<Slot> = (first_slot..first_slot + 4).map(Slot::new).collect();
     let paths: Vec<&str> = slots.iter().map(Slot::path).collect();
-    let st = station(&t, &paths, 20, "");
+    let st = station_on(&t, db, &paths, 20, "");
     let run = st.serve(250);
     let addr = st.addr.clone();
     let mut b = Browser::open(&format!("http://{addr}/"));
@@ -38,7 +55,7 @@ fn twenty_cards_into_four_slots_one_pulled_one_too_small() {
         d["slots"][0]["text"].as_str().expect("text").contains("空"),
         "{d}"
     );
-    b.screenshot(&shots().join("1-empty.png"));
+    b.screenshot(&shots().join(format!("{name}-1-empty.png")));
 
     // Stage 2: four cards in; the second is pulled while it is written.
     let mut cards: Vec<PathBuf> = (1..=20)
@@ -59,7 +76,7 @@ fn twenty_cards_into_four_slots_one_pulled_one_too_small() {
         d["slots"][1]["text"].as_str().expect("text").contains('%'),
         "{d}"
     );
-    b.screenshot(&shots().join("2-writing.png"));
+    b.screenshot(&shots().join(format!("{name}-2-writing.png")));
     slots[1].pull(&t, &cards[1]);
     for i in [0, 2, 3] {
         api_slot(&addr, i, &["done"], Duration::from_secs(60));
@@ -77,7 +94,7 @@ fn twenty_cards_into_four_slots_one_pulled_one_too_small() {
             .contains("写入时存储卡被拔出"),
         "{d}"
     );
-    b.screenshot(&shots().join("3-pulled.png"));
+    b.screenshot(&shots().join(format!("{name}-3-pulled.png")));
 
     // A card left in its slot after it is done is not written again.
     std::thread::sleep(Duration::from_millis(1000));
@@ -131,7 +148,7 @@ fn twenty_cards_into_four_slots_one_pulled_one_too_small() {
                     .contains("DONE"),
                 "{d}"
             );
-            b.screenshot(&shots().join("4-too-small.png"));
+            b.screenshot(&shots().join(format!("{name}-4-too-small.png")));
         }
         for &k in &batch {
             slots[k].remove(&t);
@@ -154,7 +171,7 @@ fn twenty_cards_into_four_slots_one_pulled_one_too_small() {
             .any(|e| e.as_str().is_some_and(|e| e.contains("too small"))),
         "{d}"
     );
-    b.screenshot(&shots().join("5-end.png"));
+    b.screenshot(&shots().join(format!("{name}-5-end.png")));
     drop(b);
     run.interrupt();
     let out = run.wait_within(Duration::from_secs(60));

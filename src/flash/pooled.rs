@@ -219,7 +219,10 @@ impl PooledStation {
             card_buf.resize(p.bytes.len(), 0);
             base_buf.resize(p.bytes.len(), 0);
             if let Err(e) = file.read_exact_at(&mut card_buf, p.offset) {
-                return (false, format!("the card cannot be read at {}: {e}", p.offset));
+                return (
+                    false,
+                    format!("the card cannot be read at {}: {e}", p.offset),
+                );
             }
             if let Err(e) = self.base.file.read_exact_at(&mut base_buf, p.offset) {
                 return (false, format!("the base cannot be read: {e}"));
@@ -233,7 +236,10 @@ impl PooledStation {
             if let Some(at) = evidence {
                 return (
                     false,
-                    format!("the card holds its bytes (at byte {})", p.offset + at as u64),
+                    format!(
+                        "the card holds its bytes (at byte {})",
+                        p.offset + at as u64
+                    ),
                 );
             }
         }

@@ -40,7 +40,11 @@ impl Db<'_> {
                     .arg(sql)
                     .output()
                     .expect("sqlite3 (apt-get install sqlite3)");
-                assert!(out.status.success(), "sqlite3: {}", String::from_utf8_lossy(&out.stderr));
+                assert!(
+                    out.status.success(),
+                    "sqlite3: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
                 String::from_utf8_lossy(&out.stdout).into_owned()
             }
             Db::Pg(pg, db) => pg.psql(db, sql),
@@ -83,7 +87,15 @@ pub fn make_pool(t: &Test, db: &Db<'_>, recipe: &Path, csv: &Path) -> PathBuf {
         .args(["pool", "init", "--db", &db.url(), "--key-file", s(&key)])
         .run();
     t.cmd()
-        .args(["pool", "import", "--db", &db.url(), s(recipe), "--devices", s(csv)])
+        .args([
+            "pool",
+            "import",
+            "--db",
+            &db.url(),
+            s(recipe),
+            "--devices",
+            s(csv),
+        ])
         .args(["--key-file", s(&key)])
         .stderr_contains("added")
         .run();
@@ -145,7 +157,8 @@ pub fn run_line(
 ) -> LineReport {
     std::fs::create_dir_all(cards).expect("cards dir");
     let mut rng = Rng::new(line.seed);
-    let mut running: Vec<Option<(Running, Instant, u64)>> = (0..line.stations).map(|_| None).collect();
+    let mut running: Vec<Option<(Running, Instant, u64)>> =
+        (0..line.stations).map(|_| None).collect();
     // A station is done once a run of it, started after the pool was seen
     // empty, ended with 6 (its stale leases settled at its start).
     let mut done = vec![false; line.stations];
@@ -155,7 +168,11 @@ pub fn run_line(
     let work = t.path().join("work");
     std::fs::create_dir_all(&work).expect("work");
     loop {
-        assert!(start.elapsed() < line.limit, "the line did not finish within {:?}", line.limit);
+        assert!(
+            start.elapsed() < line.limit,
+            "the line did not finish within {:?}",
+            line.limit
+        );
         let mut idle = true;
         for st in 0..line.stations {
             if let Some((r, began, kill_after)) = &mut running[st] {
@@ -190,7 +207,10 @@ pub fn run_line(
                 .args(["--work-dir", s(&work)])
                 .any_status();
             for k in 0..line.per_run {
-                c = c.args(["--target", s(&cards.join(format!("st{st}-r{run_no}-{k}.img")))]);
+                c = c.args([
+                    "--target",
+                    s(&cards.join(format!("st{st}-r{run_no}-{k}.img"))),
+                ]);
             }
             let kill_after = if killed < line.kills && rng.below(3) == 0 {
                 20 + rng.below(300)
@@ -207,8 +227,13 @@ pub fn run_line(
     // Everyone saw the pool empty after settling; anything a station
     // handed back while another was finishing is picked up by a last
     // round.
-    let left = db.rows("SELECT count(*) FROM identities WHERE state <> 'verified' AND state <> 'quarantined'");
-    assert_eq!(left[0][0], "0", "identities left available, leased or written");
+    let left = db.rows(
+        "SELECT count(*) FROM identities WHERE state <> 'verified' AND state <> 'quarantined'",
+    );
+    assert_eq!(
+        left[0][0], "0",
+        "identities left available, leased or written"
+    );
     LineReport {
         killed,
         runs: run_no,
@@ -261,8 +286,14 @@ pub fn check_line(db: &Db<'_>, cards: &Path, n: usize) -> BTreeMap<String, usize
         *states.entry(state.clone()).or_default() += 1;
         match state.as_str() {
             "verified" => {
-                let on = holders.get(dn).unwrap_or_else(|| panic!("{dn} verified but on no card"));
-                assert_eq!(on[0], PathBuf::from(target), "{dn} is not on its recorded target");
+                let on = holders
+                    .get(dn)
+                    .unwrap_or_else(|| panic!("{dn} verified but on no card"));
+                assert_eq!(
+                    on[0],
+                    PathBuf::from(target),
+                    "{dn} is not on its recorded target"
+                );
                 assert_eq!(
                     format!("sha256:{}", sha_of[&on[0]]),
                     *digest,
@@ -279,11 +310,19 @@ pub fn check_line(db: &Db<'_>, cards: &Path, n: usize) -> BTreeMap<String, usize
     for h in &hist {
         let (dn, from, to) = (&h[0], &h[1], &h[2]);
         let cur = replay.get(dn).cloned().unwrap_or_default();
-        assert_eq!(&cur, from, "{dn}: history goes {to} from {from:?}, but it was {cur:?}");
+        assert_eq!(
+            &cur, from,
+            "{dn}: history goes {to} from {from:?}, but it was {cur:?}"
+        );
         replay.insert(dn.clone(), to.clone());
     }
     for r in &rows {
-        assert_eq!(replay.get(&r[0]), Some(&r[1]), "{}: history does not end in its state", r[0]);
+        assert_eq!(
+            replay.get(&r[0]),
+            Some(&r[1]),
+            "{}: history does not end in its state",
+            r[0]
+        );
     }
     states
 }

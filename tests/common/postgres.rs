@@ -21,7 +21,9 @@ pub struct Postgres {
 
 fn pg_bin() -> PathBuf {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .expect("PostgreSQL is not installed (/usr/lib/postgresql missing): apt-get install postgresql")
+        .expect(
+            "PostgreSQL is not installed (/usr/lib/postgresql missing): apt-get install postgresql",
+        )
         .flatten()
         .map(|e| e.path().join("bin"))
         .filter(|b| b.join("initdb").is_file())
@@ -38,10 +40,7 @@ fn postgres_ids() -> (u32, u32) {
         .find(|l| l.starts_with("postgres:"))
         .expect("no `postgres` user: apt-get install postgresql");
     let f: Vec<&str> = line.split(':').collect();
-    (
-        f[2].parse().expect("uid"),
-        f[3].parse().expect("gid"),
-    )
+    (f[2].parse().expect("uid"), f[3].parse().expect("gid"))
 }
 
 fn free_port() -> u16 {
@@ -86,7 +85,12 @@ impl Postgres {
         let mut init = as_postgres(&bin.join("initdb"));
         init.arg("-D")
             .arg(dir.path().join("data"))
-            .args(["-U", "postgres", "--auth-local=trust", "--auth-host=scram-sha-256"])
+            .args([
+                "-U",
+                "postgres",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+            ])
             .arg(format!("--pwfile={}", pw.display()))
             .args(["-E", "UTF8", "--no-sync"]);
         run_ok(init, "initdb");
@@ -161,7 +165,18 @@ impl Postgres {
     /// Runs SQL with psql in `db`; its unaligned, tuples-only output.
     pub fn psql(&self, db: &str, sql: &str) -> String {
         let mut c = self.tool("psql");
-        c.args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", db, "-c", sql]);
+        c.args([
+            "-X",
+            "-q",
+            "-A",
+            "-t",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-d",
+            db,
+            "-c",
+            sql,
+        ]);
         run_ok(c, "psql")
     }
 

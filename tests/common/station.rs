@@ -103,21 +103,28 @@ pub struct Station {
     pub labels: PathBuf,
 }
 
+/// A station on a SQLite pool in `t`'s directory, with `identities`
+/// imported; `extra` is more YAML for `station.yaml`.
 pub fn station(t: &Test, slots: &[&str], identities: usize, extra: &str) -> Station {
+    let db = format!("sqlite:{}", s(&t.path().join("pool.db")));
+    station_on(t, &db, slots, identities, extra)
+}
+
+/// A station on the pool at `db`.
+pub fn station_on(t: &Test, db: &str, slots: &[&str], identities: usize, extra: &str) -> Station {
     let (recipe, devices) = fixture(t.path(), identities, "");
     let port = free_port();
     let addr = format!("127.0.0.1:{port}");
     let mut yaml = format!(
-        "recipe: {}\npool: sqlite:{}\nkey_file: pool.key\nstation: line1-st1\nwork_dir: work\nlisten: {addr}\nutc_offset: '+08:00'\n{extra}slots:\n",
+        "recipe: {}\npool: '{db}'\nkey_file: pool.key\nstation: line1-st1\nwork_dir: work\nlisten: {addr}\nutc_offset: '+08:00'\n{extra}slots:\n",
         s(&recipe),
-        s(&t.path().join("pool.db"))
     );
     for p in slots {
         yaml.push_str(&format!("  - path: {p}\n"));
     }
     let config = t.path().join("station.yaml");
     std::fs::write(&config, yaml).expect("config");
-    let db = format!("sqlite:{}", s(&t.path().join("pool.db")));
+    let db = db.to_owned();
     t.cmd()
         .args(["pool", "init", "--db", &db, "--key-file", "pool.key"])
         .run();

@@ -576,7 +576,7 @@ impl Pool {
         let mut db = self.lock()?;
         let rows = db.query(
             &self.url,
-            "SELECT count(*) FROM identities WHERE state = 'available' AND ($1 IS NULL OR product_key = $1)",
+            "SELECT count(*) FROM identities WHERE state = 'available' AND (CAST($1 AS TEXT) IS NULL OR product_key = $1)",
             &[product_key.into()],
         )?;
         Ok(rows.first().and_then(|r| int(r, 0)).unwrap_or(0) as u64)
