@@ -41,7 +41,16 @@ fn twenty_cards(t: &Test, db: &str, first_slot: u32, name: &str) {
     let t = t.clone();
     let slots: Vec<Slot> = (first_slot..first_slot + 4).map(Slot::new).collect();
     let paths: Vec<&str> = slots.iter().map(Slot::path).collect();
-    let st = station_on(&t, db, &paths, 20, "");
+    // The label printer: a command that copies each label it is given.
+    let printed = t.path().join("printed");
+    std::fs::create_dir(&printed).expect("printed");
+    let st = station_on(
+        &t,
+        db,
+        &paths,
+        20,
+        &format!("labels:\n  print_command: [cp, -t, '{}']\n", s(&printed)),
+    );
     let run = st.serve(250);
     let addr = st.addr.clone();
     let mut b = Browser::open(&format!("http://{addr}/"));
@@ -66,16 +75,12 @@ fn twenty_cards(t: &Test, db: &str, first_slot: u32, name: &str) {
         slot.insert(&t, c, &[]);
     }
     api_slot(&addr, 1, &["writing"], Duration::from_secs(20));
+    // Live progress on the page: percent, MB/s and the time left.
     let d = page_shows(&mut b, Duration::from_secs(20), |d| {
-        d["slots"][1]["state"] == "writing"
-            && d["slots"][1]["text"]
-                .as_str()
-                .is_some_and(|t| t.contains("MB/s"))
+        d["slots"][1]["state"] == "writing" && d["slots"][1]["percent"].as_u64() > Some(0)
     });
-    assert!(
-        d["slots"][1]["text"].as_str().expect("text").contains('%'),
-        "{d}"
-    );
+    let text = d["slots"][1]["text"].as_str().expect("text");
+    assert!(text.contains("MB/s") && text.contains("s 剩余"), "{d}");
     b.screenshot(&shots().join(format!("{name}-2-writing.png")));
     slots[1].pull(&t, &cards[1]);
     for i in [0, 2, 3] {
@@ -206,6 +211,16 @@ fn twenty_cards(t: &Test, db: &str, first_slot: u32, name: &str) {
     assert_eq!(labelled, on_cards);
     let files = std::fs::read_dir(&st.labels).expect("labels").count();
     assert_eq!(files, 36, "one PNG and one ZPL per verified card, no more");
+    let mut sent: Vec<String> = std::fs::read_dir(&printed)
+        .expect("printed")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    sent.sort();
+    let want: Vec<String> = on_cards
+        .iter()
+        .map(|dn| format!("a1X2bEnP82z_{dn}.zpl"))
+        .collect();
+    assert_eq!(sent, want, "the printer got each verified card's ZPL once");
 
     // The pool: the 18 verified identities are the cards', the pulled card's
     // is quarantined, one is left; no secret in the export.

@@ -29,7 +29,7 @@ pub fn free_port() -> u16 {
 pub const DOM: &str = r##"(document.body && document.body.dataset.ready === "true") ? JSON.stringify({
   ready: true,
   slots: [...document.querySelectorAll(".slot")].map(e => ({
-    id: e.dataset.slot, state: e.dataset.state, kind: e.dataset.kind || "", text: e.innerText })),
+    id: e.dataset.slot, state: e.dataset.state, kind: e.dataset.kind || "", percent: Number(e.dataset.percent || 0), text: e.innerText })),
   pass: Number(document.getElementById("pass").textContent),
   fail: Number(document.getElementById("fail").textContent),
   remaining: document.getElementById("remaining").textContent,

@@ -82,6 +82,7 @@ function slotView(s) {
   st.appendChild(word);
   box.appendChild(st);
   if (s.state === "writing" || s.state === "verifying") {
+    box.dataset.percent = s.percent;
     const bar = el("div", "bar");
     const fill = el("div");
     fill.style.width = s.percent + "%";
