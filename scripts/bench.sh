@@ -25,8 +25,34 @@
 # devices, and rates are compared) REPS (3) NBIG (100000) N1BIG (10000) BENCH_DIR,
 # BURNLINE_BIN (a built binary; default: cargo build --release).
 # --quick: a small smoke run (what the test suite runs).
+# --pool: only the identity pool's lease rate (below), nothing else.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+
+# The identity pool's lease rate: 8 stations (a thread and a connection
+# each) leasing POOL_N identities, each recorded leased, written and
+# verified, against a throwaway PostgreSQL cluster (Debian's postgresql,
+# initdb in a temp dir, run as the postgres user, Unix socket only, fsync on)
+# and against an SQLite file. Needs root and postgresql.
+if [ "${1:-}" = "--pool" ]; then
+  POOL_N=${POOL_N:-4000}
+  pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+  [ -x "$pgbin/initdb" ] || { echo "bench.sh: PostgreSQL is missing (apt-get install postgresql)" >&2; exit 2; }
+  (cd "$root" && cargo build --release --quiet --example pool_lease_rate)
+  ex=$root/target/release/examples/pool_lease_rate
+  pgdir=$(mktemp -d /tmp/burnline-bench-pg.XXXXXX)
+  chown postgres: "$pgdir"
+  stop_pg() { runuser -u postgres -- "$pgbin/pg_ctl" -D "$pgdir/data" -m immediate -w stop >/dev/null 2>&1 || true; rm -rf "$pgdir"; }
+  trap stop_pg EXIT
+  runuser -u postgres -- "$pgbin/initdb" -D "$pgdir/data" -U postgres --auth-local=trust --auth-host=reject -E UTF8 >/dev/null 2>&1
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  runuser -u postgres -- "$pgbin/pg_ctl" -D "$pgdir/data" -l "$pgdir/log" \
+    -o "-c listen_addresses= -p $port -k $pgdir" -w start >/dev/null
+  runuser -u postgres -- "$pgbin/createdb" -h "$pgdir" -p "$port" bench
+  "$ex" "postgres://postgres@localhost/bench?host=$pgdir&port=$port" "$pgdir/pg.key" "$POOL_N" 8
+  "$ex" "sqlite:$pgdir/bench.db" "$pgdir/lite.key" "$POOL_N" 8
+  exit 0
+fi
 shared=${SHARED_BENCH:-$root/../shared/bench}
 N1=${N1:-200} N2=${N2:-10000} NPEER2=${NPEER2:-1000} REPS=${REPS:-3} NBIG=${NBIG:-100000} N1BIG=${N1BIG:-10000}
 xfs_size=8G

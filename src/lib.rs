@@ -39,7 +39,9 @@
 /// `build-after-rename`, `build-after-journal`, `build-after-manifest`
 /// (`build::run`), `registration-ledger-after-append`
 /// (`registration::ledger`) and `station-ledger-after-assigned`,
-/// `-after-written`, `-after-verified` (`flash::ledger`).
+/// `-after-written`, `-after-verified` (`flash::ledger`), and
+/// `pool-after-lease`, `-after-written`, `-after-verified`
+/// (`flash::pooled`).
 macro_rules! crash_point {
     ($name:literal) => {
         fail::fail_point!($name, |_| std::process::abort())

@@ -13,7 +13,7 @@ use common::{s, Test};
 use std::path::Path;
 use std::time::Duration;
 
-fn flash<'a>(
+fn flash(
     t: &Test,
     db: &Db<'_>,
     recipe: &Path,
@@ -65,7 +65,7 @@ fn init_import_flash_status_export_release() {
     let (a, b) = (d.join("a.img"), d.join("b.img"));
     flash(&t, &db, &recipe, &key, "st1", &[&a, &b])
         .stderr_contains("ok: a1X2bEnP82z/gw-0000")
-        .stderr_lacks(&secret_of(1))
+        .stderr_lacks(secret_of(1))
         .run();
     // The cards hold their identities, as the field reads them back.
     let shown = t
@@ -88,8 +88,8 @@ fn init_import_flash_status_export_release() {
         .cmd()
         .args(["pool", "export", "--db", &db.url()])
         .stdout_contains("product_key,device_name,state,station,target,card,digest")
-        .stdout_contains(&format!("verified,st1,{}", a.display()))
-        .stdout_contains(&format!("file {}", a.display()))
+        .stdout_contains(format!("verified,st1,{}", a.display()))
+        .stdout_contains(format!("file {}", a.display()))
         .run()
         .stdout;
     for i in 1..=5 {

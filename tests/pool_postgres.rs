@@ -33,7 +33,7 @@ fn round_trip_bad_input_and_a_dump_without_secrets() {
     pg.createdb("line");
     let t = Test::new();
     let d = t.path().to_path_buf();
-    let (recipe, csv) = tiny(&d, 4);
+    let (recipe, csv) = tiny(&d, 5);
     let db = Db::Pg(&pg, "line".into());
     let key = make_pool(&t, &db, &recipe, &csv);
     // Over TCP with a password, too.
@@ -46,12 +46,12 @@ fn round_trip_bad_input_and_a_dump_without_secrets() {
     t.cmd()
         .args(["pool", "status", "--db", &db.url(), "--json"])
         .stdout_contains("\"verified\":2")
-        .stdout_contains("\"available\":2")
+        .stdout_contains("\"available\":3")
         .run();
     t.cmd()
         .args(["pool", "export", "--db", &db.url(), "--format", "json"])
-        .stdout_contains(&format!("\"card\":\"file {}\"", a.display()))
-        .stdout_lacks(&secret_of(1))
+        .stdout_contains(format!("\"card\":\"file {}\"", a.display()))
+        .stdout_lacks(secret_of(1))
         .run();
     let dump = pg.dump("line");
     assert!(dump.contains("gw-00001"), "the dump holds the pool");
@@ -67,6 +67,47 @@ fn round_trip_bad_input_and_a_dump_without_secrets() {
     let out = c.output().expect("psql");
     assert!(String::from_utf8_lossy(&out.stderr).contains("append-only"));
 
+    // A station killed after `written` finds its card holding the identity
+    // when it starts again: quarantined; a person releases it.
+    let c1 = d.join("c1.img");
+    flash(&t, &db.url(), &recipe, &key, "st3", &[&c1])
+        .env("FAILPOINTS", "pool-after-written=return")
+        .signal(6)
+        .run();
+    let c2 = d.join("c2.img");
+    flash(&t, &db.url(), &recipe, &key, "st3", &[&c2])
+        .stderr_contains("gw-00003 was written")
+        .stderr_contains("quarantined")
+        .stderr_contains("1 identit(ies) left in the pool")
+        .run();
+    assert_eq!(
+        db.rows("SELECT state FROM identities WHERE device_name = 'gw-00003'")[0][0],
+        "quarantined"
+    );
+    t.cmd()
+        .args([
+            "pool",
+            "release",
+            "--db",
+            &db.url(),
+            "gw-00003",
+            "--reason",
+            "c1 wiped",
+        ])
+        .run();
+    assert_eq!(
+        db.rows("SELECT state FROM identities WHERE device_name = 'gw-00003'")[0][0],
+        "available"
+    );
+    // The pool is empty for a card now: exit 6, and the card is not made.
+    let c3 = d.join("c3.img");
+    t.cmd()
+        .args(["pool", "export", "--db", &db.url()])
+        .stdout_contains("gw-00003,available")
+        .run();
+    flash(&t, &db.url(), &recipe, &key, "st3", &[&c3])
+        .stderr_contains("gw-00003 ->")
+        .run();
     let card = d.join("card.img");
     // An unreachable server (nothing listens on that port).
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -160,6 +201,14 @@ fn round_trip_bad_input_and_a_dump_without_secrets() {
         .run();
     live.kill();
     live.wait();
+    // The pool is empty for a card now: exit 6, and the card is not made.
+    let c4 = d.join("c4.img");
+    flash(&t, &db.url(), &recipe, &key, "st3", &[&c4])
+        .status(6)
+        .stderr_contains("the pool has no available identity left")
+        .stderr_lines(2)
+        .absent(&c4)
+        .run();
     // Its death frees the name (the server drops the session's lock).
     let start = std::time::Instant::now();
     loop {

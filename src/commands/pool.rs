@@ -308,6 +308,10 @@ pub fn flash(args: &FlashArgs, url: &PoolUrl) -> Result<()> {
             .collect()
     });
     let total = results.len();
+    match st.remaining() {
+        Ok(n) => eprintln!("burnline: {n} identit(ies) left in the pool"),
+        Err(e) => eprintln!("burnline: {e}"),
+    }
     let mut errors = Vec::new();
     for (t, r) in args.targets.iter().zip(results) {
         match r {

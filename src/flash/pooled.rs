@@ -254,6 +254,7 @@ impl PooledStation {
         target: &Path,
         progress: &(dyn Fn(u64, u64, Phase) + Sync),
     ) -> Result<CardOutcome> {
+        let existed = target.exists();
         let t = target::open(target, self.base.len)?;
         let card = CardIdentity::of(target, &self.sysfs, &self.dev);
         let target_s = std::fs::canonicalize(target)
@@ -267,16 +268,25 @@ impl PooledStation {
                 None => Err(Error::Usage("no registrar".into())),
             }
         };
-        let lease = self.pool.lease::<Error>(
+        let lease = match self.pool.lease::<Error>(
             &LeaseRequest {
                 target: &target_s,
                 card: &card_s,
                 product_key: self.recipe.auth.product_key.as_deref(),
             },
-            self.registrar.as_ref().map(|_| {
-                &register as &(dyn Fn(&str, &str) -> Result<crate::secret::Secret> + Sync)
-            }),
-        )?;
+            self.registrar
+                .as_ref()
+                .map(|_| &register as burnline_pool::pool::Register<'_, Error>),
+        ) {
+            Ok(l) => l,
+            Err(e) => {
+                // No lease, no byte: a file made by the open goes again.
+                if !existed && !t.block {
+                    let _ = std::fs::remove_file(target);
+                }
+                return Err(e);
+            }
+        };
         crash_point!("pool-after-lease");
         let expect = match self.expect(&lease) {
             Ok(e) => e,

@@ -157,7 +157,7 @@ impl PoolKey {
         let mut buf = Zeroizing::new(raw[NONCE_LEN..].to_vec());
         let n = self
             .key
-            .open_in_place(nonce, Aad::from(aad), &mut *buf)
+            .open_in_place(nonce, Aad::from(aad), &mut buf)
             .ok()?
             .len();
         buf.truncate(n);

@@ -24,6 +24,10 @@ pub fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
+/// Registers one device (ProductKey, DeviceName) with the platform and
+/// gives the secret it issued: called inside the lease's transaction.
+pub type Register<'a, E> = &'a (dyn Fn(&str, &str) -> std::result::Result<Secret, E> + Sync);
+
 /// An open pool.
 pub struct Pool {
     url: PoolUrl,
@@ -590,7 +594,7 @@ impl Pool {
     pub fn lease<E: From<PoolError>>(
         &self,
         req: &LeaseRequest<'_>,
-        register: Option<&(dyn Fn(&str, &str) -> std::result::Result<Secret, E> + Sync)>,
+        register: Option<Register<'_, E>>,
     ) -> std::result::Result<Lease, E> {
         let key = self.key()?;
         let station = self.station()?.to_owned();
@@ -850,7 +854,7 @@ impl Pool {
             let rows = tx.query(
                 url,
                 "SELECT id, product_key, state, station, target, card FROM identities \
-                 WHERE device_name = $1 AND ($2 IS NULL OR product_key = $2)",
+                 WHERE device_name = $1 AND (CAST($2 AS TEXT) IS NULL OR product_key = $2)",
                 &[device_name.into(), product_key.into()],
             )?;
             let row = match rows.len() {

@@ -1,0 +1,98 @@
+//! Measures the identity pool's lease rate (`scripts/bench.sh --pool` runs
+//! it): `N` identities are imported, then `S` stations (one thread and one
+//! connection each, as separate station processes would have) lease one
+//! after another and record each lease `written` and `verified`, as a card
+//! would, until the pool is empty. Prints leases per second, and checks
+//! that every identity ended verified exactly once.
+//!
+//! `cargo run --release --example pool_lease_rate -- URL KEYFILE [N] [S]`
+
+use burnline::secret::Secret;
+use burnline_pool::{LeaseRequest, NewIdentity, Pool, PoolError, PoolUrl};
+use std::path::PathBuf;
+use std::time::Instant;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    let (Some(url), Some(key)) = (args.get(1), args.get(2)) else {
+        return Err("usage: pool_lease_rate URL KEYFILE [N] [STATIONS]".into());
+    };
+    let url: PoolUrl = url.parse()?;
+    let key = PathBuf::from(key);
+    let n: usize = args.get(3).map_or(Ok(4000), |s| s.parse())?;
+    let stations: usize = args.get(4).map_or(Ok(8), |s| s.parse())?;
+    Pool::init(&url, &key)?;
+    let pool = Pool::open(&url, Some(&key))?;
+    let rows: Vec<NewIdentity> = (0..n)
+        .map(|i| NewIdentity {
+            product_key: "a1X2bEnP82z".into(),
+            device_name: format!("bench-{i:07}"),
+            device_secret: Some(Secret::new(format!("Sx7qLmN8pRt5VwYz2Ab4Cd6Ef{i:07}"))),
+        })
+        .collect();
+    let t0 = Instant::now();
+    let r = pool.import(&rows)?;
+    eprintln!(
+        "imported {} ({} already) in {:.2} s",
+        r.added,
+        r.already,
+        t0.elapsed().as_secs_f64()
+    );
+    let start = Instant::now();
+    let counts = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..stations)
+            .map(|k| {
+                let (url, key) = (url.clone(), key.clone());
+                s.spawn(move || -> Result<u64, PoolError> {
+                    let mut p = Pool::open(&url, Some(&key))?;
+                    p.claim_station(&format!("bench-{k}"))?;
+                    let target = format!("/dev/null/slot{k}");
+                    let mut done = 0u64;
+                    loop {
+                        let lease = match p.lease::<PoolError>(
+                            &LeaseRequest {
+                                target: &target,
+                                card: "file /dev/null",
+                                product_key: None,
+                            },
+                            None,
+                        ) {
+                            Ok(l) => l,
+                            Err(PoolError::Empty) => return Ok(done),
+                            Err(e) => return Err(e),
+                        };
+                        p.mark_written(&lease, "sha256:00")?;
+                        p.mark_verified(&lease, "sha256:00")?;
+                        done += 1;
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .map_err(|_| "a station thread panicked".to_string())
+            })
+            .collect::<Vec<_>>()
+    });
+    let secs = start.elapsed().as_secs_f64();
+    let mut total = 0u64;
+    for c in counts {
+        total += c??;
+    }
+    let status = pool.status()?;
+    let verified = status
+        .states
+        .get(&burnline_pool::State::Verified)
+        .copied()
+        .unwrap_or(0);
+    if total != n as u64 || verified != n as u64 {
+        return Err(format!("{total} leases, {verified} verified, of {n}").into());
+    }
+    println!(
+        "pool lease rate, {url}: {stations} stations, {n} identities (lease, written, verified: 3 transactions each) in {secs:.2} s: {:.0} leases/s",
+        n as f64 / secs
+    );
+    Ok(())
+}
