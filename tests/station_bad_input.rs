@@ -215,6 +215,21 @@ fn the_api_needs_the_token_when_one_is_set() {
     assert_eq!(ev[0]["slots"][0]["state"], "empty", "{ev:?}");
     let (status, _) = request(&addr, "GET", "/api/events", &[]);
     assert_eq!(status, 401);
+    // The page asks for the token once, then shows the station.
+    let mut b = Browser::open(&format!("http://{addr}/"));
+    b.wait_for(
+        "(document.getElementById('token-form') || { hidden: true }).hidden === false",
+        Duration::from_secs(20),
+        |v| v == true,
+    );
+    b.eval(
+        "document.getElementById('token').value = '0123456789abcdef0123'; \
+         document.getElementById('token-form').requestSubmit(); true",
+    );
+    let d = page_shows(&mut b, Duration::from_secs(20), |d| states(d) == ["empty"]);
+    assert_eq!(d["remaining"], "1");
+    assert_eq!(b.eval("document.getElementById('token-form').hidden"), true);
+    drop(b);
     run.interrupt();
     run.wait_within(Duration::from_secs(30));
 }

@@ -96,13 +96,11 @@ async fn events(
     let stream = futures_util::stream::unfold((first, rx, s), |(first, mut rx, s)| async move {
         let snap = match first {
             Some(f) => f,
-            None => loop {
-                match rx.recv().await {
-                    Ok(snap) => break snap,
-                    // Fell behind: the newest state is all the page needs.
-                    Err(RecvError::Lagged(_)) => break s.board().snapshot(),
-                    Err(RecvError::Closed) => return None,
-                }
+            None => match rx.recv().await {
+                Ok(snap) => snap,
+                // Fell behind: the newest state is all the page needs.
+                Err(RecvError::Lagged(_)) => s.board().snapshot(),
+                Err(RecvError::Closed) => return None,
             },
         };
         let event = Event::default()

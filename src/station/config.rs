@@ -369,8 +369,7 @@ mod tests {
         let e = load(&format!(
             "{BASE}listen: 0.0.0.0:80\nutc_offset: '+8'\nslots:\n  - path: dev/sdb\n  - {{id: '1', path: /dev/sdc}}\n"
         ))
-        .err()
-        .expect("refused");
+        .expect_err("refused");
         let Error::Invalid(p) = e else { unreachable!() };
         let text: Vec<String> = p.iter().map(ToString::to_string).collect();
         let all = text.join("\n");

@@ -249,14 +249,10 @@ mod tests {
 
     #[test]
     fn a_failing_print_command_is_reported() {
-        let e = print(&["false".into()], Path::new("x"))
-            .err()
-            .expect("fails");
+        let e = print(&["false".into()], Path::new("x")).expect_err("fails");
         assert!(e.contains("failed"), "{e}");
         assert!(print(&["true".into()], Path::new("x")).is_ok());
-        let e = print(&["/nonexistent/lp".into()], Path::new("x"))
-            .err()
-            .expect("fails");
+        let e = print(&["/nonexistent/lp".into()], Path::new("x")).expect_err("fails");
         assert!(e.contains("could not be started"), "{e}");
     }
 }
