@@ -51,7 +51,7 @@ fn twenty_cards(t: &Test, db: &str, first_slot: u32, name: &str) {
         20,
         &format!("labels:\n  print_command: [cp, -t, '{}']\n", s(&printed)),
     );
-    let run = st.serve(250);
+    let run = st.serve(400);
     let addr = st.addr.clone();
     let mut b = Browser::open(&format!("http://{addr}/"));
 
