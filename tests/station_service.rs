@@ -262,6 +262,8 @@ fn twenty_cards(t: &Test, db: &str, first_slot: u32, name: &str) {
             &today(),
             "--utc-offset",
             "+08:00",
+            "--journal",
+            s(&t.path().join("work/station-cards.jsonl")),
         ])
         .stdout_lacks("ga7XA6KdlEeiPXQPpRbAjOZXwG8yd")
         .run()
@@ -274,7 +276,20 @@ fn twenty_cards(t: &Test, db: &str, first_slot: u32, name: &str) {
             .position(|h| h == name)
             .unwrap_or_else(|| panic!("no {name} column: {head:?}"))
     };
-    assert_eq!(rows.len(), 19, "{report}");
+    assert_eq!(
+        rows.len(),
+        20,
+        "every card of the day: {report}\njournal: {:?}",
+        std::fs::read_to_string(t.path().join("work/station-cards.jsonl"))
+    );
+    let refused: Vec<&csv::StringRecord> = rows
+        .iter()
+        .filter(|r| &r[col("result")] == "refused")
+        .collect();
+    assert_eq!(refused.len(), 1, "{report}");
+    assert_eq!(&refused[0][col("slot")], paths[2]);
+    assert!(refused[0][col("reason")].contains("too small"), "{report}");
+    assert_eq!(&refused[0][col("device_name")], "");
     let verified: BTreeSet<String> = rows
         .iter()
         .filter(|r| &r[col("result")] == "verified")

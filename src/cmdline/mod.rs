@@ -91,6 +91,11 @@ pub struct StationReportArgs {
     /// Write the CSV here instead of to stdout (temp file, then renamed).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// A station's card journal (`WORK_DIR/station-cards.jsonl`): adds the
+    /// cards it refused before a lease (too small, write-protected, ...);
+    /// repeat for several stations.
+    #[arg(long)]
+    pub journal: Vec<PathBuf>,
 }
 
 /// `burnline build`

@@ -36,7 +36,8 @@ pub fn serve(args: &StationServeArgs) -> Result<()> {
             None
         }
     };
-    let service = Service::new(config, size, opener, first);
+    let journal = crate::station::journal::Journal::open(&config.work_dir)?;
+    let service = Service::new(config, size, opener, first, journal);
     crate::station::serve(service)
 }
 
@@ -47,13 +48,22 @@ pub fn report(args: &StationReportArgs) -> Result<()> {
         .until
         .as_ref()
         .map_or(i64::MAX, |u| u.epoch(args.utc_offset));
-    let rows = crate::station::report::read(
+    let mut rows = crate::station::report::read(
         &args.db,
         from,
         until,
         args.station.as_deref(),
         args.utc_offset,
     )?;
+    for j in &args.journal {
+        rows.extend(crate::station::report::refused(
+            &crate::station::journal::read(j)?,
+            from,
+            until,
+            args.station.as_deref(),
+            args.utc_offset,
+        ));
+    }
     let bytes = crate::station::report::csv(&rows)?;
     match &args.out {
         Some(p) => crate::io::atomic::write_file(p, &bytes)?,

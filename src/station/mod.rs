@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod config;
+pub mod journal;
 pub mod label;
 pub mod page;
 pub mod report;

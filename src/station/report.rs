@@ -4,8 +4,10 @@
 //! identity (ProductKey, DeviceName), the result (`verified`, `quarantined`,
 //! `released`, or `in progress`), when it was leased and finished, the
 //! image digest and the reason the pool recorded. Read from the pool's
-//! append-only history, so every lease shows, even one whose station died.
-//! No secret is ever read for it.
+//! append-only history, so every lease shows, even one whose station died;
+//! with `--journal`, the cards a station refused before any lease (result
+//! `refused`, from `super::journal`) are added. No secret is ever read for
+//! it.
 
 use crate::error::{Error, IoContext, Result};
 use crate::station::config::parse_utc_offset;
@@ -288,6 +290,33 @@ pub fn read(
     Ok(cards(&changes, from, until, station, offset, &|pk, dn| {
         digests.get(&(pk.to_owned(), dn.to_owned())).cloned()
     }))
+}
+
+/// The refused cards of a station's journal in `[from, until)`, as rows
+/// (result `refused`, no identity, no lease).
+pub fn refused(
+    cards: &[crate::station::journal::Refused],
+    from: i64,
+    until: i64,
+    station: Option<&str>,
+    offset: UtcOffset,
+) -> Vec<CardRow> {
+    cards
+        .iter()
+        .filter(|r| r.time >= from && r.time < until && station.is_none_or(|s| s == r.station))
+        .map(|r| CardRow {
+            station: r.station.clone(),
+            slot: r.slot.clone(),
+            card: r.card.clone(),
+            product_key: String::new(),
+            device_name: String::new(),
+            result: "refused".into(),
+            leased_at: String::new(),
+            finished_at: rfc3339(r.time, offset),
+            digest: String::new(),
+            reason: r.reason.clone(),
+        })
+        .collect()
 }
 
 /// The rows as CSV, with a header line.

@@ -10,6 +10,7 @@
 //! stops the service.
 
 use super::config::{PrintFormat, StationConfig};
+use super::journal::{Journal, Refused};
 use super::label::{self, Label};
 use super::safety;
 use super::slot_state::{day_of, now, Board, FailKind, PoolView, SlotState};
@@ -52,6 +53,8 @@ pub struct Service {
     stopping: AtomicBool,
     /// The pool error last logged (each is logged once).
     said: Mutex<Option<String>>,
+    /// Where cards refused before a lease are recorded.
+    journal: Journal,
 }
 
 /// Why a retry was not started.
@@ -65,12 +68,14 @@ pub enum RetryRefused {
 
 impl Service {
     /// A service for `config`, writing images of `image_size` bytes with
-    /// the writer `opener` opens (`writer`, if already open).
+    /// the writer `opener` opens (`writer`, if already open), recording the
+    /// cards it refuses before a lease in `journal`.
     pub fn new(
         config: StationConfig,
         image_size: u64,
         opener: Opener,
         writer: Option<Arc<dyn CardWriter>>,
+        journal: Journal,
     ) -> Arc<Service> {
         let ids: Vec<(String, String)> = config
             .slots
@@ -88,6 +93,7 @@ impl Service {
             slots,
             stopping: AtomicBool::new(false),
             said: Mutex::new(None),
+            journal,
         })
     }
 
@@ -118,6 +124,24 @@ impl Service {
             },
             count,
         );
+    }
+
+    /// A card refused before any lease: failed, and recorded for the
+    /// day's report (the pool never saw it).
+    fn refuse(&self, slot: usize, card: &Card, kind: FailKind, reason: String) {
+        let r = Refused {
+            time: now() as i64,
+            station: self.config.station.clone(),
+            slot: self.config.slots[slot].path.display().to_string(),
+            card: card.device.display().to_string(),
+            reason: reason.clone(),
+        };
+        if let Err(e) = self.journal.append(&r) {
+            let why = format!("the refused card could not be recorded: {e}");
+            self.log(slot, &why);
+            self.board.error(Some(&self.config.slots[slot].id), &why);
+        }
+        self.fail(slot, kind, reason, true);
     }
 
     /// Starts the poller and the pool refresher threads.
@@ -266,7 +290,7 @@ impl Service {
         }
         if let Some((kind, why)) = safety::refusal(&card, self.image_size, &safety::system_disks())
         {
-            self.fail(i, kind, format!("{why}; nothing was written"), true);
+            self.refuse(i, &card, kind, format!("{why}; nothing was written"));
             return;
         }
         let Some(writer) = self.writer() else {
@@ -275,22 +299,22 @@ impl Service {
                 .pool()
                 .error
                 .unwrap_or_else(|| "the pool is not open yet".into());
-            self.fail(
+            self.refuse(
                 i,
+                &card,
                 FailKind::PoolUnavailable,
                 format!("{why}; nothing was written"),
-                true,
             );
             return;
         };
         if self.board.pool().remaining == Some(0) {
             // Asked again: the count on the board may be a moment old.
             if writer.remaining().is_ok_and(|n| n == 0) {
-                self.fail(
+                self.refuse(
                     i,
+                    &card,
                     FailKind::PoolEmpty,
                     "the pool has no identities left; nothing was written (import more with `burnline pool import`)".into(),
-                    true,
                 );
                 return;
             }
@@ -380,7 +404,21 @@ impl Service {
             }
             Err(e) => {
                 let (kind, reason) = classify(&e, still_there);
-                self.fail(i, kind, reason, true);
+                // Refused by the writer before it leased anything: the pool
+                // has no record of this card.
+                let unleased = matches!(
+                    e,
+                    Error::Pool(PoolError::Empty)
+                        | Error::Card {
+                            kind: CardFailure::TooSmall | CardFailure::NotWritable,
+                            ..
+                        }
+                );
+                if unleased {
+                    self.refuse(i, card, kind, reason);
+                } else {
+                    self.fail(i, kind, reason, true);
+                }
             }
         }
     }
