@@ -5,7 +5,11 @@
 //! would, until the pool is empty. Prints leases per second, and checks
 //! that every identity ended verified exactly once.
 //!
-//! `cargo run --release --example pool_lease_rate -- URL KEYFILE [N] [S]`
+//! With `lease` as the fifth argument, the stations only lease (the
+//! written and verified steps are left out): the rate of the lease
+//! transaction alone.
+//!
+//! `cargo run --release --example pool_lease_rate -- URL KEYFILE [N] [S] [cycle|lease]`
 
 use burnline::secret::Secret;
 use burnline_pool::{LeaseRequest, NewIdentity, Pool, PoolError, PoolUrl};
@@ -21,6 +25,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let key = PathBuf::from(key);
     let n: usize = args.get(3).map_or(Ok(4000), |s| s.parse())?;
     let stations: usize = args.get(4).map_or(Ok(8), |s| s.parse())?;
+    let lease_only = match args.get(5).map(String::as_str) {
+        None | Some("cycle") => false,
+        Some("lease") => true,
+        Some(other) => return Err(format!("mode `{other}`: use cycle or lease").into()),
+    };
     Pool::init(&url, &key)?;
     let pool = Pool::open(&url, Some(&key))?;
     let rows: Vec<NewIdentity> = (0..n)
@@ -61,8 +70,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                             Err(PoolError::Empty) => return Ok(done),
                             Err(e) => return Err(e),
                         };
-                        p.mark_written(&lease, "sha256:00")?;
-                        p.mark_verified(&lease, "sha256:00")?;
+                        if !lease_only {
+                            p.mark_written(&lease, "sha256:00")?;
+                            p.mark_verified(&lease, "sha256:00")?;
+                        }
                         done += 1;
                     }
                 })
@@ -82,16 +93,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         total += c??;
     }
     let status = pool.status()?;
-    let verified = status
-        .states
-        .get(&burnline_pool::State::Verified)
-        .copied()
-        .unwrap_or(0);
-    if total != n as u64 || verified != n as u64 {
-        return Err(format!("{total} leases, {verified} verified, of {n}").into());
+    let end_state = if lease_only {
+        burnline_pool::State::Leased
+    } else {
+        burnline_pool::State::Verified
+    };
+    let ended = status.states.get(&end_state).copied().unwrap_or(0);
+    if total != n as u64 || ended != n as u64 {
+        return Err(format!("{total} leases, {ended} {end_state}, of {n}").into());
     }
+    let what = if lease_only {
+        "the lease transaction alone"
+    } else {
+        "lease, written, verified: 3 transactions each"
+    };
     println!(
-        "pool lease rate, {url}: {stations} stations, {n} identities (lease, written, verified: 3 transactions each) in {secs:.2} s: {:.0} leases/s",
+        "pool lease rate, {url}: {stations} stations, {n} identities ({what}) in {secs:.2} s: {:.0} leases/s",
         n as f64 / secs
     );
     Ok(())

@@ -26,6 +26,8 @@
 # BURNLINE_BIN (a built binary; default: cargo build --release).
 # --quick: a small smoke run (what the test suite runs).
 # --pool: only the identity pool's lease rate (below), nothing else.
+# Then scripts/bench-w3.sh (W3, the realistic disk, and flashing onto
+# simulated SD cards) runs with the same --quick, BENCH_DIR and BURNLINE_BIN.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -33,7 +35,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 # each) leasing POOL_N identities, each recorded leased, written and
 # verified, against a throwaway PostgreSQL cluster (Debian's postgresql,
 # initdb in a temp dir, run as the postgres user, Unix socket only, fsync on)
-# and against an SQLite file. Needs root and postgresql.
+# and against an SQLite file; and on PostgreSQL the lease transaction alone.
+# Needs root and postgresql.
 if [ "${1:-}" = "--pool" ]; then
   POOL_N=${POOL_N:-4000}
   pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
@@ -49,7 +52,9 @@ if [ "${1:-}" = "--pool" ]; then
   runuser -u postgres -- "$pgbin/pg_ctl" -D "$pgdir/data" -l "$pgdir/log" \
     -o "-c listen_addresses= -p $port -k $pgdir" -w start >/dev/null
   runuser -u postgres -- "$pgbin/createdb" -h "$pgdir" -p "$port" bench
-  "$ex" "postgres://postgres@localhost/bench?host=$pgdir&port=$port" "$pgdir/pg.key" "$POOL_N" 8
+  runuser -u postgres -- "$pgbin/createdb" -h "$pgdir" -p "$port" bench_lease
+  "$ex" "postgres://postgres@localhost/bench?host=$pgdir&port=$port" "$pgdir/pg.key" "$POOL_N" 8 cycle
+  "$ex" "postgres://postgres@localhost/bench_lease?host=$pgdir&port=$port" "$pgdir/pg2.key" "$POOL_N" 8 lease
   "$ex" "sqlite:$pgdir/bench.db" "$pgdir/lite.key" "$POOL_N" 8
   exit 0
 fi
@@ -82,31 +87,14 @@ done
 "$shared/make-workload.sh" "$work/ext4/big" "$NBIG" >/dev/null
 cp "$root/recipes/bench-w1.yaml" "$work/ext4/big/bench-w1.yaml"
 
-# now: seconds since the epoch, with microseconds
-now() { echo "${EPOCHREALTIME/,/.}"; }
-# timed NAME CMD...: sync, run, print the seconds taken
-timed() {
-  sync
-  local s e; s=$(now)
-  "$@" >/dev/null 2>"$work/last.err" || { echo "bench.sh: $* failed:" >&2; cat "$work/last.err" >&2; exit 1; }
-  e=$(now)
-  awk -v s="$s" -v e="$e" 'BEGIN { printf "%.4f\n", e - s }'
-}
-# selftimed CMD...: sync, run a floor script, print the seconds it reports
-# by its own clock (Python's start-up, 0.15 s here, is no part of a floor and
-# would swamp a 200-device reflink floor)
-selftimed() {
-  sync
-  "$@" 2>"$work/last.err" | sed -n 's/^[^:]*: \([0-9.]*\) s.*$/\1/p' | grep . || { echo "bench.sh: $* failed:" >&2; cat "$work/last.err" >&2; exit 1; }
-}
-median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+. "$root/scripts/bench-lib.sh"
 
 b_w1()   { rm -rf "$1/out"; "$bin" build "$1/wl/bench-w1.yaml" --devices "$1/wl/devices-$N1.csv" --out "$1/out"; }
 b3_w1()  { rm -rf "$1/out"; "$bin" build "$1/wl/bench-w1.yaml" --devices "$1/wl/devices-$N1.csv" --out "$1/out" --digest blake3; }
 p_w1()   { "$shared/peer-genimage.sh" "$N1" "$1/wl" && sync; }
 f_w1()   { rm -rf "$1/floor"; python3 "$shared/floor.py" W1 "$N1" "$1/floor"; }
 r_w1()   { rm -rf "$1/rfloor"; python3 "$root/scripts/reflink-floor.py" "$1/rbase.img" "$N1" "$1/rfloor" --no-sync; }
-b_w2()   { rm -rf "$1/out"; "$bin" build "$1/wl/bench-w1.yaml" --devices "$1/wl/devices-$N2.csv" --out "$1/out" --station --no-image-sha256; }
+b_w2()   { rm -rf "$1/out"; "$bin" build "$1/wl/bench-w1.yaml" --devices "$1/wl/devices-$N2.csv" --out "$1/out" --station; }
 p_w2()   { "$shared/peer-genimage.sh" --creds-only "$NPEER2" "$1/wl" && sync; }
 f_w2()   { rm -rf "$1/floor"; python3 "$shared/floor.py" W2 "$N2" "$1/floor"; }
 
@@ -150,7 +138,7 @@ for ((r = 0; r < REPS; r++)); do
 done
 
 /usr/bin/time -o "$work/rss" -f '%M' "$bin" build "$work/ext4/big/bench-w1.yaml" --devices "$work/ext4/big/devices-$NBIG.csv" \
-  --out "$work/ext4/big/out" --station --no-image-sha256 >/dev/null 2>&1
+  --out "$work/ext4/big/out" --station >/dev/null 2>&1
 rss_kib=$(tail -n 1 "$work/rss")
 check_s=$(timed "$bin" check "$work/ext4/big/bench-w1.yaml" --devices "$work/ext4/big/devices-$NBIG.csv")
 
@@ -180,3 +168,6 @@ b=$(echo "${bigb[*]}" | median); r=$(echo "${bigr[*]}" | median); dr=$(echo "${b
 awk -v n="$N1BIG" -v b="$b" -v r="$r" -v d="$dr" 'BEGIN { printf "W1 xfs N=%d: burnline --digest blake3 %.3f s (%.0f durable images/s), rfloor %.3f s (%.0f images/s, nothing durable), burnline/rfloor %.2f, rfloor with one sync %.3f s (%.0f durable images/s)\n", n, b, n / b, r, n / r, b / r, d, n / d }'
 echo "W2 peak RSS, N=$NBIG: $((rss_kib / 1024)) MiB"
 echo "burnline check, $NBIG-row CSV: ${check_s} s"
+
+# W3 (a realistic 8 GiB gateway disk) and flashing onto simulated cards.
+bash "$root/scripts/bench-w3.sh" ${1:+"$1"}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the fuzz targets for a bounded total time (default 60 s, split
-# between them): record_decode (the credential record decoder) and
-# table_read (the partition-table reader of `inspect` and the bootstrap).
+# between them): record_decode (the credential record decoder),
+# table_read (the partition-table reader of `inspect` and the bootstrap)
+# and sparse_read (the Android sparse reader of `flash`).
 # cargo-fuzz drives libFuzzer through unstable rustc flags; the machine has a
 # stable toolchain only, so RUSTC_BOOTSTRAP=1 lets it accept them, and the
 # sanitizer is off (its runtime ships with nightly toolchains only). Debug
@@ -9,13 +10,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 total=${1:-60}
-targets=(record_decode table_read)
+targets=(record_decode table_read sparse_read)
 each=$(( total / ${#targets[@]} ))
 (( each >= 1 )) || each=1
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install --locked cargo-fuzz
-mkdir -p fuzz/corpus/record_decode fuzz/corpus/table_read
+mkdir -p fuzz/corpus/record_decode fuzz/corpus/table_read fuzz/corpus/sparse_read
 # Seeds: a real record partition; a small GPT (4 entries) and an MBR with an
-# extended partition holding two logical ones.
+# extended partition holding two logical ones; an Android sparse file with
+# each of the four chunk types (its CRC32 chunk right).
 python3 - <<'PY'
 import hashlib, struct, zlib, uuid
 payload = b'{"product_key":"a1X2bEnP82z","device_name":"example1","product_secret":"7jluWm1zql7bt8qK"}'
@@ -60,6 +62,16 @@ for at, nxt in [(3, 2), (5, 0)]:
     mbr[o + 462:o + 478] = entry(0x05, nxt, 2) if nxt else bytes(16)
     mbr[o + 510:o + 512] = b"\x55\xaa"
 open("fuzz/corpus/table_read/mbr", "wb").write(bytes(mbr))
+
+# Android sparse, 1 KiB blocks, 6 blocks: RAW 2, FILL 1, DONT_CARE 3, CRC32.
+bs, raw = 1024, bytes(range(256)) * 8
+image = raw + struct.pack("<I", 0xA5A5F00D) * (bs // 4) + bytes(3 * bs)
+simg = struct.pack("<IHHHHIIII", 0xED26FF3A, 1, 0, 28, 12, bs, 6, 4, 0)
+simg += struct.pack("<HHII", 0xCAC1, 0, 2, 12 + len(raw)) + raw
+simg += struct.pack("<HHIII", 0xCAC2, 0, 1, 16, 0xA5A5F00D)
+simg += struct.pack("<HHII", 0xCAC3, 0, 3, 12)
+simg += struct.pack("<HHIII", 0xCAC4, 0, 0, 16, zlib.crc32(image))
+open("fuzz/corpus/sparse_read/seed", "wb").write(simg)
 PY
 for t in "${targets[@]}"; do
   RUSTC_BOOTSTRAP=1 cargo fuzz run -a --sanitizer none "$t" "fuzz/corpus/$t" -- \

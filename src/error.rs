@@ -2,8 +2,8 @@
 //!
 //! | kind | exit |
 //! |---|---|
-//! | [`Error::Invalid`]: the recipe, the device CSV or the command line broke a rule, or a line in the middle of a ledger or journal is damaged (`crate::io::append_log`) | 2 |
-//! | [`Error::Usage`]: a command line that cannot be acted on; an output directory or log in use by another run | 2 |
+//! | [`Error::Invalid`]: the recipe, the device CSV or the command line broke a rule, or a line in the middle of a ledger or journal is damaged or breaks the hash chain (`crate::io::append_log`, `crate::io::chain`); a minisign key, password or signature, an age identity or encrypted device list that is wrong, damaged or truncated (`crate::signing`, `crate::devices::list`) | 2 |
+//! | [`Error::Usage`]: a command line that cannot be acted on; an output directory or log in use by another run; a delta, bmap or Android sparse file given to `flash` that breaks its format (`burnline_sparse::SparseError` names the rule) | 2 |
 //! | [`Error::DevicesFailed`]: some devices failed, the others were built | 1 |
 //! | [`Error::LoginsFailed`]: `login-check` found triples the platform did not accept | 1 |
 //! | [`Error::Mismatch`]: `verify` found files that differ from the manifest | 1 |

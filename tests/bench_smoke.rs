@@ -1,7 +1,8 @@
 //! A small run of the benchmark script, so that it keeps working. It checks
 //! that every contender ran and every ratio was computed; it asserts nothing
 //! about speed (CI machines are noisy, and this is not a timed test). Needs
-//! root and genimage, dosfstools, mtools, xfsprogs, time.
+//! root and genimage, dosfstools, mtools, xfsprogs, time, bmap-tools, b3sum
+//! and libfuse2 (the W3 and flashing rows of scripts/bench-w3.sh).
 
 mod common;
 
@@ -20,6 +21,13 @@ fn bench_script_runs_all_contenders() {
         .stdout_contains("W1 xfs N=30: burnline --digest blake3")
         .stdout_contains("W2 peak RSS, N=500:")
         .stdout_contains("burnline check, 500-row CSV:")
+        .stdout_contains("W3 xfs station (--station): t(1) ")
+        .stdout_contains("W3 xfs full (--digest blake3): t(1) ")
+        .stdout_contains("W3 ext4 station (--station): t(1) ")
+        .stdout_contains("W3 ext4 full (--digest blake3): t(1) ")
+        .stdout_contains("W3 xfs defaults (SHA-256): N=2 ")
+        .stdout_contains("W3 peak RSS, N=4: station ")
+        .stdout_contains("flash W3 to 2 cards")
         .run();
     let out = &o.stdout;
     for (w, fs, label) in [
@@ -49,4 +57,26 @@ fn bench_script_runs_all_contenders() {
             }
         }
     }
+    // The W3 and flashing rows: every number in them was computed.
+    for line in out
+        .lines()
+        .filter(|l| l.starts_with("W3 ") || l.starts_with("flash W3"))
+    {
+        let numbers: Vec<f64> = line
+            .split(|c: char| c.is_whitespace() || c == ',' || c == '(' || c == ')')
+            .filter_map(|w| w.parse::<f64>().ok())
+            .collect();
+        assert!(numbers.len() >= 2, "no figures in {line}");
+        assert!(numbers.iter().all(|v| v.is_finite()), "{line}");
+    }
+    let flash = out
+        .lines()
+        .find(|l| l.starts_with("flash W3"))
+        .unwrap_or_else(|| panic!("no flash row in:\n{out}"));
+    assert!(
+        flash.contains("burnline ")
+            && flash.contains("bmaptool+cmp ")
+            && flash.contains("cards/hour"),
+        "{flash}"
+    );
 }

@@ -116,9 +116,12 @@ fn flash_from_recipe_keeps_a_ledger() {
     let text = std::fs::read_to_string(&ledger).expect("ledger");
     assert!(!text.contains("ga7XA6"), "no secret in the ledger");
 
-    // A crash: gw-0003 assigned to a card that was pulled, and a torn line.
+    // A crash: gw-0003 assigned to a card that was pulled (a line chained
+    // to the last one, as the ledger writes it), and a torn line.
     let mut text = text;
-    text.push_str("{\"device_name\":\"gw-0003\",\"product_key\":\"a1X2bEnP82z\",\"target\":\"pulled\",\"state\":\"assigned\",\"time\":1}\n{\"device_na");
+    let last = text.lines().last().expect("a line");
+    let prev = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(last.as_bytes()));
+    text.push_str(&format!("{{\"prev\":\"{prev}\",\"device_name\":\"gw-0003\",\"product_key\":\"a1X2bEnP82z\",\"target\":\"pulled\",\"state\":\"assigned\",\"time\":1}}\n{{\"device_na"));
     std::fs::write(&ledger, text).expect("ledger");
     let c3 = d.join("card3");
     flash_recipe(&t, &r, &c, &ledger, &[&c3]).run();

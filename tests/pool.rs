@@ -217,6 +217,13 @@ fn a_crash_after_each_step_settles_on_restart() {
         ]
     );
     assert!(h[6][2].contains("card c2 wiped"), "{h:?}");
+    t.cmd()
+        .args(["pool", "history", "--db", &db.url(), "gw-00001"])
+        .stdout_contains("seq,time_ms,product_key,device_name,from,to,station,target,card,reason")
+        .stdout_contains(",a1X2bEnP82z,gw-00001,written,quarantined,st1,")
+        .stdout_contains("card c2 wiped")
+        .stdout_count(",gw-00001,", 7)
+        .run();
     // A failed write (a target that cannot hold the image is refused before
     // a lease; one that fails while written is quarantined).
     let small = d.join("small.img");
@@ -481,4 +488,57 @@ fn register_host_issued_secrets_are_stored_encrypted_with_the_lease() {
         h.iter().all(|r| r[0].contains("issued secret stored")),
         "{h:?}"
     );
+}
+
+#[test]
+fn an_age_encrypted_list_imports_as_the_plain_one_does() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = Test::new();
+    let d = t.path().to_path_buf();
+    let (recipe, csv) = tiny(&d, 3);
+    let id = d.join("id.txt");
+    t.tool("age-keygen").args(["-o", s(&id)]).run();
+    std::fs::set_permissions(&id, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let recipient = std::fs::read_to_string(&id)
+        .expect("identity")
+        .lines()
+        .find_map(|l| l.strip_prefix("# public key: ").map(str::to_owned))
+        .expect("public key");
+    let sealed = d.join("devices.csv.age");
+    t.tool("age")
+        .args(["-e", "-r", &recipient, "-o", s(&sealed), s(&csv)])
+        .run();
+    let db = Db::Sqlite(d.join("pool.db"));
+    let key = d.join("pool.key");
+    t.cmd()
+        .args(["pool", "init", "--db", &db.url(), "--key-file", s(&key)])
+        .run();
+    t.cmd()
+        .args([
+            "pool",
+            "import",
+            "--db",
+            &db.url(),
+            s(&recipe),
+            "--devices",
+            s(&sealed),
+        ])
+        .args(["--identity", s(&id), "--key-file", s(&key)])
+        .stderr_contains("3 identit(ies) added")
+        .stderr_lacks(secret_of(1))
+        .run();
+    // The plain list is the same identities: nothing more is added.
+    t.cmd()
+        .args([
+            "pool",
+            "import",
+            "--db",
+            &db.url(),
+            s(&recipe),
+            "--devices",
+            s(&csv),
+        ])
+        .args(["--key-file", s(&key)])
+        .stderr_contains("0 identit(ies) added, 3 already in the pool")
+        .run();
 }

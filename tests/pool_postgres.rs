@@ -156,6 +156,21 @@ fn round_trip_bad_input_and_a_dump_without_secrets() {
     .stderr_contains("sslmode=require is not supported")
     .absent(&card)
     .run();
+    // A remote host without TLS is refused, and the password is not echoed.
+    flash(
+        &t,
+        "postgres://u:hunter2pw@db.example.com/line",
+        &recipe,
+        &key,
+        "st1",
+        &[&card],
+    )
+    .status(2)
+    .stderr_contains("not a loopback address")
+    .stderr_lacks("hunter2pw")
+    .stderr_lines(1)
+    .absent(&card)
+    .run();
     // A key file that does not decrypt the pool.
     let other = d.join("other.key");
     pg.createdb("other");
@@ -345,6 +360,7 @@ fn the_server_stopped_under_running_stations() {
             out.stderr
         );
         let last = out.stderr.lines().last().unwrap_or_default().to_owned();
+        eprintln!("a station stopped with: {last}");
         assert!(
             last.contains("lost the pool database")
                 || last.contains("cannot reach the pool database"),

@@ -246,3 +246,47 @@ fn blake3_without_image_hash_records_zeros_and_still_flashes() {
     flash(&t, &st.join("base.img"), &delta, &card).run();
     assert_eq!(sha(&card), sha(&full.join("gw-0001.img")));
 }
+
+#[test]
+fn a_station_base_without_a_bmap_skips_its_holes_and_no_bmap_writes_them() {
+    let t = Test::new();
+    let (r, c) = fixture(t.path(), 1, "");
+    let (full, st) = full_and_station(&t, &r, &c, &[]);
+    let name = &names(1)[0];
+    let delta = st.join(format!("{name}.delta"));
+    let image = std::fs::read(full.join(name)).expect("image");
+    // A used card: every byte 0xff.
+    let card = t.path().join("used-card");
+    std::fs::write(&card, vec![0xffu8; image.len()]).expect("card");
+    let out = flash(&t, &st.join("base.img"), &delta, &card).run();
+    let skipped: u64 = out
+        .stderr
+        .split_once("written and verified")
+        .and_then(|(_, rest)| {
+            rest.split_once('(')?
+                .1
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("no skipped count in: {}", out.stderr));
+    assert!(
+        skipped > (image.len() as u64) / 2,
+        "only {skipped} bytes of holes skipped"
+    );
+    // What was written is the image; what was skipped is the old card.
+    let got = std::fs::read(&card).expect("card");
+    let differing = got.iter().zip(&image).filter(|(a, b)| a != b).count() as u64;
+    assert!(
+        differing > 0 && differing <= skipped,
+        "{differing} bytes differ"
+    );
+    assert!(got.iter().zip(&image).all(|(a, b)| a == b || *a == 0xff));
+    // --no-bmap writes every block: the card is the image.
+    flash(&t, &st.join("base.img"), &delta, &card)
+        .arg("--no-bmap")
+        .stderr_contains("(0 bytes of holes skipped)")
+        .run();
+    assert_eq!(sha(&card), sha(&full.join(name)));
+}

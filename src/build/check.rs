@@ -3,6 +3,7 @@
 //! anything is written.
 
 use crate::devices::check::check_devices;
+use crate::devices::list::DeviceList;
 use crate::error::{Error, Result};
 use crate::layout::{self, Layout};
 use crate::recipe::{self, Recipe};
@@ -10,7 +11,7 @@ use std::path::Path;
 
 /// Loads the recipe, plans the layout and checks the CSV, collecting the
 /// problems of all three before failing.
-pub fn check_all(recipe_path: &Path, devices: &Path) -> Result<(Recipe, Layout, u64)> {
+pub fn check_all(recipe_path: &Path, devices: &DeviceList) -> Result<(Recipe, Layout, u64)> {
     let (recipe, mut problems) = recipe::load_lenient(recipe_path)?;
     let layout = layout::plan(&recipe);
     let count = check_devices(&recipe, devices);

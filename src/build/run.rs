@@ -8,7 +8,8 @@
 //! Finished batches are journaled (`crate::resume`), so a rerun after a kill
 //! finishes only what is missing; a [`Shard`] builds one slice of the CSV;
 //! base+delta output, bmaps and compression are added per device by
-//! `crate::delta` and `crate::output::artifacts`. With BLAKE3 the base's tree
+//! `crate::delta` and `crate::output::artifacts`. With a key, the checksum
+//! list and the manifest are signed last (`crate::signing`). With BLAKE3 the base's tree
 //! is hashed once and each image's checksum rehashes only the leaves its
 //! patches touch.
 
@@ -21,6 +22,7 @@ use crate::delta;
 use crate::device::job::DeviceBuilder;
 use crate::device::staged::Staged;
 use crate::devices::check::expect;
+use crate::devices::list::DeviceList;
 use crate::devices::reader::{DeviceReader, DeviceRow};
 use crate::error::{Error, IoContext, Result};
 use crate::io::atomic;
@@ -30,14 +32,16 @@ use crate::io::tree_digest::BaseTree;
 use crate::manifest::files::Header;
 use crate::manifest::ManifestWriter;
 use crate::output::progress::Progress;
-use crate::recipe::output_spec::{Compression, OutputMode, OutputSpec};
+use crate::recipe::output_spec::{Compression, ImageFormat, OutputMode, OutputSpec};
 use crate::registration::host::HostRegistrar;
 use crate::resume::interrupt::Interrupt;
 use crate::resume::journal::{self, Journal};
 use crate::shard::Shard;
+use crate::signing::key::SigningKey;
 use rayon::prelude::*;
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
 /// Devices per durable batch.
@@ -48,8 +52,8 @@ const BATCH: usize = 64;
 pub struct BuildOptions {
     /// The recipe (YAML).
     pub recipe: PathBuf,
-    /// The device CSV.
-    pub devices: PathBuf,
+    /// The device CSV (plain, or encrypted with age).
+    pub devices: DeviceList,
     /// The output directory (created if missing).
     pub out: PathBuf,
     /// Devices built at once (default: the number of CPUs).
@@ -62,6 +66,8 @@ pub struct BuildOptions {
     pub ca_file: Option<PathBuf>,
     /// What the command line sets over the recipe's `output:`.
     pub output: OutputOverrides,
+    /// The minisign key that signs the checksum list and the manifest.
+    pub sign: Option<Arc<SigningKey>>,
 }
 
 /// The command line's output options; `None` and `false` keep the recipe's.
@@ -77,6 +83,10 @@ pub struct OutputOverrides {
     pub compress: Option<Option<Compression>>,
     /// The checksum kind.
     pub digest: Option<DigestKind>,
+    /// Raw or Android sparse images.
+    pub format: Option<ImageFormat>,
+    /// The Android sparse block size.
+    pub sparse_block_size: Option<burnline_sparse::BlockSize>,
 }
 
 /// How a run ended when it got to the end.
@@ -99,7 +109,7 @@ pub fn run(args: &BuildOptions) -> Result<Summary> {
     for w in recipe.warning_lines() {
         eprintln!("{w}");
     }
-    let spec = output_spec(args, &recipe)?;
+    let spec = output_spec(args, &recipe, layout.disk_size)?;
     let total = shard.map_or(rows, |s| s.rows_in(rows));
     let out = &args.out;
     if out.exists() && !out.is_dir() {
@@ -138,7 +148,14 @@ pub fn run(args: &BuildOptions) -> Result<Summary> {
     };
     // The SHA-256 of `base.img`, which station deltas name; unused otherwise.
     let mut base_sha = [0u8; 32];
-    if spec.mode == OutputMode::BaseDelta {
+    if spec.mode == OutputMode::BaseDelta && spec.format == ImageFormat::AndroidSparse {
+        let sum = delta::base_file::write_sparse(&base, out, spec.sparse_block_size, spec.digest)?;
+        header = Header {
+            mode: Some("station".into()),
+            base: Some(sum),
+            ..header
+        };
+    } else if spec.mode == OutputMode::BaseDelta {
         let (sum, bmap, sha) =
             delta::base_file::write(&base, out, spec.bmap, spec.digest, &base_id)?;
         base_sha = sha;
@@ -239,6 +256,12 @@ pub fn run(args: &BuildOptions) -> Result<Summary> {
     }
     manifest.finish()?;
     crash_point!("build-after-manifest");
+    // Signed only now that what they sign is final and durable; a crash
+    // before this leaves no signature, and the rerun signs.
+    if let Some(key) = &args.sign {
+        crate::signing::sign_file(key, out, spec.digest.sums_file())?;
+        crate::signing::sign_file(key, out, crate::manifest::MANIFEST)?;
+    }
     if failures.is_empty() {
         journal.remove()?;
     }
@@ -279,7 +302,11 @@ fn probe_reflink(base: &File, out: &Path) -> bool {
 }
 
 /// The recipe's output options with the command line's on top.
-fn output_spec(args: &BuildOptions, recipe: &crate::recipe::Recipe) -> Result<OutputSpec> {
+fn output_spec(
+    args: &BuildOptions,
+    recipe: &crate::recipe::Recipe,
+    disk_size: u64,
+) -> Result<OutputSpec> {
     let mut spec = recipe.output;
     let o = &args.output;
     if o.base_delta {
@@ -293,6 +320,18 @@ fn output_spec(args: &BuildOptions, recipe: &crate::recipe::Recipe) -> Result<Ou
     if let Some(d) = o.digest {
         spec.digest = d;
         spec.digest_given = true;
+    }
+    if let Some(f) = o.format {
+        spec.format = f;
+    }
+    if let Some(b) = o.sparse_block_size {
+        spec.sparse_block_size = b;
+    }
+    if let Some(rule) = spec.conflict(disk_size) {
+        return Err(Error::Usage(format!(
+            "{}: {rule}; nothing was written",
+            args.recipe.display()
+        )));
     }
     if spec.mode == OutputMode::BaseDelta && spec.compress.is_some() {
         eprintln!("burnline: note: compression applies to full images; station output stays raw");
@@ -311,7 +350,7 @@ fn run_fingerprint(
     base_id: &[u8; 32],
 ) -> Result<String> {
     let recipe = std::fs::read(&args.recipe).at("reading", &args.recipe)?;
-    let csv = std::fs::read(&args.devices).at("reading", &args.devices)?;
+    let csv = args.devices.read_all()?;
     let opts = format!(
         "{}|{:?}|{:?}|{}",
         env!("CARGO_PKG_VERSION"),

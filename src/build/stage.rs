@@ -1,6 +1,7 @@
 //! One device's outputs, as the run's output options ask: a delta over the
-//! base (base+delta output), or a full image with its bmap and compression;
-//! everything under temp names for [`super::settle`] to put in place.
+//! base (base+delta output), or a full image with its bmap and compression,
+//! or as an Android sparse image; everything under temp names for
+//! [`super::settle`] to put in place.
 
 use crate::delta::device as device_delta;
 use crate::device::job::{DeviceBuilder, Job};
@@ -8,7 +9,8 @@ use crate::device::staged::Staged;
 use crate::error::Result;
 use crate::output::artifacts;
 use crate::output::device::write_image;
-use crate::recipe::output_spec::{OutputMode, OutputSpec};
+use crate::output::sparse;
+use crate::recipe::output_spec::{ImageFormat, OutputMode, OutputSpec};
 
 /// Writes `job`'s outputs under temp names. `base_sha` is the SHA-256 of
 /// `base.img`, which deltas name.
@@ -20,6 +22,9 @@ pub fn stage(
 ) -> Result<Staged> {
     match spec.mode {
         OutputMode::BaseDelta => device_delta::build(builder, job, base_sha, spec),
+        OutputMode::Full if spec.format == ImageFormat::AndroidSparse => {
+            sparse::stage_full(builder, job, spec)
+        }
         OutputMode::Full => {
             let b = write_image(builder, job)?;
             artifacts::finish(b, job, builder.base, spec)

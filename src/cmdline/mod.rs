@@ -33,6 +33,9 @@ pub enum Command {
     /// Work on manifests.
     #[command(subcommand)]
     Manifest(ManifestCommand),
+    /// Check or sign a ledger's hash chain (registration or station ledger).
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
     /// Register one device (一型一密) and print `DeviceInfo: PK DN DS`.
     Register(RegisterArgs),
     /// Run a local stand-in for the platform's registration service.
@@ -103,9 +106,9 @@ pub struct StationReportArgs {
 pub struct BuildArgs {
     /// The recipe (YAML).
     pub recipe: PathBuf,
-    /// The device CSV.
-    #[arg(long)]
-    pub devices: PathBuf,
+    /// The device CSV (plain, or encrypted with age).
+    #[command(flatten)]
+    pub devices: DevicesArg,
     /// Output directory (created if missing).
     #[arg(long, default_value = "out")]
     pub out: PathBuf,
@@ -139,12 +142,87 @@ pub struct BuildArgs {
     /// only what differs per device; with --station, deltas record BLAKE3).
     #[arg(long, value_enum)]
     pub digest: Option<DigestArg>,
+    /// The image format (overrides the recipe's `output.format`): raw, or
+    /// android-sparse (`NAME.simg`; with --station `base.simg` and
+    /// `NAME.delta.simg`).
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+    /// The Android sparse block size in bytes, a multiple of 512 up to
+    /// 1048576 (overrides `output.sparse_block_size`; default 4096).
+    #[arg(long, value_name = "BYTES")]
+    pub sparse_block_size: Option<burnline_sparse::BlockSize>,
     /// Build only shard K of N (1-based): CSV rows with index % N == K-1.
     #[arg(long, value_name = "K/N")]
     pub shard: Option<crate::shard::Shard>,
     /// Build shard JOB_COMPLETION_INDEX+1 of N (Kubernetes Indexed Jobs).
     #[arg(long, value_name = "N")]
     pub shard_count: Option<u64>,
+    /// Sign the checksum list and the manifest with a minisign key.
+    #[command(flatten)]
+    pub sign: SignArg,
+}
+
+/// `--sign KEY [--sign-password-file FILE]`: a minisign secret key to sign
+/// with, its password from the file or from BURNLINE_SIGN_PASSWORD (never
+/// the command line; a key made with `minisign -G -W` has none).
+#[derive(Debug, Clone, Args)]
+pub struct SignArg {
+    /// A minisign secret key (`minisign -G`): writes `SHA256SUMS.minisig`
+    /// (or `B3SUMS.minisig`) and `manifest.json.minisig`.
+    #[arg(long, value_name = "KEY")]
+    pub sign: Option<PathBuf>,
+    /// A file whose first line is the key's password (default: the
+    /// environment variable BURNLINE_SIGN_PASSWORD).
+    #[arg(long, value_name = "FILE", requires = "sign")]
+    pub sign_password_file: Option<PathBuf>,
+}
+
+impl SignArg {
+    /// The key, loaded (and decrypted), when --sign was given.
+    pub fn load(&self) -> crate::error::Result<Option<crate::signing::key::SigningKey>> {
+        self.sign
+            .as_deref()
+            .map(|k| crate::signing::key::SigningKey::load(k, self.sign_password_file.as_deref()))
+            .transpose()
+    }
+}
+
+/// `--devices CSV [--identity FILE]`: the device list, the same in every
+/// command that reads one. An age-encrypted list (`devices.csv.age`) is
+/// decrypted while it is read, with the identity from `--identity` or the
+/// file named by `BURNLINE_AGE_IDENTITY`.
+#[derive(Debug, Clone, Args)]
+pub struct DevicesArg {
+    /// The device CSV, or an age file holding it (`age -e -r RECIPIENT`).
+    #[arg(long)]
+    pub devices: PathBuf,
+    /// The identity that decrypts it.
+    #[command(flatten)]
+    pub identity: IdentityArg,
+}
+
+impl DevicesArg {
+    /// The list to read.
+    pub fn list(&self) -> crate::devices::list::DeviceList {
+        self.identity.list(&self.devices)
+    }
+}
+
+/// `--identity FILE`, for an age-encrypted `--devices` (`flash`, whose
+/// `--devices` is optional, takes this one alone).
+#[derive(Debug, Clone, Args)]
+pub struct IdentityArg {
+    /// The age identity (`age-keygen`'s file, mode 0600) that decrypts an
+    /// encrypted --devices (default: the file named by BURNLINE_AGE_IDENTITY).
+    #[arg(long, value_name = "FILE")]
+    pub identity: Option<PathBuf>,
+}
+
+impl IdentityArg {
+    /// The device list at `devices`, read with this identity.
+    pub fn list(&self, devices: &std::path::Path) -> crate::devices::list::DeviceList {
+        crate::devices::list::DeviceList::new(devices, self.identity.as_deref())
+    }
 }
 
 /// `--compress`
@@ -160,6 +238,15 @@ pub enum CompressArg {
     None,
 }
 
+/// `--format`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// Raw disk images.
+    Raw,
+    /// Android sparse images (fastboot, uuu, `simg2img`).
+    AndroidSparse,
+}
+
 /// `--digest`
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DigestArg {
@@ -172,8 +259,9 @@ pub enum DigestArg {
 /// `burnline flash`
 #[derive(Debug, Args)]
 pub struct FlashArgs {
-    /// Images (`.img`, `.img.zst|.xz|.gz`), or one base image followed by
-    /// deltas (one per target, in order).
+    /// Images (`.img`, `.img.zst|.xz|.gz`, Android sparse `.simg`), or one
+    /// base image followed by deltas (`.img.delta` or `.delta.simg`, one
+    /// per target, in order).
     pub images: Vec<PathBuf>,
     /// A card to write (block device or regular file); repeat for several.
     #[arg(long = "target", required = true)]
@@ -188,9 +276,12 @@ pub struct FlashArgs {
     /// identity per target.
     #[arg(long)]
     pub recipe: Option<PathBuf>,
-    /// The device CSV, with --recipe.
+    /// The device CSV, with --recipe (plain, or encrypted with age).
     #[arg(long, requires = "recipe")]
     pub devices: Option<PathBuf>,
+    /// The identity that decrypts an encrypted --devices.
+    #[command(flatten)]
+    pub identity: IdentityArg,
     /// The station ledger, with --recipe (default: ./burnline-ledger.jsonl).
     #[arg(long)]
     pub ledger: Option<PathBuf>,
@@ -200,7 +291,7 @@ pub struct FlashArgs {
     pub ca_file: Option<PathBuf>,
     /// Lease identities from this pool (`sqlite:PATH`, `postgres://…`),
     /// with --recipe, --station and --key-file, instead of --devices.
-    #[arg(long, requires_all = ["recipe", "station", "key_file"], conflicts_with_all = ["devices", "ledger"])]
+    #[arg(long, value_parser = PoolUrlParser, requires_all = ["recipe", "station", "key_file"], conflicts_with_all = ["devices", "ledger"])]
     pub pool: Option<burnline_pool::PoolUrl>,
     /// With --pool: this station's name (one live process per name).
     #[arg(long, requires = "pool")]
@@ -228,14 +319,56 @@ pub enum PoolCommand {
     Export(PoolExportArgs),
     /// Put a quarantined identity back in the pool.
     Release(PoolReleaseArgs),
+    /// The append-only history: every change of every identity, in order.
+    History(PoolHistoryArgs),
+}
+
+/// `burnline pool history`
+#[derive(Debug, Args)]
+pub struct PoolHistoryArgs {
+    /// The pool.
+    #[command(flatten)]
+    pub db: PoolDb,
+    /// Only this DeviceName's changes.
+    pub device_name: Option<String>,
 }
 
 /// `--db URL`
 #[derive(Debug, Args)]
 pub struct PoolDb {
     /// The pool: `sqlite:PATH` or `postgres://USER@HOST/DB`.
-    #[arg(long = "db")]
+    #[arg(long = "db", value_parser = PoolUrlParser)]
     pub db: burnline_pool::PoolUrl,
+}
+
+/// Parses a pool URL without echoing it: clap's own message for a bad
+/// value quotes the value, which may hold a database password.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolUrlParser;
+
+impl clap::builder::TypedValueParser for PoolUrlParser {
+    type Value = burnline_pool::PoolUrl;
+
+    fn parse_ref(
+        &self,
+        _cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Self::Value, clap::Error> {
+        let name = arg.map_or_else(|| "--db".to_owned(), |a| format!("--{}", a.get_id()));
+        let text = value.to_str().ok_or_else(|| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("{name}: not UTF-8\n"),
+            )
+        })?;
+        text.parse().map_err(|e: String| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("{name}: {e}\n"),
+            )
+        })
+    }
 }
 
 /// `burnline pool init`
@@ -257,9 +390,9 @@ pub struct PoolImportArgs {
     pub db: PoolDb,
     /// The recipe the identities are for (YAML).
     pub recipe: PathBuf,
-    /// The device CSV.
-    #[arg(long)]
-    pub devices: PathBuf,
+    /// The device CSV (or an age file holding it).
+    #[command(flatten)]
+    pub devices: DevicesArg,
     /// The pool's key file.
     #[arg(long)]
     pub key_file: PathBuf,
@@ -334,6 +467,45 @@ pub struct MergeArgs {
     /// Where the merged manifest (and the files, linked or copied) go.
     #[arg(long)]
     pub out: PathBuf,
+    /// Sign the merged checksum list and manifest with a minisign key.
+    #[command(flatten)]
+    pub sign: SignArg,
+    /// The minisign public key each shard's signatures are checked with.
+    #[arg(long, value_name = "KEY")]
+    pub pubkey: Option<PathBuf>,
+    /// Refuse a shard whose manifest or checksum list is not signed by
+    /// --pubkey.
+    #[arg(long, requires = "pubkey")]
+    pub require_signed: bool,
+}
+
+/// `burnline ledger …`
+#[derive(Debug, Subcommand)]
+pub enum LedgerCommand {
+    /// Check the hash chain of a ledger and, with --pubkey, its signed head.
+    Verify(LedgerVerifyArgs),
+    /// Write FILE.head (line count and last hash) and sign it.
+    Sign(LedgerSignArgs),
+}
+
+/// `burnline ledger verify`
+#[derive(Debug, Args)]
+pub struct LedgerVerifyArgs {
+    /// The ledger (`registrations.jsonl`, a station ledger, any burnline log).
+    pub file: PathBuf,
+    /// Also check FILE.head and FILE.head.minisig with this minisign public key.
+    #[arg(long, value_name = "KEY")]
+    pub pubkey: Option<PathBuf>,
+}
+
+/// `burnline ledger sign`
+#[derive(Debug, Args)]
+pub struct LedgerSignArgs {
+    /// The ledger.
+    pub file: PathBuf,
+    /// The minisign secret key (required).
+    #[command(flatten)]
+    pub sign: SignArg,
 }
 
 /// `burnline check`
@@ -341,9 +513,9 @@ pub struct MergeArgs {
 pub struct CheckArgs {
     /// The recipe (YAML).
     pub recipe: PathBuf,
-    /// The device CSV.
-    #[arg(long)]
-    pub devices: PathBuf,
+    /// The device CSV (plain, or encrypted with age).
+    #[command(flatten)]
+    pub devices: DevicesArg,
 }
 
 /// `burnline plan`
@@ -374,6 +546,10 @@ pub struct InspectArgs {
 pub struct VerifyArgs {
     /// An output directory holding `manifest.json`.
     pub dir: PathBuf,
+    /// Check `manifest.json.minisig` and `SHA256SUMS.minisig` (or
+    /// `B3SUMS.minisig`) with this minisign public key before any hash.
+    #[arg(long, value_name = "KEY")]
+    pub pubkey: Option<PathBuf>,
 }
 
 /// `burnline register`
@@ -476,9 +652,9 @@ pub struct MqttCredentialsArgs {
 pub struct LoginCheckArgs {
     /// The recipe (YAML), 一机一密 (`auth.mode: device-secret`).
     pub recipe: PathBuf,
-    /// The device CSV with each DeviceSecret.
-    #[arg(long)]
-    pub devices: PathBuf,
+    /// The device CSV with each DeviceSecret (plain, or encrypted with age).
+    #[command(flatten)]
+    pub devices: DevicesArg,
     /// Where to log in: `mqtts://HOST:PORT`, or `HOST:PORT` / `mqtt://HOST:PORT`
     /// for plain TCP to a loopback emulator (default: TLS to each device's
     /// `<PK>.iot-as-mqtt.<region>.aliyuncs.com:8883`).

@@ -3,18 +3,20 @@
 //! status.
 
 use crate::build::run::{self, BuildOptions, OutputOverrides};
-use crate::cmdline::{BuildArgs, CompressArg, DigestArg};
+use crate::cmdline::{BuildArgs, CompressArg, DigestArg, FormatArg};
 use crate::error::{Error, Result};
 use crate::io::hash::DigestKind;
-use crate::recipe::output_spec::Compression;
+use crate::recipe::output_spec::{Compression, ImageFormat};
 use crate::shard::Shard;
 
 /// Runs `build`.
 pub fn run(args: &BuildArgs) -> Result<()> {
     let shard = Shard::from_args(args.shard, args.shard_count, |k| std::env::var(k).ok())?;
+    // A wrong key or password stops the build before anything is written.
+    let sign = args.sign.load()?.map(std::sync::Arc::new);
     let opts = BuildOptions {
         recipe: args.recipe.clone(),
-        devices: args.devices.clone(),
+        devices: args.devices.list(),
         out: args.out.clone(),
         jobs: args.jobs,
         json: args.json,
@@ -34,14 +36,20 @@ pub fn run(args: &BuildArgs) -> Result<()> {
                 DigestArg::Sha256 => DigestKind::Sha256,
                 DigestArg::Blake3 => DigestKind::Blake3,
             }),
+            format: args.format.map(|f| match f {
+                FormatArg::Raw => ImageFormat::Raw,
+                FormatArg::AndroidSparse => ImageFormat::AndroidSparse,
+            }),
+            sparse_block_size: args.sparse_block_size,
         },
+        sign,
     };
     let summary = run::run(&opts)?;
     for f in &summary.failures {
         eprintln!(
             "error: device {} ({}:{}): {}",
             f.device_name,
-            args.devices.display(),
+            args.devices.devices.display(),
             f.line,
             f.error
         );

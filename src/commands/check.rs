@@ -2,11 +2,20 @@
 
 use crate::build::check::check_all;
 use crate::cmdline::CheckArgs;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Runs `check`.
 pub fn run(args: &CheckArgs) -> Result<()> {
-    let (recipe, layout, count) = check_all(&args.recipe, &args.devices)?;
+    let (recipe, layout, count) = check_all(&args.recipe, &args.devices.list())?;
+    // What `build` refuses of the recipe's output options before it writes
+    // (there, once its flags are applied).
+    if let Some(rule) = recipe.output.conflict(layout.disk_size) {
+        return Err(Error::invalid(
+            recipe.path.display().to_string(),
+            "output",
+            rule,
+        ));
+    }
     for w in recipe.warning_lines() {
         eprintln!("{w}");
     }
@@ -16,7 +25,7 @@ pub fn run(args: &CheckArgs) -> Result<()> {
         layout.partitions.len(),
         layout.disk_size,
         count,
-        args.devices.display()
+        args.devices.devices.display()
     );
     Ok(())
 }

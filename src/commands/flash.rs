@@ -27,6 +27,7 @@ pub fn run(args: &FlashArgs) -> Result<()> {
         ));
     }
     if let (Some(recipe), Some(devices)) = (&args.recipe, &args.devices) {
+        let devices = &args.identity.list(devices);
         if !args.images.is_empty() {
             return Err(Error::Usage(
                 "give images or --recipe/--devices, not both".into(),

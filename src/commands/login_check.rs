@@ -41,7 +41,7 @@ struct Failed {
 
 /// Runs `login-check`.
 pub fn run(args: &LoginCheckArgs) -> Result<()> {
-    let (recipe, _, total) = check_all(&args.recipe, &args.devices)?;
+    let (recipe, _, total) = check_all(&args.recipe, &args.devices.list())?;
     if !matches!(recipe.auth.mode, AuthMode::DeviceSecret) {
         return Err(Error::invalid(
             recipe.path.display().to_string(),
@@ -78,9 +78,9 @@ pub fn run(args: &LoginCheckArgs) -> Result<()> {
         .region
         .clone()
         .unwrap_or_else(|| DEFAULT_REGION.to_owned());
-    let reader = Mutex::new(DeviceReader::open(&args.devices, expect(&recipe))?);
+    let reader = Mutex::new(DeviceReader::open(&args.devices.list(), expect(&recipe))?);
     let failed: Mutex<Vec<Failed>> = Mutex::new(Vec::new());
-    let csv = args.devices.display().to_string();
+    let csv = args.devices.devices.display().to_string();
     std::thread::scope(|scope| {
         for _ in 0..jobs {
             scope.spawn(|| loop {

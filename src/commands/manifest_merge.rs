@@ -4,21 +4,34 @@
 //! or missing slices are refused. Files are hard-linked (or copied) into the
 //! output directory unless they are already there, so `sha256sum -c
 //! SHA256SUMS` (or `b3sum -c B3SUMS`) passes in it. All shards must list
-//! their files with the same checksum kind.
+//! their files with the same checksum kind. With `--pubkey KEY` each
+//! shard's signatures are checked when it has them, and with
+//! `--require-signed` a shard without them is refused; with `--sign KEY`
+//! the merged checksum list and manifest are signed.
 
 use crate::cmdline::MergeArgs;
 use crate::error::{Error, IoContext, Result};
 use crate::io::hash::DigestKind;
 use crate::manifest::files::Header;
-use crate::manifest::{Entry, Manifest, ManifestWriter};
+use crate::manifest::signed::read_verified;
+use crate::manifest::{Entry, Manifest, ManifestWriter, MANIFEST};
+use crate::signing::verify::VerifyingKey;
+use crate::signing::SIG_SUFFIX;
 use std::collections::HashSet;
 use std::path::Path;
 
 /// Runs `manifest merge`.
 pub fn run(args: &MergeArgs) -> Result<()> {
+    let sign = args.sign.load()?;
+    let pubkey = args.pubkey.as_deref().map(VerifyingKey::load).transpose()?;
     let mut shards: Vec<(&Path, Manifest)> = Vec::new();
     for d in &args.dirs {
-        shards.push((d.as_path(), Manifest::read(d)?));
+        let signed = d.join(format!("{MANIFEST}{SIG_SUFFIX}")).exists();
+        let m = match &pubkey {
+            Some(key) if signed || args.require_signed => read_verified(d, key)?,
+            _ => Manifest::read(d)?,
+        };
+        shards.push((d.as_path(), m));
     }
     let refuse = |why: String| Err(Error::Usage(format!("manifest merge: {why}")));
     let first = &shards[0].1;
@@ -115,6 +128,10 @@ pub fn run(args: &MergeArgs) -> Result<()> {
         w.push(e)?;
     }
     w.finish()?;
+    if let Some(key) = &sign {
+        crate::signing::sign_file(key, &args.out, kind.sums_file())?;
+        crate::signing::sign_file(key, &args.out, MANIFEST)?;
+    }
     eprintln!(
         "burnline: merged {} shard(s), {} device(s), into {}",
         s0.count,

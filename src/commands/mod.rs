@@ -8,6 +8,7 @@ pub mod check;
 pub mod emulator;
 pub mod flash;
 pub mod inspect;
+pub mod ledger;
 pub mod login_check;
 pub mod manifest_merge;
 pub mod mqtt_credentials;
@@ -43,6 +44,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Verify(a) => verify::run(&a),
         Command::Flash(a) => flash::run(&a),
         Command::Manifest(crate::cmdline::ManifestCommand::Merge(a)) => manifest_merge::run(&a),
+        Command::Ledger(c) => ledger::run(&c),
         Command::Register(a) => register::run(&a),
         Command::Emulator(a) => emulator::run(&a),
         Command::Pool(c) => pool::run(&c),

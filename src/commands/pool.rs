@@ -7,8 +7,8 @@
 
 use crate::build::check::check_all;
 use crate::cmdline::{
-    ExportFormat, FlashArgs, PoolCommand, PoolExportArgs, PoolImportArgs, PoolInitArgs,
-    PoolReleaseArgs, PoolStatusArgs,
+    ExportFormat, FlashArgs, PoolCommand, PoolExportArgs, PoolHistoryArgs, PoolImportArgs,
+    PoolInitArgs, PoolReleaseArgs, PoolStatusArgs,
 };
 use crate::devices::check::expect;
 use crate::devices::reader::DeviceReader;
@@ -26,6 +26,7 @@ pub fn run(cmd: &PoolCommand) -> Result<()> {
         PoolCommand::Status(a) => status(a),
         PoolCommand::Export(a) => export(a),
         PoolCommand::Release(a) => release(a),
+        PoolCommand::History(a) => history(a),
     }
 }
 
@@ -50,9 +51,10 @@ fn init(a: &PoolInitArgs) -> Result<()> {
 }
 
 fn import(a: &PoolImportArgs) -> Result<()> {
-    let (recipe, _, _) = check_all(&a.recipe, &a.devices)?;
+    let list = a.devices.list();
+    let (recipe, _, _) = check_all(&a.recipe, &list)?;
     let pool = Pool::open(&a.db.db, Some(&a.key_file))?;
-    let mut reader = DeviceReader::open(&a.devices, expect(&recipe))?;
+    let mut reader = DeviceReader::open(&list, expect(&recipe))?;
     let mut rows = Vec::new();
     let mut lines = Vec::new();
     while let Some(row) = reader.next_row() {
@@ -77,7 +79,7 @@ fn import(a: &PoolImportArgs) -> Result<()> {
                 .map(|i| {
                     let (line, name) = &lines[i];
                     Problem::new(
-                        format!("{}:{line}", a.devices.display()),
+                        format!("{list}:{line}"),
                         "DeviceName",
                         format!(
                             "`{name}` is already in the pool with a different DeviceSecret; nothing was imported"
@@ -268,6 +270,50 @@ fn release(a: &PoolReleaseArgs) -> Result<()> {
     pool.release(a.product_key.as_deref(), &a.device_name, &a.reason)?;
     eprintln!("burnline: {} is back in the pool", a.device_name);
     Ok(())
+}
+
+fn history(a: &PoolHistoryArgs) -> Result<()> {
+    let pool = Pool::open(&a.db.db, None)?;
+    let mut w = csv::Writer::from_writer(std::io::stdout().lock());
+    let io = |e: csv::Error| Error::Io {
+        context: "writing the history".into(),
+        source: std::io::Error::other(e.to_string()),
+    };
+    w.write_record([
+        "seq",
+        "time_ms",
+        "product_key",
+        "device_name",
+        "from",
+        "to",
+        "station",
+        "target",
+        "card",
+        "reason",
+    ])
+    .map_err(io)?;
+    for h in pool.history()? {
+        if a.device_name.as_ref().is_some_and(|d| *d != h.device_name) {
+            continue;
+        }
+        w.write_record([
+            h.seq.to_string(),
+            h.time.to_string(),
+            h.product_key,
+            h.device_name,
+            h.from.map(|s| s.as_str().to_owned()).unwrap_or_default(),
+            h.to.as_str().to_owned(),
+            h.station.unwrap_or_default(),
+            h.target.unwrap_or_default(),
+            h.card.unwrap_or_default(),
+            h.reason,
+        ])
+        .map_err(io)?;
+    }
+    w.flush().map_err(|e| Error::Io {
+        context: "writing the history".into(),
+        source: e,
+    })
 }
 
 /// `flash --pool URL --recipe R --station NAME --key-file K --target …`:

@@ -1,13 +1,17 @@
 //! `burnline verify DIR`: re-hashes every file the manifest lists (device
 //! outputs, their side files such as bmaps, and a station's base image and
 //! its bmap) and compares size and checksum (SHA-256 or BLAKE3, whichever
-//! the manifest lists).
+//! the manifest lists). With `--pubkey KEY` the signatures of the manifest
+//! and of the checksum list are checked first (`crate::manifest::signed`):
+//! a bad signature stops it before any file is hashed (exit 2).
 
 use crate::cmdline::VerifyArgs;
 use crate::error::{Error, IoContext, Result};
 use crate::io::hash::hash_file;
 use crate::manifest::files::{FileSum, Sum};
+use crate::manifest::signed::read_verified;
 use crate::manifest::Manifest;
+use crate::signing::verify::VerifyingKey;
 use rayon::prelude::*;
 
 /// Every file the manifest vouches for.
@@ -32,7 +36,19 @@ fn listed(m: &Manifest) -> Vec<FileSum> {
 
 /// Runs `verify`.
 pub fn run(args: &VerifyArgs) -> Result<()> {
-    let manifest = Manifest::read(&args.dir)?;
+    let manifest = match &args.pubkey {
+        Some(k) => {
+            let key = VerifyingKey::load(k)?;
+            let m = read_verified(&args.dir, &key)?;
+            eprintln!(
+                "ok: {} and its checksum list are signed by {}",
+                args.dir.join(crate::manifest::MANIFEST).display(),
+                k.display()
+            );
+            m
+        }
+        None => Manifest::read(&args.dir)?,
+    };
     let files = listed(&manifest);
     let bad: Vec<String> = files
         .par_iter()

@@ -1,7 +1,9 @@
 //! Puts the run's base image in place as `base.img` (and `base.img.bmap`
 //! when bmaps are asked for): temp, fsync, rename, fsync dir. It holds no
 //! secret, so it is readable by all (0644). It is listed with the build's
-//! checksum kind; deltas name it by its SHA-256 either way.
+//! checksum kind; deltas name it by its SHA-256 either way. With
+//! `--format android-sparse` it is `base.simg` instead ([`write_sparse`]),
+//! its holes DONT_CARE chunks.
 
 use crate::base::Base;
 use crate::error::{IoContext, Result};
@@ -10,11 +12,37 @@ use crate::io::extents::copy_extents;
 use crate::io::hash::{hash_patched, DigestKind};
 use crate::manifest::files::{FileSum, Sum};
 use crate::output::artifacts;
+use burnline_sparse::BlockSize;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 /// The station base's file name.
 pub const BASE_IMG: &str = "base.img";
+/// The station base's file name as an Android sparse image.
+pub const BASE_SIMG: &str = "base.simg";
+
+/// Writes `base.simg` (blocks of `bs`) into `out`: temp, fsync, rename,
+/// fsync dir; returns its listing (with a `kind` checksum).
+pub fn write_sparse(base: &Base, out: &Path, bs: BlockSize, kind: DigestKind) -> Result<FileSum> {
+    let dest = out.join(BASE_SIMG);
+    let w = crate::output::sparse::write(&dest, base, &[], &base.extents, bs, kind)?;
+    let done = w
+        .file
+        .set_permissions(std::fs::Permissions::from_mode(0o644))
+        .and_then(|()| w.file.sync_all())
+        .at("syncing", &w.temp)
+        .and_then(|()| std::fs::rename(&w.temp, &dest).at("renaming into place", &dest));
+    if let Err(e) = done {
+        let _ = std::fs::remove_file(&w.temp);
+        return Err(e);
+    }
+    atomic::sync_dir(out)?;
+    Ok(FileSum {
+        file: BASE_SIMG.to_owned(),
+        size: w.size,
+        sum: Sum::new(kind, &w.digest),
+    })
+}
 
 /// Writes `base.img` (and its bmap) into `out`; returns their listings
 /// (with `kind` checksums; `base_blake3` is the base's BLAKE3, listed when

@@ -4,6 +4,10 @@
 //! base plus patches: by default BLAKE3 from the base's tree (a few leaves
 //! per device), or with `--digest sha256` SHA-256 (a pass over the whole
 //! disk). The delta file itself is listed with the run's checksum kind.
+//! With `--format android-sparse` the delta is an Android sparse file
+//! instead (`NAME.delta.simg`): the device's own blocks (those its patches
+//! touch, base bytes around the patches included) as RAW or FILL, every
+//! other block DONT_CARE, so writing it over `base.simg` gives the image.
 
 use super::format;
 use crate::device::entry::entry_for;
@@ -13,7 +17,8 @@ use crate::error::{IoContext, Result};
 use crate::io::atomic;
 use crate::io::hash::{hash_patched, DigestKind, StreamHash};
 use crate::manifest::files::Sum;
-use crate::recipe::output_spec::OutputSpec;
+use crate::output::sparse;
+use crate::recipe::output_spec::{ImageFormat, OutputSpec};
 use std::io::Write;
 
 /// The delta's file name for a device's image name (`x.img` → `x.img.delta`).
@@ -47,21 +52,41 @@ pub fn build(
         _ => hash_patched(&base.file, base.len, &base.extents, patches)
             .at("hashing the image of", &dest)?,
     };
-    let bytes = format::encode(base.len, base_sha, kind, &digest, patches).at("encoding", &dest)?;
-    let written =
-        atomic::create_temp(&tmp).and_then(|mut f| f.write_all(&bytes).at("writing", &tmp));
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
-    }
-    let mut file_hash = StreamHash::new(spec.digest);
-    file_hash.update(&bytes);
+    let (file, dest, tmp, size, file_digest) = if spec.format == ImageFormat::AndroidSparse {
+        let file = sparse::delta_simg_name(&image);
+        let dest = builder.out_dir.join(&file);
+        let own: Vec<(u64, u64)> = patches
+            .iter()
+            .map(|p| (p.offset, p.bytes.len() as u64))
+            .collect();
+        let w = sparse::write(
+            &dest,
+            base,
+            patches,
+            &own,
+            spec.sparse_block_size,
+            spec.digest,
+        )?;
+        (file, dest, w.temp, w.size, w.digest)
+    } else {
+        let bytes =
+            format::encode(base.len, base_sha, kind, &digest, patches).at("encoding", &dest)?;
+        let written =
+            atomic::create_temp(&tmp).and_then(|mut f| f.write_all(&bytes).at("writing", &tmp));
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+        let mut file_hash = StreamHash::new(spec.digest);
+        file_hash.update(&bytes);
+        (file, dest, tmp, bytes.len() as u64, file_hash.finalize())
+    };
     let mut entry = entry_for(
         builder,
         job,
         file,
-        bytes.len() as u64,
-        Sum::new(spec.digest, &file_hash.finalize()),
+        size,
+        Sum::new(spec.digest, &file_digest),
     );
     if image_digest {
         entry.artifacts.set_image_sum(Sum::new(kind, &digest));

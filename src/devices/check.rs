@@ -5,13 +5,13 @@
 //! To keep memory flat on large fleets only a 16-byte digest of each name is
 //! kept, not the names themselves.
 
+use super::list::DeviceList;
 use super::reader::{DeviceReader, Expect};
 use crate::error::{Error, Problem, Result};
 use crate::identity::{file_name, rules};
 use crate::recipe::{AuthMode, Recipe, RegisterAt};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::path::Path;
 
 /// What the CSV must provide under this recipe.
 pub fn expect(recipe: &Recipe) -> Expect {
@@ -42,9 +42,9 @@ fn digest(kind: u8, value: &str) -> [u8; 16] {
 }
 
 /// Streams the CSV and returns the number of devices, or every problem found.
-pub fn check_devices(recipe: &Recipe, csv: &Path) -> Result<u64> {
+pub fn check_devices(recipe: &Recipe, csv: &DeviceList) -> Result<u64> {
     let mut reader = DeviceReader::open(csv, expect(recipe))?;
-    let at = csv.display().to_string();
+    let at = csv.to_string();
     let mut problems: Vec<Problem> = Vec::new();
     let mut names: HashMap<[u8; 16], u64> = HashMap::new();
     let mut files: HashMap<[u8; 16], u64> = HashMap::new();

@@ -1,5 +1,7 @@
-//! The device list: a CSV streamed row by row ([`reader`]) and checked as a
-//! whole before anything is written ([`check`]).
+//! The device list: a CSV, plain or encrypted at rest ([`list`]), streamed
+//! row by row ([`reader`]) and checked as a whole before anything is written
+//! ([`check`]).
 
 pub mod check;
+pub mod list;
 pub mod reader;

@@ -2,13 +2,16 @@
 //! in any order (`DeviceName,DeviceSecret,ProductKey` from the console's
 //! certificate download, `DeviceName,Nickname` from its batch-create
 //! template); a UTF-8 BOM is accepted and unknown columns are ignored. Only
-//! one row is held in memory at a time.
+//! one row is held in memory at a time. The file may be encrypted with age
+//! ([`super::list`]): it is then decrypted as it is read, and line numbers
+//! are those of the plaintext.
 
+use super::list::DeviceList;
 use crate::error::{Error, Problem, Result};
 use crate::identity::rules;
 use crate::secret::Secret;
-use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::io::Read;
+use std::path::PathBuf;
 
 /// One device from the CSV.
 #[derive(Debug)]
@@ -37,7 +40,7 @@ pub struct Expect {
 /// A streaming reader over the device CSV.
 pub struct DeviceReader {
     path: PathBuf,
-    reader: csv::Reader<File>,
+    reader: csv::Reader<Box<dyn Read + Send>>,
     record: csv::StringRecord,
     name_col: usize,
     secret_col: Option<usize>,
@@ -46,6 +49,8 @@ pub struct DeviceReader {
     index: u64,
     /// Fields in the header row.
     header_fields: usize,
+    /// The input failed (a truncated encrypted list): no more rows.
+    failed: bool,
 }
 
 fn normalize(header: &str) -> String {
@@ -59,23 +64,25 @@ fn normalize(header: &str) -> String {
 }
 
 impl DeviceReader {
-    /// Opens the CSV and finds its columns.
-    pub fn open(path: &Path, expect: Expect) -> Result<Self> {
+    /// Opens the CSV (decrypting it when it is an age file) and finds its
+    /// columns.
+    pub fn open(list: &DeviceList, expect: Expect) -> Result<Self> {
+        let path = list.path.as_path();
         let at = path.display().to_string();
-        let file = File::open(path)
-            .map_err(|e| Error::invalid(&at, "", format!("cannot read the device CSV: {e}")))?;
+        let file = list.open()?;
         let mut reader = csv::ReaderBuilder::new()
             .flexible(true)
             .trim(csv::Trim::All)
             .from_reader(file);
         let headers = reader
             .headers()
-            .map_err(|e| {
-                Error::invalid(
+            .map_err(|e| match e.kind() {
+                csv::ErrorKind::Io(io) => Error::invalid(&at, "", io.to_string()),
+                _ => Error::invalid(
                     format!("{at}:1"),
                     "",
                     format!("cannot read the header row: {e}"),
-                )
+                ),
             })?
             .clone();
         let find = |name: &str| headers.iter().position(|h| normalize(h) == name);
@@ -129,6 +136,7 @@ impl DeviceReader {
                 expect,
                 index: 0,
                 header_fields: headers.len(),
+                failed: false,
             }),
             _ => Err(Error::Invalid(problems)),
         }
@@ -136,16 +144,25 @@ impl DeviceReader {
 
     /// The next row, checked on its own. `None` at the end of the file.
     pub fn next_row(&mut self) -> Option<Result<DeviceRow, Vec<Problem>>> {
+        if self.failed {
+            return None;
+        }
         let at = self.path.display().to_string();
         match self.reader.read_record(&mut self.record) {
             Ok(false) => None,
             Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
-                Some(Err(vec![Problem::new(
-                    format!("{at}:{line}"),
-                    "",
-                    format!("not valid CSV: {e}"),
-                )]))
+                let line = e
+                    .position()
+                    .map_or(self.reader.position().line(), |p| p.line());
+                let rule = match e.kind() {
+                    csv::ErrorKind::Io(io) => {
+                        // What follows cannot be read either.
+                        self.failed = true;
+                        io.to_string()
+                    }
+                    _ => format!("not valid CSV: {e}"),
+                };
+                Some(Err(vec![Problem::new(format!("{at}:{line}"), "", rule)]))
             }
             Ok(true) => {
                 let line = self.record.position().map(|p| p.line()).unwrap_or(0);

@@ -1,4 +1,5 @@
-//! Writing images to cards: what to write ([`source`]), where ([`target`]),
+//! Writing images to cards: what to write ([`source`]; a sparse station
+//! delta read as patches, [`sparse_delta`]), where ([`target`]),
 //! how ([`write`]: holes skipped where a bmap allows, the partition-table
 //! regions last, everything read back), what goes where ([`plan`]), several
 //! targets at once ([`parallel`]), and the programmer station that flashes
@@ -12,6 +13,7 @@ pub mod parallel;
 pub mod plan;
 pub mod pooled;
 pub mod source;
+pub mod sparse_delta;
 pub mod station;
 pub mod target;
 pub mod write;

@@ -1,10 +1,12 @@
 //! Pairs what to write with the targets before anything is written: images
 //! (one for all targets, or one per target), or a base image plus one delta
-//! per target, every delta decoded and checked against the base first; and
+//! per target (`.img.delta`, or `.delta.simg` in the Android sparse
+//! format), every delta decoded and checked against the base first; and
 //! the same target is never given twice, under any two names (compared by
 //! device and inode, and device nodes by the device they stand for).
 
 use super::source::Source;
+use super::sparse_delta;
 use super::write::Expect;
 use crate::delta::format as delta;
 use crate::error::{Error, IoContext, Result};
@@ -91,7 +93,7 @@ pub fn plan(args: &FlashRequest<'_>) -> Result<Vec<(Source, Expect, PathBuf)>> {
     let mut images = Vec::new();
     let mut deltas = Vec::new();
     for p in args.images {
-        if is_delta(p)? {
+        if is_delta(p)? || sparse_delta::is_sparse_delta(p) {
             deltas.push(p)
         } else {
             images.push(p)
@@ -105,7 +107,7 @@ pub fn plan(args: &FlashRequest<'_>) -> Result<Vec<(Source, Expect, PathBuf)>> {
     if !deltas.is_empty() {
         let [base] = images.as_slice() else {
             return Err(Error::Usage(
-                "with deltas, give exactly one base image (base.img) first".into(),
+                "with deltas, give exactly one base image (base.img or base.simg) first".into(),
             ));
         };
         if deltas.len() != n {
@@ -115,10 +117,22 @@ pub fn plan(args: &FlashRequest<'_>) -> Result<Vec<(Source, Expect, PathBuf)>> {
             )));
         }
         for (d, t) in deltas.iter().zip(args.targets) {
+            if !is_delta(d)? {
+                let mut src = Source::open(base, args.bmap, args.no_bmap)?;
+                src.map_holes(args.no_bmap)?;
+                let exp = Expect {
+                    patches: sparse_delta::read(d, src.size)?,
+                    base_sha256: None,
+                    image: None,
+                };
+                jobs.push((src, exp, t.clone()));
+                continue;
+            }
             let bytes = std::fs::read(d).at("reading", d)?;
             let parsed = delta::decode(&bytes)
                 .map_err(|e| Error::Usage(format!("{}: {e}; nothing was written", d.display())))?;
-            let src = Source::open(base, args.bmap, args.no_bmap)?;
+            let mut src = Source::open(base, args.bmap, args.no_bmap)?;
+            src.map_holes(args.no_bmap)?;
             if parsed.image_size != src.size {
                 return Err(Error::Usage(format!(
                     "{}: made for a {}-byte base, {} has {}; nothing was written",

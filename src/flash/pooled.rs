@@ -108,6 +108,7 @@ impl PooledStation {
             compression: None,
             size: base.len,
             map: Some(base.extents.iter().map(|&(s, l)| (s, l, None)).collect()),
+            sparse: false,
         };
         let station = PooledStation {
             pool,
@@ -305,12 +306,16 @@ impl PooledStation {
             Err(e) => return Err(self.failed(&lease, &t, "writing", e)),
         };
         let digest = format!("sha256:{}", hex::encode(written.image_digest));
-        self.pool.mark_written(&lease, &digest)?;
+        self.pool
+            .mark_written(&lease, &digest)
+            .map_err(|e| unrecorded(e, &lease, target))?;
         crash_point!("pool-after-written");
         if let Err(e) = write::verify_with(&t, &written, &|d, n| progress(d, n, Phase::Verifying)) {
             return Err(self.failed(&lease, &t, "reading back", e));
         }
-        self.pool.mark_verified(&lease, &digest)?;
+        self.pool
+            .mark_verified(&lease, &digest)
+            .map_err(|e| unrecorded(e, &lease, target))?;
         crash_point!("pool-after-verified");
         Ok(CardOutcome {
             device_name: lease.device_name.clone(),
@@ -350,5 +355,33 @@ impl PooledStation {
                 lease.product_key, lease.device_name
             ),
         }
+    }
+}
+
+/// A step the database did not take after the card was written: the lost
+/// database's error also says which card holds what.
+fn unrecorded(e: PoolError, lease: &Lease, target: &Path) -> Error {
+    match e {
+        PoolError::Lost { url, why } => Error::Pool(PoolError::Lost {
+            url,
+            why: format!(
+                "{why}; {} holds {}/{}, leased to it; this station settles it when it starts again",
+                target.display(),
+                lease.product_key,
+                lease.device_name
+            ),
+        }),
+        other => Error::Pool(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Slot threads share one station: it must be `Send + Sync`.
+    #[test]
+    fn a_station_is_shared_by_slot_threads() {
+        fn shared<T: Send + Sync>() {}
+        shared::<super::PooledStation>();
+        shared::<super::CardOutcome>();
     }
 }

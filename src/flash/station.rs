@@ -17,6 +17,7 @@ use crate::base;
 use crate::build::check::check_all;
 use crate::device::job::DeviceBuilder;
 use crate::devices::check::expect;
+use crate::devices::list::DeviceList;
 use crate::devices::reader::{DeviceReader, DeviceRow};
 use crate::error::{Error, IoContext, Result};
 use crate::io::hash::{hash_patched, DigestKind};
@@ -26,7 +27,7 @@ use std::path::{Path, PathBuf};
 /// Flashes one fresh identity onto each target.
 pub fn run(
     recipe_path: &Path,
-    devices: &Path,
+    devices: &DeviceList,
     targets: &[PathBuf],
     ledger_path: &Path,
     ca_file: Option<&Path>,
@@ -57,7 +58,7 @@ pub fn run(
     if rows.is_empty() {
         return Err(Error::Usage(format!(
             "every identity in {} is already verified on a card (see {})",
-            devices.display(),
+            devices,
             ledger_path.display()
         )));
     }
@@ -72,6 +73,7 @@ pub fn run(
         compression: None,
         size: base.len,
         map: Some(base.extents.iter().map(|&(s, l)| (s, l, None)).collect()),
+        sparse: false,
     };
     let mut jobs = Vec::new();
     let mut refused = Vec::new();

@@ -38,22 +38,34 @@ pub const RESERVED: &[&str] = &[
     "B3SUMS",
     "B3SUMS.minisig",
     "registrations.jsonl",
+    "registrations.jsonl.head",
+    "registrations.jsonl.head.minisig",
     "burnline-ledger.jsonl",
+    "burnline-ledger.jsonl.head",
+    "burnline-ledger.jsonl.head.minisig",
     "base.img",
     "base.img.bmap",
+    "base.simg",
     ".burnline.lock",
 ];
 
 /// What a device's outputs add to its image's name: none (the image), its
-/// bmap, its delta, and its compressed forms.
+/// bmap, its delta, and its compressed forms (its Android sparse names,
+/// `x.simg` and `x.delta.simg` for `x.img`, are checked too).
 const DERIVED_SUFFIXES: &[&str] = &["", ".bmap", ".delta", ".zst", ".xz", ".gz"];
 
 /// The rule a device's output name `file` breaks, if it (or a file derived
 /// from it) would take a name burnline writes itself, or look like one of
 /// its temp files (which a later run deletes).
 pub fn reserved_clash(file: &str) -> Option<String> {
-    for suffix in DERIVED_SUFFIXES {
-        let name = format!("{file}{suffix}");
+    let sparse = [
+        crate::output::sparse::simg_name(file),
+        crate::output::sparse::delta_simg_name(file),
+    ];
+    let derived = DERIVED_SUFFIXES
+        .iter()
+        .map(|suffix| format!("{file}{suffix}"));
+    for name in derived.chain(sparse) {
         if RESERVED.contains(&name.as_str()) {
             return Some(format!(
                 "output file `{name}` is a name burnline writes itself in the output directory"

@@ -29,9 +29,17 @@
 //!
 //! Record `i` of [`Opened::records`] is line `i + 1` of the file: there are
 //! no skipped lines, not even blank ones.
+//!
+//! **The chain.** Every line the log writes carries the SHA-256 of the line
+//! before it (`crate::io::chain`), so a line removed, altered or reordered
+//! in the middle is found on open, named by its line number (exit 2), like
+//! any other damage. Lines written before burnline chained its logs have no
+//! link; they are read as before, only as the first lines of a log. One
+//! hash of the new line per append keeps the append path as it was.
 
 use crate::error::{Error, IoContext, Result};
 use crate::io::atomic;
+use crate::io::chain::{self, Walker};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::fs::{File, OpenOptions};
@@ -67,6 +75,8 @@ struct Inner {
     file: File,
     /// The end of the last complete line.
     len: u64,
+    /// The hash of the last complete line (what the next one links to).
+    last: [u8; 32],
     /// A failed write could not be cut back: no more appends.
     broken: bool,
 }
@@ -123,11 +133,12 @@ impl<T: Serialize + DeserializeOwned> AppendLog<T> {
             inner: Mutex::new(Inner {
                 file,
                 len: 0,
+                last: chain::GENESIS,
                 broken: false,
             }),
             _records: PhantomData,
         };
-        let (records, keep, torn) = log.read_all()?;
+        let (records, keep, torn, last) = log.read_all()?;
         let inner = log.inner.get_mut().unwrap_or_else(|p| p.into_inner());
         if let Some(t) = torn {
             eprintln!(
@@ -145,6 +156,7 @@ impl<T: Serialize + DeserializeOwned> AppendLog<T> {
             inner.file.sync_all().at("syncing", path)?;
         }
         inner.len = keep;
+        inner.last = last;
         Ok(Opened {
             log,
             records,
@@ -153,8 +165,10 @@ impl<T: Serialize + DeserializeOwned> AppendLog<T> {
         })
     }
 
-    /// Reads every line: the records, the length to keep, the torn tail.
-    fn read_all(&mut self) -> Result<(Vec<T>, u64, Option<Torn>)> {
+    /// Reads every line: the records, the length to keep, the torn tail,
+    /// the hash of the last line kept.
+    #[allow(clippy::type_complexity)]
+    fn read_all(&mut self) -> Result<(Vec<T>, u64, Option<Torn>, [u8; 32])> {
         let inner = self.inner.get_mut().unwrap_or_else(|p| p.into_inner());
         let mut bytes = Zeroizing::new(Vec::new());
         (&inner.file)
@@ -167,17 +181,37 @@ impl<T: Serialize + DeserializeOwned> AppendLog<T> {
         let tail = complete < bytes.len();
         let mut records = Vec::with_capacity(lines.len());
         let mut at = 0usize;
+        let mut walker = Walker::default();
         for (i, line) in lines.iter().enumerate() {
             let number = i as u64 + 1;
-            match serde_json::from_slice::<T>(line) {
-                Ok(r) => records.push(r),
-                // Unparsable and last: torn too.
-                Err(_) if !tail && i + 1 == lines.len() => {
+            let last = i + 1 == lines.len();
+            let kept = walker.last();
+            let body = match walker.step(line) {
+                Ok(body) => body,
+                // A last line that is not JSON at all is torn, whatever its
+                // link; a whole JSON line with a broken link is damage.
+                Err(_)
+                    if !tail
+                        && last
+                        && serde_json::from_slice::<serde::de::IgnoredAny>(line).is_err() =>
+                {
                     let torn = Torn {
                         line: number,
                         bytes: (bytes.len() - at) as u64,
                     };
-                    return Ok((records, at as u64, Some(torn)));
+                    return Ok((records, at as u64, Some(torn), kept));
+                }
+                Err(b) => return Err(self.damaged(number, &b.describe(number))),
+            };
+            match serde_json::from_slice::<T>(&body) {
+                Ok(r) => records.push(r),
+                // Unparsable and last: torn too.
+                Err(_) if !tail && last => {
+                    let torn = Torn {
+                        line: number,
+                        bytes: (bytes.len() - at) as u64,
+                    };
+                    return Ok((records, at as u64, Some(torn), kept));
                 }
                 Err(e) => return Err(self.damaged(number, &describe(&e, &self.what))),
             }
@@ -187,7 +221,7 @@ impl<T: Serialize + DeserializeOwned> AppendLog<T> {
             line: lines.len() as u64 + 1,
             bytes: (bytes.len() - complete) as u64,
         });
-        Ok((records, complete as u64, torn))
+        Ok((records, complete as u64, torn, walker.last()))
     }
 
     /// Appends one record and fsyncs; only then is it durable.
@@ -200,18 +234,24 @@ impl<T: Serialize + DeserializeOwned> AppendLog<T> {
     where
         T: 'a,
     {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         let mut buf = Zeroizing::new(Vec::with_capacity(256));
+        let mut record = Zeroizing::new(Vec::with_capacity(256));
+        let mut last = inner.last;
         for r in records {
-            serde_json::to_writer(&mut *buf, r).map_err(|e| Error::Io {
-                context: format!("encoding a line of {}", self.path.display()),
-                source: e.into(),
-            })?;
-            buf.push(b'\n');
+            record.clear();
+            serde_json::to_writer(&mut *record, r)
+                .map_err(std::io::Error::from)
+                .and_then(|()| chain::link(&last, &record, &mut buf))
+                .map(|h| last = h)
+                .map_err(|e| Error::Io {
+                    context: format!("encoding a line of {}", self.path.display()),
+                    source: e,
+                })?;
         }
         if buf.is_empty() {
             return Ok(());
         }
-        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         if inner.broken {
             return Err(Error::Io {
                 context: format!("appending to {} {}", self.what, self.path.display()),
@@ -236,6 +276,7 @@ impl<T: Serialize + DeserializeOwned> AppendLog<T> {
             return Err(e).at(&format!("appending to {}", self.what), &self.path);
         }
         inner.len += buf.len() as u64;
+        inner.last = last;
         Ok(())
     }
 
@@ -256,6 +297,7 @@ impl<T: Serialize + DeserializeOwned> AppendLog<T> {
             inner: Mutex::new(Inner {
                 file,
                 len: 0,
+                last: chain::GENESIS,
                 broken: false,
             }),
             _records: PhantomData,
@@ -372,8 +414,24 @@ mod tests {
         AppendLog::open(path, OPTS)
     }
 
+    /// A line without a chain link, as burnline wrote before chaining.
     fn line(r: &Rec) -> String {
         format!("{}\n", serde_json::to_string(r).expect("json"))
+    }
+
+    /// The lines the log writes for `records` after a line hashing to `prev`.
+    fn chained(prev: [u8; 32], records: &[Rec]) -> String {
+        let mut out = Vec::new();
+        let mut prev = prev;
+        for r in records {
+            let json = serde_json::to_vec(r).expect("json");
+            prev = chain::link(&prev, &json, &mut out).expect("link");
+        }
+        String::from_utf8(out).expect("utf8")
+    }
+
+    fn hash_of(line: &str) -> [u8; 32] {
+        chain::hash(line.trim_end_matches('\n').as_bytes())
     }
 
     #[test]
@@ -391,10 +449,7 @@ mod tests {
         let text = std::fs::read_to_string(&path).expect("read");
         assert_eq!(
             text,
-            [rec("a", 1), rec("b", 2), rec("c", 3)]
-                .iter()
-                .map(line)
-                .collect::<String>()
+            chained(chain::GENESIS, &[rec("a", 1), rec("b", 2), rec("c", 3)])
         );
         let o = open(&path).expect("reopen");
         assert!(!o.created && o.torn.is_none());
@@ -422,7 +477,7 @@ mod tests {
             drop(o);
             assert_eq!(
                 std::fs::read_to_string(&path).expect("read"),
-                format!("{good}{}", line(&rec("c", 3)))
+                format!("{good}{}", chained(hash_of(&good), &[rec("c", 3)]))
             );
         }
     }
@@ -538,5 +593,90 @@ mod tests {
             .map(|e| e.expect("entry").file_name())
             .collect();
         assert_eq!(names, ["log.jsonl"]);
+    }
+
+    /// Writes `records` through the log, then returns the file's lines.
+    fn written(path: &Path, records: &[Rec]) -> Vec<String> {
+        let o = open(path).expect("open");
+        o.log.append_all(records).expect("append");
+        drop(o);
+        let text = std::fs::read_to_string(path).expect("read");
+        text.lines().map(|l| format!("{l}\n")).collect()
+    }
+
+    #[test]
+    fn a_line_removed_altered_or_reordered_in_the_middle_is_named() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("log.jsonl");
+        let recs: Vec<Rec> = (1..=4).map(|n| rec("d", n)).collect();
+        let l = written(&path, &recs);
+        let altered = l[1].replace("\"n\":2", "\"n\":9");
+        let unlinked = line(&rec("x", 5));
+        for (text, at) in [
+            // Line 2 removed: line 3 (now 2) no longer links.
+            (format!("{}{}{}", l[0], l[2], l[3]), 2),
+            // Line 2 altered (still a valid record): line 3 says so.
+            (format!("{}{altered}{}{}", l[0], l[2], l[3]), 3),
+            // Lines 2 and 3 swapped.
+            (format!("{}{}{}{}", l[0], l[2], l[1], l[3]), 2),
+            // Line 1 removed.
+            (format!("{}{}{}", l[1], l[2], l[3]), 1),
+            // An unchained line after chained ones, even the last.
+            (format!("{}{}{unlinked}", l[0], l[1]), 3),
+            // The last line's predecessor altered: the last line is whole
+            // JSON, so it is damage, not a torn line to cut.
+            (format!("{}{}{}", l[0], altered, l[2]), 3),
+        ] {
+            std::fs::write(&path, &text).expect("write");
+            let e = open(&path).expect_err("damaged");
+            assert_eq!(e.exit_code(), 2, "{e}");
+            let Error::Invalid(p) = &e else {
+                panic!("{e:?}")
+            };
+            assert_eq!(p[0].location, format!("{}:{at}", path.display()), "{text}");
+            assert!(p[0].rule.contains("hash chain is broken"), "{}", p[0]);
+            assert_eq!(std::fs::read_to_string(&path).expect("read"), text);
+        }
+    }
+
+    #[test]
+    fn a_torn_chained_last_line_is_still_only_torn() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("log.jsonl");
+        let l = written(&path, &[rec("a", 1), rec("b", 2)]);
+        for tail in [&l[1][..40], &l[1][..l[1].len() - 1]] {
+            std::fs::write(&path, format!("{}{tail}", l[0])).expect("write");
+            let o = open(&path).expect("torn is fine");
+            assert_eq!(o.records, [rec("a", 1)]);
+            assert_eq!(o.torn.map(|t| t.line), Some(2));
+            // The next append links to line 1.
+            o.log.append(&rec("c", 3)).expect("append");
+            drop(o);
+            assert_eq!(
+                open(&path).expect("reopen").records,
+                [rec("a", 1), rec("c", 3)]
+            );
+        }
+    }
+
+    #[test]
+    fn an_unchained_log_is_read_and_chained_on() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("log.jsonl");
+        let old = format!("{}{}", line(&rec("a", 1)), line(&rec("b", 2)));
+        std::fs::write(&path, &old).expect("write");
+        let o = open(&path).expect("old log");
+        assert_eq!(o.records, [rec("a", 1), rec("b", 2)]);
+        o.log.append(&rec("c", 3)).expect("append");
+        drop(o);
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert_eq!(
+            text,
+            format!(
+                "{old}{}",
+                chained(hash_of(&line(&rec("b", 2))), &[rec("c", 3)])
+            )
+        );
+        assert_eq!(open(&path).expect("reopen").records.len(), 3);
     }
 }

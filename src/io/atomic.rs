@@ -48,7 +48,12 @@ pub fn write_file(final_path: &Path, bytes: &[u8]) -> Result<()> {
     f.sync_all().at("syncing", &tmp)?;
     drop(f);
     std::fs::rename(&tmp, final_path).at("renaming into place", final_path)?;
-    sync_dir(final_path.parent().unwrap_or(Path::new(".")))
+    sync_dir(
+        final_path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new(".")),
+    )
 }
 
 /// Removes temp files a dead run left in `dir` (and its base images).

@@ -9,12 +9,14 @@
 //! lines log under the registration ledger, the station ledger and the
 //! resume journal: fsynced appends, a lock against a second process, and one
 //! rule for what a crash leaves (a torn last line is cut) and what damage
-//! is (any other unreadable line stops the run, naming the file and line).
+//! is (any other unreadable line stops the run, naming the file and line),
+//! with every line linked to the one before it by [`chain`].
 
 pub mod append_log;
 pub mod atomic;
 pub mod block_writes;
 pub mod bmap;
+pub mod chain;
 pub mod extents;
 pub mod hash;
 pub mod patch;

@@ -4,9 +4,10 @@
 //! `output.digest: blake3`, `B3SUMS` (for `b3sum -c`). Both are streamed to
 //! temp files while devices are built, so memory does not grow with the
 //! fleet, and put in place atomically only after every listed output is
-//! durable.
+//! durable. A signed directory is checked by [`signed`].
 
 pub mod files;
+pub mod signed;
 
 use crate::error::{Error, IoContext, Problem, Result};
 use crate::identity::file_name::check_listed;
@@ -213,7 +214,8 @@ impl ManifestWriter {
     }
 
     /// Closes, syncs and renames both files into place, and removes a
-    /// checksum list of the other kind an earlier build left.
+    /// checksum list of the other kind an earlier build left, and any
+    /// signature an earlier build left (before the renames).
     pub fn finish(mut self) -> Result<()> {
         let jp = atomic::temp_path(&self.dir.join(MANIFEST));
         let sums_file = self.kind.sums_file();
@@ -224,6 +226,22 @@ impl ManifestWriter {
             "\n  ]\n}\n"
         };
         self.json.write_all(tail.as_bytes()).at("writing", &jp)?;
+        // Signatures of an earlier manifest would not sign this one: they
+        // go before it is put in place (and are written again after, when
+        // there is a key).
+        for name in [
+            MANIFEST,
+            DigestKind::Sha256.sums_file(),
+            DigestKind::Blake3.sums_file(),
+        ] {
+            let stale = crate::signing::sig_path(&self.dir.join(name));
+            match std::fs::remove_file(&stale) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(e).at("removing", &stale);
+                }
+                _ => {}
+            }
+        }
         for (w, tmp, name) in [(self.json, &jp, MANIFEST), (self.sums, &sp, sums_file)] {
             let f = w
                 .into_inner()

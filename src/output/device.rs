@@ -55,18 +55,25 @@ fn write(b: &DeviceBuilder<'_>, job: &Job<'_>, file: String, temp: &Path) -> Res
     // DONTNEED; the advice changes nothing else). Advice only: where a file
     // system refuses it, the batch's `syncfs` still does the work.
     let _ = rustix::fs::fadvise(&out, 0, None, rustix::fs::Advice::DontNeed);
-    let sum = match &b.tree {
+    let sum = image_sum(b, job, temp)?;
+    Ok(entry_for(b, job, file, b.base.len, sum))
+}
+
+/// The checksum of `job`'s full image, from the base and its patches
+/// without reading any output: BLAKE3 from the base's tree when the
+/// builder has one, else SHA-256. `what` names the output in errors.
+pub fn image_sum(b: &DeviceBuilder<'_>, job: &Job<'_>, what: &Path) -> Result<Sum> {
+    Ok(match &b.tree {
         Some(tree) => Sum::new(
             DigestKind::Blake3,
             &tree
                 .digest_patched(&b.base.file, &job.patches)
-                .at("hashing the image of", temp)?,
+                .at("hashing the image of", what)?,
         ),
         None => Sum::new(
             DigestKind::Sha256,
             &hash_patched(&b.base.file, b.base.len, &b.base.extents, &job.patches)
-                .at("hashing the image of", temp)?,
+                .at("hashing the image of", what)?,
         ),
-    };
-    Ok(entry_for(b, job, file, b.base.len, sum))
+    })
 }

@@ -1,8 +1,10 @@
 //! Writing outputs: one device's image ([`device`]), the run's artifacts
-//! ([`artifacts`]: bmap and compression), compression ([`compress`]) and
-//! progress reporting ([`progress`]).
+//! ([`artifacts`]: bmap and compression), compression ([`compress`]),
+//! Android sparse images ([`sparse`]) and progress reporting
+//! ([`progress`]).
 
 pub mod artifacts;
 pub mod compress;
 pub mod device;
 pub mod progress;
+pub mod sparse;

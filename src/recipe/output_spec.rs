@@ -1,10 +1,34 @@
 //! What a build writes besides (or instead of) plain images: the output
-//! mode (full images, or a station base plus per-device deltas), bmap files,
+//! mode (full images, or a station base plus per-device deltas), the image
+//! format (raw, or Android sparse with its block size), bmap files,
 //! compression and the checksum outputs are listed with. Read from the
 //! recipe's `output:` section; `build`'s command-line flags override it.
 
 use super::raw::RawOutput;
 use crate::io::hash::DigestKind;
+use burnline_sparse::BlockSize;
+
+/// The format images are written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ImageFormat {
+    /// Raw disk images (`NAME.img`, `base.img`, `NAME.img.delta`).
+    #[default]
+    Raw,
+    /// Android sparse images (`NAME.simg`; station: `base.simg` and
+    /// `NAME.delta.simg`), see `crate::output::sparse`.
+    AndroidSparse,
+}
+
+impl ImageFormat {
+    /// Parses `raw` or `android-sparse`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "raw" => Some(ImageFormat::Raw),
+            "android-sparse" => Some(ImageFormat::AndroidSparse),
+            _ => None,
+        }
+    }
+}
 
 /// Full images per device, or one base image plus per-device deltas.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
@@ -72,6 +96,10 @@ pub struct OutputSpec {
     /// The checksum outputs are listed with: SHA-256 (`SHA256SUMS`) or
     /// BLAKE3 (`B3SUMS`).
     pub digest: DigestKind,
+    /// Raw images or Android sparse ones.
+    pub format: ImageFormat,
+    /// The Android sparse block size (default 4096).
+    pub sparse_block_size: BlockSize,
     /// Whether the recipe or the command line named [`Self::digest`]; when
     /// not, base+delta output records each image's BLAKE3 in its delta
     /// (only `flash` reads it, and BLAKE3 comes from the base's tree at the
@@ -88,6 +116,29 @@ impl OutputSpec {
         } else {
             DigestKind::Blake3
         }
+    }
+
+    /// The rule these options break for a disk of `disk_size` bytes, if
+    /// any: Android sparse output is neither compressed nor given bmaps (it
+    /// maps its own holes), and the disk must be whole blocks, at most
+    /// 2^32-1 of them.
+    pub fn conflict(&self, disk_size: u64) -> Option<String> {
+        if self.format != ImageFormat::AndroidSparse {
+            return None;
+        }
+        if self.compress.is_some() {
+            return Some(
+                "android-sparse images are not compressed: drop --compress (output.compress)"
+                    .into(),
+            );
+        }
+        if self.bmap {
+            return Some("android-sparse images map their own holes (DONT_CARE chunks): drop --bmap (output.bmap)".into());
+        }
+        self.sparse_block_size
+            .blocks_of(disk_size)
+            .err()
+            .map(|e| format!("sparse block size {}: {e}", self.sparse_block_size))
     }
 }
 
@@ -131,12 +182,31 @@ pub fn resolve(raw: &RawOutput, p: &mut impl FnMut(&str, String)) -> OutputSpec 
             Some(d) => d,
         },
     };
+    let format = match raw.format.as_deref() {
+        None => ImageFormat::Raw,
+        Some(s) => ImageFormat::parse(s).unwrap_or_else(|| {
+            p(
+                "output.format",
+                format!("must be `raw` or `android-sparse`, not `{s}`"),
+            );
+            ImageFormat::Raw
+        }),
+    };
+    let sparse_block_size = match raw.sparse_block_size {
+        None => BlockSize::default(),
+        Some(n) => BlockSize::new(n).unwrap_or_else(|e| {
+            p("output.sparse_block_size", e.to_string());
+            BlockSize::default()
+        }),
+    };
     OutputSpec {
         mode,
         bmap: raw.bmap.unwrap_or(false),
         compress,
         no_image_digest: false,
         digest,
+        format,
+        sparse_block_size,
         digest_given: raw.digest.is_some(),
     }
 }

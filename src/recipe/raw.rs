@@ -190,4 +190,8 @@ pub struct RawOutput {
     pub compress: Option<String>,
     /// `sha256` (default) or `blake3`.
     pub digest: Option<String>,
+    /// `raw` (default) or `android-sparse`.
+    pub format: Option<String>,
+    /// The Android sparse block size in bytes (default 4096).
+    pub sparse_block_size: Option<u64>,
 }

@@ -186,7 +186,14 @@ mod tests {
         assert_eq!(j.done_count(), 0);
         drop(j);
         let text = std::fs::read_to_string(out.join(JOURNAL)).expect("read");
-        assert_eq!(text, "{\"fingerprint\":\"fp2\"}\n");
+        // Replaced whole: its one line starts the chain afresh.
+        assert_eq!(
+            text,
+            format!(
+                "{{\"prev\":\"{}\",\"fingerprint\":\"fp2\"}}\n",
+                "0".repeat(64)
+            )
+        );
     }
 
     #[test]

@@ -246,14 +246,6 @@ impl Db {
         }
     }
 
-    /// Runs a batch of statements without parameters (migrations).
-    pub fn batch(&mut self, url: &PoolUrl, sql: &str) -> Result<()> {
-        match self {
-            Db::Lite(c) => c.execute_batch(sql).map_err(|e| lite_error(url, e)),
-            Db::Pg(c) => c.batch_execute(sql).map_err(|e| pg_error(url, e)),
-        }
-    }
-
     /// A query outside a transaction.
     pub fn query(&mut self, url: &PoolUrl, sql: &str, params: &[Val]) -> Result<Vec<Row>> {
         match self {
@@ -350,11 +342,6 @@ impl Tx<'_> {
             Tx::Lite(t) => t.execute_batch(sql).map_err(|e| lite_error(url, e)),
             Tx::Pg(t) => t.batch_execute(sql).map_err(|e| pg_error(url, e)),
         }
-    }
-
-    /// Whether this is PostgreSQL.
-    pub fn is_pg(&self) -> bool {
-        matches!(self, Tx::Pg(_))
     }
 
     fn commit(self, url: &PoolUrl) -> Result<()> {

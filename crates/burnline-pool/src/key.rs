@@ -97,25 +97,34 @@ impl PoolKey {
         })
     }
 
-    /// Makes a new random key at `path` (mode 0600, created exclusively,
-    /// fsynced with its directory) and loads it.
+    /// Makes a new random key at `path` (mode 0600): written to a temp
+    /// file, fsynced, linked to its name only if nothing is there (so an
+    /// existing key is never replaced), the directory fsynced.
     pub fn create(path: &Path) -> Result<PoolKey> {
         let mut bytes = Zeroizing::new([0u8; 32]);
         getrandom::fill(&mut *bytes).map_err(|e| key_error(path, e))?;
         let line = Zeroizing::new(format!("{MAGIC} {}\n", hex::encode(*bytes)));
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(path)
-            .map_err(|e| key_error(path, e))?;
-        f.write_all(line.as_bytes())
-            .and_then(|()| f.sync_all())
-            .map_err(|e| key_error(path, e))?;
         let dir = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+        let written = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+            .and_then(|mut f| {
+                f.write_all(line.as_bytes())?;
+                f.sync_all()
+            })
+            .and_then(|()| std::fs::hard_link(&tmp, path));
+        let _ = std::fs::remove_file(&tmp);
+        written.map_err(|e| key_error(path, e))?;
         std::fs::File::open(dir)
             .and_then(|d| d.sync_all())
             .map_err(|e| key_error(path, e))?;

@@ -183,6 +183,8 @@ pub struct Exported {
 pub struct HistoryRow {
     /// Order.
     pub seq: i64,
+    /// When (ms since the epoch).
+    pub time: i64,
     /// ProductKey.
     pub product_key: String,
     /// DeviceName.
@@ -195,6 +197,8 @@ pub struct HistoryRow {
     pub station: Option<String>,
     /// Target.
     pub target: Option<String>,
+    /// Card.
+    pub card: Option<String>,
     /// Why.
     pub reason: String,
 }
@@ -412,11 +416,6 @@ impl Pool {
             key,
             station: None,
         })
-    }
-
-    /// The URL.
-    pub fn url(&self) -> &PoolUrl {
-        &self.url
     }
 
     fn lock(&self) -> Result<MutexGuard<'_, Db>> {
@@ -1013,13 +1012,15 @@ impl Pool {
         let mut db = self.lock()?;
         let rows = db.query(
             &self.url,
-            "SELECT seq, product_key, device_name, from_state, to_state, station, target, reason FROM history ORDER BY seq",
+            "SELECT seq, product_key, device_name, from_state, to_state, station, target, reason, time, card FROM history ORDER BY seq",
             &[],
         )?;
         rows.iter()
             .map(|r| {
                 Ok(HistoryRow {
                     seq: int(r, 0).unwrap_or(0),
+                    time: int(r, 8).unwrap_or(0),
+                    card: text(r, 9),
                     product_key: text(r, 1).unwrap_or_default(),
                     device_name: text(r, 2).unwrap_or_default(),
                     from: text(r, 3).and_then(|s| State::parse(&s)),

@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# scripts/bench-w3.sh [--quick]
+#
+# The realistic-disk and flashing rows of the benchmark (issue #13), run by
+# scripts/bench.sh after its W1/W2 table, or alone. W3 is recipes/bench-w3.yaml:
+# an 8 GiB GPT disk with the W1 bootstrap FAT, a 2 GiB rootfs partition
+# holding a 1 GiB ext4 image (made here with `mke2fs -t ext4 -d` from about
+# 900 MiB of pseudo-random files, so it has real extents), 1 MiB of
+# credentials and the rest empty. `sync` before every timed phase,
+# contenders alternated, REPS repetitions, medians.
+#
+# Rows:
+#  - W3 on XFS (reflink), `build --station` at its defaults and full images
+#    with `--digest blake3`: the fixed cost t(1) against copying the rootfs
+#    image once plus `b3sum` of the base, and the per-device marginal cost
+#    (t(N3+1) - t(1)) / N3 against W1's, measured the same way;
+#  - W3 on ext4: station defaults the same way, full images with
+#    --digest blake3 for N3EXT devices (each writes its 1 GiB);
+#  - W3 at the defaults (full images, SHA-256) for N3SHA devices against its
+#    SHA-256 bound, N x disk size / (one core's SHA-256 rate x cores);
+#  - peak RSS of the W3 station and full-image runs;
+#  - flashing: W3 (base plus deltas) onto CARDS simulated cards at once, each
+#    a loop device over scripts/slow-card.py (CARD_W MB/s writes, CARD_R MB/s
+#    reads), with burnline's read-back verification, against `bmaptool copy`
+#    of the same devices' full images run once per card in parallel, each
+#    followed by `blockdev --flushbufs` and `cmp` for the read-back.
+#
+# Environment: N3 (100) N3SHA (10) N3EXT (5) CARDS (4) CARD_W (20) CARD_R (40)
+# REPS (3) BENCH_DIR BURNLINE_BIN. Needs root, xfsprogs, e2fsprogs, bmap-tools,
+# b3sum, libfuse2 and python3-venv (fusepy is installed into
+# target/bench-tools/venv).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+shared=${SHARED_BENCH:-$root/../shared/bench}
+N3=${N3:-100} N3SHA=${N3SHA:-10} N3EXT=${N3EXT:-5} CARDS=${CARDS:-4} CARD_W=${CARD_W:-20} CARD_R=${CARD_R:-40} REPS=${REPS:-3}
+disk=8GiB part=2GiB image_mib=1024 files_mib=900 xfs_size=24G
+if [ "${1:-}" = "--quick" ]; then
+  N3=3 N3SHA=2 N3EXT=2 CARDS=2 CARD_W=200 CARD_R=400 REPS=1
+  disk=512MiB part=128MiB image_mib=64 files_mib=48 xfs_size=2G
+fi
+work=${BENCH_DIR:-$root/target/bench}/w3
+bin=${BURNLINE_BIN:-$root/target/release/burnline}
+for t in mkfs.xfs mke2fs bmaptool b3sum openssl losetup blockdev cmp python3 /usr/bin/time; do
+  command -v "$t" >/dev/null || { echo "bench-w3.sh: $t is missing (apt-get install xfsprogs e2fsprogs bmap-tools b3sum openssl time)" >&2; exit 2; }
+done
+[ -e /usr/lib/x86_64-linux-gnu/libfuse.so.2 ] || ls /usr/lib/*/libfuse.so.2 >/dev/null 2>&1 || { echo "bench-w3.sh: libfuse2 is missing (apt-get install libfuse2)" >&2; exit 2; }
+[ -n "${BURNLINE_BIN:-}" ] || (cd "$root" && cargo build --release --quiet)
+venv=$root/target/bench-tools/venv
+if [ ! -f "$venv/.done-1" ]; then
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check 'fusepy==3.0.1'
+  touch "$venv/.done-1"
+fi
+. "$root/scripts/bench-lib.sh"
+
+loops=() cards=()
+cleanup() {
+  for l in "${loops[@]}"; do losetup -d "$l" 2>/dev/null || true; done
+  for c in "${cards[@]}"; do umount "$c" 2>/dev/null || true; done
+  mountpoint -q "$work/xfs" 2>/dev/null && umount "$work/xfs" || true
+}
+trap cleanup EXIT
+mountpoint -q "$work/xfs" 2>/dev/null && umount "$work/xfs"
+rm -rf "$work"; mkdir -p "$work/ext4" "$work/xfs"
+truncate -s "$xfs_size" "$work/xfs.img"
+mkfs.xfs -q -f -m reflink=1 "$work/xfs.img"
+mount -o loop "$work/xfs.img" "$work/xfs"
+
+# The rootfs image, once: pseudo-random files (AES-CTR of zeros under a fixed
+# key: deterministic and incompressible), then mke2fs -d with fixed times,
+# UUID and hash seed.
+tree=$work/ext4/tree
+mkdir -p "$tree"
+per=$(( files_mib / 30 > 0 ? files_mib / 30 : 1 ))
+for ((i = 0; i < 30; i++)); do
+  head -c "$((per << 20))" /dev/zero | openssl enc -aes-128-ctr -nosalt -K 000102030405060708090a0b0c0d0e0f -iv "$(printf '%032x' "$i")" > "$tree/f$i"
+done
+E2FSPROGS_FAKE_TIME=1700000000 mke2fs -q -t ext4 -U 5e1d9a8c-2b1f-4c59-9d0e-1f2a3b4c5d6e -E hash_seed=5e1d9a8c-2b1f-4c59-9d0e-1f2a3b4c5d6e \
+  -d "$tree" "$work/ext4/rootfs.ext4" "${image_mib}M"
+rm -rf "$tree"
+for fs in ext4 xfs; do
+  d=$work/$fs
+  "$shared/make-workload.sh" "$d" 1 "$((N3 + 1))" "$N3SHA" "$N3EXT" "$CARDS" >/dev/null
+  [ "$fs" = xfs ] && cp "$work/ext4/rootfs.ext4" "$d/rootfs.ext4"
+  sed -e "s/size: 8GiB/size: $disk/; s/size: 2GiB/size: $part/" "$root/recipes/bench-w3.yaml" > "$d/w3.yaml"
+  cp "$root/recipes/bench-w1.yaml" "$d/w1.yaml"
+done
+
+# build FS RECIPE N FLAGS...: one timed build into FS/out
+build() {
+  local d=$work/$1 r=$2 n=$3; shift 3
+  rm -rf "$d/out"
+  timed "$bin" build "$d/$r" --devices "$d/devices-$n.csv" --out "$d/out" "$@"
+}
+declare -A T
+# time_pair KEY FS RECIPE FLAGS...: t(1) and t(N3+1), alternated, REPS times
+time_pair() {
+  local key=$1 fs=$2 r=$3; shift 3
+  for ((k = 0; k < REPS; k++)); do
+    T[$key.1]+="$(build "$fs" "$r" 1 "$@") "
+    T[$key.n]+="$(build "$fs" "$r" "$((N3 + 1))" "$@") "
+  done
+}
+time_pair xfs.station xfs w3.yaml --station
+time_pair xfs.full xfs w3.yaml --digest blake3
+time_pair xfs.w1 xfs w1.yaml --digest blake3
+time_pair ext4.station ext4 w3.yaml --station
+for ((k = 0; k < REPS; k++)); do
+  T[ext4.full.1]+="$(build ext4 w3.yaml 1 --digest blake3) "
+  T[ext4.full.m]+="$(build ext4 w3.yaml "$N3EXT" --digest blake3) "
+  T[xfs.sha]+="$(build xfs w3.yaml "$N3SHA") "
+  # The fixed-cost reference: copy the rootfs image once, then b3sum the base.
+  build xfs w3.yaml 1 --station >/dev/null
+  rm -f "$work/xfs/copy"
+  T[xfs.copy]+="$(timed bash -c "cp --reflink=never '$work/xfs/rootfs.ext4' '$work/xfs/copy' && sync") "
+  T[xfs.b3]+="$(timed b3sum "$work/xfs/out/base.img") "
+done
+rm -f "$work/xfs/copy"
+
+rss() { # FS RECIPE N FLAGS...: peak RSS in MiB
+  local d=$work/$1 r=$2 n=$3; shift 3
+  rm -rf "$d/out"
+  /usr/bin/time -o "$work/rss" -f '%M' "$bin" build "$d/$r" --devices "$d/devices-$n.csv" --out "$d/out" "$@" >/dev/null 2>&1
+  echo $(( $(tail -n 1 "$work/rss") / 1024 ))
+}
+rss_station=$(rss xfs w3.yaml "$((N3 + 1))" --station)
+rss_full=$(rss xfs w3.yaml "$((N3 + 1))" --digest blake3)
+
+# One core's SHA-256 rate (bytes/s), from openssl on 1 MiB blocks.
+sha_rate=$(openssl speed -evp sha256 -bytes 1048576 -seconds 2 2>/dev/null | awk '/^sha256/ { v = $NF; sub(/k$/, "", v); print v * 1000 }')
+cores=$(nproc)
+
+# Flashing. The same CARDS devices as station output and as full images with
+# bmaps (on XFS: cheap reflinks).
+fx=$work/xfs
+"$bin" build "$fx/w3.yaml" --devices "$fx/devices-$CARDS.csv" --out "$fx/station" --station >/dev/null 2>&1
+"$bin" build "$fx/w3.yaml" --devices "$fx/devices-$CARDS.csv" --out "$fx/full" --digest blake3 --bmap >/dev/null 2>&1
+disk_bytes=$(stat -c %s "$fx/station/base.img")
+names=($(tail -n +2 "$fx/devices-$CARDS.csv" | cut -d, -f1))
+for ((c = 0; c < CARDS; c++)); do
+  m=$work/ext4/card$c
+  mkdir -p "$m.mnt"
+  truncate -s "$disk_bytes" "$m.back"
+  "$venv/bin/python" "$root/scripts/slow-card.py" "$m.back" "$m.mnt" "$CARD_W" "$CARD_R" >"$m.log" 2>&1 &
+  cards+=("$m.mnt")
+  for ((w = 0; w < 50; w++)); do [ -e "$m.mnt/card" ] && break; sleep 0.1; done
+  [ -e "$m.mnt/card" ] || { echo "bench-w3.sh: the simulated card $c did not come up:" >&2; cat "$m.log" >&2; exit 1; }
+  loops+=("$(losetup --find --show "$m.mnt/card")")
+done
+# The bytes each card must take and give back: the base's data plus the
+# device's own regions (what burnline writes and reads back).
+card_bytes=$(python3 - "$fx/station/base.img" <<'PY'
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY); end = os.fstat(fd).st_size; off = total = 0
+while off < end:
+    try: data = os.lseek(fd, off, os.SEEK_DATA)
+    except OSError: break
+    hole = os.lseek(fd, data, os.SEEK_HOLE); total += hole - data; off = hole
+print(total)
+PY
+)
+# What one card really does, sequentially, through its loop device.
+probe=${loops[0]}
+card_wr=$(timed dd if=/dev/zero of="$probe" bs=1M count=32 conv=fsync status=none)
+blockdev --flushbufs "$probe"
+card_rd=$(timed dd if="$probe" of=/dev/null bs=1M count=32 iflag=direct status=none)
+
+burn_flash() {
+  local args=("$fx/station/base.img") t=()
+  for n in "${names[@]}"; do args+=("$fx/station/$n.img.delta"); done
+  for l in "${loops[@]}"; do t+=(--target "$l"); done
+  "$bin" flash "${args[@]}" "${t[@]}"
+}
+peer_flash() {
+  local pids=() c
+  for ((c = 0; c < CARDS; c++)); do
+    ( i=$fx/full/${names[$c]}.img
+      bmaptool -q copy --bmap "$i.bmap" "$i" "${loops[$c]}" && blockdev --flushbufs "${loops[$c]}" && cmp "$i" "${loops[$c]}" ) &
+    pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p"; done
+}
+order=(b p)
+for ((k = 0; k < REPS; k++)); do
+  for c in "${order[@]}"; do
+    if [ "$c" = b ]; then T[flash.b]+="$(timed burn_flash) "; else T[flash.p]+="$(timed peer_flash) "; fi
+  done
+  order=("${order[@]:1}" "${order[0]}")
+done
+
+m() { echo "${T[$1]}" | median; }
+echo "W3: disk $disk, rootfs partition $part holding a ${image_mib} MiB ext4 image; medians of $REPS run(s); $cores cores; SHA-256 $(awk -v r="$sha_rate" 'BEGIN { printf "%.0f", r / 1e6 }') MB/s on one core"
+marg() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { printf "%.2f", (b - a) / n * 1000 }'; }
+w1m=$(marg "$(m xfs.w1.1)" "$(m xfs.w1.n)" "$N3")
+ref=$(awk -v c="$(m xfs.copy)" -v b="$(m xfs.b3)" 'BEGIN { printf "%.3f", c + b }')
+for k in station full; do
+  t1=$(m "xfs.$k.1") tn=$(m "xfs.$k.n") mg=$(marg "$(m "xfs.$k.1")" "$(m "xfs.$k.n")" "$N3")
+  flags="--station"; [ "$k" = full ] && flags="--digest blake3"
+  awk -v k="$k" -v f="$flags" -v t1="$t1" -v tn="$tn" -v n="$((N3 + 1))" -v mg="$mg" -v w1="$w1m" -v ref="$ref" 'BEGIN {
+    printf "W3 xfs %s (%s): t(1) %.3f s, t(%d) %.3f s, marginal %.2f ms/device (W1 %.2f ms, ratio %.2f), fixed cost/(copy rootfs + b3sum base = %.3f s) %.2f\n", k, f, t1, n, tn, mg, w1, (w1 > 0 ? mg / w1 : 0), ref, t1 / ref }'
+done
+t1=$(m ext4.station.1) tn=$(m ext4.station.n)
+awk -v t1="$t1" -v tn="$tn" -v n="$N3" 'BEGIN { printf "W3 ext4 station (--station): t(1) %.3f s, t(%d) %.3f s, marginal %.2f ms/device\n", t1, n + 1, tn, (tn - t1) / n * 1000 }'
+t1=$(m ext4.full.1) tm=$(m ext4.full.m)
+awk -v t1="$t1" -v tm="$tm" -v n="$N3EXT" 'BEGIN { printf "W3 ext4 full (--digest blake3): t(1) %.3f s, t(%d) %.3f s, marginal %.3f s/device\n", t1, n, tm, (n > 1 ? (tm - t1) / (n - 1) : 0) }'
+awk -v t="$(m xfs.sha)" -v n="$N3SHA" -v d="$disk_bytes" -v r="$sha_rate" -v c="$cores" 'BEGIN {
+  bound = n * d / (r * c); printf "W3 xfs defaults (SHA-256): N=%d %.3f s, SHA-256 bound %.3f s, ratio %.2f\n", n, t, bound, t / bound }'
+echo "W3 peak RSS, N=$((N3 + 1)): station $rss_station MiB, full images $rss_full MiB"
+awk -v b="$(m flash.b)" -v p="$(m flash.p)" -v cb="$card_bytes" -v w="$CARD_W" -v r="$CARD_R" -v n="$CARDS" -v cw="$card_wr" -v cr="$card_rd" 'BEGIN {
+  ideal = cb / (w * 1e6) + cb / (r * 1e6)
+  printf "flash W3 to %d cards (%g MB/s write, %g MB/s read; measured %.1f / %.1f MB/s): %.1f MB a card; burnline %.2f s, bmaptool+cmp %.2f s, bmaptool/burnline %.2f, bandwidth use %.2f, %.0f cards/hour\n", n, w, r, 32 * 1048576 / cw / 1e6, 32 * 1048576 / cr / 1e6, cb / 1e6, b, p, p / b, ideal / b, n * 3600 / b }'
