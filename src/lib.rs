@@ -73,5 +73,5 @@ pub mod registration;
 pub mod resume;
 pub use burnline_core::secret;
 pub mod shard;
-pub mod station;
 pub mod signing;
+pub mod station;

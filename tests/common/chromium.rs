@@ -22,8 +22,9 @@ pub struct Browser {
     _profile: tempfile::TempDir,
 }
 
-/// How long one DevTools command may take.
-const COMMAND_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long one DevTools command may take (the first one waits for the
+/// browser to start, which on a loaded 2-core machine can take a while).
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(90);
 
 impl Browser {
     /// Starts Chromium and opens `url` in a 1280×900 page.
@@ -126,7 +127,10 @@ impl Browser {
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             let v = self.answers.recv_timeout(left).unwrap_or_else(|_| {
-                panic!("chromium did not answer {method} within {COMMAND_TIMEOUT:?}")
+                let log = std::fs::read_to_string(self._profile.path().join("chromium.log"))
+                    .unwrap_or_default();
+                let tail = log.get(log.len().saturating_sub(2000)..).unwrap_or(&log);
+                panic!("chromium did not answer {method} within {COMMAND_TIMEOUT:?}; its log ends:\n{tail}")
             });
             if v["id"].as_u64() == Some(id) {
                 assert!(v.get("error").is_none(), "{method} failed: {v}");
