@@ -25,6 +25,9 @@
 //! - [`shard`]: one slice of the CSV, for CI machines;
 //! - [`flash`]: writing cards, and the programmer station that flashes
 //!   fresh identities from a recipe;
+//! - [`station`]: the station service for line operators: cards found in
+//!   their slots, burned from the pool, an operator page, labels, the
+//!   day's report;
 //! - [`emulator`]: a local stand-in for the platform;
 //! - [`io`]: small I/O adapters (crash-safe files, patches, extents, hashes);
 //! - [`error`]: the error kinds and their exit codes;
@@ -71,3 +74,4 @@ pub mod resume;
 pub use burnline_core::secret;
 pub mod shard;
 pub mod signing;
+pub mod station;

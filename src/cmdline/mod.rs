@@ -48,6 +48,57 @@ pub enum Command {
     /// Log every 一机一密 triple of a CSV in over MQTT, to catch a wrong
     /// certificate download before burning.
     LoginCheck(LoginCheckArgs),
+    /// The station service for line operators, and its day's record.
+    #[command(subcommand)]
+    Station(StationCommand),
+}
+
+/// `burnline station …`
+#[derive(Debug, Subcommand)]
+pub enum StationCommand {
+    /// Run the station: detect cards in the configured slots, burn each with
+    /// an identity from the pool, show the operator page.
+    Serve(StationServeArgs),
+    /// Write a CSV of every card a day's stations handled (no secrets).
+    Report(StationReportArgs),
+}
+
+/// `burnline station serve`
+#[derive(Debug, Args)]
+pub struct StationServeArgs {
+    /// The station config (YAML): recipe, pool, station name, slots, listen.
+    #[arg(long)]
+    pub config: PathBuf,
+}
+
+/// `burnline station report`
+#[derive(Debug, Args)]
+pub struct StationReportArgs {
+    /// The pool database (`sqlite:PATH` or `postgres://...`).
+    #[arg(long)]
+    pub db: burnline_pool::PoolUrl,
+    /// From this day (`YYYY-MM-DD`, at --utc-offset) or moment
+    /// (`YYYY-MM-DDTHH:MM:SS`, RFC 3339 with an offset, or seconds since 1970).
+    #[arg(long)]
+    pub since: crate::station::report::Since,
+    /// Up to this moment (same forms; default: now).
+    #[arg(long)]
+    pub until: Option<crate::station::report::Since>,
+    /// Only this station's cards.
+    #[arg(long)]
+    pub station: Option<String>,
+    /// The line's offset from UTC, for days without an offset and the times
+    /// written.
+    #[arg(long, default_value = "+08:00")]
+    pub utc_offset: crate::station::report::UtcOffset,
+    /// Write the CSV here instead of to stdout (temp file, then renamed).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// A station's card journal (`WORK_DIR/station-cards.jsonl`): adds the
+    /// cards it refused before a lease (too small, write-protected, ...);
+    /// repeat for several stations.
+    #[arg(long)]
+    pub journal: Vec<PathBuf>,
 }
 
 /// `burnline build`

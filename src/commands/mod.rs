@@ -15,6 +15,7 @@ pub mod mqtt_credentials;
 pub mod plan;
 pub mod pool;
 pub mod register;
+pub mod station;
 pub mod verify;
 
 use crate::cmdline::{Cli, Command};
@@ -49,6 +50,8 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Pool(c) => pool::run(&c),
         Command::MqttCredentials(a) => mqtt_credentials::run(&a),
         Command::LoginCheck(a) => login_check::run(&a),
+        Command::Station(crate::cmdline::StationCommand::Serve(a)) => station::serve(&a),
+        Command::Station(crate::cmdline::StationCommand::Report(a)) => station::report(&a),
     };
     match result {
         Ok(()) => 0,

@@ -26,12 +26,16 @@
     reason = "each test binary compiles the whole harness and uses a part of it"
 )]
 
+pub mod chromium;
 pub mod emulator;
 pub mod fixtures;
+pub mod http;
 pub mod images;
 pub mod mqtt;
 pub mod pool_line;
 pub mod postgres;
+pub mod slots;
+pub mod station;
 
 use std::ffi::{OsStr, OsString};
 use std::fmt::Write as _;

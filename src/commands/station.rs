@@ -1,0 +1,79 @@
+//! `burnline station serve` and `burnline station report`: the config and
+//! the pool turned into a running station service (`crate::station`), and
+//! the pool's history into the day's CSV.
+
+use crate::cmdline::{StationReportArgs, StationServeArgs};
+use crate::error::{IoContext, Result};
+use crate::flash::pooled::{PooledOptions, PooledStation};
+use crate::station::config::StationConfig;
+use crate::station::service::{image_size, Service};
+use crate::station::writer::{CardWriter, Opener};
+use std::sync::Arc;
+
+/// Runs `station serve`. A pool that cannot be opened because of the
+/// config (a wrong key, a station name in use, a schema from a newer
+/// burnline) stops it at once (exit 2); one that cannot be reached is shown
+/// on the page and opened again every few seconds.
+pub fn serve(args: &StationServeArgs) -> Result<()> {
+    let config = StationConfig::load(&args.config)?;
+    let size = image_size(&config.recipe)?;
+    let opts = PooledOptions {
+        recipe: config.recipe.clone(),
+        pool: config.pool.clone(),
+        key_file: config.key_file.clone(),
+        station: config.station.clone(),
+        work_dir: config.work_dir.clone(),
+        ca_file: config.ca_file.clone(),
+    };
+    std::fs::create_dir_all(&opts.work_dir).at("creating the work directory", &opts.work_dir)?;
+    let opener: Opener =
+        Box::new(move || Ok(Arc::new(PooledStation::open(&opts)?) as Arc<dyn CardWriter>));
+    let first = match opener() {
+        Ok(w) => Some(w),
+        Err(e) if e.exit_code() == 2 => return Err(e),
+        Err(e) => {
+            eprintln!("station: the pool cannot be opened yet: {e}");
+            None
+        }
+    };
+    let journal = crate::station::journal::Journal::open(&config.work_dir)?;
+    let service = Service::new(config, size, opener, first, journal);
+    crate::station::serve(service)
+}
+
+/// Runs `station report`.
+pub fn report(args: &StationReportArgs) -> Result<()> {
+    let from = args.since.epoch(args.utc_offset);
+    let until = args
+        .until
+        .as_ref()
+        .map_or(i64::MAX, |u| u.epoch(args.utc_offset));
+    let mut rows = crate::station::report::read(
+        &args.db,
+        from,
+        until,
+        args.station.as_deref(),
+        args.utc_offset,
+    )?;
+    for j in &args.journal {
+        rows.extend(crate::station::report::refused(
+            &crate::station::journal::read(j)?,
+            from,
+            until,
+            args.station.as_deref(),
+            args.utc_offset,
+        ));
+    }
+    let bytes = crate::station::report::csv(&rows)?;
+    match &args.out {
+        Some(p) => crate::io::atomic::write_file(p, &bytes)?,
+        None => {
+            use std::io::Write;
+            std::io::stdout()
+                .write_all(&bytes)
+                .with_context(|| "writing the report to stdout".into())?;
+        }
+    }
+    eprintln!("station report: {} card(s)", rows.len());
+    Ok(())
+}

@@ -1,0 +1,74 @@
+//! The station service (`burnline station serve --config station.yaml`): a
+//! long-running process for line operators. Cards are detected in their
+//! slots ([`slots`]), checked ([`safety`]), burned with identities leased
+//! from the pool ([`writer`], [`service`]), each slot with one state
+//! ([`slot_state`]), shown on an operator page ([`page`], [`api`]), and
+//! labelled once verified ([`label`]). [`report`] is the day's CSV
+//! (`burnline station report`). [`config`] is `station.yaml`.
+
+pub mod api;
+pub mod config;
+pub mod journal;
+pub mod label;
+pub mod page;
+pub mod report;
+pub mod safety;
+pub mod service;
+pub mod slot_state;
+pub mod slots;
+pub mod writer;
+
+use crate::error::{IoContext, Result};
+use service::Service;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How long a stop waits for cards being written.
+const STOP_WAIT: Duration = Duration::from_secs(300);
+
+/// Runs the service until SIGINT or SIGTERM: then no new card is started,
+/// the cards being written are finished, and it returns.
+pub fn serve(service: Arc<Service>) -> Result<()> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, stop.clone()).map_err(|e| crate::error::Error::Io {
+            context: "setting up the signal handlers".into(),
+            source: e,
+        })?;
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .with_context(|| "starting the page's server".into())?;
+    let addr = service.config().listen;
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind(addr))
+        .with_context(|| format!("listening on {addr} (listen in the station config)"))?;
+    let bound = listener
+        .local_addr()
+        .with_context(|| format!("listening on {addr}"))?;
+    service.start();
+    eprintln!("station: the operator page is at http://{bound}/");
+    let app = api::router(service.clone());
+    rt.block_on(async {
+        let flag = stop.clone();
+        tokio::select! {
+            r = axum::serve(listener, app) => r.with_context(|| format!("serving the page on {bound}")),
+            () = async move {
+                while !flag.load(Ordering::SeqCst) {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            } => Ok(()),
+        }
+    })?;
+    rt.shutdown_timeout(Duration::from_secs(1));
+    eprintln!("station: stopping; cards being written are finished first");
+    service.stop();
+    let deadline = Instant::now() + STOP_WAIT;
+    while service.busy() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Ok(())
+}

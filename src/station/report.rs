@@ -1,0 +1,417 @@
+//! `burnline station report --db URL --since …`: the day's record as CSV,
+//! one row per card a station leased an identity for: the slot (the
+//! target path the station wrote), the card's physical identity, the
+//! identity (ProductKey, DeviceName), the result (`verified`, `quarantined`,
+//! `released`, or `in progress`), when it was leased and finished, the
+//! image digest and the reason the pool recorded. Read from the pool's
+//! append-only history, so every lease shows, even one whose station died;
+//! with `--journal`, the cards a station refused before any lease (result
+//! `refused`, from `super::journal`) are added. No secret is ever read for
+//! it.
+
+use crate::error::{Error, IoContext, Result};
+use crate::station::config::parse_utc_offset;
+use crate::station::slot_state::day_of;
+use std::str::FromStr;
+
+/// Minutes east of UTC (`+08:00`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UtcOffset(pub i32);
+
+impl FromStr for UtcOffset {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        parse_utc_offset(s).map(UtcOffset)
+    }
+}
+
+/// A moment as given on the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Since {
+    /// Seconds since 1970.
+    Epoch(i64),
+    /// A day (`YYYY-MM-DD`), from its start at the line's offset.
+    Day(i64, u32, u32),
+    /// A local time (`YYYY-MM-DDTHH:MM:SS`), with its offset if it has one.
+    Local((i64, u32, u32), (u32, u32, u32), Option<i32>),
+}
+
+fn date(s: &str) -> Option<(i64, u32, u32)> {
+    let mut it = s.splitn(3, '-');
+    let (y, m, d) = (it.next()?, it.next()?, it.next()?);
+    if y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        return None;
+    }
+    let (y, m, d): (i64, u32, u32) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
+    ((1..=12).contains(&m) && (1..=days_in(y, m)).contains(&d)).then_some((y, m, d))
+}
+
+fn days_in(y: i64, m: u32) -> u32 {
+    match m {
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = i64::from((m + 9) % 12);
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+impl FromStr for Since {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let bad = || {
+            format!("`{s}` is not a day (2026-12-02), a time (2026-12-02T08:00:00, may end in Z or +08:00) or seconds since 1970")
+        };
+        if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+            return s.parse().map(Since::Epoch).map_err(|_| bad());
+        }
+        let Some((d, rest)) = s.split_once('T') else {
+            return date(s).map(|(y, m, d)| Since::Day(y, m, d)).ok_or_else(bad);
+        };
+        let d = date(d).ok_or_else(bad)?;
+        let (clock, offset) = match rest.find(['Z', 'z', '+', '-']) {
+            Some(i) => (
+                &rest[..i],
+                Some(parse_utc_offset(&rest[i..]).map_err(|_| bad())?),
+            ),
+            None => (rest, None),
+        };
+        let parts: Vec<&str> = clock.split(':').collect();
+        let [h, mi, se] = parts.as_slice() else {
+            return Err(bad());
+        };
+        let (h, mi, se): (u32, u32, u32) = (
+            h.parse().map_err(|_| bad())?,
+            mi.parse().map_err(|_| bad())?,
+            se.parse().map_err(|_| bad())?,
+        );
+        if h > 23 || mi > 59 || se > 59 {
+            return Err(bad());
+        }
+        Ok(Since::Local(d, (h, mi, se), offset))
+    }
+}
+
+impl Since {
+    /// Seconds since 1970, days and offset-less times taken at `offset`.
+    pub fn epoch(&self, offset: UtcOffset) -> i64 {
+        match *self {
+            Since::Epoch(s) => s,
+            Since::Day(y, m, d) => days_from_civil(y, m, d) * 86_400 - i64::from(offset.0) * 60,
+            Since::Local((y, m, d), (h, mi, se), own) => {
+                days_from_civil(y, m, d) * 86_400 + i64::from(h * 3600 + mi * 60 + se)
+                    - i64::from(own.unwrap_or(offset.0)) * 60
+            }
+        }
+    }
+}
+
+/// RFC 3339 at an offset: `2026-12-02T09:15:03+08:00`.
+pub fn rfc3339(secs: i64, offset: UtcOffset) -> String {
+    let local = secs + i64::from(offset.0) * 60;
+    let day = day_of(secs.max(0) as u64, offset.0);
+    let t = local.rem_euclid(86_400);
+    let (sign, o) = if offset.0 < 0 {
+        ('-', -offset.0)
+    } else {
+        ('+', offset.0)
+    };
+    format!(
+        "{day}T{:02}:{:02}:{:02}{sign}{:02}:{:02}",
+        t / 3600,
+        t % 3600 / 60,
+        t % 60,
+        o / 60,
+        o % 60
+    )
+}
+
+/// One change of an identity, as the pool's history records it.
+#[derive(Debug, Clone)]
+pub struct Change {
+    /// Seconds since 1970.
+    pub time: i64,
+    /// ProductKey.
+    pub product_key: String,
+    /// DeviceName.
+    pub device_name: String,
+    /// The state it went to.
+    pub to_state: String,
+    /// The station.
+    pub station: Option<String>,
+    /// The target (the slot's path).
+    pub target: Option<String>,
+    /// The card's physical identity.
+    pub card: Option<String>,
+    /// Why.
+    pub reason: String,
+}
+
+/// One card of the day.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CardRow {
+    /// The station.
+    pub station: String,
+    /// The slot (the target path written).
+    pub slot: String,
+    /// The card's physical identity.
+    pub card: String,
+    /// ProductKey.
+    pub product_key: String,
+    /// DeviceName.
+    pub device_name: String,
+    /// `verified`, `quarantined`, `released` or `in progress`.
+    pub result: String,
+    /// When the identity was leased for this card.
+    pub leased_at: String,
+    /// When it was verified or quarantined (empty while in progress).
+    pub finished_at: String,
+    /// The image digest, for a verified card.
+    pub digest: String,
+    /// The reason the pool recorded last.
+    pub reason: String,
+}
+
+/// The cards of `changes` (in history order) whose lease falls in
+/// `[from, until)`, optionally of one station; `digest` gives a verified
+/// identity's digest.
+pub fn cards(
+    changes: &[Change],
+    from: i64,
+    until: i64,
+    station: Option<&str>,
+    offset: UtcOffset,
+    digest: &dyn Fn(&str, &str) -> Option<String>,
+) -> Vec<CardRow> {
+    let mut rows: Vec<CardRow> = Vec::new();
+    // The open row of each identity.
+    let mut open: std::collections::HashMap<(String, String), usize> = Default::default();
+    for c in changes {
+        let key = (c.product_key.clone(), c.device_name.clone());
+        if c.to_state == "leased" {
+            if c.time < from
+                || c.time >= until
+                || station.is_some_and(|s| c.station.as_deref() != Some(s))
+            {
+                open.remove(&key);
+                continue;
+            }
+            open.insert(key, rows.len());
+            rows.push(CardRow {
+                station: c.station.clone().unwrap_or_default(),
+                slot: c.target.clone().unwrap_or_default(),
+                card: c.card.clone().unwrap_or_default(),
+                product_key: c.product_key.clone(),
+                device_name: c.device_name.clone(),
+                result: "in progress".into(),
+                leased_at: rfc3339(c.time, offset),
+                finished_at: String::new(),
+                digest: String::new(),
+                reason: c.reason.clone(),
+            });
+            continue;
+        }
+        let Some(&i) = open.get(&key) else { continue };
+        let row = &mut rows[i];
+        row.reason.clone_from(&c.reason);
+        if row.card.is_empty() {
+            row.card = c.card.clone().unwrap_or_default();
+        }
+        let result = match c.to_state.as_str() {
+            "verified" => "verified",
+            "quarantined" => "quarantined",
+            "available" => "released",
+            _ => continue,
+        };
+        row.result = result.into();
+        row.finished_at = rfc3339(c.time, offset);
+        if result == "verified" {
+            row.digest = digest(&c.product_key, &c.device_name).unwrap_or_default();
+        }
+        if result != "quarantined" {
+            open.remove(&key);
+        }
+    }
+    rows
+}
+
+/// Reads the pool's history and digests (never a secret column) and
+/// returns the cards leased in `[from, until)` (seconds since 1970).
+pub fn read(
+    url: &burnline_pool::PoolUrl,
+    from: i64,
+    until: i64,
+    station: Option<&str>,
+    offset: UtcOffset,
+) -> Result<Vec<CardRow>> {
+    // Checks the schema (not a pool, a newer burnline's pool) first.
+    drop(burnline_pool::Pool::open(url, None)?);
+    let mut db = burnline_pool::db::Db::connect(url, false)?;
+    let history = db.query(
+        url,
+        "SELECT time, product_key, device_name, to_state, station, target, card, reason FROM history ORDER BY seq",
+        &[],
+    )?;
+    let text =
+        |r: &burnline_pool::db::Row, i: usize| r.get(i).and_then(burnline_pool::db::Val::text);
+    let changes: Vec<Change> = history
+        .iter()
+        .map(|r| Change {
+            // The pool records milliseconds.
+            time: r.first().and_then(burnline_pool::db::Val::int).unwrap_or(0) / 1000,
+            product_key: text(r, 1).unwrap_or_default(),
+            device_name: text(r, 2).unwrap_or_default(),
+            to_state: text(r, 3).unwrap_or_default(),
+            station: text(r, 4),
+            target: text(r, 5),
+            card: text(r, 6),
+            reason: text(r, 7).unwrap_or_default(),
+        })
+        .collect();
+    let digests: std::collections::HashMap<(String, String), String> = db
+        .query(
+            url,
+            "SELECT product_key, device_name, digest FROM identities WHERE digest IS NOT NULL",
+            &[],
+        )?
+        .iter()
+        .filter_map(|r| Some(((text(r, 0)?, text(r, 1)?), text(r, 2)?)))
+        .collect();
+    Ok(cards(&changes, from, until, station, offset, &|pk, dn| {
+        digests.get(&(pk.to_owned(), dn.to_owned())).cloned()
+    }))
+}
+
+/// The refused cards of a station's journal in `[from, until)`, as rows
+/// (result `refused`, no identity, no lease).
+pub fn refused(
+    cards: &[crate::station::journal::Refused],
+    from: i64,
+    until: i64,
+    station: Option<&str>,
+    offset: UtcOffset,
+) -> Vec<CardRow> {
+    cards
+        .iter()
+        .filter(|r| r.time >= from && r.time < until && station.is_none_or(|s| s == r.station))
+        .map(|r| CardRow {
+            station: r.station.clone(),
+            slot: r.slot.clone(),
+            card: r.card.clone(),
+            product_key: String::new(),
+            device_name: String::new(),
+            result: "refused".into(),
+            leased_at: String::new(),
+            finished_at: rfc3339(r.time, offset),
+            digest: String::new(),
+            reason: r.reason.clone(),
+        })
+        .collect()
+}
+
+/// The rows as CSV, with a header line.
+pub fn csv(rows: &[CardRow]) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for r in rows {
+        w.serialize(r)
+            .map_err(|e| Error::Usage(format!("writing the report: {e}")))?;
+    }
+    if rows.is_empty() {
+        w.write_record([
+            "station",
+            "slot",
+            "card",
+            "product_key",
+            "device_name",
+            "result",
+            "leased_at",
+            "finished_at",
+            "digest",
+            "reason",
+        ])
+        .map_err(|e| Error::Usage(format!("writing the report: {e}")))?;
+    }
+    w.into_inner()
+        .map_err(|e| e.into_error())
+        .with_context(|| "writing the report".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn moments_are_read_at_the_lines_offset() {
+        let cst = UtcOffset(480);
+        let day: Since = "2026-12-02".parse().expect("day");
+        // 2026-12-02 00:00 in China is 2026-12-01 16:00 UTC.
+        assert_eq!(day.epoch(cst), 1_796_140_800);
+        let t: Since = "2026-12-02T08:00:00Z".parse().expect("time");
+        assert_eq!(t.epoch(cst), 1_796_198_400);
+        let t: Since = "2026-12-02T08:00:00".parse().expect("time");
+        assert_eq!(t.epoch(cst), 1_796_169_600);
+        assert_eq!("12345".parse::<Since>().expect("epoch").epoch(cst), 12345);
+        assert!("2026-02-30".parse::<Since>().is_err());
+        assert!("yesterday".parse::<Since>().is_err());
+        assert_eq!(rfc3339(1_796_140_800, cst), "2026-12-02T00:00:00+08:00");
+        assert_eq!(
+            rfc3339(1_796_140_800, UtcOffset(-330)),
+            "2026-12-01T10:30:00-05:30"
+        );
+    }
+
+    fn ch(time: i64, dn: &str, to: &str) -> Change {
+        Change {
+            time,
+            product_key: "pk".into(),
+            device_name: dn.into(),
+            to_state: to.into(),
+            station: Some("st1".into()),
+            target: Some("/dev/slot1".into()),
+            card: Some("card-a".into()),
+            reason: format!("to {to}"),
+        }
+    }
+
+    #[test]
+    fn each_lease_is_one_row_with_its_outcome() {
+        let changes = [
+            ch(10, "gw-1", "leased"),
+            ch(11, "gw-1", "written"),
+            ch(12, "gw-1", "verified"),
+            ch(20, "gw-2", "leased"),
+            ch(21, "gw-2", "quarantined"),
+            ch(30, "gw-2", "available"),
+            ch(40, "gw-2", "leased"),
+            ch(5, "gw-3", "leased"),
+        ];
+        let rows = cards(&changes, 8, 100, None, UtcOffset(0), &|_, dn| {
+            Some(format!("digest-of-{dn}"))
+        });
+        let got: Vec<(&str, &str, &str)> = rows
+            .iter()
+            .map(|r| (r.device_name.as_str(), r.result.as_str(), r.digest.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("gw-1", "verified", "digest-of-gw-1"),
+                ("gw-2", "released", ""),
+                ("gw-2", "in progress", "")
+            ]
+        );
+        let text = String::from_utf8(csv(&rows).expect("csv")).expect("utf-8");
+        assert!(text.starts_with("station,slot,card,product_key,device_name,result,leased_at"));
+        assert_eq!(text.lines().count(), 4);
+    }
+}
