@@ -182,6 +182,18 @@ fn twenty_cards(t: &Test, db: &str, first_slot: u32, name: &str) {
     let out = run.wait_within(Duration::from_secs(60));
     assert!(out.stderr.contains("too small"), "{}", out.stderr);
 
+    // Restarted in the middle of the shift, the service shows the day's
+    // counts from the pool and its card journal, not zeros.
+    let again = st.serve(0);
+    let counts = &common::http::get_json(&addr, "/api/pool")["today"];
+    assert_eq!(
+        (counts["pass"].as_u64(), counts["fail"].as_u64()),
+        (Some(18), Some(2)),
+        "{counts}"
+    );
+    again.interrupt();
+    again.wait_within(Duration::from_secs(60));
+
     // Each good card holds its own identity, and each has a label whose QR
     // code is its DeviceName.
     let mut on_cards = BTreeSet::new();

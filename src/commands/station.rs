@@ -37,8 +37,41 @@ pub fn serve(args: &StationServeArgs) -> Result<()> {
         }
     };
     let journal = crate::station::journal::Journal::open(&config.work_dir)?;
+    let today = first.as_ref().map(|_| counts_today(&config));
     let service = Service::new(config, size, opener, first, journal);
+    match today {
+        Some(Ok((pass, fail))) => service.board().seed_counts(pass, fail),
+        Some(Err(e)) => {
+            eprintln!("station: today's counts could not be read, they start at 0: {e}")
+        }
+        None => {}
+    }
     crate::station::serve(service)
+}
+
+/// Today's passes and fails at this station so far (the cards verified,
+/// the identities quarantined, the cards refused before a lease), from the
+/// pool's history and the station's card journal: a service restarted in
+/// the middle of a shift shows the day's counts, not zeros.
+fn counts_today(config: &StationConfig) -> Result<(u64, u64)> {
+    use crate::station::{journal, report, slot_state};
+    let offset = report::UtcOffset(config.utc_offset_minutes);
+    let day = slot_state::day_of(slot_state::now(), config.utc_offset_minutes);
+    let from = day
+        .parse::<report::Since>()
+        .map_err(crate::error::Error::Usage)?
+        .epoch(offset);
+    let station = Some(config.station.as_str());
+    let rows = report::read(&config.pool, from, i64::MAX, station, offset)?;
+    let pass = rows.iter().filter(|r| r.result == "verified").count() as u64;
+    let quarantined = rows.iter().filter(|r| r.result == "quarantined").count() as u64;
+    let path = journal::path_in(&config.work_dir);
+    let refused = if path.exists() {
+        report::refused(&journal::read(&path)?, from, i64::MAX, station, offset).len() as u64
+    } else {
+        0
+    };
+    Ok((pass, quarantined + refused))
 }
 
 /// Runs `station report`.

@@ -248,6 +248,15 @@ impl Board {
         self.locked().slots[slot].state.clone()
     }
 
+    /// Starts today's counts from what the pool and the card journal say
+    /// happened earlier today (a restarted service).
+    pub fn seed_counts(&self, pass: u64, fail: u64) {
+        self.change(|s| {
+            s.counts.pass = pass;
+            s.counts.fail = fail;
+        });
+    }
+
     /// Sets a slot's state; a `done` counts a pass, a `failed` a fail
     /// (unless `count` is false: a card held back, not tried).
     pub fn set(&self, slot: usize, state: SlotState, count: bool) {
