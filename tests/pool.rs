@@ -8,6 +8,7 @@
 
 mod common;
 
+use common::pool_chain;
 use common::pool_line::{check_line, make_pool, run_line, secret_of, tiny, Db, Line};
 use common::{s, Test};
 use std::path::Path;
@@ -46,7 +47,7 @@ fn init_import_flash_status_export_release() {
     );
     t.cmd()
         .args(["pool", "init", "--db", &db.url(), "--key-file", s(&key)])
-        .stderr_contains("schema version 1 is current")
+        .stderr_contains("schema version 2 is current")
         .run();
     // Importing the same rows again adds nothing.
     t.cmd()
@@ -329,7 +330,7 @@ fn bad_input_one_line_exit_code_nothing_written() {
         &[&card],
     )
     .status(2)
-    .stderr_contains("schema version 99 is newer than this burnline knows (1)")
+    .stderr_contains("schema version 99 is newer than this burnline knows (2)")
     .stderr_lines(1)
     .absent(&card)
     .run();
@@ -553,4 +554,18 @@ fn an_age_encrypted_list_imports_as_the_plain_one_does() {
         .args(["--key-file", s(&key)])
         .stderr_contains("0 identit(ies) added, 3 already in the pool")
         .run();
+}
+
+#[test]
+fn the_history_is_chained_and_a_dba_s_edits_show() {
+    let t = Test::new();
+    let d = t.path().to_path_buf();
+    let db = Db::Sqlite(d.join("pool.db"));
+    pool_chain::normal_line(&t, &db);
+    let copy = |name: &str| {
+        let p = d.join(format!("{name}.db"));
+        db.rows(&format!(".backup '{}'", p.display()));
+        Db::Sqlite(p)
+    };
+    pool_chain::tampering_shows(&t, &db, &copy);
 }
