@@ -569,3 +569,10 @@ fn the_history_is_chained_and_a_dba_s_edits_show() {
     };
     pool_chain::tampering_shows(&t, &db, &copy);
 }
+
+#[test]
+fn a_version_1_pool_s_history_is_chained_by_pool_init() {
+    let t = Test::new();
+    let db = Db::Sqlite(t.path().join("v1.db"));
+    pool_chain::a_version_1_pool_is_chained_by_its_migration(&t, &db);
+}

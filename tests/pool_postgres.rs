@@ -10,6 +10,7 @@
 
 mod common;
 
+use common::pool_chain;
 use common::pool_line::{check_line, make_pool, run_line, secret_of, tiny, Db, Line};
 use common::postgres::{Postgres, PASSWORD};
 use common::{s, Test};
@@ -391,4 +392,20 @@ fn the_server_stopped_under_running_stations() {
             );
         }
     }
+}
+
+#[test]
+fn the_history_is_chained_a_dba_s_edits_show_and_version_1_migrates() {
+    let pg = Postgres::start();
+    pg.createdb("line");
+    let t = Test::new();
+    let db = Db::Pg(&pg, "line".into());
+    pool_chain::normal_line(&t, &db);
+    let copy = |name: &str| {
+        pg.psql("postgres", &format!("CREATE DATABASE {name} TEMPLATE line"));
+        Db::Pg(&pg, name.to_owned())
+    };
+    pool_chain::tampering_shows(&t, &db, &copy);
+    pg.createdb("v1");
+    pool_chain::a_version_1_pool_is_chained_by_its_migration(&t, &Db::Pg(&pg, "v1".into()));
 }

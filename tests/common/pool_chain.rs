@@ -151,3 +151,70 @@ pub fn tampering_shows<'a>(t: &Test, line: &Db<'_>, copy: &dyn Fn(&str) -> Db<'a
     ));
     verify(&db, s[n - 1], "its state was changed outside burnline");
 }
+
+/// A pool of schema version 1 (before the chain), with one identity and
+/// its three history rows, made with version 1's own SQL; `pool init`
+/// migrates it and chains that history, which then verifies, keeps its
+/// triggers, and shows an edit.
+pub fn a_version_1_pool_is_chained_by_its_migration(t: &Test, db: &Db<'_>) {
+    let v1 = &burnline_pool::schema::MIGRATIONS[0];
+    assert_eq!(v1.version, 1);
+    let (sql, triggers) = match db {
+        Db::Sqlite(_) => (
+            v1.sqlite,
+            "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'",
+        ),
+        Db::Pg(..) => (
+            v1.postgres,
+            "SELECT count(*) FROM pg_trigger WHERE tgname = 'history_append_only'",
+        ),
+    };
+    db.rows(burnline_pool::schema::META);
+    db.rows(sql);
+    db.rows(&format!(
+        "INSERT INTO burnline_meta (key, value) VALUES ('schema_version', '1'); \
+         INSERT INTO identities (product_key, device_name, state, station, target, card, imported_at, changed_at) \
+         VALUES ('a1X2bEnP82z', '{DN}', 'written', 'st1', '/dev/sdz', 'file /dev/sdz', 1000, 3000); \
+         INSERT INTO history (time, product_key, device_name, from_state, to_state, station, target, card, reason) VALUES \
+         (1000, 'a1X2bEnP82z', '{DN}', NULL, 'available', NULL, NULL, NULL, 'imported'), \
+         (2000, 'a1X2bEnP82z', '{DN}', 'available', 'leased', 'st1', '/dev/sdz', 'file /dev/sdz', 'leased'), \
+         (3000, 'a1X2bEnP82z', '{DN}', 'leased', 'written', 'st1', '/dev/sdz', 'file /dev/sdz', 'written and synced');"
+    ));
+    let key = t.path().join("v1.key");
+    t.cmd()
+        .args(["pool", "verify", "--db", &db.url()])
+        .status(2)
+        .stderr_contains("schema version 1 is older")
+        .stderr_lines(1)
+        .run();
+    t.cmd()
+        .args(["pool", "init", "--db", &db.url(), "--key-file", s(&key)])
+        .stderr_contains("schema version 1 -> 2")
+        .run();
+    t.cmd()
+        .args(["pool", "verify", "--db", &db.url()])
+        .stdout_contains("1 identit(ies), 3 history row(s), every chain intact")
+        .run();
+    let before = db.rows(triggers);
+    drop_triggers(db);
+    let s = seqs(db);
+    db.rows(&format!(
+        "UPDATE history SET card = 'file /dev/sdy' WHERE seq = {}",
+        s[1]
+    ));
+    t.cmd()
+        .args(["pool", "verify", "--db", &db.url()])
+        .status(2)
+        .stderr_contains(format!(
+            "history row {} (a1X2bEnP82z/{DN}): its fields do not match its hash",
+            s[1]
+        ))
+        .run();
+    // The migration put the append-only triggers back.
+    let n = if matches!(db, Db::Sqlite(_)) {
+        "2"
+    } else {
+        "1"
+    };
+    assert_eq!(before, vec![vec![n.to_owned()]]);
+}
