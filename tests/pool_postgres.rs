@@ -6,7 +6,8 @@
 //! identities, SIGKILLed at random and restarted, with every identity
 //! verified on exactly one card or quarantined; and the server stopped
 //! under running stations, which stop with a clear error, no card written
-//! without a recorded lease.
+//! without a recorded lease; and the history's hash chain, as on SQLite
+//! (`common::pool_chain`).
 
 mod common;
 
@@ -289,6 +290,13 @@ fn eight_stations_two_thousand_identities_sigkilled_and_restarted() {
     let states = check_line(&db, &cards, n);
     eprintln!("{} runs, {} killed: {states:?}", report.runs, report.killed);
     assert!(states.get("verified").copied().unwrap_or(0) >= n - report.killed * 12);
+    // The history's chains, written by parallel stations killed at random,
+    // are intact, and replay to every identity's state.
+    t.cmd()
+        .args(["pool", "verify", "--db", &db.url()])
+        .stdout_contains(format!("{n} identit(ies)"))
+        .stdout_contains("every chain intact")
+        .run();
     // Every station left a row, and none is live now.
     let out = t
         .cmd()

@@ -25,8 +25,8 @@
 //! existing history ([`chain_existing`]), in the migration's transaction.
 //! The chain vouches for those rows as they were at migration time.
 
-use crate::db::{Row, Tx, Val};
-use crate::error::Result;
+use crate::db::{pg_error, Db, Row, Tx, Val};
+use crate::error::{PoolError, Result};
 use crate::state::State;
 use crate::url::PoolUrl;
 use std::collections::HashMap;
@@ -337,19 +337,42 @@ pub fn verify(rows: &[Row], identities: &[Row]) -> Report {
     report
 }
 
-/// Reads what [`verify`] needs and checks it.
-pub fn read_and_verify(db: &mut crate::db::Db, url: &PoolUrl) -> Result<Report> {
-    let rows = db.query(
-        url,
-        &format!("SELECT {COLUMNS} FROM history ORDER BY seq"),
-        &[],
-    )?;
-    let ids = db.query(
-        url,
-        "SELECT product_key, device_name, state, history_head FROM identities ORDER BY id",
-        &[],
-    )?;
-    Ok(verify(&rows, &ids))
+/// Reads what [`verify`] needs, the history and the identities in one
+/// read-only snapshot (SQLite: a deferred read transaction; PostgreSQL:
+/// REPEATABLE READ), so stations appending meanwhile never make a head
+/// look wrong, and checks it. Nothing is written or locked.
+pub fn read_and_verify(db: &mut Db, url: &PoolUrl) -> Result<Report> {
+    let read = |tx: &mut Tx<'_>| -> Result<Report> {
+        let rows = tx.query(
+            url,
+            &format!("SELECT {COLUMNS} FROM history ORDER BY seq"),
+            &[],
+        )?;
+        let ids = tx.query(
+            url,
+            "SELECT product_key, device_name, state, history_head FROM identities ORDER BY id",
+            &[],
+        )?;
+        Ok(verify(&rows, &ids))
+    };
+    // Each transaction is dropped, so rolled back: it only read.
+    match db {
+        Db::Lite(c) => {
+            let t = c
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Deferred)
+                .map_err(|e| PoolError::Other(format!("{url}: {e}")))?;
+            read(&mut Tx::Lite(t))
+        }
+        Db::Pg(c) => {
+            let t = c
+                .build_transaction()
+                .isolation_level(postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()
+                .map_err(|e| pg_error(url, e))?;
+            read(&mut Tx::Pg(t))
+        }
+    }
 }
 
 /// Migration 2's step in Rust: chains the history a version-1 pool has,
@@ -397,4 +420,36 @@ pub fn chain_existing(tx: &mut Tx<'_>, url: &PoolUrl, pg: bool) -> Result<()> {
         )?;
     }
     tx.batch(url, restore)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields<'a>(station: Option<&'a str>, target: Option<&'a str>) -> Fields<'a> {
+        Fields {
+            time: 1,
+            product_key: "pk",
+            device_name: "dn",
+            from: None,
+            to: "available",
+            station,
+            target,
+            card: None,
+            reason: "imported",
+        }
+    }
+
+    #[test]
+    fn the_encoding_keeps_field_boundaries_and_null_apart_from_empty() {
+        let base = hash(GENESIS, &fields(Some("ab"), Some("c")));
+        assert_eq!(base.len(), 64);
+        assert_eq!(base, hash(GENESIS, &fields(Some("ab"), Some("c"))));
+        assert_ne!(base, hash(GENESIS, &fields(Some("a"), Some("bc"))));
+        assert_ne!(
+            hash(GENESIS, &fields(None, Some(""))),
+            hash(GENESIS, &fields(Some(""), None))
+        );
+        assert_ne!(base, hash(&"1".repeat(64), &fields(Some("ab"), Some("c"))));
+    }
 }
