@@ -130,7 +130,7 @@ pub fn append(tx: &mut Tx<'_>, url: &PoolUrl, f: &Fields<'_>) -> Result<()> {
     Ok(())
 }
 
-/// The history's columns, in the order [`fields_of`] reads them.
+/// The history's columns, in the order `Read::of` reads them.
 const COLUMNS: &str =
     "seq, time, product_key, device_name, from_state, to_state, station, target, card, reason, prev, hash";
 
