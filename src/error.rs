@@ -11,7 +11,7 @@
 //! | [`Error::Interrupted`]: a first SIGINT/SIGTERM stopped the run after the batch in flight (a second exits at once, also 130) | 130 |
 //! | [`Error::Registration`]: bad input / platform refused / network failure | 2 / 3 / 4 |
 //! | [`Error::Card`]: a card smaller than the image / not writable / a write or read-back that failed | 2 / 3 / 3 |
-//! | [`Error::Pool`]: the identity pool (`burnline_pool::PoolError`): bad input, wrong key, station name in use / I/O / database unreachable or lost / no identity left | 2 / 3 / 5 / 6 |
+//! | [`Error::Pool`]: the identity pool (`burnline_pool::PoolError`): bad input, wrong key, station name in use, a broken history chain (`pool verify`) / I/O / database unreachable or lost / no identity left | 2 / 3 / 5 / 6 |
 
 use std::fmt;
 use std::io;

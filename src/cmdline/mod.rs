@@ -321,6 +321,17 @@ pub enum PoolCommand {
     Release(PoolReleaseArgs),
     /// The append-only history: every change of every identity, in order.
     History(PoolHistoryArgs),
+    /// Check the history's hash chain: each identity's rows, its head and
+    /// its state (exit 2 at the first broken row).
+    Verify(PoolVerifyArgs),
+}
+
+/// `burnline pool verify`
+#[derive(Debug, Args)]
+pub struct PoolVerifyArgs {
+    /// The pool.
+    #[command(flatten)]
+    pub db: PoolDb,
 }
 
 /// `burnline pool history`

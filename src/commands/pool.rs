@@ -1,4 +1,4 @@
-//! `burnline pool init|import|status|export|release`, and `flash --pool`:
+//! `burnline pool init|import|status|export|release|history|verify`, and `flash --pool`:
 //! the command line turned into calls on the identity pool
 //! (`burnline_pool`) and on the pooled station (`crate::flash::pooled`).
 //! The CSV is read only through `DeviceReader`, so an import checks every
@@ -8,7 +8,7 @@
 use crate::build::check::check_all;
 use crate::cmdline::{
     ExportFormat, FlashArgs, PoolCommand, PoolExportArgs, PoolHistoryArgs, PoolImportArgs,
-    PoolInitArgs, PoolReleaseArgs, PoolStatusArgs,
+    PoolInitArgs, PoolReleaseArgs, PoolStatusArgs, PoolVerifyArgs,
 };
 use crate::devices::check::expect;
 use crate::devices::reader::DeviceReader;
@@ -27,6 +27,7 @@ pub fn run(cmd: &PoolCommand) -> Result<()> {
         PoolCommand::Export(a) => export(a),
         PoolCommand::Release(a) => release(a),
         PoolCommand::History(a) => history(a),
+        PoolCommand::Verify(a) => verify(a),
     }
 }
 
@@ -314,6 +315,29 @@ fn history(a: &PoolHistoryArgs) -> Result<()> {
         context: "writing the history".into(),
         source: e,
     })
+}
+
+/// `pool verify`: the history's chain (`burnline_pool::chain`); the first
+/// broken row, by its history row and DeviceName, is the error (exit 2).
+fn verify(a: &PoolVerifyArgs) -> Result<()> {
+    let pool = Pool::open(&a.db.db, None)?;
+    let r = pool.verify_history()?;
+    if let Some(first) = r.breaks.first() {
+        let more = match r.breaks.len() - 1 {
+            0 => String::new(),
+            n => format!(" (and {n} more broken chain(s))"),
+        };
+        return Err(PoolError::Damaged(format!(
+            "{}: the history's hash chain breaks: {first}{more}",
+            a.db.db
+        ))
+        .into());
+    }
+    println!(
+        "ok: {}: {} identit(ies), {} history row(s), every chain intact, heads and states match",
+        a.db.db, r.identities, r.rows
+    );
+    Ok(())
 }
 
 /// `flash --pool URL --recipe R --station NAME --key-file K --target …`:

@@ -32,6 +32,7 @@ pub mod fixtures;
 pub mod http;
 pub mod images;
 pub mod mqtt;
+pub mod pool_chain;
 pub mod pool_line;
 pub mod postgres;
 pub mod slots;

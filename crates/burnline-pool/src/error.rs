@@ -85,7 +85,8 @@ pub enum PoolError {
     /// (exit 2). The host side locates them (file and line).
     #[error("{} row(s) conflict with the pool", .0.len())]
     Conflicts(Vec<usize>),
-    /// A stored secret that does not decrypt, or a damaged row (exit 2).
+    /// A stored secret that does not decrypt, a damaged row, or a history
+    /// whose hash chain breaks (`pool verify`; exit 2).
     #[error("{0}")]
     Damaged(String),
     /// Any other database or file failure (exit 3).

@@ -9,10 +9,12 @@
 //! - [`state`]: available → leased → written → verified, or quarantined;
 //! - [`key`]: secrets encrypted at rest (AES-256-GCM) under a key file;
 //! - [`station`]: a station name held by one live process;
+//! - [`chain`]: the history's hash chain, per identity, and its check;
 //! - [`pool`]: the operations, each one transaction with its history row;
 //! - [`db`]: the two drivers behind one small interface;
 //! - [`error`]: what can go wrong, and the exit status of each.
 
+pub mod chain;
 pub mod db;
 pub mod error;
 pub mod key;

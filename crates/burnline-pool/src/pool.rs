@@ -232,7 +232,8 @@ fn token() -> Result<String> {
     Ok(hex::encode(b))
 }
 
-/// Appends a history row.
+/// Appends a history row, chained to the identity's previous one
+/// (`crate::chain`).
 #[allow(clippy::too_many_arguments)]
 fn history(
     tx: &mut Tx<'_>,
@@ -246,23 +247,21 @@ fn history(
     card: Option<&str>,
     reason: &str,
 ) -> Result<()> {
-    tx.exec(
+    crate::chain::append(
+        tx,
         url,
-        "INSERT INTO history (time, product_key, device_name, from_state, to_state, station, target, card, reason) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        &[
-            now_ms().into(),
-            pk.into(),
-            dn.into(),
-            from.map(State::as_str).into(),
-            to.as_str().into(),
-            station.into(),
-            target.into(),
-            card.into(),
-            reason.into(),
-        ],
-    )?;
-    Ok(())
+        &crate::chain::Fields {
+            time: now_ms(),
+            product_key: pk,
+            device_name: dn,
+            from: from.map(State::as_str),
+            to: to.as_str(),
+            station,
+            target,
+            card,
+            reason,
+        },
+    )
 }
 
 fn schema_version(db: &mut Db, url: &PoolUrl) -> Result<Option<i64>> {
@@ -351,6 +350,9 @@ impl Pool {
             };
             for m in MIGRATIONS.iter().filter(|m| m.version > from) {
                 tx.batch(url, if pg { m.postgres } else { m.sqlite })?;
+            }
+            if (1..2).contains(&from) {
+                crate::chain::chain_existing(tx, url, pg)?;
             }
             tx.exec(
                 url,
@@ -1051,6 +1053,13 @@ impl Pool {
                 })
             })
             .collect()
+    }
+
+    /// Checks the history's hash chain, every identity's head and state
+    /// (`crate::chain::verify`). Reads only.
+    pub fn verify_history(&self) -> Result<crate::chain::Report> {
+        let mut db = self.lock()?;
+        crate::chain::read_and_verify(&mut db, &self.url)
     }
 
     /// The whole history, in order.

@@ -8,9 +8,14 @@
 //! Tables: `identities` (one row per (ProductKey, DeviceName), its state
 //! and where it went), `history` (append-only: triggers refuse UPDATE and
 //! DELETE), `stations` (who ran, when last seen).
+//!
+//! Version 2 chains the history (`crate::chain`): `history.prev` and
+//! `history.hash`, and each identity's chain head in
+//! `identities.history_head`. Migrating a version-1 pool chains the
+//! history it already has, in the same transaction.
 
 /// The newest schema version this binary knows.
-pub const LATEST: i64 = 1;
+pub const LATEST: i64 = 2;
 
 /// The table every version has, created before any migration.
 pub const META: &str =
@@ -27,9 +32,10 @@ pub struct Migration {
 }
 
 /// Every migration, in order.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sqlite: r"
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sqlite: r"
 CREATE TABLE identities (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     product_key TEXT NOT NULL,
@@ -75,7 +81,7 @@ CREATE TABLE stations (
     seen_at INTEGER NOT NULL
 );
 ",
-    postgres: r"
+        postgres: r"
 CREATE TABLE identities (
     id BIGSERIAL PRIMARY KEY,
     product_key TEXT NOT NULL,
@@ -121,4 +127,18 @@ CREATE TABLE stations (
     seen_at BIGINT NOT NULL
 );
 ",
-}];
+    },
+    Migration {
+        version: 2,
+        sqlite: r"
+ALTER TABLE history ADD COLUMN prev TEXT;
+ALTER TABLE history ADD COLUMN hash TEXT;
+ALTER TABLE identities ADD COLUMN history_head TEXT;
+",
+        postgres: r"
+ALTER TABLE history ADD COLUMN prev TEXT;
+ALTER TABLE history ADD COLUMN hash TEXT;
+ALTER TABLE identities ADD COLUMN history_head TEXT;
+",
+    },
+];
