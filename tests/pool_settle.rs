@@ -16,7 +16,15 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// A station flashing one card, held at the failpoint `at` for a minute.
-fn held_station(t: &Test, db: &Db<'_>, recipe: &Path, key: &Path, st: &str, card: &Path, at: &str) -> Running {
+fn held_station(
+    t: &Test,
+    db: &Db<'_>,
+    recipe: &Path,
+    key: &Path,
+    st: &str,
+    card: &Path,
+    at: &str,
+) -> Running {
     t.cmd()
         .args(["flash", "--pool", &db.url(), "--recipe", s(recipe)])
         .args(["--station", st, "--key-file", s(key), "--target", s(card)])
@@ -47,7 +55,12 @@ fn wait_for(db: &Db<'_>, st: &str, state: &str) {
 fn settle(t: &Test, db: &Db<'_>, key: &Path, st: &str) -> Test {
     t.cmd()
         .args(["pool", "settle", "--db", &db.url(), "--key-file", s(key)])
-        .args(["--station", st, "--reason", "station died, its cards are lost"])
+        .args([
+            "--station",
+            st,
+            "--reason",
+            "station died, its cards are lost",
+        ])
 }
 
 fn settles_a_dead_stations_leases(db: &Db<'_>, t: &Test) {
@@ -58,10 +71,25 @@ fn settles_a_dead_stations_leases(db: &Db<'_>, t: &Test) {
     // st1 verifies one card, then dies holding a written one.
     t.cmd()
         .args(["flash", "--pool", &db.url(), "--recipe", s(&recipe)])
-        .args(["--station", "st1", "--key-file", s(&key), "--target", s(&card("a"))])
+        .args([
+            "--station",
+            "st1",
+            "--key-file",
+            s(&key),
+            "--target",
+            s(&card("a")),
+        ])
         .stderr_contains("ok: a1X2bEnP82z/gw-00001")
         .run();
-    let mut st1 = held_station(t, db, &recipe, &key, "st1", &card("b"), "pool-after-written");
+    let mut st1 = held_station(
+        t,
+        db,
+        &recipe,
+        &key,
+        "st1",
+        &card("b"),
+        "pool-after-written",
+    );
     wait_for(db, "st1", "written");
     // st2 dies holding a leased one.
     let mut st2 = held_station(t, db, &recipe, &key, "st2", &card("c"), "pool-after-lease");
@@ -109,7 +137,11 @@ fn settles_a_dead_stations_leases(db: &Db<'_>, t: &Test) {
     assert_eq!(h.len(), 1, "one history row: {h:?}");
     assert_eq!(h[0][..4], ["gw-00002", "written", "quarantined", "st1"]);
     assert!(h[0][4].starts_with("settled by "), "{}", h[0][4]);
-    assert!(h[0][4].contains("station died, its cards are lost"), "{}", h[0][4]);
+    assert!(
+        h[0][4].contains("station died, its cards are lost"),
+        "{}",
+        h[0][4]
+    );
     // pool status: st1 has no open lease.
     let status = t
         .cmd()
@@ -148,7 +180,14 @@ fn settles_a_dead_stations_leases(db: &Db<'_>, t: &Test) {
         .run();
     t.cmd()
         .args(["flash", "--pool", &db.url(), "--recipe", s(&recipe)])
-        .args(["--station", "st1", "--key-file", s(&key), "--target", s(&card("d"))])
+        .args([
+            "--station",
+            "st1",
+            "--key-file",
+            s(&key),
+            "--target",
+            s(&card("d")),
+        ])
         .stderr_contains("ok: a1X2bEnP82z/gw-00004")
         .stderr_lacks("was written")
         .run();

@@ -43,14 +43,29 @@ fn a_pool_over_verified_tls() {
         .stderr_lacks(PASSWORD)
         .run();
     t.cmd()
-        .args(["pool", "import", "--db", &url, s(&recipe), "--devices", s(&csv)])
+        .args([
+            "pool",
+            "import",
+            "--db",
+            &url,
+            s(&recipe),
+            "--devices",
+            s(&csv),
+        ])
         .args(["--key-file", s(&key)])
         .stderr_contains("added")
         .run();
     let card = d.join("a.img");
     t.cmd()
         .args(["flash", "--pool", &url, "--recipe", s(&recipe)])
-        .args(["--station", "st1", "--key-file", s(&key), "--target", s(&card)])
+        .args([
+            "--station",
+            "st1",
+            "--key-file",
+            s(&key),
+            "--target",
+            s(&card),
+        ])
         .stderr_contains("ok: a1X2bEnP82z/gw-00001")
         .output_lacks(PASSWORD)
         .output_lacks(secret_of(1))
@@ -92,7 +107,14 @@ fn a_pool_over_verified_tls() {
     t.cmd()
         .args(["flash", "--pool"])
         .arg(tls_url(&pg, "127.0.0.1", "require", Some(&other_ca)))
-        .args(["--recipe", s(&recipe), "--station", "st2", "--key-file", s(&key)])
+        .args([
+            "--recipe",
+            s(&recipe),
+            "--station",
+            "st2",
+            "--key-file",
+            s(&key),
+        ])
         .args(["--target", s(&refused)])
         .status(5)
         .stderr_contains("certificate verification failed")
@@ -101,7 +123,12 @@ fn a_pool_over_verified_tls() {
     // A CA file that is not there: bad input, exit 2.
     t.cmd()
         .args(["pool", "status", "--db"])
-        .arg(tls_url(&pg, "127.0.0.1", "require", Some(&d.join("nope.pem"))))
+        .arg(tls_url(
+            &pg,
+            "127.0.0.1",
+            "require",
+            Some(&d.join("nope.pem")),
+        ))
         .status(2)
         .stderr_lines(1)
         .stderr_contains("sslrootcert")
@@ -138,7 +165,12 @@ fn a_pool_over_verified_tls() {
         .run();
     // The same server in clear over loopback still works.
     t.cmd()
-        .args(["pool", "status", "--db", &pg.tcp_url("postgres", PASSWORD, "line")])
+        .args([
+            "pool",
+            "status",
+            "--db",
+            &pg.tcp_url("postgres", PASSWORD, "line"),
+        ])
         .stdout_contains("verified")
         .run();
 }

@@ -90,7 +90,10 @@ impl Postgres {
     /// Sets (or, with `None`, removes) the server certificate used from
     /// the next start on: with none, the server has no TLS.
     pub fn set_tls(&self, files: Option<(&Path, &Path)>) {
-        let (crt, k) = (self.dir.path().join("server.crt"), self.dir.path().join("server.key"));
+        let (crt, k) = (
+            self.dir.path().join("server.crt"),
+            self.dir.path().join("server.key"),
+        );
         let _ = std::fs::remove_file(&crt);
         let _ = std::fs::remove_file(&k);
         if let Some((cert, key)) = files {

@@ -193,10 +193,7 @@ pub fn pg_error(url: &PoolUrl, e: postgres::Error) -> PoolError {
 
 /// The rustls connector of a TLS URL: burnline's one client configuration
 /// ([`burnline_core::tls`]), with the CA file of `sslrootcert=` added.
-fn tls_connector(
-    url: &PoolUrl,
-    tls: &PgTls,
-) -> Result<tokio_postgres_rustls::MakeRustlsConnect> {
+fn tls_connector(url: &PoolUrl, tls: &PgTls) -> Result<tokio_postgres_rustls::MakeRustlsConnect> {
     let ca = match &tls.root_cert {
         Some(path) => Some(std::fs::read(path).map_err(|e| PoolError::CaFile {
             url: url.to_string(),
@@ -205,7 +202,11 @@ fn tls_connector(
         })?),
         None => None,
     };
-    let extra: Vec<(&str, &[u8])> = ca.as_deref().map(|pem| ("the file", pem)).into_iter().collect();
+    let extra: Vec<(&str, &[u8])> = ca
+        .as_deref()
+        .map(|pem| ("the file", pem))
+        .into_iter()
+        .collect();
     let config = burnline_core::tls::client_config(&extra).map_err(|why| PoolError::CaFile {
         url: url.to_string(),
         path: tls
@@ -225,14 +226,20 @@ fn tls_failure(e: &(dyn std::error::Error + 'static)) -> Option<String> {
     let mut cur = Some(e);
     while let Some(err) = cur {
         if let Some(r) = err.downcast_ref::<rustls::Error>() {
-            return Some(burnline_core::tls::describe(r, "sslrootcert=PATH in the URL"));
+            return Some(burnline_core::tls::describe(
+                r,
+                "sslrootcert=PATH in the URL",
+            ));
         }
         if let Some(r) = err
             .downcast_ref::<std::io::Error>()
             .and_then(|io| io.get_ref())
             .and_then(|i| i.downcast_ref::<rustls::Error>())
         {
-            return Some(burnline_core::tls::describe(r, "sslrootcert=PATH in the URL"));
+            return Some(burnline_core::tls::describe(
+                r,
+                "sslrootcert=PATH in the URL",
+            ));
         }
         cur = err.source();
     }

@@ -64,7 +64,10 @@ impl Pool {
             )?;
             let mut done = Vec::new();
             for r in &rows {
-                let (pk, dn) = (text(r, 1).unwrap_or_default(), text(r, 2).unwrap_or_default());
+                let (pk, dn) = (
+                    text(r, 1).unwrap_or_default(),
+                    text(r, 2).unwrap_or_default(),
+                );
                 let was = state_of(r, 3)?;
                 let n = tx.exec(
                     url,
