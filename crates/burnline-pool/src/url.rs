@@ -27,8 +27,8 @@ use std::str::FromStr;
 pub enum PoolUrl {
     /// An SQLite file.
     Sqlite(PathBuf),
-    /// A PostgreSQL server.
-    Postgres(PgUrl),
+    /// A PostgreSQL server (boxed: it is the larger variant).
+    Postgres(Box<PgUrl>),
 }
 
 /// A PostgreSQL URL, checked.
@@ -107,7 +107,7 @@ impl FromStr for PoolUrl {
             return Ok(PoolUrl::Sqlite(PathBuf::from(path)));
         }
         if s.starts_with("postgres://") || s.starts_with("postgresql://") {
-            return parse_postgres(s).map(PoolUrl::Postgres);
+            return parse_postgres(s).map(|u| PoolUrl::Postgres(Box::new(u)));
         }
         Err(format!(
             "`{}` is not a pool URL: use sqlite:PATH or postgres://USER@HOST/DB",
