@@ -319,6 +319,9 @@ pub enum PoolCommand {
     Export(PoolExportArgs),
     /// Put a quarantined identity back in the pool.
     Release(PoolReleaseArgs),
+    /// Quarantine the open leases (leased, written) of a station that died
+    /// and is not running; refused while it is live.
+    Settle(PoolSettleArgs),
     /// The append-only history: every change of every identity, in order.
     History(PoolHistoryArgs),
     /// Check the history's hash chain: each identity's rows, its head and
@@ -460,6 +463,23 @@ pub struct PoolReleaseArgs {
     /// Its ProductKey, when two products share the DeviceName.
     #[arg(long)]
     pub product_key: Option<String>,
+}
+
+/// `burnline pool settle`
+#[derive(Debug, Args)]
+pub struct PoolSettleArgs {
+    /// The pool.
+    #[command(flatten)]
+    pub db: PoolDb,
+    /// The pool's key file (checked against the pool).
+    #[arg(long)]
+    pub key_file: PathBuf,
+    /// The dead station's name.
+    #[arg(long)]
+    pub station: String,
+    /// Why its leases are settled (recorded in the history).
+    #[arg(long)]
+    pub reason: String,
 }
 
 /// `burnline manifest …`

@@ -1,4 +1,5 @@
-//! `burnline pool init|import|status|export|release|history|verify`, and `flash --pool`:
+//! `burnline pool init|import|status|export|release|settle|history|verify`,
+//! and `flash --pool`:
 //! the command line turned into calls on the identity pool
 //! (`burnline_pool`) and on the pooled station (`crate::flash::pooled`).
 //! The CSV is read only through `DeviceReader`, so an import checks every
@@ -8,7 +9,7 @@
 use crate::build::check::check_all;
 use crate::cmdline::{
     ExportFormat, FlashArgs, PoolCommand, PoolExportArgs, PoolHistoryArgs, PoolImportArgs,
-    PoolInitArgs, PoolReleaseArgs, PoolStatusArgs, PoolVerifyArgs,
+    PoolInitArgs, PoolReleaseArgs, PoolSettleArgs, PoolStatusArgs, PoolVerifyArgs,
 };
 use crate::devices::check::expect;
 use crate::devices::reader::DeviceReader;
@@ -26,6 +27,7 @@ pub fn run(cmd: &PoolCommand) -> Result<()> {
         PoolCommand::Status(a) => status(a),
         PoolCommand::Export(a) => export(a),
         PoolCommand::Release(a) => release(a),
+        PoolCommand::Settle(a) => settle(a),
         PoolCommand::History(a) => history(a),
         PoolCommand::Verify(a) => verify(a),
     }
@@ -146,7 +148,7 @@ fn status(a: &PoolStatusArgs) -> Result<()> {
                 + m.get(&State::Written).copied().unwrap_or(0)
         });
         let note = if !k.live && dead_leases > 0 {
-            "; its leases are settled when it starts again"
+            "; its leases are settled when it starts again, or by `burnline pool settle`"
         } else {
             ""
         };
@@ -270,6 +272,26 @@ fn release(a: &PoolReleaseArgs) -> Result<()> {
     let pool = Pool::open(&a.db.db, None)?;
     pool.release(a.product_key.as_deref(), &a.device_name, &a.reason)?;
     eprintln!("burnline: {} is back in the pool", a.device_name);
+    Ok(())
+}
+
+fn settle(a: &PoolSettleArgs) -> Result<()> {
+    let pool = Pool::open(&a.db.db, Some(&a.key_file))?;
+    let done = pool.settle_station(&a.station, &a.reason)?;
+    for d in &done {
+        eprintln!(
+            "burnline: {}/{} ({}, on {}) quarantined",
+            d.product_key,
+            d.device_name,
+            d.was,
+            d.target.as_deref().unwrap_or("no target")
+        );
+    }
+    eprintln!(
+        "burnline: station {}: {} open lease(s) quarantined; none is left open",
+        a.station,
+        done.len()
+    );
     Ok(())
 }
 

@@ -3,7 +3,8 @@
 //! loudly), a cluster made with `initdb` in a temp dir owned by the
 //! `postgres` user, run as that user with `pg_ctl`, listening on a Unix
 //! socket in the temp dir and on 127.0.0.1 at a free port (password login
-//! there, trust on the socket). Stopped (immediately) on drop.
+//! there, trust on the socket). With [`Postgres::start_tls`] it also has
+//! `ssl=on` with a given server certificate. Stopped (immediately) on drop.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -72,6 +73,42 @@ fn run_ok(mut c: Command, what: &str) -> String {
 impl Postgres {
     /// Makes and starts a cluster.
     pub fn start() -> Postgres {
+        let pg = Postgres::init();
+        pg.start_again();
+        pg
+    }
+
+    /// Makes and starts a cluster with `ssl=on`, serving the certificate
+    /// `cert` (PEM, its chain) with the key `key`.
+    pub fn start_tls(cert: &Path, key: &Path) -> Postgres {
+        let pg = Postgres::init();
+        pg.set_tls(Some((cert, key)));
+        pg.start_again();
+        pg
+    }
+
+    /// Sets (or, with `None`, removes) the server certificate used from
+    /// the next start on: with none, the server has no TLS.
+    pub fn set_tls(&self, files: Option<(&Path, &Path)>) {
+        let (crt, k) = (
+            self.dir.path().join("server.crt"),
+            self.dir.path().join("server.key"),
+        );
+        let _ = std::fs::remove_file(&crt);
+        let _ = std::fs::remove_file(&k);
+        if let Some((cert, key)) = files {
+            use std::os::unix::fs::PermissionsExt;
+            let (uid, gid) = postgres_ids();
+            for (from, to) in [(cert, &crt), (key, &k)] {
+                std::fs::copy(from, to).expect("copy a TLS file");
+                std::os::unix::fs::chown(to, Some(uid), Some(gid)).expect("chown");
+                std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o600))
+                    .expect("chmod");
+            }
+        }
+    }
+
+    fn init() -> Postgres {
         let bin = pg_bin();
         let dir = tempfile::Builder::new()
             .prefix("burnline-pg-")
@@ -94,17 +131,26 @@ impl Postgres {
             .arg(format!("--pwfile={}", pw.display()))
             .args(["-E", "UTF8", "--no-sync"]);
         run_ok(init, "initdb");
-        let pg = Postgres {
+        Postgres {
             dir,
             bin,
             port: free_port(),
-        };
-        pg.start_again();
-        pg
+        }
     }
 
-    /// Starts the (stopped) server again, on the same port and socket.
+    /// Starts the (stopped) server again, on the same port and socket
+    /// (with TLS if a certificate is set).
     pub fn start_again(&self) {
+        let crt = self.dir.path().join("server.crt");
+        let ssl = if crt.exists() {
+            format!(
+                " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+                crt.display(),
+                self.dir.path().join("server.key").display()
+            )
+        } else {
+            String::new()
+        };
         let mut c = as_postgres(&self.bin.join("pg_ctl"));
         c.arg("-D")
             .arg(self.dir.path().join("data"))
@@ -112,7 +158,7 @@ impl Postgres {
             .arg(self.dir.path().join("log"))
             .arg("-o")
             .arg(format!(
-                "-c listen_addresses=127.0.0.1 -p {} -k {} -c fsync=off -c max_connections=60",
+                "-c listen_addresses=127.0.0.1 -p {} -k {} -c fsync=off -c max_connections=60{ssl}",
                 self.port,
                 self.dir.path().display()
             ))

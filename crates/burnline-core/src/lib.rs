@@ -11,6 +11,7 @@
 //!   the bootstrap, which no disk content can make panic;
 //! - [`registration`]: the platform's request signing, dynamic registration
 //!   client and MQTT connect parameters;
+//! - [`tls`]: the one rustls client configuration (verification always on);
 //! - [`cli`]: the command-line pieces both programs share.
 
 pub mod cli;
@@ -19,3 +20,4 @@ pub mod identity;
 pub mod registration;
 pub mod secret;
 pub mod table;
+pub mod tls;

@@ -10,7 +10,7 @@
 //! server, refused credentials, a connection lost mid-run, and the rest.
 
 use crate::error::{PoolError, Result};
-use crate::url::PoolUrl;
+use crate::url::{PgTls, PoolUrl};
 use std::time::Duration;
 
 /// A value bound to, or read from, a statement.
@@ -178,6 +178,9 @@ pub fn pg_error(url: &PoolUrl, e: postgres::Error) -> PoolError {
         }
         return PoolError::Other(format!("{url_s}: {}", db.message()));
     }
+    if let Some(why) = tls_failure(&e) {
+        return PoolError::Lost { url: url_s, why };
+    }
     if e.is_closed() || std::error::Error::source(&e).is_some() {
         let why = std::error::Error::source(&e).map_or_else(|| e.to_string(), |s| s.to_string());
         return PoolError::Lost { url: url_s, why };
@@ -186,6 +189,61 @@ pub fn pg_error(url: &PoolUrl, e: postgres::Error) -> PoolError {
         url: url_s,
         why: e.to_string(),
     }
+}
+
+/// The rustls connector of a TLS URL: burnline's one client configuration
+/// ([`burnline_core::tls`]), with the CA file of `sslrootcert=` added.
+fn tls_connector(url: &PoolUrl, tls: &PgTls) -> Result<tokio_postgres_rustls::MakeRustlsConnect> {
+    let ca = match &tls.root_cert {
+        Some(path) => Some(std::fs::read(path).map_err(|e| PoolError::CaFile {
+            url: url.to_string(),
+            path: path.display().to_string(),
+            why: e.to_string(),
+        })?),
+        None => None,
+    };
+    let extra: Vec<(&str, &[u8])> = ca
+        .as_deref()
+        .map(|pem| ("the file", pem))
+        .into_iter()
+        .collect();
+    let config = burnline_core::tls::client_config(&extra).map_err(|why| PoolError::CaFile {
+        url: url.to_string(),
+        path: tls
+            .root_cert
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+        why,
+    })?;
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(
+        config.as_ref().clone(),
+    ))
+}
+
+/// A rustls failure somewhere in `e`'s sources, in words.
+fn tls_failure(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if let Some(r) = err.downcast_ref::<rustls::Error>() {
+            return Some(burnline_core::tls::describe(
+                r,
+                "sslrootcert=PATH in the URL",
+            ));
+        }
+        if let Some(r) = err
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|i| i.downcast_ref::<rustls::Error>())
+        {
+            return Some(burnline_core::tls::describe(
+                r,
+                "sslrootcert=PATH in the URL",
+            ));
+        }
+        cur = err.source();
+    }
+    None
 }
 
 fn lite_error(url: &PoolUrl, e: rusqlite::Error) -> PoolError {
@@ -226,16 +284,21 @@ impl Db {
                 }
                 Ok(Db::Lite(conn))
             }
-            PoolUrl::Postgres(s) => {
-                let mut cfg: postgres::Config = s.parse().map_err(|e| PoolError::Unreachable {
-                    url: url.to_string(),
-                    why: format!("{e}"),
-                })?;
+            PoolUrl::Postgres(pg) => {
+                let mut cfg: postgres::Config =
+                    pg.conn().parse().map_err(|e| PoolError::Unreachable {
+                        url: url.to_string(),
+                        why: format!("{e}"),
+                    })?;
                 if cfg.get_connect_timeout().is_none() {
                     cfg.connect_timeout(Duration::from_secs(10));
                 }
                 cfg.application_name("burnline");
-                match cfg.connect(postgres::NoTls) {
+                let connected = match pg.tls() {
+                    Some(tls) => cfg.connect(tls_connector(url, tls)?),
+                    None => cfg.connect(postgres::NoTls),
+                };
+                match connected {
                     Ok(c) => Ok(Db::Pg(Box::new(c))),
                     Err(e) => Err(match pg_error(url, e) {
                         PoolError::Lost { url, why } => PoolError::Unreachable { url, why },

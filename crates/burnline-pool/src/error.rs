@@ -4,8 +4,9 @@
 /// A failure of the pool. Each is one line, never holding a secret.
 #[derive(Debug, thiserror::Error)]
 pub enum PoolError {
-    /// The database could not be reached: no server, no socket, no file
-    /// (exit 5).
+    /// The database could not be reached: no server, no socket, no file,
+    /// or (TLS) a server that offers no TLS or whose certificate does not
+    /// verify (exit 5).
     #[error("{url}: cannot reach the pool database: {why}")]
     Unreachable {
         /// The URL, without password.
@@ -26,6 +27,17 @@ pub enum PoolError {
     Lost {
         /// The URL, without password.
         url: String,
+        /// Why.
+        why: String,
+    },
+    /// The CA file of `sslrootcert=` is unreadable or holds no PEM
+    /// certificate (exit 2).
+    #[error("{url}: sslrootcert {path}: {why}")]
+    CaFile {
+        /// The URL, without password.
+        url: String,
+        /// The CA file.
+        path: String,
         /// Why.
         why: String,
     },

@@ -17,6 +17,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
+mod settle;
+pub use settle::Settled;
+
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
@@ -547,32 +550,7 @@ impl Pool {
     /// [`crate::station`]) and records it.
     pub fn claim_station(&mut self, name: &str) -> Result<()> {
         station::check_name(name)?;
-        let url = self.url.clone();
-        let file = match &url {
-            PoolUrl::Sqlite(p) => Some(station::flock_station(p, name)?),
-            PoolUrl::Postgres(_) => {
-                // The server drops a dead process's lock when it sees its
-                // connection close, a moment after the death: a station
-                // restarted at once waits that moment out (2 s at most).
-                let mut db = self.lock()?;
-                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
-                loop {
-                    let got = db.query(
-                        &url,
-                        "SELECT pg_try_advisory_lock($1)",
-                        &[station::lock_key(name).into()],
-                    )?;
-                    if got.first().and_then(|r| int(r, 0)) == Some(1) {
-                        break;
-                    }
-                    if std::time::Instant::now() >= deadline {
-                        return Err(PoolError::StationInUse(name.to_owned()));
-                    }
-                    std::thread::sleep(std::time::Duration::from_millis(100));
-                }
-                None
-            }
-        };
+        let file = self.hold_name(name)?;
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .map(|h| h.trim().to_owned())
             .unwrap_or_default();
@@ -596,6 +574,38 @@ impl Pool {
             _file: file,
         });
         Ok(())
+    }
+
+    /// Takes the claim on the station name `name` (see [`crate::station`]):
+    /// the SQLite lock file, or (PostgreSQL) the session's advisory lock.
+    /// [`PoolError::StationInUse`] while a live process holds it.
+    fn hold_name(&self, name: &str) -> Result<Option<std::fs::File>> {
+        let url = self.url.clone();
+        Ok(match &url {
+            PoolUrl::Sqlite(p) => Some(station::flock_station(p, name)?),
+            PoolUrl::Postgres(_) => {
+                // The server drops a dead process's lock when it sees its
+                // connection close, a moment after the death: a station
+                // restarted at once waits that moment out (2 s at most).
+                let mut db = self.lock()?;
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+                loop {
+                    let got = db.query(
+                        &url,
+                        "SELECT pg_try_advisory_lock($1)",
+                        &[station::lock_key(name).into()],
+                    )?;
+                    if got.first().and_then(|r| int(r, 0)) == Some(1) {
+                        break;
+                    }
+                    if std::time::Instant::now() >= deadline {
+                        return Err(PoolError::StationInUse(name.to_owned()));
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                None
+            }
+        })
     }
 
     /// Identities still available (of `product_key`, if given).

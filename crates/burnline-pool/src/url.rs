@@ -3,10 +3,20 @@
 //! for a line of stations. Parsed once, with [`FromStr`], so a bad URL is
 //! refused before anything connects.
 //!
-//! burnline speaks to PostgreSQL without TLS only, over a Unix socket or a
-//! loopback address: a URL asking for TLS (`sslmode=require`, `verify-ca`,
-//! `verify-full`) is refused rather than silently sent in clear, and so is
-//! a remote host without TLS.
+//! PostgreSQL is reached either in clear, only over a Unix socket or a
+//! loopback address, or over TLS (rustls), verified:
+//!
+//! - `sslmode=require`, `verify-ca` and `verify-full` all mean TLS with the
+//!   server's certificate chain **and** host name verified (as libpq's
+//!   `verify-full`); there is no mode that skips either check;
+//! - the roots are Mozilla's plus, with `sslrootcert=PATH`, the PEM
+//!   certificates of that file (a line's private CA);
+//! - no `sslmode`, or `sslmode=disable`, is clear text: allowed to a Unix
+//!   socket or a loopback host only, since the password and the secrets'
+//!   ciphertexts would cross the network in clear;
+//! - `sslmode=prefer` and `allow` are refused: they fall back to clear text
+//!   when the server offers no TLS;
+//! - TLS over a Unix socket is refused (PostgreSQL does not speak it).
 
 use std::fmt;
 use std::path::PathBuf;
@@ -17,8 +27,41 @@ use std::str::FromStr;
 pub enum PoolUrl {
     /// An SQLite file.
     Sqlite(PathBuf),
-    /// A PostgreSQL connection string (`postgres://…`), kept as given.
-    Postgres(String),
+    /// A PostgreSQL server (boxed: it is the larger variant).
+    Postgres(Box<PgUrl>),
+}
+
+/// A PostgreSQL URL, checked.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PgUrl {
+    /// The URL as given (shown without its password).
+    given: String,
+    /// What the driver is given: the URL without burnline's own
+    /// parameters (`sslrootcert`), with `sslmode` set to `require` or
+    /// `disable`.
+    conn: String,
+    /// TLS, if asked for.
+    tls: Option<PgTls>,
+}
+
+/// How a PostgreSQL connection is encrypted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PgTls {
+    /// A PEM file of CA certificates trusted besides Mozilla's roots.
+    pub root_cert: Option<PathBuf>,
+}
+
+impl PgUrl {
+    /// The connection string for the driver (it may hold the password:
+    /// never show it).
+    pub fn conn(&self) -> &str {
+        &self.conn
+    }
+
+    /// TLS, if the URL asks for it.
+    pub fn tls(&self) -> Option<&PgTls> {
+        self.tls.as_ref()
+    }
 }
 
 impl fmt::Debug for PoolUrl {
@@ -32,7 +75,7 @@ impl fmt::Display for PoolUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             PoolUrl::Sqlite(p) => write!(f, "sqlite:{}", p.display()),
-            PoolUrl::Postgres(u) => f.write_str(&redact_password(u)),
+            PoolUrl::Postgres(u) => f.write_str(&redact_password(&u.given)),
         }
     }
 }
@@ -64,8 +107,7 @@ impl FromStr for PoolUrl {
             return Ok(PoolUrl::Sqlite(PathBuf::from(path)));
         }
         if s.starts_with("postgres://") || s.starts_with("postgresql://") {
-            check_postgres(s)?;
-            return Ok(PoolUrl::Postgres(s.to_owned()));
+            return parse_postgres(s).map(|u| PoolUrl::Postgres(Box::new(u)));
         }
         Err(format!(
             "`{}` is not a pool URL: use sqlite:PATH or postgres://USER@HOST/DB",
@@ -74,38 +116,80 @@ impl FromStr for PoolUrl {
     }
 }
 
-/// Refuses what burnline cannot honour: TLS modes, and a host that is
-/// neither a Unix socket nor a loopback address (its traffic would go in
-/// clear).
-fn check_postgres(url: &str) -> Result<(), String> {
-    let cfg: postgres::Config = url
+/// Takes `sslmode` and `sslrootcert` out of the query, decides TLS, and
+/// refuses what would go in clear over a network (see the module doc).
+fn parse_postgres(url: &str) -> Result<PgUrl, String> {
+    let shown = redact_password(url);
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let mut mode: Option<&str> = None;
+    let mut root_cert: Option<PathBuf> = None;
+    let mut rest: Vec<&str> = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        if let Some(m) = pair.strip_prefix("sslmode=") {
+            mode = Some(m);
+        } else if let Some(p) = pair.strip_prefix("sslrootcert=") {
+            if p.is_empty() {
+                return Err(format!("{shown}: sslrootcert needs a file path"));
+            }
+            root_cert = Some(PathBuf::from(p));
+        } else {
+            rest.push(pair);
+        }
+    }
+    let tls = match mode {
+        None | Some("disable") => false,
+        Some("require" | "verify-ca" | "verify-full") => true,
+        Some(m @ ("prefer" | "allow")) => {
+            return Err(format!(
+                "{shown}: sslmode={m} is refused: it falls back to clear text; use sslmode=require (TLS, verified) or a Unix socket"
+            ))
+        }
+        Some(m) => {
+            return Err(format!(
+                "{shown}: sslmode={m} is not a mode: use require (verify-ca and verify-full mean the same: TLS, chain and host name verified) or disable"
+            ))
+        }
+    };
+    if root_cert.is_some() && !tls {
+        return Err(format!(
+            "{shown}: sslrootcert is only for TLS: add sslmode=require"
+        ));
+    }
+    rest.push(if tls {
+        "sslmode=require"
+    } else {
+        "sslmode=disable"
+    });
+    let conn = format!("{base}?{}", rest.join("&"));
+    let cfg: postgres::Config = conn
         .parse()
-        .map_err(|e| format!("{}: not a PostgreSQL URL: {e}", redact_password(url)))?;
-    let query = url.split_once('?').map(|q| q.1).unwrap_or("");
-    for pair in query.split('&') {
-        if let Some(mode) = pair.strip_prefix("sslmode=") {
-            if matches!(mode, "require" | "verify-ca" | "verify-full") {
-                return Err(format!(
-                    "{}: sslmode={mode} is not supported: burnline connects to PostgreSQL without TLS, over a Unix socket or a loopback address only",
-                    redact_password(url)
-                ));
-            }
-        }
-    }
+        .map_err(|e| format!("{shown}: not a PostgreSQL URL: {e}"))?;
     for host in cfg.get_hosts() {
-        if let postgres::config::Host::Tcp(h) = host {
-            let local = h == "localhost"
-                || h.parse::<std::net::IpAddr>()
-                    .is_ok_and(|ip| ip.is_loopback());
-            if !local {
+        match host {
+            postgres::config::Host::Tcp(h) => {
+                let local = h == "localhost"
+                    || h.parse::<std::net::IpAddr>()
+                        .is_ok_and(|ip| ip.is_loopback());
+                if !local && !tls {
+                    return Err(format!(
+                        "{shown}: host `{h}` is not a loopback address: its traffic (the password, the secrets' ciphertexts) would go in clear; add sslmode=require (TLS, verified), or use a Unix socket or 127.0.0.1/::1"
+                    ));
+                }
+            }
+            postgres::config::Host::Unix(p) if tls => {
                 return Err(format!(
-                    "{}: host `{h}` is not a loopback address: burnline connects to PostgreSQL without TLS, so only over a Unix socket or 127.0.0.1/::1 (tunnel a remote server)",
-                    redact_password(url)
+                    "{shown}: sslmode=require with the Unix socket {}: PostgreSQL has no TLS over a socket; drop sslmode, or give a TCP host",
+                    p.display()
                 ));
             }
+            postgres::config::Host::Unix(_) => {}
         }
     }
-    Ok(())
+    Ok(PgUrl {
+        given: url.to_owned(),
+        conn,
+        tls: tls.then_some(PgTls { root_cert }),
+    })
 }
 
 #[cfg(test)]
@@ -128,15 +212,55 @@ mod tests {
         assert!("postgres://u@localhost/db?host=/tmp/s"
             .parse::<PoolUrl>()
             .is_ok());
-        let e = "postgres://u@127.0.0.1/db?sslmode=require"
-            .parse::<PoolUrl>()
-            .unwrap_err();
-        assert!(e.contains("sslmode=require is not supported"), "{e}");
         let e = "postgres://u:pw@db.example.com/db"
             .parse::<PoolUrl>()
             .unwrap_err();
         assert!(e.contains("not a loopback"), "{e}");
         assert!(!e.contains("pw"), "{e}");
+        let e = "postgres://u:pw@db.example.com/db?sslmode=prefer"
+            .parse::<PoolUrl>()
+            .unwrap_err();
+        assert!(e.contains("sslmode=prefer is refused"), "{e}");
+        let e = "postgres://u@localhost/db?host=/tmp/s&sslmode=require"
+            .parse::<PoolUrl>()
+            .unwrap_err();
+        assert!(e.contains("no TLS over a socket"), "{e}");
+        let e = "postgres://u@127.0.0.1/db?sslrootcert=/ca.pem"
+            .parse::<PoolUrl>()
+            .unwrap_err();
+        assert!(e.contains("only for TLS"), "{e}");
+        assert!("postgres://u@127.0.0.1/db?sslmode=weird"
+            .parse::<PoolUrl>()
+            .is_err());
+    }
+
+    #[test]
+    fn tls_modes() {
+        for mode in ["require", "verify-ca", "verify-full"] {
+            let u: PoolUrl = format!(
+                "postgres://u:pw@db.example.com/db?sslmode={mode}&sslrootcert=/etc/ca.pem&connect_timeout=3"
+            )
+            .parse()
+            .unwrap();
+            let PoolUrl::Postgres(pg) = u else {
+                panic!("not postgres")
+            };
+            assert_eq!(
+                pg.tls(),
+                Some(&PgTls {
+                    root_cert: Some("/etc/ca.pem".into())
+                })
+            );
+            assert_eq!(
+                pg.conn(),
+                "postgres://u:pw@db.example.com/db?connect_timeout=3&sslmode=require"
+            );
+        }
+        let PoolUrl::Postgres(pg) = "postgres://u@127.0.0.1/db".parse().unwrap() else {
+            panic!("not postgres")
+        };
+        assert_eq!(pg.tls(), None);
+        assert_eq!(pg.conn(), "postgres://u@127.0.0.1/db?sslmode=disable");
     }
 
     #[test]

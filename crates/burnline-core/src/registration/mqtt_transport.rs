@@ -131,39 +131,17 @@ impl std::fmt::Display for MqttTarget {
     }
 }
 
-/// The TLS client configuration: Mozilla's roots, the Aliyun IoT Root CA
-/// and the certificates of `ca_pem`.
+/// The TLS client configuration ([`crate::tls`]): Mozilla's roots, the
+/// Aliyun IoT Root CA and the certificates of `ca_pem`.
 pub fn tls_config(ca_pem: Option<&[u8]>) -> Result<Arc<rustls::ClientConfig>, MqttError> {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::CertificateDer;
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add_parsable_certificates(webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().cloned());
-    for cert in CertificateDer::pem_slice_iter(ALIYUN_IOT_ROOT_CA.as_bytes()).flatten() {
-        roots
-            .add(cert)
-            .map_err(|e| MqttError::Input(format!("the built-in Aliyun IoT Root CA: {e}")))?;
-    }
+    let mut extra: Vec<(&str, &[u8])> = vec![(
+        "the built-in Aliyun IoT Root CA",
+        ALIYUN_IOT_ROOT_CA.as_bytes(),
+    )];
     if let Some(pem) = ca_pem {
-        let mut added = 0;
-        for cert in CertificateDer::pem_slice_iter(pem) {
-            let cert =
-                cert.map_err(|e| MqttError::Input(format!("the CA file is not valid PEM: {e}")))?;
-            roots
-                .add(cert)
-                .map_err(|e| MqttError::Input(format!("the CA file: {e}")))?;
-            added += 1;
-        }
-        if added == 0 {
-            return Err(MqttError::Input("the CA file holds no certificate".into()));
-        }
+        extra.push(("the CA file", pem));
     }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| MqttError::Input(format!("TLS: {e}")))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(Arc::new(config))
+    crate::tls::client_config(&extra).map_err(MqttError::Input)
 }
 
 enum Stream {
@@ -180,12 +158,7 @@ pub struct Connection {
 
 fn io_text(target: &MqttTarget, e: &std::io::Error) -> String {
     if let Some(tls) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-        return match tls {
-            rustls::Error::InvalidCertificate(why) => format!(
-                "{target}: TLS certificate verification failed ({why:?}); for a private server, give its CA with --ca-file"
-            ),
-            other => format!("{target}: TLS failed: {other}"),
-        };
+        return format!("{target}: {}", crate::tls::describe(tls, "--ca-file"));
     }
     match e.kind() {
         std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
