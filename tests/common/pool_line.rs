@@ -35,7 +35,9 @@ impl Db<'_> {
         let text = match self {
             Db::Sqlite(p) => {
                 let out = std::process::Command::new("sqlite3")
-                    .args(["-batch", "-noheader"])
+                    // A station may hold the write lock for a moment: wait
+                    // for it as burnline does, rather than fail at once.
+                    .args(["-batch", "-noheader", "-cmd", ".timeout 10000"])
                     .arg(p)
                     .arg(sql)
                     .output()
