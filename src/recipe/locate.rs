@@ -3,10 +3,29 @@
 //!
 //! serde does not keep positions, so the text is walked once more with a YAML
 //! event parser and every field path (`partitions[1].size`) is mapped to the
-//! line and column of its value.
+//! line and column of its value. [`yaml_error`] words a YAML file that
+//! does not parse the same way, for the recipe and the station config.
 
+use crate::error::Error;
 use saphyr_parser::{Event, Parser};
 use std::collections::HashMap;
+use std::path::Path;
+
+/// The one-line error for a YAML file (`what`: "recipe", "station
+/// config") that serde could not read: `PATH:LINE:COLUMN: not a valid
+/// WHAT: why`, serde's own copy of the location dropped.
+pub fn yaml_error(path: &Path, what: &str, e: &yaml_serde::Error) -> Error {
+    let location = match e.location() {
+        Some(l) => format!("{}:{}:{}", path.display(), l.line(), l.column()),
+        None => path.display().to_string(),
+    };
+    let msg = e.to_string();
+    let msg = msg
+        .rsplit_once(" at line ")
+        .map(|(m, _)| m.to_owned())
+        .unwrap_or(msg);
+    Error::invalid(location, "", format!("not a valid {what}: {msg}"))
+}
 
 /// Field path → (line, column), both 1-based.
 #[derive(Debug, Default)]

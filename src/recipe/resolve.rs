@@ -58,19 +58,8 @@ pub fn load_lenient(path: &Path) -> Result<(Recipe, Vec<Problem>)> {
             ),
         ));
     }
-    let raw: RawRecipe = yaml_serde::from_str(&text).map_err(|e| {
-        let location = match e.location() {
-            Some(l) => format!("{}:{}:{}", path.display(), l.line(), l.column()),
-            None => path.display().to_string(),
-        };
-        // The location is already in front; drop serde's copy of it.
-        let msg = e.to_string();
-        let msg = msg
-            .rsplit_once(" at line ")
-            .map(|(m, _)| m.to_owned())
-            .unwrap_or(msg);
-        Error::invalid(location, "", format!("not a valid recipe: {msg}"))
-    })?;
+    let raw: RawRecipe =
+        yaml_serde::from_str(&text).map_err(|e| super::locate::yaml_error(path, "recipe", &e))?;
     let locator = Locator::new(&text);
     let partition_count = raw.partitions.len();
     let dir = path

@@ -167,18 +167,8 @@ impl StationConfig {
                 "nests too deep for a station config",
             ));
         }
-        let raw: Raw = yaml_serde::from_str(&text).map_err(|e| {
-            let location = match e.location() {
-                Some(l) => format!("{}:{}:{}", path.display(), l.line(), l.column()),
-                None => path.display().to_string(),
-            };
-            let msg = e.to_string();
-            let msg = msg
-                .rsplit_once(" at line ")
-                .map(|(m, _)| m.to_owned())
-                .unwrap_or(msg);
-            Error::invalid(location, "", format!("not a valid station config: {msg}"))
-        })?;
+        let raw: Raw = yaml_serde::from_str(&text)
+            .map_err(|e| crate::recipe::locate::yaml_error(path, "station config", &e))?;
         let locator = Locator::new(&text);
         let mut problems = Vec::new();
         let mut p = |field: &str, rule: String| {
