@@ -116,10 +116,12 @@ pub fn plan(args: &FlashRequest<'_>) -> Result<Vec<(Source, Expect, PathBuf)>> {
                 deltas.len()
             )));
         }
+        // The base is opened, checked and mapped once, for every target.
+        let mut base_src = Source::open(base, args.bmap, args.no_bmap)?;
+        base_src.map_holes(args.no_bmap)?;
         for (d, t) in deltas.iter().zip(args.targets) {
             if !is_delta(d)? {
-                let mut src = Source::open(base, args.bmap, args.no_bmap)?;
-                src.map_holes(args.no_bmap)?;
+                let src = base_src.clone();
                 let exp = Expect {
                     patches: sparse_delta::read(d, src.size)?,
                     base_sha256: None,
@@ -131,8 +133,7 @@ pub fn plan(args: &FlashRequest<'_>) -> Result<Vec<(Source, Expect, PathBuf)>> {
             let bytes = std::fs::read(d).at("reading", d)?;
             let parsed = delta::decode(&bytes)
                 .map_err(|e| Error::Usage(format!("{}: {e}; nothing was written", d.display())))?;
-            let mut src = Source::open(base, args.bmap, args.no_bmap)?;
-            src.map_holes(args.no_bmap)?;
+            let src = base_src.clone();
             if parsed.image_size != src.size {
                 return Err(Error::Usage(format!(
                     "{}: made for a {}-byte base, {} has {}; nothing was written",

@@ -20,7 +20,7 @@ use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
 /// An image to write.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Source {
     /// The file.
     pub path: PathBuf,
