@@ -23,8 +23,10 @@
 #    a loop device over scripts/slow-card.py (CARD_W MB/s writes, CARD_R MB/s
 #    reads), with burnline's read-back verification, against `bmaptool copy`
 #    of the same devices' full images run once per card in parallel, each
-#    followed by `blockdev --flushbufs` and `cmp` for the read-back.
+#    followed by `blockdev --flushbufs` and `cmp` of the bmap's ranges for
+#    the read-back.
 #
+# --flash: only the flashing row (the builds it needs are made untimed).
 # Environment: N3 (100) N3SHA (10) N3EXT (5) CARDS (4) CARD_W (20) CARD_R (40)
 # REPS (3) BENCH_DIR BURNLINE_BIN. Needs root, xfsprogs, e2fsprogs, bmap-tools,
 # b3sum, libfuse2 and python3-venv (fusepy is installed into
@@ -34,7 +36,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 shared=${SHARED_BENCH:-$root/../shared/bench}
 N3=${N3:-100} N3SHA=${N3SHA:-10} N3EXT=${N3EXT:-5} CARDS=${CARDS:-4} CARD_W=${CARD_W:-20} CARD_R=${CARD_R:-40} REPS=${REPS:-3}
 disk=8GiB part=2GiB image_mib=1024 files_mib=900 xfs_size=24G
-if [ "${1:-}" = "--quick" ]; then
+mode=${1:-}
+if [ "$mode" = "--quick" ]; then
   N3=3 N3SHA=2 N3EXT=2 CARDS=2 CARD_W=200 CARD_R=400 REPS=1
   disk=512MiB part=128MiB image_mib=64 files_mib=48 xfs_size=2G
 fi
@@ -102,6 +105,7 @@ time_pair() {
     T[$key.n]+="$(build "$fs" "$r" "$((N3 + 1))" "$@") "
   done
 }
+if [ "$mode" != --flash ]; then
 time_pair xfs.station xfs w3.yaml --station
 time_pair xfs.full xfs w3.yaml --digest blake3
 time_pair xfs.w1 xfs w1.yaml --digest blake3
@@ -126,6 +130,8 @@ rss() { # FS RECIPE N FLAGS...: peak RSS in MiB
 }
 rss_station=$(rss xfs w3.yaml "$((N3 + 1))" --station)
 rss_full=$(rss xfs w3.yaml "$((N3 + 1))" --digest blake3)
+
+fi
 
 # One core's SHA-256 rate (bytes/s), from openssl on 1 MiB blocks.
 sha_rate=$(openssl speed -evp sha256 -bytes 1048576 -seconds 2 2>/dev/null | awk '/^sha256/ { v = $NF; sub(/k$/, "", v); print v * 1000 }')
@@ -172,11 +178,25 @@ burn_flash() {
   for l in "${loops[@]}"; do t+=(--target "$l"); done
   "$bin" flash "${args[@]}" "${t[@]}"
 }
+# The peer reads back what bmaptool wrote, the bmap's ranges (byte offset
+# and length a line), not the card's gigabytes of holes.
+for n in "${names[@]}"; do
+  python3 - "$fx/full/$n.img.bmap" > "$fx/full/$n.img.ranges" <<'PY'
+import re, sys
+x = open(sys.argv[1]).read()
+bs = int(re.search(r"<BlockSize>\s*(\d+)", x).group(1))
+for r in re.findall(r"<Range[^>]*>\s*([0-9-]+)\s*</Range>", x):
+    a, _, b = r.partition("-")
+    a = int(a); b = int(b or a)
+    print(a * bs, (b - a + 1) * bs)
+PY
+done
 peer_flash() {
   local pids=() c
   for ((c = 0; c < CARDS; c++)); do
     ( i=$fx/full/${names[$c]}.img
-      bmaptool -q copy --bmap "$i.bmap" "$i" "${loops[$c]}" && blockdev --flushbufs "${loops[$c]}" && cmp "$i" "${loops[$c]}" ) &
+      bmaptool -q copy --bmap "$i.bmap" "$i" "${loops[$c]}" && blockdev --flushbufs "${loops[$c]}" &&
+        while read -r s l; do cmp -i "$s:$s" -n "$l" "$i" "${loops[$c]}" || exit 1; done < "$i.ranges" ) &
     pids+=($!)
   done
   for p in "${pids[@]}"; do wait "$p"; done
@@ -191,6 +211,7 @@ done
 
 m() { echo "${T[$1]}" | median; }
 echo "W3: disk $disk, rootfs partition $part holding a ${image_mib} MiB ext4 image; medians of $REPS run(s); $cores cores; SHA-256 $(awk -v r="$sha_rate" 'BEGIN { printf "%.0f", r / 1e6 }') MB/s on one core"
+if [ "$mode" != --flash ]; then
 marg() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { printf "%.2f", (b - a) / n * 1000 }'; }
 w1m=$(marg "$(m xfs.w1.1)" "$(m xfs.w1.n)" "$N3")
 ref=$(awk -v c="$(m xfs.copy)" -v b="$(m xfs.b3)" 'BEGIN { printf "%.3f", c + b }')
@@ -207,6 +228,7 @@ awk -v t1="$t1" -v tm="$tm" -v n="$N3EXT" 'BEGIN { printf "W3 ext4 full (--diges
 awk -v t="$(m xfs.sha)" -v n="$N3SHA" -v d="$disk_bytes" -v r="$sha_rate" -v c="$cores" 'BEGIN {
   bound = n * d / (r * c); printf "W3 xfs defaults (SHA-256): N=%d %.3f s, SHA-256 bound %.3f s, ratio %.2f\n", n, t, bound, t / bound }'
 echo "W3 peak RSS, N=$((N3 + 1)): station $rss_station MiB, full images $rss_full MiB"
+fi
 awk -v b="$(m flash.b)" -v p="$(m flash.p)" -v cb="$card_bytes" -v w="$CARD_W" -v r="$CARD_R" -v n="$CARDS" -v cw="$card_wr" -v cr="$card_rd" 'BEGIN {
   ideal = cb / (w * 1e6) + cb / (r * 1e6)
   printf "flash W3 to %d cards (%g MB/s write, %g MB/s read; measured %.1f / %.1f MB/s): %.1f MB a card; burnline %.2f s, bmaptool+cmp %.2f s, bmaptool/burnline %.2f, bandwidth use %.2f, %.0f cards/hour\n", n, w, r, 32 * 1048576 / cw / 1e6, 32 * 1048576 / cr / 1e6, cb / 1e6, b, p, p / b, ideal / b, n * 3600 / b }'

@@ -66,8 +66,8 @@ if [ "${1:-}" = "--quick" ]; then
 fi
 work=${BENCH_DIR:-$root/target/bench}
 bin=${BURNLINE_BIN:-$root/target/release/burnline}
-for t in genimage mkfs.vfat mcopy mkfs.xfs python3 /usr/bin/time; do
-  command -v "$t" >/dev/null || { echo "bench.sh: $t is missing (apt-get install genimage dosfstools mtools xfsprogs time)" >&2; exit 2; }
+for t in genimage mkfs.vfat mcopy mkfs.xfs python3 openssl /usr/bin/time; do
+  command -v "$t" >/dev/null || { echo "bench.sh: $t is missing (apt-get install genimage dosfstools mtools xfsprogs openssl time)" >&2; exit 2; }
 done
 [ -n "${BURNLINE_BIN:-}" ] || (cd "$root" && cargo build --release --quiet)
 
@@ -92,6 +92,8 @@ cp "$root/recipes/bench-w1.yaml" "$work/ext4/big/bench-w1.yaml"
 b_w1()   { rm -rf "$1/out"; "$bin" build "$1/wl/bench-w1.yaml" --devices "$1/wl/devices-$N1.csv" --out "$1/out"; }
 b3_w1()  { rm -rf "$1/out"; "$bin" build "$1/wl/bench-w1.yaml" --devices "$1/wl/devices-$N1.csv" --out "$1/out" --digest blake3; }
 p_w1()   { "$shared/peer-genimage.sh" "$N1" "$1/wl" && sync; }
+# The peer of the SHA-256 default: genimage, then sha256sum of its images.
+ps_w1()  { "$shared/peer-genimage.sh" "$N1" "$1/wl" && (cd "$1/wl/peer" && sha256sum ./*/out/disk.img > SHA256SUMS) && sync; }
 f_w1()   { rm -rf "$1/floor"; python3 "$shared/floor.py" W1 "$N1" "$1/floor"; }
 r_w1()   { rm -rf "$1/rfloor"; python3 "$root/scripts/reflink-floor.py" "$1/rbase.img" "$N1" "$1/rfloor" --no-sync; }
 b_w2()   { rm -rf "$1/out"; "$bin" build "$1/wl/bench-w1.yaml" --devices "$1/wl/devices-$N2.csv" --out "$1/out" --station; }
@@ -108,7 +110,7 @@ for fs in ext4 xfs; do
   d=$work/$fs
   for w in w1 w2; do
     order=(b p f)
-    [ "$w" = w1 ] && order=(b b3 p f)
+    [ "$w" = w1 ] && order=(b b3 p ps f)
     [ "$w.$fs" = w1.xfs ] && order+=(r)
     for ((r = 0; r < REPS; r++)); do
       for c in "${order[@]}"; do
@@ -147,9 +149,9 @@ echo "burnline benchmark: $cores cores, $(uname -r), ext4 on $(df --output=sourc
 echo "medians of $REPS run(s); W1 N=$N1, W2 N=$N2 (genimage peer on W2: $NPEER2 devices, compared by rate)"
 echo "floor: ../shared/bench/floor.py; rfloor (W1 on XFS): scripts/reflink-floor.py --no-sync (nothing durable); both by their own clocks; '-' where it does not apply"
 printf '%-8s %-5s %-8s %11s %9s %9s %9s %11s %14s %14s %15s\n' workload fs burnline burnline_s peer_s floor_s rfloor_s burnline_dev/s peer/burnline burnline/floor burnline/rfloor
-row() { # W FS LABEL CONTENDER
+row() { # W FS LABEL CONTENDER PEER
   local w=$1 fs=$2 b p f r n np
-  b=$(echo "${T[$fs.$w.$4]}" | median); p=$(echo "${T[$fs.$w.p]}" | median); f=$(echo "${T[$fs.$w.f]}" | median)
+  b=$(echo "${T[$fs.$w.$4]}" | median); p=$(echo "${T[$fs.$w.$5]}" | median); f=$(echo "${T[$fs.$w.f]}" | median)
   r=""; [ -n "${T[$fs.$w.r]:-}" ] && r=$(echo "${T[$fs.$w.r]}" | median)
   n=$N1; np=$N1; [ "$w" = w2 ] && { n=$N2; np=$NPEER2; }
   awk -v w="$w" -v fs="$fs" -v l="$3" -v b="$b" -v p="$p" -v f="$f" -v r="$r" -v n="$n" -v np="$np" 'BEGIN {
@@ -158,14 +160,23 @@ row() { # W FS LABEL CONTENDER
     printf "%-8s %-5s %-8s %11.3f %9.3f %9.3f %9s %11.0f %14.1f %14.2f %15s\n", toupper(w), fs, l, b, p, f, rs, brate, brate / prate, b / f, rr }'
 }
 for fs in ext4 xfs; do
-  row w1 "$fs" sha256 b
-  row w1 "$fs" blake3 b3
+  row w1 "$fs" sha256 b ps
+  row w1 "$fs" blake3 b3 p
 done
 for fs in ext4 xfs; do
-  row w2 "$fs" station b
+  row w2 "$fs" station b p
+done
+echo "(the peer of the sha256 rows is genimage followed by sha256sum of its images; of the others, genimage alone)"
+# The SHA-256 bound of the default W1 rows: N x disk size / (one core's
+# SHA-256 rate x cores), the rate from openssl on 1 MiB blocks.
+sha_rate=$(openssl speed -evp sha256 -bytes 1048576 -seconds 2 2>/dev/null | awk '/^sha256/ { v = $NF; sub(/k$/, "", v); print v * 1000 }')
+for fs in ext4 xfs; do
+  awk -v fs="$fs" -v b="$(echo "${T[$fs.w1.b]}" | median)" -v f="$(echo "${T[$fs.w1.f]}" | median)" -v n="$N1" -v r="$sha_rate" -v c="$cores" 'BEGIN {
+    bound = n * 64 * 1048576 / (r * c); m = (f > bound) ? f : bound
+    printf "W1 %s sha256: SHA-256 bound %.3f s (%.0f MB/s a core x %d), floor %.3f s, burnline/max(floor, bound) %.2f\n", fs, bound, r / 1e6, c, f, b / m }'
 done
 b=$(echo "${bigb[*]}" | median); r=$(echo "${bigr[*]}" | median); dr=$(echo "${bigd[*]}" | median)
-awk -v n="$N1BIG" -v b="$b" -v r="$r" -v d="$dr" 'BEGIN { printf "W1 xfs N=%d: burnline --digest blake3 %.3f s (%.0f durable images/s), rfloor %.3f s (%.0f images/s, nothing durable), burnline/rfloor %.2f, rfloor with one sync %.3f s (%.0f durable images/s)\n", n, b, n / b, r, n / r, b / r, d, n / d }'
+awk -v n="$N1BIG" -v b="$b" -v r="$r" -v d="$dr" 'BEGIN { printf "W1 xfs N=%d: burnline --digest blake3 %.3f s (%.0f durable images/s), rfloor %.3f s (%.0f images/s, nothing durable), burnline/rfloor %.2f, rfloor with one sync %.3f s (%.0f durable images/s), burnline rate/synced rfloor rate %.2f\n", n, b, n / b, r, n / r, b / r, d, n / d, d / b }'
 echo "W2 peak RSS, N=$NBIG: $((rss_kib / 1024)) MiB"
 echo "burnline check, $NBIG-row CSV: ${check_s} s"
 

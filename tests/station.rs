@@ -188,30 +188,76 @@ fn blake3_flash_fails_on_a_changed_base_byte_or_result_hash() {
     let t = Test::new();
     let (_, st) = blake3_station(&t, 1);
     let delta = st.join("gw-0001.img.delta");
-    // One byte of the base changed.
+    // One byte of the base changed (in the data partition, which no record
+    // overwrites): found through the base's tree before any target is
+    // touched.
     let mut base = std::fs::read(st.join("base.img")).expect("base");
-    base[3 << 20] ^= 1;
+    base[5 << 20] ^= 1;
     let bad_base = t.path().join("bad-base.img");
     std::fs::write(&bad_base, &base).expect("write");
-    flash(&t, &bad_base, &delta, &t.path().join("card-a"))
-        .fails()
+    let card_a = t.path().join("card-a");
+    flash(&t, &bad_base, &delta, &card_a)
+        .status(2)
         .stderr_contains("is not the base this delta was made for")
+        .stderr_contains("nothing was written")
+        .absent(&card_a)
         .run();
-    // The recorded result changed (the trailer made right again).
+    // The recorded result changed (the trailer made right again): the same.
     let mut bytes = std::fs::read(&delta).expect("delta");
     bytes[50] ^= 1;
     let bad_delta = t.path().join("bad-result.delta");
     std::fs::write(&bad_delta, reseal(bytes)).expect("write");
-    flash(
-        &t,
-        &st.join("base.img"),
-        &bad_delta,
-        &t.path().join("card-b"),
-    )
-    .fails()
-    .stderr_contains("does not have the blake3 the delta records")
-    .stderr_contains("half-written")
-    .run();
+    let base_img = st.join("base.img");
+    let card_b = t.path().join("card-b");
+    flash(&t, &base_img, &bad_delta, &card_b)
+        .status(2)
+        .stderr_contains("(blake3 differs)")
+        .stderr_contains("nothing was written")
+        .absent(&card_b)
+        .run();
+    // With --no-bmap every byte is streamed and hashed on the way, and the
+    // same damage is found at the end, before the partition table.
+    flash(&t, &bad_base, &delta, &t.path().join("card-c"))
+        .arg("--no-bmap")
+        .fails()
+        .stderr_contains("is not the base this delta was made for")
+        .stderr_contains("half-written")
+        .run();
+    flash(&t, &base_img, &bad_delta, &t.path().join("card-d"))
+        .arg("--no-bmap")
+        .fails()
+        .stderr_contains("does not have the blake3 the delta records")
+        .stderr_contains("half-written")
+        .run();
+}
+
+#[test]
+fn a_base_changed_after_the_check_is_found_before_the_table_is_written() {
+    let t = Test::new();
+    let (full, st) = blake3_station(&t, 1);
+    // A base with no holes (every byte mapped), checked by the plan; then,
+    // while the `flash-before-ranges` failpoint holds the writer, one byte
+    // of it changes.
+    let base = t.path().join("base-copy.img");
+    std::fs::write(&base, std::fs::read(st.join("base.img")).expect("base")).expect("copy");
+    let card = t.path().join("card");
+    let run = flash(&t, &base, &st.join("gw-0001.img.delta"), &card)
+        .env("FAILPOINTS", "flash-before-ranges=sleep(1500)")
+        .fails()
+        .stderr_contains("base-copy.img: changed while it was being written")
+        .stderr_contains("half-written")
+        .spawn();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&base)
+        .expect("open the base");
+    std::os::unix::fs::FileExt::write_all_at(&f, &[0x5a], 5 << 20).expect("change a byte");
+    run.wait();
+    // Unchanged, the same base flashes the full image.
+    std::os::unix::fs::FileExt::write_all_at(&f, &[0], 5 << 20).expect("change it back");
+    flash(&t, &base, &st.join("gw-0001.img.delta"), &card).run();
+    assert_eq!(b3sum(&t, &card), b3sum(&t, &full.join("gw-0001.img")));
 }
 
 #[test]

@@ -27,7 +27,7 @@ use crate::devices::reader::{DeviceReader, DeviceRow};
 use crate::error::{Error, IoContext, Result};
 use crate::io::atomic;
 use crate::io::extents::reflink_works;
-use crate::io::hash::DigestKind;
+use crate::io::hash::{hash_patched, DigestKind};
 use crate::io::tree_digest::BaseTree;
 use crate::manifest::files::Header;
 use crate::manifest::ManifestWriter;
@@ -137,7 +137,21 @@ pub fn run(args: &BuildOptions) -> Result<Summary> {
     // The base's BLAKE3 tree. Its root names the base in the resume
     // fingerprint (the base covers every file the recipe pulls in); with
     // `--digest blake3` it also hashes every image.
-    let tree = BaseTree::build(&base.file, base.len, &base.extents).at("hashing", &base.path)?;
+    // A raw station base is also named by its SHA-256 (in its deltas and
+    // the listing): hashed on one core while the tree takes the others.
+    let raw_station =
+        spec.mode == OutputMode::BaseDelta && spec.format != ImageFormat::AndroidSparse;
+    let (tree, base_sha) = rayon::join(
+        || BaseTree::build(&base.file, base.len, &base.extents),
+        || {
+            raw_station
+                .then(|| hash_patched(&base.file, base.len, &base.extents, &[]))
+                .transpose()
+        },
+    );
+    let tree = tree.at("hashing", &base.path)?;
+    // Unused (zeros) unless this is a raw station base.
+    let base_sha = base_sha.at("hashing", &base.path)?.unwrap_or_default();
     let base_id = tree
         .digest_patched(&base.file, &[])
         .at("hashing", &base.path)?;
@@ -146,8 +160,6 @@ pub fn run(args: &BuildOptions) -> Result<Summary> {
         shard: shard.map(|s| s.info(rows)),
         ..Header::default()
     };
-    // The SHA-256 of `base.img`, which station deltas name; unused otherwise.
-    let mut base_sha = [0u8; 32];
     if spec.mode == OutputMode::BaseDelta && spec.format == ImageFormat::AndroidSparse {
         let sum = delta::base_file::write_sparse(&base, out, spec.sparse_block_size, spec.digest)?;
         header = Header {
@@ -156,9 +168,8 @@ pub fn run(args: &BuildOptions) -> Result<Summary> {
             ..header
         };
     } else if spec.mode == OutputMode::BaseDelta {
-        let (sum, bmap, sha) =
-            delta::base_file::write(&base, out, spec.bmap, spec.digest, &base_id)?;
-        base_sha = sha;
+        let (sum, bmap) =
+            delta::base_file::write(&base, out, spec.bmap, spec.digest, &base_id, &base_sha)?;
         header = Header {
             mode: Some("station".into()),
             base: Some(sum),

@@ -9,7 +9,7 @@ use crate::base::Base;
 use crate::error::{IoContext, Result};
 use crate::io::atomic;
 use crate::io::extents::copy_extents;
-use crate::io::hash::{hash_patched, DigestKind};
+use crate::io::hash::DigestKind;
 use crate::manifest::files::{FileSum, Sum};
 use crate::output::artifacts;
 use burnline_sparse::BlockSize;
@@ -45,15 +45,16 @@ pub fn write_sparse(base: &Base, out: &Path, bs: BlockSize, kind: DigestKind) ->
 }
 
 /// Writes `base.img` (and its bmap) into `out`; returns their listings
-/// (with `kind` checksums; `base_blake3` is the base's BLAKE3, listed when
-/// `kind` is BLAKE3) and the base's SHA-256.
+/// (with `kind` checksums: `base_blake3` and `base_sha256` are the base's
+/// digests, the caller's, computed once).
 pub fn write(
     base: &Base,
     out: &Path,
     bmap: bool,
     kind: DigestKind,
     base_blake3: &[u8; 32],
-) -> Result<(FileSum, Option<FileSum>, [u8; 32])> {
+    base_sha256: &[u8; 32],
+) -> Result<(FileSum, Option<FileSum>)> {
     let dest = out.join(BASE_IMG);
     let tmp = atomic::temp_path(&dest);
     let f = atomic::create_temp(&tmp)?;
@@ -61,7 +62,6 @@ pub fn write(
     f.set_len(base.len).at("sizing", &tmp)?;
     f.set_permissions(std::fs::Permissions::from_mode(0o644))
         .at("setting the mode of", &tmp)?;
-    let sha = hash_patched(&base.file, base.len, &base.extents, &[]).at("hashing", &base.path)?;
     let mut renames = vec![(tmp.clone(), dest.clone())];
     let mut bmap_sum = None;
     if bmap {
@@ -83,9 +83,9 @@ pub fn write(
         file: BASE_IMG.to_owned(),
         size: base.len,
         sum: match kind {
-            DigestKind::Sha256 => Sum::new(kind, &sha),
+            DigestKind::Sha256 => Sum::new(kind, base_sha256),
             DigestKind::Blake3 => Sum::new(kind, base_blake3),
         },
     };
-    Ok((sum, bmap_sum, sha))
+    Ok((sum, bmap_sum))
 }

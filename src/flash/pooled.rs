@@ -349,6 +349,7 @@ impl PooledStation {
             patches,
             base_sha256: None,
             image: Some((DigestKind::Sha256, sha)),
+            checked: None,
         })
     }
 

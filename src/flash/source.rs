@@ -194,8 +194,9 @@ impl Source {
     /// (`flash --recipe` skips them the same way): without a bmap (and
     /// without `--no-bmap`), an uncompressed base is mapped from its own
     /// data extents, so a card gets the base's data and the device's
-    /// patches, not gigabytes of zeros. The stream is still read and hashed
-    /// whole, so the delta's base SHA-256 is checked as before.
+    /// patches, not gigabytes of zeros (a BLAKE3 delta is checked through
+    /// the base's tree, `plan`; any other still streams and hashes the
+    /// image whole).
     pub fn map_holes(&mut self, no_bmap: bool) -> Result<()> {
         if self.map.is_some() || self.sparse || no_bmap || self.compression.is_some() {
             return Ok(());

@@ -108,6 +108,7 @@ pub fn run(
                 patches,
                 base_sha256: None,
                 image: Some((DigestKind::Sha256, sha)),
+                checked: None,
             },
         ));
     }

@@ -3,8 +3,11 @@
 //! 1. The partition-table regions (the image's first and last MiB, and the
 //!    card's last MiB) are zeroed and synced first: from here on, until the
 //!    last step, the card cannot boot an old or a half-new system.
-//! 2. The image is streamed once: where a map is known only the mapped
-//!    ranges (and the patches) are written, holes are skipped; the map's
+//! 2. Where a map is known only the mapped ranges (and the patches) are
+//!    written, holes are skipped, and each chunk's writeback starts at once.
+//!    A delta the plan checked through the base's tree ([`Checked`]) reads
+//!    only those ranges, and the base's bytes among them must hash as the
+//!    plan saw them. Anything else is streamed once, whole: the map's
 //!    checksums, the base's SHA-256 and the result's digest (SHA-256, or
 //!    BLAKE3 when a delta records that) are checked on the way.
 //! 3. Synced, then the table regions are written from memory, last, and synced.
@@ -34,6 +37,18 @@ pub struct Expect {
     pub base_sha256: Option<[u8; 32]>,
     /// The digest (of that kind) the result must have.
     pub image: Option<(DigestKind, [u8; 32])>,
+    /// Set when the plan has checked the result's BLAKE3 through the base's
+    /// tree: then only the ranges to write are read from the base.
+    pub checked: Option<Checked>,
+}
+
+/// What the plan checked a delta against, once for every target.
+#[derive(Debug, Clone, Copy)]
+pub struct Checked {
+    /// BLAKE3 of the base's mapped bytes, unpatched, in order.
+    pub base_data: [u8; 32],
+    /// The result's BLAKE3, as the delta records it and the tree gave it.
+    pub image_digest: [u8; 32],
 }
 
 impl Expect {
@@ -125,22 +140,124 @@ pub fn write_with(
     stream(src, expect, t, &ranges, (head, tail_start), progress).map_err(|e| half_written(t, e))
 }
 
+/// Where a job's bytes go: the table regions are held in memory until the
+/// rest is written and synced; everything else is written at once, and its
+/// writeback started, so the card is busy from the first chunk instead of
+/// when the kernel's dirty thresholds are reached.
+struct Sink<'a> {
+    t: &'a Target,
+    head: u64,
+    tail_start: u64,
+    held_head: Vec<u8>,
+    held_tail: Vec<u8>,
+    written_h: Sha256,
+    done: u64,
+    total: u64,
+    progress: Progress<'a>,
+}
+
+impl<'a> Sink<'a> {
+    fn new(
+        t: &'a Target,
+        size: u64,
+        (head, tail_start): (u64, u64),
+        total: u64,
+        progress: Progress<'a>,
+    ) -> Self {
+        Sink {
+            t,
+            head,
+            tail_start,
+            held_head: vec![0u8; head as usize],
+            held_tail: vec![0u8; (size - tail_start) as usize],
+            written_h: Sha256::new(),
+            done: 0,
+            total,
+            progress,
+        }
+    }
+
+    /// Takes the image's final bytes `bytes` at `a` (a written range's).
+    fn put(&mut self, a: u64, bytes: &[u8]) -> Result<()> {
+        let b = a + bytes.len() as u64;
+        self.written_h.update(bytes);
+        let (head, tail_start) = (self.head, self.tail_start);
+        for (rs, re) in [
+            (a, b.min(head)),
+            (a.max(head), b.min(tail_start)),
+            (a.max(tail_start), b),
+        ] {
+            if rs >= re {
+                continue;
+            }
+            let part = &bytes[(rs - a) as usize..(re - a) as usize];
+            if re <= head {
+                self.held_head[rs as usize..re as usize].copy_from_slice(part);
+            } else if rs >= tail_start {
+                self.held_tail[(rs - tail_start) as usize..(re - tail_start) as usize]
+                    .copy_from_slice(part);
+            } else {
+                self.t
+                    .file
+                    .write_all_at(part, rs)
+                    .with_context(|| format!("writing {} at byte {rs}", self.t.path.display()))?;
+                // Starts the writeback of these pages now (best effort:
+                // the final sync makes them durable either way).
+                let _ = rustix::fs::fadvise(
+                    &self.t.file,
+                    rs,
+                    std::num::NonZeroU64::new(re - rs),
+                    rustix::fs::Advice::DontNeed,
+                );
+            }
+        }
+        self.done += bytes.len() as u64;
+        (self.progress)(self.done, self.total);
+        Ok(())
+    }
+
+    /// Syncs, writes the held table regions (tail, then head) and syncs.
+    fn finish(
+        self,
+        ranges: &[(u64, u64)],
+        image_digest: [u8; 32],
+        skipped: u64,
+    ) -> Result<Written> {
+        let t = self.t;
+        t.file.sync_all().at("syncing", &t.path)?;
+        t.file
+            .write_all_at(&self.held_tail, self.tail_start)
+            .at("writing the partition table of", &t.path)?;
+        t.file
+            .write_all_at(&self.held_head, 0)
+            .at("writing the partition table of", &t.path)?;
+        t.file.sync_all().at("syncing", &t.path)?;
+        Ok(Written {
+            ranges: ranges.to_vec(),
+            sha256: self.written_h.finalize().into(),
+            image_digest,
+            skipped,
+        })
+    }
+}
+
 fn stream(
     src: &Source,
     expect: &Expect,
     t: &Target,
     ranges: &[(u64, u64)],
-    (head, tail_start): (u64, u64),
+    table: (u64, u64),
     progress: Progress<'_>,
 ) -> Result<Written> {
     let total: u64 = ranges.iter().map(|r| r.1).sum();
-    let mut done = 0u64;
+    let mut sink = Sink::new(t, src.size, table, total, progress);
+    if let Some(checked) = &expect.checked {
+        return stream_ranges(src, expect, checked, ranges, sink);
+    }
     let size = src.size;
     let mut reader = src.reader()?;
-    let mut held_head = vec![0u8; head as usize];
-    let mut held_tail = vec![0u8; (size - tail_start) as usize];
     let kind = expect.image_kind();
-    let (mut base_h, mut written_h) = (Sha256::new(), Sha256::new());
+    let mut base_h = Sha256::new();
     let mut image_h = StreamHash::new(kind);
     let no_map = Vec::new();
     let map = src.map.as_ref().unwrap_or(&no_map);
@@ -148,7 +265,7 @@ fn stream(
     let mut map_h = Sha256::new();
     let mut buf = vec![0u8; CHUNK as usize];
     let mut pos = 0u64;
-    let mut skipped = 0u64;
+    let mut covered = 0u64;
     while pos < size {
         let n = (size - pos).min(CHUNK) as usize;
         let chunk = &mut buf[..n];
@@ -181,37 +298,11 @@ fn stream(
         }
         overlay(&expect.patches, pos, chunk);
         image_h.update(&*chunk);
-        let mut covered = 0u64;
         for &(s, l) in ranges.iter().filter(|r| r.0 < end && r.0 + r.1 > pos) {
             let (a, b) = (s.max(pos), (s + l).min(end));
-            let bytes = &chunk[(a - pos) as usize..(b - pos) as usize];
-            written_h.update(bytes);
+            sink.put(a, &chunk[(a - pos) as usize..(b - pos) as usize])?;
             covered += b - a;
-            // Split into the held table regions and the rest.
-            for (rs, re) in [
-                (a, b.min(head)),
-                (a.max(head), b.min(tail_start)),
-                (a.max(tail_start), b),
-            ] {
-                if rs >= re {
-                    continue;
-                }
-                let part = &chunk[(rs - pos) as usize..(re - pos) as usize];
-                if re <= head {
-                    held_head[rs as usize..re as usize].copy_from_slice(part);
-                } else if rs >= tail_start {
-                    held_tail[(rs - tail_start) as usize..(re - tail_start) as usize]
-                        .copy_from_slice(part);
-                } else {
-                    t.file
-                        .write_all_at(part, rs)
-                        .with_context(|| format!("writing {} at byte {rs}", t.path.display()))?;
-                }
-            }
         }
-        skipped += n as u64 - covered;
-        done += covered;
-        progress(done, total);
         pos = end;
     }
     if mi < map.len() {
@@ -234,20 +325,62 @@ fn stream(
             kind.name()
         )));
     }
-    t.file.sync_all().at("syncing", &t.path)?;
-    t.file
-        .write_all_at(&held_tail, tail_start)
-        .at("writing the partition table of", &t.path)?;
-    t.file
-        .write_all_at(&held_head, 0)
-        .at("writing the partition table of", &t.path)?;
-    t.file.sync_all().at("syncing", &t.path)?;
-    Ok(Written {
-        ranges: ranges.to_vec(),
-        sha256: written_h.finalize().into(),
-        image_digest,
-        skipped,
-    })
+    sink.finish(ranges, image_digest, size - covered)
+}
+
+/// The ranged path (a raw base whose delta the plan checked through the
+/// base's BLAKE3 tree): only the ranges to write are read, and the base's
+/// mapped bytes read here must hash to what the plan checked, so the card
+/// gets exactly the image the delta records.
+fn stream_ranges(
+    src: &Source,
+    expect: &Expect,
+    checked: &Checked,
+    ranges: &[(u64, u64)],
+    mut sink: Sink<'_>,
+) -> Result<Written> {
+    // A test changes the base here, after the plan hashed it.
+    fail::fail_point!("flash-before-ranges");
+    let file = std::fs::File::open(&src.path).at("opening", &src.path)?;
+    let no_map = Vec::new();
+    let map = src.map.as_ref().unwrap_or(&no_map);
+    let mut mi = 0usize;
+    let mut data_h = blake3::Hasher::new();
+    let mut buf = vec![0u8; CHUNK as usize];
+    let mut covered = 0u64;
+    for &(s, l) in ranges {
+        let mut pos = s;
+        while pos < s + l {
+            let n = (s + l - pos).min(CHUNK) as usize;
+            let end = pos + n as u64;
+            let chunk = &mut buf[..n];
+            file.read_exact_at(chunk, pos)
+                .with_context(|| format!("reading {} at byte {pos}", src.path.display()))?;
+            // The mapped bytes, in order (the map lies inside the ranges).
+            while mi < map.len() && map[mi].0 < end {
+                let (ms, ml) = (map[mi].0, map[mi].1);
+                let (a, b) = (ms.max(pos), (ms + ml).min(end));
+                if a < b {
+                    data_h.update(&chunk[(a - pos) as usize..(b - pos) as usize]);
+                }
+                if ms + ml > end {
+                    break;
+                }
+                mi += 1;
+            }
+            overlay(&expect.patches, pos, chunk);
+            sink.put(pos, chunk)?;
+            covered += n as u64;
+            pos = end;
+        }
+    }
+    if *data_h.finalize().as_bytes() != checked.base_data {
+        return Err(Error::Usage(format!(
+            "{}: changed while it was being written (its data differs from what was checked)",
+            src.path.display()
+        )));
+    }
+    sink.finish(ranges, checked.image_digest, src.size - covered)
 }
 
 /// Reads every written range back and compares SHA-256.

@@ -22,6 +22,8 @@ use zeroize::Zeroizing;
 const MIN_LEAF: u64 = 16 * 1024;
 /// Leaves double in size until there are at most this many.
 const MAX_LEAVES: u64 = 1 << 16;
+/// Subtrees larger than this are hashed on two threads.
+const PARALLEL_FROM: u64 = 4 << 20;
 
 /// The chaining values of a base image's BLAKE3 tree, down to its leaves.
 #[derive(Debug)]
@@ -38,7 +40,8 @@ pub struct BaseTree {
 
 impl BaseTree {
     /// Hashes the first `len` bytes of `base` (`extents` being its data
-    /// extents, sorted; the rest reads as zeros and is not read).
+    /// extents, sorted; the rest reads as zeros and is not read). Subtrees
+    /// are hashed in parallel (rayon's pool), as `b3sum` does.
     pub fn build(base: &File, len: u64, extents: &[(u64, u64)]) -> io::Result<Self> {
         let leaf = leaf_len(len);
         let mut tree = BaseTree {
@@ -48,7 +51,7 @@ impl BaseTree {
             nodes: Vec::new(),
         };
         if len > leaf {
-            let mut nodes = Vec::with_capacity((2 * len.div_ceil(leaf)) as usize);
+            let mut nodes = vec![[0u8; 32]; node_count(len, leaf)];
             let mut buf = vec![0u8; leaf as usize];
             tree.build_node(base, 0, len, &mut buf, &mut nodes)?;
             tree.nodes = nodes;
@@ -56,29 +59,43 @@ impl BaseTree {
         Ok(tree)
     }
 
-    /// Pushes the chaining values of the subtree at `start`, `n` bytes long.
+    /// Fills `nodes` (exactly the subtree's nodes, in pre-order) with the
+    /// chaining values of the subtree at `start`, `n` bytes long, and
+    /// returns its own; `buf` holds a leaf.
     fn build_node(
         &self,
         base: &File,
         start: u64,
         n: u64,
         buf: &mut [u8],
-        nodes: &mut Vec<ChainingValue>,
+        nodes: &mut [ChainingValue],
     ) -> io::Result<ChainingValue> {
         if n <= self.leaf {
             let bytes = &mut buf[..n as usize];
             self.read_base(base, start, bytes)?;
             let cv = leaf_cv(start, bytes);
-            nodes.push(cv);
+            nodes[0] = cv;
             return Ok(cv);
         }
-        let at = nodes.len();
-        nodes.push([0; 32]);
         let left = left_subtree_len(n);
-        let l = self.build_node(base, start, left, buf, nodes)?;
-        let r = self.build_node(base, start + left, n - left, buf, nodes)?;
-        let cv = merge_subtrees_non_root(&l, &r, Mode::Hash);
-        nodes[at] = cv;
+        let (own, children) = nodes.split_at_mut(1);
+        let (l_nodes, r_nodes) = children.split_at_mut(node_count(left, self.leaf));
+        let (l, r) = if n > PARALLEL_FROM {
+            rayon::join(
+                || self.build_node(base, start, left, buf, l_nodes),
+                || {
+                    let mut own_buf = vec![0u8; self.leaf as usize];
+                    self.build_node(base, start + left, n - left, &mut own_buf, r_nodes)
+                },
+            )
+        } else {
+            (
+                self.build_node(base, start, left, buf, l_nodes),
+                self.build_node(base, start + left, n - left, buf, r_nodes),
+            )
+        };
+        let cv = merge_subtrees_non_root(&l?, &r?, Mode::Hash);
+        own[0] = cv;
         Ok(cv)
     }
 
@@ -178,6 +195,12 @@ impl Walk<'_> {
         let r = self.node(at + 2 * k, start + left, n - left, &touched[split..])?;
         Ok(merge_subtrees_non_root(&l, &r, Mode::Hash))
     }
+}
+
+/// The number of nodes of the tree over `n` bytes with leaves of `leaf`:
+/// every inner node has two children.
+fn node_count(n: u64, leaf: u64) -> usize {
+    (2 * n.div_ceil(leaf) - 1) as usize
 }
 
 /// The leaf size for an image of `len` bytes: [`MIN_LEAF`], doubled until
