@@ -10,7 +10,11 @@
 # its output durable; the peer's is followed by one `sync`.
 #
 # W1 runs burnline twice: with the default SHA-256 of every image, and with
-# `--digest blake3` (B3SUMS: only what differs per device is hashed). On XFS,
+# `--digest blake3` (B3SUMS: only what differs per device is hashed). The
+# default is compared with genimage followed by `sha256sum` of its images
+# (and one sync), and with its SHA-256 bound, N x disk size / (one core's
+# rate from `openssl speed` x cores). Each contender's output is removed
+# before the next one runs. On XFS,
 # W1 is also compared with `scripts/reflink-floor.py --no-sync`: creating,
 # cloning and patching the N images with nothing made durable, a time no
 # tool that makes its output durable can beat (timed by its own clock).
