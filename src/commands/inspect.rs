@@ -1,6 +1,9 @@
 //! `burnline inspect IMAGE`: the partition table (kind, GUIDs, partitions)
 //! and the decoded credential record. Secrets show as `<redacted>` unless
-//! `--reveal-secrets` is given.
+//! `--reveal-secrets` is given. A table whose partitions overlap, two
+//! partitions holding credentials, or a credentials partition whose name
+//! another partition shares is refused (exit 2), as the bootstrap refuses
+//! it: a device would otherwise take whichever comes first.
 
 use crate::cmdline::InspectArgs;
 use crate::credentials::payload::Credentials;
@@ -29,12 +32,43 @@ pub fn run(args: &InspectArgs) -> Result<()> {
     let path = &args.image;
     let file = File::open(path).at("opening", path)?;
     let (kind, disk_id, parts) = read_table(&file, path)?;
-    let mut creds_out = Value::Null;
+    let mut found = Vec::new();
     for p in &parts {
         if let Some(c) = read_credentials(&file, p, &args.credentials_path)? {
+            found.push((p, c));
+        }
+    }
+    let mut creds_out = Value::Null;
+    match found.as_slice() {
+        [] => {}
+        [(p, c)] => {
+            let named = parts.iter().filter(|q| q.name == p.name).count();
+            if named > 1 {
+                return Err(Error::invalid(
+                    path.display().to_string(),
+                    "",
+                    format!(
+                        "{named} partitions are named `{}`, the credentials partition's name: a device looking \
+                         it up by name would take the first; the name must be unique",
+                        p.name
+                    ),
+                ));
+            }
             creds_out = credentials_json(&c.0, &c.1, args.reveal_secrets);
             creds_out["partition"] = json!(p.name);
-            break;
+        }
+        many => {
+            let names: Vec<String> = many.iter().map(|(p, _)| format!("`{}`", p.name)).collect();
+            return Err(Error::invalid(
+                path.display().to_string(),
+                "",
+                format!(
+                    "{} partitions hold credentials ({}): a device would take the first; an image has one \
+                     credentials partition",
+                    many.len(),
+                    names.join(", ")
+                ),
+            ));
         }
     }
     let parts_json: Vec<Value> = parts

@@ -102,13 +102,58 @@ fn cannot_store(e: StoreError, part: Partition) -> Failure {
 }
 
 fn read(file: &File, part: Partition) -> Result<(store::Active, Credentials, Mode), Failure> {
-    let active = store::read_active(file, part).map_err(|e| match e {
+    let active = store::read_active(file, part, &validate::accept).map_err(|e| match e {
         StoreError::Io(e) => Failure::Storage(format!("reading the record: {e}")),
         other => Failure::Record(other.to_string()),
     })?;
-    let creds = Credentials::from_json(&active.payload).map_err(Failure::Record)?;
-    let mode = validate::check(&creds).map_err(Failure::Record)?;
+    let creds = Credentials::from_json(&active.payload)
+        .map_err(|e| Failure::Record(format!("slot {:?}: {e}", active.slot)))?;
+    let mode = validate::check(&creds)
+        .map_err(|e| Failure::Record(format!("slot {:?}: {e}", active.slot)))?;
+    if let store::OtherSlot::Damaged(_) = active.other {
+        eprintln!(
+            "burnline-bootstrap: {}; using slot {:?} (sequence {})",
+            active.other_text(),
+            active.slot,
+            active.sequence
+        );
+    }
     Ok((active, creds, mode))
+}
+
+/// Where the record in use is and what the other slot holds, for a
+/// message: `the record in use (slot A, sequence 1) ...; slot B is damaged (why)`.
+fn slots_text(active: &store::Active) -> String {
+    format!(
+        "slot {:?} (sequence {}) is the record in use; {}",
+        active.slot,
+        active.sequence,
+        active.other_text()
+    )
+}
+
+/// Copies the full triple of `active` into the other slot when that slot
+/// does not hold it yet (a fresh 一机一密 card, a device registered by an
+/// older bootstrap, or a slot damaged since): one damaged slot then never
+/// loses the identity. A failure is reported and does not stop the boot:
+/// the triple is valid where it is.
+fn keep_two_copies(file: &mut File, part: Partition, active: &store::Active) {
+    let was = active.other_text();
+    match store::mirror(file, part, active) {
+        Ok(None) => {}
+        Ok(Some(now)) => eprintln!(
+            "burnline-bootstrap: copied the triple from slot {:?} into slot {:?} (sequence {}), \
+             since {was}: both slots hold it",
+            active.slot, now.slot, now.sequence
+        ),
+        Err(e) => eprintln!(
+            "burnline-bootstrap: warning: could not copy the triple from slot {:?} into slot {:?} ({e}); \
+             {was}, so slot {:?} alone holds it",
+            active.slot,
+            active.slot.other(),
+            active.slot
+        ),
+    }
 }
 
 fn client(platform: &PlatformArgs, creds: &Credentials) -> Result<(Client, SignMethod), Failure> {
@@ -134,12 +179,6 @@ fn client(platform: &PlatformArgs, creds: &Credentials) -> Result<(Client, SignM
 
 fn map_register(e: RegisterError) -> Failure {
     match e {
-        RegisterError::Refused { code: 6289, .. } => Failure::Refused(
-            "the platform says this device is already activated (6289), and no slot holds a DeviceSecret: \
-             delete the device in the IoT console (this needs a phone verification) or reset it (the console's reset, \
-             API ResetThing), then boot again to register it anew"
-                .into(),
-        ),
         e @ RegisterError::Refused { .. } => Failure::Refused(e.to_string()),
         e @ (RegisterError::Transport { .. } | RegisterError::BadResponse { .. }) => Failure::Network(e.to_string()),
         e @ (RegisterError::Endpoint(_) | RegisterError::Input(_)) => Failure::Record(e.to_string()),
@@ -186,8 +225,19 @@ fn mqtt_tls(platform: &PlatformArgs) -> Result<std::sync::Arc<rustls::ClientConf
     tls_config(ca.as_deref()).map_err(|e| Failure::Usage(format!("--ca-file: {e}")))
 }
 
-/// Registers the record's device; the DeviceSecret it was issued.
-fn register(args: &RunArgs, creds: &Credentials, ps: &Secret) -> Result<Secret, Failure> {
+/// What to do about a device the platform says is already activated,
+/// though the record in use holds only its product certificate.
+const RESET: &str = "delete the device in the IoT console (this needs a phone verification) or reset it \
+                     (the console's reset, API ResetThing), then boot again to register it anew";
+
+/// Registers the record's device (the record in use is `active`); the
+/// DeviceSecret it was issued.
+fn register(
+    args: &RunArgs,
+    active: &store::Active,
+    creds: &Credentials,
+    ps: &Secret,
+) -> Result<Secret, Failure> {
     let via = match (args.register_via, creds.register_via.as_deref()) {
         (Some(v), _) => v,
         (None, Some("mqtt")) => RegisterVia::Mqtt,
@@ -198,7 +248,14 @@ fn register(args: &RunArgs, creds: &Credentials, ps: &Secret) -> Result<Secret, 
             let (client, method) = client(&args.platform, creds)?;
             Ok(client
                 .register(&creds.product_key, &creds.device_name, ps, method)
-                .map_err(map_register)?
+                .map_err(|e| match e {
+                    RegisterError::Refused { code: 6289, .. } => Failure::Refused(format!(
+                        "the platform says this device is already activated (6289), but the record in use \
+                         holds only the product certificate ({}): {RESET}",
+                        slots_text(active)
+                    )),
+                    other => map_register(other),
+                })?
                 .device_secret)
         }
         RegisterVia::Mqtt => {
@@ -213,9 +270,10 @@ fn register(args: &RunArgs, creds: &Credentials, ps: &Secret) -> Result<Secret, 
             )
             .map_err(|e| match e {
                 MqttError::Refused(5) => Failure::Refused(format!(
-                        "{e}; for a registration this also means the device is already activated: \
-                         delete it in the IoT console or reset it (API ResetThing), then boot again"
-                    )),
+                    "{e}; for a registration this also means the device is already activated, while the \
+                     record in use holds only the product certificate ({}): {RESET}",
+                    slots_text(active)
+                )),
                 other => map_mqtt(other),
             })
         }
@@ -225,39 +283,42 @@ fn register(args: &RunArgs, creds: &Credentials, ps: &Secret) -> Result<Secret, 
 fn run(args: &RunArgs) -> Result<(), Failure> {
     let (mut file, part) = open(&args.part, true)?;
     let (active, mut creds, mode) = read(&file, part)?;
-    if mode == Mode::ProductCertificate {
+    if mode == Mode::Triple {
+        keep_two_copies(&mut file, part, &active);
+    } else {
         // Before any request: the new record must be able to follow this one.
         store::check_room(&active, part, capacity::largest_slot(&creds))
             .map_err(|e| cannot_store(e, part))?;
         let Some(ps) = creds.product_secret.clone() else {
             return Err(Failure::Record("no product_secret".into()));
         };
-        creds.device_secret = Some(register(args, &creds, &ps)?);
+        creds.device_secret = Some(register(args, &active, &creds, &ps)?);
         if !creds.keep_product_secret {
             creds.product_secret = None;
         }
         let payload = creds.to_json();
-        let mut last = None;
+        let target = active.slot.other();
+        let mut last = Err(StoreError::Verify(target));
         // The secret exists only in memory now: try hard to store it.
         for _ in 0..3 {
-            match store::write_next(&mut file, part, &payload) {
-                Ok(_) => {
-                    last = None;
-                    break;
-                }
-                Err(e) => last = Some(e),
+            last = store::write_next(&mut file, part, &active, &payload);
+            if last.is_ok() {
+                break;
             }
         }
-        if let Some(e) = last {
-            return Err(Failure::Storage(format!(
-                "the platform issued the DeviceSecret but it could not be stored ({e}); \
-                 the device must be deleted or reset in the IoT console before it can register again"
-            )));
-        }
+        let stored = last.map_err(|e| {
+            Failure::Storage(format!(
+                "the platform issued the DeviceSecret but it could not be stored in slot {target:?} ({e}); \
+                 {}; the device must be deleted or reset in the IoT console before it can register again",
+                slots_text(&active)
+            ))
+        })?;
         eprintln!(
-            "burnline-bootstrap: registered {} and stored its triple",
-            creds.device_name
+            "burnline-bootstrap: registered {} and stored its triple in slot {:?}",
+            creds.device_name, stored.slot
         );
+        // Verified in one slot: now the other, so that both hold it.
+        keep_two_copies(&mut file, part, &stored);
     }
     if let Some(path) = &args.export_env {
         handoff::export_env(path, &creds)
@@ -277,6 +338,7 @@ fn status(args: &StatusArgs) -> Result<(), Failure> {
     let (active, creds, mode) = read(&file, part)?;
     println!("active slot: {:?}", active.slot);
     println!("sequence: {}", active.sequence);
+    println!("other slot: {}", active.other_text());
     println!("mode: {}", mode.name());
     println!("product_key: {}", creds.product_key);
     println!("device_name: {}", creds.device_name);

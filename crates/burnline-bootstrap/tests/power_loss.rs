@@ -3,11 +3,14 @@
 //! of the writes, at every 512-byte sector boundary, and with a torn sector
 //! (part new bytes, part old, part garbage). After each simulated power loss a
 //! record must be readable, and it must be the old one or the new one; once
-//! the new record has verified, no later power loss loses the DeviceSecret.
+//! the new record has verified, no later power loss loses the DeviceSecret,
+//! and once it is copied into the other slot too, one damaged slot does not
+//! either.
 
-use burnline_bootstrap::store::{self, Partition, Storage};
+use burnline_bootstrap::store::{self, OtherSlot, Partition, Storage};
+use burnline_bootstrap::validate::accept;
 use burnline_core::credentials::payload::Credentials;
-use burnline_core::credentials::record::{self, Slots};
+use burnline_core::credentials::record::{self, SlotId};
 use burnline_core::secret::Secret;
 use std::io;
 
@@ -66,16 +69,33 @@ fn fresh_disk(payload: &[u8]) -> SimDisk {
 }
 
 fn active_payload(d: &SimDisk) -> Option<Vec<u8>> {
-    store::read_active(d, PART).ok().map(|a| a.payload.to_vec())
+    store::read_active(d, PART, &accept)
+        .ok()
+        .map(|a| a.payload.to_vec())
+}
+
+/// What the bootstrap does after registering: the new record into the
+/// other slot, verified, then copied into the first slot as well. Returns
+/// how many writes the first step made.
+fn store_and_copy(d: &mut SimDisk, payload: &[u8]) -> usize {
+    let active = store::read_active(d, PART, &accept).expect("a record");
+    let stored = store::write_next(d, PART, &active, payload).expect("stored");
+    let first = d.writes.len();
+    let copied = store::mirror(d, PART, &stored)
+        .expect("copied")
+        .expect("a copy to make");
+    assert_eq!(copied.other, OtherSlot::Same);
+    first
 }
 
 /// Every crash state of an update from `before` (already on `disk`) to
-/// `after`: returns how many were checked.
+/// `after` ([`store_and_copy`]): returns how many were checked.
 fn crash_everywhere(disk: &SimDisk, after: &[u8]) -> usize {
     let before = active_payload(disk).expect("a record before the update");
     let mut done = disk.clone();
     done.writes.clear();
-    store::write_next(&mut done, PART, after).expect("the update itself succeeds");
+    let first = store_and_copy(&mut done, after);
+    assert!(first >= 1 && done.writes.len() > first, "{:?}", done.writes.len());
     assert_eq!(active_payload(&done).as_deref(), Some(after));
     let mut checked = 0;
     let mut rng = 0x9E37_79B9_7F4A_7C15u64;
@@ -123,6 +143,11 @@ fn crash_everywhere(disk: &SimDisk, after: &[u8]) -> usize {
                     got == before || got == after,
                     "a record that is neither old nor new at write {k}, sector {s}, torn {torn}"
                 );
+                // While the copy is written, the verified record holds.
+                assert!(
+                    k < first || got == after,
+                    "the new record was lost while it was copied: write {k}, sector {s}, torn {torn}"
+                );
                 checked += 1;
             }
         }
@@ -141,7 +166,7 @@ fn power_loss_during_registration_store_never_loses_a_record() {
     // After the new record verified, a later update (say a re-key) that loses
     // power anywhere still leaves a record holding a DeviceSecret.
     let mut registered = disk.clone();
-    store::write_next(&mut registered, PART, &new).expect("store");
+    store_and_copy(&mut registered, &new);
     let newer = creds(Some("Xq3LmN8pRt5VwYz2Ab4Cd6Ef8Gh0Ij1K"), None);
     crash_everywhere(&registered, &newer);
 }
@@ -150,39 +175,36 @@ fn power_loss_during_registration_store_never_loses_a_record() {
 fn the_only_valid_slot_is_never_written() {
     let old = creds(None, Some("7jluWm1zql7bt8qK"));
     let mut d = fresh_disk(&old);
-    let slot_a = d.bytes[PART.offset as usize..(PART.offset + PART.size / 2) as usize].to_vec();
-    store::write_next(
+    let half = (PART.offset + PART.size / 2) as usize;
+    let slot_a = d.bytes[PART.offset as usize..half].to_vec();
+    let active = store::read_active(&d, PART, &accept).expect("slot A");
+    let stored = store::write_next(
         &mut d,
         PART,
+        &active,
         &creds(Some("ga7XA6KdlEeiPXQPpRbAjOZXwG8ydgSe"), None),
     )
     .expect("store");
+    assert_eq!(stored.slot, SlotId::B);
     assert!(d
         .writes
         .iter()
-        .all(|(o, w)| *o >= PART.offset + PART.size / 2
-            && *o + w.len() as u64 <= PART.offset + PART.size));
-    assert_eq!(
-        &d.bytes[PART.offset as usize..(PART.offset + PART.size / 2) as usize],
-        &slot_a[..]
-    );
+        .all(|(o, w)| *o >= half as u64 && *o + w.len() as u64 <= PART.offset + PART.size));
+    assert_eq!(&d.bytes[PART.offset as usize..half], &slot_a[..]);
     // The next update goes back to slot A, which is no longer the only valid one.
-    let before_b = d.bytes
-        [(PART.offset + PART.size / 2) as usize..(PART.offset + PART.size) as usize]
-        .to_vec();
+    let before_b = d.bytes[half..(PART.offset + PART.size) as usize].to_vec();
     d.writes.clear();
+    let active = store::read_active(&d, PART, &accept).expect("slot B");
     store::write_next(
         &mut d,
         PART,
+        &active,
         &creds(Some("Xq3LmN8pRt5VwYz2Ab4Cd6Ef8Gh0Ij1K"), None),
     )
     .expect("store");
-    assert!(d
-        .writes
-        .iter()
-        .all(|(o, _)| *o < PART.offset + PART.size / 2));
+    assert!(d.writes.iter().all(|(o, _)| *o < half as u64));
     assert_eq!(
-        &d.bytes[(PART.offset + PART.size / 2) as usize..(PART.offset + PART.size) as usize],
+        &d.bytes[half..(PART.offset + PART.size) as usize],
         &before_b[..]
     );
 }
@@ -190,37 +212,58 @@ fn the_only_valid_slot_is_never_written() {
 #[test]
 fn a_flipped_bit_in_either_slot_lets_the_other_win() {
     let a_payload = creds(None, Some("7jluWm1zql7bt8qK"));
-    let b_payload = creds(Some("ga7XA6KdlEeiPXQPpRbAjOZXwG8ydgSe"), None);
-    let mut part = vec![0u8; PART.size as usize];
-    let a = record::encode(1, &a_payload, PART.size / 2).expect("fits");
-    let b = record::encode(2, &b_payload, PART.size / 2).expect("fits");
-    let half = part.len() / 2;
-    part[..a.len()].copy_from_slice(&a);
-    part[half..half + b.len()].copy_from_slice(&b);
+    let triple = creds(Some("ga7XA6KdlEeiPXQPpRbAjOZXwG8ydgSe"), None);
+    let mut d = fresh_disk(&a_payload);
+    store_and_copy(&mut d, &triple);
+    let active = store::read_active(&d, PART, &accept).expect("a record");
     assert_eq!(
-        Slots::read(&part).active().map(|(_, s)| s.sequence),
-        Some(2)
+        (active.slot, active.sequence, &active.other),
+        (SlotId::A, 3, &OtherSlot::Same)
     );
-    for bit in 0..b.len() * 8 {
-        let mut p = part.clone();
-        p[half + bit / 8] ^= 1 << (bit % 8);
-        let slots = Slots::read(&p);
-        let (_, s) = slots.active().expect("slot A still valid");
-        assert_eq!(
-            (s.sequence, &s.payload[..]),
-            (1, &a_payload[..]),
-            "bit {bit} of slot B"
-        );
-    }
-    for bit in 0..a.len() * 8 {
-        let mut p = part.clone();
-        p[bit / 8] ^= 1 << (bit % 8);
-        let slots = Slots::read(&p);
-        let (_, s) = slots.active().expect("slot B still valid");
-        assert_eq!(
-            (s.sequence, &s.payload[..]),
-            (2, &b_payload[..]),
-            "bit {bit} of slot A"
-        );
+    let len = record::slot_len(triple.len()) as usize;
+    for (slot, at) in [
+        (SlotId::A, PART.offset as usize),
+        (SlotId::B, (PART.offset + PART.size / 2) as usize),
+    ] {
+        for bit in 0..len * 8 {
+            let mut p = d.clone();
+            p.bytes[at + bit / 8] ^= 1 << (bit % 8);
+            let active = store::read_active(&p, PART, &accept)
+                .unwrap_or_else(|e| panic!("bit {bit} of slot {slot:?}: {e}"));
+            assert_eq!(
+                (active.slot, &active.payload[..]),
+                (slot.other(), &triple[..]),
+                "bit {bit} of slot {slot:?}: the triple did not survive"
+            );
+            assert!(
+                matches!(active.other, OtherSlot::Damaged(_)),
+                "bit {bit} of slot {slot:?}: {:?}",
+                active.other
+            );
+            assert!(
+                active.other_text().starts_with(&format!("slot {slot:?} is damaged (")),
+                "{}",
+                active.other_text()
+            );
+            // The next boot's copy mends the damaged slot: the other slot
+            // may then be damaged in turn.
+            if bit % 61 == 0 {
+                let mended = store::mirror(&mut p, PART, &active)
+                    .expect("copied")
+                    .expect("a copy to make");
+                assert_eq!((mended.slot, mended.other), (slot, OtherSlot::Same));
+                let other_at = if slot == SlotId::A {
+                    (PART.offset + PART.size / 2) as usize
+                } else {
+                    PART.offset as usize
+                };
+                p.bytes[other_at + 70] ^= 0x10;
+                let survivor = store::read_active(&p, PART, &accept).expect("the mended slot");
+                assert_eq!(
+                    (survivor.slot, &survivor.payload[..]),
+                    (slot, &triple[..])
+                );
+            }
+        }
     }
 }

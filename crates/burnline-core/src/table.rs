@@ -9,7 +9,10 @@
 //! ([`gpt`]: entry size, entry count, where the entry array lies), every
 //! partition must lie inside the device (its real size: the end of the file
 //! or the size the kernel reports for a block device), and offsets are
-//! computed with checked operations ([`extent`]).
+//! computed with checked operations ([`extent`]). No two partitions may
+//! share a byte ([`check_overlaps`]; an MBR's extended partition holds its
+//! logical ones and is not counted), since a write to one would change the
+//! other: the credentials partition above all.
 
 pub mod gpt;
 pub mod mbr;
@@ -95,6 +98,18 @@ pub enum TableError {
     /// No GPT, and no valid MBR.
     #[error("no GPT and no readable MBR: {0}")]
     Mbr(String),
+    /// Two partitions that share bytes.
+    #[error("partitions {first} and {second} overlap: {first} covers bytes {}..{}, {second} bytes {}..{}", .first_at.0, .first_at.1, .second_at.0, .second_at.1)]
+    Overlap {
+        /// The one that starts first.
+        first: u32,
+        /// Its bytes (start, end).
+        first_at: (u64, u64),
+        /// The other.
+        second: u32,
+        /// Its bytes (start, end).
+        second_at: (u64, u64),
+    },
     /// A partition entry that does not lie inside the device.
     #[error("partition {number}: {rule}")]
     Entry {
@@ -121,12 +136,48 @@ pub(crate) fn read_exact_at(dev: &mut impl Device, buf: &mut [u8], offset: u64) 
 /// its signature in LBA 1), else an MBR.
 pub fn read(dev: &mut impl Device) -> Result<Table, TableError> {
     let size = device_size(dev)?;
+    let mut table = None;
     for ss in [512u64, 4096] {
         if gpt::has_signature(dev, ss, size)? {
-            return gpt::read(dev, ss, size);
+            table = Some(gpt::read(dev, ss, size)?);
+            break;
         }
     }
-    mbr::read(dev, size)
+    let table = match table {
+        Some(t) => t,
+        None => mbr::read(dev, size)?,
+    };
+    check_overlaps(&table.partitions)?;
+    Ok(table)
+}
+
+/// Whether an MBR entry is an extended partition, the container of the
+/// logical ones (CHS, LBA and Linux extended).
+fn is_extended(kind: EntryKind) -> bool {
+    matches!(kind, EntryKind::Mbr { sys: 0x05 | 0x0f | 0x85 })
+}
+
+/// Refuses two partitions (other than an extended container) that share a
+/// byte; each already lies inside the device, so no end overflows.
+pub fn check_overlaps(partitions: &[Entry]) -> Result<(), TableError> {
+    let mut spans: Vec<&Entry> = partitions
+        .iter()
+        .filter(|p| p.size > 0 && !is_extended(p.kind))
+        .collect();
+    spans.sort_by_key(|p| (p.start, p.number));
+    for pair in spans.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        let a_end = a.start.saturating_add(a.size);
+        if b.start < a_end {
+            return Err(TableError::Overlap {
+                first: a.number,
+                first_at: (a.start, a_end),
+                second: b.number,
+                second_at: (b.start, b.start.saturating_add(b.size)),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The bytes `(start, size)` of `count` sectors of `sector_size` bytes from
@@ -150,5 +201,47 @@ pub fn extent(
         _ => Err(rule(format!(
             "it ends past the end of the device ({device_size} bytes): it starts at byte {start} and is {size} bytes long"
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(number: u32, start: u64, size: u64, sys: u8) -> Entry {
+        Entry {
+            number,
+            name: String::new(),
+            start,
+            size,
+            kind: EntryKind::Mbr { sys },
+        }
+    }
+
+    #[test]
+    fn partitions_that_share_a_byte_are_refused() {
+        // Touching is fine; one shared byte is not, in any order.
+        let ok = [entry(1, 1024, 1024, 0x83), entry(2, 2048, 4096, 0x83)];
+        assert!(check_overlaps(&ok).is_ok());
+        let bad = [entry(2, 2047, 4096, 0x83), entry(1, 1024, 1024, 0x83)];
+        assert_eq!(
+            check_overlaps(&bad).expect_err("overlap").to_string(),
+            "partitions 1 and 2 overlap: 1 covers bytes 1024..2048, 2 bytes 2047..6143"
+        );
+        // One inside another, with a third between them in start order.
+        let inside = [
+            entry(1, 0, 100_000, 0x83),
+            entry(2, 10, 10, 0x83),
+            entry(3, 50_000, 10, 0x83),
+        ];
+        assert!(check_overlaps(&inside).is_err());
+        // An extended partition holds its logical partitions.
+        let logical = [
+            entry(1, 1024, 1024, 0x83),
+            entry(2, 2048, 8192, 0x05),
+            entry(5, 2560, 1024, 0x83),
+            entry(6, 4096, 1024, 0x83),
+        ];
+        assert!(check_overlaps(&logical).is_ok());
     }
 }

@@ -2,7 +2,9 @@
 //! GPT partition name, by MBR partition number (1–4), or at an explicit
 //! offset and size. Whichever way, the partition found lies inside the
 //! device (its real size, as [`crate::table::device_size`] reads it), so
-//! nothing later reads past its end or allocates more than it holds.
+//! nothing later reads past its end or allocates more than it holds. A
+//! GPT name held by two partitions is refused rather than the first taken,
+//! and so is a table whose partitions overlap ([`crate::table::read`]).
 
 use crate::table::{self, Device, Kind, TableError};
 
@@ -48,6 +50,16 @@ pub enum LocateError {
     /// The table is fine but has no such partition.
     #[error("{0}")]
     NotFound(String),
+    /// Two or more partitions have the name asked for.
+    #[error("{count} partitions are named `{name}` (partitions {numbers}): the credentials partition must be the only one with its name")]
+    Ambiguous {
+        /// The name.
+        name: String,
+        /// How many have it.
+        count: usize,
+        /// Their numbers, `1, 2`.
+        numbers: String,
+    },
 }
 
 /// Finds the partition; the error says what was looked for and not found.
@@ -70,7 +82,21 @@ pub fn find(dev: &mut impl Device, at: &Where) -> Result<Partition, LocateError>
         Where::Named(name) => {
             let t = table::read(dev)?;
             let found = match t.kind {
-                Kind::Gpt { .. } => t.partitions.iter().find(|p| p.name == *name),
+                Kind::Gpt { .. } => {
+                    let named: Vec<_> = t.partitions.iter().filter(|p| p.name == *name).collect();
+                    if named.len() > 1 {
+                        return Err(LocateError::Ambiguous {
+                            name: name.clone(),
+                            count: named.len(),
+                            numbers: named
+                                .iter()
+                                .map(|p| p.number.to_string())
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                        });
+                    }
+                    named.first().copied()
+                }
                 Kind::Mbr { .. } => {
                     let number: u32 = name
                         .parse()

@@ -45,8 +45,33 @@ pub enum EndpointError {
         url: String,
     },
     /// A region name that cannot be part of a host name.
-    #[error("region `{0}` is not a region name (letters, digits and `-`)")]
+    #[error("{}", region_rule_broken(.0))]
     BadRegion(String),
+}
+
+/// The longest region name: it becomes one label of a host name, and a DNS
+/// label has at most 63 characters.
+pub const REGION_MAX: usize = 63;
+
+/// The region rule, the same on the host (recipes) and on the device (the
+/// record): 1 to [`REGION_MAX`] ASCII letters, digits and `-`.
+pub fn region_ok(region: &str) -> bool {
+    (1..=REGION_MAX).contains(&region.len())
+        && region
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
+fn region_rule_broken(region: &str) -> String {
+    let rule = format!("1 to {REGION_MAX} letters, digits and `-`");
+    if region.len() > REGION_MAX {
+        format!(
+            "a region of {} characters is not a region name ({rule})",
+            region.chars().count()
+        )
+    } else {
+        format!("region `{region}` is not a region name ({rule})")
+    }
 }
 
 fn malformed(url: &str, why: &str) -> EndpointError {
@@ -171,11 +196,7 @@ impl Endpoint {
 
     /// The platform's endpoint for `region`.
     pub fn for_region(region: &str) -> Result<Self, EndpointError> {
-        if region.is_empty()
-            || !region
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-')
-        {
+        if !region_ok(region) {
             return Err(EndpointError::BadRegion(region.to_owned()));
         }
         Endpoint::parse(&format!("https://iot-auth.{region}.aliyuncs.com"))
@@ -288,5 +309,13 @@ mod tests {
             Endpoint::for_region("cn/x"),
             Err(EndpointError::BadRegion(_))
         ));
+        // One DNS label at most: a longer name could never resolve.
+        assert!(Endpoint::for_region(&"r".repeat(63)).is_ok());
+        let long = "r".repeat(65_000);
+        let e = Endpoint::for_region(&long).expect_err("too long");
+        assert_eq!(
+            e.to_string(),
+            "a region of 65000 characters is not a region name (1 to 63 letters, digits and `-`)"
+        );
     }
 }

@@ -7,6 +7,9 @@
 //! Also MQTT dynamic registration (`authType=register`, Link SDK 4.x
 //! `dynregmq`): a CONNECT signed with the ProductSecret, answered after the
 //! CONNACK with a PUBLISH on `/ext/register` carrying `{"deviceSecret"}`.
+//! Its connection is retried as the HTTPS registration's is (the network
+//! is often not up yet at a first boot), but never once the CONNECT was
+//! sent: the platform issues a DeviceSecret once.
 
 use super::mqtt::{MqttCredentials, SecureMode};
 use super::mqtt_transport::{Connection, MqttError, MqttTarget};
@@ -92,7 +95,9 @@ pub fn register(
             ("random", &random),
         ],
     ));
-    let mut conn = Connection::open(target, tls, TIMEOUT)?;
+    let retry = super::client::ClientOptions::default();
+    let mut conn =
+        Connection::open_retrying(target, tls, TIMEOUT, retry.attempts, retry.retry_pause)?;
     conn.send(&connect_packet(
         &client_id,
         &format!("{device_name}&{product_key}"),

@@ -10,6 +10,10 @@
 //! - Plain TCP carries the password in clear and is allowed only to a
 //!   loopback host (an emulator), decided before any connection.
 //! - Timeouts: 10 s to connect, 10 s for each answer.
+//! - Retries ([`Connection::open_retrying`]): only failures before any MQTT
+//!   byte was sent that may pass (a name not resolved, a network
+//!   unreachable, a connection refused or timed out, a TLS handshake cut
+//!   short), never a TLS verification failure.
 
 use super::endpoint::is_loopback_host;
 use bytes::BytesMut;
@@ -176,11 +180,60 @@ impl Connection {
         tls: Option<Arc<rustls::ClientConfig>>,
         timeout: Duration,
     ) -> Result<Self, MqttError> {
-        target.check()?;
-        let net = |e: std::io::Error| MqttError::Network(io_text(target, &e));
+        Self::try_open(target, tls, timeout).map_err(|(e, _)| e)
+    }
+
+    /// [`Connection::open`], tried up to `attempts` times in all while it
+    /// fails before any MQTT byte was sent in a way that may pass (the
+    /// network not up yet at boot, say), with a pause of n × `pause`
+    /// before the n-th retry, as the HTTPS registration client does. The
+    /// last failure says how many tries it took.
+    pub fn open_retrying(
+        target: &MqttTarget,
+        tls: Option<Arc<rustls::ClientConfig>>,
+        timeout: Duration,
+        attempts: u32,
+        pause: Duration,
+    ) -> Result<Self, MqttError> {
+        let attempts = attempts.max(1);
+        let mut attempt = 1;
+        loop {
+            match Self::try_open(target, tls.clone(), timeout) {
+                Ok(c) => return Ok(c),
+                Err((_, true)) if attempt < attempts => {
+                    std::thread::sleep(pause.saturating_mul(attempt));
+                    attempt += 1;
+                }
+                Err((MqttError::Network(m), _)) if attempt > 1 => {
+                    return Err(MqttError::Network(format!("{m} (after {attempt} tries)")))
+                }
+                Err((e, _)) => return Err(e),
+            }
+        }
+    }
+
+    /// Connects; an error says whether another try may pass.
+    fn try_open(
+        target: &MqttTarget,
+        tls: Option<Arc<rustls::ClientConfig>>,
+        timeout: Duration,
+    ) -> Result<Self, (MqttError, bool)> {
+        target.check().map_err(|e| (e, false))?;
+        let net = |e: std::io::Error| {
+            let is_tls = e
+                .get_ref()
+                .and_then(|i| i.downcast_ref::<rustls::Error>())
+                .is_some();
+            (MqttError::Network(io_text(target, &e)), !is_tls)
+        };
         let addrs: Vec<_> = (target.host.as_str(), target.port)
             .to_socket_addrs()
-            .map_err(|e| MqttError::Network(format!("{target}: host not found ({e})")))?
+            .map_err(|e| {
+                (
+                    MqttError::Network(format!("{target}: host not found ({e})")),
+                    true,
+                )
+            })?
             .collect();
         let mut last = None;
         let mut tcp = None;
@@ -196,7 +249,12 @@ impl Connection {
         let tcp = match (tcp, last) {
             (Some(t), _) => t,
             (None, Some(e)) => return Err(net(e)),
-            (None, None) => return Err(MqttError::Network(format!("{target}: host not found"))),
+            (None, None) => {
+                return Err((
+                    MqttError::Network(format!("{target}: host not found")),
+                    true,
+                ))
+            }
         };
         tcp.set_read_timeout(Some(timeout)).map_err(net)?;
         tcp.set_write_timeout(Some(timeout)).map_err(net)?;
@@ -204,12 +262,12 @@ impl Connection {
         let stream = if target.tls {
             let config = match tls {
                 Some(c) => c,
-                None => tls_config(None)?,
+                None => tls_config(None).map_err(|e| (e, false))?,
             };
             let name = rustls::pki_types::ServerName::try_from(target.host.clone())
-                .map_err(|e| MqttError::Input(format!("{target}: {e}")))?;
+                .map_err(|e| (MqttError::Input(format!("{target}: {e}")), false))?;
             let conn = rustls::ClientConnection::new(config, name)
-                .map_err(|e| MqttError::Network(format!("{target}: TLS: {e}")))?;
+                .map_err(|e| (MqttError::Network(format!("{target}: TLS: {e}")), false))?;
             let mut s = rustls::StreamOwned::new(conn, tcp);
             while s.conn.is_handshaking() {
                 s.conn.complete_io(&mut s.sock).map_err(net)?;
