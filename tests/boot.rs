@@ -13,7 +13,9 @@
 //! partition stop the unit; and power cuts (SIGKILL to QEMU) at eleven
 //! fixed points, each followed by a boot with the platform up, after which
 //! the device holds a triple the platform accepts for an MQTT login, with
-//! no record ever invalid. Each test prints how long it took.
+//! no record ever invalid. And a registered device whose slots are damaged
+//! by one flipped bit each in turn starts the edge service from the stored
+//! triple every time, with no network. Each test prints how long it took.
 
 mod boot_common;
 mod common;
@@ -117,10 +119,8 @@ fn record(t: &Test, img: &Path) -> serde_json::Value {
     inspect_json(t, img, true)["credentials"].clone()
 }
 
-/// Each slot of the credentials partition holds a valid record or nothing
-/// (never a torn or corrupted one).
-#[track_caller]
-fn assert_slots_valid(t: &Test, img: &Path) {
+/// The credentials partition's (start, size) in bytes, as `inspect` lists it.
+fn creds_partition(t: &Test, img: &Path) -> (u64, u64) {
     let parts = inspect_json(t, img, false)["partitions"].clone();
     let creds = parts
         .as_array()
@@ -129,10 +129,17 @@ fn assert_slots_valid(t: &Test, img: &Path) {
         .find(|p| p["name"] == "creds")
         .expect("a creds partition")
         .clone();
-    let (start, size) = (
+    (
         creds["start"].as_u64().expect("start"),
         creds["size"].as_u64().expect("size"),
-    );
+    )
+}
+
+/// Each slot of the credentials partition holds a valid record or nothing
+/// (never a torn or corrupted one).
+#[track_caller]
+fn assert_slots_valid(t: &Test, img: &Path) {
+    let (start, size) = creds_partition(t, img);
     let mut bytes = vec![0u8; size as usize];
     fs::File::open(img)
         .expect("image")
@@ -254,7 +261,8 @@ fn first_boot_registers_then_the_stored_triple_needs_no_network() {
         !console.contains("burnline-bootstrap-at-boot: try"),
         "{console}"
     );
-    assert_eq!(record(&t, img)["sequence"], 2);
+    // Registered into slot B (2), then copied into slot A (3).
+    assert_eq!(record(&t, img)["sequence"], 3);
     assert_no_secret(&boot, &[&ds]);
     println!(
         "second boot, platform stopped, edge started after {edge_at:.1?}: {:.1?}",
@@ -341,7 +349,10 @@ fn a_device_secret_image_is_ready_without_network() {
         "{console}"
     );
     assert_eq!(record(&t, img)["device_secret"], DS1);
-    assert_eq!(record(&t, img)["sequence"], 1);
+    // Copied into the empty slot B, so that both slots hold it.
+    assert_eq!(record(&t, img)["sequence"], 2);
+    assert!(console.contains("copied the triple from slot A into slot B"), "{console}");
+    assert_slots_valid(&t, img);
     assert_no_secret(&boot, &[DS1]);
     println!(
         "一机一密 without network, edge started at {uptime:.1} s uptime: {:.1?}",
@@ -377,6 +388,63 @@ fn two_disks_with_a_creds_partition_stop_the_bootstrap_rather_than_guess() {
     assert_no_secret(&boot, &[]);
     println!(
         "two disks with a creds partition, the unit stops: {:.1?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn a_flipped_bit_in_either_slot_keeps_the_stored_triple() {
+    // Worn SD cards and eMMC flip bits: one flipped bit in one slot, then
+    // (after a boot) one in the other, must never lose an activated
+    // device's identity.
+    let started = Instant::now();
+    let t = Test::new();
+    let dn = "gw-boot-flip";
+    let mut platform = Platform::new(t.path(), &[dn]);
+    platform.start(&[]);
+    let img = &product_secret_images(&t, &[dn])[0];
+    let mut boot = Guest::new(t.path(), "flip-first", img)
+        .network(&platform)
+        .boot();
+    boot.wait_console(EDGE, LIMIT);
+    boot.wait_powered_off(LIMIT);
+    assert_eq!(platform.registrations(dn), 1, "{}", platform.log_text());
+    assert_holds_issued_triple(&t, img, &platform, dn);
+    let r = record(&t, img);
+    assert_eq!((r["slot"].as_str(), r["sequence"].as_u64()), (Some("A"), Some(3)), "{r}");
+    let ds = platform.issued(dn).expect("issued");
+    platform.stop();
+    let (start, size) = creds_partition(&t, img);
+    for slot in ["B", "A"] {
+        let at = start + if slot == "A" { 0 } else { size / 2 } + 100;
+        let f = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(img)
+            .expect("image");
+        let mut byte = [0u8; 1];
+        f.read_exact_at(&mut byte, at).expect("read");
+        f.write_all_at(&[byte[0] ^ 0x04], at).expect("flip a bit");
+        drop(f);
+        // No network interface at all: only the stored triple can do.
+        let mut boot = Guest::new(t.path(), &format!("flip-{slot}"), img).boot();
+        boot.wait_console(EDGE, LIMIT);
+        boot.wait_powered_off(LIMIT);
+        let console = boot.console();
+        assert_eq!(edge_started(&console).expect("edge").1, identity(dn), "{console}");
+        assert!(
+            console.contains(&format!("slot {slot} is damaged (checksum mismatch")),
+            "{console}"
+        );
+        assert!(!console.contains("burnline-bootstrap-at-boot: try"), "{console}");
+        // The damaged slot was written anew from the other one.
+        assert_holds_issued_triple(&t, img, &platform, dn);
+        assert_no_secret(&boot, &[&ds]);
+        println!("bit flipped in slot {slot}: the edge started from the stored triple");
+    }
+    assert_eq!(platform.registrations(dn), 1);
+    println!(
+        "a flipped bit in each slot in turn, three boots: {:.1?}",
         started.elapsed()
     );
 }

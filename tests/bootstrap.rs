@@ -9,7 +9,11 @@
 //! CRC32s and impossible fields, a TLS handshake cut short, and a loop
 //! device, whose size only the kernel knows; an answer held after the
 //! secret was stored, and the example units (`tests/boot.rs` boots them
-//! for real, under QEMU).
+//! for real, under QEMU). And what must not stop or lose a device: a
+//! flipped bit in either slot of a registered device (both slots hold the
+//! triple), a newer slot with wrong fields, an MQTT registration whose
+//! network is not up at once; what must stop it at once: a region no host
+//! name can hold, two partitions named `creds`, overlapping partitions.
 
 mod common;
 
@@ -102,9 +106,16 @@ fn first_boot_registers_once_and_second_boot_stays_offline() {
     let c = inspect(&t, &img);
     assert_eq!(c["device_secret"], ds.as_str());
     assert!(c["product_secret"].is_null(), "the ProductSecret was kept");
+    // Stored in slot B (2), verified, then copied into slot A (3).
     assert_eq!(
         (c["slot"].as_str(), c["sequence"].as_u64()),
-        (Some("B"), Some(2))
+        (Some("A"), Some(3))
+    );
+    assert!(
+        r.stderr
+            .contains("copied the triple from slot B into slot A (sequence 3), since slot A holds an older record (sequence 1)"),
+        "{}",
+        r.stderr
     );
 
     let env = fs::read_to_string(&env_file).expect("env file");
@@ -151,7 +162,7 @@ fn first_boot_registers_once_and_second_boot_stays_offline() {
         before,
         "the second boot talked to the platform"
     );
-    assert_eq!(inspect(&t, &img)["sequence"], 2);
+    assert_eq!(inspect(&t, &img)["sequence"], 3);
 }
 
 #[test]
@@ -269,6 +280,10 @@ fn an_already_activated_device_says_to_delete_it_in_the_console() {
         .status(3)
         .stderr_contains("delete the device in the IoT console")
         .stderr_contains("reset it")
+        .stderr_contains(
+            "holds only the product certificate (slot A (sequence 1) is the record in use; slot B is empty)",
+        )
+        .stderr_lacks("no slot holds a DeviceSecret")
         .run();
     assert_eq!(inspect(&t, &img)["sequence"], 1);
 }
@@ -501,23 +516,20 @@ fn a_record_that_would_outgrow_its_slot_once_registered_does_not_register() {
     let t = Test::bootstrap();
     let products = write_products(t.path(), &["gw-fit-01"]);
     let emu = Emulator::start(t.path(), &products, &[]);
-    // A 2048-byte partition at 4096 of a plain file: two 1024-byte slots.
     let dev = t.path().join("device.bin");
     fs::write(&dev, vec![0u8; 8192]).expect("device");
-    let with_region = |region: &str| {
-        format!(
-            r#"{{"product_key":"{PK}","device_name":"gw-fit-01","product_secret":"{PS}","region":"{region}","endpoint":"{}"}}"#,
-            emu.url
-        )
-    };
+    let payload = format!(
+        r#"{{"product_key":"{PK}","device_name":"gw-fit-01","product_secret":"{PS}","region":"cn-shanghai","endpoint":"{}"}}"#,
+        emu.url
+    );
     // Registering drops the ProductSecret (36 bytes) and adds a DeviceSecret
-    // (51 bytes): a payload of 955 bytes fits now (1019 of 1024), not then.
-    let pad = 955 - with_region("").len();
-    let payload = with_region(&"r".repeat(pad));
-    assert_eq!(payload.len(), 955);
+    // (51 bytes): the registered record needs 15 bytes more. A partition at
+    // 4096 of a plain file whose slots are one byte short of that.
+    let needed = 64 + payload.len() + 15;
     write_slot(&dev, 4096, 1, payload.as_bytes());
     let before = fs::read(&dev).expect("device");
-    let part = ["--device", s(&dev), "--offset", "4096", "--size", "2048"];
+    let short = (2 * (needed - 1)).to_string();
+    let part = ["--device", s(&dev), "--offset", "4096", "--size", &short];
 
     // The record itself is valid.
     t.cmd().arg("status").args(part).run();
@@ -526,12 +538,13 @@ fn a_record_that_would_outgrow_its_slot_once_registered_does_not_register() {
         .arg("run")
         .args(part)
         .status(2)
-        .stderr_contains(
-            "once registered, the record can need 1034 bytes (with a 32-character DeviceSecret), \
-             more than a 1024-byte slot",
-        )
+        .stderr_contains(format!(
+            "once registered, the record can need {needed} bytes (with a 32-character DeviceSecret), \
+             more than a {}-byte slot",
+            needed - 1
+        ))
         .stderr_contains("not registering")
-        .stderr_contains("at least 2068 bytes")
+        .stderr_contains(format!("at least {} bytes", 2 * needed))
         .run();
     assert_eq!(
         registrations(&emu),
@@ -544,9 +557,9 @@ fn a_record_that_would_outgrow_its_slot_once_registered_does_not_register() {
         "the device was written"
     );
 
-    // Ten bytes shorter, the registered record just fits its slot: it registers.
-    let payload = with_region(&"r".repeat(pad - 10));
-    write_slot(&dev, 4096, 1, payload.as_bytes());
+    // One byte more per slot, the registered record just fits: it registers.
+    let fits = (2 * needed).to_string();
+    let part = ["--device", s(&dev), "--offset", "4096", "--size", &fits];
     t.cmd().arg("run").args(part).run();
     assert_eq!(emu.registrations_of("gw-fit-01"), 1);
 }
@@ -805,4 +818,214 @@ fn on_a_block_device_the_size_is_the_kernels() {
             .stderr_lacks("panicked")
             .run();
     }
+}
+
+/// Where `build_images` puts slot B (the creds partition is 1 MiB).
+const SLOT_B_AT: u64 = CREDS_AT + (1 << 19);
+
+/// Flips one bit of the payload of the slot at `slot_at` in `img`.
+fn flip_bit(img: &Path, slot_at: u64) {
+    let f = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(img)
+        .expect("open");
+    let mut byte = [0u8; 1];
+    f.read_exact_at(&mut byte, slot_at + 100).expect("read");
+    f.write_all_at(&[byte[0] ^ 0x04], slot_at + 100)
+        .expect("flip");
+}
+
+#[test]
+fn a_flipped_bit_in_either_slot_of_a_registered_device_keeps_its_triple() {
+    let t = Test::bootstrap();
+    let dn = "gw-flip-01";
+    let products = write_products(t.path(), &[dn]);
+    let state = t.path().join("state.json");
+    let emu = Emulator::start(t.path(), &products, &["--state", s(&state)]);
+    let out = build_images(&t, &emu.url, "gpt", &[dn]);
+    let img = out.join(format!("{dn}.img"));
+    t.cmd().args(["run", "--device", s(&img)]).run();
+    let ds = state_secrets(&state)
+        .into_iter()
+        .find(|(n, _)| n == dn)
+        .expect("issued")
+        .1;
+    drop(emu);
+    let env_file = t.path().join("device.env");
+    // Slot B, then slot A (slot B was written anew by then).
+    for (slot, at, sequence) in [("B", SLOT_B_AT, 4), ("A", CREDS_AT, 5)] {
+        flip_bit(&img, at);
+        let _ = fs::remove_file(&env_file);
+        t.cmd()
+            .args(["run", "--device", s(&img), "--endpoint", "http://127.0.0.1:1"])
+            .args(["--export-env", s(&env_file)])
+            .stderr_contains(format!("slot {slot} is damaged (checksum mismatch"))
+            .stderr_contains(format!("into slot {slot} (sequence {sequence})"))
+            .stderr_lacks(ds.as_str())
+            .run();
+        let env = fs::read_to_string(&env_file).expect("env file");
+        assert!(
+            env.contains(&format!("DEVICE_SECRET={ds}\n")),
+            "bit flipped in slot {slot}: the triple was lost"
+        );
+        let c = inspect(&t, &img);
+        assert_eq!(
+            (c["slot"].as_str(), c["sequence"].as_u64(), c["device_secret"].as_str()),
+            (Some(slot), Some(sequence), Some(ds.as_str()))
+        );
+    }
+    // A device that is still a product certificate says which slot it read.
+    let out = build_images(&t, "http://127.0.0.1:1", "gpt", &["gw-flip-02"]);
+    let img = out.join("gw-flip-02.img");
+    flip_bit(&img, CREDS_AT);
+    t.cmd()
+        .args(["status", "--device", s(&img)])
+        .status(2)
+        .stderr_contains("slot A: checksum mismatch")
+        .stderr_contains("slot B: no BURNCRED magic (empty slot)")
+        .run();
+}
+
+#[test]
+fn a_newer_slot_with_wrong_fields_loses_to_the_valid_one() {
+    let t = Test::bootstrap();
+    let dn = "gw-fields-01";
+    let products = write_products(t.path(), &[dn]);
+    let emu = Emulator::start(t.path(), &products, &[]);
+    let out = build_images(&t, &emu.url, "gpt", &[dn]);
+    let img = out.join(format!("{dn}.img"));
+    // Checksummed, newer, and not the record's JSON.
+    let bad = format!(r#"{{"product_key":"{PK}","device_name":"{dn}","device_secret":"{DS1}","colour":"red"}}"#);
+    write_slot(&img, SLOT_B_AT, 7, bad.as_bytes());
+    t.cmd()
+        .args(["status", "--device", s(&img)])
+        .stdout_contains("active slot: A")
+        .stdout_contains(
+            "other slot: slot B is damaged (its checksum holds, but its record is not valid: \
+             the payload is not the expected JSON object (wrong fields))",
+        )
+        .stderr_contains("slot B is damaged")
+        .run();
+    // The valid slot registers, and the new record goes over the bad one.
+    t.cmd().args(["run", "--device", s(&img)]).run();
+    assert_eq!(emu.registrations_of(dn), 1);
+    let c = inspect(&t, &img);
+    assert!(c["device_secret"].is_string(), "{c}");
+    assert_eq!((c["slot"].as_str(), c["sequence"].as_u64()), (Some("A"), Some(3)));
+}
+
+#[test]
+fn a_region_no_host_name_can_hold_is_refused_before_any_network() {
+    let t = Test::bootstrap();
+    let out = build_images(&t, "http://127.0.0.1:1", "gpt", &["gw-region-01"]);
+    let img = out.join("gw-region-01.img");
+    let region = "r".repeat(65_000);
+    let payload = format!(
+        r#"{{"product_key":"{PK}","device_name":"gw-region-01","product_secret":"{PS}","region":"{region}"}}"#
+    );
+    write_slot(&img, CREDS_AT, 1, payload.as_bytes());
+    for cmd in ["status", "run"] {
+        let r = t
+            .cmd()
+            .args([cmd, "--device", s(&img)])
+            .status(2)
+            .stderr_contains("a region of 65000 characters is not a region name (1 to 63 letters, digits and `-`)")
+            .run();
+        assert!(r.stderr.len() < 1000, "{cmd}: {} bytes of message", r.stderr.len());
+    }
+}
+
+#[test]
+fn mqtt_registration_retries_a_connection_the_network_was_not_ready_for() {
+    let t = Test::bootstrap();
+    let dn = "gw-mqtt-late";
+    let products = write_products(t.path(), &[dn]);
+    let emu = common::mqtt::MqttEmulator::start(t.path(), &products, None, &[]);
+    let out = build_images(&t, &emu.url, "gpt", &[dn]);
+    let img = out.join(format!("{dn}.img"));
+    // A port nothing listens on until 700 ms after the bootstrap starts
+    // (its first try is refused); then a forwarder to the emulator.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("a free port")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let boot = t
+        .cmd()
+        .args(["run", "--device", s(&img), "--register-via", "mqtt"])
+        .args(["--mqtt", &format!("127.0.0.1:{port}")])
+        .stderr_contains("registered gw-mqtt-late")
+        .spawn();
+    std::thread::sleep(Duration::from_millis(700));
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).expect("bind the port again");
+    let upstream = emu.mqtt_port();
+    std::thread::spawn(move || {
+        let (down, _) = listener.accept().expect("accept");
+        let up = std::net::TcpStream::connect(("127.0.0.1", upstream)).expect("emulator");
+        let (mut d2, mut u2) = (down.try_clone().expect("clone"), up.try_clone().expect("clone"));
+        std::thread::spawn(move || {
+            let _ = std::io::copy(&mut d2, &mut u2);
+            let _ = u2.shutdown(std::net::Shutdown::Write);
+        });
+        let (mut d, mut u) = (down, up);
+        let _ = std::io::copy(&mut u, &mut d);
+        let _ = d.shutdown(std::net::Shutdown::Write);
+    });
+    boot.wait();
+    assert!(emu
+        .log_text()
+        .contains(&format!("mqtt register {PK} {dn}: CONNACK 0, issued")));
+    assert!(inspect(&t, &img)["device_secret"].is_string());
+}
+
+#[test]
+fn two_partitions_named_creds_or_overlapping_partitions_are_refused() {
+    // sgdisk: Debian package gdisk.
+    let t = Test::bootstrap();
+    let out = build_images(&t, "http://127.0.0.1:1", "gpt", &["gw-dup-01"]);
+    let img = out.join("gw-dup-01.img");
+    t.tool("sgdisk").args(["-c", "2:creds", s(&img)]).run();
+    t.cmd()
+        .args(["status", "--device", s(&img)])
+        .status(2)
+        .stderr_contains("2 partitions are named `creds` (partitions 1, 2)")
+        .run();
+    t.burnline()
+        .args(["inspect", s(&img)])
+        .status(2)
+        .stderr_contains("2 partitions are named `creds`")
+        .run();
+    // Two partitions holding credentials, whatever their names.
+    t.tool("sgdisk").args(["-c", "2:data", s(&img)]).run();
+    let f = fs::OpenOptions::new().read(true).write(true).open(&img).expect("open");
+    let mut creds = vec![0u8; 1 << 20];
+    f.read_exact_at(&mut creds, CREDS_AT).expect("read creds");
+    f.write_all_at(&creds, 2 << 20).expect("copy into data");
+    drop(f);
+    t.burnline()
+        .args(["inspect", s(&img)])
+        .status(2)
+        .stderr_contains("2 partitions hold credentials (`creds`, `data`)")
+        .run();
+
+    // An MBR whose partition 2 starts inside partition 1.
+    let out = build_images(&t, "http://127.0.0.1:1", "mbr", &["gw-dup-02"]);
+    let img = out.join("gw-dup-02.img");
+    let f = fs::OpenOptions::new().write(true).open(&img).expect("open");
+    let entry2 = 446 + 16;
+    f.write_all_at(&3000u32.to_le_bytes(), entry2 + 8).expect("start");
+    f.write_all_at(&100u32.to_le_bytes(), entry2 + 12).expect("sectors");
+    drop(f);
+    let overlap = "partitions 1 and 2 overlap: 1 covers bytes 1048576..2097152, 2 bytes 1536000..1587200";
+    t.cmd()
+        .args(["status", "--device", s(&img), "--partition", "1"])
+        .status(2)
+        .stderr_contains(overlap)
+        .run();
+    t.burnline()
+        .args(["inspect", s(&img)])
+        .status(2)
+        .stderr_contains(overlap)
+        .run();
 }
