@@ -1,10 +1,13 @@
 //! `burnline-bootstrap run` and `status`: the boot-time flow of the seed's
 //! bootstrap program (引导程序).
 //!
-//! `run`: read the active record and check it. A full triple is ready: no
-//! network at all. A product certificate registers once (the same client as
-//! `burnline register`), and the triple is stored in the other slot, synced
-//! and read back before anything else uses the secret. Since the platform
+//! `run`: read the active record and check it (a slot that fails the check
+//! loses to the other, and the damaged slot is named). A full triple is
+//! ready: no network at all; it is copied into the other slot if that slot
+//! does not hold it. A product certificate registers once (the same client
+//! as `burnline register`), and the triple is stored in the other slot,
+//! synced and read back before anything else uses the secret, then copied
+//! into the first slot as well. Since the platform
 //! issues the secret once, registering waits until it is certain the new
 //! record can be stored: its sequence can grow and it fits a slot.
 
@@ -190,19 +193,11 @@ fn mqtt_target(given: Option<&str>, creds: &Credentials) -> Result<MqttTarget, F
     match given {
         Some(t) => MqttTarget::parse(t).map_err(|e| Failure::Usage(e.to_string())),
         None => {
+            // The record's region passed the region rule when it was read.
             let region = creds
                 .region
                 .as_deref()
                 .unwrap_or(burnline_core::registration::endpoint::DEFAULT_REGION);
-            if region.is_empty()
-                || !region
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-')
-            {
-                return Err(Failure::Record(
-                    "region: letters, digits and `-` only".into(),
-                ));
-            }
             Ok(MqttTarget {
                 host: format!("{}.iot-as-mqtt.{region}.aliyuncs.com", creds.product_key),
                 port: burnline_core::registration::mqtt::TLS_PORT,

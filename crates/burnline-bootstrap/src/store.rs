@@ -2,6 +2,9 @@
 //! the safe way: into the slot that is *not* active, with sequence + 1, then
 //! sync, then read back and verify. The only valid slot is never written, so a
 //! power loss at any moment leaves either the old record or the new one.
+//! [`mirror`] then copies a record into the other slot the same way, so that
+//! both slots hold it. Which slot is active follows all seven rules of the
+//! format: the bootstrap's check of the payload ([`Accept`]) is the seventh.
 
 use burnline_core::credentials::record::{self, Slot, SlotError, SlotId, Slots};
 use std::io;
