@@ -351,7 +351,10 @@ fn a_device_secret_image_is_ready_without_network() {
     assert_eq!(record(&t, img)["device_secret"], DS1);
     // Copied into the empty slot B, so that both slots hold it.
     assert_eq!(record(&t, img)["sequence"], 2);
-    assert!(console.contains("copied the triple from slot A into slot B"), "{console}");
+    assert!(
+        console.contains("copied the triple from slot A into slot B"),
+        "{console}"
+    );
     assert_slots_valid(&t, img);
     assert_no_secret(&boot, &[DS1]);
     println!(
@@ -411,7 +414,11 @@ fn a_flipped_bit_in_either_slot_keeps_the_stored_triple() {
     assert_eq!(platform.registrations(dn), 1, "{}", platform.log_text());
     assert_holds_issued_triple(&t, img, &platform, dn);
     let r = record(&t, img);
-    assert_eq!((r["slot"].as_str(), r["sequence"].as_u64()), (Some("A"), Some(3)), "{r}");
+    assert_eq!(
+        (r["slot"].as_str(), r["sequence"].as_u64()),
+        (Some("A"), Some(3)),
+        "{r}"
+    );
     let ds = platform.issued(dn).expect("issued");
     platform.stop();
     let (start, size) = creds_partition(&t, img);
@@ -431,12 +438,19 @@ fn a_flipped_bit_in_either_slot_keeps_the_stored_triple() {
         boot.wait_console(EDGE, LIMIT);
         boot.wait_powered_off(LIMIT);
         let console = boot.console();
-        assert_eq!(edge_started(&console).expect("edge").1, identity(dn), "{console}");
+        assert_eq!(
+            edge_started(&console).expect("edge").1,
+            identity(dn),
+            "{console}"
+        );
         assert!(
             console.contains(&format!("slot {slot} is damaged (checksum mismatch")),
             "{console}"
         );
-        assert!(!console.contains("burnline-bootstrap-at-boot: try"), "{console}");
+        assert!(
+            !console.contains("burnline-bootstrap-at-boot: try"),
+            "{console}"
+        );
         // The damaged slot was written anew from the other one.
         assert_holds_issued_triple(&t, img, &platform, dn);
         assert_no_secret(&boot, &[&ds]);

@@ -858,7 +858,13 @@ fn a_flipped_bit_in_either_slot_of_a_registered_device_keeps_its_triple() {
         flip_bit(&img, at);
         let _ = fs::remove_file(&env_file);
         t.cmd()
-            .args(["run", "--device", s(&img), "--endpoint", "http://127.0.0.1:1"])
+            .args([
+                "run",
+                "--device",
+                s(&img),
+                "--endpoint",
+                "http://127.0.0.1:1",
+            ])
             .args(["--export-env", s(&env_file)])
             .stderr_contains(format!("slot {slot} is damaged (checksum mismatch"))
             .stderr_contains(format!("into slot {slot} (sequence {sequence})"))
@@ -871,7 +877,11 @@ fn a_flipped_bit_in_either_slot_of_a_registered_device_keeps_its_triple() {
         );
         let c = inspect(&t, &img);
         assert_eq!(
-            (c["slot"].as_str(), c["sequence"].as_u64(), c["device_secret"].as_str()),
+            (
+                c["slot"].as_str(),
+                c["sequence"].as_u64(),
+                c["device_secret"].as_str()
+            ),
             (Some(slot), Some(sequence), Some(ds.as_str()))
         );
     }
@@ -896,7 +906,9 @@ fn a_newer_slot_with_wrong_fields_loses_to_the_valid_one() {
     let out = build_images(&t, &emu.url, "gpt", &[dn]);
     let img = out.join(format!("{dn}.img"));
     // Checksummed, newer, and not the record's JSON.
-    let bad = format!(r#"{{"product_key":"{PK}","device_name":"{dn}","device_secret":"{DS1}","colour":"red"}}"#);
+    let bad = format!(
+        r#"{{"product_key":"{PK}","device_name":"{dn}","device_secret":"{DS1}","colour":"red"}}"#
+    );
     write_slot(&img, SLOT_B_AT, 7, bad.as_bytes());
     t.cmd()
         .args(["status", "--device", s(&img)])
@@ -912,7 +924,10 @@ fn a_newer_slot_with_wrong_fields_loses_to_the_valid_one() {
     assert_eq!(emu.registrations_of(dn), 1);
     let c = inspect(&t, &img);
     assert!(c["device_secret"].is_string(), "{c}");
-    assert_eq!((c["slot"].as_str(), c["sequence"].as_u64()), (Some("A"), Some(3)));
+    assert_eq!(
+        (c["slot"].as_str(), c["sequence"].as_u64()),
+        (Some("A"), Some(3))
+    );
 }
 
 #[test]
@@ -932,7 +947,11 @@ fn a_region_no_host_name_can_hold_is_refused_before_any_network() {
             .status(2)
             .stderr_contains("a region of 65000 characters is not a region name (1 to 63 letters, digits and `-`)")
             .run();
-        assert!(r.stderr.len() < 1000, "{cmd}: {} bytes of message", r.stderr.len());
+        assert!(
+            r.stderr.len() < 1000,
+            "{cmd}: {} bytes of message",
+            r.stderr.len()
+        );
     }
 }
 
@@ -963,7 +982,10 @@ fn mqtt_registration_retries_a_connection_the_network_was_not_ready_for() {
     std::thread::spawn(move || {
         let (down, _) = listener.accept().expect("accept");
         let up = std::net::TcpStream::connect(("127.0.0.1", upstream)).expect("emulator");
-        let (mut d2, mut u2) = (down.try_clone().expect("clone"), up.try_clone().expect("clone"));
+        let (mut d2, mut u2) = (
+            down.try_clone().expect("clone"),
+            up.try_clone().expect("clone"),
+        );
         std::thread::spawn(move || {
             let _ = std::io::copy(&mut d2, &mut u2);
             let _ = u2.shutdown(std::net::Shutdown::Write);
@@ -998,7 +1020,11 @@ fn two_partitions_named_creds_or_overlapping_partitions_are_refused() {
         .run();
     // Two partitions holding credentials, whatever their names.
     t.tool("sgdisk").args(["-c", "2:data", s(&img)]).run();
-    let f = fs::OpenOptions::new().read(true).write(true).open(&img).expect("open");
+    let f = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&img)
+        .expect("open");
     let mut creds = vec![0u8; 1 << 20];
     f.read_exact_at(&mut creds, CREDS_AT).expect("read creds");
     f.write_all_at(&creds, 2 << 20).expect("copy into data");
@@ -1014,10 +1040,13 @@ fn two_partitions_named_creds_or_overlapping_partitions_are_refused() {
     let img = out.join("gw-dup-02.img");
     let f = fs::OpenOptions::new().write(true).open(&img).expect("open");
     let entry2 = 446 + 16;
-    f.write_all_at(&3000u32.to_le_bytes(), entry2 + 8).expect("start");
-    f.write_all_at(&100u32.to_le_bytes(), entry2 + 12).expect("sectors");
+    f.write_all_at(&3000u32.to_le_bytes(), entry2 + 8)
+        .expect("start");
+    f.write_all_at(&100u32.to_le_bytes(), entry2 + 12)
+        .expect("sectors");
     drop(f);
-    let overlap = "partitions 1 and 2 overlap: 1 covers bytes 1048576..2097152, 2 bytes 1536000..1587200";
+    let overlap =
+        "partitions 1 and 2 overlap: 1 covers bytes 1048576..2097152, 2 bytes 1536000..1587200";
     t.cmd()
         .args(["status", "--device", s(&img), "--partition", "1"])
         .status(2)

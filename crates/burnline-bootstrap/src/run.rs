@@ -183,8 +183,12 @@ fn client(platform: &PlatformArgs, creds: &Credentials) -> Result<(Client, SignM
 fn map_register(e: RegisterError) -> Failure {
     match e {
         e @ RegisterError::Refused { .. } => Failure::Refused(e.to_string()),
-        e @ (RegisterError::Transport { .. } | RegisterError::BadResponse { .. }) => Failure::Network(e.to_string()),
-        e @ (RegisterError::Endpoint(_) | RegisterError::Input(_)) => Failure::Record(e.to_string()),
+        e @ (RegisterError::Transport { .. } | RegisterError::BadResponse { .. }) => {
+            Failure::Network(e.to_string())
+        }
+        e @ (RegisterError::Endpoint(_) | RegisterError::Input(_)) => {
+            Failure::Record(e.to_string())
+        }
     }
 }
 
@@ -222,7 +226,8 @@ fn mqtt_tls(platform: &PlatformArgs) -> Result<std::sync::Arc<rustls::ClientConf
 
 /// What to do about a device the platform says is already activated,
 /// though the record in use holds only its product certificate.
-const RESET: &str = "delete the device in the IoT console (this needs a phone verification) or reset it \
+const RESET: &str =
+    "delete the device in the IoT console (this needs a phone verification) or reset it \
                      (the console's reset, API ResetThing), then boot again to register it anew";
 
 /// Registers the record's device (the record in use is `active`); the

@@ -162,7 +162,9 @@ pub fn read_active(
             let at = part
                 .offset
                 .checked_add(slot.other().offset(part.size))
-                .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "offset beyond any device"))?;
+                .ok_or_else(|| {
+                    io::Error::new(io::ErrorKind::InvalidInput, "offset beyond any device")
+                })?;
             st.read_at(&mut head, at)?;
             if head.iter().all(|b| *b == 0) {
                 OtherSlot::Empty
@@ -382,7 +384,10 @@ mod tests {
         let now = mirror(&mut d, PART, &active)
             .expect("copied")
             .expect("something to copy");
-        assert_eq!((now.slot, now.sequence, now.other), (SlotId::B, 2, OtherSlot::Same));
+        assert_eq!(
+            (now.slot, now.sequence, now.other),
+            (SlotId::B, 2, OtherSlot::Same)
+        );
         assert_eq!(d.0[..2048], a_before[..]);
         let again = read_active(&d, PART, accept).expect("both");
         assert_eq!(again.other, OtherSlot::Same);
@@ -391,7 +396,10 @@ mod tests {
         let none: Accept<'_> = &|_| Err("wrong fields".into());
         match read_active(&d, PART, none) {
             Err(StoreError::NoRecord { a, b }) => {
-                assert!(a.contains("wrong fields") && b.contains("wrong fields"), "{a} / {b}")
+                assert!(
+                    a.contains("wrong fields") && b.contains("wrong fields"),
+                    "{a} / {b}"
+                )
             }
             other => panic!("{other:?}"),
         }

@@ -38,7 +38,9 @@ pub fn check(c: &Credentials) -> Result<Mode, String> {
     }
     if let Some(url) = &c.endpoint {
         if Endpoint::parse(url).is_err() {
-            return Err("endpoint: not a usable https:// base URL (or http:// to a loopback host)".into());
+            return Err(
+                "endpoint: not a usable https:// base URL (or http:// to a loopback host)".into(),
+            );
         }
     }
     if !matches!(c.register_via.as_deref(), None | Some("http" | "mqtt")) {
@@ -77,9 +79,17 @@ mod tests {
     #[test]
     fn the_region_follows_the_host_tools_rule() {
         assert_eq!(accept(&with_region("cn-shanghai")), Ok(()));
-        assert_eq!(accept(&with_region(&"r".repeat(burnline_core::registration::endpoint::REGION_MAX))), Ok(()));
+        assert_eq!(
+            accept(&with_region(
+                &"r".repeat(burnline_core::registration::endpoint::REGION_MAX)
+            )),
+            Ok(())
+        );
         let long = accept(&with_region(&"r".repeat(65_000))).expect_err("too long");
-        assert!(long.starts_with("region: a region of 65000 characters"), "{long}");
+        assert!(
+            long.starts_with("region: a region of 65000 characters"),
+            "{long}"
+        );
         assert!(accept(&with_region("cn.shanghai")).is_err());
         assert!(accept(&with_region("")).is_err());
     }
@@ -89,8 +99,10 @@ mod tests {
         let e = accept(br#"{"product_key":"a1X2bEnP82z","device_name":"gw-01","colour":"red"}"#)
             .expect_err("unknown member");
         assert!(e.contains("wrong fields"), "{e}");
-        let e = accept(br#"{"product_key":"a1X2bEnP82z","device_name":"gw-01","endpoint":"http://10.0.0.1"}"#)
-            .expect_err("plain http");
+        let e = accept(
+            br#"{"product_key":"a1X2bEnP82z","device_name":"gw-01","endpoint":"http://10.0.0.1"}"#,
+        )
+        .expect_err("plain http");
         assert!(e.starts_with("endpoint:"), "{e}");
     }
 }

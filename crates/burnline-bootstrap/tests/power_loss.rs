@@ -95,7 +95,11 @@ fn crash_everywhere(disk: &SimDisk, after: &[u8]) -> usize {
     let mut done = disk.clone();
     done.writes.clear();
     let first = store_and_copy(&mut done, after);
-    assert!(first >= 1 && done.writes.len() > first, "{:?}", done.writes.len());
+    assert!(
+        first >= 1 && done.writes.len() > first,
+        "{:?}",
+        done.writes.len()
+    );
     assert_eq!(active_payload(&done).as_deref(), Some(after));
     let mut checked = 0;
     let mut rng = 0x9E37_79B9_7F4A_7C15u64;
@@ -241,7 +245,9 @@ fn a_flipped_bit_in_either_slot_lets_the_other_win() {
                 active.other
             );
             assert!(
-                active.other_text().starts_with(&format!("slot {slot:?} is damaged (")),
+                active
+                    .other_text()
+                    .starts_with(&format!("slot {slot:?} is damaged (")),
                 "{}",
                 active.other_text()
             );
@@ -259,10 +265,7 @@ fn a_flipped_bit_in_either_slot_lets_the_other_win() {
                 };
                 p.bytes[other_at + 70] ^= 0x10;
                 let survivor = store::read_active(&p, PART, &accept).expect("the mended slot");
-                assert_eq!(
-                    (survivor.slot, &survivor.payload[..]),
-                    (slot, &triple[..])
-                );
+                assert_eq!((survivor.slot, &survivor.payload[..]), (slot, &triple[..]));
             }
         }
     }

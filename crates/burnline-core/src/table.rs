@@ -154,7 +154,12 @@ pub fn read(dev: &mut impl Device) -> Result<Table, TableError> {
 /// Whether an MBR entry is an extended partition, the container of the
 /// logical ones (CHS, LBA and Linux extended).
 fn is_extended(kind: EntryKind) -> bool {
-    matches!(kind, EntryKind::Mbr { sys: 0x05 | 0x0f | 0x85 })
+    matches!(
+        kind,
+        EntryKind::Mbr {
+            sys: 0x05 | 0x0f | 0x85
+        }
+    )
 }
 
 /// Refuses two partitions (other than an extended container) that share a
