@@ -919,6 +919,19 @@ fn a_newer_slot_with_wrong_fields_loses_to_the_valid_one() {
         )
         .stderr_contains("slot B is damaged")
         .run();
+    // `inspect` shows the record the device uses, and the damaged slot.
+    let c = inspect(&t, &img);
+    assert_eq!(
+        (c["slot"].as_str(), c["sequence"].as_u64()),
+        (Some("A"), Some(1)),
+        "{c}"
+    );
+    assert!(
+        c["damaged"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("slot B: its checksum holds, but the payload is not")),
+        "{c}"
+    );
     // The valid slot registers, and the new record goes over the bad one.
     t.cmd().args(["run", "--device", s(&img)]).run();
     assert_eq!(emu.registrations_of(dn), 1);

@@ -7,7 +7,7 @@
 
 use crate::cmdline::InspectArgs;
 use crate::credentials::payload::Credentials;
-use crate::credentials::record::Slots;
+use crate::credentials::record::{Slot, SlotId, Slots};
 use crate::error::{Error, IoContext, Result};
 use crate::io::window::Window;
 use crate::recipe::part_type::gpt_type_name;
@@ -102,6 +102,7 @@ pub fn run(args: &InspectArgs) -> Result<()> {
             for key in [
                 "slot",
                 "sequence",
+                "damaged",
                 "product_key",
                 "device_name",
                 "device_secret",
@@ -170,17 +171,38 @@ fn read_credentials(file: &File, p: &Found, fat_path: &str) -> Result<Option<Dec
         // The table reader placed the partition inside the file: no sum overflows.
         let slots = Slots::read_from(|buf, at| file.read_exact_at(buf, p.start + at), p.size)
             .with_context(|| format!("reading partition `{}`", p.name))?;
-        let Some((id, slot)) = slots.active() else {
-            return Ok(Some((
-                empty_creds(),
-                json!({"format": "record", "error": "no valid slot"}),
-            )));
-        };
-        let creds = Credentials::from_json(&slot.payload)
-            .map_err(|e| Error::invalid(format!("partition `{}`", p.name), "payload", e))?;
+        // As the device chooses: the highest sequence (A on a tie) among the
+        // slots whose payload is also the record's JSON (rule 7).
+        let mut valid: Vec<(SlotId, &Slot)> = [(SlotId::A, &slots.a), (SlotId::B, &slots.b)]
+            .into_iter()
+            .filter_map(|(id, s)| s.as_ref().ok().map(|s| (id, s)))
+            .collect();
+        valid.sort_by_key(|(id, s)| (std::cmp::Reverse(s.sequence), *id == SlotId::B));
+        let mut refused = None;
+        for (id, slot) in valid {
+            match Credentials::from_json(&slot.payload) {
+                Ok(creds) => {
+                    let mut how = json!({"format": "record", "slot": format!("{id:?}"), "sequence": slot.sequence});
+                    if let Some((bad, e)) = &refused {
+                        how["damaged"] =
+                            json!(format!("slot {bad:?}: its checksum holds, but {e}"));
+                    }
+                    return Ok(Some((creds, how)));
+                }
+                Err(e) if refused.is_none() => refused = Some((id, e)),
+                Err(_) => {}
+            }
+        }
+        if let Some((id, e)) = refused {
+            return Err(Error::invalid(
+                format!("partition `{}`", p.name),
+                "payload",
+                format!("slot {id:?}: {e}"),
+            ));
+        }
         return Ok(Some((
-            creds,
-            json!({"format": "record", "slot": format!("{id:?}"), "sequence": slot.sequence}),
+            empty_creds(),
+            json!({"format": "record", "error": "no valid slot"}),
         )));
     }
     let mut boot = [0u8; 512];
