@@ -1015,6 +1015,48 @@ fn mqtt_registration_retries_a_connection_the_network_was_not_ready_for() {
 }
 
 #[test]
+fn an_mqtt_registration_whose_tls_handshake_is_cut_short_is_tried_three_times() {
+    let t = Test::bootstrap();
+    let out = build_images(&t, "http://127.0.0.1:1", "gpt", &["gw-mqtt-tls"]);
+    let img = out.join("gw-mqtt-tls.img");
+    let (ca, _, _) = common::emulator::test_ca(t.path());
+    // Accepts every TCP connection, reads the start of the ClientHello and
+    // hangs up: no CONNECT was ever sent. Counts the connections.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let target = format!("mqtts://{}", listener.local_addr().expect("addr"));
+    listener.set_nonblocking(true).expect("nonblocking");
+    let server = std::thread::spawn(move || {
+        let mut seen = 0;
+        let end = Instant::now() + Duration::from_secs(8);
+        while Instant::now() < end {
+            match listener.accept() {
+                Ok((mut c, _)) => {
+                    seen += 1;
+                    c.set_nonblocking(false).expect("blocking");
+                    let mut hello = [0u8; 5];
+                    let _ = c.read_exact(&mut hello);
+                    assert_eq!(hello[0], 0x16, "not a TLS handshake record");
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(10)),
+            }
+        }
+        seen
+    });
+    t.cmd()
+        .args(["run", "--device", s(&img), "--register-via", "mqtt"])
+        .args(["--mqtt", &target, "--ca-file", s(&ca)])
+        .status(4)
+        .stderr_contains("(after 3 tries)")
+        .run();
+    assert_eq!(
+        server.join().expect("server"),
+        3,
+        "a CONNECT never sent is tried 3 times"
+    );
+    assert_eq!(inspect(&t, &img)["sequence"], 1);
+}
+
+#[test]
 fn two_partitions_named_creds_or_overlapping_partitions_are_refused() {
     // sgdisk: Debian package gdisk.
     let t = Test::bootstrap();
