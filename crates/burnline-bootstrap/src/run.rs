@@ -125,7 +125,7 @@ fn read(file: &File, part: Partition) -> Result<(store::Active, Credentials, Mod
 }
 
 /// Where the record in use is and what the other slot holds, for a
-/// message: `the record in use (slot A, sequence 1) ...; slot B is damaged (why)`.
+/// message: `slot A (sequence 1) is the record in use; slot B is damaged (why)`.
 fn slots_text(active: &store::Active) -> String {
     format!(
         "slot {:?} (sequence {}) is the record in use; {}",
@@ -226,9 +226,8 @@ fn mqtt_tls(platform: &PlatformArgs) -> Result<std::sync::Arc<rustls::ClientConf
 
 /// What to do about a device the platform says is already activated,
 /// though the record in use holds only its product certificate.
-const RESET: &str =
-    "delete the device in the IoT console (this needs a phone verification) or reset it \
-                     (the console's reset, API ResetThing), then boot again to register it anew";
+const RESET: &str = "delete the device in the IoT console (this needs a phone verification) \
+                     or reset it (the console's reset, API ResetThing), then boot again to register it anew";
 
 /// Registers the record's device (the record in use is `active`); the
 /// DeviceSecret it was issued.

@@ -120,10 +120,35 @@ fn read_slots(st: &impl Storage, part: Partition) -> io::Result<Slots> {
     )
 }
 
-/// A slot after all seven rules: the decoded record, or why it is not valid.
-fn judge(slot: Result<Slot, SlotError>, accept: Accept<'_>) -> Result<Slot, (bool, String)> {
-    match slot {
-        Err(SlotError::NoMagic) => Err((true, SlotError::NoMagic.to_string())),
+/// Whether slot `id`'s header is all zero bytes: never written, rather
+/// than a damaged magic.
+fn blank(st: &impl Storage, part: Partition, id: SlotId) -> io::Result<bool> {
+    let mut head = [0u8; record::HEADER_LEN];
+    let at = part
+        .offset
+        .checked_add(id.offset(part.size))
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "offset beyond any device"))?;
+    st.read_at(&mut head, at)?;
+    Ok(head.iter().all(|b| *b == 0))
+}
+
+/// A slot after all seven rules: the decoded record, or why it is not
+/// valid and whether it is empty (never written).
+fn judge(
+    st: &impl Storage,
+    part: Partition,
+    id: SlotId,
+    slot: Result<Slot, SlotError>,
+    accept: Accept<'_>,
+) -> io::Result<Result<Slot, (bool, String)>> {
+    Ok(match slot {
+        Err(SlotError::NoMagic) if blank(st, part, id)? => {
+            Err((true, SlotError::NoMagic.to_string()))
+        }
+        Err(SlotError::NoMagic) => Err((
+            false,
+            "no BURNCRED magic, and the header is not all zero (a damaged magic)".into(),
+        )),
         Err(e) => Err((false, e.to_string())),
         Ok(s) => match accept(&s.payload) {
             Ok(()) => Ok(s),
@@ -132,7 +157,7 @@ fn judge(slot: Result<Slot, SlotError>, accept: Accept<'_>) -> Result<Slot, (boo
                 format!("its checksum holds, but its record is not valid: {why}"),
             )),
         },
-    }
+    })
 }
 
 /// Reads the active record: the slot with the highest sequence among those
@@ -144,8 +169,8 @@ pub fn read_active(
     accept: Accept<'_>,
 ) -> Result<Active, StoreError> {
     let slots = read_slots(st, part)?;
-    let a = judge(slots.a, accept);
-    let b = judge(slots.b, accept);
+    let a = judge(st, part, SlotId::A, slots.a, accept)?;
+    let b = judge(st, part, SlotId::B, slots.b, accept)?;
     let (slot, active, other) = match (a, b) {
         (Ok(a), Ok(b)) if b.sequence > a.sequence => (SlotId::B, b, Ok(a)),
         (Ok(a), b) => (SlotId::A, a, b),
@@ -155,23 +180,7 @@ pub fn read_active(
     let other = match other {
         Ok(o) if o.payload == active.payload => OtherSlot::Same,
         Ok(o) => OtherSlot::Older(o.sequence),
-        Err((true, why)) => {
-            // No magic: never written if the header is all zero, else a
-            // damaged magic.
-            let mut head = [0u8; record::HEADER_LEN];
-            let at = part
-                .offset
-                .checked_add(slot.other().offset(part.size))
-                .ok_or_else(|| {
-                    io::Error::new(io::ErrorKind::InvalidInput, "offset beyond any device")
-                })?;
-            st.read_at(&mut head, at)?;
-            if head.iter().all(|b| *b == 0) {
-                OtherSlot::Empty
-            } else {
-                OtherSlot::Damaged(why)
-            }
-        }
+        Err((true, _)) => OtherSlot::Empty,
         Err((false, why)) => OtherSlot::Damaged(why),
     };
     Ok(Active {
