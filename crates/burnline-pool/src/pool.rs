@@ -905,7 +905,7 @@ impl Pool {
         }
         let by = format!(
             "released by {}: {reason}",
-            std::env::var("USER").unwrap_or_else(|_| "a person".into())
+            crate::account::current()
         );
         self.tx(|tx, url| {
             let rows = tx.query(
