@@ -128,10 +128,7 @@ fn mqtt_credentials_takes_the_device_secret_from_stdin_a_file_or_the_environment
         .stderr_lacks(WARNING)
         .run();
     // What is read is what counts: another secret on stdin, another password.
-    let other = run()
-        .args(["--device-secret", "-"])
-        .stdin(DS2)
-        .run();
+    let other = run().args(["--device-secret", "-"]).stdin(DS2).run();
     assert_ne!(other.stdout, want);
 
     // A file others may read, two lines, none at all: exit 2, one line that

@@ -39,7 +39,7 @@ impl SecretArg {
                 "{}: give {} or {}, not both",
                 self.what, self.arg, self.file_option
             ))),
-            (Some("-"), None) => self.from_stdin(),
+            (Some("-"), None) => self.read_stdin(),
             (Some(v), None) => {
                 eprintln!(
                     "burnline: warning: the {} given as {} is visible to every user of this machine \
@@ -48,7 +48,7 @@ impl SecretArg {
                 );
                 Ok(Secret::new(v.to_owned()))
             }
-            (None, Some(path)) => self.from_file(path),
+            (None, Some(path)) => self.read_file(path),
             (None, None) => match std::env::var(self.env) {
                 Ok(v) => Ok(Secret::new(v)),
                 Err(_) => Err(Error::Usage(format!(
@@ -60,7 +60,7 @@ impl SecretArg {
         }
     }
 
-    fn from_stdin(&self) -> Result<Secret> {
+    fn read_stdin(&self) -> Result<Secret> {
         let at = format!("{} `-` (standard input)", self.arg);
         let stdin = std::io::stdin();
         if stdin.is_terminal() {
@@ -78,7 +78,7 @@ impl SecretArg {
         one_line(&bytes).map_err(|rule| Error::invalid(&at, self.what, rule))
     }
 
-    fn from_file(&self, path: &Path) -> Result<Secret> {
+    fn read_file(&self, path: &Path) -> Result<Secret> {
         let at = path.display().to_string();
         let bad = |rule: String| Error::invalid(&at, self.file_option, rule);
         let f = crate::io::source::open_regular(path)
@@ -138,7 +138,10 @@ mod tests {
             assert_eq!(s.expose(), "s3cr3t");
         }
         let e = one_line(b"s3cr3t\nmore\n").expect_err("two lines");
-        assert!(e.contains("more than one line") && !e.contains("s3cr3t"), "{e}");
+        assert!(
+            e.contains("more than one line") && !e.contains("s3cr3t"),
+            "{e}"
+        );
         assert!(one_line(&[b'a'; 4097]).is_err());
         assert!(one_line(&[0xff, 0xfe]).is_err());
     }

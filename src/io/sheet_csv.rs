@@ -39,8 +39,8 @@ impl<W: Write> SheetWriter<W> {
     }
 
     /// Flushes and gives back the writer.
-    pub fn into_inner(self) -> Result<W, csv::IntoInnerError<csv::Writer<W>>> {
-        self.inner.into_inner()
+    pub fn into_inner(self) -> std::io::Result<W> {
+        self.inner.into_inner().map_err(|e| e.into_error())
     }
 }
 

@@ -360,9 +360,7 @@ pub fn csv(rows: &[CardRow]) -> Result<Vec<u8>> {
     for r in rows {
         w.write_record(r.cells()).map_err(bad)?;
     }
-    w.into_inner()
-        .map_err(|e| e.into_error())
-        .with_context(|| "writing the report".into())
+    w.into_inner().with_context(|| "writing the report".into())
 }
 
 #[cfg(test)]

@@ -328,6 +328,7 @@ impl Test {
     /// test fails loudly unless burnline was built with `--features
     /// failpoints` (scripts/test.sh does); [`Test::failpoints`] sets it in
     /// any build.
+    #[track_caller]
     pub fn env(mut self, key: &str, value: impl AsRef<OsStr>) -> Self {
         assert!(
             key != "FAILPOINTS" || cfg!(feature = "failpoints"),
