@@ -210,6 +210,16 @@ fn register_takes_the_product_secret_from_stdin_a_file_or_the_environment() {
         .stdout_contains("DeviceInfo: ")
         .stderr_lacks(WARNING)
         .run();
+    // `-` with the variable set (what `-` meant before): standard input is
+    // read, and its being empty says how the variable is read.
+    register("from-stdin")
+        .arg("-")
+        .args(tail)
+        .env("BURNLINE_PRODUCT_SECRET", PS)
+        .status(2)
+        .stderr_contains("to read BURNLINE_PRODUCT_SECRET, leave PS out")
+        .stderr_lacks(PS)
+        .run();
     let file = secret_file(&t, "ps.txt", PS, 0o600);
     register("from-file")
         .args(["--product-secret-file", s(&file)])

@@ -75,7 +75,18 @@ impl SecretArg {
         }
         let bytes = read_bounded(stdin.lock())
             .map_err(|e| Error::invalid(&at, self.what, format!("cannot read it: {e}")))?;
-        one_line(&bytes).map_err(|rule| Error::invalid(&at, self.what, rule))
+        let secret = one_line(&bytes).map_err(|rule| Error::invalid(&at, self.what, rule))?;
+        if secret.is_empty() {
+            return Err(Error::invalid(
+                at,
+                self.what,
+                format!(
+                    "standard input held nothing; to read {}, leave {} out",
+                    self.env, self.arg
+                ),
+            ));
+        }
+        Ok(secret)
     }
 
     fn read_file(&self, path: &Path) -> Result<Secret> {
