@@ -40,10 +40,18 @@ scripts/test-clients.sh >/dev/null
 # (installs cargo-fuzz once).
 scripts/fuzz.sh "${FUZZ_SECONDS:-60}" 2>&1 | tail -n 3
 
-# The checks a reviewer runs: formatting and every lint, on the whole workspace.
+# The checks a reviewer runs: formatting and every lint, on the whole workspace
+# (with the tests' failpoints, as they are built below).
 cargo fmt --all --check
-cargo clippy --release --workspace --all-targets -- -D warnings
+cargo clippy --release --workspace --all-targets --features burnline/failpoints -- -D warnings
 
 # The host tool, the shared crate and the device-side bootstrap (its own
-# crate, built next to `burnline` so that the tests can run it).
-cargo test --release --workspace --all-targets
+# crate, built next to `burnline` so that the tests can run it), with the
+# crash and sleep points that `FAILPOINTS` drives (`--features failpoints`).
+cargo test --release --workspace --all-targets --features burnline/failpoints
+
+# A build without them, as a release is, must ignore `FAILPOINTS`: one test
+# file built that way (it rebuilds only the burnline crate, not its
+# dependencies), whose `failpoints_act_only_in_a_build_with_the_feature`
+# checks it.
+cargo test --release -p burnline --test secret_inputs

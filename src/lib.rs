@@ -38,7 +38,9 @@
 /// A crash point after a durable step: with `FAILPOINTS=NAME=return` the
 /// process dies right there (abort: no destructors, no cleanup, no flush),
 /// as a crash, a power cut or SIGKILL would; the tests rerun from each one.
-/// Inert unless `FAILPOINTS` names it. The points: `build-after-base`,
+/// Inert unless `FAILPOINTS` names it, and compiled only into a build made
+/// with `--features failpoints` (the tests'): elsewhere it is nothing at all,
+/// and the variable is never read. The points: `build-after-base`,
 /// `build-after-rename`, `build-after-journal`, `build-after-manifest`
 /// (`build::run`), `registration-ledger-after-append`
 /// (`registration::ledger`) and `station-ledger-after-assigned`,

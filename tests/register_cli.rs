@@ -155,10 +155,11 @@ fn refusals_have_clear_messages() {
         .run();
     assert!(!emu.registered("dev2"));
 
-    // The ProductSecret from the environment (`-`), out of the process list.
+    // The ProductSecret from the environment (no PS), out of the process
+    // list (`tests/secret_inputs.rs` has stdin and the file).
     let from_env = t
         .cmd()
-        .args(["register", PK, "dev2", "-", "--endpoint", &emu.url]);
+        .args(["register", PK, "dev2", "--endpoint", &emu.url]);
     from_env.clone().env("BURNLINE_PRODUCT_SECRET", PS).run();
     assert!(emu.registered("dev2"));
     from_env

@@ -590,9 +590,14 @@ pub struct RegisterArgs {
     pub product_key: String,
     /// DeviceName.
     pub device_name: String,
-    /// ProductSecret (prefer the environment variable BURNLINE_PRODUCT_SECRET
-    /// and `-` here, so it does not show in the process list).
-    pub product_secret: String,
+    /// ProductSecret: `-` reads it from standard input. Given here, every
+    /// local user can read it (a warning says so); without it, it comes from
+    /// --product-secret-file or the environment variable
+    /// BURNLINE_PRODUCT_SECRET.
+    pub product_secret: Option<String>,
+    /// A file (mode 0600) holding the ProductSecret on one line, instead of PS.
+    #[arg(long, value_name = "FILE", conflicts_with = "product_secret")]
+    pub product_secret_file: Option<PathBuf>,
     /// Region; the endpoint is then `https://iot-auth.<region>.aliyuncs.com`.
     #[arg(long, default_value = "cn-shanghai")]
     pub region: String,
@@ -651,9 +656,14 @@ pub struct MqttCredentialsArgs {
     /// DeviceName.
     #[arg(long)]
     pub device_name: String,
-    /// DeviceSecret (or `-` to read it from BURNLINE_DEVICE_SECRET).
+    /// DeviceSecret: `-` reads it from standard input. Given here, every
+    /// local user can read it (a warning says so); without it, it comes from
+    /// --device-secret-file or the environment variable BURNLINE_DEVICE_SECRET.
     #[arg(long)]
-    pub device_secret: String,
+    pub device_secret: Option<String>,
+    /// A file (mode 0600) holding the DeviceSecret on one line.
+    #[arg(long, value_name = "FILE", conflicts_with = "device_secret")]
+    pub device_secret_file: Option<PathBuf>,
     /// hmacsha256, hmacsha1 or hmacmd5.
     #[arg(long, default_value = "hmacsha256")]
     pub sign_method: SignMethod,

@@ -15,6 +15,7 @@ pub mod mqtt_credentials;
 pub mod plan;
 pub mod pool;
 pub mod register;
+pub mod secret_input;
 pub mod station;
 pub mod verify;
 
@@ -25,7 +26,10 @@ use std::ffi::OsString;
 /// Runs burnline with `args` (including the program name) and returns the
 /// exit status.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
-    // Failpoints named in FAILPOINTS (tests only; see `build`'s crash points).
+    // Failpoints named in FAILPOINTS, only in a build made with `--features
+    // failpoints` (the tests'; see `build`'s crash points). Any other build
+    // never reads the variable: no point can sleep or abort it.
+    #[cfg(feature = "failpoints")]
     let _failpoints = fail::FailScenario::setup();
     let mut args: Vec<OsString> = args.into_iter().collect();
     // Under the vendor's name (a symlink), behave as `register`.

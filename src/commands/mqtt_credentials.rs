@@ -4,27 +4,36 @@
 //! (securemode -2), `--plain` for plain TCP (securemode 3); `--host` and
 //! `--port` replace what is printed for them.
 //! Printing the password is the command's purpose; it is derived from the
-//! DeviceSecret and a timestamp, not the secret itself.
+//! DeviceSecret and a timestamp, not the secret itself. The DeviceSecret:
+//! `--device-secret -` reads it from standard input, `--device-secret-file`
+//! from a file (mode 0600), and with neither it comes from
+//! `BURNLINE_DEVICE_SECRET`; given in clear on the command line it works,
+//! with a warning that every local user can read it.
 
+use super::secret_input::SecretArg;
 use crate::cmdline::MqttCredentialsArgs;
 use crate::error::{Error, Result};
 use crate::registration::mqtt::{MqttCredentials, SecureMode};
-use crate::secret::Secret;
 
-/// Environment variable read for a DeviceSecret given as `-`.
+/// Environment variable read when neither `--device-secret` nor
+/// `--device-secret-file` is given.
 pub const SECRET_ENV: &str = "BURNLINE_DEVICE_SECRET";
+
+/// Where the DeviceSecret comes from.
+const SECRET: SecretArg = SecretArg {
+    what: "DeviceSecret",
+    arg: "--device-secret",
+    file_option: "--device-secret-file",
+    env: SECRET_ENV,
+};
 
 /// Runs `mqtt-credentials`.
 pub fn run(args: &MqttCredentialsArgs) -> Result<()> {
     let method = args.sign_method;
-    let secret = if args.device_secret == "-" {
-        Secret::new(
-            std::env::var(SECRET_ENV)
-                .map_err(|_| Error::Usage(format!("{SECRET_ENV} is not set")))?,
-        )
-    } else {
-        Secret::new(args.device_secret.clone())
-    };
+    let secret = SECRET.read(
+        args.device_secret.as_deref(),
+        args.device_secret_file.as_deref(),
+    )?;
     let timestamp = match args.timestamp {
         Some(t) => t.to_string(),
         None => std::time::SystemTime::now()

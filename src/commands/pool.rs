@@ -217,7 +217,7 @@ fn export(a: &PoolExportArgs) -> Result<()> {
     };
     match a.format {
         ExportFormat::Csv => {
-            let mut w = csv::Writer::from_writer(std::io::stdout().lock());
+            let mut w = crate::io::sheet_csv::SheetWriter::from_writer(std::io::stdout().lock());
             let mut head: Vec<&str> = COLUMNS.to_vec();
             if a.reveal_secrets {
                 head.extend(["device_secret", "issued_secret"]);
@@ -297,7 +297,7 @@ fn settle(a: &PoolSettleArgs) -> Result<()> {
 
 fn history(a: &PoolHistoryArgs) -> Result<()> {
     let pool = Pool::open(&a.db.db, None)?;
-    let mut w = csv::Writer::from_writer(std::io::stdout().lock());
+    let mut w = crate::io::sheet_csv::SheetWriter::from_writer(std::io::stdout().lock());
     let io = |e: csv::Error| Error::Io {
         context: "writing the history".into(),
         source: std::io::Error::other(e.to_string()),

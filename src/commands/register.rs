@@ -3,8 +3,11 @@
 //! does. Invoked as `tool_generate_3triple` (a symlink to the binary) it
 //! takes the vendor's three positional arguments and behaves the same.
 //!
-//! A ProductSecret of `-` is read from the environment variable
-//! `BURNLINE_PRODUCT_SECRET`, which keeps it out of the process list.
+//! The ProductSecret is best kept out of the process list: `-` reads it
+//! from standard input, `--product-secret-file FILE` from a file (mode
+//! 0600), and without PS it comes from `BURNLINE_PRODUCT_SECRET`. Given as
+//! PS, as the vendor's tool takes it, it works with a warning that every
+//! local user can read it.
 //!
 //! Exit codes: 0 registered; 2 bad input or usage (including an endpoint
 //! that is not https:// on a non-loopback host, or a bad CA file); 3 the
@@ -13,21 +16,30 @@
 //! code and message); 4 network or transport failure (connection, TLS,
 //! timeout, an answer that is not the platform's).
 
+use super::secret_input::SecretArg;
 use crate::cmdline::RegisterArgs;
 use crate::error::{Error, Result};
 use crate::identity::rules;
 use crate::registration::client::{Client, ClientOptions};
 use crate::registration::endpoint::Endpoint;
 use crate::registration::error::RegisterError;
-use crate::secret::Secret;
 use std::ffi::OsString;
 use std::time::Duration;
 
 /// The vendor tool's name; the binary behaves as `register` under it.
 pub const VENDOR_NAME: &str = "tool_generate_3triple";
 
-/// Environment variable read for a ProductSecret given as `-`.
+/// Environment variable read when neither PS nor `--product-secret-file`
+/// is given.
 pub const SECRET_ENV: &str = "BURNLINE_PRODUCT_SECRET";
+
+/// Where the ProductSecret comes from.
+const SECRET: SecretArg = SecretArg {
+    what: "ProductSecret",
+    arg: "PS",
+    file_option: "--product-secret-file",
+    env: SECRET_ENV,
+};
 
 /// Runs `register`.
 pub fn run(args: &RegisterArgs) -> Result<()> {
@@ -46,18 +58,10 @@ pub fn run(args: &RegisterArgs) -> Result<()> {
             rule,
         ));
     }
-    let product_secret = if args.product_secret == "-" {
-        match std::env::var(SECRET_ENV) {
-            Ok(v) => Secret::new(v),
-            Err(_) => {
-                return Err(Error::Usage(format!(
-                    "ProductSecret `-`: {SECRET_ENV} is not set"
-                )))
-            }
-        }
-    } else {
-        Secret::new(args.product_secret.clone())
-    };
+    let product_secret = SECRET.read(
+        args.product_secret.as_deref(),
+        args.product_secret_file.as_deref(),
+    )?;
     if let Err(rule) = rules::check_product_secret(product_secret.expose()) {
         problems.push(crate::error::Problem::new(
             "command line",

@@ -3,7 +3,7 @@
 //! the pool's history into the day's CSV.
 
 use crate::cmdline::{StationReportArgs, StationServeArgs};
-use crate::error::{IoContext, Result};
+use crate::error::{Error, IoContext, Result};
 use crate::flash::pooled::{PooledOptions, PooledStation};
 use crate::station::config::StationConfig;
 use crate::station::service::{image_size, Service};
@@ -81,6 +81,14 @@ pub fn report(args: &StationReportArgs) -> Result<()> {
         .until
         .as_ref()
         .map_or(i64::MAX, |u| u.epoch(args.utc_offset));
+    if until <= from {
+        let at = |t| crate::station::report::rfc3339(t, args.utc_offset);
+        return Err(Error::Usage(format!(
+            "--until {} is not after --since {}: no card can fall between them",
+            at(until),
+            at(from)
+        )));
+    }
     let mut rows = crate::station::report::read(
         &args.db,
         from,

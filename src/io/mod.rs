@@ -10,7 +10,8 @@
 //! resume journal: fsynced appends, a lock against a second process, and one
 //! rule for what a crash leaves (a torn last line is cut) and what damage
 //! is (any other unreadable line stops the run, naming the file and line),
-//! with every line linked to the one before it by [`chain`].
+//! with every line linked to the one before it by [`chain`]. CSV for
+//! spreadsheets, with no cell a formula, is [`sheet_csv`].
 
 pub mod append_log;
 pub mod atomic;
@@ -20,6 +21,7 @@ pub mod chain;
 pub mod extents;
 pub mod hash;
 pub mod patch;
+pub mod sheet_csv;
 pub mod source;
 pub mod tree_digest;
 pub mod window;

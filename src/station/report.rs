@@ -158,7 +158,7 @@ pub struct Change {
 }
 
 /// One card of the day.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CardRow {
     /// The station.
     pub station: String,
@@ -319,31 +319,48 @@ pub fn refused(
         .collect()
 }
 
-/// The rows as CSV, with a header line.
+/// The report's columns, in [`CardRow::cells`]' order.
+const COLUMNS: [&str; 10] = [
+    "station",
+    "slot",
+    "card",
+    "product_key",
+    "device_name",
+    "result",
+    "leased_at",
+    "finished_at",
+    "digest",
+    "reason",
+];
+
+impl CardRow {
+    /// The row's cells, in [`COLUMNS`]' order.
+    fn cells(&self) -> [&str; 10] {
+        [
+            &self.station,
+            &self.slot,
+            &self.card,
+            &self.product_key,
+            &self.device_name,
+            &self.result,
+            &self.leased_at,
+            &self.finished_at,
+            &self.digest,
+            &self.reason,
+        ]
+    }
+}
+
+/// The rows as CSV, with a header line; no cell is a spreadsheet formula
+/// (`crate::io::sheet_csv`).
 pub fn csv(rows: &[CardRow]) -> Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut w = crate::io::sheet_csv::SheetWriter::from_writer(Vec::new());
+    let bad = |e: csv::Error| Error::Usage(format!("writing the report: {e}"));
+    w.write_record(COLUMNS).map_err(bad)?;
     for r in rows {
-        w.serialize(r)
-            .map_err(|e| Error::Usage(format!("writing the report: {e}")))?;
+        w.write_record(r.cells()).map_err(bad)?;
     }
-    if rows.is_empty() {
-        w.write_record([
-            "station",
-            "slot",
-            "card",
-            "product_key",
-            "device_name",
-            "result",
-            "leased_at",
-            "finished_at",
-            "digest",
-            "reason",
-        ])
-        .map_err(|e| Error::Usage(format!("writing the report: {e}")))?;
-    }
-    w.into_inner()
-        .map_err(|e| e.into_error())
-        .with_context(|| "writing the report".into())
+    w.into_inner().with_context(|| "writing the report".into())
 }
 
 #[cfg(test)]

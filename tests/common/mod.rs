@@ -324,9 +324,25 @@ impl Test {
     }
 
     /// Sets an environment variable. `SOURCE_DATE_EPOCH` is removed from
-    /// every run unless set here.
+    /// every run unless set here. `FAILPOINTS` set here must fire, so the
+    /// test fails loudly unless burnline was built with `--features
+    /// failpoints` (scripts/test.sh does); [`Test::failpoints`] sets it in
+    /// any build.
+    #[track_caller]
     pub fn env(mut self, key: &str, value: impl AsRef<OsStr>) -> Self {
+        assert!(
+            key != "FAILPOINTS" || cfg!(feature = "failpoints"),
+            "this test needs FAILPOINTS={:?} to fire: run it with `cargo test --features failpoints` (scripts/test.sh does)",
+            value.as_ref()
+        );
         self.env.push((key.into(), Some(value.as_ref().to_owned())));
+        self
+    }
+
+    /// Sets `FAILPOINTS`, whether or not this build has failpoints: for the
+    /// test that a build without them ignores the variable.
+    pub fn failpoints(mut self, spec: &str) -> Self {
+        self.env.push(("FAILPOINTS".into(), Some(spec.into())));
         self
     }
 

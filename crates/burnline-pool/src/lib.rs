@@ -13,7 +13,9 @@
 //! - [`pool`]: the operations, each one transaction with its history row;
 //! - [`db`]: the two drivers behind one small interface;
 //! - [`error`]: what can go wrong, and the exit status of each.
+//! - [`account`]: who ran a command, from the process's user ID.
 
+pub mod account;
 pub mod chain;
 pub mod db;
 pub mod error;

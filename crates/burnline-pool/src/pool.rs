@@ -903,10 +903,7 @@ impl Pool {
                 "--reason must say why the identity is released".into(),
             ));
         }
-        let by = format!(
-            "released by {}: {reason}",
-            std::env::var("USER").unwrap_or_else(|_| "a person".into())
-        );
+        let by = format!("released by {}: {reason}", crate::account::current());
         self.tx(|tx, url| {
             let rows = tx.query(
                 url,

@@ -42,7 +42,7 @@ impl Pool {
         let claim = self.hold_name(name)?;
         let by = format!(
             "settled by {}: station {name} is not running: {reason}",
-            std::env::var("USER").unwrap_or_else(|_| "a person".into())
+            crate::account::current()
         );
         let out = self.tx(|tx, url| {
             let known = tx.query(
