@@ -104,7 +104,7 @@ struct ReplyData {
 fn accepted(url: &str, answer: &[u8]) -> Result<Reply, RegisterError> {
     let reply: Reply = serde_json::from_slice(answer).map_err(|e| RegisterError::BadResponse {
         url: url.to_owned(),
-        detail: format!("not the platform's JSON ({e})"),
+        detail: format!("not the platform's JSON ({})", crate::parse_error::json(&e)),
     })?;
     let code = match &reply.code {
         serde_json::Value::Number(n) => n.as_i64(),
@@ -348,7 +348,7 @@ impl Client {
         let reply: Reply =
             serde_json::from_slice(&answer).map_err(|e| RegisterError::BadResponse {
                 url: url.clone(),
-                detail: format!("not the platform's JSON ({e})"),
+                detail: format!("not the platform's JSON ({})", crate::parse_error::json(&e)),
             })?;
         match reply.code.as_i64() {
             Some(0) => Ok(()),
