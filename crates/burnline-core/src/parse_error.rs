@@ -52,7 +52,10 @@ pub fn serde_message(msg: &str) -> String {
     };
     let kind = cut_at_quote(found).trim_end();
     let head = if kind.is_empty() { head.trim_end() } else { head };
-    format!("{head}{kind}{}", cut_at_quote(tail))
+    // serde quotes the program's names in backquotes (`one of `a`, `b``),
+    // never in double quotes.
+    let tail = tail.split('"').next().unwrap_or_default();
+    format!("{head}{kind}{tail}")
 }
 
 /// Whether `prefix` is empty or a field path and `: ` (yaml_serde names
