@@ -175,7 +175,8 @@ fn no_parser_message_quotes_its_input() {
     let t = Test::new();
     let d = t.path();
     let (r, c) = fixture(d, 2, "");
-    let csv = format!("DeviceName,DeviceSecret,ProductKey\ngw-0001,{DS1},{PK}\ngw-0002,{DS2},{PK}\n");
+    let csv =
+        format!("DeviceName,DeviceSecret,ProductKey\ngw-0001,{DS1},{PK}\ngw-0002,{DS2},{PK}\n");
     std::fs::write(&c, &csv).expect("csv");
     // The CSV as the recipe.
     t.cmd()
@@ -219,9 +220,11 @@ fn no_parser_message_quotes_its_input() {
             .output_lacks(DS1)
             .run();
         assert!(
-            o.stderr.lines().any(|l| l.starts_with(&format!("error: {name}:"))
-                && (l.contains("unknown field, expected one of `mode`")
-                    || l.contains("disk.table: invalid type: sequence, expected a string"))),
+            o.stderr
+                .lines()
+                .any(|l| l.starts_with(&format!("error: {name}:"))
+                    && (l.contains("unknown field, expected one of `mode`")
+                        || l.contains("disk.table: invalid type: sequence, expected a string"))),
             "{}",
             o.stderr
         );
@@ -253,7 +256,12 @@ fn no_parser_message_quotes_its_input() {
 
 /// `burnline ARGS` in `dir` with stderr (or stdout) a pipe whose reader is
 /// already gone; the exit code, and what the other stream got.
-fn with_closed(dir: &Path, args: &[&str], close_stderr: bool, env: &[(&str, &str)]) -> (i32, String) {
+fn with_closed(
+    dir: &Path,
+    args: &[&str],
+    close_stderr: bool,
+    env: &[(&str, &str)],
+) -> (i32, String) {
     let mut cmd = Command::new(burnline_bin());
     cmd.args(args)
         .current_dir(dir)
@@ -267,10 +275,16 @@ fn with_closed(dir: &Path, args: &[&str], close_stderr: bool, env: &[(&str, &str
     let mut child = cmd.spawn().expect("run burnline");
     let mut other = if close_stderr {
         drop(child.stderr.take());
-        child.stdout.take().map(|o| Box::new(o) as Box<dyn std::io::Read + Send>)
+        child
+            .stdout
+            .take()
+            .map(|o| Box::new(o) as Box<dyn std::io::Read + Send>)
     } else {
         drop(child.stdout.take());
-        child.stderr.take().map(|o| Box::new(o) as Box<dyn std::io::Read + Send>)
+        child
+            .stderr
+            .take()
+            .map(|o| Box::new(o) as Box<dyn std::io::Read + Send>)
     }
     .expect("the other pipe");
     let mut text = String::new();
@@ -307,7 +321,10 @@ fn a_closed_stderr_stops_build_as_an_interruption_and_the_rerun_counts_both() {
     let out = d.join("out");
     assert_eq!(temp_files(&out), Vec::<String>::new());
     assert!(out.join(".manifest.partial.jsonl").exists(), "journal kept");
-    assert!(!out.join("manifest.json").exists(), "no manifest for a stopped run");
+    assert!(
+        !out.join("manifest.json").exists(),
+        "no manifest for a stopped run"
+    );
     let images = std::fs::read_dir(&out)
         .expect("ls")
         .filter_map(|e| e.ok())
@@ -410,7 +427,10 @@ fn a_credentials_partition_over_a_pebibyte_is_one_line() {
         .stderr_lacks("exactly one partition")
         .run();
     assert_eq!(
-        o.stderr.lines().filter(|l| l.starts_with("error: ")).count(),
+        o.stderr
+            .lines()
+            .filter(|l| l.starts_with("error: "))
+            .count(),
         1,
         "{}",
         o.stderr
@@ -419,7 +439,10 @@ fn a_credentials_partition_over_a_pebibyte_is_one_line() {
     let two = std::fs::read_to_string(&r)
         .expect("recipe")
         .replace("size: 1025TiB,", "size: 1MiB,")
-        .replace("{name: data, size: fill}", "{name: data, size: fill, credentials: {}}");
+        .replace(
+            "{name: data, size: fill}",
+            "{name: data, size: fill, credentials: {}}",
+        );
     std::fs::write(&r, two).expect("recipe");
     t.cmd()
         .args(["check", s(&r), "--devices", s(&c)])

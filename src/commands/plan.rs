@@ -26,7 +26,11 @@ pub fn run(args: &PlanArgs) -> Result<()> {
     );
     show!(
         "{:<16} {:>12} {:>12} {:>10}  {:<12} content",
-        "partition", "start", "end", "size", "type"
+        "partition",
+        "start",
+        "end",
+        "size",
+        "type"
     );
     for ext in &layout.partitions {
         let part = &recipe.partitions[ext.index];

@@ -699,11 +699,7 @@ fn resolve_auth(
 
 /// Checks that a secret's source names one place (`env` or `file`),
 /// without reading it.
-fn secret_form(
-    src: &RawSecretSource,
-    field: &str,
-    p: &mut impl FnMut(&str, String),
-) -> Option<()> {
+fn secret_form(src: &RawSecretSource, field: &str, p: &mut impl FnMut(&str, String)) -> Option<()> {
     match src {
         RawSecretSource::Inline(_) => Some(()),
         RawSecretSource::From(from) if from.env.is_some() != from.file.is_some() => Some(()),

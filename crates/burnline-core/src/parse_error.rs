@@ -51,7 +51,11 @@ pub fn serde_message(msg: &str) -> String {
         None => (rest, ""),
     };
     let kind = cut_at_quote(found).trim_end();
-    let head = if kind.is_empty() { head.trim_end() } else { head };
+    let head = if kind.is_empty() {
+        head.trim_end()
+    } else {
+        head
+    };
     // serde quotes the program's names in backquotes (`one of `a`, `b``),
     // never in double quotes.
     let tail = tail.split('"').next().unwrap_or_default();
@@ -103,11 +107,15 @@ mod tests {
     fn no_shape_of_serde_message_keeps_the_input() {
         for (msg, want) in [
             (
-                format!("invalid type: string \"DeviceName,x {SECRET}\", expected struct RawRecipe"),
+                format!(
+                    "invalid type: string \"DeviceName,x {SECRET}\", expected struct RawRecipe"
+                ),
                 "invalid type: string, expected struct RawRecipe".to_owned(),
             ),
             (
-                format!("partitions[0].fat: unknown field `{SECRET}`, expected one of `type`, `label`"),
+                format!(
+                    "partitions[0].fat: unknown field `{SECRET}`, expected one of `type`, `label`"
+                ),
                 "partitions[0].fat: unknown field, expected one of `type`, `label`".to_owned(),
             ),
             (
@@ -119,7 +127,10 @@ mod tests {
                 "invalid value: string, expected a boolean".to_owned(),
             ),
             (
-                format!("auth.mode: invalid type: integer `{}`, expected a string", 7),
+                format!(
+                    "auth.mode: invalid type: integer `{}`, expected a string",
+                    7
+                ),
                 "auth.mode: invalid type: integer, expected a string".to_owned(),
             ),
             (

@@ -423,3 +423,25 @@ impl Client {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An answer that is JSON but not the platform's (its secret where an
+    /// object belongs) is refused without quoting it (issue 22, item 17).
+    #[test]
+    fn an_answer_of_the_wrong_shape_is_not_quoted() {
+        let secret = "ga7XA6KdlEeiPXQPpRbAjOZXwG8ydgSe";
+        let answer = format!(r#"{{"code":200,"data":"{secret}"}}"#);
+        let e = accepted(
+            "https://iot.example/auth/register/device",
+            answer.as_bytes(),
+        )
+        .err()
+        .expect("a string is not the reply's data");
+        let text = e.to_string();
+        assert!(!text.contains(secret), "{text}");
+        assert!(text.contains("invalid type: string, expected"), "{text}");
+    }
+}
