@@ -229,6 +229,33 @@ fn no_parser_message_quotes_its_input() {
             o.stderr
         );
     }
+    // A value shaped like a secret in a field that takes a word: named by
+    // its field, not shown.
+    for (name, bad, rule) in [
+        (
+            "table.yaml",
+            text.replace("table: gpt", &format!("table: {DS1}")),
+            "disk.table: must be `gpt` or `mbr`, found (a value shaped like a secret, not shown)",
+        ),
+        (
+            "size.yaml",
+            text.replace("size: 8MiB", &format!("size: 8{DS1}")),
+            "disk.size: unknown unit (a value shaped like a secret, not shown)",
+        ),
+        (
+            "type.yaml",
+            text.replace("type: esp", &format!("type: {DS1}")),
+            "partitions[0].type: (a value shaped like a secret, not shown) is neither",
+        ),
+    ] {
+        std::fs::write(d.join(name), bad).expect("recipe");
+        t.cmd()
+            .args(["check", name, "--devices", s(&c)])
+            .status(2)
+            .error_line(rule)
+            .output_lacks(DS1)
+            .run();
+    }
     // A manifest holding a secret where a field belongs.
     t.cmd()
         .args(["build", s(&r), "--devices", s(&c), "--out", "out"])

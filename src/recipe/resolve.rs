@@ -290,7 +290,7 @@ fn resolve_disk(raw: &RawRecipe, p: &mut impl FnMut(&str, String)) -> Option<Dis
         other => {
             p(
                 "disk.table",
-                format!("must be `gpt` or `mbr`, found `{other}`"),
+                format!("must be `gpt` or `mbr`, found {}", rules::shown(other)),
             );
             None
         }
@@ -586,7 +586,7 @@ fn resolve_credentials(
         other => {
             p(
                 &format!("{field}.format"),
-                format!("must be `record` or `fat`, found `{other}`"),
+                format!("must be `record` or `fat`, found {}", rules::shown(other)),
             );
             return None;
         }
@@ -629,7 +629,7 @@ fn resolve_auth(
         Some(other) => {
             p(
                 "auth.register",
-                format!("must be `device` or `host`, found `{other}`"),
+                format!("must be `device` or `host`, found {}", rules::shown(other)),
             );
             RegisterAt::Device
         }
@@ -638,7 +638,7 @@ fn resolve_auth(
         (None, _, _) => {}
         (Some(v), _, _) if v != "http" && v != "mqtt" => p(
             "auth.register_via",
-            format!("must be `http` or `mqtt`, found `{v}`"),
+            format!("must be `http` or `mqtt`, found {}", rules::shown(v)),
         ),
         (Some(_), "product-secret", RegisterAt::Device) => {}
         (Some(_), _, _) => p(
@@ -684,7 +684,13 @@ fn resolve_auth(
             }
         }
         other => {
-            p("auth.mode", format!("must be `device-secret` (一机一密) or `product-secret` (一型一密), found `{other}`"));
+            p(
+                "auth.mode",
+                format!(
+                    "must be `device-secret` (一机一密) or `product-secret` (一型一密), found {}",
+                    rules::shown(other)
+                ),
+            );
             return None;
         }
     };
