@@ -8,7 +8,7 @@
 //! | [`Error::LoginsFailed`]: `login-check` found triples the platform did not accept | 1 |
 //! | [`Error::Mismatch`]: `verify` found files that differ from the manifest | 1 |
 //! | [`Error::Io`]: the run itself could not go on (disk full, permissions) | 3 |
-//! | [`Error::Interrupted`]: a first SIGINT/SIGTERM stopped the run after the batch in flight (a second exits at once, also 130) | 130 |
+//! | [`Error::Interrupted`]: a first SIGINT/SIGTERM, or a closed stdout or stderr (`crate::output::console`), stopped the run after the batch in flight (a second signal exits at once, also 130) | 130 |
 //! | [`Error::Registration`]: bad input / platform refused / network failure | 2 / 3 / 4 |
 //! | [`Error::Card`]: a card smaller than the image / not writable / a write or read-back that failed | 2 / 3 / 3 |
 //! | [`Error::Pool`]: the identity pool (`burnline_pool::PoolError`): bad input, wrong key, station name in use, a broken history chain (`pool verify`) / I/O / database unreachable or lost / no identity left | 2 / 3 / 5 / 6 |
@@ -91,8 +91,9 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
-    /// Stopped by SIGINT or SIGTERM: the devices in flight were finished and
-    /// journaled, the rest is left for a rerun. (A second signal exits the
+    /// Stopped by SIGINT or SIGTERM, or by a closed stdout or stderr: the
+    /// devices in flight were finished and journaled, the rest is left for a
+    /// rerun. (A second signal exits the
     /// process at once with 130, without this error.)
     #[error("interrupted")]
     Interrupted,

@@ -172,8 +172,10 @@ pub fn verify(path: &Path, key: Option<&VerifyingKey>) -> Result<Verified> {
     key.verify_file(&hp)?;
     let text =
         std::fs::read(&hp).map_err(|e| Error::invalid(&hat, "", format!("cannot read: {e}")))?;
-    let head: Head = serde_json::from_slice(&text)
-        .map_err(|e| Error::invalid(&hat, "", format!("not a burnline log head: {e}")))?;
+    let head: Head = serde_json::from_slice(&text).map_err(|e| {
+        let why = burnline_core::parse_error::json(&e);
+        Error::invalid(&hat, "", format!("not a burnline log head: {why}"))
+    })?;
     if head.log != file_name(path) {
         return Err(Error::invalid(
             &hat,

@@ -9,7 +9,9 @@
 //! finishes only what is missing; a [`Shard`] builds one slice of the CSV;
 //! base+delta output, bmaps and compression are added per device by
 //! `crate::delta` and `crate::output::artifacts`. With a key, the checksum
-//! list and the manifest are signed last (`crate::signing`). With BLAKE3 the base's tree
+//! list and the manifest are signed last (`crate::signing`). A closed
+//! stdout or stderr (`crate::output::console`) stops the run as SIGINT
+//! does; a resumed run says how many images it found done. With BLAKE3 the base's tree
 //! is hashed once and each image's checksum rehashes only the leaves its
 //! patches touch.
 
@@ -31,6 +33,7 @@ use crate::io::hash::{hash_patched, DigestKind};
 use crate::io::tree_digest::BaseTree;
 use crate::manifest::files::Header;
 use crate::manifest::ManifestWriter;
+use crate::output::console::{self, say};
 use crate::output::progress::Progress;
 use crate::recipe::output_spec::{Compression, ImageFormat, OutputMode, OutputSpec};
 use crate::registration::host::HostRegistrar;
@@ -94,6 +97,8 @@ pub struct OutputOverrides {
 pub struct Summary {
     /// Devices built by this run (not taken from the journal).
     pub built: u64,
+    /// Devices an earlier run had built, found in the journal.
+    pub found_done: u64,
     /// Devices in this run's slice of the CSV.
     pub total: u64,
     /// Devices that failed, in CSV order.
@@ -107,7 +112,7 @@ pub fn run(args: &BuildOptions) -> Result<Summary> {
     let shard = args.shard;
     let (recipe, layout, rows) = check_all(&args.recipe, &args.devices)?;
     for w in recipe.warning_lines() {
-        eprintln!("{w}");
+        say!("{w}");
     }
     let spec = output_spec(args, &recipe, layout.disk_size)?;
     let total = shard.map_or(rows, |s| s.rows_in(rows));
@@ -156,6 +161,13 @@ pub fn run(args: &BuildOptions) -> Result<Summary> {
         .digest_patched(&base.file, &[])
         .at("hashing", &base.path)?;
     let mut journal = Journal::open(out, &run_fingerprint(args, &spec, shard, &base_id)?)?;
+    if journal.done_count() > 0 {
+        say!(
+            "burnline: resuming: {} image(s) were built by an earlier run (journal {})",
+            journal.done_count(),
+            out.join(journal::JOURNAL).display()
+        );
+    }
     let mut header = Header {
         shard: shard.map(|s| s.info(rows)),
         ..Header::default()
@@ -195,12 +207,14 @@ pub fn run(args: &BuildOptions) -> Result<Summary> {
     let mut progress = Progress::new(total, args.json);
     let mut failures: Vec<Failure> = Vec::new();
     let mut built_count = 0u64;
+    let mut found_done = 0u64;
     let mut interrupted = false;
     // Batch k is made durable in the background while batch k+1 is built.
     let mut settling: Option<JoinHandle<Result<Settled>>> = None;
     loop {
         let mut rows: Vec<DeviceRow> = Vec::with_capacity(BATCH);
-        if stop.requested() {
+        // A reader that went away (a closed pipe) stops the run as SIGINT does.
+        if stop.requested() || console::closed() {
             interrupted = true;
         } else {
             while rows.len() < BATCH {
@@ -244,6 +258,7 @@ pub fn run(args: &BuildOptions) -> Result<Summary> {
                 manifest.push(&b.entry)?;
             }
             built_count += ok.iter().filter(|b| b.fresh).count() as u64;
+            found_done += ok.iter().filter(|b| !b.fresh).count() as u64;
             progress.advance(ok.len() as u64, settled.failures.len() as u64);
             failures.extend(settled.failures);
         }
@@ -257,7 +272,7 @@ pub fn run(args: &BuildOptions) -> Result<Summary> {
     if interrupted {
         drop(manifest);
         drop(base);
-        eprintln!(
+        say!(
             "burnline: interrupted; {} device(s) are done and journaled in {}; rerun the same command to finish",
             journal.done_count() as u64 + built_count,
             out.join(journal::JOURNAL).display()
@@ -280,6 +295,7 @@ pub fn run(args: &BuildOptions) -> Result<Summary> {
     drop(lock);
     Ok(Summary {
         built: built_count,
+        found_done,
         total,
         failures,
         reflink,
@@ -294,7 +310,7 @@ pub const MAX_JOBS: usize = 256;
 fn jobs(asked: Option<usize>) -> usize {
     match asked {
         Some(n) if n > MAX_JOBS => {
-            eprintln!("burnline: note: --jobs {n} is more than {MAX_JOBS}; using {MAX_JOBS}");
+            say!("burnline: note: --jobs {n} is more than {MAX_JOBS}; using {MAX_JOBS}");
             MAX_JOBS
         }
         Some(n) => n,
@@ -345,13 +361,13 @@ fn output_spec(
         )));
     }
     if spec.mode == OutputMode::BaseDelta && spec.compress.is_some() {
-        eprintln!("burnline: note: compression applies to full images; station output stays raw");
+        say!("burnline: note: compression applies to full images; station output stays raw");
     }
     Ok(spec)
 }
 
 /// What a resumed run must share with the run it continues: the recipe
-/// and CSV bytes, the base image, the output options (the checksum kind
+/// bytes, the CSV's plaintext (by its digest), the base image, the output options (the checksum kind
 /// among them: a run never lists SHA-256 and BLAKE3 entries together) and
 /// the shard.
 fn run_fingerprint(
@@ -361,7 +377,7 @@ fn run_fingerprint(
     base_id: &[u8; 32],
 ) -> Result<String> {
     let recipe = std::fs::read(&args.recipe).at("reading", &args.recipe)?;
-    let csv = args.devices.read_all()?;
+    let csv = args.devices.digest()?;
     let opts = format!(
         "{}|{:?}|{:?}|{}",
         env!("CARGO_PKG_VERSION"),
@@ -371,7 +387,7 @@ fn run_fingerprint(
     );
     Ok(journal::fingerprint(&[
         &recipe,
-        &csv,
+        &csv[..],
         base_id,
         opts.as_bytes(),
     ]))

@@ -1,11 +1,13 @@
 //! `burnline build`: the command line turned into a [`crate::build::run`],
 //! and its summary into lines on stderr (or JSON on stdout) and an exit
-//! status.
+//! status. The summary counts what this run built and what it found done
+//! by an earlier (interrupted) run.
 
 use crate::build::run::{self, BuildOptions, OutputOverrides};
 use crate::cmdline::{BuildArgs, CompressArg, DigestArg, FormatArg};
 use crate::error::{Error, Result};
 use crate::io::hash::DigestKind;
+use crate::output::console::{say, show};
 use crate::recipe::output_spec::{Compression, ImageFormat};
 use crate::shard::Shard;
 
@@ -46,7 +48,7 @@ pub fn run(args: &BuildArgs) -> Result<()> {
     };
     let summary = run::run(&opts)?;
     for f in &summary.failures {
-        eprintln!(
+        say!(
             "error: device {} ({}:{}): {}",
             f.device_name,
             args.devices.devices.display(),
@@ -58,12 +60,20 @@ pub fn run(args: &BuildArgs) -> Result<()> {
         let json = serde_json::json!({
             "out": args.out,
             "built": summary.built,
+            "found_done": summary.found_done,
             "failed": summary.failures,
             "reflink": summary.reflink,
         });
-        println!("{json}");
+        show!("{json}");
+    } else if summary.found_done > 0 {
+        say!(
+            "burnline: built {} image(s) in {}; {} more were done by an earlier run",
+            summary.built,
+            args.out.display(),
+            summary.found_done
+        );
     } else {
-        eprintln!(
+        say!(
             "burnline: built {} image(s) in {}",
             summary.built,
             args.out.display()

@@ -3,6 +3,7 @@
 use crate::build::check::check_all;
 use crate::cmdline::CheckArgs;
 use crate::error::{Error, Result};
+use crate::output::console::{say, show};
 
 /// Runs `check`.
 pub fn run(args: &CheckArgs) -> Result<()> {
@@ -17,9 +18,9 @@ pub fn run(args: &CheckArgs) -> Result<()> {
         ));
     }
     for w in recipe.warning_lines() {
-        eprintln!("{w}");
+        say!("{w}");
     }
-    println!(
+    show!(
         "ok: {} ({} partitions, {} bytes) and {} device(s) in {}",
         recipe.path.display(),
         layout.partitions.len(),

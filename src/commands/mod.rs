@@ -66,12 +66,14 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
     }
 }
 
-/// Prints an error: every problem on its own line, then a summary.
+/// Prints an error: every problem on its own line, then a summary (on a
+/// closed stderr, nothing, and no panic).
 pub fn report(e: &Error) {
+    use crate::output::console::say;
     if let Error::Invalid(problems) = e {
         for p in problems {
-            eprintln!("error: {p}");
+            say!("error: {p}");
         }
     }
-    eprintln!("burnline: {e}");
+    say!("burnline: {e}");
 }

@@ -1,29 +1,36 @@
-//! `burnline plan`: the layout as a table.
+//! `burnline plan`: the layout as a table. The recipe is read for its
+//! layout alone: a ProductSecret is never asked for (see
+//! [`recipe::load_layout`]).
 
 use crate::cmdline::PlanArgs;
 use crate::error::Result;
 use crate::layout;
+use crate::output::console::{say, show};
 use crate::recipe::part_type::{gpt_type_name, PartType};
 use crate::recipe::size::format_size;
 use crate::recipe::{self, Content, CredentialsFormat};
 
 /// Runs `plan`.
 pub fn run(args: &PlanArgs) -> Result<()> {
-    let recipe = recipe::load(&args.recipe)?;
+    let recipe = recipe::load_layout(&args.recipe)?;
     for w in recipe.warning_lines() {
-        eprintln!("{w}");
+        say!("{w}");
     }
     let layout = layout::plan(&recipe)?;
-    println!(
+    show!(
         "disk: {} ({} bytes), {:?}, {}-byte sectors",
         format_size(layout.disk_size),
         layout.disk_size,
         layout.table,
         layout.sector_size
     );
-    println!(
+    show!(
         "{:<16} {:>12} {:>12} {:>10}  {:<12} content",
-        "partition", "start", "end", "size", "type"
+        "partition",
+        "start",
+        "end",
+        "size",
+        "type"
     );
     for ext in &layout.partitions {
         let part = &recipe.partitions[ext.index];
@@ -49,7 +56,7 @@ pub fn run(args: &PlanArgs) -> Result<()> {
                 CredentialsFormat::Fat { path, .. } => format!("credentials (fat: /{path})"),
             },
         };
-        println!(
+        show!(
             "{:<16} {:>12} {:>12} {:>10}  {:<12} {}",
             ext.name,
             ext.start,
@@ -60,7 +67,7 @@ pub fn run(args: &PlanArgs) -> Result<()> {
         );
     }
     for b in &recipe.blobs {
-        println!(
+        show!(
             "{:<16} {:>12} {:>12} {:>10}  {:<12} {}",
             "(blob)",
             b.offset,

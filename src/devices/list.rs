@@ -121,19 +121,29 @@ impl DeviceList {
 }
 
 impl DeviceList {
-    /// The whole plaintext, in memory that is wiped when dropped (the
-    /// resume fingerprint: an encrypted list is fingerprinted by what it
-    /// holds, so encrypting the same CSV again resumes the same run).
-    pub fn read_all(&self) -> Result<Zeroizing<Vec<u8>>> {
-        let mut bytes = Zeroizing::new(Vec::new());
-        self.open()?.read_to_end(&mut bytes).map_err(|e| {
-            Error::invalid(
-                self.to_string(),
-                "",
-                format!("cannot read the device CSV: {e}"),
-            )
-        })?;
-        Ok(bytes)
+    /// The SHA-256 of the plaintext, streamed (the resume fingerprint: an
+    /// encrypted list is fingerprinted by what it holds, so encrypting the
+    /// same CSV again resumes the same run). The list is never held whole.
+    pub fn digest(&self) -> Result<[u8; 32]> {
+        use sha2::{Digest, Sha256};
+        let mut input = self.open()?;
+        let mut hash = Sha256::new();
+        let mut buf = Zeroizing::new(vec![0u8; 64 << 10]);
+        loop {
+            match input.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => hash.update(&buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    return Err(Error::invalid(
+                        self.to_string(),
+                        "",
+                        format!("cannot read the device CSV: {e}"),
+                    ))
+                }
+            }
+        }
+        Ok(hash.finalize().into())
     }
 }
 

@@ -2,9 +2,12 @@
 //! in any order (`DeviceName,DeviceSecret,ProductKey` from the console's
 //! certificate download, `DeviceName,Nickname` from its batch-create
 //! template); a UTF-8 BOM is accepted and unknown columns are ignored. Only
-//! one row is held in memory at a time. The file may be encrypted with age
-//! ([`super::list`]): it is then decrypted as it is read, and line numbers
-//! are those of the plaintext.
+//! one row is held in memory at a time, and a row is at most [`MAX_ROW`]
+//! bytes: the parser is never handed more of one row than that, so a huge
+//! field (or a huge quoted field over many lines) is refused at its line
+//! after 64 KiB, not after it has been read whole. The file may be encrypted
+//! with age ([`super::list`]): it is then decrypted as it is read, and line
+//! numbers are those of the plaintext.
 
 use super::list::DeviceList;
 use crate::error::{Error, Problem, Result};
@@ -12,6 +15,12 @@ use crate::identity::rules;
 use crate::secret::Secret;
 use std::io::Read;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// The most bytes one row of the device CSV may hold, its line ending
+/// included (the header row too). A device's row is well under 200 bytes.
+pub const MAX_ROW: u64 = 64 << 10;
 
 /// One device from the CSV.
 #[derive(Debug)]
@@ -40,8 +49,9 @@ pub struct Expect {
 /// A streaming reader over the device CSV.
 pub struct DeviceReader {
     path: PathBuf,
-    reader: csv::Reader<Box<dyn Read + Send>>,
+    reader: csv::Reader<RowBound>,
     record: csv::StringRecord,
+    bound: Arc<Bound>,
     name_col: usize,
     secret_col: Option<usize>,
     pk_col: Option<usize>,
@@ -69,14 +79,23 @@ impl DeviceReader {
     pub fn open(list: &DeviceList, expect: Expect) -> Result<Self> {
         let path = list.path.as_path();
         let at = path.display().to_string();
-        let file = list.open()?;
+        let bound = Arc::new(Bound::default());
+        let file = RowBound {
+            inner: list.open()?,
+            read: 0,
+            bound: Arc::clone(&bound),
+        };
         let mut reader = csv::ReaderBuilder::new()
             .flexible(true)
             .trim(csv::Trim::All)
             .from_reader(file);
+        bound.start_row(0);
         let headers = reader
             .headers()
             .map_err(|e| match e.kind() {
+                csv::ErrorKind::Io(_) if bound.tripped() => {
+                    Error::invalid(format!("{at}:1"), "", bound.rule())
+                }
                 csv::ErrorKind::Io(io) => Error::invalid(&at, "", io.to_string()),
                 _ => Error::invalid(
                     format!("{at}:1"),
@@ -130,6 +149,7 @@ impl DeviceReader {
                 path: path.to_path_buf(),
                 reader,
                 record: csv::StringRecord::new(),
+                bound,
                 name_col,
                 secret_col,
                 pk_col,
@@ -148,19 +168,26 @@ impl DeviceReader {
             return None;
         }
         let at = self.path.display().to_string();
+        let start = self.reader.position().clone();
+        self.bound.start_row(start.byte());
         match self.reader.read_record(&mut self.record) {
             Ok(false) => None,
             Err(e) => {
                 let line = e
                     .position()
                     .map_or(self.reader.position().line(), |p| p.line());
-                let rule = match e.kind() {
+                let (line, rule) = match e.kind() {
+                    // Where the row began; nothing after it is read.
+                    csv::ErrorKind::Io(_) if self.bound.tripped() => {
+                        self.failed = true;
+                        (start.line(), self.bound.rule())
+                    }
                     csv::ErrorKind::Io(io) => {
                         // What follows cannot be read either.
                         self.failed = true;
-                        io.to_string()
+                        (line, io.to_string())
                     }
-                    _ => format!("not valid CSV: {e}"),
+                    _ => (line, format!("not valid CSV: {e}")),
                 };
                 Some(Err(vec![Problem::new(format!("{at}:{line}"), "", rule)]))
             }
@@ -234,5 +261,63 @@ impl DeviceReader {
         } else {
             Err(problems)
         }
+    }
+}
+
+/// How far the parser may read: the current row's first byte plus
+/// [`MAX_ROW`], and whether a row went past it.
+#[derive(Debug, Default)]
+struct Bound {
+    limit: AtomicU64,
+    tripped: AtomicBool,
+}
+
+impl Bound {
+    /// A row starts at byte `at` of the (plaintext) input.
+    fn start_row(&self, at: u64) {
+        self.limit.store(at + MAX_ROW + 1, Ordering::SeqCst);
+    }
+
+    fn tripped(&self) -> bool {
+        self.tripped.load(Ordering::SeqCst)
+    }
+
+    fn rule(&self) -> String {
+        format!(
+            "the row is longer than {MAX_ROW} bytes (a device's row is a few dozen); \
+             nothing from here on is read"
+        )
+    }
+}
+
+/// The input as the CSV parser sees it: never more than [`MAX_ROW`] bytes
+/// past the start of the row being parsed. The parser's buffer asks for
+/// more only once it has parsed all it holds, so when a read would pass the
+/// bound, the row really is that long: the read fails, and the row is
+/// refused without its field ever being held whole.
+struct RowBound {
+    inner: Box<dyn Read + Send>,
+    read: u64,
+    bound: Arc<Bound>,
+}
+
+impl Read for RowBound {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let room = self
+            .bound
+            .limit
+            .load(Ordering::SeqCst)
+            .saturating_sub(self.read);
+        if room == 0 && !buf.is_empty() {
+            self.bound.tripped.store(true, Ordering::SeqCst);
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                self.bound.rule(),
+            ));
+        }
+        let want = buf.len().min(usize::try_from(room).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..want])?;
+        self.read += n as u64;
+        Ok(n)
     }
 }

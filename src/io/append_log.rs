@@ -141,7 +141,7 @@ impl<T: Serialize + DeserializeOwned> AppendLog<T> {
         let (records, keep, torn, last) = log.read_all()?;
         let inner = log.inner.get_mut().unwrap_or_else(|p| p.into_inner());
         if let Some(t) = torn {
-            eprintln!(
+            crate::output::console::say!(
                 "warning: {}:{}: torn last line of {} cut off ({} bytes; a run was stopped while writing it){}",
                 path.display(),
                 t.line,

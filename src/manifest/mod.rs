@@ -101,7 +101,10 @@ impl Manifest {
             Error::invalid(
                 path.display().to_string(),
                 "",
-                format!("not a burnline manifest: {e}"),
+                format!(
+                    "not a burnline manifest: {}",
+                    burnline_core::parse_error::json(&e)
+                ),
             )
         })?;
         let problems: Vec<Problem> = m

@@ -1,7 +1,10 @@
 //! Progress for `build`: one bar with devices/s and ETA on a terminal,
 //! plain lines (at most one a second, and a last one) otherwise. Progress
-//! never names a secret; it counts devices.
+//! never names a secret; it counts devices. Lines go through
+//! [`super::console`], so a closed stderr stops the run instead of crashing
+//! it.
 
+use super::console::say;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
@@ -57,7 +60,7 @@ impl Progress {
 
     fn line(&self) {
         let secs = self.start.elapsed().as_secs_f64().max(1e-9);
-        eprintln!(
+        say!(
             "burnline: {}/{} devices done ({} failed), {:.1} devices/s",
             self.done,
             self.total,

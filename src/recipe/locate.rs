@@ -13,7 +13,10 @@ use std::path::Path;
 
 /// The one-line error for a YAML file (`what`: "recipe", "station
 /// config") that serde could not read: `PATH:LINE:COLUMN: not a valid
-/// WHAT: why`, serde's own copy of the location dropped.
+/// WHAT: why`, serde's own copy of the location dropped, and with it
+/// nothing of the file's text (a device CSV given as a recipe would
+/// otherwise show its DeviceSecrets here; see
+/// `burnline_core::parse_error`).
 pub fn yaml_error(path: &Path, what: &str, e: &yaml_serde::Error) -> Error {
     let location = match e.location() {
         Some(l) => format!("{}:{}:{}", path.display(), l.line(), l.column()),
@@ -24,6 +27,7 @@ pub fn yaml_error(path: &Path, what: &str, e: &yaml_serde::Error) -> Error {
         .rsplit_once(" at line ")
         .map(|(m, _)| m.to_owned())
         .unwrap_or(msg);
+    let msg = burnline_core::parse_error::serde_message(&msg);
     Error::invalid(location, "", format!("not a valid {what}: {msg}"))
 }
 

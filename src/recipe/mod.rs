@@ -14,5 +14,5 @@ pub mod resolve;
 pub mod size;
 pub mod types;
 
-pub use resolve::{check_label, load, load_lenient};
+pub use resolve::{check_label, load, load_layout, load_lenient};
 pub use types::*;

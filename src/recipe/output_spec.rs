@@ -151,7 +151,10 @@ pub fn resolve(raw: &RawOutput, p: &mut impl FnMut(&str, String)) -> OutputSpec 
         Some(other) => {
             p(
                 "output.mode",
-                format!("must be `full` or `station`, not `{other}`"),
+                format!(
+                    "must be `full` or `station`, not {}",
+                    crate::identity::rules::shown(other)
+                ),
             );
             OutputMode::Full
         }
@@ -163,7 +166,10 @@ pub fn resolve(raw: &RawOutput, p: &mut impl FnMut(&str, String)) -> OutputSpec 
             if c.is_none() {
                 p(
                     "output.compress",
-                    format!("must be `zstd`, `xz`, `gzip` or `none`, not `{s}`"),
+                    format!(
+                        "must be `zstd`, `xz`, `gzip` or `none`, not {}",
+                        crate::identity::rules::shown(s)
+                    ),
                 );
             }
             c
@@ -175,7 +181,10 @@ pub fn resolve(raw: &RawOutput, p: &mut impl FnMut(&str, String)) -> OutputSpec 
             None => {
                 p(
                     "output.digest",
-                    format!("must be `sha256` or `blake3`, not `{s}`"),
+                    format!(
+                        "must be `sha256` or `blake3`, not {}",
+                        crate::identity::rules::shown(s)
+                    ),
                 );
                 DigestKind::Sha256
             }
@@ -187,7 +196,10 @@ pub fn resolve(raw: &RawOutput, p: &mut impl FnMut(&str, String)) -> OutputSpec 
         Some(s) => ImageFormat::parse(s).unwrap_or_else(|| {
             p(
                 "output.format",
-                format!("must be `raw` or `android-sparse`, not `{s}`"),
+                format!(
+                    "must be `raw` or `android-sparse`, not {}",
+                    crate::identity::rules::shown(s)
+                ),
             );
             ImageFormat::Raw
         }),

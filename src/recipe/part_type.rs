@@ -56,7 +56,8 @@ pub fn gpt_type(text: &str) -> Result<Uuid, String> {
     }
     Uuid::parse_str(&key).map_err(|_| {
         format!(
-            "`{text}` is neither a GPT type GUID nor one of: {}",
+            "{} is neither a GPT type GUID nor one of: {}",
+            crate::identity::rules::shown(text),
             alias_names(true)
         )
     })
@@ -74,7 +75,8 @@ pub fn mbr_type(text: &str) -> Result<u8, String> {
     };
     match parsed {
         Some(0) | None => Err(format!(
-            "`{text}` is neither an MBR type byte (1..=255, such as 0x83) nor one of: {}",
+            "{} is neither an MBR type byte (1..=255, such as 0x83) nor one of: {}",
+            crate::identity::rules::shown(text),
             alias_names(false)
         )),
         Some(b) => Ok(b),

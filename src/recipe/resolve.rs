@@ -37,10 +37,35 @@ pub fn load(path: &Path) -> Result<Recipe> {
     }
 }
 
+/// Reads a recipe for a command that only lays out the disk (`plan`): the
+/// ProductSecret's source is checked for its form (`{ env }` or `{ file }`)
+/// but never read, so neither the variable nor the file need be there. The
+/// recipe holds an empty secret in its place: nothing that burns or
+/// registers is ever given it.
+pub fn load_layout(path: &Path) -> Result<Recipe> {
+    let (recipe, problems) = load_with(path, SecretUse::Unread)?;
+    if problems.is_empty() {
+        Ok(recipe)
+    } else {
+        Err(Error::Invalid(problems))
+    }
+}
+
+/// Whether the ProductSecret is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SecretUse {
+    Read,
+    Unread,
+}
+
 /// Reads a recipe and returns it with the rules it breaks, as long as it can
 /// be resolved at all (so that `check` can go on to the layout and the CSV
 /// and report everything at once).
 pub fn load_lenient(path: &Path) -> Result<(Recipe, Vec<Problem>)> {
+    load_with(path, SecretUse::Read)
+}
+
+fn load_with(path: &Path, secret: SecretUse) -> Result<(Recipe, Vec<Problem>)> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         Error::invalid(
             path.display().to_string(),
@@ -79,7 +104,7 @@ pub fn load_lenient(path: &Path) -> Result<(Recipe, Vec<Problem>)> {
     }
     let mut p = |field: &str, rule: String| problems.push(located(path, &locator, field, rule));
     let output = output_spec::resolve(&raw.output, &mut p);
-    let resolved = resolve(raw, &dir, &mut p);
+    let resolved = resolve(raw, &dir, secret, &mut p);
     match resolved {
         Some((disk, partitions, blobs, auth, output_pattern))
             if partitions.len() == partition_count =>
@@ -132,7 +157,12 @@ fn size_of(raw: &RawSize, field: &str, p: &mut impl FnMut(&str, String)) -> Opti
     Some(bytes)
 }
 
-fn resolve(raw: RawRecipe, dir: &Path, p: &mut impl FnMut(&str, String)) -> Option<Resolved> {
+fn resolve(
+    raw: RawRecipe,
+    dir: &Path,
+    secret: SecretUse,
+    p: &mut impl FnMut(&str, String),
+) -> Option<Resolved> {
     let disk = resolve_disk(&raw, p);
     let table = disk.as_ref().map(|d| d.table).unwrap_or(TableKind::Gpt);
     let mut partitions = Vec::new();
@@ -155,19 +185,33 @@ fn resolve(raw: RawRecipe, dir: &Path, p: &mut impl FnMut(&str, String)) -> Opti
             ),
         );
     }
-    let mut names: Vec<&str> = Vec::new();
+    let mut names: Vec<(&str, String)> = Vec::new();
     for (i, rp) in raw.partitions.iter().enumerate() {
-        if names.contains(&rp.name.as_str()) {
+        let kernel = kernel_name(&rp.name);
+        if names.iter().any(|(n, _)| *n == rp.name) {
             p(
                 &format!("partitions[{i}].name"),
                 format!("partition name `{}` is used twice", rp.name),
             );
+        } else if let Some(j) = names.iter().position(|(_, k)| *k == kernel) {
+            p(
+                &format!("partitions[{i}].name"),
+                format!(
+                    "partition name `{}` reads as `{kernel}` to the Linux kernel (PARTNAME, \
+                     /dev/disk/by-partlabel), as partitions[{j}].name does: the device would find \
+                     either",
+                    rp.name
+                ),
+            );
         }
-        names.push(&rp.name);
+        names.push((&rp.name, kernel));
     }
-    let creds = partitions
+    // Counted as written: a credentials partition whose size or format is
+    // refused on its own line still has `credentials:`.
+    let creds = raw
+        .partitions
         .iter()
-        .filter(|p| matches!(p.content, Content::Credentials(_)))
+        .filter(|p| p.credentials.is_some())
         .count();
     if creds != 1 && !raw.partitions.is_empty() {
         p(
@@ -207,7 +251,7 @@ fn resolve(raw: RawRecipe, dir: &Path, p: &mut impl FnMut(&str, String)) -> Opti
             ),
         }
     }
-    let auth = resolve_auth(&raw.auth, dir, p);
+    let auth = resolve_auth(&raw.auth, dir, secret, p);
     let output_pattern = raw
         .output
         .pattern
@@ -219,6 +263,24 @@ fn resolve(raw: RawRecipe, dir: &Path, p: &mut impl FnMut(&str, String)) -> Opti
     Some((disk?, partitions, blobs, auth?, output_pattern))
 }
 
+/// A GPT partition name as Linux shows it (`PARTNAME` in uevent, the
+/// `/dev/disk/by-partlabel` link the bootstrap's boot script and udev go
+/// by): the low byte of each UTF-16 unit, a non-printable one as `!`, up to
+/// the first zero byte. `ţreds` (U+0163) reads as `creds` there.
+fn kernel_name(name: &str) -> String {
+    name.encode_utf16()
+        .map(|u| (u & 0xff) as u8)
+        .take_while(|b| *b != 0)
+        .map(|b| {
+            if (0x20..0x7f).contains(&b) {
+                b as char
+            } else {
+                '!'
+            }
+        })
+        .collect()
+}
+
 fn resolve_disk(raw: &RawRecipe, p: &mut impl FnMut(&str, String)) -> Option<Disk> {
     let d = &raw.disk;
     let size = size_of(&d.size, "disk.size", p);
@@ -228,7 +290,7 @@ fn resolve_disk(raw: &RawRecipe, p: &mut impl FnMut(&str, String)) -> Option<Dis
         other => {
             p(
                 "disk.table",
-                format!("must be `gpt` or `mbr`, found `{other}`"),
+                format!("must be `gpt` or `mbr`, found {}", rules::shown(other)),
             );
             None
         }
@@ -524,7 +586,7 @@ fn resolve_credentials(
         other => {
             p(
                 &format!("{field}.format"),
-                format!("must be `record` or `fat`, found `{other}`"),
+                format!("must be `record` or `fat`, found {}", rules::shown(other)),
             );
             return None;
         }
@@ -535,7 +597,12 @@ fn resolve_credentials(
     })
 }
 
-fn resolve_auth(a: &RawAuth, dir: &Path, p: &mut impl FnMut(&str, String)) -> Option<Auth> {
+fn resolve_auth(
+    a: &RawAuth,
+    dir: &Path,
+    secret_use: SecretUse,
+    p: &mut impl FnMut(&str, String),
+) -> Option<Auth> {
     if let Some(pk) = &a.product_key {
         if let Err(rule) = rules::check_product_key(pk) {
             p("auth.product_key", rule);
@@ -562,7 +629,7 @@ fn resolve_auth(a: &RawAuth, dir: &Path, p: &mut impl FnMut(&str, String)) -> Op
         Some(other) => {
             p(
                 "auth.register",
-                format!("must be `device` or `host`, found `{other}`"),
+                format!("must be `device` or `host`, found {}", rules::shown(other)),
             );
             RegisterAt::Device
         }
@@ -571,7 +638,7 @@ fn resolve_auth(a: &RawAuth, dir: &Path, p: &mut impl FnMut(&str, String)) -> Op
         (None, _, _) => {}
         (Some(v), _, _) if v != "http" && v != "mqtt" => p(
             "auth.register_via",
-            format!("must be `http` or `mqtt`, found `{v}`"),
+            format!("must be `http` or `mqtt`, found {}", rules::shown(v)),
         ),
         (Some(_), "product-secret", RegisterAt::Device) => {}
         (Some(_), _, _) => p(
@@ -599,18 +666,31 @@ fn resolve_auth(a: &RawAuth, dir: &Path, p: &mut impl FnMut(&str, String)) -> Op
                     p("auth", "`mode: product-secret` needs `product_secret` ({ env: NAME } or { file: PATH })".into());
                     return None;
                 }
-                Some(src) => read_secret(src, dir, "auth.product_secret", p)?,
+                Some(src) if secret_use == SecretUse::Read => {
+                    let secret = read_secret(src, dir, "auth.product_secret", p)?;
+                    if let Err(rule) = rules::check_product_secret(secret.expose()) {
+                        p("auth.product_secret", rule);
+                    }
+                    secret
+                }
+                Some(src) => {
+                    secret_form(src, "auth.product_secret", p)?;
+                    Secret::new(String::new())
+                }
             };
-            if let Err(rule) = rules::check_product_secret(secret.expose()) {
-                p("auth.product_secret", rule);
-            }
             AuthMode::ProductSecret {
                 product_secret: secret,
                 register,
             }
         }
         other => {
-            p("auth.mode", format!("must be `device-secret` (一机一密) or `product-secret` (一型一密), found `{other}`"));
+            p(
+                "auth.mode",
+                format!(
+                    "must be `device-secret` (一机一密) or `product-secret` (一型一密), found {}",
+                    rules::shown(other)
+                ),
+            );
             return None;
         }
     };
@@ -621,6 +701,19 @@ fn resolve_auth(a: &RawAuth, dir: &Path, p: &mut impl FnMut(&str, String)) -> Op
         endpoint: a.endpoint.clone(),
         register_via: a.register_via.clone().filter(|v| v == "mqtt"),
     })
+}
+
+/// Checks that a secret's source names one place (`env` or `file`),
+/// without reading it.
+fn secret_form(src: &RawSecretSource, field: &str, p: &mut impl FnMut(&str, String)) -> Option<()> {
+    match src {
+        RawSecretSource::Inline(_) => Some(()),
+        RawSecretSource::From(from) if from.env.is_some() != from.file.is_some() => Some(()),
+        RawSecretSource::From(_) => {
+            p(field, "give exactly one of `env` and `file`".into());
+            None
+        }
+    }
 }
 
 fn read_secret(

@@ -9,7 +9,8 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     let (num, unit) = t.split_at(split);
     if num.is_empty() {
         return Err(format!(
-            "`{text}` is not a size (use bytes or a unit such as 16MiB)"
+            "{} is not a size (use bytes or a unit such as 16MiB)",
+            crate::identity::rules::shown(text)
         ));
     }
     let n: u64 = num.parse().map_err(|_| format!("`{text}` is too large"))?;
@@ -21,7 +22,9 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         "T" | "TiB" => 40,
         other => {
             return Err(format!(
-                "unknown unit `{other}` in `{text}` (use B, KiB, MiB, GiB or TiB)"
+                "unknown unit {} in {} (use B, KiB, MiB, GiB or TiB)",
+                crate::identity::rules::shown(other),
+                crate::identity::rules::shown(text)
             ))
         }
     };

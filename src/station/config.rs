@@ -122,7 +122,12 @@ pub const MAX_SLOTS: usize = 64;
 
 /// Parses `+08:00` / `-05:30` / `Z` into minutes east of UTC.
 pub fn parse_utc_offset(text: &str) -> std::result::Result<i32, String> {
-    let bad = || format!("`{text}` is not an offset such as +08:00 (or Z for UTC)");
+    let bad = || {
+        format!(
+            "{} is not an offset such as +08:00 (or Z for UTC)",
+            crate::identity::rules::shown(text)
+        )
+    };
     if text == "Z" || text == "z" {
         return Ok(0);
     }
@@ -253,7 +258,10 @@ impl StationConfig {
             Err(_) => {
                 p(
                     "listen",
-                    format!("`{listen}` is not an address such as 127.0.0.1:8080"),
+                    format!(
+                        "{} is not an address such as 127.0.0.1:8080",
+                        crate::identity::rules::shown(listen)
+                    ),
                 );
                 SocketAddr::from(([127, 0, 0, 1], 8080))
             }

@@ -12,11 +12,13 @@
 //! - [`registration`]: the platform's request signing, dynamic registration
 //!   client and MQTT connect parameters;
 //! - [`tls`]: the one rustls client configuration (verification always on);
-//! - [`cli`]: the command-line pieces both programs share.
+//! - [`cli`]: the command-line pieces both programs share;
+//! - [`parse_error`]: a parser's message without the input it quotes.
 
 pub mod cli;
 pub mod credentials;
 pub mod identity;
+pub mod parse_error;
 pub mod registration;
 pub mod secret;
 pub mod table;

@@ -104,7 +104,7 @@ struct ReplyData {
 fn accepted(url: &str, answer: &[u8]) -> Result<Reply, RegisterError> {
     let reply: Reply = serde_json::from_slice(answer).map_err(|e| RegisterError::BadResponse {
         url: url.to_owned(),
-        detail: format!("not the platform's JSON ({e})"),
+        detail: format!("not the platform's JSON ({})", crate::parse_error::json(&e)),
     })?;
     let code = match &reply.code {
         serde_json::Value::Number(n) => n.as_i64(),
@@ -348,7 +348,7 @@ impl Client {
         let reply: Reply =
             serde_json::from_slice(&answer).map_err(|e| RegisterError::BadResponse {
                 url: url.clone(),
-                detail: format!("not the platform's JSON ({e})"),
+                detail: format!("not the platform's JSON ({})", crate::parse_error::json(&e)),
             })?;
         match reply.code.as_i64() {
             Some(0) => Ok(()),
@@ -421,5 +421,27 @@ impl Client {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An answer that is JSON but not the platform's (its secret where an
+    /// object belongs) is refused without quoting it (issue 22, item 17).
+    #[test]
+    fn an_answer_of_the_wrong_shape_is_not_quoted() {
+        let secret = "ga7XA6KdlEeiPXQPpRbAjOZXwG8ydgSe";
+        let answer = format!(r#"{{"code":200,"data":"{secret}"}}"#);
+        let e = accepted(
+            "https://iot.example/auth/register/device",
+            answer.as_bytes(),
+        )
+        .err()
+        .expect("a string is not the reply's data");
+        let text = e.to_string();
+        assert!(!text.contains(secret), "{text}");
+        assert!(text.contains("invalid type: string, expected"), "{text}");
     }
 }
