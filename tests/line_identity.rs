@@ -82,10 +82,6 @@ fn a_swapped_card_never_gets_a_reissued_identity(t: &Test, db: &Db<'_>, slot_no:
         .run();
     let (st, why) = state(db, "gw-00001");
     assert_eq!(st, "verified", "given to a.img after it came back: {why}");
-    let back = db.rows(
-        "SELECT reason FROM history WHERE device_name = 'gw-00001' AND from_state = 'leased' AND to_state = 'available'",
-    );
-    assert!(back[0][0].contains("same medium (by its diskseq)"), "{back:?}");
 
     // Killed after `written`; a blank card goes into the same reader.
     flash(t, db, &recipe, &key, &[slot.path()])
@@ -112,7 +108,11 @@ fn a_swapped_card_never_gets_a_reissued_identity(t: &Test, db: &Db<'_>, slot_no:
         std::fs::read(&c2).expect("card").iter().all(|b| *b == 0),
         "the swapped-in card was written"
     );
-    assert_eq!(state(db, "gw-00003").0, "verified", "b.img got the next one");
+    assert_eq!(
+        state(db, "gw-00003").0,
+        "verified",
+        "b.img got the next one"
+    );
 
     // A file target: another file renamed over it is another medium.
     let f = d.join("f.img");
@@ -128,6 +128,13 @@ fn a_swapped_card_never_gets_a_reissued_identity(t: &Test, db: &Db<'_>, slot_no:
         .stderr_contains("another medium")
         .run();
     assert_eq!(state(db, "gw-00004").0, "quarantined");
+    let back = db.rows(
+        "SELECT reason FROM history WHERE device_name = 'gw-00001' AND from_state = 'leased' AND to_state = 'available'",
+    );
+    assert!(
+        back[0][0].contains("same medium (by its diskseq)"),
+        "{back:?}"
+    );
 }
 
 #[test]
@@ -210,13 +217,12 @@ fn the_service_settles_by_medium_and_retry_keeps_a_verified_card(
     let slot = Slot::new(slot_no);
     let st = station_on(t, &db.url(), &[slot.path()], 4, "");
     // Dies right after the card is written.
-    let dying = st
-        .t
-        .cmd()
-        .args(["station", "serve", "--config", s(&st.config)])
-        .env("FAILPOINTS", "pool-after-written=return")
-        .signal(6)
-        .spawn();
+    let dying =
+        st.t.cmd()
+            .args(["station", "serve", "--config", s(&st.config)])
+            .env("FAILPOINTS", "pool-after-written=return")
+            .signal(6)
+            .spawn();
     common::station::wait_listening(&st.addr);
     let c1 = card(t, "card-1.img", 16 << 20);
     slot.insert(t, &c1, &[]);
@@ -234,10 +240,7 @@ fn the_service_settles_by_medium_and_retry_keeps_a_verified_card(
         "quarantined",
     );
     let (_, why) = state(db, &dn);
-    assert!(
-        why.contains("another medium") && why.contains(&dn),
-        "{why}"
-    );
+    assert!(why.contains("another medium") && why.contains(&dn), "{why}");
     // The blank card was held (in the slot at start); Retry writes it.
     api_slot(&st.addr, 0, &["failed"], Duration::from_secs(20));
     let (status, body) = request(&st.addr, "POST", "/api/slots/1/retry", &[]);
@@ -345,10 +348,6 @@ fn only_the_kind_the_recipe_burns_is_leased(t: &Test, db: &Db<'_>) {
     let d = t.path().to_path_buf();
     let (recipe, csv) = tiny(&d, 2);
     let key = make_pool(t, db, &recipe, &csv);
-    assert_eq!(
-        db.rows("SELECT DISTINCT kind FROM identities")[0][0],
-        "device-secret"
-    );
     let ps = product_secret_recipe(&d, "a1X2bEnP82z");
     // A 一型一密 station finds nothing it can burn.
     let a = d.join("a.img");
@@ -404,6 +403,10 @@ fn only_the_kind_the_recipe_burns_is_leased(t: &Test, db: &Db<'_>) {
         .absent(&b)
         .run();
     assert_eq!(state(db, "off1").0, "available");
+    assert_eq!(
+        db.rows("SELECT kind FROM identities WHERE device_name = 'gw-00001'")[0][0],
+        "device-secret"
+    );
     assert_eq!(
         db.rows("SELECT kind FROM identities WHERE device_name = 'off1'")[0][0],
         "product-secret"
