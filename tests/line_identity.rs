@@ -4,11 +4,13 @@
 //! loop file swapped into the same loop node is another medium, as is a
 //! file renamed over a file target), in `flash --pool` and in the station
 //! service; a card the pool has as verified on that very medium is never
-//! written again (a second `flash`, the service's Retry of a held card);
-//! a row set back to `available` by hand is not leased; a station leases
-//! only the kind of identity its recipe burns, and an import never mixes
-//! kinds in one product; a registration refused for the whole product
-//! stops the station and quarantines nothing.
+//! written again (a second `flash`, the service's Retry of a held card),
+//! nor is a card that holds an identity verified elsewhere (put back, or
+//! copied); a row set back to `available` by hand is not leased; a station
+//! leases only the kind of identity its recipe burns, and an import never
+//! mixes kinds in one product; a registration refused for the whole
+//! product stops the station (`flash --pool` and the service) and
+//! quarantines nothing.
 
 mod common;
 
@@ -170,12 +172,24 @@ fn a_finished_card_is_not_written_again(t: &Test, db: &Db<'_>, slot_no: u32) {
     assert_eq!(sha(&c), before, "the finished card was written again");
     assert_eq!(state(db, "gw-00002").0, "available");
     // Taken out and put back, the same card is a new medium to the
-    // kernel: it may be written as a new card.
+    // kernel, but it holds gw-00001, verified: it is read and refused.
     slot.remove(t);
     slot.insert(t, &c, &[]);
     flash(t, db, &recipe, &key, &[slot.path()])
-        .stderr_contains("ok: a1X2bEnP82z/gw-00002")
+        .status(3)
+        .stderr_contains("the card holds a1X2bEnP82z/gw-00001, which the pool has as verified")
+        .stderr_contains("nothing was written")
         .run();
+    assert_eq!(sha(&c), before, "the finished card was written again");
+    assert_eq!(state(db, "gw-00002").0, "available");
+    // A copy of the finished card in a file: the same.
+    let copy = d.join("copy.img");
+    std::fs::copy(&c, &copy).expect("copy");
+    flash(t, db, &recipe, &key, &[s(&copy)])
+        .status(3)
+        .stderr_contains("a1X2bEnP82z/gw-00001, which the pool has as verified")
+        .run();
+    assert_eq!(sha(&copy), before);
 }
 
 #[test]
@@ -515,4 +529,106 @@ fn a_refusal_of_the_product_stops_the_station_sqlite() {
 fn a_refusal_of_the_product_stops_the_station_postgres() {
     let t = Test::new();
     with_pg(|db| a_refusal_of_the_product_stops_the_station(&t, db));
+}
+
+// Point 10 in the station service: a refusal of the whole product stops
+// the station (the slot and the page say why), the next card is refused
+// untouched, and nothing is quarantined.
+fn the_service_stops_on_a_refusal_of_the_product(t: &Test, db: &Db<'_>, first_slot: u32) {
+    let d = t.path().to_path_buf();
+    let products = write_products(&d, &["gw-00001"]);
+    let emu = Emulator::start(&d, &products, &[]);
+    let recipe = host_recipe(&d, "off.yaml", PK_OFF, &emu.url);
+    let key = d.join("pool.key");
+    t.cmd()
+        .args(["pool", "init", "--db", &db.url(), "--key-file", s(&key)])
+        .run();
+    let names = d.join("names.csv");
+    std::fs::write(&names, "DeviceName\noff1\noff2\noff3\n").expect("csv");
+    t.cmd()
+        .args(["pool", "import", "--db", &db.url(), s(&recipe), "--devices"])
+        .args([s(&names), "--key-file", s(&key)])
+        .env("TEST_PRODUCT_SECRET", PS_OFF)
+        .run();
+    let slots: Vec<Slot> = (first_slot..first_slot + 2).map(Slot::new).collect();
+    let addr = format!("127.0.0.1:{}", common::station::free_port());
+    let config = d.join("station.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "recipe: {}\npool: '{}'\nkey_file: {}\nstation: line1-st1\nwork_dir: work\nlisten: {addr}\n\
+             utc_offset: '+08:00'\nslots:\n  - path: {}\n  - path: {}\n",
+            s(&recipe),
+            db.url(),
+            s(&key),
+            slots[0].path(),
+            slots[1].path()
+        ),
+    )
+    .expect("config");
+    let run = t
+        .cmd()
+        .args(["station", "serve", "--config", s(&config)])
+        .env("TEST_PRODUCT_SECRET", PS_OFF)
+        .spawn();
+    common::station::wait_listening(&addr);
+    let c1 = card(t, "card-1.img", 1 << 20);
+    slots[0].insert(t, &c1, &[]);
+    let failed = api_slot(&addr, 0, &["failed", "done"], Duration::from_secs(60));
+    let reason = failed["reason"].as_str().expect("reason");
+    assert!(
+        reason.contains("code 6288") && reason.contains("the station stops"),
+        "{failed}"
+    );
+    let c2 = card(t, "card-2.img", 1 << 20);
+    slots[1].insert(t, &c2, &[]);
+    let refused = api_slot(&addr, 1, &["failed", "done"], Duration::from_secs(60));
+    assert!(
+        refused["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("the station has stopped")),
+        "{refused}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let pool = common::http::get_json(&addr, "/api/pool");
+        if pool["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("the station has stopped"))
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the page does not say it: {pool}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for c in [&c1, &c2] {
+        assert!(
+            std::fs::read(c).expect("card").iter().all(|b| *b == 0),
+            "{} was written",
+            c.display()
+        );
+    }
+    assert_eq!(
+        db.rows("SELECT count(*) FROM identities WHERE state <> 'available'")[0][0],
+        "0",
+        "nothing set aside"
+    );
+    run.interrupt();
+    run.wait_within(Duration::from_secs(60));
+}
+
+#[test]
+fn the_service_stops_on_a_refusal_of_the_product_sqlite() {
+    let t = Test::new();
+    let db = Db::Sqlite(t.path().join("pool.db"));
+    the_service_stops_on_a_refusal_of_the_product(&t, &db, 246);
+}
+
+#[test]
+fn the_service_stops_on_a_refusal_of_the_product_postgres() {
+    let t = Test::new();
+    with_pg(|db| the_service_stops_on_a_refusal_of_the_product(&t, db, 248));
 }

@@ -16,7 +16,8 @@
 //! 1. opens the target (too small, write-protected: refused, no lease);
 //!    a card the pool has as `verified` on this very medium is read: if
 //!    it holds that identity it is done and nothing is written, if not it
-//!    is refused; it is never written again;
+//!    is refused; it is never written again; nor is a card that holds
+//!    ([`on_card`]) an identity the pool has as verified elsewhere;
 //! 2. leases the next identity of the kind the recipe burns (with a
 //!    DeviceSecret or not), recording station, target and card before
 //!    the first byte is written (with `register: host`, the device is
@@ -33,6 +34,7 @@
 //! durable step.
 
 use super::card_identity::CardIdentity;
+use super::on_card;
 use super::source::Source;
 use super::target::{self, Target};
 use super::write::{self, Expect};
@@ -45,7 +47,7 @@ use crate::layout::Layout;
 use crate::recipe::{AuthMode, Recipe};
 use crate::registration::host::{product_refusal, DirectRegistrar, HostRegistrar};
 use burnline_pool::pool::{RegisterFailed, Stale};
-use burnline_pool::{Kind, Lease, LeaseRequest, Pool, PoolError, PoolUrl};
+use burnline_pool::{Kind, Lease, LeaseRequest, Pool, PoolError, PoolUrl, State};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -281,10 +283,11 @@ impl PooledStation {
 
     /// A card the pool has as verified on this very medium is never written
     /// again: it is done if it holds that identity (`Some`), refused if
-    /// not. `None`: the pool has nothing verified on it.
+    /// not; nor is a card that holds an identity verified elsewhere.
+    /// `None`: neither.
     fn finished_before(&self, t: &Target, card: &CardIdentity) -> Result<Option<CardOutcome>> {
         let Some(proof) = card.proof() else {
-            return Ok(None);
+            return self.holds_a_verified_identity(t);
         };
         let on = self.pool.verified_on(&card.describe())?;
         for o in &on {
@@ -299,7 +302,7 @@ impl PooledStation {
             }
         }
         match on.first() {
-            None => Ok(None),
+            None => self.holds_a_verified_identity(t),
             Some(o) => Err(Error::Card {
                 kind: CardFailure::WriteFailed,
                 message: format!(
@@ -311,6 +314,28 @@ impl PooledStation {
                     o.lease.device_name
                 ),
             }),
+        }
+    }
+
+    /// A card that holds an identity the pool has as verified (on another
+    /// medium record: a finished card taken out and put back is a new
+    /// medium to the kernel) is refused: writing it would leave that
+    /// identity on no card.
+    fn holds_a_verified_identity(&self, t: &Target) -> Result<Option<CardOutcome>> {
+        let Some((pk, dn)) = on_card::identity_on(&t.file, &self.recipe, &self.layout) else {
+            return Ok(None);
+        };
+        match self.pool.state_of(&pk, &dn)? {
+            Some((State::Verified, card)) => Err(Error::Card {
+                kind: CardFailure::WriteFailed,
+                message: format!(
+                    "target {}: the card holds {pk}/{dn}, which the pool has as verified (on {}); \
+                     a finished card is not written again: nothing was written (wipe it first if it is to be reused)",
+                    t.path.display(),
+                    card.as_deref().unwrap_or("a card")
+                ),
+            }),
+            _ => Ok(None),
         }
     }
 

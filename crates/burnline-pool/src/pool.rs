@@ -930,6 +930,24 @@ impl Pool {
             .collect()
     }
 
+    /// The state of (`product_key`, `device_name`) and the card of its last
+    /// lease, if the pool has it.
+    pub fn state_of(
+        &self,
+        product_key: &str,
+        device_name: &str,
+    ) -> Result<Option<(State, Option<String>)>> {
+        let mut db = self.lock()?;
+        let rows = db.query(
+            &self.url,
+            "SELECT state, card FROM identities WHERE product_key = $1 AND device_name = $2",
+            &[product_key.into(), device_name.into()],
+        )?;
+        rows.first()
+            .map(|r| Ok((state_of(r, 0)?, text(r, 1))))
+            .transpose()
+    }
+
     /// The leases this station held when its last process died.
     pub fn stale_leases(&self) -> Result<Vec<Stale>> {
         let key = self.key()?;
