@@ -632,3 +632,63 @@ fn the_service_stops_on_a_refusal_of_the_product_postgres() {
     let t = Test::new();
     with_pg(|db| the_service_stops_on_a_refusal_of_the_product(&t, db, 248));
 }
+
+// Point 12, third bullet, in the service: a finished card that seems to
+// leave its slot for a moment (its size read as 0, as a failed probe once
+// did) and comes back is the same medium (the same `diskseq`): it shows
+// done and is not written again.
+fn a_finished_card_that_vanishes_for_a_moment_is_not_written_again(
+    t: &Test,
+    db: &Db<'_>,
+    slot_no: u32,
+) {
+    let slot = Slot::new(slot_no);
+    let st = station_on(t, &db.url(), &[slot.path()], 3, "");
+    let run = st.serve(0);
+    let c = card(t, "card.img", 16 << 20);
+    slot.insert(t, &c, &[]);
+    let done = api_slot(&st.addr, 0, &["done", "failed"], Duration::from_secs(60));
+    assert_eq!(done["state"], "done", "{done}");
+    let bytes = std::fs::read(&c).expect("card");
+    // Size 0 for a moment, then the same bytes back in the same medium.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&c)
+        .and_then(|f| f.set_len(0))
+        .expect("cut");
+    t.tool("losetup").args(["-c", slot.path()]).run();
+    api_slot(&st.addr, 0, &["empty"], Duration::from_secs(20));
+    {
+        use std::os::unix::fs::FileExt;
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&c)
+            .expect("card");
+        f.write_all_at(&bytes, 0).expect("put back");
+    }
+    t.tool("losetup").args(["-c", slot.path()]).run();
+    let again = api_slot(&st.addr, 0, &["done", "failed"], Duration::from_secs(60));
+    assert_eq!(again["state"], "done", "{again}");
+    assert_eq!(again["device_name"], done["device_name"], "{again}");
+    run.interrupt();
+    let out = run.wait_within(Duration::from_secs(60));
+    assert!(out.stderr.contains("nothing was written"), "{}", out.stderr);
+    assert!(std::fs::read(&c).expect("card") == bytes, "written again");
+    assert_eq!(
+        db.rows("SELECT count(*) FROM identities WHERE state = 'available'")[0][0],
+        "2"
+    );
+}
+
+#[test]
+fn a_finished_card_that_vanishes_for_a_moment_is_not_written_again_sqlite() {
+    let t = Test::new();
+    let db = Db::Sqlite(t.path().join("pool.db"));
+    a_finished_card_that_vanishes_for_a_moment_is_not_written_again(&t, &db, 238);
+}
+
+#[test]
+fn a_finished_card_that_vanishes_for_a_moment_is_not_written_again_postgres() {
+    let t = Test::new();
+    with_pg(|db| a_finished_card_that_vanishes_for_a_moment_is_not_written_again(&t, db, 239));
+}
