@@ -219,15 +219,9 @@ fn wait_for(db: &Db<'_>, sql: &str, want: &str) {
     }
 }
 
-// Points 1 and 3 in the station service: its stale-lease settling
-// quarantines the identity of a card swapped after `written`; and after a
-// restart, Retry on a held card the pool has as verified on it shows it
-// done and writes nothing.
-fn the_service_settles_by_medium_and_retry_keeps_a_verified_card(
-    t: &Test,
-    db: &Db<'_>,
-    slot_no: u32,
-) {
+// Point 1 in the station service: its stale-lease settling quarantines
+// the identity of a card swapped after `written`.
+fn the_service_settles_a_swapped_card_by_medium(t: &Test, db: &Db<'_>, slot_no: u32) {
     let slot = Slot::new(slot_no);
     let st = station_on(t, &db.url(), &[slot.path()], 4, "");
     // Dies right after the card is written.
@@ -265,42 +259,19 @@ fn the_service_settles_by_medium_and_retry_keeps_a_verified_card(
     assert_ne!(on_card, dn);
     run.interrupt();
     run.wait_within(Duration::from_secs(60));
-    // Restarted with the finished card left in: held; Retry reads it, and
-    // it is done, nothing written.
-    let before = sha(&c2);
-    let run = st.serve(0);
-    let held = api_slot(&st.addr, 0, &["failed"], Duration::from_secs(20));
-    assert_eq!(held["kind"], "held", "{held}");
-    let (status, body) = request(&st.addr, "POST", "/api/slots/1/retry", &[]);
-    assert_eq!(status, 202, "{body}");
-    let again = api_slot(&st.addr, 0, &["done", "failed"], Duration::from_secs(60));
-    assert_eq!(again["state"], "done", "{again}");
-    assert_eq!(again["device_name"], on_card.as_str(), "{again}");
-    run.interrupt();
-    let out = run.wait_within(Duration::from_secs(60));
-    assert!(out.stderr.contains("nothing was written"), "{}", out.stderr);
-    assert_eq!(sha(&c2), before, "the verified card was written again");
-    assert_eq!(
-        db.rows("SELECT count(*) FROM identities WHERE state = 'verified'")[0][0],
-        "1"
-    );
-    assert_eq!(
-        db.rows("SELECT count(*) FROM identities WHERE state = 'available'")[0][0],
-        "2"
-    );
 }
 
 #[test]
-fn the_service_settles_by_medium_and_retry_keeps_a_verified_card_sqlite() {
+fn the_service_settles_a_swapped_card_by_medium_sqlite() {
     let t = Test::new();
     let db = Db::Sqlite(t.path().join("pool.db"));
-    the_service_settles_by_medium_and_retry_keeps_a_verified_card(&t, &db, 244);
+    the_service_settles_a_swapped_card_by_medium(&t, &db, 244);
 }
 
 #[test]
-fn the_service_settles_by_medium_and_retry_keeps_a_verified_card_postgres() {
+fn the_service_settles_a_swapped_card_by_medium_postgres() {
     let t = Test::new();
-    with_pg(|db| the_service_settles_by_medium_and_retry_keeps_a_verified_card(&t, db, 245));
+    with_pg(|db| the_service_settles_a_swapped_card_by_medium(&t, db, 245));
 }
 
 // Point 4: a verified row set back to `available` by hand is refused by
@@ -326,6 +297,54 @@ fn a_row_set_available_by_hand_is_not_leased(t: &Test, db: &Db<'_>) {
     assert_eq!(state(db, "gw-00002").0, "available");
     let leases = db.rows("SELECT count(*) FROM history WHERE to_state = 'leased'");
     assert_eq!(leases[0][0], "1", "only a.img's lease");
+}
+
+// Point 3: after a restart, a finished card left in its slot is held;
+// Retry reads it, shows it done, and writes nothing.
+fn retry_on_a_held_verified_card_writes_nothing(t: &Test, db: &Db<'_>, slot_no: u32) {
+    let slot = Slot::new(slot_no);
+    let st = station_on(t, &db.url(), &[slot.path()], 3, "");
+    let run = st.serve(0);
+    let c = card(t, "card.img", 16 << 20);
+    slot.insert(t, &c, &[]);
+    let done = api_slot(&st.addr, 0, &["done", "failed"], Duration::from_secs(60));
+    assert_eq!(done["state"], "done", "{done}");
+    run.interrupt();
+    run.wait_within(Duration::from_secs(60));
+    let before = sha(&c);
+    let run = st.serve(0);
+    let held = api_slot(&st.addr, 0, &["failed"], Duration::from_secs(20));
+    assert_eq!(held["kind"], "held", "{held}");
+    let (status, body) = request(&st.addr, "POST", "/api/slots/1/retry", &[]);
+    assert_eq!(status, 202, "{body}");
+    let again = api_slot(&st.addr, 0, &["done", "failed"], Duration::from_secs(60));
+    assert_eq!(again["state"], "done", "{again}");
+    assert_eq!(again["device_name"], done["device_name"], "{again}");
+    run.interrupt();
+    let out = run.wait_within(Duration::from_secs(60));
+    assert!(out.stderr.contains("nothing was written"), "{}", out.stderr);
+    assert_eq!(sha(&c), before, "the verified card was written again");
+    assert_eq!(
+        db.rows("SELECT count(*) FROM identities WHERE state = 'verified'")[0][0],
+        "1"
+    );
+    assert_eq!(
+        db.rows("SELECT count(*) FROM identities WHERE state = 'available'")[0][0],
+        "2"
+    );
+}
+
+#[test]
+fn retry_on_a_held_verified_card_writes_nothing_sqlite() {
+    let t = Test::new();
+    let db = Db::Sqlite(t.path().join("pool.db"));
+    retry_on_a_held_verified_card_writes_nothing(&t, &db, 236);
+}
+
+#[test]
+fn retry_on_a_held_verified_card_writes_nothing_postgres() {
+    let t = Test::new();
+    with_pg(|db| retry_on_a_held_verified_card_writes_nothing(&t, db, 237));
 }
 
 #[test]
