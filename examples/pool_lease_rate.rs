@@ -12,7 +12,7 @@
 //! `cargo run --release --example pool_lease_rate -- URL KEYFILE [N] [S] [cycle|lease]`
 
 use burnline::secret::Secret;
-use burnline_pool::{LeaseRequest, NewIdentity, Pool, PoolError, PoolUrl};
+use burnline_pool::{Kind, LeaseRequest, NewIdentity, Pool, PoolError, PoolUrl};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -40,7 +40,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .collect();
     let t0 = Instant::now();
-    let r = pool.import(&rows)?;
+    let r = pool.import(&rows, Kind::DeviceSecret)?;
     eprintln!(
         "imported {} ({} already) in {:.2} s",
         r.added,
@@ -63,6 +63,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                                 target: &target,
                                 card: "file /dev/null",
                                 product_key: None,
+                                kind: Kind::DeviceSecret,
                             },
                             None,
                         ) {

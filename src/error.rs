@@ -101,6 +101,11 @@ pub enum Error {
     /// `registration::error`).
     #[error(transparent)]
     Registration(#[from] burnline_core::registration::error::RegisterError),
+    /// The platform refused a registration for the whole product (dynamic
+    /// registration off, a wrong ProductSecret): a pooled station stops,
+    /// and no identity is set aside for it (exit 3).
+    #[error("{0}")]
+    ProductRefused(String),
     /// A card could not be flashed; `kind` says why, in a way a caller can
     /// act on (another card, a write-protect switch, a quarantined identity).
     #[error("{message}")]
@@ -139,6 +144,7 @@ impl Error {
             Error::Io { .. } => 3,
             Error::Interrupted => 130,
             Error::Registration(e) => e.exit_code(),
+            Error::ProductRefused(_) => 3,
             Error::Card { kind, .. } => match kind {
                 CardFailure::TooSmall => 2,
                 CardFailure::NotWritable | CardFailure::WriteFailed => 3,

@@ -52,7 +52,7 @@ fn round_trip_bad_input_and_a_dump_without_secrets() {
         .run();
     t.cmd()
         .args(["pool", "export", "--db", &db.url(), "--format", "json"])
-        .stdout_contains(format!("\"card\":\"file {}\"", a.display()))
+        .stdout_contains(format!("\"card\":\"file {} dev=", a.display()))
         .stdout_lacks(secret_of(1))
         .run();
     let dump = pg.dump("line");
@@ -251,7 +251,7 @@ fn round_trip_bad_input_and_a_dump_without_secrets() {
     );
     flash(&t, &db.url(), &recipe, &key, "st2", &[&card])
         .status(2)
-        .stderr_contains("schema version 7 is newer than this burnline knows (2)")
+        .stderr_contains("schema version 7 is newer than this burnline knows (3)")
         .stderr_lines(1)
         .absent(&card)
         .run();

@@ -16,7 +16,7 @@ use crate::devices::reader::DeviceReader;
 use crate::error::{Error, Problem, Result};
 use crate::flash::pooled::{Phase, PooledOptions, PooledStation};
 use burnline_pool::pool::{Exported, NewIdentity};
-use burnline_pool::{Pool, PoolError, PoolUrl, State};
+use burnline_pool::{Kind, Pool, PoolError, PoolUrl, State};
 use std::path::PathBuf;
 
 /// Runs a `pool` subcommand.
@@ -57,7 +57,19 @@ fn import(a: &PoolImportArgs) -> Result<()> {
     let list = a.devices.list();
     let (recipe, _, _) = check_all(&a.recipe, &list)?;
     let pool = Pool::open(&a.db.db, Some(&a.key_file))?;
-    let mut reader = DeviceReader::open(&list, expect(&recipe))?;
+    let expect = expect(&recipe);
+    let kind = Kind::with_secret(expect.device_secret);
+    let mut reader = DeviceReader::open(&list, expect)?;
+    if kind == Kind::ProductSecret && reader.has_secret_column() {
+        // Identities that come with DeviceSecrets are 一机一密: imported
+        // as 一型一密 they would be registered again, or burned without.
+        return Err(Error::invalid(
+            format!("{list}:1"),
+            "DeviceSecret",
+            "the recipe's auth.mode is product-secret (一型一密), but the CSV gives DeviceSecrets (一机一密): \
+             import it with a device-secret recipe, or drop the column; nothing was imported",
+        ));
+    }
     let mut rows = Vec::new();
     let mut lines = Vec::new();
     while let Some(row) = reader.next_row() {
@@ -69,7 +81,7 @@ fn import(a: &PoolImportArgs) -> Result<()> {
             device_secret: row.device_secret,
         });
     }
-    match pool.import(&rows) {
+    match pool.import(&rows, kind) {
         Ok(r) => {
             eprintln!(
                 "burnline: {}: {} identit(ies) added, {} already in the pool",
@@ -408,12 +420,17 @@ pub fn flash(args: &FlashArgs, url: &PoolUrl) -> Result<()> {
     for (t, r) in args.targets.iter().zip(results) {
         match r {
             Ok(o) => eprintln!(
-                "ok: {}/{} -> {} ({}), {}",
+                "ok: {}/{} -> {} ({}), {}{}",
                 o.product_key,
                 o.device_name,
                 t.display(),
                 o.card.describe(),
-                o.digest
+                o.digest,
+                if o.already {
+                    "; the card already held it, verified: nothing was written"
+                } else {
+                    ""
+                }
             ),
             Err(e) => errors.push(e),
         }

@@ -162,6 +162,11 @@ impl DeviceReader {
         }
     }
 
+    /// Whether the CSV's header has a DeviceSecret column (read or not).
+    pub fn has_secret_column(&self) -> bool {
+        self.secret_col.is_some()
+    }
+
     /// The next row, checked on its own. `None` at the end of the file.
     pub fn next_row(&mut self) -> Option<Result<DeviceRow, Vec<Problem>>> {
         if self.failed {

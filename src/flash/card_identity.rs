@@ -2,10 +2,19 @@
 //! lease so that an identity can be traced to the card (and slot) that
 //! carries it: for an SD/eMMC card (`/dev/mmcblkN`) its CID and serial from
 //! sysfs; for a USB reader (`/dev/sdX`) its `/dev/disk/by-path` name (the
-//! slot) and the reader's serial; for a regular file, its path. The sysfs
-//! and /dev roots are parameters, so a test can point them at a fake tree.
+//! slot), the reader's serial and the kernel's `diskseq`; for another block
+//! device its node and `diskseq`; for a regular file, its path, device and
+//! inode. The sysfs and /dev roots are parameters, so a test can point them
+//! at a fake tree.
+//!
+//! The rule an identity goes back to the pool by ([`CardIdentity::same_medium`]):
+//! only when the card read now is provably the medium that was written.
+//! The proof is the CID (unique per SD/eMMC card), the `diskseq` (the
+//! kernel gives each new medium in a device a new one, so a card swapped
+//! in the same reader differs), or a file's device and inode. A reader
+//! slot, a node or a path alone proves nothing.
 
-use std::os::unix::fs::FileTypeExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 /// What a card is, physically.
@@ -28,16 +37,24 @@ pub enum CardIdentity {
         by_path: String,
         /// The reader's USB serial.
         serial: String,
+        /// The kernel's disk sequence number of the medium in it.
+        diskseq: Option<u64>,
     },
     /// Another block device (no sysfs identity found).
     Block {
         /// The device node.
         device: String,
+        /// The kernel's disk sequence number of the medium in it.
+        diskseq: Option<u64>,
     },
     /// A regular file standing in for a card.
     File {
         /// Its path.
         path: String,
+        /// The device of the file system that holds it.
+        dev: u64,
+        /// Its inode.
+        ino: u64,
     },
 }
 
@@ -45,11 +62,16 @@ impl CardIdentity {
     /// The identity of the card at `target`, looked up under `sysfs`
     /// (normally `/sys`) and `dev` (normally `/dev`).
     pub fn of(target: &Path, sysfs: &Path, dev: &Path) -> CardIdentity {
-        let is_block = std::fs::metadata(target).is_ok_and(|m| m.file_type().is_block_device());
+        let meta = std::fs::metadata(target).ok();
+        let is_block = meta
+            .as_ref()
+            .is_some_and(|m| m.file_type().is_block_device());
         if !is_block {
             let path = std::fs::canonicalize(target).unwrap_or_else(|_| absolute(target));
             return CardIdentity::File {
                 path: path.display().to_string(),
+                dev: meta.as_ref().map_or(0, MetadataExt::dev),
+                ino: meta.as_ref().map_or(0, MetadataExt::ino),
             };
         }
         let node = std::fs::canonicalize(target).unwrap_or_else(|_| target.to_path_buf());
@@ -79,6 +101,9 @@ impl CardIdentity {
                 };
             }
         }
+        let diskseq = read(sysfs.join("block").join(name).join("diskseq"))
+            .and_then(|s| s.parse::<u64>().ok())
+            .filter(|&n| n != 0);
         let by_path = by_path_name(node, &dev.join("disk/by-path"));
         // The USB device above the disk: the first ancestor with a serial
         // and a USB vendor id.
@@ -89,11 +114,12 @@ impl CardIdentity {
                 .and_then(|a| read(a.join("serial")))
         });
         match (by_path, serial) {
-            (None, None) => CardIdentity::Block { device },
+            (None, None) => CardIdentity::Block { device, diskseq },
             (b, s) => CardIdentity::Usb {
                 device,
                 by_path: b.unwrap_or_default(),
                 serial: s.unwrap_or_default(),
+                diskseq,
             },
         }
     }
@@ -110,11 +136,56 @@ impl CardIdentity {
                 device,
                 by_path,
                 serial,
-            } => format!("usb {device} by-path={by_path} reader-serial={serial}"),
-            CardIdentity::Block { device } => format!("block {device}"),
-            CardIdentity::File { path } => format!("file {path}"),
+                diskseq,
+            } => format!(
+                "usb {device} by-path={by_path} reader-serial={serial}{}",
+                seq_text(*diskseq)
+            ),
+            CardIdentity::Block { device, diskseq } => {
+                format!("block {device}{}", seq_text(*diskseq))
+            }
+            CardIdentity::File { path, dev, ino } => format!("file {path} dev={dev} ino={ino}"),
         }
     }
+
+    /// What proves which medium this is, if anything does: the CID, the
+    /// `diskseq`, or a file's device and inode.
+    pub fn proof(&self) -> Option<&'static str> {
+        match self {
+            CardIdentity::Mmc { cid, .. } if !cid.is_empty() => Some("CID"),
+            CardIdentity::Usb {
+                diskseq: Some(_), ..
+            }
+            | CardIdentity::Block {
+                diskseq: Some(_), ..
+            } => Some("diskseq"),
+            CardIdentity::File { dev, ino, .. } if *ino != 0 || *dev != 0 => {
+                Some("device and inode")
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether this card is provably the medium recorded as `recorded` (a
+    /// [`describe`](Self::describe) line): `Ok` with what proves it, or
+    /// why it cannot be proven.
+    pub fn same_medium(&self, recorded: &str) -> Result<&'static str, String> {
+        let now = self.describe();
+        if now != recorded {
+            return Err(format!(
+                "the target now holds another medium ({now}; the lease recorded {recorded})"
+            ));
+        }
+        self.proof().ok_or_else(|| {
+            format!(
+                "nothing proves the card read now is the medium written ({now}: no CID, no diskseq)"
+            )
+        })
+    }
+}
+
+fn seq_text(diskseq: Option<u64>) -> String {
+    diskseq.map(|n| format!(" diskseq={n}")).unwrap_or_default()
 }
 
 fn absolute(p: &Path) -> PathBuf {
@@ -190,6 +261,7 @@ mod tests {
             by_path.join("pci-0000:00:14.0-usb-0:2:1.0-scsi-0:0:0:0"),
         )
         .expect("link");
+        std::fs::write(sys.join("block/sdb/diskseq"), "41\n").expect("diskseq");
         let id = CardIdentity::of_block(&node, "sdb", &sys, &dev);
         assert_eq!(
             id,
@@ -197,8 +269,27 @@ mod tests {
                 device: node.display().to_string(),
                 by_path: "pci-0000:00:14.0-usb-0:2:1.0-scsi-0:0:0:0".into(),
                 serial: "20120501030900000".into(),
+                diskseq: Some(41),
             }
         );
+        // The same reader with another card in it: another medium.
+        let recorded = id.describe();
+        assert_eq!(id.same_medium(&recorded), Ok("diskseq"));
+        std::fs::write(sys.join("block/sdb/diskseq"), "42\n").expect("diskseq");
+        let swapped = CardIdentity::of_block(&node, "sdb", &sys, &dev);
+        let why = swapped.same_medium(&recorded).expect_err("a swapped card");
+        assert!(why.contains("another medium"), "{why}");
+    }
+
+    #[test]
+    fn a_slot_without_diskseq_proves_nothing() {
+        let d = tempfile::tempdir().expect("tmp");
+        let sys = d.path().join("sys");
+        std::fs::create_dir_all(sys.join("block/sdc")).expect("mkdir");
+        let id = CardIdentity::of_block(Path::new("/dev/sdc"), "sdc", &sys, &d.path().join("dev"));
+        assert_eq!(id.describe(), "block /dev/sdc");
+        let why = id.same_medium("block /dev/sdc").expect_err("no proof");
+        assert!(why.contains("nothing proves"), "{why}");
     }
 
     #[test]
@@ -208,6 +299,13 @@ mod tests {
         std::fs::write(&f, b"").expect("file");
         let id = CardIdentity::of(&f, Path::new("/sys"), Path::new("/dev"));
         assert!(id.describe().starts_with("file /"), "{}", id.describe());
-        assert!(id.describe().ends_with("card.img"));
+        assert!(id.describe().contains("card.img dev="), "{}", id.describe());
+        assert_eq!(id.same_medium(&id.describe()), Ok("device and inode"));
+        // Another file renamed over the path is another medium.
+        let other = d.path().join("other.img");
+        std::fs::write(&other, b"").expect("file");
+        std::fs::rename(&other, &f).expect("rename");
+        let now = CardIdentity::of(&f, Path::new("/sys"), Path::new("/dev"));
+        assert!(now.same_medium(&id.describe()).is_err());
     }
 }

@@ -9,6 +9,7 @@
 
 pub mod card_identity;
 pub mod ledger;
+pub mod on_card;
 pub mod parallel;
 pub mod plan;
 pub mod pooled;

@@ -5,24 +5,36 @@
 //!
 //! [`PooledStation::open`] opens the pool (checking its schema and key),
 //! claims the station name (one live process per name), settles the leases
-//! its previous process left (read back from their cards: an identity
-//! proven absent goes back to the pool, any other is quarantined) and
-//! builds the base image once. [`PooledStation::flash_card`] then, per
-//! card, from any number of threads at once:
+//! its previous process left (read back from their cards: an identity goes
+//! back to the pool only when the card read is provably the medium written,
+//! by its `diskseq`, CID or a file's device and inode
+//! ([`CardIdentity::same_medium`]), and none of its bytes are on it; any
+//! other is quarantined, with the reason) and builds the base image once.
+//! [`PooledStation::flash_card`] then, per card, from any number of
+//! threads at once:
 //!
 //! 1. opens the target (too small, write-protected: refused, no lease);
-//! 2. leases the next identity, recording station, target and card before
+//!    a card the pool has as `verified` on this very medium is read: if
+//!    it holds that identity it is done and nothing is written, if not it
+//!    is refused; it is never written again; nor is a card that holds
+//!    ([`on_card`]) an identity the pool has as verified elsewhere;
+//! 2. leases the next identity of the kind the recipe burns (with a
+//!    DeviceSecret or not), recording station, target and card before
 //!    the first byte is written (with `register: host`, the device is
 //!    registered inside that transaction and its issued secret stored,
 //!    encrypted, with the lease);
 //! 3. writes the base with the identity's patches, records `written`;
 //! 4. reads everything back, records `verified`.
 //!
-//! A failed write or read-back quarantines the identity; the crash points
+//! A failed write or read-back quarantines the identity. A registration
+//! refused for the whole product (dynamic registration off, a wrong
+//! ProductSecret) stops the station: no identity is quarantined for it and
+//! no card is started after it. The crash points
 //! `pool-after-lease`, `-after-written`, `-after-verified` follow each
 //! durable step.
 
 use super::card_identity::CardIdentity;
+use super::on_card;
 use super::source::Source;
 use super::target::{self, Target};
 use super::write::{self, Expect};
@@ -32,12 +44,14 @@ use crate::devices::reader::DeviceRow;
 use crate::error::{CardFailure, Error, IoContext, Result};
 use crate::io::hash::{hash_patched, DigestKind};
 use crate::layout::Layout;
-use crate::recipe::Recipe;
-use crate::registration::host::{DirectRegistrar, HostRegistrar};
+use crate::recipe::{AuthMode, Recipe};
+use crate::registration::host::{product_refusal, DirectRegistrar, HostRegistrar};
 use burnline_pool::pool::{RegisterFailed, Stale};
-use burnline_pool::{Lease, LeaseRequest, Pool, PoolError, PoolUrl};
+use burnline_pool::{Kind, Lease, LeaseRequest, Pool, PoolError, PoolUrl, State};
+use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 /// What a pooled station needs.
 #[derive(Debug, Clone)]
@@ -76,6 +90,8 @@ pub struct CardOutcome {
     pub digest: String,
     /// The card it is on.
     pub card: CardIdentity,
+    /// The card already held it, verified: nothing was written.
+    pub already: bool,
 }
 
 /// An open pool, a claimed station name and a built base image.
@@ -89,6 +105,10 @@ pub struct PooledStation {
     work_dir: PathBuf,
     sysfs: PathBuf,
     dev: PathBuf,
+    /// The kind of identity the recipe burns.
+    kind: Kind,
+    /// Why the station stopped (a refusal of the whole product), once it has.
+    stopped: Mutex<Option<String>>,
 }
 
 impl PooledStation {
@@ -102,6 +122,7 @@ impl PooledStation {
         let mut pool = Pool::open(&opts.pool, Some(&opts.key_file))?;
         pool.claim_station(&opts.station)?;
         let registrar = DirectRegistrar::for_recipe(&recipe, opts.ca_file.as_deref())?;
+        let kind = Kind::with_secret(matches!(recipe.auth.mode, AuthMode::DeviceSecret));
         let base = base::build(&recipe, &layout, &opts.work_dir)?;
         let src = Source {
             path: base.path.clone(),
@@ -120,6 +141,8 @@ impl PooledStation {
             work_dir: opts.work_dir.clone(),
             sysfs: PathBuf::from("/sys"),
             dev: PathBuf::from("/dev"),
+            kind,
+            stopped: Mutex::new(None),
         };
         station.settle_stale()?;
         Ok(station)
@@ -129,7 +152,7 @@ impl PooledStation {
     pub fn remaining(&self) -> Result<u64> {
         Ok(self
             .pool
-            .remaining(self.recipe.auth.product_key.as_deref())?)
+            .remaining(self.recipe.auth.product_key.as_deref(), Some(self.kind))?)
     }
 
     /// The image size a card needs.
@@ -163,22 +186,22 @@ impl PooledStation {
     }
 
     /// Settles the leases this station's previous process left: each card
-    /// is read back; one that provably does not hold the identity (the same
-    /// card, and not one byte of the identity's patches on it, counting
-    /// only bytes that differ from zero and from the base) gives it back to
-    /// the pool, any other quarantines it.
+    /// is read back; one that provably does not hold the identity (provably
+    /// the same medium, see [`CardIdentity::same_medium`], and not one byte
+    /// of the identity's patches on it, counting only bytes that differ
+    /// from zero and from the base) gives it back to the pool, any other
+    /// quarantines it.
     fn settle_stale(&self) -> Result<()> {
         for stale in self.pool.stale_leases()? {
             let (absent, why) = self.proven_absent(&stale);
+            let (pk, dn) = (&stale.lease.product_key, &stale.lease.device_name);
             let reason = if absent {
-                format!("station restarted; card read back: {why}; back in the pool")
+                format!("{pk}/{dn}: station restarted; card read back: {why}; back in the pool")
             } else {
-                format!("station died with it {}; {why}", stale.state)
+                format!("{pk}/{dn}: station died with it {}; {why}", stale.state)
             };
             eprintln!(
-                "burnline: {}/{} was {} on {} when this station stopped: {}",
-                stale.lease.product_key,
-                stale.lease.device_name,
+                "burnline: {pk}/{dn} was {} on {} when this station stopped: {}: {why}",
                 stale.state,
                 stale.target,
                 if absent {
@@ -194,15 +217,10 @@ impl PooledStation {
 
     fn proven_absent(&self, stale: &Stale) -> (bool, String) {
         let path = Path::new(&stale.target);
-        let card = CardIdentity::of(path, &self.sysfs, &self.dev).describe();
-        if card != stale.card {
-            return (
-                false,
-                format!(
-                    "the target now holds another card ({card}), the leased one cannot be read"
-                ),
-            );
-        }
+        let proof = match CardIdentity::of(path, &self.sysfs, &self.dev).same_medium(&stale.card) {
+            Ok(p) => p,
+            Err(why) => return (false, format!("{why}: the card written cannot be read")),
+        };
         let patches = match self.patches(&stale.lease) {
             Ok(p) => p,
             Err(e) => return (false, format!("its image cannot be rebuilt: {e}")),
@@ -244,7 +262,89 @@ impl PooledStation {
                 );
             }
         }
-        (true, "none of its bytes are on the card".into())
+        (
+            true,
+            format!("the same medium (by its {proof}), and none of its bytes are on it"),
+        )
+    }
+
+    /// Whether `file` holds every byte of `lease`'s patches.
+    fn holds(&self, file: &File, lease: &Lease) -> Result<bool> {
+        // What is read may be a secret: wiped when dropped.
+        let mut buf = zeroize::Zeroizing::new(Vec::new());
+        for p in self.patches(lease)? {
+            buf.resize(p.bytes.len(), 0);
+            if file.read_exact_at(&mut buf, p.offset).is_err() || *buf != *p.bytes {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// A card the pool has as verified on this very medium is never written
+    /// again: it is done if it holds that identity (`Some`), refused if
+    /// not; nor is a card that holds an identity verified elsewhere.
+    /// `None`: neither.
+    fn finished_before(&self, t: &Target, card: &CardIdentity) -> Result<Option<CardOutcome>> {
+        let Some(proof) = card.proof() else {
+            return self.holds_a_verified_identity(t);
+        };
+        let on = self.pool.verified_on(&card.describe())?;
+        for o in &on {
+            if self.holds(&t.file, &o.lease)? {
+                return Ok(Some(CardOutcome {
+                    device_name: o.lease.device_name.clone(),
+                    product_key: o.lease.product_key.clone(),
+                    digest: o.digest.clone(),
+                    card: card.clone(),
+                    already: true,
+                }));
+            }
+        }
+        match on.first() {
+            None => self.holds_a_verified_identity(t),
+            Some(o) => Err(Error::Card {
+                kind: CardFailure::WriteFailed,
+                message: format!(
+                    "target {}: the pool has {}/{} verified on this card (the same medium, by its {proof}), \
+                     but the card no longer holds it; a finished card is not written again: nothing was written \
+                     (take it out and put it in again to write it as a new card)",
+                    t.path.display(),
+                    o.lease.product_key,
+                    o.lease.device_name
+                ),
+            }),
+        }
+    }
+
+    /// A card that holds an identity the pool has as verified (on another
+    /// medium record: a finished card taken out and put back is a new
+    /// medium to the kernel) is refused: writing it would leave that
+    /// identity on no card.
+    fn holds_a_verified_identity(&self, t: &Target) -> Result<Option<CardOutcome>> {
+        let Some((pk, dn)) = on_card::identity_on(&t.file, &self.recipe, &self.layout) else {
+            return Ok(None);
+        };
+        match self.pool.state_of(&pk, &dn)? {
+            Some((State::Verified, card)) => Err(Error::Card {
+                kind: CardFailure::WriteFailed,
+                message: format!(
+                    "target {}: the card holds {pk}/{dn}, which the pool has as verified (on {}); \
+                     a finished card is not written again: nothing was written (wipe it first if it is to be reused)",
+                    t.path.display(),
+                    card.as_deref().unwrap_or("a card")
+                ),
+            }),
+            _ => Ok(None),
+        }
+    }
+
+    /// Why the station stopped, if it has.
+    fn stopped(&self) -> Option<String> {
+        self.stopped
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Leases the next identity, writes `target`, reads it back, verifies,
@@ -255,9 +355,18 @@ impl PooledStation {
         target: &Path,
         progress: &(dyn Fn(u64, u64, Phase) + Sync),
     ) -> Result<CardOutcome> {
+        if let Some(why) = self.stopped() {
+            return Err(Error::ProductRefused(format!(
+                "{why}; target {}: nothing was written",
+                target.display()
+            )));
+        }
         let existed = target.exists();
         let t = target::open(target, self.base.len)?;
         let card = CardIdentity::of(target, &self.sysfs, &self.dev);
+        if let Some(done) = self.finished_before(&t, &card)? {
+            return Ok(done);
+        }
         let target_s = std::fs::canonicalize(target)
             .unwrap_or_else(|_| target.to_path_buf())
             .display()
@@ -273,16 +382,40 @@ impl PooledStation {
                 error: Error::Usage("no registrar".into()),
                 set_aside: false,
             })?;
-            r.register(pk, dn).map_err(|error| RegisterFailed {
-                // The platform said no to this device: set it aside, the
-                // line goes on. No answer: it stays in the pool.
-                set_aside: matches!(
-                    error,
+            r.register(pk, dn).map_err(|error| {
+                if let Some(code) = product_refusal(&error) {
+                    // The platform said no to the product, not to this
+                    // device: nothing is set aside, and the station stops.
+                    let why = format!(
+                        "the platform refused the whole product {pk} (code {code}), not one device: {error}; \
+                         the station stops, no identity was quarantined ({pk}/{dn} stays available)"
+                    );
+                    *self.stopped.lock().unwrap_or_else(|p| p.into_inner()) = Some(why.clone());
+                    return RegisterFailed {
+                        error: Error::ProductRefused(why),
+                        set_aside: false,
+                    };
+                }
+                match error {
+                    // The platform said no to this device: set it aside,
+                    // the line goes on.
                     Error::Registration(
-                        burnline_core::registration::error::RegisterError::Refused { .. }
-                    )
-                ),
-                error,
+                        burnline_core::registration::error::RegisterError::Refused { .. },
+                    ) => RegisterFailed {
+                        error: Error::Card {
+                            kind: CardFailure::WriteFailed,
+                            message: format!(
+                                "{pk}/{dn}: {error}; {pk}/{dn} is quarantined, the next card gets the next identity; nothing was written"
+                            ),
+                        },
+                        set_aside: true,
+                    },
+                    // No answer: it stays in the pool.
+                    error => RegisterFailed {
+                        error,
+                        set_aside: false,
+                    },
+                }
             })
         };
         let lease = match self.pool.lease::<Error>(
@@ -290,6 +423,7 @@ impl PooledStation {
                 target: &target_s,
                 card: &card_s,
                 product_key: self.recipe.auth.product_key.as_deref(),
+                kind: self.kind,
             },
             self.registrar
                 .as_ref()
@@ -338,6 +472,7 @@ impl PooledStation {
             product_key: lease.product_key.clone(),
             digest,
             card,
+            already: false,
         })
     }
 

@@ -133,6 +133,19 @@ impl Inner {
     }
 }
 
+/// The platform's code when `e` refuses the whole product rather than
+/// one device: 6250 (no such product), 6288 (dynamic registration switched
+/// off), 6292 (sign method not supported), 6600 (signature rejected: a wrong
+/// ProductSecret). Every device of the product would get the same answer.
+pub fn product_refusal(e: &Error) -> Option<i64> {
+    match e {
+        Error::Registration(r) => r
+            .platform_code()
+            .filter(|c| matches!(c, 6250 | 6288 | 6292 | 6600)),
+        _ => None,
+    }
+}
+
 /// Registration without a ledger, for a caller that records the issued
 /// secret itself before using it (the identity pool stores it, encrypted,
 /// in the lease's own transaction).

@@ -5,9 +5,11 @@
 //! it verified, and makes its label. A card left in its slot after it is
 //! done is not written again; a card that was already in a slot when the
 //! service started is held until it is put in again or Retry is pressed
-//! (it may be a good card from before). One slot's failure, or a panic in
-//! its writer, never stops the others, and nothing that goes wrong here
-//! stops the service.
+//! (it may be a good card from before: the writer reads it first, and one
+//! the pool has as verified on that very medium shows as done, nothing
+//! written). One slot's failure, or a panic in its writer, never stops the
+//! others; the one thing that stops the station is a registration refused
+//! for the whole product (then no card is started, and the page says why).
 
 use super::config::{PrintFormat, StationConfig};
 use super::journal::{Journal, Refused};
@@ -55,6 +57,9 @@ pub struct Service {
     said: Mutex<Option<String>>,
     /// Where cards refused before a lease are recorded.
     journal: Journal,
+    /// Why the station stopped writing (the platform refused the whole
+    /// product), once it has.
+    halted: Mutex<Option<String>>,
 }
 
 /// Why a retry was not started.
@@ -94,6 +99,7 @@ impl Service {
             stopping: AtomicBool::new(false),
             said: Mutex::new(None),
             journal,
+            halted: Mutex::new(None),
         })
     }
 
@@ -189,30 +195,45 @@ impl Service {
         }
     }
 
+    fn halted(&self) -> Option<String> {
+        self.halted
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     fn refresh_pool(&self) {
         let mut said = self.said.lock().unwrap_or_else(|p| p.into_inner());
-        let view = match self.writer() {
-            None => match (self.opener)() {
-                Ok(w) => {
-                    *self.writer.write().unwrap_or_else(|p| p.into_inner()) = Some(w.clone());
-                    eprintln!("station: the pool is open");
-                    remaining_view(&*w)
-                }
-                Err(e) => PoolView {
-                    remaining: None,
-                    error: Some(format!("the pool cannot be opened: {e}")),
-                    kind: Some(FailKind::PoolUnavailable),
+        let halted = self.halted().map(|why| PoolView {
+            remaining: None,
+            error: Some(format!("the station has stopped: {why}")),
+            kind: Some(FailKind::PoolUnavailable),
+        });
+        let view = match (halted, self.writer()) {
+            (Some(view), _) => view,
+            (None, w) => match w {
+                None => match (self.opener)() {
+                    Ok(w) => {
+                        *self.writer.write().unwrap_or_else(|p| p.into_inner()) = Some(w.clone());
+                        eprintln!("station: the pool is open");
+                        remaining_view(&*w)
+                    }
+                    Err(e) => PoolView {
+                        remaining: None,
+                        error: Some(format!("the pool cannot be opened: {e}")),
+                        kind: Some(FailKind::PoolUnavailable),
+                    },
                 },
-            },
-            Some(w) => {
-                let view = remaining_view(&*w);
-                // A lost database: open the pool afresh once no card is
-                // being written (the old connection may be dead for good).
-                if view.kind == Some(FailKind::PoolUnavailable) && !self.busy() {
-                    *self.writer.write().unwrap_or_else(|p| p.into_inner()) = None;
+                Some(w) => {
+                    let view = remaining_view(&*w);
+                    // A lost database: open the pool afresh once no card is
+                    // being written (the old connection may be dead for good).
+                    if view.kind == Some(FailKind::PoolUnavailable) && !self.busy() {
+                        *self.writer.write().unwrap_or_else(|p| p.into_inner()) = None;
+                    }
+                    view
                 }
-                view
-            }
+            },
         };
         if view.error != *said {
             if let Some(e) = &view.error {
@@ -291,6 +312,15 @@ impl Service {
         if let Some((kind, why)) = safety::refusal(&card, self.image_size, &safety::system_disks())
         {
             self.refuse(i, &card, kind, format!("{why}; nothing was written"));
+            return;
+        }
+        if let Some(why) = self.halted() {
+            self.refuse(
+                i,
+                &card,
+                FailKind::PoolUnavailable,
+                format!("the station has stopped: {why}; nothing was written"),
+            );
             return;
         }
         let Some(writer) = self.writer() else {
@@ -384,6 +414,23 @@ impl Service {
         let result = writer.flash_card(path, &progress);
         let still_there = matches!(probe(path), Presence::Card(now) if now.same_medium(card));
         match result {
+            Ok(done) if done.already => {
+                self.log(
+                    i,
+                    &format!(
+                        "done before: {} {} is verified on {} and the card holds it; nothing was written",
+                        done.product_key, done.device_name, done.card
+                    ),
+                );
+                self.board.set(
+                    i,
+                    SlotState::Done {
+                        device_name: done.device_name,
+                        product_key: done.product_key,
+                    },
+                    false,
+                );
+            }
             Ok(done) => {
                 self.log(
                     i,
@@ -403,6 +450,13 @@ impl Service {
                 );
             }
             Err(e) => {
+                if let Error::ProductRefused(why) = &e {
+                    let mut h = self.halted.lock().unwrap_or_else(|p| p.into_inner());
+                    if h.is_none() {
+                        eprintln!("station: stopped: {why}");
+                        *h = Some(why.clone());
+                    }
+                }
                 let (kind, reason) = classify(&e, still_there);
                 // Refused by the writer before it leased anything: the pool
                 // has no record of this card.
@@ -493,6 +547,10 @@ fn classify(e: &Error, still_there: bool) -> (FailKind, String) {
         Error::Pool(PoolError::Empty) => (
             FailKind::PoolEmpty,
             "the pool has no identities left; nothing was written (import more with `burnline pool import`)".into(),
+        ),
+        Error::ProductRefused(why) => (
+            FailKind::PoolUnavailable,
+            format!("{why}; nothing was written"),
         ),
         Error::Pool(PoolError::Unreachable { .. } | PoolError::Lost { .. }) => (
             FailKind::PoolUnavailable,

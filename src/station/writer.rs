@@ -21,6 +21,8 @@ pub struct Flashed {
     pub digest: String,
     /// The card's physical identity, as recorded in the lease.
     pub card: String,
+    /// The card already held it, verified in the pool: nothing was written.
+    pub already: bool,
 }
 
 /// Progress: bytes done, bytes in all, and the phase.
@@ -29,7 +31,9 @@ pub type Progress<'a> = &'a (dyn Fn(u64, u64, Phase) + Sync);
 /// Burns identities onto cards.
 pub trait CardWriter: Send + Sync {
     /// Leases the next identity and writes, verifies and records it on
-    /// `target`. An error after the lease leaves the identity as the pool's
+    /// `target`; a card the pool has as verified on this very medium is
+    /// read instead, and is done (nothing written) if it holds that
+    /// identity. An error after the lease leaves the identity as the pool's
     /// rules say (quarantined).
     fn flash_card(&self, target: &Path, progress: Progress<'_>) -> Result<Flashed>;
     /// Identities left to lease.
@@ -47,6 +51,7 @@ impl CardWriter for PooledStation {
             product_key: done.product_key,
             digest: done.digest,
             card: done.card.describe(),
+            already: done.already,
         })
     }
 

@@ -189,8 +189,13 @@ pub fn a_version_1_pool_is_chained_by_its_migration(t: &Test, db: &Db<'_>) {
         .run();
     t.cmd()
         .args(["pool", "init", "--db", &db.url(), "--key-file", s(&key)])
-        .stderr_contains("schema version 1 -> 2")
+        .stderr_contains("schema version 1 -> 3")
         .run();
+    // Migration 3 records the kind: imported without a DeviceSecret.
+    assert_eq!(
+        db.rows("SELECT kind FROM identities")[0][0],
+        "product-secret"
+    );
     t.cmd()
         .args(["pool", "verify", "--db", &db.url()])
         .stdout_contains("1 identit(ies), 3 history row(s), every chain intact")

@@ -21,6 +21,9 @@
 //! that does not follow from the one before, or an identity whose state
 //! is not what its chain replays to.
 //!
+//! Each lease checks its row's chain the same way ([`check_identity`]), in
+//! its own transaction, so a state set by hand is refused before a card.
+//!
 //! A pool of schema version 1 has no chain: migration 2 chains its
 //! existing history ([`chain_existing`]), in the migration's transaction.
 //! The chain vouches for those rows as they were at migration time.
@@ -373,6 +376,31 @@ pub fn read_and_verify(db: &mut Db, url: &PoolUrl) -> Result<Report> {
             read(&mut Tx::Pg(t))
         }
     }
+}
+
+/// Checks one identity's chain, head and state, inside the caller's
+/// transaction (the lease's, with the row locked): the first break, if
+/// any. The lease refuses a row whose chain does not give its state.
+pub fn check_identity(
+    tx: &mut Tx<'_>,
+    url: &PoolUrl,
+    product_key: &str,
+    device_name: &str,
+) -> Result<Option<Break>> {
+    let rows = tx.query(
+        url,
+        &format!(
+            "SELECT {COLUMNS} FROM history WHERE product_key = $1 AND device_name = $2 ORDER BY seq"
+        ),
+        &[product_key.into(), device_name.into()],
+    )?;
+    let ids = tx.query(
+        url,
+        "SELECT product_key, device_name, state, history_head FROM identities \
+         WHERE product_key = $1 AND device_name = $2",
+        &[product_key.into(), device_name.into()],
+    )?;
+    Ok(verify(&rows, &ids).breaks.into_iter().next())
 }
 
 /// Migration 2's step in Rust: chains the history a version-1 pool has,

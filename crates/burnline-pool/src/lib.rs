@@ -7,6 +7,7 @@
 //! - [`url`]: `sqlite:PATH` (one machine) or `postgres://…` (a line);
 //! - [`schema`]: the versioned migrations `pool init` applies;
 //! - [`state`]: available → leased → written → verified, or quarantined;
+//! - [`kind`]: with a DeviceSecret (一机一密) or without (一型一密);
 //! - [`key`]: secrets encrypted at rest (AES-256-GCM) under a key file;
 //! - [`station`]: a station name held by one live process;
 //! - [`chain`]: the history's hash chain, per identity, and its check;
@@ -20,6 +21,7 @@ pub mod chain;
 pub mod db;
 pub mod error;
 pub mod key;
+pub mod kind;
 pub mod pool;
 pub mod schema;
 pub mod state;
@@ -27,6 +29,7 @@ pub mod station;
 pub mod url;
 
 pub use error::{PoolError, Result};
+pub use kind::Kind;
 pub use pool::{Lease, LeaseRequest, NewIdentity, Pool};
 pub use state::State;
 pub use url::PoolUrl;

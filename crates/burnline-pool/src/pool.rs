@@ -8,6 +8,7 @@
 use crate::db::{Db, Row, Tx, Val};
 use crate::error::{PoolError, Result};
 use crate::key::{PoolKey, SecretKind};
+use crate::kind::Kind;
 use crate::schema::{LATEST, META, MIGRATIONS};
 use crate::state::State;
 use crate::station;
@@ -117,6 +118,17 @@ pub struct LeaseRequest<'a> {
     pub card: &'a str,
     /// Only identities of this ProductKey (the recipe's), if given.
     pub product_key: Option<&'a str>,
+    /// Only identities of this kind: what the recipe's mode burns.
+    pub kind: Kind,
+}
+
+/// An identity the pool has as verified on a card.
+#[derive(Debug)]
+pub struct OnCard {
+    /// The lease that put it there (its token is spent).
+    pub lease: Lease,
+    /// The image's digest recorded when it was verified.
+    pub digest: String,
 }
 
 /// A lease this station held when it last died.
@@ -482,15 +494,47 @@ impl Pool {
         }
     }
 
-    /// Adds identities; those already there with the same secret are
-    /// counted, not added. Any row already there with another secret
-    /// refuses the whole import (nothing is added): its indexes in `rows`.
-    pub fn import(&self, rows: &[NewIdentity]) -> Result<ImportReport> {
+    /// Adds identities of `kind` (the recipe's mode); those already there
+    /// with the same secret are counted, not added. Any row already there
+    /// with another secret refuses the whole import (nothing is added):
+    /// its indexes in `rows`. A row whose secret does not fit `kind`, or a
+    /// product the pool already holds identities of the other kind of,
+    /// refuses it too ([`PoolError::State`]): one product's identities are
+    /// all of one kind.
+    pub fn import(&self, rows: &[NewIdentity], kind: Kind) -> Result<ImportReport> {
         let key = self.key()?;
+        if let Some(r) = rows
+            .iter()
+            .find(|r| Kind::with_secret(r.device_secret.is_some()) != kind)
+        {
+            return Err(PoolError::State(format!(
+                "{}/{}: is {}, but the recipe's auth.mode is {kind}; nothing was imported",
+                r.product_key,
+                r.device_name,
+                Kind::with_secret(r.device_secret.is_some())
+            )));
+        }
         self.tx(|tx, url| {
             let mut report = ImportReport::default();
             let mut conflicts = Vec::new();
             let now = now_ms();
+            let products: std::collections::BTreeSet<&str> =
+                rows.iter().map(|r| r.product_key.as_str()).collect();
+            for pk in products {
+                let other = tx.query(
+                    url,
+                    "SELECT device_name, kind FROM identities WHERE product_key = $1 AND kind <> $2 ORDER BY id LIMIT 1",
+                    &[pk.into(), kind.as_str().into()],
+                )?;
+                if let Some(o) = other.first() {
+                    return Err(PoolError::State(format!(
+                        "{pk}: the pool already holds {pk}/{} as {}, and this import is {kind} (the recipe's auth.mode): \
+                         one product's identities are all of one kind; nothing was imported",
+                        text(o, 0).unwrap_or_default(),
+                        text(o, 1).unwrap_or_default()
+                    )));
+                }
+            }
             for (i, r) in rows.iter().enumerate() {
                 let have = tx.query(
                     url,
@@ -515,13 +559,14 @@ impl Pool {
                     .transpose()?;
                 tx.exec(
                     url,
-                    "INSERT INTO identities (product_key, device_name, device_secret, state, imported_at, changed_at) \
-                     VALUES ($1, $2, $3, 'available', $4, $4)",
+                    "INSERT INTO identities (product_key, device_name, device_secret, state, imported_at, changed_at, kind) \
+                     VALUES ($1, $2, $3, 'available', $4, $4, $5)",
                     &[
                         r.product_key.as_str().into(),
                         r.device_name.as_str().into(),
                         sealed.into(),
                         now.into(),
+                        kind.as_str().into(),
                     ],
                 )?;
                 history(
@@ -608,19 +653,25 @@ impl Pool {
         })
     }
 
-    /// Identities still available (of `product_key`, if given).
-    pub fn remaining(&self, product_key: Option<&str>) -> Result<u64> {
+    /// Identities still available (of `product_key`, if given, and of
+    /// `kind`, if given).
+    pub fn remaining(&self, product_key: Option<&str>, kind: Option<Kind>) -> Result<u64> {
         let mut db = self.lock()?;
         let rows = db.query(
             &self.url,
-            "SELECT count(*) FROM identities WHERE state = 'available' AND (CAST($1 AS TEXT) IS NULL OR product_key = $1)",
-            &[product_key.into()],
+            "SELECT count(*) FROM identities WHERE state = 'available' AND (CAST($1 AS TEXT) IS NULL OR product_key = $1) \
+             AND (CAST($2 AS TEXT) IS NULL OR kind = $2)",
+            &[product_key.into(), kind.map(Kind::as_str).into()],
         )?;
         Ok(rows.first().and_then(|r| int(r, 0)).unwrap_or(0) as u64)
     }
 
-    /// Leases the next available identity to `req`'s card, for this
-    /// station. With `register`, an identity with no issued secret yet is
+    /// Leases the next available identity of `req`'s kind to `req`'s card,
+    /// for this station. The row's history chain must give its state
+    /// (`available`), checked in the lease's transaction: a row whose
+    /// state was set outside burnline is refused ([`PoolError::Damaged`],
+    /// naming it) and nothing is leased. With `register`, an identity with
+    /// no issued secret yet is
     /// registered first, inside the lease's transaction, and the secret it
     /// gets is stored (encrypted) in that same transaction; one the platform
     /// refuses is quarantined in it. [`PoolError::Empty`] when none is left.
@@ -635,17 +686,24 @@ impl Pool {
         self.tx(|tx, url| {
             let sql = if pg {
                 "SELECT id, product_key, device_name, device_secret, issued_secret FROM identities \
-                 WHERE state = 'available' AND ($1::text IS NULL OR product_key = $1) \
+                 WHERE state = 'available' AND kind = $2 AND ($1::text IS NULL OR product_key = $1) \
                  ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED"
             } else {
                 "SELECT id, product_key, device_name, device_secret, issued_secret FROM identities \
-                 WHERE state = 'available' AND ($1 IS NULL OR product_key = $1) ORDER BY id LIMIT 1"
+                 WHERE state = 'available' AND kind = $2 AND ($1 IS NULL OR product_key = $1) ORDER BY id LIMIT 1"
             };
-            let rows = tx.query(url, sql, &[req.product_key.into()])?;
+            let rows = tx.query(url, sql, &[req.product_key.into(), req.kind.as_str().into()])?;
             let row = rows.first().ok_or(PoolError::Empty)?;
             let id = int(row, 0).unwrap_or(0);
             let pk = text(row, 1).unwrap_or_default();
             let dn = text(row, 2).unwrap_or_default();
+            if let Some(b) = crate::chain::check_identity(tx, url, &pk, &dn)? {
+                return Err(PoolError::Damaged(format!(
+                    "{pk}/{dn}: not leased: the pool says it is available, but its history does not: {b}; \
+                     nothing was written (run `burnline pool verify`, and set the row right before the line goes on)"
+                ))
+                .into());
+            }
             let device_secret = text(row, 3)
                 .map(|s| key.decrypt(SecretKind::Device, &pk, &dn, &s))
                 .transpose()?;
@@ -836,6 +894,58 @@ impl Pool {
     /// (the caller knows no byte was written).
     pub fn abandon(&self, lease: &Lease, reason: &str) -> Result<()> {
         self.step(lease, &[State::Leased], State::Available, None, reason)
+    }
+
+    /// The identities the pool has as verified on the card described as
+    /// `card` (a card's identity line), oldest first.
+    pub fn verified_on(&self, card: &str) -> Result<Vec<OnCard>> {
+        let key = self.key()?;
+        let mut db = self.lock()?;
+        let rows = db.query(
+            &self.url,
+            "SELECT id, product_key, device_name, device_secret, issued_secret, digest \
+             FROM identities WHERE card = $1 AND state = 'verified' ORDER BY id",
+            &[card.into()],
+        )?;
+        rows.iter()
+            .map(|r| {
+                let pk = text(r, 1).unwrap_or_default();
+                let dn = text(r, 2).unwrap_or_default();
+                Ok(OnCard {
+                    lease: Lease {
+                        id: int(r, 0).unwrap_or(0),
+                        device_secret: text(r, 3)
+                            .map(|s| key.decrypt(SecretKind::Device, &pk, &dn, &s))
+                            .transpose()?,
+                        issued_secret: text(r, 4)
+                            .map(|s| key.decrypt(SecretKind::Issued, &pk, &dn, &s))
+                            .transpose()?,
+                        token: String::new(),
+                        product_key: pk,
+                        device_name: dn,
+                    },
+                    digest: text(r, 5).unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+
+    /// The state of (`product_key`, `device_name`) and the card of its last
+    /// lease, if the pool has it.
+    pub fn state_of(
+        &self,
+        product_key: &str,
+        device_name: &str,
+    ) -> Result<Option<(State, Option<String>)>> {
+        let mut db = self.lock()?;
+        let rows = db.query(
+            &self.url,
+            "SELECT state, card FROM identities WHERE product_key = $1 AND device_name = $2",
+            &[product_key.into(), device_name.into()],
+        )?;
+        rows.first()
+            .map(|r| Ok((state_of(r, 0)?, text(r, 1))))
+            .transpose()
     }
 
     /// The leases this station held when its last process died.

@@ -13,9 +13,14 @@
 //! `history.hash`, and each identity's chain head in
 //! `identities.history_head`. Migrating a version-1 pool chains the
 //! history it already has, in the same transaction.
+//!
+//! Version 3 records each identity's kind (`identities.kind`,
+//! `crate::kind`), from whether it was imported with a DeviceSecret, and
+//! indexes what the lease reads: the card an identity was verified on, and
+//! each identity's history chain.
 
 /// The newest schema version this binary knows.
-pub const LATEST: i64 = 2;
+pub const LATEST: i64 = 3;
 
 /// The table every version has, created before any migration.
 pub const META: &str =
@@ -141,4 +146,19 @@ ALTER TABLE history ADD COLUMN hash TEXT;
 ALTER TABLE identities ADD COLUMN history_head TEXT;
 ",
     },
+    Migration {
+        version: 3,
+        sqlite: MIGRATION_3,
+        postgres: MIGRATION_3,
+    },
 ];
+
+/// Version 3, the same on both databases.
+const MIGRATION_3: &str = r"
+ALTER TABLE identities ADD COLUMN kind TEXT NOT NULL DEFAULT 'device-secret'
+    CHECK (kind IN ('device-secret','product-secret'));
+UPDATE identities SET kind = CASE WHEN device_secret IS NULL THEN 'product-secret' ELSE 'device-secret' END;
+CREATE INDEX identities_kind ON identities (kind, state, id);
+CREATE INDEX identities_card ON identities (card);
+CREATE INDEX history_identity ON history (product_key, device_name, seq);
+";
