@@ -226,7 +226,11 @@ fn a_damaged_verified_line_in_the_middle_refuses_instead_of_reissuing() {
     let d = t.path();
     let (r, c) = product(d, "a", "a1X2bEnP82z", 3);
     let ledger = d.join("ledger.jsonl");
-    let (c1, c2, c3) = (d.join("card1.img"), d.join("card2.img"), d.join("card3.img"));
+    let (c1, c2, c3) = (
+        d.join("card1.img"),
+        d.join("card2.img"),
+        d.join("card3.img"),
+    );
     for card in [&c1, &c2] {
         flash_recipe(&t, &r, &c, &ledger, &[card]).run();
     }
@@ -334,7 +338,11 @@ fn the_same_device_name_under_two_products_is_two_identities() {
     let (ra, ca) = product(d, "a", "a1X2bEnP82z", 1);
     let (rb, cb) = product(d, "b", "b2Y3cFoQ93A", 1);
     let ledger = d.join("ledger.jsonl");
-    let (c1, c2, c3) = (d.join("card1.img"), d.join("card2.img"), d.join("card3.img"));
+    let (c1, c2, c3) = (
+        d.join("card1.img"),
+        d.join("card2.img"),
+        d.join("card3.img"),
+    );
     flash_recipe(&t, &ra, &ca, &ledger, &[&c1]).run();
     // Product B's gw-000001 is not product A's.
     flash_recipe(&t, &rb, &cb, &ledger, &[&c2]).run();

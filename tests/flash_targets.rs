@@ -209,7 +209,10 @@ fn a_missing_device_is_never_made_a_file() {
         &["out/gw-0001.img", "--target", s(&typo)],
         "a regular file under /dev",
     );
-    assert!(std::fs::read(&typo).expect("file").iter().all(|b| *b == 0x5a));
+    assert!(std::fs::read(&typo)
+        .expect("file")
+        .iter()
+        .all(|b| *b == 0x5a));
     drop(guard);
     // Outside /dev a new file is made only when named *.img.
     refused(
@@ -246,7 +249,12 @@ fn a_file_target_is_left_readable_by_its_owner_only() {
     std::fs::set_permissions(&used, std::fs::Permissions::from_mode(0o666)).expect("chmod");
     t.cmd()
         .args(["flash", "--recipe", s(&r), "--devices", s(&c)])
-        .args(["--ledger", s(&d.join("ledger.jsonl")), "--target", "used.img"])
+        .args([
+            "--ledger",
+            s(&d.join("ledger.jsonl")),
+            "--target",
+            "used.img",
+        ])
         .run();
     assert_eq!(mode(&used), 0o600, "the card holds a DeviceSecret");
 }
@@ -292,7 +300,10 @@ fn a_huge_image_is_refused_before_writing_unless_asked_for() {
         .stderr_contains(limit)
         .spawn()
         .wait_within(hurry);
-    assert_eq!(std::fs::metadata(d.join("empty.img")).expect("empty").len(), 0);
+    assert_eq!(
+        std::fs::metadata(d.join("empty.img")).expect("empty").len(),
+        0
+    );
     // A block device smaller than the image.
     let card = d.join("card");
     std::fs::write(&card, vec![0x5a; 8 << 20]).expect("card");
@@ -305,13 +316,22 @@ fn a_huge_image_is_refused_before_writing_unless_asked_for() {
         .spawn()
         .wait_within(hurry);
     drop(dev);
-    assert!(std::fs::read(&card).expect("card").iter().all(|b| *b == 0x5a));
+    assert!(std::fs::read(&card)
+        .expect("card")
+        .iter()
+        .all(|b| *b == 0x5a));
     // Asked for, a 100 GiB file target grows, and the size is said first.
     dont_care(&d.join("hundred.simg"), 100 << 18);
     refused(&t, &["hundred.simg", "--target", "hundred.img"], limit);
     let mut run = t
         .cmd()
-        .args(["flash", "hundred.simg", "--target", "hundred.img", "--large-file"])
+        .args([
+            "flash",
+            "hundred.simg",
+            "--target",
+            "hundred.img",
+            "--large-file",
+        ])
         .any_status()
         .stderr_contains("hundred.img: writing 107374182400 bytes (100.00 GiB) to it")
         .spawn();
@@ -333,10 +353,15 @@ fn flash_from_a_recipe_needs_one_ledger_named_absolutely() {
     let (r, c) = fixture(d, 2, "");
     build(&t, &r, &c, "out", &[]);
     let flash = |dir: &Path, ledger: Option<&str>, card: &str| {
-        let cmd = t
-            .cmd()
-            .current_dir(dir)
-            .args(["flash", "--recipe", s(&r), "--devices", s(&c), "--target", card]);
+        let cmd = t.cmd().current_dir(dir).args([
+            "flash",
+            "--recipe",
+            s(&r),
+            "--devices",
+            s(&c),
+            "--target",
+            card,
+        ]);
         match ledger {
             Some(l) => cmd.args(["--ledger", l]),
             None => cmd,

@@ -268,8 +268,8 @@ pub struct FlashArgs {
     #[arg(long = "target", required = true)]
     pub targets: Vec<PathBuf>,
     /// Let a file target grow past 64 GiB (an image that large is refused
-    /// for a new or empty file otherwise).
-    #[arg(long)]
+    /// for a new or empty file otherwise); not with --pool.
+    #[arg(long, conflicts_with = "pool")]
     pub large_file: bool,
     /// The bmap to use (default: IMAGE.bmap next to the image, if present).
     #[arg(long)]

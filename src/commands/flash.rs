@@ -90,7 +90,11 @@ fn named_inputs(args: &FlashArgs) -> Vec<(&'static str, &Path)> {
         ("the CA file", &args.ca_file),
         ("the pool's key file", &args.key_file),
     ];
-    inputs.extend(named.into_iter().filter_map(|(what, p)| Some((what, p.as_deref()?))));
+    inputs.extend(
+        named
+            .into_iter()
+            .filter_map(|(what, p)| Some((what, p.as_deref()?))),
+    );
     if let Some(burnline_pool::PoolUrl::Sqlite(db)) = &args.pool {
         inputs.push(("the pool's database", db));
     }

@@ -31,8 +31,10 @@ pub fn distinct(targets: &[PathBuf]) -> Result<()> {
 /// Refuses a target that is one of `inputs` (each with what it is to the
 /// run, "the image"), or a loop device backed by one.
 pub fn not_an_input(targets: &[PathBuf], inputs: &[(&str, &Path)]) -> Result<()> {
-    let inputs: Vec<(&str, &Path, Named)> =
-        inputs.iter().map(|&(what, p)| (what, p, Named::of(p))).collect();
+    let inputs: Vec<(&str, &Path, Named)> = inputs
+        .iter()
+        .map(|&(what, p)| (what, p, Named::of(p)))
+        .collect();
     for t in targets {
         let id = Named::of(t);
         let backing = id.loop_backing().map(|b| Named::of(&b));

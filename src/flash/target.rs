@@ -169,13 +169,13 @@ pub fn open_with(path: &Path, image_size: u64, large_file: bool) -> Result<Targe
         .create_new(meta.is_none())
         .mode(0o600)
         .open(path)
-    .map_err(|e| Error::Card {
-        kind: CardFailure::NotWritable,
-        message: format!(
+        .map_err(|e| Error::Card {
+            kind: CardFailure::NotWritable,
+            message: format!(
             "target {}: cannot be opened for writing (write-protected?): {e}; nothing was written",
             path.display()
         ),
-    })?;
+        })?;
     if !block {
         // It will hold a DeviceSecret: only its owner may read it.
         let mode = file.metadata().at("reading", path)?.permissions().mode();
