@@ -416,3 +416,30 @@ fn a_missing_work_dir_is_a_usage_error_naming_the_flag() {
             .run();
     }
 }
+
+#[test]
+fn a_missing_device_leases_nothing_from_the_pool() {
+    let t = Test::new();
+    let d = t.path().to_path_buf();
+    let (recipe, csv) = tiny(&d, 2);
+    let db = Db::Sqlite(d.join("pool.db"));
+    let key = make_pool(&t, &db, &recipe, &csv);
+    let typo = PathBuf::from(format!("/dev/burnline-pool-sdz-{}", std::process::id()));
+    let _guard = DevFile(typo.clone());
+    for target in [s(&typo), "card"] {
+        t.cmd()
+            .args(["flash", "--pool", &db.url(), "--recipe", s(&recipe)])
+            .args(["--station", "st1", "--key-file", s(&key), "--target", target])
+            .status(2)
+            .stderr_lines(1)
+            .stderr_contains(format!("target {target}: no such device"))
+            .run();
+    }
+    absent(&typo);
+    absent(&d.join("card"));
+    assert_eq!(
+        db.rows("SELECT state, count(*) FROM identities GROUP BY state"),
+        [["available", "2"]],
+        "nothing was leased"
+    );
+}
