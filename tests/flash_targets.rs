@@ -429,7 +429,14 @@ fn a_missing_device_leases_nothing_from_the_pool() {
     for target in [s(&typo), "card"] {
         t.cmd()
             .args(["flash", "--pool", &db.url(), "--recipe", s(&recipe)])
-            .args(["--station", "st1", "--key-file", s(&key), "--target", target])
+            .args([
+                "--station",
+                "st1",
+                "--key-file",
+                s(&key),
+                "--target",
+                target,
+            ])
             .status(2)
             .stderr_lines(1)
             .stderr_contains(format!("target {target}: no such device"))

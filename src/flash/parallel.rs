@@ -1,7 +1,8 @@
 //! Several targets written at once, one thread each: [`flash_one`] writes
-//! and verifies one target (saying first how many bytes the image has), [`join_all`] waits for the writers (a panicked
-//! writer is a failed target, never a crash of the station), and [`report`]
-//! prints one line per target and fails if any failed.
+//! and verifies one target (saying first how many bytes the image has),
+//! [`join_all`] waits for the writers (a panicked writer is a failed
+//! target, never a crash of the station), and [`report`] prints one line
+//! per target and fails if any failed.
 
 use super::source::Source;
 use super::target;

@@ -1,10 +1,11 @@
 //! Opening a card to write. A target is a block device that is there, or a
 //! regular file standing in for one, outside `/dev`: an existing file (its
 //! current size is the card's size; an empty one is sized to the image), or
-//! a new one only when its name ends in `.img` (made with `O_EXCL`). A file is grown to at
-//! most [`FILE_GROWTH_LIMIT`] unless the user asks for more, and is set to mode 0600 before a byte is
-//! written (it will hold a DeviceSecret). A path under `/dev` that is not a
-//! block device (a typo: `/dev/sdz`), a target that is mounted (itself, one
+//! a new one only when its name ends in `.img` (made with `O_EXCL`). A file
+//! is grown to at most [`FILE_GROWTH_LIMIT`] unless the user asks for more,
+//! and is set to mode 0600 before a byte is written (it will hold a
+//! DeviceSecret). A path under `/dev` that is not a block device (a typo:
+//! `/dev/sdz`), a symlink to nothing, a target that is mounted (itself, one
 //! of its partitions, or a loop device backed by it, per
 //! `/proc/self/mountinfo`) or smaller than the image is refused before
 //! anything is written.
@@ -176,14 +177,6 @@ pub fn open_with(path: &Path, image_size: u64, large_file: bool) -> Result<Targe
             path.display()
         ),
         })?;
-    if !block {
-        // It will hold a DeviceSecret: only its owner may read it.
-        let mode = file.metadata().at("reading", path)?.permissions().mode();
-        if mode & 0o077 != 0 {
-            file.set_permissions(std::fs::Permissions::from_mode(0o600))
-                .at("setting mode 0600 on", path)?;
-        }
-    }
     let capacity = if block {
         rustix::fs::seek(&file, rustix::fs::SeekFrom::End(0))
             .map_err(std::io::Error::from)
@@ -207,6 +200,14 @@ pub fn open_with(path: &Path, image_size: u64, large_file: bool) -> Result<Targe
         }
         c => c,
     };
+    if !block {
+        // It will hold a DeviceSecret: only its owner may read it.
+        let mode = file.metadata().at("reading", path)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))
+                .at("setting mode 0600 on", path)?;
+        }
+    }
     Ok(Target {
         path: path.to_path_buf(),
         file,
