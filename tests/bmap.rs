@@ -59,7 +59,7 @@ fn mismatching_bmap_is_refused() {
     let mut broken = text.clone();
     broken.replace_range(first..first + 4, "0000");
     std::fs::write(&edited, &broken).expect("write");
-    let card = d.join("card1");
+    let card = d.join("card1.img");
     t.cmd()
         .args(["flash", s(&img), "--bmap", s(&edited), "--target", s(&card)])
         .fails()
@@ -74,12 +74,14 @@ fn mismatching_bmap_is_refused() {
     f[1024 * 1024 + 512 * 3] ^= 0xff; // inside the FAT volume, a mapped block
     let other = d.join("other.img");
     std::fs::write(&other, &f).expect("write");
-    let card = d.join("card2");
+    let card = d.join("card2.img");
     t.cmd()
         .args(["flash", s(&other), "--bmap", s(&bmap_path)])
         .args(["--target", s(&card)])
         .fails()
-        .stderr_lines(1)
+        // The image's size, said before writing, and the one error.
+        .stderr_lines(2)
+        .stderr_contains("writing 8388608 bytes (8.00 MiB) to it")
         .stderr_contains("do not match the bmap's checksum")
         .stderr_contains("half-written")
         .run();

@@ -109,7 +109,7 @@ fn an_encrypted_list_builds_what_the_plain_one_builds_and_leaves_no_plaintext() 
     std::fs::write(&c, plain_csv).expect("restore csv");
 
     // A station burns straight from the encrypted list.
-    let cards: Vec<PathBuf> = (1..=2).map(|i| d.join(format!("card{i}"))).collect();
+    let cards: Vec<PathBuf> = (1..=2).map(|i| d.join(format!("card{i}.img"))).collect();
     for card in &cards {
         std::fs::File::create(card)
             .and_then(|f| f.set_len(8 << 20))
@@ -117,7 +117,8 @@ fn an_encrypted_list_builds_what_the_plain_one_builds_and_leaves_no_plaintext() 
     }
     t.cmd()
         .args(["flash", "--recipe", s(&r), "--devices", s(&enc)])
-        .args(["--ledger", "ledger.jsonl"])
+        .arg("--ledger")
+        .arg(d.join("ledger.jsonl"))
         .args(["--target", s(&cards[0]), "--target", s(&cards[1])])
         .env("BURNLINE_AGE_IDENTITY", &id)
         .run();

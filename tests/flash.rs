@@ -26,7 +26,7 @@ fn flashes_several_targets_and_refuses_small_ones() {
     let (raw, xz) = (d.join("raw"), d.join("xz"));
     build(&t, &r, &c, &raw).run();
     build(&t, &r, &c, &xz).args(["--compress", "xz"]).run();
-    let (a, b) = (d.join("a"), d.join("b"));
+    let (a, b) = (d.join("a.img"), d.join("b.img"));
     // A used card: old bytes everywhere must not survive where no bmap is given.
     std::fs::write(&b, vec![0x5a; 8 << 20]).expect("old card");
     t.cmd()
@@ -98,7 +98,7 @@ fn flash_from_recipe_keeps_a_ledger() {
     let raw = d.join("raw");
     build(&t, &r, &c, &raw).run();
     let ledger = d.join("station/ledger.jsonl");
-    let (c1, c2) = (d.join("card1"), d.join("card2"));
+    let (c1, c2) = (d.join("card1.img"), d.join("card2.img"));
     flash_recipe(&t, &r, &c, &ledger, &[&c1, &c2])
         .output_lacks("ga7XA6")
         .run();
@@ -123,18 +123,18 @@ fn flash_from_recipe_keeps_a_ledger() {
     let prev = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(last.as_bytes()));
     text.push_str(&format!("{{\"prev\":\"{prev}\",\"device_name\":\"gw-0003\",\"product_key\":\"a1X2bEnP82z\",\"target\":\"pulled\",\"state\":\"assigned\",\"time\":1}}\n{{\"device_na"));
     std::fs::write(&ledger, text).expect("ledger");
-    let c3 = d.join("card3");
+    let c3 = d.join("card3.img");
     flash_recipe(&t, &r, &c, &ledger, &[&c3]).run();
     assert_eq!(
         sha(&c3),
         sha(&raw.join("gw-0003.img")),
         "the unverified identity is issued again"
     );
-    let c4 = d.join("card4");
+    let c4 = d.join("card4.img");
     flash_recipe(&t, &r, &c, &ledger, &[&c4]).run();
     assert_eq!(sha(&c4), sha(&raw.join("gw-0004.img")));
     // No identity left: a verified one is never issued again.
-    let c5 = d.join("card5");
+    let c5 = d.join("card5.img");
     flash_recipe(&t, &r, &c, &ledger, &[&c5])
         .status(2)
         .stderr_lines(1)
@@ -226,7 +226,11 @@ fn a_damaged_verified_line_in_the_middle_refuses_instead_of_reissuing() {
     let d = t.path();
     let (r, c) = product(d, "a", "a1X2bEnP82z", 3);
     let ledger = d.join("ledger.jsonl");
-    let (c1, c2, c3) = (d.join("card1"), d.join("card2"), d.join("card3"));
+    let (c1, c2, c3) = (
+        d.join("card1.img"),
+        d.join("card2.img"),
+        d.join("card3.img"),
+    );
     for card in [&c1, &c2] {
         flash_recipe(&t, &r, &c, &ledger, &[card]).run();
     }
@@ -274,7 +278,7 @@ fn a_second_process_on_the_same_ledger_is_refused_and_burns_nothing() {
     let d = t.path();
     let (r, c) = product(d, "a", "a1X2bEnP82z", 3);
     let ledger = d.join("ledger.jsonl");
-    let (c1, c2) = (d.join("card1"), d.join("card2"));
+    let (c1, c2) = (d.join("card1.img"), d.join("card2.img"));
     std::fs::write(&c2, vec![0x5a; 8 << 20]).expect("old card");
     // The first run is held for a while right after its `assigned` record.
     let mut first = flash_recipe(&t, &r, &c, &ledger, &[&c1])
@@ -334,7 +338,11 @@ fn the_same_device_name_under_two_products_is_two_identities() {
     let (ra, ca) = product(d, "a", "a1X2bEnP82z", 1);
     let (rb, cb) = product(d, "b", "b2Y3cFoQ93A", 1);
     let ledger = d.join("ledger.jsonl");
-    let (c1, c2, c3) = (d.join("card1"), d.join("card2"), d.join("card3"));
+    let (c1, c2, c3) = (
+        d.join("card1.img"),
+        d.join("card2.img"),
+        d.join("card3.img"),
+    );
     flash_recipe(&t, &ra, &ca, &ledger, &[&c1]).run();
     // Product B's gw-000001 is not product A's.
     flash_recipe(&t, &rb, &cb, &ledger, &[&c2]).run();
@@ -391,7 +399,7 @@ fn a_crash_after_each_ledger_state_loses_no_identity_and_puts_none_on_two_cards(
         let mut next_card = 0;
         let mut new_card = || {
             next_card += 1;
-            dir.join(format!("card{next_card}"))
+            dir.join(format!("card{next_card}.img"))
         };
         let mut targets = vec![new_card(), new_card()];
         let refs: Vec<&Path> = targets.iter().map(PathBuf::as_path).collect();

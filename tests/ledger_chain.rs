@@ -23,7 +23,8 @@ fn flash(t: &Test, r: &Path, c: &Path, ledger: &str, cards: &[&str]) -> Test {
     cards.iter().fold(
         t.cmd()
             .args(["flash", "--recipe", s(r), "--devices", s(c)])
-            .args(["--ledger", ledger]),
+            .arg("--ledger")
+            .arg(t.path().join(ledger)),
         |cmd, card| cmd.args(["--target", card]),
     )
 }

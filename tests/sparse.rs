@@ -235,7 +235,7 @@ fn station_base_plus_sparse_delta_gives_each_devices_image() {
         let all: u32 = list.iter().map(|c| c.1).sum();
         assert_eq!(all, 2048, "the delta covers the whole 8 MiB disk");
         assert!(own > 0 && own < 16, "{name}: only its own blocks: {list:?}");
-        let card = t.path().join(format!("card-{name}"));
+        let card = t.path().join(format!("card-{name}.img"));
         flash = flash.arg(&delta);
         cards.push((card, want));
     }
@@ -262,7 +262,7 @@ fn flash_writes_img2simg_output_and_burnlines_own() {
     for bs in ["4096", "1024"] {
         let out = t.path().join(format!("img2simg-{bs}.simg"));
         t.tool("img2simg").args([s(&image), s(&out), bs]).run();
-        let card = t.path().join(format!("card-{bs}"));
+        let card = t.path().join(format!("card-{bs}.img"));
         t.cmd()
             .args(["flash", s(&out), "--target", s(&card)])
             .stderr_contains("written and verified")
@@ -271,7 +271,7 @@ fn flash_writes_img2simg_output_and_burnlines_own() {
     }
     // burnline's own, one image for two targets; the second card held
     // other bytes, which the DONT_CARE holes leave.
-    let (c1, c2) = (t.path().join("c1"), t.path().join("c2"));
+    let (c1, c2) = (t.path().join("c1.img"), t.path().join("c2.img"));
     std::fs::write(&c2, vec![0u8; 8 << 20]).expect("card");
     t.cmd()
         .args(["flash", s(&sp.join("gw-0001.simg"))])
@@ -290,7 +290,7 @@ fn refused(t: &Test, good: &[u8], what: &str, edit: impl Fn(&mut Vec<u8>), rule:
     edit(&mut bytes);
     let file = format!("{what}.simg");
     std::fs::write(t.path().join(&file), &bytes).expect("write");
-    let card = format!("card-{what}");
+    let card = format!("card-{what}.img");
     t.cmd()
         .args(["flash", &file, "--target", &card])
         .status(2)
@@ -428,11 +428,11 @@ fn bad_sparse_files_are_refused_before_anything_is_written() {
     std::fs::write(t.path().join("big.delta.simg"), &delta).expect("write");
     t.cmd()
         .args(["flash", s(&st.join("base.simg")), "big.delta.simg"])
-        .args(["--target", "card-big"])
+        .args(["--target", "card-big.img"])
         .status(2)
         .stderr_lines(1)
         .stderr_contains("big.delta.simg: made for a 8392704-byte image, the base has 8388608")
-        .absent("card-big")
+        .absent("card-big.img")
         .run();
 }
 

@@ -48,7 +48,7 @@ fn one_device_station(t: &Test) -> (PathBuf, Vec<u8>) {
 fn flash_delta(t: &Test, st: &Path, name: &str, delta: &[u8]) -> (Test, PathBuf) {
     let bad = t.path().join(format!("{name}.delta"));
     std::fs::write(&bad, delta).expect("write");
-    let card = t.path().join(format!("card-{name}"));
+    let card = t.path().join(format!("card-{name}.img"));
     (flash(t, &st.join("base.img"), &bad, &card), card)
 }
 
@@ -72,7 +72,7 @@ fn base_plus_delta_equals_full_image_for_every_device() {
             &std::fs::metadata(&delta).expect("delta").permissions(),
         );
         assert_eq!(mode & 0o777, 0o600, "a delta holds secrets");
-        let card = t.path().join(format!("card-{name}"));
+        let card = t.path().join(format!("card-{name}.img"));
         flash(&t, &st.join("base.img"), &delta, &card).run();
         assert_eq!(
             sha(&card),
@@ -123,7 +123,7 @@ fn deltas_without_image_sha256_still_apply() {
     let manifest = std::fs::read_to_string(st.join("manifest.json")).expect("manifest");
     assert!(!manifest.contains("image_sha256"));
     for name in names(2) {
-        let card = t.path().join(format!("card-{name}"));
+        let card = t.path().join(format!("card-{name}.img"));
         let delta = st.join(format!("{name}.delta"));
         flash(&t, &st.join("base.img"), &delta, &card).run();
         assert_eq!(sha(&card), sha(&full.join(&name)), "{name}");
@@ -175,7 +175,7 @@ fn blake3_deltas_record_the_b3sum_of_the_full_image_and_flash() {
         let e = &manifest["devices"][i];
         assert_eq!(e["image_blake3"], want.as_str(), "{e}");
         assert!(e.get("image_sha256").is_none(), "{e}");
-        let card = t.path().join(format!("card-{name}"));
+        let card = t.path().join(format!("card-{name}.img"));
         flash(&t, &st.join("base.img"), &delta, &card)
             .stderr_contains(format!("blake3 {want}"))
             .run();
@@ -195,7 +195,7 @@ fn blake3_flash_fails_on_a_changed_base_byte_or_result_hash() {
     base[5 << 20] ^= 1;
     let bad_base = t.path().join("bad-base.img");
     std::fs::write(&bad_base, &base).expect("write");
-    let card_a = t.path().join("card-a");
+    let card_a = t.path().join("card-a.img");
     flash(&t, &bad_base, &delta, &card_a)
         .status(2)
         .stderr_contains("is not the base this delta was made for")
@@ -208,7 +208,7 @@ fn blake3_flash_fails_on_a_changed_base_byte_or_result_hash() {
     let bad_delta = t.path().join("bad-result.delta");
     std::fs::write(&bad_delta, reseal(bytes)).expect("write");
     let base_img = st.join("base.img");
-    let card_b = t.path().join("card-b");
+    let card_b = t.path().join("card-b.img");
     flash(&t, &base_img, &bad_delta, &card_b)
         .status(2)
         .stderr_contains("(blake3 differs)")
@@ -217,13 +217,13 @@ fn blake3_flash_fails_on_a_changed_base_byte_or_result_hash() {
         .run();
     // With --no-bmap every byte is streamed and hashed on the way, and the
     // same damage is found at the end, before the partition table.
-    flash(&t, &bad_base, &delta, &t.path().join("card-c"))
+    flash(&t, &bad_base, &delta, &t.path().join("card-c.img"))
         .arg("--no-bmap")
         .fails()
         .stderr_contains("is not the base this delta was made for")
         .stderr_contains("half-written")
         .run();
-    flash(&t, &base_img, &bad_delta, &t.path().join("card-d"))
+    flash(&t, &base_img, &bad_delta, &t.path().join("card-d.img"))
         .arg("--no-bmap")
         .fails()
         .stderr_contains("does not have the blake3 the delta records")
@@ -240,7 +240,7 @@ fn a_base_changed_after_the_check_is_found_before_the_table_is_written() {
     // of it changes.
     let base = t.path().join("base-copy.img");
     std::fs::write(&base, std::fs::read(st.join("base.img")).expect("base")).expect("copy");
-    let card = t.path().join("card");
+    let card = t.path().join("card.img");
     let run = flash(&t, &base, &st.join("gw-0001.img.delta"), &card)
         .env("FAILPOINTS", "flash-before-ranges=sleep(1500)")
         .fails()
@@ -288,7 +288,7 @@ fn blake3_without_image_hash_records_zeros_and_still_flashes() {
     let bytes = std::fs::read(&delta).expect("delta");
     assert_eq!(&bytes[48..80], &[0; 32], "not recorded");
     assert_eq!(&bytes[84..88], &[1, 0, 0, 0]);
-    let card = t.path().join("card");
+    let card = t.path().join("card.img");
     flash(&t, &st.join("base.img"), &delta, &card).run();
     assert_eq!(sha(&card), sha(&full.join("gw-0001.img")));
 }

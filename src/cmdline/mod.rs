@@ -263,9 +263,14 @@ pub struct FlashArgs {
     /// base image followed by deltas (`.img.delta` or `.delta.simg`, one
     /// per target, in order).
     pub images: Vec<PathBuf>,
-    /// A card to write (block device or regular file); repeat for several.
+    /// A card to write: a block device, or a regular file outside /dev (a
+    /// new one only for a name ending in .img); repeat for several.
     #[arg(long = "target", required = true)]
     pub targets: Vec<PathBuf>,
+    /// Let a file target grow past 64 GiB (an image that large is refused
+    /// for a new or empty file otherwise); not with --pool.
+    #[arg(long, conflicts_with = "pool")]
+    pub large_file: bool,
     /// The bmap to use (default: IMAGE.bmap next to the image, if present).
     #[arg(long)]
     pub bmap: Option<PathBuf>,
@@ -282,7 +287,8 @@ pub struct FlashArgs {
     /// The identity that decrypts an encrypted --devices.
     #[command(flatten)]
     pub identity: IdentityArg,
-    /// The station ledger, with --recipe (default: ./burnline-ledger.jsonl).
+    /// The station ledger, with --recipe and --devices: required, an
+    /// absolute path (the same file whatever the working directory).
     #[arg(long)]
     pub ledger: Option<PathBuf>,
     /// With --recipe and `register: host`: a PEM file of CA certificates

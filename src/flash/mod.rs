@@ -1,5 +1,6 @@
 //! Writing images to cards: what to write ([`source`]; a sparse station
 //! delta read as patches, [`sparse_delta`]), where ([`target`]),
+//! never over one of the run's own files or twice ([`overlap`]),
 //! how ([`write`]: holes skipped where a bmap allows, the partition-table
 //! regions last, everything read back), what goes where ([`plan`]), several
 //! targets at once ([`parallel`]), and the programmer station that flashes
@@ -10,6 +11,7 @@
 pub mod card_identity;
 pub mod ledger;
 pub mod on_card;
+pub mod overlap;
 pub mod parallel;
 pub mod plan;
 pub mod pooled;

@@ -1,7 +1,8 @@
 //! Several targets written at once, one thread each: [`flash_one`] writes
-//! and verifies one target, [`join_all`] waits for the writers (a panicked
-//! writer is a failed target, never a crash of the station), and [`report`]
-//! prints one line per target and fails if any failed.
+//! and verifies one target (saying first how many bytes the image has),
+//! [`join_all`] waits for the writers (a panicked writer is a failed
+//! target, never a crash of the station), and [`report`] prints one line
+//! per target and fails if any failed.
 
 use super::source::Source;
 use super::target;
@@ -18,15 +19,24 @@ pub struct Outcome {
     pub result: Result<(Sum, u64)>,
 }
 
-/// Writes and verifies one target; the image's digest is of the kind
+/// Writes and verifies one target (`large_file`: a file target may grow
+/// past [`target::FILE_GROWTH_LIMIT`]); the image's digest is of the kind
 /// `exp` expects (SHA-256 when it expects none).
 pub fn flash_one(
     src: &Source,
     exp: &Expect,
     path: &Path,
+    large_file: bool,
     on_written: impl FnOnce(&Sum) -> Result<()>,
 ) -> Result<(Sum, u64)> {
-    let t = target::open(path, src.size)?;
+    let t = target::open_with(path, src.size, large_file)?;
+    // Said before the first byte: a huge image is seen, not just waited for.
+    eprintln!(
+        "burnline: {}: writing {} bytes ({}) to it",
+        path.display(),
+        src.size,
+        indicatif::HumanBytes(src.size)
+    );
     let w = write::write(src, exp, &t)?;
     let digest = Sum::new(exp.image_kind(), &w.image_digest);
     on_written(&digest)?;
@@ -35,11 +45,16 @@ pub fn flash_one(
 }
 
 /// Runs the jobs in parallel, one thread each.
-pub fn run_all(jobs: Vec<(&Source, &Expect, &Path)>) -> Vec<Outcome> {
+pub fn run_all(jobs: Vec<(&Source, &Expect, &Path)>, large_file: bool) -> Vec<Outcome> {
     std::thread::scope(|s| {
         let handles: Vec<_> = jobs
             .into_iter()
-            .map(|(src, exp, t)| (t, s.spawn(move || flash_one(src, exp, t, |_| Ok(())))))
+            .map(|(src, exp, t)| {
+                (
+                    t,
+                    s.spawn(move || flash_one(src, exp, t, large_file, |_| Ok(()))),
+                )
+            })
             .collect();
         join_all(handles)
     })

@@ -2,9 +2,9 @@
 //! (one for all targets, or one per target), or a base image plus one delta
 //! per target (`.img.delta`, or `.delta.simg` in the Android sparse
 //! format), every delta decoded and checked against the base first (a
-//! BLAKE3 delta's result through the base's tree, hashed once); and
-//! the same target is never given twice, under any two names (compared by
-//! device and inode, and device nodes by the device they stand for).
+//! BLAKE3 delta's result through the base's tree, hashed once). That the
+//! targets overlap neither each other nor these files is
+//! [`super::overlap`]'s.
 
 use super::source::Source;
 use super::sparse_delta;
@@ -14,11 +14,9 @@ use crate::error::{Error, IoContext, Result};
 use crate::io::hash::DigestKind;
 use crate::io::patch::Patch;
 use crate::io::tree_digest::BaseTree;
-use std::ffi::OsString;
 use std::fs::File;
 use std::io::Read;
 use std::os::unix::fs::FileExt;
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 /// What `flash` was asked to write, and where.
@@ -31,59 +29,6 @@ pub struct FlashRequest<'a> {
     pub bmap: Option<&'a Path>,
     /// Write every block, bmap or not.
     pub no_bmap: bool,
-}
-
-/// Refuses the same target twice, however it is named.
-pub fn distinct(targets: &[PathBuf]) -> Result<()> {
-    let mut seen = Vec::new();
-    for t in targets {
-        let id = TargetId::of(t);
-        if seen.contains(&id) {
-            return Err(Error::Usage(format!(
-                "target {} is given twice",
-                t.display()
-            )));
-        }
-        seen.push(id);
-    }
-    Ok(())
-}
-
-/// What a target is, whatever path names it (`card.img`, `./card.img`, a
-/// hard link or a symlink to it, another device node).
-#[derive(PartialEq, Eq)]
-enum TargetId {
-    /// A block or character device: its device number (`st_rdev`).
-    Device(u64),
-    /// Any other file that is there: `(st_dev, st_ino)`.
-    File(u64, u64),
-    /// A file yet to be made: its directory's `(st_dev, st_ino)` and its
-    /// name.
-    New(u64, u64, OsString),
-    /// A path none of the above can be told for (its directory is not
-    /// there either), as given; writing to it will fail.
-    Path(PathBuf),
-}
-
-impl TargetId {
-    fn of(t: &Path) -> Self {
-        if let Ok(m) = std::fs::metadata(t) {
-            let kind = m.file_type();
-            return if kind.is_block_device() || kind.is_char_device() {
-                TargetId::Device(m.rdev())
-            } else {
-                TargetId::File(m.dev(), m.ino())
-            };
-        }
-        let dir = match t.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        match (std::fs::metadata(dir), t.file_name()) {
-            (Ok(d), Some(name)) => TargetId::New(d.dev(), d.ino(), name.to_owned()),
-            _ => TargetId::Path(t.to_path_buf()),
-        }
-    }
 }
 
 /// A raw base, hashed once for all its BLAKE3 deltas: its tree (so each

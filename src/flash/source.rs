@@ -91,7 +91,8 @@ pub fn sparse_layout(path: &Path) -> Result<Layout> {
     Ok(layout)
 }
 
-fn bmap_candidates(path: &Path) -> Vec<PathBuf> {
+/// Where the bmap of the image `path` is looked for, in order.
+pub fn bmap_candidates(path: &Path) -> Vec<PathBuf> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

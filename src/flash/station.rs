@@ -24,13 +24,15 @@ use crate::io::hash::{hash_patched, DigestKind};
 use crate::registration::host::HostRegistrar;
 use std::path::{Path, PathBuf};
 
-/// Flashes one fresh identity onto each target.
+/// Flashes one fresh identity onto each target (`large_file`: a file
+/// target may grow past [`super::target::FILE_GROWTH_LIMIT`]).
 pub fn run(
     recipe_path: &Path,
     devices: &DeviceList,
     targets: &[PathBuf],
     ledger_path: &Path,
     ca_file: Option<&Path>,
+    large_file: bool,
 ) -> Result<()> {
     let (recipe, layout, _) = check_all(recipe_path, devices)?;
     for w in recipe.warning_lines() {
@@ -120,7 +122,7 @@ pub fn run(
                 (
                     t,
                     s.spawn(move || {
-                        let r = flash_one(src, exp, t, |sha| {
+                        let r = flash_one(src, exp, t, large_file, |sha| {
                             ledger.append(record(
                                 row,
                                 t,

@@ -1,12 +1,19 @@
-//! Opening a card to write: a block device, or a regular file standing in
-//! for one (its current size is the card's size; a missing or empty file is
-//! sized to the image). A target that is mounted (itself, one of its
-//! partitions, or a loop device backed by it, per `/proc/self/mountinfo`) or
-//! smaller than the image is refused before anything is written.
+//! Opening a card to write. A target is a block device that is there, or a
+//! regular file standing in for one, outside `/dev`: an existing file (its
+//! current size is the card's size; an empty one is sized to the image), or
+//! a new one only when its name ends in `.img` (made with `O_EXCL`). A file
+//! is grown to at most [`FILE_GROWTH_LIMIT`] unless the user asks for more,
+//! and is set to mode 0600 before a byte is written (it will hold a
+//! DeviceSecret). A path under `/dev` that is not a block device (a typo:
+//! `/dev/sdz`), a symlink to nothing, a target that is mounted (itself, one
+//! of its partitions, or a loop device backed by it, per
+//! `/proc/self/mountinfo`) or smaller than the image is refused before
+//! anything is written.
 
 use crate::error::{CardFailure, Error, IoContext, Result};
-use std::fs::{File, OpenOptions};
-use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
+use indicatif::HumanBytes;
+use std::fs::{File, Metadata, OpenOptions};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// An open card.
@@ -68,43 +75,107 @@ fn in_use(path: &Path, block_rdev: Option<u64>) -> Option<String> {
     None
 }
 
-/// Opens `path` for an image of `image_size` bytes, refusing a mounted or too
-/// small target.
-pub fn open(path: &Path, image_size: u64) -> Result<Target> {
-    let refuse = |why: String| {
-        Error::Usage(format!(
-            "target {}: {why}; nothing was written",
-            path.display()
-        ))
-    };
+/// How large a file target may be grown without `--large-file`: 64 GiB,
+/// more than any card on the line.
+pub const FILE_GROWTH_LIMIT: u64 = 64 << 30;
+
+/// The name a new file target must end in.
+pub const NEW_FILE_SUFFIX: &str = ".img";
+
+/// Whether `path` (there, or about to be made) lies under `/dev`, whatever
+/// symlinks or `..` lead there.
+fn under_dev(path: &Path) -> bool {
+    let real = std::fs::canonicalize(path).ok().or_else(|| {
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        Some(std::fs::canonicalize(dir).ok()?.join(path.file_name()?))
+    });
+    real.is_some_and(|r| r.starts_with("/dev"))
+}
+
+fn refusal(path: &Path, why: impl std::fmt::Display) -> Error {
+    Error::Usage(format!(
+        "target {}: {why}; nothing was written",
+        path.display()
+    ))
+}
+
+/// Checks that `path` may be a target at all (a block device; a regular
+/// file outside `/dev`; a new file named `*.img` outside `/dev`), before
+/// anything is leased, recorded or written; returns what is there now.
+pub fn check(path: &Path) -> Result<Option<Metadata>> {
     let meta = match std::fs::metadata(path) {
         Ok(m) => Some(m),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(e).at("reading", path),
     };
+    let dev = under_dev(path);
+    let why = match &meta {
+        Some(m) if m.file_type().is_block_device() => return Ok(meta),
+        Some(m) if dev && m.is_file() => {
+            "a regular file under /dev (a target under /dev must be a block device)".into()
+        }
+        Some(m) if !m.is_file() => "not a block device or regular file".into(),
+        Some(_) => return Ok(meta),
+        None if std::fs::symlink_metadata(path).is_ok() => "a symlink to nothing".into(),
+        None if dev => {
+            "no such device (a target under /dev must be a block device that is there: is the name right, is the card in?)".into()
+        }
+        None if !path.to_string_lossy().ends_with(NEW_FILE_SUFFIX) => format!(
+            "no such device or file (a new file target is made only for a name ending in {NEW_FILE_SUFFIX})"
+        ),
+        None => return Ok(None),
+    };
+    Err(refusal(path, why))
+}
+
+/// Opens `path` for an image of `image_size` bytes, a file grown to at
+/// most [`FILE_GROWTH_LIMIT`].
+pub fn open(path: &Path, image_size: u64) -> Result<Target> {
+    open_with(path, image_size, false)
+}
+
+/// Opens `path` for an image of `image_size` bytes (`large_file`: a file
+/// may grow past [`FILE_GROWTH_LIMIT`]), refusing anything that is not a
+/// target by the rules above.
+pub fn open_with(path: &Path, image_size: u64, large_file: bool) -> Result<Target> {
+    let meta = check(path)?;
     let block = meta
         .as_ref()
         .is_some_and(|m| m.file_type().is_block_device());
+    // A new or empty file is grown to the image's size.
+    let grows = meta.as_ref().is_none_or(|m| m.is_file() && m.len() == 0);
+    if grows && image_size > FILE_GROWTH_LIMIT && !large_file {
+        return Err(refusal(
+            path,
+            format!(
+                "a file target is grown to at most {} without --large-file, the image has {image_size} bytes ({})",
+                HumanBytes(FILE_GROWTH_LIMIT),
+                HumanBytes(image_size)
+            ),
+        ));
+    }
     if let Some(m) = &meta {
-        if !block && !m.is_file() {
-            return Err(refuse("not a block device or regular file".into()));
-        }
         if let Some(why) = in_use(path, block.then(|| m.rdev())) {
-            return Err(refuse(format!("in use: {why}")));
+            return Err(refusal(path, format!("in use: {why}")));
         }
     }
+    // A new file is made, never an existing one (or a symlink planted
+    // since) taken over.
     let file = OpenOptions::new()
         .read(true)
         .write(true)
-        .create(!block)
+        .create_new(meta.is_none())
         .mode(0o600)
         .open(path)
         .map_err(|e| Error::Card {
             kind: CardFailure::NotWritable,
             message: format!(
-                "target {}: cannot be opened for writing (write-protected?): {e}; nothing was written",
-                path.display()
-            ),
+            "target {}: cannot be opened for writing (write-protected?): {e}; nothing was written",
+            path.display()
+        ),
         })?;
     let capacity = if block {
         rustix::fs::seek(&file, rustix::fs::SeekFrom::End(0))
@@ -129,6 +200,14 @@ pub fn open(path: &Path, image_size: u64) -> Result<Target> {
         }
         c => c,
     };
+    if !block {
+        // It will hold a DeviceSecret: only its owner may read it.
+        let mode = file.metadata().at("reading", path)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))
+                .at("setting mode 0600 on", path)?;
+        }
+    }
     Ok(Target {
         path: path.to_path_buf(),
         file,
