@@ -58,7 +58,8 @@ fn a_form_or_script_of_another_site_or_a_rebound_name_cannot_write_a_held_card()
     let rebound = format!("evil.example:{port}");
     let (here, there) = (addr.as_str(), rebound.as_str());
     let evil_origin = format!("Origin: http://{rebound}\r\n");
-    let cases: Vec<(&str, String, &str, u16, &str)> = vec![
+    let cases: Vec<(&str, String, &str, u16, &str)> =
+        vec![
         // <form method=post action=http://127.0.0.1:PORT/api/slots/1/retry>
         (
             here,
@@ -172,7 +173,12 @@ fn the_token_rides_in_a_query_only_to_the_event_stream_and_only_from_a_private_f
     let t = Test::new().file("token", format!("{TOKEN}\n"));
     let token = t.path().join("token");
     chmod(&token, 0o644);
-    let st = station(&t, &["/dev/burnline-guard-no-card"], 1, "token_file: token\n");
+    let st = station(
+        &t,
+        &["/dev/burnline-guard-no-card"],
+        1,
+        "token_file: token\n",
+    );
     for mode in [0o644, 0o640] {
         chmod(&token, mode);
         st.t.cmd()
@@ -274,7 +280,10 @@ fn a_flood_of_half_open_connections_neither_empties_a_done_slot_nor_holds_the_pa
         std::thread::sleep(Duration::from_millis(200));
     }
     assert_eq!(get_json(&addr, "/api/pool")["remaining"], 1);
-    assert!(std::fs::read(&c).expect("card") == written, "the done card was rewritten");
+    assert!(
+        std::fs::read(&c).expect("card") == written,
+        "the done card was rewritten"
+    );
     // More connections than the cap were made (the rest waited in the
     // listen queue until it was full), and the service never came near
     // its limit.
@@ -293,7 +302,9 @@ fn a_flood_of_half_open_connections_neither_empties_a_done_slot_nor_holds_the_pa
     let got = idle.read(&mut b);
     let waited = started.elapsed();
     assert!(
-        matches!(got, Ok(0)) && waited >= Duration::from_secs(9) && waited < Duration::from_secs(15),
+        matches!(got, Ok(0))
+            && waited >= Duration::from_secs(9)
+            && waited < Duration::from_secs(15),
         "an idle connection: {got:?} after {waited:?}"
     );
     run.interrupt();
@@ -304,7 +315,12 @@ fn a_flood_of_half_open_connections_neither_empties_a_done_slot_nor_holds_the_pa
         out.stderr
     );
     assert!(!out.stderr.contains("gw-0002"), "{}", out.stderr);
-    assert_eq!(out.stderr.matches("card inserted").count(), 1, "{}", out.stderr);
+    assert_eq!(
+        out.stderr.matches("card inserted").count(),
+        1,
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -346,7 +362,8 @@ fn a_slot_that_cannot_be_looked_at_for_a_while_keeps_its_done_card() {
     run.interrupt();
     let out = run.wait_within(Duration::from_secs(30));
     assert!(
-        out.stderr.contains("slot 1: the slot cannot be looked at: looking at"),
+        out.stderr
+            .contains("slot 1: the slot cannot be looked at: looking at"),
         "{}",
         out.stderr
     );
@@ -393,7 +410,12 @@ fn links_planted_in_a_shared_label_directory_are_never_followed() {
     assert_eq!(done["device_name"], "gw-0001", "{done}");
     run.interrupt();
     let out = run.wait_within(Duration::from_secs(30));
-    assert!(out.stderr.contains(&format!("label {}", s(&spool.join(format!("{stem}.png"))))), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains(&format!("label {}", s(&spool.join(format!("{stem}.png"))))),
+        "{}",
+        out.stderr
+    );
     for (i, v) in victims.iter().enumerate() {
         assert!(
             std::fs::read(v).expect("victim") == format!("root only {i}\n").as_bytes(),

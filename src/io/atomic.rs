@@ -65,8 +65,8 @@ pub fn write_file(final_path: &Path, bytes: &[u8]) -> Result<()> {
         .at("writing", &tmp)
         .and_then(|()| f.sync_all().at("syncing", &tmp));
     drop(f);
-    let placed =
-        written.and_then(|()| std::fs::rename(&tmp, final_path).at("renaming into place", final_path));
+    let placed = written
+        .and_then(|()| std::fs::rename(&tmp, final_path).at("renaming into place", final_path));
     if let Err(e) = placed {
         let _ = std::fs::remove_file(&tmp);
         return Err(e);
@@ -107,7 +107,10 @@ mod tests {
         let b = temp_path(Path::new("/o/gw.img")).expect("name");
         assert_ne!(a, b);
         let name = a.file_name().expect("name").to_string_lossy().into_owned();
-        assert!(name.starts_with(".gw.img.") && name.ends_with(TEMP_SUFFIX), "{name}");
+        assert!(
+            name.starts_with(".gw.img.") && name.ends_with(TEMP_SUFFIX),
+            "{name}"
+        );
         assert_eq!(name.len(), ".gw.img.".len() + 16 + TEMP_SUFFIX.len());
     }
 
@@ -126,7 +129,10 @@ mod tests {
         assert!(create_temp(&victim).is_err());
         assert_eq!(std::fs::read(&victim).expect("victim"), b"root only");
         let f = create_temp(&dir.path().join("fresh")).expect("new");
-        assert_eq!(f.metadata().expect("meta").permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            f.metadata().expect("meta").permissions().mode() & 0o777,
+            0o600
+        );
     }
 
     #[test]

@@ -71,7 +71,10 @@ async fn no_framing(req: Request, next: Next) -> Response {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     r
 }
 
@@ -145,7 +148,8 @@ async fn auth(State(s): State<Arc<Service>>, req: Request, next: Next) -> Respon
         if !mime.trim().eq_ignore_ascii_case("application/json") {
             return refuse(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "the API takes JSON only (Content-Type: application/json); a form is refused".into(),
+                "the API takes JSON only (Content-Type: application/json); a form is refused"
+                    .into(),
             );
         }
     }
@@ -153,7 +157,10 @@ async fn auth(State(s): State<Arc<Service>>, req: Request, next: Next) -> Respon
     if let Some(want) = &config.token {
         let ok = given_token(&req).is_some_and(|t| same(t.as_bytes(), want.expose().as_bytes()));
         if !ok {
-            return refuse(StatusCode::UNAUTHORIZED, "this station needs its token".into());
+            return refuse(
+                StatusCode::UNAUTHORIZED,
+                "this station needs its token".into(),
+            );
         }
         return next.run(req).await;
     }

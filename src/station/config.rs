@@ -420,7 +420,9 @@ mod tests {
             let e: Vec<String> = problems.iter().map(ToString::to_string).collect();
             let e = e.join("\n");
             assert!(
-                e.contains(&format!(":6:13: token_file: mode {mode:04o} lets its group or others read the token")),
+                e.contains(&format!(
+                    ":6:13: token_file: mode {mode:04o} lets its group or others read the token"
+                )),
                 "{e}"
             );
             assert!(!e.contains("0123456789abcdef"), "{e}");
