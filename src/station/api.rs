@@ -55,10 +55,12 @@ pub fn router(service: Arc<Service>) -> Router {
         .with_state(service)
 }
 
-/// What every answer carries: no framing by any page (clickjacking), its
-/// own files only, no MIME sniffing, no referrer.
+/// The Content-Security-Policy of every answer: the page's own files only,
+/// framed by no page.
 const CSP: &str = "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'";
 
+/// What every answer carries: no framing by any page (clickjacking), the
+/// CSP, no MIME sniffing, no referrer.
 async fn no_framing(req: Request, next: Next) -> Response {
     let mut r = next.run(req).await;
     let h = r.headers_mut();
@@ -85,9 +87,9 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 
 /// The token the request carries: the `Authorization` header, or (on the
 /// event stream only) the `token` query parameter.
-fn given_token(req: &Request) -> Option<String> {
+fn given_token(req: &Request) -> Option<&str> {
     if let Some(v) = req.headers().get(header::AUTHORIZATION) {
-        return v.to_str().ok()?.strip_prefix("Bearer ").map(str::to_owned);
+        return v.to_str().ok()?.strip_prefix("Bearer ");
     }
     if req.uri().path() != "/api/events" {
         return None;
@@ -96,7 +98,6 @@ fn given_token(req: &Request) -> Option<String> {
         .query()?
         .split('&')
         .find_map(|kv| kv.strip_prefix("token="))
-        .map(str::to_owned)
 }
 
 /// Whether `host` (a `Host` header) names this station by a loopback
@@ -244,5 +245,39 @@ async fn retry(State(s): State<Arc<Service>>, Path(id): Path<String>) -> Respons
             Json(json!({"error": "the retry stopped on an internal error"})),
         )
             .into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_names_on_the_listen_port_are_hosts_of_the_station() {
+        let listen: SocketAddr = "127.0.0.1:8080".parse().expect("addr");
+        for ok in [
+            "127.0.0.1:8080",
+            "localhost:8080",
+            "LOCALHOST:8080",
+            "[::1]:8080",
+            "127.0.0.2:8080",
+        ] {
+            assert!(host_allowed(ok, listen), "{ok}");
+        }
+        for bad in [
+            "evil.example:8080",
+            "127.0.0.1:8081",
+            "127.0.0.1",
+            "localhost",
+            "",
+            "[::1]",
+            "10.0.0.1:8080",
+        ] {
+            assert!(!host_allowed(bad, listen), "{bad}");
+        }
+        let on_80: SocketAddr = "127.0.0.1:80".parse().expect("addr");
+        assert!(host_allowed("localhost", on_80) && host_allowed("[::1]", on_80));
+        let lan: SocketAddr = "10.0.0.1:8080".parse().expect("addr");
+        assert!(host_allowed("10.0.0.1:8080", lan));
     }
 }
