@@ -185,6 +185,11 @@ fn a_card_in_its_slot_at_start_is_held_until_retry_and_a_done_card_is_not_retrie
 #[test]
 fn the_api_needs_the_token_when_one_is_set() {
     let t = Test::new().file("token", "0123456789abcdef0123\n");
+    std::fs::set_permissions(
+        t.path().join("token"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .expect("chmod 600");
     let st = station(&t, &["/dev/loop215"], 1, "token_file: token\n");
     let run = st.serve(0);
     let addr = st.addr.clone();

@@ -8,13 +8,13 @@ pub mod fat_boot_sector;
 pub mod fat_writer;
 
 use crate::error::{IoContext, Result};
+use crate::io::atomic;
 use crate::io::extents::{copy_extents, data_extents};
 use crate::io::window::Window;
 use crate::io::write_back::WriteBack;
 use crate::layout::Layout;
 use crate::recipe::{Content, Recipe};
-use std::fs::{File, OpenOptions};
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 /// Where a FAT volume's serial sits, so each device can get its own.
@@ -48,22 +48,15 @@ impl Drop for Base {
     }
 }
 
-/// The base image's path in `dir` for this process.
-pub fn base_path(dir: &Path) -> PathBuf {
-    dir.join(format!(".burnline-base-{}.img", std::process::id()))
+/// A fresh base image path in `dir`, unpredictable (see [`atomic`]).
+fn base_path(dir: &Path) -> Result<PathBuf> {
+    Ok(dir.join(format!(".burnline-base-{}.img", atomic::random_hex()?)))
 }
 
 /// Builds the base image for `recipe` in `dir`.
 pub fn build(recipe: &Recipe, layout: &Layout, dir: &Path) -> Result<Base> {
-    let path = base_path(dir);
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&path)
-        .at("creating the base image", &path)?;
+    let path = base_path(dir)?;
+    let file = atomic::create_temp(&path)?;
     file.set_len(layout.disk_size)
         .at("sizing the base image", &path)?;
     let mut base = Base {

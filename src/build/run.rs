@@ -320,7 +320,9 @@ fn jobs(asked: Option<usize>) -> usize {
 
 /// Whether FICLONE from the base works in the output directory.
 fn probe_reflink(base: &File, out: &Path) -> bool {
-    let probe = out.join(format!(".burnline-probe{}", atomic::TEMP_SUFFIX));
+    let Ok(probe) = atomic::temp_path(&out.join("burnline-probe")) else {
+        return false;
+    };
     let works = atomic::create_temp(&probe)
         .map(|f| reflink_works(base, &f))
         .unwrap_or(false);

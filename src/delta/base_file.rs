@@ -56,7 +56,7 @@ pub fn write(
     base_sha256: &[u8; 32],
 ) -> Result<(FileSum, Option<FileSum>)> {
     let dest = out.join(BASE_IMG);
-    let tmp = atomic::temp_path(&dest);
+    let tmp = atomic::temp_path(&dest)?;
     let f = atomic::create_temp(&tmp)?;
     copy_extents(&base.file, &f, &base.extents, 0).at("copying the base image into", &tmp)?;
     f.set_len(base.len).at("sizing", &tmp)?;

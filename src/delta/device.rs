@@ -40,7 +40,7 @@ pub fn build(
     let image = builder.file_name(job.row);
     let file = delta_name(&image);
     let dest = builder.out_dir.join(&file);
-    let tmp = atomic::temp_path(&dest);
+    let tmp = atomic::temp_path(&dest)?;
     let base = builder.base;
     let patches = &job.patches;
     let kind = spec.delta_image_digest();

@@ -283,7 +283,7 @@ impl<T: Serialize + DeserializeOwned> AppendLog<T> {
     /// Replaces the whole log with `records`, atomically (temp file, fsync,
     /// rename, directory fsync), and returns it open and locked.
     pub fn replace(self, records: &[T]) -> Result<AppendLog<T>> {
-        let tmp = atomic::temp_path(&self.path);
+        let tmp = atomic::temp_path(&self.path)?;
         let file = atomic::create_temp(&tmp)?;
         lock(&file, &tmp, &self.what)?;
         if let Some(mode) = self.mode {

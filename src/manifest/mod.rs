@@ -154,6 +154,9 @@ pub struct ManifestWriter {
     sums: BufWriter<File>,
     kind: DigestKind,
     count: u64,
+    /// The temp paths of the manifest and of the checksum list.
+    json_tmp: PathBuf,
+    sums_tmp: PathBuf,
 }
 
 impl ManifestWriter {
@@ -170,8 +173,8 @@ impl ManifestWriter {
         header: &Header,
         kind: DigestKind,
     ) -> Result<Self> {
-        let jp = atomic::temp_path(&dir.join(MANIFEST));
-        let sp = atomic::temp_path(&dir.join(kind.sums_file()));
+        let jp = atomic::temp_path(&dir.join(MANIFEST))?;
+        let sp = atomic::temp_path(&dir.join(kind.sums_file()))?;
         let mut json = BufWriter::new(atomic::create_temp(&jp)?);
         let mut sums = BufWriter::new(atomic::create_temp(&sp)?);
         let mut extra = String::new();
@@ -195,6 +198,8 @@ impl ManifestWriter {
             sums,
             kind,
             count: 0,
+            json_tmp: jp,
+            sums_tmp: sp,
         })
     }
 
@@ -202,15 +207,15 @@ impl ManifestWriter {
     pub fn push(&mut self, e: &Entry) -> Result<()> {
         let line = serde_json::to_string(e).unwrap_or_default();
         let sep = if self.count == 0 { "\n    " } else { ",\n    " };
-        let jp = atomic::temp_path(&self.dir.join(MANIFEST));
+        let jp = &self.json_tmp;
         self.json
             .write_all(sep.as_bytes())
             .and_then(|_| self.json.write_all(line.as_bytes()))
-            .at("writing", &jp)?;
-        let sp = atomic::temp_path(&self.dir.join(self.kind.sums_file()));
-        write_sum(&mut self.sums, self.kind, &e.sum, &e.file).at("writing", &sp)?;
+            .at("writing", jp)?;
+        let sp = &self.sums_tmp;
+        write_sum(&mut self.sums, self.kind, &e.sum, &e.file).at("writing", sp)?;
         for f in &e.artifacts.extra_files {
-            write_sum(&mut self.sums, self.kind, &f.sum, &f.file).at("writing", &sp)?;
+            write_sum(&mut self.sums, self.kind, &f.sum, &f.file).at("writing", sp)?;
         }
         self.count += 1;
         Ok(())
@@ -220,9 +225,9 @@ impl ManifestWriter {
     /// checksum list of the other kind an earlier build left, and any
     /// signature an earlier build left (before the renames).
     pub fn finish(mut self) -> Result<()> {
-        let jp = atomic::temp_path(&self.dir.join(MANIFEST));
+        let jp = self.json_tmp;
         let sums_file = self.kind.sums_file();
-        let sp = atomic::temp_path(&self.dir.join(sums_file));
+        let sp = self.sums_tmp;
         let tail = if self.count == 0 {
             "]\n}\n"
         } else {

@@ -17,6 +17,8 @@ use crate::io::patch::Patch;
 use crate::manifest::files::{FileSum, Sum};
 use crate::recipe::output_spec::OutputSpec;
 use std::fs::File;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 /// The bmap's file name for an image file name (`x.img` → `x.img.bmap`).
@@ -42,10 +44,15 @@ pub fn write_bmap(
             .unwrap_or_default(),
     );
     let dest = final_image.with_file_name(&name);
-    let tmp = atomic::temp_path(&dest);
+    let tmp = atomic::temp_path(&dest)?;
     let text = bmap::render(image, len, &bmap::block_ranges(extents, patches, len))
         .at("making the bmap", &dest)?;
-    std::fs::write(&tmp, text.as_bytes()).at("writing", &tmp)?;
+    // No secret in a bmap: readable by all, as before.
+    atomic::create_temp(&tmp).and_then(|mut f| {
+        f.set_permissions(std::fs::Permissions::from_mode(0o644))
+            .and_then(|()| f.write_all(text.as_bytes()))
+            .at("writing", &tmp)
+    })?;
     let mut h = StreamHash::new(kind);
     h.update(text.as_bytes());
     let sum = FileSum {
@@ -108,7 +115,7 @@ fn finish_inner(
     if let Some(how) = spec.compress {
         let name = format!("{}{}", staged.entry.file, how.ext());
         let dest = final_path.with_file_name(&name);
-        let tmp = atomic::temp_path(&dest);
+        let tmp = atomic::temp_path(&dest)?;
         let out = atomic::create_temp(&tmp)?;
         staged.renames.push((tmp.clone(), dest));
         let (size, digest) =

@@ -33,7 +33,7 @@ pub struct Built {
 pub fn write_image(b: &DeviceBuilder<'_>, job: &Job<'_>) -> Result<Built> {
     let file = b.file_name(job.row);
     let final_path = b.out_dir.join(&file);
-    let temp = atomic::temp_path(&final_path);
+    let temp = atomic::temp_path(&final_path)?;
     let result = write(b, job, file, &temp);
     if result.is_err() {
         let _ = std::fs::remove_file(&temp);

@@ -133,7 +133,7 @@ pub fn write(
     bs: BlockSize,
     kind: DigestKind,
 ) -> Result<Written> {
-    let temp = atomic::temp_path(dest);
+    let temp = atomic::temp_path(dest)?;
     let result = atomic::create_temp(&temp).and_then(|f| {
         let out = BufWriter::with_capacity(1 << 20, f);
         let f = encode(base, patches, data, bs, out)

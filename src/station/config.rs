@@ -11,6 +11,7 @@
 
 use crate::error::{Error, Problem, Result};
 use crate::recipe::locate::Locator;
+use crate::secret::Secret;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -38,7 +39,7 @@ pub struct StationConfig {
     /// Where the operator page listens.
     pub listen: SocketAddr,
     /// The token the page asks for; required unless `listen` is loopback.
-    pub token: Option<String>,
+    pub token: Option<Secret>,
     /// Labels.
     pub labels: LabelConfig,
     /// The line's offset from UTC in minutes: "today" and label dates.
@@ -146,6 +147,34 @@ pub fn parse_utc_offset(text: &str) -> std::result::Result<i32, String> {
         return Err(bad());
     }
     Ok(sign * (h * 60 + m))
+}
+
+/// Reads the page's token from `path`, refusing a file its group or
+/// others may read (as the pool's key file is) and a token under 16
+/// characters; the rule broken, in words.
+fn read_token(path: &Path) -> std::result::Result<Secret, String> {
+    use std::io::Read;
+    use std::os::unix::fs::PermissionsExt;
+    let mut file = std::fs::File::open(path).map_err(|e| format!("cannot be read: {e}"))?;
+    let mode = file
+        .metadata()
+        .map_err(|e| format!("cannot be read: {e}"))?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        return Err(format!(
+            "mode {:04o} lets its group or others read the token; it must be 0600 (chmod 600)",
+            mode & 0o7777
+        ));
+    }
+    let mut text = zeroize::Zeroizing::new(String::new());
+    file.read_to_string(&mut text)
+        .map_err(|e| format!("cannot be read: {e}"))?;
+    let token = text.trim();
+    if token.len() < 16 {
+        return Err("holds a token shorter than 16 characters".into());
+    }
+    Ok(Secret::new(token.to_owned()))
 }
 
 fn valid_id(id: &str) -> bool {
@@ -268,17 +297,10 @@ impl StationConfig {
         };
         let token = match &raw.token_file {
             None => None,
-            Some(f) => match std::fs::read_to_string(abs(f)) {
-                Ok(t) if t.trim().len() >= 16 => Some(t.trim().to_owned()),
-                Ok(_) => {
-                    p(
-                        "token_file",
-                        "holds a token shorter than 16 characters".into(),
-                    );
-                    None
-                }
-                Err(e) => {
-                    p("token_file", format!("cannot be read: {e}"));
+            Some(f) => match read_token(&abs(f)) {
+                Ok(t) => Some(t),
+                Err(rule) => {
+                    p("token_file", rule);
                     None
                 }
             },
@@ -384,6 +406,39 @@ mod tests {
             all.contains("slots[1].id: `1` is already the id of slots[0]"),
             "{all}"
         );
+    }
+
+    #[test]
+    fn a_token_file_others_may_read_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let token = dir.path().join("page.token");
+        std::fs::write(&token, "0123456789abcdef0123\n").expect("token");
+        let p = dir.path().join("station.yaml");
+        std::fs::write(
+            &p,
+            format!("{BASE}token_file: page.token\nslots:\n  - path: /dev/mmcblk0\n"),
+        )
+        .expect("write");
+        use std::os::unix::fs::PermissionsExt;
+        for mode in [0o644, 0o640, 0o604] {
+            std::fs::set_permissions(&token, std::fs::Permissions::from_mode(mode)).expect("chmod");
+            let Err(Error::Invalid(problems)) = StationConfig::load(&p) else {
+                panic!("mode {mode:o} accepted");
+            };
+            let e: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            let e = e.join("\n");
+            assert!(
+                e.contains(&format!(
+                    ":6:13: token_file: mode {mode:04o} lets its group or others read the token"
+                )),
+                "{e}"
+            );
+            assert!(!e.contains("0123456789abcdef"), "{e}");
+        }
+        std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        let c = StationConfig::load(&p).expect("ok");
+        assert_eq!(c.token.expect("token").expose(), "0123456789abcdef0123");
+        assert!(!format!("{:?}", StationConfig::load(&p).expect("ok")).contains("0123456789abcdef"));
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! The label of a verified card: the DeviceName, the ProductKey, the date,
 //! and a QR code of the DeviceName, as a PNG (for any printer, and to look
 //! at) and as ZPL (Zebra printers). Written only for a card the pool has
-//! marked verified, each file under a temp name first, then synced and
-//! renamed. The same card and date give the same bytes.
+//! marked verified, each file under a new, unpredictable temp name first
+//! (never through a link planted in a shared label directory: see
+//! [`atomic`]), then synced and renamed. The same card and date give the
+//! same bytes.
 //!
 //! The PNG's text is drawn with the public-domain 8×8 bitmap font of the
 //! `font8x8` crate, scaled up; every character a DeviceName or ProductKey

@@ -2,8 +2,8 @@
 //! long-running process for line operators. Cards are detected in their
 //! slots ([`slots`]), checked ([`safety`]), burned with identities leased
 //! from the pool ([`writer`], [`service`]), each slot with one state
-//! ([`slot_state`]), shown on an operator page ([`page`], [`api`]), and
-//! labelled once verified ([`label`]). [`report`] is the day's CSV
+//! ([`slot_state`]), shown on an operator page ([`page`], [`api`],
+//! [`page_server`]), and labelled once verified ([`label`]). [`report`] is the day's CSV
 //! (`burnline station report`). [`config`] is `station.yaml`.
 
 pub mod api;
@@ -11,6 +11,7 @@ pub mod config;
 pub mod journal;
 pub mod label;
 pub mod page;
+pub mod page_server;
 pub mod report;
 pub mod safety;
 pub mod service;
@@ -50,19 +51,22 @@ pub fn serve(service: Arc<Service>) -> Result<()> {
         .local_addr()
         .with_context(|| format!("listening on {addr}"))?;
     service.start();
-    eprintln!("station: the operator page is at http://{bound}/");
+    let cap = page_server::connection_cap();
+    eprintln!(
+        "station: the operator page is at http://{bound}/ (at most {cap} connections at once)"
+    );
     let app = api::router(service.clone());
     rt.block_on(async {
         let flag = stop.clone();
         tokio::select! {
-            r = axum::serve(listener, app) => r.with_context(|| format!("serving the page on {bound}")),
+            () = page_server::serve(listener, app, cap) => {},
             () = async move {
                 while !flag.load(Ordering::SeqCst) {
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
-            } => Ok(()),
+            } => {},
         }
-    })?;
+    });
     rt.shutdown_timeout(Duration::from_secs(1));
     eprintln!("station: stopping; cards being written are finished first");
     service.stop();

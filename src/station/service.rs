@@ -42,6 +42,8 @@ struct SlotCtl {
     not_block: Option<String>,
     /// The slot has been looked at once (cards found at start are held).
     seen: bool,
+    /// Why the last look at the slot failed, if it did (said once).
+    unknown: Option<String>,
 }
 
 /// The running service.
@@ -248,8 +250,22 @@ impl Service {
     fn observe(self: &Arc<Self>, i: usize, seen: Presence) {
         let mut c = self.slots[i].lock().unwrap_or_else(|p| p.into_inner());
         let first = !c.seen;
-        c.seen = true;
+        if !matches!(seen, Presence::Unknown(_)) {
+            c.seen = true;
+            c.unknown = None;
+        }
         match seen {
+            Presence::Unknown(why) => {
+                // Neither empty nor a new card: what the slot was stays,
+                // until a look succeeds.
+                if c.unknown.as_ref() != Some(&why) {
+                    let said =
+                        format!("the slot cannot be looked at: {why}; its card is left as it was");
+                    self.log(i, &said);
+                    self.board.error(Some(&self.config.slots[i].id), &said);
+                }
+                c.unknown = Some(why);
+            }
             Presence::NotBlock(what) => {
                 if c.not_block.as_deref() != Some(&what) {
                     c.medium = None;
@@ -536,6 +552,9 @@ impl Service {
             Presence::Empty => Err(RetryRefused::Refused("there is no card in the slot".into())),
             Presence::NotBlock(what) => Err(RetryRefused::Refused(format!(
                 "the slot path is {what}, not a block device"
+            ))),
+            Presence::Unknown(why) => Err(RetryRefused::Refused(format!(
+                "the slot cannot be looked at now: {why}"
             ))),
         }
     }

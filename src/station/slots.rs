@@ -1,8 +1,9 @@
 //! What is in a slot right now, read from the device node and sysfs: no
 //! card (the path is missing, or the device has no medium: size 0), a card
 //! (its device, size, write-protect switch, and the kernel's `diskseq`,
-//! which changes with every new medium), or something that is not a block
-//! device at all. The service polls this every [`POLL`]; a change of device
+//! which changes with every new medium), something that is not a block
+//! device at all, or not known: a look that failed (out of descriptors, a
+//! sysfs read error) is never taken for an empty slot or a new card. The service polls this every [`POLL`]; a change of device
 //! or of `diskseq` is a new card, even if the old one was swapped between
 //! two polls.
 
@@ -45,6 +46,8 @@ pub enum Presence {
     Card(Card),
     /// The path is there but is not a block device; what it is instead.
     NotBlock(String),
+    /// The slot could not be looked at; why. Nothing about it is changed.
+    Unknown(String),
 }
 
 /// The sysfs directory of a block device number.
@@ -56,16 +59,26 @@ pub fn sys_dir(rdev: u64) -> PathBuf {
     ))
 }
 
-/// Reads a number from a sysfs attribute.
-pub fn sys_number(path: &Path) -> Option<u64> {
-    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+/// Reads a number from a sysfs attribute; `Ok(None)` if the kernel has no
+/// such attribute, an error in words if it cannot be read.
+fn sys_read(path: &Path) -> Result<Option<u64>, String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => text
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("{} holds `{}`, not a number", path.display(), text.trim())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("reading {}: {e}", path.display())),
+    }
 }
 
 /// Looks at a slot path once.
 pub fn probe(path: &Path) -> Presence {
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
-        Err(_) => return Presence::Empty,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Presence::Empty,
+        Err(e) => return Presence::Unknown(format!("looking at {}: {e}", path.display())),
     };
     let kind = meta.file_type();
     if !kind.is_block_device() {
@@ -82,18 +95,28 @@ pub fn probe(path: &Path) -> Presence {
     }
     let rdev = meta.rdev();
     let sys = sys_dir(rdev);
-    let sectors = sys_number(&sys.join("size")).unwrap_or(0);
-    if sectors == 0 {
-        return Presence::Empty;
+    let read = || -> Result<Option<Card>, String> {
+        let sectors = sys_read(&sys.join("size"))?
+            .ok_or_else(|| format!("{} has no size in sysfs", path.display()))?;
+        if sectors == 0 {
+            return Ok(None);
+        }
+        Ok(Some(Card {
+            device: std::fs::canonicalize(path)
+                .map_err(|e| format!("resolving {}: {e}", path.display()))?,
+            rdev,
+            // sysfs counts 512-byte sectors whatever the device's block size.
+            size: sectors.saturating_mul(512),
+            read_only: sys_read(&sys.join("ro"))? == Some(1),
+            // An older kernel has no diskseq: 0.
+            seq: sys_read(&sys.join("diskseq"))?.unwrap_or(0),
+        }))
+    };
+    match read() {
+        Ok(Some(card)) => Presence::Card(card),
+        Ok(None) => Presence::Empty,
+        Err(why) => Presence::Unknown(why),
     }
-    Presence::Card(Card {
-        device: std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()),
-        rdev,
-        // sysfs counts 512-byte sectors whatever the device's block size.
-        size: sectors.saturating_mul(512),
-        read_only: sys_number(&sys.join("ro")) == Some(1),
-        seq: sys_number(&sys.join("diskseq")).unwrap_or(0),
-    })
 }
 
 #[cfg(test)]
@@ -112,5 +135,17 @@ mod tests {
             probe(Path::new("/dev/null")),
             Presence::NotBlock("a character device".into())
         );
+    }
+
+    #[test]
+    fn a_slot_that_cannot_be_looked_at_is_not_empty() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let a = dir.path().join("a");
+        std::os::unix::fs::symlink(dir.path().join("b"), &a).expect("link");
+        std::os::unix::fs::symlink(&a, dir.path().join("b")).expect("link");
+        match probe(&a) {
+            Presence::Unknown(why) => assert!(why.contains("looking at"), "{why}"),
+            other => panic!("a symlink loop is {other:?}"),
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! A plain HTTP/1.1 client for the tests' loopback servers: one request
-//! per connection (`Connection: close`), the status and the body back;
+//! per connection (`Connection: close`), the status and the body back (or
+//! a request written out whole, `send`, for headers a test forges);
 //! and the first events of a server-sent event stream.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -65,4 +66,22 @@ pub fn events(addr: &str, path: &str, n: usize) -> Vec<serde_json::Value> {
         }
     }
     out
+}
+
+/// Sends `request` (a whole HTTP/1.1 request, as written) to `addr`; the
+/// status code, the head (lower-cased) and the body of the answer.
+pub fn send(addr: &str, request: &str) -> (u16, String, String) {
+    let mut s = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
+    s.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    s.write_all(request.as_bytes()).expect("send");
+    let mut text = String::new();
+    s.read_to_string(&mut text).expect("read the answer");
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP answer: {text}"));
+    (status, head.to_ascii_lowercase(), body.to_owned())
 }
