@@ -494,7 +494,9 @@ fn classify(e: &Error, still_there: bool) -> (FailKind, String) {
             FailKind::PoolEmpty,
             "the pool has no identities left; nothing was written (import more with `burnline pool import`)".into(),
         ),
-        Error::Pool(PoolError::Unreachable { .. } | PoolError::Lost { .. }) => (
+        Error::Pool(
+            PoolError::Unreachable { .. } | PoolError::Lost { .. } | PoolError::ClaimLost { .. },
+        ) => (
             FailKind::PoolUnavailable,
             format!("{e}; the card is not recorded as good: do not use it"),
         ),

@@ -246,6 +246,24 @@ fn tls_failure(e: &(dyn std::error::Error + 'static)) -> Option<String> {
     None
 }
 
+/// What a password-file line is matched against: the first address the
+/// driver tries (a socket as `localhost`), its port, the database, the user.
+fn pgpass_want(cfg: &postgres::Config) -> crate::pgpass::Want<'_> {
+    use postgres::config::Host;
+    let host = match (cfg.get_hosts().first(), cfg.get_hostaddrs().first()) {
+        (Some(Host::Tcp(h)), _) => h.clone(),
+        (None, Some(ip)) => ip.to_string(),
+        _ => "localhost".to_owned(),
+    };
+    let user = cfg.get_user().unwrap_or_default();
+    crate::pgpass::Want {
+        host,
+        port: cfg.get_ports().first().copied().unwrap_or(5432),
+        database: cfg.get_dbname().unwrap_or(user),
+        user,
+    }
+}
+
 fn lite_error(url: &PoolUrl, e: rusqlite::Error) -> PoolError {
     PoolError::Other(format!("{url}: {e}"))
 }
@@ -290,6 +308,11 @@ impl Db {
                         url: url.to_string(),
                         why: format!("{e}"),
                     })?;
+                if cfg.get_password().is_none() {
+                    if let Some(pw) = crate::pgpass::password(pg.passfile(), &pgpass_want(&cfg))? {
+                        cfg.password(pw.expose());
+                    }
+                }
                 if cfg.get_connect_timeout().is_none() {
                     cfg.connect_timeout(Duration::from_secs(10));
                 }

@@ -5,6 +5,7 @@
 //! API that the host tool and the station service share.
 //!
 //! - [`url`]: `sqlite:PATH` (one machine) or `postgres://…` (a line);
+//! - [`pgpass`]: the PostgreSQL password from the environment or a file;
 //! - [`schema`]: the versioned migrations `pool init` applies;
 //! - [`state`]: available → leased → written → verified, or quarantined;
 //! - [`key`]: secrets encrypted at rest (AES-256-GCM) under a key file;
@@ -18,6 +19,7 @@ pub mod chain;
 pub mod db;
 pub mod error;
 pub mod key;
+pub mod pgpass;
 pub mod pool;
 pub mod schema;
 pub mod state;

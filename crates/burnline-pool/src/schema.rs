@@ -13,9 +13,14 @@
 //! `history.hash`, and each identity's chain head in
 //! `identities.history_head`. Migrating a version-1 pool chains the
 //! history it already has, in the same transaction.
+//!
+//! Version 4 (numbered after the identities' kind, version 3) puts the
+//! station claim in `stations` (`crate::station`): the holder's token, its
+//! expiry by the database's clock, and what identifies the holding process
+//! (boot and PID namespace, start time).
 
 /// The newest schema version this binary knows.
-pub const LATEST: i64 = 2;
+pub const LATEST: i64 = 4;
 
 /// The table every version has, created before any migration.
 pub const META: &str =
@@ -139,6 +144,21 @@ ALTER TABLE identities ADD COLUMN history_head TEXT;
 ALTER TABLE history ADD COLUMN prev TEXT;
 ALTER TABLE history ADD COLUMN hash TEXT;
 ALTER TABLE identities ADD COLUMN history_head TEXT;
+",
+    },
+    Migration {
+        version: 4,
+        sqlite: r"
+ALTER TABLE stations ADD COLUMN claim_token TEXT;
+ALTER TABLE stations ADD COLUMN claim_expires INTEGER;
+ALTER TABLE stations ADD COLUMN claim_boot TEXT;
+ALTER TABLE stations ADD COLUMN claim_start INTEGER;
+",
+        postgres: r"
+ALTER TABLE stations ADD COLUMN claim_token TEXT;
+ALTER TABLE stations ADD COLUMN claim_expires BIGINT;
+ALTER TABLE stations ADD COLUMN claim_boot TEXT;
+ALTER TABLE stations ADD COLUMN claim_start BIGINT;
 ",
     },
 ];
