@@ -367,5 +367,68 @@ mod tests {
     fn display_hides_the_password() {
         let u: PoolUrl = "postgres://u:hunter2@127.0.0.1/db".parse().unwrap();
         assert_eq!(u.to_string(), "postgres://u:***@127.0.0.1/db");
+        assert!(u.has_password());
+        for (url, shown) in [
+            ("postgres://u:ab/cd?e@127.0.0.1/db", "postgres://u:***@127.0.0.1/db"),
+            (
+                "postgres://u@127.0.0.1/db?connect_timeout=3&password=hunter2",
+                "postgres://u@127.0.0.1/db?connect_timeout=3&password=***",
+            ),
+            (
+                "postgres://u@127.0.0.1/db?pass%77ord=hunter2",
+                "postgres://u@127.0.0.1/db?pass%77ord=***",
+            ),
+        ] {
+            let u: PoolUrl = url.parse().unwrap();
+            assert_eq!(u.to_string(), shown);
+            assert!(u.has_password(), "{url}");
+        }
+        let u: PoolUrl = "postgres://u@127.0.0.1/db?passfile=/etc/pw".parse().unwrap();
+        assert!(!u.has_password());
+        let PoolUrl::Postgres(pg) = u else {
+            panic!("not postgres")
+        };
+        assert_eq!(pg.passfile(), Some(std::path::Path::new("/etc/pw")));
+        assert!(!pg.conn().contains("passfile"));
+        // Refusals do not show it either.
+        for url in [
+            "postgres://u:Zq/9xW@db.example.com/db",
+            "postgres://u@db.example.com/db?password=Zq/9xW",
+            "postgres://u@localhost/db?password=Zq/9xW&hostaddr=10.0.0.1",
+            "mysql://u:Zq/9xW@x/db",
+        ] {
+            let e = url.parse::<PoolUrl>().unwrap_err();
+            assert!(!e.contains("Zq") && !e.contains("9xW"), "{e}");
+        }
+    }
+
+    #[test]
+    fn every_address_the_driver_connects_to_is_checked() {
+        for url in [
+            "postgres://u@localhost/line?hostaddr=10.77.0.1",
+            "postgres://u@/line?host=/tmp/s&hostaddr=10.77.0.1",
+            "postgres://u@127.0.0.1,db.example.com/line",
+            "postgres://u@localhost/line?host=db.example.com",
+            "postgres://u@localhost,127.0.0.1/line?hostaddr=127.0.0.1,10.0.0.1",
+            "postgres://u@/line?hostaddr=10.77.0.1",
+        ] {
+            let e = url.parse::<PoolUrl>().unwrap_err();
+            assert!(e.contains("not a loopback address"), "{url}: {e}");
+        }
+        for url in [
+            "postgres://u@localhost/line?hostaddr=127.0.0.1",
+            "postgres://u@localhost,127.0.0.1/line?hostaddr=127.0.0.1,::1",
+            "postgres://u@db.example.com/line?hostaddr=10.77.0.1&sslmode=require",
+        ] {
+            assert!(url.parse::<PoolUrl>().is_ok(), "{url}");
+        }
+        let e = "postgres://u@/line?hostaddr=10.77.0.1&sslmode=require"
+            .parse::<PoolUrl>()
+            .unwrap_err();
+        assert!(e.contains("no host name"), "{e}");
+        let e = "postgres://u@a,b/line?hostaddr=127.0.0.1"
+            .parse::<PoolUrl>()
+            .unwrap_err();
+        assert!(e.contains("one hostaddr per host"), "{e}");
     }
 }
