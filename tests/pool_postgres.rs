@@ -251,7 +251,7 @@ fn round_trip_bad_input_and_a_dump_without_secrets() {
     );
     flash(&t, &db.url(), &recipe, &key, "st2", &[&card])
         .status(2)
-        .stderr_contains("schema version 7 is newer than this burnline knows (2)")
+        .stderr_contains("schema version 7 is newer than this burnline knows (4)")
         .stderr_lines(1)
         .absent(&card)
         .run();

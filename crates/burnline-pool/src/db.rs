@@ -246,6 +246,27 @@ fn tls_failure(e: &(dyn std::error::Error + 'static)) -> Option<String> {
     None
 }
 
+/// The one name an SQLite pool is opened by: its path with symlinks
+/// resolved, so every process keeps the journal (`-wal`, `-shm`) next to
+/// the same name. A file with more than one hard link is refused: SQLite
+/// would keep a journal apart per name, and two processes opening it by
+/// two names would not see each other's writes (the station claim
+/// included).
+fn sqlite_path(url: &PoolUrl, path: &std::path::Path) -> Result<std::path::PathBuf> {
+    use std::os::unix::fs::MetadataExt;
+    match std::fs::metadata(path) {
+        Ok(m) if m.nlink() > 1 => Err(PoolError::Links {
+            url: url.to_string(),
+            links: m.nlink(),
+        }),
+        Ok(_) => std::fs::canonicalize(path).map_err(|e| PoolError::Unreachable {
+            url: url.to_string(),
+            why: e.to_string(),
+        }),
+        Err(_) => Ok(path.to_path_buf()),
+    }
+}
+
 /// What a password-file line is matched against: the first address the
 /// driver tries (a socket as `localhost`), its port, the database, the user.
 fn pgpass_want(cfg: &postgres::Config) -> crate::pgpass::Want<'_> {
@@ -282,6 +303,7 @@ impl Db {
                         url: url.to_string(),
                     });
                 }
+                let path = &sqlite_path(url, path)?;
                 let conn = rusqlite::Connection::open_with_flags(path, flags).map_err(|e| {
                     PoolError::Unreachable {
                         url: url.to_string(),

@@ -41,6 +41,14 @@ pub enum PoolError {
         /// Why.
         why: String,
     },
+    /// An SQLite pool file with more than one hard link (exit 2).
+    #[error("{url}: the database file has {links} hard links: SQLite keeps its journal apart under each name, so processes opening it by two names do not see each other's writes; give the pool one name (remove the other links)")]
+    Links {
+        /// The URL.
+        url: String,
+        /// How many links it has.
+        links: u64,
+    },
     /// The database is not a pool (never initialized), exit 2.
     #[error("{url}: not a burnline pool (run `burnline pool init --db {url}` first)")]
     NotAPool {
