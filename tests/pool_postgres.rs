@@ -142,7 +142,8 @@ fn round_trip_bad_input_and_a_dump_without_secrets() {
     .status(2)
     .stderr_contains("refused the login")
     .stderr_lacks("wrong-pw")
-    .stderr_lines(1)
+    .stderr_contains("visible to every local user")
+    .stderr_lines(2)
     .absent(&card)
     .run();
     // TLS over the Unix socket is refused, not silently dropped (TLS over
