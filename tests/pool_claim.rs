@@ -30,15 +30,7 @@ fn flash(t: &Test, url: &str, recipe: &Path, key: &Path, st: &str, card: &Path) 
 }
 
 /// A station flashing one card, held `ms` at the failpoint `at`.
-fn held(
-    t: &Test,
-    url: &str,
-    recipe: &Path,
-    key: &Path,
-    card: &Path,
-    at: &str,
-    ms: u64,
-) -> Running {
+fn held(t: &Test, url: &str, recipe: &Path, key: &Path, card: &Path, at: &str, ms: u64) -> Running {
     flash(t, url, recipe, key, "st1", card)
         .env("FAILPOINTS", format!("{at}=sleep({ms})"))
         .any_status()
@@ -154,8 +146,15 @@ fn sqlite_a_station_whose_claim_is_taken_writes_no_byte_and_records_nothing() {
     db.rows("UPDATE stations SET claim_token = 'taken-over' WHERE name = 'st1'");
     let out = live.wait();
     assert_eq!(out.code(), Some(5), "{}", out.text());
-    assert!(out.stderr.contains("station `st1` lost its claim"), "{}", out.text());
-    assert!(!holds(&card, 1), "a station without its claim wrote the identity");
+    assert!(
+        out.stderr.contains("station `st1` lost its claim"),
+        "{}",
+        out.text()
+    );
+    assert!(
+        !holds(&card, 1),
+        "a station without its claim wrote the identity"
+    );
     // Nothing was recorded under the lost claim: the lease is as it was.
     assert_eq!(state_of(&db, "gw-00001"), "leased");
 }
@@ -264,10 +263,7 @@ fn postgres_passwords_are_never_shown_and_need_not_be_on_the_command_line() {
     let d = t.path().to_path_buf();
     let (pg, recipe, key) = pg_pool(&t, 4);
     let pw = "Zq/9x:W#w";
-    pg.psql(
-        "line",
-        &format!("ALTER USER postgres PASSWORD '{pw}'"),
-    );
+    pg.psql("line", &format!("ALTER USER postgres PASSWORD '{pw}'"));
     let enc = "Zq%2F9x%3AW%23w";
     let base = format!("postgres://postgres@127.0.0.1:{}/line", pg.port);
     let card = d.join("card.img");
@@ -285,7 +281,7 @@ fn postgres_passwords_are_never_shown_and_need_not_be_on_the_command_line() {
         ),
         (format!("{base}?password=Zq/9x"), "refused the login"),
         (
-            format!("postgres://postgres:Zq/9x@127.0.0.1:1/line?password=Zq9x"),
+            "postgres://postgres:Zq/9x@127.0.0.1:1/line?password=Zq9x".to_owned(),
             "cannot reach",
         ),
     ] {
@@ -301,13 +297,20 @@ fn postgres_passwords_are_never_shown_and_need_not_be_on_the_command_line() {
             .run();
     }
     // The password in the URL works, and the status header hides it.
-    lacks(t.cmd().args(["pool", "status", "--db", &format!("{base}?password={enc}")]))
-        .stdout_contains("password=***")
-        .run();
+    lacks(
+        t.cmd()
+            .args(["pool", "status", "--db", &format!("{base}?password={enc}")]),
+    )
+    .stdout_contains("password=***")
+    .run();
     // PGPASSWORD.
-    lacks(t.cmd().args(["pool", "status", "--db", &base]).env("PGPASSWORD", pw))
-        .stderr_lacks("visible")
-        .run();
+    lacks(
+        t.cmd()
+            .args(["pool", "status", "--db", &base])
+            .env("PGPASSWORD", pw),
+    )
+    .stderr_lacks("visible")
+    .run();
     // ~/.pgpass, with libpq's escapes.
     let home = d.join("home");
     std::fs::create_dir(&home).expect("home");

@@ -16,10 +16,7 @@ use common::{s, Test};
 use std::path::Path;
 
 fn tls_url(pg: &Postgres, host: &str, mode: &str, ca: Option<&Path>) -> String {
-    let mut u = format!(
-        "postgres://postgres@{host}:{}/line?sslmode={mode}",
-        pg.port
-    );
+    let mut u = format!("postgres://postgres@{host}:{}/line?sslmode={mode}", pg.port);
     if let Some(ca) = ca {
         u.push_str(&format!("&sslrootcert={}", ca.display()));
     }

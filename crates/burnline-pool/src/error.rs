@@ -132,7 +132,9 @@ impl PoolError {
     /// The process exit status for this error.
     pub fn exit_code(&self) -> i32 {
         match self {
-            PoolError::Unreachable { .. } | PoolError::Lost { .. } | PoolError::ClaimLost { .. } => 5,
+            PoolError::Unreachable { .. }
+            | PoolError::Lost { .. }
+            | PoolError::ClaimLost { .. } => 5,
             PoolError::Empty => 6,
             PoolError::Other(_) => 3,
             _ => 2,

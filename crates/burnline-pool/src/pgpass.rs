@@ -33,9 +33,10 @@ pub struct Want<'a> {
 /// password file (`passfile`, the URL's `passfile=`, first).
 pub fn password(passfile: Option<&Path>, want: &Want<'_>) -> Result<Option<Secret>> {
     if let Some(pw) = std::env::var_os("PGPASSWORD").filter(|p| !p.is_empty()) {
-        let pw = Zeroizing::new(pw.into_string().map_err(|_| {
-            PoolError::Password("PGPASSWORD: not UTF-8".into())
-        })?);
+        let pw = Zeroizing::new(
+            pw.into_string()
+                .map_err(|_| PoolError::Password("PGPASSWORD: not UTF-8".into()))?,
+        );
         return Ok(Some(Secret::new(pw.as_str().to_owned())));
     }
     let (path, must_exist) = match passfile {

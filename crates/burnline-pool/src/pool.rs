@@ -588,7 +588,7 @@ impl Pool {
         let claim = self.claim()?.token().to_owned();
         let pg = matches!(self.url, PoolUrl::Postgres(_));
         self.tx(|tx, url| {
-            station::fence(tx, url, &station, &claim)?;
+            station::fence(tx, url, &station, &claim, false)?;
             let sql = if pg {
                 "SELECT id, product_key, device_name, device_secret, issued_secret FROM identities \
                  WHERE state = 'available' AND ($1::text IS NULL OR product_key = $1) \
@@ -613,6 +613,7 @@ impl Pool {
                 let s = match register(&pk, &dn) {
                     Ok(s) => s,
                     Err(f) if f.set_aside => {
+                        station::fence(tx, url, &station, &claim, true)?;
                         let why = format!("registration refused: {}", f.error);
                         tx.exec(
                             url,
@@ -638,6 +639,7 @@ impl Pool {
                 sealed_issued = Some(key.encrypt(SecretKind::Issued, &pk, &dn, &s)?);
                 issued_secret = Some(s);
             }
+            station::fence(tx, url, &station, &claim, true)?;
             let token = token()?;
             let now = now_ms();
             let n = tx.exec(
@@ -699,7 +701,7 @@ impl Pool {
         let station = self.station()?.to_owned();
         let claim = self.claim()?.token().to_owned();
         self.tx(|tx, url| {
-            station::fence(tx, url, &station, &claim)?;
+            station::fence(tx, url, &station, &claim, true)?;
             let rows = tx.query(
                 url,
                 "SELECT state, target, card FROM identities WHERE id = $1 AND lease_token = $2 AND station = $3",

@@ -157,7 +157,13 @@ fn held_columns(url: &PoolUrl) -> String {
 
 /// Takes the claim on `name` for `holder` with `token`, in `tx`:
 /// [`PoolError::StationInUse`] while a live process holds it.
-pub fn take(tx: &mut Tx<'_>, url: &PoolUrl, name: &str, holder: &Holder, token: &str) -> Result<()> {
+pub fn take(
+    tx: &mut Tx<'_>,
+    url: &PoolUrl,
+    name: &str,
+    holder: &Holder,
+    token: &str,
+) -> Result<()> {
     let pg = matches!(url, PoolUrl::Postgres(_));
     let rows = tx.query(
         url,
@@ -213,11 +219,14 @@ pub fn release(tx: &mut Tx<'_>, url: &PoolUrl, name: &str, token: &str) -> Resul
     Ok(())
 }
 
-/// Checks, in `tx`, that `token` still holds `name` and has not expired,
-/// and (PostgreSQL) keeps it from being taken until `tx` ends: every state
-/// change of the pool runs this first.
-pub fn fence(tx: &mut Tx<'_>, url: &PoolUrl, name: &str, token: &str) -> Result<()> {
-    let pg = matches!(url, PoolUrl::Postgres(_));
+/// Checks, in `tx`, that `token` still holds `name` and has not expired;
+/// with `hold`, also (PostgreSQL) keeps it from being taken until `tx`
+/// ends (SQLite's write lock already does). Every state change of the pool
+/// runs this, holding, shortly before it commits (a lease that registers
+/// its device checks once before, without holding, and once after: the
+/// holder's own renewal must not wait for the platform's answer).
+pub fn fence(tx: &mut Tx<'_>, url: &PoolUrl, name: &str, token: &str, hold: bool) -> Result<()> {
+    let pg = matches!(url, PoolUrl::Postgres(_)) && hold;
     let rows = tx.query(
         url,
         &format!(
@@ -277,7 +286,8 @@ struct Standing {
 
 impl Standing {
     fn renewed(&self, sent: Instant) {
-        let until = (sent + Duration::from_millis(TTL_MS as u64)).saturating_duration_since(self.base);
+        let until =
+            (sent + Duration::from_millis(TTL_MS as u64)).saturating_duration_since(self.base);
         let until = until.saturating_sub(MARGIN);
         self.until_ms
             .fetch_max(until.as_millis() as u64, Ordering::SeqCst);
@@ -311,7 +321,12 @@ impl Claim {
             .unwrap_or_else(|p| p.into_inner())
             .push(token.to_owned());
         let (stop, rx) = std::sync::mpsc::channel::<()>();
-        let (url, n, t, s) = (url.clone(), name.to_owned(), token.to_owned(), standing.clone());
+        let (url, n, t, s) = (
+            url.clone(),
+            name.to_owned(),
+            token.to_owned(),
+            standing.clone(),
+        );
         let renewer = std::thread::Builder::new()
             .name(format!("claim-{name}"))
             .spawn(move || renew_loop(&url, &n, &t, &s, &rx))

@@ -369,7 +369,10 @@ mod tests {
         assert_eq!(u.to_string(), "postgres://u:***@127.0.0.1/db");
         assert!(u.has_password());
         for (url, shown) in [
-            ("postgres://u:ab/cd?e@127.0.0.1/db", "postgres://u:***@127.0.0.1/db"),
+            (
+                "postgres://u:ab/cd?e@127.0.0.1/db",
+                "postgres://u:***@127.0.0.1/db",
+            ),
             (
                 "postgres://u@127.0.0.1/db?connect_timeout=3&password=hunter2",
                 "postgres://u@127.0.0.1/db?connect_timeout=3&password=***",
@@ -383,7 +386,9 @@ mod tests {
             assert_eq!(u.to_string(), shown);
             assert!(u.has_password(), "{url}");
         }
-        let u: PoolUrl = "postgres://u@127.0.0.1/db?passfile=/etc/pw".parse().unwrap();
+        let u: PoolUrl = "postgres://u@127.0.0.1/db?passfile=/etc/pw"
+            .parse()
+            .unwrap();
         assert!(!u.has_password());
         let PoolUrl::Postgres(pg) = u else {
             panic!("not postgres")
