@@ -203,6 +203,10 @@ fn postgres_sessions_ended_or_a_restart_mid_write_do_not_free_the_name() {
             .absent(&second)
             .run();
         assert_eq!(state_of(&db, &dn), state, "{at}/{how}");
+        t.cmd()
+            .args(["pool", "status", "--db", &url])
+            .stdout_contains("station st1 (live")
+            .run();
         // The held station cannot record its card on its dead connection.
         let out = live.wait();
         assert_eq!(out.code(), Some(5), "{at}/{how}: {}", out.text());
