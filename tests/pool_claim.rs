@@ -139,7 +139,7 @@ fn sqlite_a_station_whose_claim_is_taken_writes_no_byte_and_records_nothing() {
         &key,
         &card,
         "pool-after-lease",
-        6000,
+        10000,
     );
     wait_for(&db, "gw-00001", "leased");
     // Another holder's token in its place, as a takeover leaves it.
@@ -184,7 +184,7 @@ fn postgres_sessions_ended_or_a_restart_mid_write_do_not_free_the_name() {
         n += 1;
         let dn = format!("gw-{n:05}");
         let card = d.join(format!("held{n}.img"));
-        let live = held(&t, &url, &recipe, &key, &card, at, 8000);
+        let live = held(&t, &url, &recipe, &key, &card, at, 12000);
         wait_for(&db, &dn, state);
         if how == "terminate" {
             pg.psql(
