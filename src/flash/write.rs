@@ -444,3 +444,58 @@ pub fn verify_with(t: &Target, w: &Written, progress: Progress<'_>) -> Result<()
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A gate that says no stops the write before its next byte: the chunks
+    /// written before it stay, nothing after them is written, and neither
+    /// partition-table region (held to the end) is.
+    #[test]
+    fn a_closed_gate_stops_the_write_before_its_next_byte() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let mib = 1usize << 20;
+        let size = 6 * mib as u64;
+        let src_path = d.path().join("src.img");
+        std::fs::write(&src_path, vec![0xa5u8; 6 * mib]).expect("source");
+        let src = Source {
+            path: src_path,
+            compression: None,
+            size,
+            map: None,
+            sparse: false,
+        };
+        let tp = d.path().join("card.img");
+        let t = super::super::target::open(&tp, size).expect("target");
+        let expect = Expect {
+            patches: Vec::new(),
+            base_sha256: None,
+            image: None,
+            checked: None,
+        };
+        // Open for the two table wipes and two chunks, then closed.
+        let calls = AtomicUsize::new(0);
+        let gate = || {
+            if calls.fetch_add(1, Ordering::SeqCst) < 4 {
+                Ok(())
+            } else {
+                Err(Error::Usage("the claim is lost".into()))
+            }
+        };
+        let e = write_gated(&src, &expect, &t, &|_, _| {}, &gate).expect_err("a closed gate");
+        assert!(e.to_string().contains("the claim is lost"), "{e}");
+        assert_eq!(calls.load(Ordering::SeqCst), 5);
+        let got = std::fs::read(&tp).expect("read the card");
+        assert!(got[..mib].iter().all(|&b| b == 0), "the head table region");
+        assert!(
+            got[mib..3 * mib].iter().all(|&b| b == 0xa5),
+            "the chunks let through"
+        );
+        assert!(
+            got[3 * mib..].iter().all(|&b| b == 0),
+            "a byte after the gate closed"
+        );
+    }
+}
