@@ -3,7 +3,9 @@
 //! change of an identity's state is one transaction that also appends its
 //! `history` row, and every transition is guarded by the state it comes
 //! from and the lease's token, so a step is never applied twice or to a
-//! lease that is no longer this station's.
+//! lease that is no longer this station's; a station's steps also check
+//! its claim on its name (`crate::station::fence`), so one that lost it
+//! records nothing more.
 
 use crate::db::{Db, Row, Tx, Val};
 use crate::error::{PoolError, Result};
