@@ -49,7 +49,7 @@ fn init_import_flash_status_export_release() {
     );
     t.cmd()
         .args(["pool", "init", "--db", &db.url(), "--key-file", s(&key)])
-        .stderr_contains("schema version 3 is current")
+        .stderr_contains("schema version 4 is current")
         .run();
     // Importing the same rows again adds nothing.
     t.cmd()
@@ -332,7 +332,7 @@ fn bad_input_one_line_exit_code_nothing_written() {
         &[&card],
     )
     .status(2)
-    .stderr_contains("schema version 99 is newer than this burnline knows (3)")
+    .stderr_contains("schema version 99 is newer than this burnline knows (4)")
     .stderr_lines(1)
     .absent(&card)
     .run();

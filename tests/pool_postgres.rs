@@ -142,7 +142,8 @@ fn round_trip_bad_input_and_a_dump_without_secrets() {
     .status(2)
     .stderr_contains("refused the login")
     .stderr_lacks("wrong-pw")
-    .stderr_lines(1)
+    .stderr_contains("visible to every local user")
+    .stderr_lines(2)
     .absent(&card)
     .run();
     // TLS over the Unix socket is refused, not silently dropped (TLS over
@@ -251,7 +252,7 @@ fn round_trip_bad_input_and_a_dump_without_secrets() {
     );
     flash(&t, &db.url(), &recipe, &key, "st2", &[&card])
         .status(2)
-        .stderr_contains("schema version 7 is newer than this burnline knows (3)")
+        .stderr_contains("schema version 7 is newer than this burnline knows (4)")
         .stderr_lines(1)
         .absent(&card)
         .run();

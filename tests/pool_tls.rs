@@ -16,10 +16,7 @@ use common::{s, Test};
 use std::path::Path;
 
 fn tls_url(pg: &Postgres, host: &str, mode: &str, ca: Option<&Path>) -> String {
-    let mut u = format!(
-        "postgres://postgres:{PASSWORD}@{host}:{}/line?sslmode={mode}",
-        pg.port
-    );
+    let mut u = format!("postgres://postgres@{host}:{}/line?sslmode={mode}", pg.port);
     if let Some(ca) = ca {
         u.push_str(&format!("&sslrootcert={}", ca.display()));
     }
@@ -28,7 +25,8 @@ fn tls_url(pg: &Postgres, host: &str, mode: &str, ca: Option<&Path>) -> String {
 
 #[test]
 fn a_pool_over_verified_tls() {
-    let t = Test::new();
+    // The password from the environment, as the README advises.
+    let t = Test::new().env("PGPASSWORD", PASSWORD);
     let d = t.path().to_path_buf();
     let certs = d.join("certs");
     std::fs::create_dir_all(&certs).expect("certs");

@@ -382,12 +382,18 @@ impl clap::builder::TypedValueParser for PoolUrlParser {
                 format!("{name}: not UTF-8\n"),
             )
         })?;
-        text.parse().map_err(|e: String| {
+        let url: burnline_pool::PoolUrl = text.parse().map_err(|e: String| {
             clap::Error::raw(
                 clap::error::ErrorKind::ValueValidation,
                 format!("{name}: {e}\n"),
             )
-        })
+        })?;
+        if url.has_password() {
+            eprintln!(
+                "burnline: warning: the password in {name} is visible to every local user (/proc/PID/cmdline); give it in PGPASSWORD, ~/.pgpass or passfile=PATH instead"
+            );
+        }
+        Ok(url)
     }
 }
 

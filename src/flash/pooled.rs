@@ -26,6 +26,10 @@
 //! 3. writes the base with the identity's patches, records `written`;
 //! 4. reads everything back, records `verified`.
 //!
+//! Every write to the card first asks whether the station still holds its
+//! name (`Pool::check_claim`): one whose claim is lost stops before the
+//! next byte, and the pool refuses its later steps.
+//!
 //! A failed write or read-back quarantines the identity. A registration
 //! refused for the whole product (dynamic registration off, a wrong
 //! ProductSecret) stops the station: no identity is quarantined for it and
@@ -148,8 +152,11 @@ impl PooledStation {
         Ok(station)
     }
 
-    /// Identities still available for this recipe's product.
+    /// Identities still available for this recipe's product; an error
+    /// once the station's claim is lost (the service then opens the pool
+    /// afresh, claiming the name again).
     pub fn remaining(&self) -> Result<u64> {
+        self.pool.check_claim()?;
         Ok(self
             .pool
             .remaining(self.recipe.auth.product_key.as_deref(), Some(self.kind))?)
@@ -448,12 +455,21 @@ impl PooledStation {
                 return Err(e);
             }
         };
-        let written = write::write_with(&self.src, &expect, &t, &|d, n| {
-            progress(d, n, Phase::Writing)
-        });
+        // Each write waits on the station's claim: one lost stops the
+        // card before its next byte.
+        let written = write::write_gated(
+            &self.src,
+            &expect,
+            &t,
+            &|d, n| progress(d, n, Phase::Writing),
+            &|| self.pool.check_claim().map_err(Error::Pool),
+        );
         let written = match written {
             Ok(w) => w,
-            Err(e) => return Err(self.failed(&lease, &t, "writing", e)),
+            Err(e) => match self.pool.check_claim() {
+                Err(lost) => return Err(unrecorded(lost, &lease, target)),
+                Ok(()) => return Err(self.failed(&lease, &t, "writing", e)),
+            },
         };
         let digest = format!("sha256:{}", hex::encode(written.image_digest));
         self.pool
@@ -518,6 +534,15 @@ fn unrecorded(e: PoolError, lease: &Lease, target: &Path) -> Error {
             url,
             why: format!(
                 "{why}; {} holds {}/{}, leased to it; this station settles it when it starts again",
+                target.display(),
+                lease.product_key,
+                lease.device_name
+            ),
+        }),
+        PoolError::ClaimLost { station, why } => Error::Pool(PoolError::ClaimLost {
+            station,
+            why: format!(
+                "{why}; {} may hold part of {}/{}, still leased to this station: do not use it; the process that takes the name next settles it",
                 target.display(),
                 lease.product_key,
                 lease.device_name

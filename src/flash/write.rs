@@ -102,12 +102,27 @@ pub fn write(src: &Source, expect: &Expect, t: &Target) -> Result<Written> {
     write_with(src, expect, t, &|_, _| {})
 }
 
+/// Asked before every write to the target: an error stops the write
+/// before its next byte (a pooled station whose claim on its name is lost).
+pub type Gate<'a> = &'a (dyn Fn() -> Result<()> + Sync);
+
 /// [`write`], telling `progress` how many of the bytes to write are done.
 pub fn write_with(
     src: &Source,
     expect: &Expect,
     t: &Target,
     progress: Progress<'_>,
+) -> Result<Written> {
+    write_gated(src, expect, t, progress, &|| Ok(()))
+}
+
+/// [`write_with`], asking `gate` before each write to the target.
+pub fn write_gated(
+    src: &Source,
+    expect: &Expect,
+    t: &Target,
+    progress: Progress<'_>,
+    gate: Gate<'_>,
 ) -> Result<Written> {
     let size = src.size;
     let head = TABLE_REGION.min(size);
@@ -132,12 +147,14 @@ pub fn write_with(
         wipe.push((s, t.capacity - s));
     }
     for (s, l) in wipe {
+        gate()?;
         t.file
             .write_all_at(&zeros[..l as usize], s)
             .at("wiping the partition table of", &t.path)?;
     }
     t.file.sync_all().at("syncing", &t.path)?;
-    stream(src, expect, t, &ranges, (head, tail_start), progress).map_err(|e| half_written(t, e))
+    stream(src, expect, t, &ranges, (head, tail_start), progress, gate)
+        .map_err(|e| half_written(t, e))
 }
 
 /// Where a job's bytes go: the table regions are held in memory until the
@@ -154,6 +171,7 @@ struct Sink<'a> {
     done: u64,
     total: u64,
     progress: Progress<'a>,
+    gate: Gate<'a>,
 }
 
 impl<'a> Sink<'a> {
@@ -163,6 +181,7 @@ impl<'a> Sink<'a> {
         (head, tail_start): (u64, u64),
         total: u64,
         progress: Progress<'a>,
+        gate: Gate<'a>,
     ) -> Self {
         Sink {
             t,
@@ -174,6 +193,7 @@ impl<'a> Sink<'a> {
             done: 0,
             total,
             progress,
+            gate,
         }
     }
 
@@ -197,6 +217,7 @@ impl<'a> Sink<'a> {
                 self.held_tail[(rs - tail_start) as usize..(re - tail_start) as usize]
                     .copy_from_slice(part);
             } else {
+                (self.gate)()?;
                 self.t
                     .file
                     .write_all_at(part, rs)
@@ -225,9 +246,11 @@ impl<'a> Sink<'a> {
     ) -> Result<Written> {
         let t = self.t;
         t.file.sync_all().at("syncing", &t.path)?;
+        (self.gate)()?;
         t.file
             .write_all_at(&self.held_tail, self.tail_start)
             .at("writing the partition table of", &t.path)?;
+        (self.gate)()?;
         t.file
             .write_all_at(&self.held_head, 0)
             .at("writing the partition table of", &t.path)?;
@@ -248,9 +271,10 @@ fn stream(
     ranges: &[(u64, u64)],
     table: (u64, u64),
     progress: Progress<'_>,
+    gate: Gate<'_>,
 ) -> Result<Written> {
     let total: u64 = ranges.iter().map(|r| r.1).sum();
-    let mut sink = Sink::new(t, src.size, table, total, progress);
+    let mut sink = Sink::new(t, src.size, table, total, progress, gate);
     if let Some(checked) = &expect.checked {
         return stream_ranges(src, expect, checked, ranges, sink);
     }
@@ -419,4 +443,59 @@ pub fn verify_with(t: &Target, w: &Written, progress: Progress<'_>) -> Result<()
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A gate that says no stops the write before its next byte: the chunks
+    /// written before it stay, nothing after them is written, and neither
+    /// partition-table region (held to the end) is.
+    #[test]
+    fn a_closed_gate_stops_the_write_before_its_next_byte() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let mib = 1usize << 20;
+        let size = 6 * mib as u64;
+        let src_path = d.path().join("src.img");
+        std::fs::write(&src_path, vec![0xa5u8; 6 * mib]).expect("source");
+        let src = Source {
+            path: src_path,
+            compression: None,
+            size,
+            map: None,
+            sparse: false,
+        };
+        let tp = d.path().join("card.img");
+        let t = super::super::target::open(&tp, size).expect("target");
+        let expect = Expect {
+            patches: Vec::new(),
+            base_sha256: None,
+            image: None,
+            checked: None,
+        };
+        // Open for the two table wipes and two chunks, then closed.
+        let calls = AtomicUsize::new(0);
+        let gate = || {
+            if calls.fetch_add(1, Ordering::SeqCst) < 4 {
+                Ok(())
+            } else {
+                Err(Error::Usage("the claim is lost".into()))
+            }
+        };
+        let e = write_gated(&src, &expect, &t, &|_, _| {}, &gate).expect_err("a closed gate");
+        assert!(e.to_string().contains("the claim is lost"), "{e}");
+        assert_eq!(calls.load(Ordering::SeqCst), 5);
+        let got = std::fs::read(&tp).expect("read the card");
+        assert!(got[..mib].iter().all(|&b| b == 0), "the head table region");
+        assert!(
+            got[mib..3 * mib].iter().all(|&b| b == 0xa5),
+            "the chunks let through"
+        );
+        assert!(
+            got[3 * mib..].iter().all(|&b| b == 0),
+            "a byte after the gate closed"
+        );
+    }
 }

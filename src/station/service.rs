@@ -571,7 +571,9 @@ fn classify(e: &Error, still_there: bool) -> (FailKind, String) {
             FailKind::PoolUnavailable,
             format!("{why}; nothing was written"),
         ),
-        Error::Pool(PoolError::Unreachable { .. } | PoolError::Lost { .. }) => (
+        Error::Pool(
+            PoolError::Unreachable { .. } | PoolError::Lost { .. } | PoolError::ClaimLost { .. },
+        ) => (
             FailKind::PoolUnavailable,
             format!("{e}; the card is not recorded as good: do not use it"),
         ),

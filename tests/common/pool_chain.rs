@@ -189,7 +189,7 @@ pub fn a_version_1_pool_is_chained_by_its_migration(t: &Test, db: &Db<'_>) {
         .run();
     t.cmd()
         .args(["pool", "init", "--db", &db.url(), "--key-file", s(&key)])
-        .stderr_contains("schema version 1 -> 3")
+        .stderr_contains("schema version 1 -> 4")
         .run();
     // Migration 3 records the kind: imported without a DeviceSecret.
     assert_eq!(

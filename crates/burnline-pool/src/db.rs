@@ -246,6 +246,45 @@ fn tls_failure(e: &(dyn std::error::Error + 'static)) -> Option<String> {
     None
 }
 
+/// The one name an SQLite pool is opened by: its path with symlinks
+/// resolved, so every process keeps the journal (`-wal`, `-shm`) next to
+/// the same name. A file with more than one hard link is refused: SQLite
+/// would keep a journal apart per name, and two processes opening it by
+/// two names would not see each other's writes (the station claim
+/// included).
+fn sqlite_path(url: &PoolUrl, path: &std::path::Path) -> Result<std::path::PathBuf> {
+    use std::os::unix::fs::MetadataExt;
+    match std::fs::metadata(path) {
+        Ok(m) if m.nlink() > 1 => Err(PoolError::Links {
+            url: url.to_string(),
+            links: m.nlink(),
+        }),
+        Ok(_) => std::fs::canonicalize(path).map_err(|e| PoolError::Unreachable {
+            url: url.to_string(),
+            why: e.to_string(),
+        }),
+        Err(_) => Ok(path.to_path_buf()),
+    }
+}
+
+/// What a password-file line is matched against: the first address the
+/// driver tries (a socket as `localhost`), its port, the database, the user.
+fn pgpass_want(cfg: &postgres::Config) -> crate::pgpass::Want<'_> {
+    use postgres::config::Host;
+    let host = match (cfg.get_hosts().first(), cfg.get_hostaddrs().first()) {
+        (Some(Host::Tcp(h)), _) => h.clone(),
+        (None, Some(ip)) => ip.to_string(),
+        _ => "localhost".to_owned(),
+    };
+    let user = cfg.get_user().unwrap_or_default();
+    crate::pgpass::Want {
+        host,
+        port: cfg.get_ports().first().copied().unwrap_or(5432),
+        database: cfg.get_dbname().unwrap_or(user),
+        user,
+    }
+}
+
 fn lite_error(url: &PoolUrl, e: rusqlite::Error) -> PoolError {
     PoolError::Other(format!("{url}: {e}"))
 }
@@ -264,6 +303,7 @@ impl Db {
                         url: url.to_string(),
                     });
                 }
+                let path = &sqlite_path(url, path)?;
                 let conn = rusqlite::Connection::open_with_flags(path, flags).map_err(|e| {
                     PoolError::Unreachable {
                         url: url.to_string(),
@@ -290,6 +330,11 @@ impl Db {
                         url: url.to_string(),
                         why: format!("{e}"),
                     })?;
+                if cfg.get_password().is_none() {
+                    if let Some(pw) = crate::pgpass::password(pg.passfile(), &pgpass_want(&cfg))? {
+                        cfg.password(pw.expose());
+                    }
+                }
                 if cfg.get_connect_timeout().is_none() {
                     cfg.connect_timeout(Duration::from_secs(10));
                 }

@@ -41,6 +41,14 @@ pub enum PoolError {
         /// Why.
         why: String,
     },
+    /// An SQLite pool file with more than one hard link (exit 2).
+    #[error("{url}: the database file has {links} hard links: SQLite keeps its journal apart under each name, so processes opening it by two names do not see each other's writes; give the pool one name (remove the other links)")]
+    Links {
+        /// The URL.
+        url: String,
+        /// How many links it has.
+        links: u64,
+    },
     /// The database is not a pool (never initialized), exit 2.
     #[error("{url}: not a burnline pool (run `burnline pool init --db {url}` first)")]
     NotAPool {
@@ -71,6 +79,10 @@ pub enum PoolError {
     /// (exit 2).
     #[error("{0}")]
     KeyFile(String),
+    /// The database password's file is unusable: missing (when named),
+    /// unreadable, readable by others (exit 2).
+    #[error("{0}")]
+    Password(String),
     /// The key file does not decrypt this pool (exit 2).
     #[error("key file {path}: it does not decrypt this pool (key {found}, the pool was made with key {expected}); nothing was done")]
     WrongKey {
@@ -84,6 +96,16 @@ pub enum PoolError {
     /// A station name is held by another live process (exit 2).
     #[error("station `{0}` is in use by another live process; give each station its own --station name; nothing was done")]
     StationInUse(String),
+    /// This process lost its claim on the station name while it ran: the
+    /// claim expired (no renewal got through) or was taken over (exit 5).
+    /// Nothing more is written or recorded under it.
+    #[error("station `{station}` lost its claim on its name: {why}; it stopped writing and records nothing more")]
+    ClaimLost {
+        /// The station name.
+        station: String,
+        /// Why.
+        why: String,
+    },
     /// A station name that breaks the naming rule (exit 2).
     #[error("station name `{0}`: use 1 to 64 letters, digits, `.`, `_` or `-`")]
     BadStationName(String),
@@ -110,7 +132,9 @@ impl PoolError {
     /// The process exit status for this error.
     pub fn exit_code(&self) -> i32 {
         match self {
-            PoolError::Unreachable { .. } | PoolError::Lost { .. } => 5,
+            PoolError::Unreachable { .. }
+            | PoolError::Lost { .. }
+            | PoolError::ClaimLost { .. } => 5,
             PoolError::Empty => 6,
             PoolError::Other(_) => 3,
             _ => 2,

@@ -5,6 +5,7 @@
 //! API that the host tool and the station service share.
 //!
 //! - [`url`]: `sqlite:PATH` (one machine) or `postgres://…` (a line);
+//! - [`pgpass`]: the PostgreSQL password from the environment or a file;
 //! - [`schema`]: the versioned migrations `pool init` applies;
 //! - [`state`]: available → leased → written → verified, or quarantined;
 //! - [`kind`]: with a DeviceSecret (一机一密) or without (一型一密);
@@ -22,6 +23,7 @@ pub mod db;
 pub mod error;
 pub mod key;
 pub mod kind;
+pub mod pgpass;
 pub mod pool;
 pub mod schema;
 pub mod state;

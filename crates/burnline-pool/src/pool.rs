@@ -3,7 +3,9 @@
 //! change of an identity's state is one transaction that also appends its
 //! `history` row, and every transition is guarded by the state it comes
 //! from and the lease's token, so a step is never applied twice or to a
-//! lease that is no longer this station's.
+//! lease that is no longer this station's; a station's steps also check
+//! its claim on its name (`crate::station::fence`), so one that lost it
+//! records nothing more.
 
 use crate::db::{Db, Row, Tx, Val};
 use crate::error::{PoolError, Result};
@@ -49,14 +51,7 @@ pub struct Pool {
     url: PoolUrl,
     db: Mutex<Db>,
     key: Option<PoolKey>,
-    station: Option<Claim>,
-}
-
-/// A held station name.
-struct Claim {
-    name: String,
-    /// The SQLite lock file (PostgreSQL: the lock lives in the session).
-    _file: Option<std::fs::File>,
+    station: Option<station::Claim>,
 }
 
 /// What `pool init` did.
@@ -460,10 +455,20 @@ impl Pool {
     }
 
     fn station(&self) -> Result<&str> {
+        self.claim().map(station::Claim::name)
+    }
+
+    fn claim(&self) -> Result<&station::Claim> {
         self.station
             .as_ref()
-            .map(|c| c.name.as_str())
             .ok_or_else(|| PoolError::Other("no station claimed".into()))
+    }
+
+    /// Whether this station may still write a card: [`PoolError::ClaimLost`]
+    /// once its claim on its name is lost, or could have run out (see
+    /// [`crate::station`]). Asked before every write to a card.
+    pub fn check_claim(&self) -> Result<()> {
+        self.claim()?.check()
     }
 
     /// Runs `f` in one transaction.
@@ -592,65 +597,16 @@ impl Pool {
     }
 
     /// Claims the station name `name` for this process (see
-    /// [`crate::station`]) and records it.
+    /// [`crate::station`]): [`PoolError::StationInUse`] while a live
+    /// process holds it.
     pub fn claim_station(&mut self, name: &str) -> Result<()> {
         station::check_name(name)?;
-        let file = self.hold_name(name)?;
-        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .map(|h| h.trim().to_owned())
-            .unwrap_or_default();
-        let now = now_ms();
-        self.tx(|tx, url| {
-            tx.exec(
-                url,
-                "INSERT INTO stations (name, host, pid, started_at, seen_at) VALUES ($1, $2, $3, $4, $4) \
-                 ON CONFLICT (name) DO UPDATE SET host = $2, pid = $3, started_at = $4, seen_at = $4",
-                &[
-                    name.into(),
-                    host.as_str().into(),
-                    i64::from(std::process::id()).into(),
-                    now.into(),
-                ],
-            )?;
-            Ok::<_, PoolError>(())
-        })?;
-        self.station = Some(Claim {
-            name: name.to_owned(),
-            _file: file,
-        });
+        let holder = station::Holder::me();
+        let token = token()?;
+        let sent = std::time::Instant::now();
+        self.tx(|tx, url| station::take(tx, url, name, &holder, &token))?;
+        self.station = Some(station::Claim::hold(&self.url, name, &token, sent));
         Ok(())
-    }
-
-    /// Takes the claim on the station name `name` (see [`crate::station`]):
-    /// the SQLite lock file, or (PostgreSQL) the session's advisory lock.
-    /// [`PoolError::StationInUse`] while a live process holds it.
-    fn hold_name(&self, name: &str) -> Result<Option<std::fs::File>> {
-        let url = self.url.clone();
-        Ok(match &url {
-            PoolUrl::Sqlite(p) => Some(station::flock_station(p, name)?),
-            PoolUrl::Postgres(_) => {
-                // The server drops a dead process's lock when it sees its
-                // connection close, a moment after the death: a station
-                // restarted at once waits that moment out (2 s at most).
-                let mut db = self.lock()?;
-                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
-                loop {
-                    let got = db.query(
-                        &url,
-                        "SELECT pg_try_advisory_lock($1)",
-                        &[station::lock_key(name).into()],
-                    )?;
-                    if got.first().and_then(|r| int(r, 0)) == Some(1) {
-                        break;
-                    }
-                    if std::time::Instant::now() >= deadline {
-                        return Err(PoolError::StationInUse(name.to_owned()));
-                    }
-                    std::thread::sleep(std::time::Duration::from_millis(100));
-                }
-                None
-            }
-        })
     }
 
     /// Identities still available (of `product_key`, if given, and of
@@ -682,8 +638,10 @@ impl Pool {
     ) -> std::result::Result<Lease, E> {
         let key = self.key()?;
         let station = self.station()?.to_owned();
+        let claim = self.claim()?.token().to_owned();
         let pg = matches!(self.url, PoolUrl::Postgres(_));
         self.tx(|tx, url| {
+            station::fence(tx, url, &station, &claim, false)?;
             let sql = if pg {
                 "SELECT id, product_key, device_name, device_secret, issued_secret FROM identities \
                  WHERE state = 'available' AND kind = $2 AND ($1::text IS NULL OR product_key = $1) \
@@ -715,6 +673,7 @@ impl Pool {
                 let s = match register(&pk, &dn) {
                     Ok(s) => s,
                     Err(f) if f.set_aside => {
+                        station::fence(tx, url, &station, &claim, true)?;
                         let why = format!("registration refused: {}", f.error);
                         tx.exec(
                             url,
@@ -740,6 +699,7 @@ impl Pool {
                 sealed_issued = Some(key.encrypt(SecretKind::Issued, &pk, &dn, &s)?);
                 issued_secret = Some(s);
             }
+            station::fence(tx, url, &station, &claim, true)?;
             let token = token()?;
             let now = now_ms();
             let n = tx.exec(
@@ -799,7 +759,9 @@ impl Pool {
         reason: &str,
     ) -> Result<()> {
         let station = self.station()?.to_owned();
+        let claim = self.claim()?.token().to_owned();
         self.tx(|tx, url| {
+            station::fence(tx, url, &station, &claim, true)?;
             let rows = tx.query(
                 url,
                 "SELECT state, target, card FROM identities WHERE id = $1 AND lease_token = $2 AND station = $3",
@@ -1096,19 +1058,7 @@ impl Pool {
         )?;
         for r in known {
             let name = text(&r, 0).unwrap_or_default();
-            let live = match &url {
-                PoolUrl::Sqlite(p) => station::flock_is_held(p, &name),
-                PoolUrl::Postgres(_) => {
-                    let (hi, lo) = station::lock_halves(station::lock_key(&name));
-                    let n = db.query(
-                        &url,
-                        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted \
-                         AND classid::bigint = $1 AND objid::bigint = $2 AND objsubid = 1",
-                        &[hi.into(), lo.into()],
-                    )?;
-                    n.first().and_then(|r| int(r, 0)).unwrap_or(0) > 0
-                }
-            };
+            let live = station::is_live(&mut db, &url, &name)?;
             st.known.push(StationInfo {
                 name,
                 live,
@@ -1203,6 +1153,18 @@ impl Pool {
                 })
             })
             .collect()
+    }
+}
+
+impl Drop for Pool {
+    /// Lets the station's claim go (best effort: one that cannot be let go
+    /// runs out, or is taken over once this process is gone).
+    fn drop(&mut self) {
+        if let Some(mut claim) = self.station.take() {
+            claim.stop();
+            let (name, token) = (claim.name().to_owned(), claim.token().to_owned());
+            let _ = self.tx(|tx, url| station::release(tx, url, &name, &token));
+        }
     }
 }
 

@@ -18,9 +18,14 @@
 //! `crate::kind`), from whether it was imported with a DeviceSecret, and
 //! indexes what the lease reads: the card an identity was verified on, and
 //! each identity's history chain.
+//!
+//! Version 4 puts the
+//! station claim in `stations` (`crate::station`): the holder's token, its
+//! expiry by the database's clock, and what identifies the holding process
+//! (boot and PID namespace, start time).
 
 /// The newest schema version this binary knows.
-pub const LATEST: i64 = 3;
+pub const LATEST: i64 = 4;
 
 /// The table every version has, created before any migration.
 pub const META: &str =
@@ -150,6 +155,21 @@ ALTER TABLE identities ADD COLUMN history_head TEXT;
         version: 3,
         sqlite: MIGRATION_3,
         postgres: MIGRATION_3,
+    },
+    Migration {
+        version: 4,
+        sqlite: r"
+ALTER TABLE stations ADD COLUMN claim_token TEXT;
+ALTER TABLE stations ADD COLUMN claim_expires INTEGER;
+ALTER TABLE stations ADD COLUMN claim_boot TEXT;
+ALTER TABLE stations ADD COLUMN claim_start INTEGER;
+",
+        postgres: r"
+ALTER TABLE stations ADD COLUMN claim_token TEXT;
+ALTER TABLE stations ADD COLUMN claim_expires BIGINT;
+ALTER TABLE stations ADD COLUMN claim_boot TEXT;
+ALTER TABLE stations ADD COLUMN claim_start BIGINT;
+",
     },
 ];
 

@@ -4,9 +4,9 @@
 //! start and check its cards; settling them sets each aside
 //! (`quarantined`), since nobody has read the card back, with a history
 //! row naming the person and the reason. It takes the station's claim
-//! first (the same claim a station takes, see [`crate::station`]), so it is
-//! refused while the station is live, and no station of that name can
-//! start while it runs. Settling again finds nothing open: it is
+//! first (the same claim a station takes, see [`crate::station`]), in its
+//! one transaction, so it is refused while the station is live, and no
+//! station of that name can start while it runs. Settling again finds nothing open: it is
 //! idempotent.
 
 use super::{history, int, state_of, text, Pool};
@@ -39,12 +39,13 @@ impl Pool {
                 "--reason must say why the station's leases are settled".into(),
             ));
         }
-        let claim = self.hold_name(name)?;
+        let holder = station::Holder::me();
+        let token = super::token()?;
         let by = format!(
             "settled by {}: station {name} is not running: {reason}",
             crate::account::current()
         );
-        let out = self.tx(|tx, url| {
+        self.tx(|tx, url| {
             let known = tx.query(
                 url,
                 "SELECT (SELECT count(*) FROM stations WHERE name = $1) + \
@@ -56,6 +57,10 @@ impl Pool {
                     "station `{name}` is not known to this pool; nothing was done"
                 )));
             }
+            // The station's claim, taken and let go in this transaction:
+            // refused while it is live, and no station of the name starts
+            // meanwhile.
+            station::take(tx, url, name, &holder, &token)?;
             let rows = tx.query(
                 url,
                 "SELECT id, product_key, device_name, state, target, card FROM identities \
@@ -104,18 +109,8 @@ impl Pool {
                     target: text(r, 4),
                 });
             }
+            station::release(tx, url, name, &token)?;
             Ok(done)
-        });
-        // Let the name go (PostgreSQL: the session would keep it).
-        if claim.is_none() {
-            let mut db = self.lock()?;
-            db.query(
-                &self.url,
-                "SELECT pg_advisory_unlock($1)",
-                &[station::lock_key(name).into()],
-            )?;
-        }
-        drop(claim);
-        out
+        })
     }
 }
