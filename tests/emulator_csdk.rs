@@ -16,8 +16,7 @@ use common::emulator::{admin, register, test_ca_rsa, write_products, PK_OFF};
 use common::mqtt::{plain_credentials, python, MqttEmulator};
 use common::*;
 use mqttbytes_ng::v4::{
-    Connect, ConnectReturnCode, LastWill, Packet, Publish, Subscribe,
-    SubscribeReasonCode,
+    Connect, ConnectReturnCode, LastWill, Packet, Publish, Subscribe, SubscribeReasonCode,
 };
 use mqttbytes_ng::QoS;
 use std::io::{Read, Write};
@@ -25,7 +24,10 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-const CLIENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/csdk_tls_client.py");
+const CLIENT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/clients/csdk_tls_client.py"
+);
 
 /// The port of `http://127.0.0.1:PORT` or `127.0.0.1:PORT`.
 fn port(addr: &str) -> String {
@@ -203,7 +205,9 @@ fn c_sdk_suites_register_over_https_and_log_in_over_mqtt() {
                 .run();
         }
     }
-    assert!(!emu.log_text().contains(&ds), "a secret in the log");
+    let log = emu.log_text();
+    assert!(!log.contains(&ds), "a secret in the log");
+    assert!(!log.contains("not an RSA key"), "{log}");
 }
 
 /// Reads one HTTP/1.1 answer from `s` as Link SDK 4.x does: the head up to
@@ -218,7 +222,11 @@ fn read_answer_case_sensitively(s: &mut TcpStream) -> (String, String) {
             break i;
         }
         let n = s.read(&mut b).expect("read");
-        assert!(n > 0, "EOF in the head: {:?}", String::from_utf8_lossy(&data));
+        assert!(
+            n > 0,
+            "EOF in the head: {:?}",
+            String::from_utf8_lossy(&data)
+        );
         data.extend_from_slice(&b[..n]);
     };
     let head = String::from_utf8(data[..head_end].to_vec()).expect("head");
@@ -226,10 +234,15 @@ fn read_answer_case_sensitively(s: &mut TcpStream) -> (String, String) {
         .split("\r\n")
         .skip(1)
         .find_map(|l| l.strip_prefix("Content-Length: "))
-        .unwrap_or_else(|| panic!("no `Content-Length: ` line (4.x: STATE_HTTP_READ_BODY_EMPTY):\n{head}"))
+        .unwrap_or_else(|| {
+            panic!("no `Content-Length: ` line (4.x: STATE_HTTP_READ_BODY_EMPTY):\n{head}")
+        })
         .parse()
         .expect("length");
-    assert!(head.contains("Content-Length"), "3.x: Could not parse header");
+    assert!(
+        head.contains("Content-Length"),
+        "3.x: Could not parse header"
+    );
     let mut body = data[head_end + 4..].to_vec();
     while body.len() < len {
         let n = s.read(&mut b).expect("read");
@@ -248,7 +261,11 @@ fn answers_name_their_headers_in_the_platforms_case() {
     let good = sign(
         SignMethod::HmacSha256,
         PS.as_bytes(),
-        &[("deviceName", "h-0001"), ("productKey", PK), ("random", "r")],
+        &[
+            ("deviceName", "h-0001"),
+            ("productKey", PK),
+            ("random", "r"),
+        ],
     )
     .to_uppercase();
     let form = |sign: &str| {
@@ -454,7 +471,10 @@ fn alink_replies_routing_and_the_admin_publish() {
         .subscribe(&[&format!("{sys}/+/post_reply"), &get, &news])
         .iter()
         .all(|c| *c != SubscribeReasonCode::Failure));
-    assert!(two.subscribe(&[&news]).iter().all(|c| *c != SubscribeReasonCode::Failure));
+    assert!(two
+        .subscribe(&[&news])
+        .iter()
+        .all(|c| *c != SubscribeReasonCode::Failure));
 
     // The property post and its reply, with the platform's body.
     let post = r#"{"id":"42","version":"1.0","params":{"Temperature":21.5},"method":"thing.event.property.post"}"#;
@@ -507,7 +527,11 @@ fn alink_replies_routing_and_the_admin_publish() {
     // A device's publish reaches the subscribers of its topic (itself here).
     let update = format!("/{PK}/a-0001/user/update");
     one.subscribe(&[&update]);
-    one.send(Packet::Publish(Publish::new(update.clone(), QoS::AtMostOnce, "up")));
+    one.send(Packet::Publish(Publish::new(
+        update.clone(),
+        QoS::AtMostOnce,
+        "up",
+    )));
     assert_eq!(one.publish_in(), (update, "up".to_owned()));
     assert!(two.recv(Duration::from_millis(300)).is_none());
     // Wildcards are not a topic name.

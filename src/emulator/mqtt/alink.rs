@@ -59,13 +59,19 @@ mod tests {
             String::from_utf8(b).expect("utf8"),
             r#"{"code":200,"data":{},"id":"123","message":"success","method":"thing.event.property.post","version":"1.0"}"#
         );
-        let (_, b) = reply("pk", "dn", "/sys/pk/dn/thing/event/alarm/post", b"not json")
-            .expect("reply");
+        let (_, b) =
+            reply("pk", "dn", "/sys/pk/dn/thing/event/alarm/post", b"not json").expect("reply");
         assert_eq!(
             String::from_utf8(b).expect("utf8"),
             r#"{"code":460,"data":{},"id":"","message":"request parameter error","method":"thing.event.alarm.post","version":"1.0"}"#
         );
-        assert!(reply("pk", "dn", "/sys/pk/dn/thing/event/property/post_reply", b"{}").is_none());
+        assert!(reply(
+            "pk",
+            "dn",
+            "/sys/pk/dn/thing/event/property/post_reply",
+            b"{}"
+        )
+        .is_none());
         assert!(reply("pk", "dn", "/sys/pk/other/thing/event/property/post", b"{}").is_none());
         assert!(reply("pk", "dn", "/pk/dn/user/post", b"{}").is_none());
     }

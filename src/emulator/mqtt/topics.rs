@@ -48,10 +48,9 @@ fn fits(levels: &[&str], class: &[Slot<'_>]) -> bool {
     match first {
         Rest(n) => levels.len() >= *n,
         Lit(s) => levels.first() == Some(s) && fits(&levels[1..], more),
-        One => levels
-            .first()
-            .is_some_and(|l| *l != "#" && !l.is_empty())
-            && fits(&levels[1..], more),
+        One => {
+            levels.first().is_some_and(|l| *l != "#" && !l.is_empty()) && fits(&levels[1..], more)
+        }
     }
 }
 
