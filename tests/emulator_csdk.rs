@@ -5,8 +5,9 @@
 //! s_client`), response header names matched case-sensitively, one port
 //! for TLS and plain TCP, MQTT registration refused over plain TCP, the
 //! keepalive held to 1200 s, topic rights, Alink replies and routing with
-//! the admin publish, and the platform's state names in the listing. Raw
-//! MQTT is spoken with mqttbytes-ng packets.
+//! the admin publish, the platform's state names in the listing, and the
+//! warning for a certificate the C SDKs cannot use. Raw MQTT is spoken with
+//! mqttbytes-ng packets.
 
 mod common;
 
@@ -579,4 +580,28 @@ fn the_listing_names_states_as_the_platform_does() {
     );
     assert_eq!(code, 200);
     assert_eq!(status().as_deref(), Some("DISABLE"));
+}
+
+#[test]
+fn a_certificate_that_is_not_rsa_is_warned_about() {
+    let t = Test::new();
+    let p = write_products(t.path(), &["w-0001"]);
+    let (ca, cert, key) = common::emulator::test_ca(t.path());
+    let emu = MqttEmulator::start(t.path(), &p, Some((&cert, &key, &ca)), &[]);
+    assert!(
+        emu.log_text().contains("--tls-key is not an RSA key"),
+        "{}",
+        emu.log_text()
+    );
+    // Without an RSA certificate the C SDKs' suites cannot be agreed on.
+    t.tool("openssl")
+        .args([
+            "s_client",
+            "-connect",
+            emu.url.trim_start_matches("https://"),
+        ])
+        .args(["-tls1_2", "-cipher", "AES128-SHA256"])
+        .stdin("")
+        .fails()
+        .run();
 }
