@@ -212,7 +212,7 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
         zeroize::Zeroize::zeroize(&mut l.password);
     }
     let held = held_keepalive(connect.keep_alive);
-    if held != connect.keep_alive {
+    if held != connect.keep_alive && verdict.is_ok() {
         eprintln!(
             "emulator: mqtt from {peer}: keepalive {} s held to {held} s",
             connect.keep_alive
