@@ -14,10 +14,12 @@ cd "$(dirname "$0")/.."
 # The boot test (tests/boot.rs) also needs mmdebstrap, socat, busybox-static
 # and QEMU (qemu-system-x86, without its GUI: installed apart, without
 # recommends).
-packages=(dosfstools mtools gdisk fdisk xfsprogs e2fsprogs util-linux binutils bmap-tools zstd xz-utils gzip openssl genimage time python3 python3-venv systemd b3sum mosquitto-clients mmdebstrap socat busybox-static postgresql sqlite3 minisign age android-sdk-libsparse-utils zbar-tools chromium libfuse2)
-tools=(fsck.fat mcopy sgdisk sfdisk mkfs.xfs filefrag mount nm bmaptool zstd xz gzip openssl genimage /usr/bin/time python3 systemd-analyze b3sum mosquitto_pub node npm mmdebstrap socat busybox mke2fs qemu-system-x86_64 pg_ctlcluster sqlite3 minisign age simg2img img2simg zbarimg chromium)
+packages=(dosfstools mtools gdisk fdisk xfsprogs e2fsprogs util-linux binutils bmap-tools zstd xz-utils gzip openssl genimage time python3 python3-venv systemd b3sum mosquitto-clients mmdebstrap socat busybox-static postgresql sqlite3 minisign age android-sdk-libsparse-utils zbar-tools chromium libfuse2 libssl-dev pkg-config)
+tools=(fsck.fat mcopy sgdisk sfdisk mkfs.xfs filefrag mount nm bmaptool zstd xz gzip openssl genimage /usr/bin/time python3 systemd-analyze b3sum mosquitto_pub node npm mmdebstrap socat busybox mke2fs qemu-system-x86_64 pg_ctlcluster sqlite3 minisign age simg2img img2simg zbarimg chromium pkg-config)
 missing=0
 for t in "${tools[@]}"; do command -v "$t" >/dev/null 2>&1 || missing=1; done
+# The emulator's TLS (the openssl crate) builds against libssl-dev.
+[ -f /usr/include/openssl/ssl.h ] || missing=1
 # The bench smoke test's simulated SD cards (scripts/slow-card.py) need libfuse2.
 ls /usr/lib/*/libfuse.so.2 >/dev/null 2>&1 || missing=1
 if [ "$missing" = 1 ]; then

@@ -26,8 +26,12 @@ fn raw_login(addr: &str, cid: &str, user: &str, pw: &str, keepalive: u16) -> (Tc
     (s, ack[3])
 }
 
-/// mosquitto_pub's arguments: one QoS 1 message to 127.0.0.1:`port` with
-/// the keepalive last.
+/// A topic of mq-0001's own (`/{PK}/{DN}/user/…`): the platform drops a
+/// publish elsewhere, with no PUBACK.
+const OWN_TOPIC: &str = "/a1X2bEnP82z/mq-0001/user/update";
+
+/// mosquitto_pub's arguments: one QoS 1 message on [`OWN_TOPIC`] to
+/// 127.0.0.1:`port` with the keepalive last.
 fn pub_args<'a>(port: &'a str, cid: &'a str, user: &'a str, pw: &'a str) -> Vec<&'a str> {
     vec![
         "-h",
@@ -43,7 +47,7 @@ fn pub_args<'a>(port: &'a str, cid: &'a str, user: &'a str, pw: &'a str) -> Vec<
         "-P",
         pw,
         "-t",
-        "/x",
+        OWN_TOPIC,
         "-m",
         "hello",
         "-q",
@@ -136,8 +140,9 @@ fn mosquitto_pub_meets_the_connect_rules() {
             .output_contains(*said)
             .run();
     }
-    // Keepalive outside 30-1200 s.
-    for k in ["10", "1201"] {
+    // Keepalive under 30 s (over 1200 s is accepted and held to 1200 s:
+    // tests/emulator_csdk.rs).
+    for k in ["10", "29"] {
         let mut args = pub_args(&port, &cid, &user, &pw);
         let at = args.len() - 1;
         args[at] = k;

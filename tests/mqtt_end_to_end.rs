@@ -92,7 +92,14 @@ fn product_secret_image_boots_registers_and_goes_online() {
     let t = test();
     let p = products(t.path(), &["e2e-0001", "e2e-0002"]);
     let state = t.path().join("state.json");
-    let emu = MqttEmulator::start(t.path(), &p, None, &["--state", s(&state)]);
+    // TLS: MQTT registration takes TLS only (on the --mqtt port too).
+    let (ca, cert, key) = test_ca(t.path());
+    let emu = MqttEmulator::start(
+        t.path(),
+        &p,
+        Some((&cert, &key, &ca)),
+        &["--state", s(&state)],
+    );
     let auth = format!(
         "auth:\n  mode: product-secret\n  product_key: {PK}\n  product_secret: {{ env: TEST_PS }}\n  endpoint: {}\n",
         emu.url
@@ -101,7 +108,9 @@ fn product_secret_image_boots_registers_and_goes_online() {
     let img = out.join("e2e-0001.img");
 
     // First boot registers (HTTP) and stores the triple; not activated yet.
-    t.cmd().args(["run", "--device", s(&img)]).run();
+    t.cmd()
+        .args(["run", "--device", s(&img), "--ca-file", s(&ca)])
+        .run();
     let ds = device_secret(&t, &img);
     let d = emu.device("e2e-0001");
     assert!(!d.activated && d.secrets_issued == 1, "{d:?}");
@@ -118,6 +127,7 @@ fn product_secret_image_boots_registers_and_goes_online() {
     // A second registration is refused: 6289.
     t.burnline()
         .args(["register", PK, "e2e-0001", PS, "--endpoint", &emu.url])
+        .args(["--ca-file", s(&ca)])
         .status(3)
         .stderr_contains("6289")
         .run();
@@ -126,7 +136,8 @@ fn product_secret_image_boots_registers_and_goes_online() {
     let img2 = out.join("e2e-0002.img");
     t.cmd()
         .args(["run", "--device", s(&img2), "--register-via", "mqtt"])
-        .args(["--mqtt", &emu.mqtt])
+        .args(["--mqtt", &format!("mqtts://{}", emu.mqtt)])
+        .args(["--ca-file", s(&ca)])
         .run();
     assert!(emu
         .log_text()
@@ -141,7 +152,7 @@ fn product_secret_image_boots_registers_and_goes_online() {
         "DELETE",
         &format!("/admin/devices/{PK}/e2e-0002"),
         None,
-        None,
+        emu.ca.as_deref(),
     );
     assert_eq!(status, 200);
     check_online(&t, &img2, &emu.mqtt)
@@ -212,7 +223,8 @@ fn device_secret_image_goes_online_over_tls() {
 fn register_via_mqtt_is_recorded_from_the_recipe() {
     let t = test();
     let p = products(t.path(), &["e2e-0201"]);
-    let emu = MqttEmulator::start(t.path(), &p, None, &[]);
+    let (ca, cert, key) = test_ca(t.path());
+    let emu = MqttEmulator::start(t.path(), &p, Some((&cert, &key, &ca)), &[]);
     let auth = format!(
         "auth:\n  mode: product-secret\n  product_key: {PK}\n  product_secret: {{ env: TEST_PS }}\n  register_via: mqtt\n"
     );
@@ -222,7 +234,8 @@ fn register_via_mqtt_is_recorded_from_the_recipe() {
     assert_eq!(v["credentials"]["register_via"], "mqtt", "{v}");
     // No --register-via: the record says MQTT (--mqtt only says where).
     t.cmd()
-        .args(["run", "--device", s(&img), "--mqtt", &emu.mqtt])
+        .args(["run", "--device", s(&img), "--mqtt"])
+        .args([&format!("mqtts://{}", emu.mqtt), "--ca-file", s(&ca)])
         .run();
     assert!(
         emu.log_text()

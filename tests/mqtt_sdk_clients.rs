@@ -2,7 +2,8 @@
 //! SDK (aliyun-iot-linkkit 1.2.13, paho-mqtt 1.6.1) logs in with the triple
 //! read from a built image, over plain TCP and over TLS with a test CA
 //! (verification on), is refused with a wrong secret, and registers over
-//! MQTT both ways (`register`, and `regnwl` then `connwl`); the Node SDK
+//! MQTT both ways (`register`, and `regnwl` then `connwl`), over TLS as the
+//! platform requires; the Node SDK
 //! (alibabacloud-iot-device-sdk 1.2.8) logs in, subscribes and publishes.
 //! The clients are installed by scripts/test-clients.sh.
 
@@ -113,11 +114,15 @@ fn python_sdk_logs_in_with_the_image_triple_and_a_wrong_secret_is_refused() {
 fn python_sdk_registers_over_mqtt_both_ways() {
     let t = Test::new();
     let p = products(t.path(), &["dyn-0001"]);
-    let emu = MqttEmulator::start(t.path(), &p, None, &[]);
+    // Registration takes TLS only: the SDK speaks TLS to the --mqtt port
+    // (which takes TLS and plain TCP), trusting the test CA.
+    let (ca, cert, key) = test_ca(t.path());
+    let emu = MqttEmulator::start(t.path(), &p, Some((&cert, &key, &ca)), &[]);
     let port = emu.mqtt_port().to_string();
+    let ca = s(&ca);
 
     // authType=register on a pre-created device: /ext/register.
-    let said = linkkit(&t, &["register", &port, "-", PK, "dyn-0001", PS])
+    let said = linkkit(&t, &["register", &port, ca, PK, "dyn-0001", PS])
         .run()
         .text();
     let secret = said
@@ -128,20 +133,20 @@ fn python_sdk_registers_over_mqtt_both_ways() {
     assert_eq!(secret.len(), 32, "{said}");
     let d = emu.device("dyn-0001");
     assert_eq!((d.activated, d.secrets_issued), (false, 1));
-    linkkit(&t, &["login", &port, "-", PK, "dyn-0001", &secret, "0"])
+    linkkit(&t, &["login", &port, ca, PK, "dyn-0001", &secret, "0"])
         .output_contains("connect rc=0")
         .run();
     assert!(emu.device("dyn-0001").activated);
     // Activated: an MQTT registration is refused too.
-    linkkit_refused(&t, &["register", &port, "-", PK, "dyn-0001", PS]);
+    linkkit_refused(&t, &["register", &port, ca, PK, "dyn-0001", PS]);
     // A wrong ProductSecret: refused.
     linkkit_refused(
         &t,
-        &["register", &port, "-", PK, "dyn-0001", "0000000000000000"],
+        &["register", &port, ca, PK, "dyn-0001", "0000000000000000"],
     );
 
     // authType=regnwl (免预注册) on a device not created beforehand.
-    let said = linkkit(&t, &["regnwl", &port, "-", PK, "nwl-0001", PS])
+    let said = linkkit(&t, &["regnwl", &port, ca, PK, "nwl-0001", PS])
         .run()
         .text();
     let line = said
@@ -164,7 +169,7 @@ fn python_sdk_registers_over_mqtt_both_ways() {
     linkkit(
         &t,
         &[
-            "connwl", &port, "-", PK, "nwl-0001", &client_id, &username, &token, "0",
+            "connwl", &port, ca, PK, "nwl-0001", &client_id, &username, &token, "0",
         ],
     )
     .output_contains("connect rc=0")
@@ -175,7 +180,7 @@ fn python_sdk_registers_over_mqtt_both_ways() {
         &[
             "connwl",
             &port,
-            "-",
+            ca,
             PK,
             "nwl-0001",
             &client_id,

@@ -642,11 +642,14 @@ pub struct EmulatorArgs {
     /// The TLS private key (PEM); needs --tls-cert.
     #[arg(long, requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
-    /// Serve MQTT over plain TCP (securemode 3) here, such as `127.0.0.1:1883`.
+    /// Serve MQTT over plain TCP (securemode 3) here, such as
+    /// `127.0.0.1:1883`, and over TLS too (securemode 2 and -2) with
+    /// --tls-cert: the first byte tells them apart, as on the platform's
+    /// 1883 and 443.
     #[arg(long, value_name = "ADDR")]
     pub mqtt: Option<String>,
-    /// Serve MQTT over TLS (securemode 2 and -2) here, with the certificate
-    /// of --tls-cert/--tls-key.
+    /// Serve MQTT over TLS only (securemode 2 and -2) here, as the
+    /// platform's 8883, with the certificate of --tls-cert/--tls-key.
     #[arg(long, value_name = "ADDR")]
     pub mqtts: Option<String>,
     /// Hold each request this long before the platform sees it (tests).

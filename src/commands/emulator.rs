@@ -1,6 +1,7 @@
 //! `burnline emulator`: loads the products file and the state, binds the
-//! HTTP listener (`--listen`) and the MQTT listeners (`--mqtt` plain,
-//! `--mqtts` TLS with the HTTPS certificate), prints one `listening on URL`
+//! HTTP listener (`--listen`) and the MQTT listeners (`--mqtt` plain TCP,
+//! and TLS too with a certificate; `--mqtts` TLS only, with the HTTPS
+//! certificate), prints one `listening on URL`
 //! line per listener on stdout (HTTP first), then serves until killed. See
 //! `crate::emulator` for the protocols and `docs/registration.md` for the
 //! files.
@@ -18,7 +19,7 @@ pub fn run(args: &EmulatorArgs) -> Result<()> {
     let products = products::load(&args.products)?;
     let state = State::load(products, args.state.as_deref())?;
     let tls = match (&args.tls_cert, &args.tls_key) {
-        (Some(cert), Some(key)) => Some(tokio_rustls::TlsAcceptor::from(tls::config(cert, key)?)),
+        (Some(cert), Some(key)) => Some(tls::Acceptor::new(cert, key)?),
         _ => None,
     };
     if args.mqtts.is_some() && tls.is_none() {
@@ -56,11 +57,13 @@ pub fn run(args: &EmulatorArgs) -> Result<()> {
         let api = Arc::new(Api::new(state));
         if let Some((l, at)) = plain {
             let _ = writeln!(out, "listening on mqtt://{at}");
-            tokio::spawn(mqtt::server::serve(l, None, Arc::clone(&api)));
+            let takes = mqtt::server::Takes::Plain(tls.clone());
+            tokio::spawn(mqtt::server::serve(l, takes, Arc::clone(&api)));
         }
-        if let Some((l, at)) = secure {
+        if let (Some((l, at)), Some(acceptor)) = (secure, &tls) {
             let _ = writeln!(out, "listening on mqtts://{at}");
-            tokio::spawn(mqtt::server::serve(l, tls.clone(), Arc::clone(&api)));
+            let takes = mqtt::server::Takes::Tls(acceptor.clone());
+            tokio::spawn(mqtt::server::serve(l, takes, Arc::clone(&api)));
         }
         let _ = out.flush();
         http_server::serve(

@@ -5,7 +5,8 @@
 //! |---|---|
 //! | `POST /auth/register/device` (form) | `{"code":200,"data":{"productKey","deviceName","deviceSecret"},"message":"success"}` with a new DeviceSecret (replacing an older one while the device is not activated), or code 460 bad parameters, 6250 product not found, 6292 sign method not supported, 6600 signature check failed, 6288 dynamic registration off, 6100 device not found (emulator's choice), 6289 already activated |
 //! | `POST /auth` (JSON) | see [`super::http_auth`] |
-//! | `GET /admin/devices` | `[{"product_key","device_name","activated","online","last_online","secrets_issued"}]` |
+//! | `GET /admin/devices` | `[{"product_key","device_name","activated","online","last_online","secrets_issued","disabled","status"}]`, `status` the platform's `ONLINE`, `OFFLINE`, `UNACTIVE` or `DISABLE` |
+//! | `POST /admin/publish` `{"topic","payload","qos"?}` | the console's "publish message": the payload (text) goes to every device subscribed to the topic; `{"code":200,"message":"success","delivered":N}` |
 //! | `DELETE /admin/devices/{pk}/{dn}` | the console's delete: the device forgets everything and may register again; its connection is closed |
 //! | `POST /admin/devices/{pk}/{dn}/reset` | the console's reset (ResetThing): no longer activated, may register again; its connection is closed |
 //! | `PUT /admin/products/{pk}/dynamic-registration` `{"enabled":bool}` | switches dynamic registration |
@@ -69,6 +70,15 @@ fn admin(status: u16, message: &str) -> Answer {
 #[derive(Deserialize)]
 struct SwitchBody {
     enabled: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PublishBody {
+    topic: String,
+    payload: String,
+    #[serde(default)]
+    qos: u8,
 }
 
 /// The platform's words for a refused registration, with its code.
@@ -147,6 +157,39 @@ impl Api {
         }
     }
 
+    /// `POST /admin/publish`: the console's "publish message" to a topic.
+    fn publish(&self, body: &[u8]) -> Answer {
+        let Ok(body) = serde_json::from_slice::<PublishBody>(body) else {
+            return admin(
+                400,
+                "expected {\"topic\": \"/…\", \"payload\": \"…\", \"qos\": 0|1}",
+            );
+        };
+        let qos = match body.qos {
+            0 => mqttbytes_ng::QoS::AtMostOnce,
+            1 => mqttbytes_ng::QoS::AtLeastOnce,
+            _ => return admin(400, "qos must be 0 or 1"),
+        };
+        if !body.topic.starts_with('/') || body.topic.contains(['+', '#']) {
+            return admin(400, "the topic must be a topic name starting with /");
+        }
+        let delivered = self
+            .sessions
+            .route(&body.topic, body.payload.as_bytes(), qos);
+        eprintln!(
+            "emulator: published on {} to {delivered} subscriber(s)",
+            body.topic
+        );
+        (
+            200,
+            Zeroizing::new(
+                json!({"code": 200, "message": "success", "delivered": delivered})
+                    .to_string()
+                    .into_bytes(),
+            ),
+        )
+    }
+
     /// Answers one request.
     pub fn handle(&self, req: &Request) -> Answer {
         let segments: Vec<&str> = req.path.trim_start_matches('/').split('/').collect();
@@ -157,6 +200,7 @@ impl Api {
                 200,
                 Zeroizing::new(json!(self.state().list()).to_string().into_bytes()),
             ),
+            ("POST", ["admin", "publish"]) => self.publish(&req.body),
             ("DELETE", ["admin", "devices", pk, dn]) => self.device_admin(pk, dn, false),
             ("POST", ["admin", "devices", pk, dn, "reset"]) => self.device_admin(pk, dn, true),
             ("PUT", ["admin", "devices", pk, dn, "enabled"]) => self.enable(pk, dn, &req.body),
@@ -175,7 +219,8 @@ impl Api {
                 ["auth", "register", "device"]
                 | ["auth"]
                 | ["admin", "devices", ..]
-                | ["admin", "products", ..],
+                | ["admin", "products", ..]
+                | ["admin", "publish"],
             ) => admin(405, "method not allowed"),
             _ => admin(404, "not found"),
         }

@@ -1,6 +1,6 @@
 //! The emulator's HTTP side: axum on hyper (HTTP/1.1 with keep-alive,
 //! chunked bodies and the rest handled by code made for it), plain or TLS
-//! (tokio-rustls). Every request goes to [`Api::handle`] on a blocking
+//! (OpenSSL, [`super::tls`]). Every request goes to [`Api::handle`] on a blocking
 //! thread, since an answer may write the state file.
 //!
 //! Slow clients cannot hold the emulator: a connection that has not sent a
@@ -20,6 +20,7 @@
 //! the most.
 
 use super::api::{Api, Request};
+use super::tls::Acceptor;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Extension, State};
 use axum::http::{header, Method, StatusCode, Uri};
@@ -30,7 +31,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
-use tokio_rustls::TlsAcceptor;
 
 /// Connections served at once, at most.
 pub const MAX_CONNECTIONS: usize = 4096;
@@ -131,7 +131,7 @@ async fn handle(
 /// Serves HTTP (or HTTPS with `tls`) on `listener` until the process ends.
 pub async fn serve(
     listener: TcpListener,
-    tls: Option<TlsAcceptor>,
+    tls: Option<Acceptor>,
     api: Arc<Api>,
     delay: Duration,
     hold: Duration,
@@ -157,7 +157,10 @@ pub async fn serve(
         let tls = tls.clone();
         tokio::spawn(async move {
             let mut http = hyper::server::conn::http1::Builder::new();
-            http.timer(TokioTimer::new())
+            // `Content-Length:`, not `content-length:`: the C SDKs match
+            // header names case-sensitively, as the platform writes them.
+            http.title_case_headers(true)
+                .timer(TokioTimer::new())
                 .header_read_timeout(HEAD_TIMEOUT)
                 .keep_alive(true);
             match tls {

@@ -51,6 +51,24 @@ pub struct DeviceView {
     pub secrets_issued: u32,
     /// Disabled in the console (DisableThing): every login is refused.
     pub disabled: bool,
+    /// The state as the platform names it: `DISABLE` when disabled, else
+    /// `ONLINE` while connected, `UNACTIVE` before the first login,
+    /// `OFFLINE` after it.
+    pub status: &'static str,
+}
+
+/// The platform's name for a device's state (the console's and the
+/// OpenAPI's `Status`).
+fn status(d: &DeviceState) -> &'static str {
+    if d.disabled {
+        "DISABLE"
+    } else if d.online {
+        "ONLINE"
+    } else if d.activated {
+        "OFFLINE"
+    } else {
+        "UNACTIVE"
+    }
 }
 
 /// What a 免预注册 device logs in with instead of a DeviceSecret.
@@ -421,6 +439,7 @@ impl State {
                     last_online: d.last_online,
                     secrets_issued: d.secrets_issued,
                     disabled: d.disabled,
+                    status: status(d),
                 })
             })
             .collect()

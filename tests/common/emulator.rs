@@ -212,6 +212,28 @@ pub fn test_ca(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
 /// A test CA and a leaf for `names` (host names or IP addresses), as PEM
 /// files in `dir`: (ca.pem, leaf.pem, leaf.key).
 pub fn test_ca_for(dir: &Path, names: &[&str]) -> (PathBuf, PathBuf, PathBuf) {
+    test_ca_with(dir, names, rcgen::KeyPair::generate().expect("leaf key"))
+}
+
+/// A test CA and an RSA-2048 leaf for 127.0.0.1 and localhost, as PEM
+/// files in `dir`: (ca.pem, leaf.pem, leaf.key). Alibaba's C SDKs (RSA key
+/// exchange only) need an RSA certificate.
+pub fn test_ca_rsa(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let rsa = openssl::rsa::Rsa::generate(2048).expect("rsa key");
+    let pem = openssl::pkey::PKey::from_rsa(rsa)
+        .and_then(|k| k.private_key_to_pem_pkcs8())
+        .expect("rsa pem");
+    let pem = String::from_utf8(pem).expect("pem text");
+    let key = rcgen::KeyPair::from_pem(&pem).expect("rsa key for rcgen");
+    test_ca_with(dir, &["localhost", "127.0.0.1"], key)
+}
+
+/// A test CA and a leaf for `names` with `leaf_key`, as PEM files in `dir`.
+fn test_ca_with(
+    dir: &Path,
+    names: &[&str],
+    leaf_key: rcgen::KeyPair,
+) -> (PathBuf, PathBuf, PathBuf) {
     let ca_key = rcgen::KeyPair::generate().expect("ca key");
     let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("ca params");
     ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
@@ -223,7 +245,6 @@ pub fn test_ca_for(dir: &Path, names: &[&str]) -> (PathBuf, PathBuf, PathBuf) {
         rcgen::KeyUsagePurpose::CrlSign,
     ];
     let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).expect("ca");
-    let leaf_key = rcgen::KeyPair::generate().expect("leaf key");
     let mut leaf_params =
         rcgen::CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>())
             .expect("leaf params");

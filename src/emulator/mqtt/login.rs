@@ -5,33 +5,54 @@
 //! | CONNACK | when |
 //! |---|---|
 //! | 1 | not MQTT 3.1.1 |
-//! | 2 | the ClientID is not `id|k=v,…|`, a `securemode` or `signmethod` is missing or unknown, the securemode does not fit the listener, or the keepalive is outside 30–1200 s (the platform's code for the keepalive is not documented: the emulator's choice) |
+//! | 2 | the ClientID is not `id|k=v,…|`, a `securemode` or `signmethod` is missing or unknown, the securemode does not fit the connection, a keepalive under 30 s (the platform's code for the keepalive is not documented: the emulator's choice), or a registration (`authType=register`/`regnwl`/`connwl`) over plain TCP ([`REGISTRATION_OVER_PLAIN_TCP`], the emulator's choice) |
 //! | 4 | no username or password, a username that is not `DN&PK`, a password that is not hex of the sign method's length |
-//! | 5 | a wrong password, an unknown product or device, a secret replaced by a later registration, a registration the platform refuses (the emulator's choice for MQTT dynamic registration) |
+//! | 5 | a wrong password, an unknown product or device, a secret replaced by a later registration, a registration the platform refuses (the emulator's choice for MQTT dynamic registration), a will on a topic the device may not publish to (the emulator's choice) |
 //!
-//! Logins with a DeviceSecret (`securemode` 3 on the plain listener, 2 or
-//! -2 on TLS) sign `clientId`, `deviceName`, `productKey` and `timestamp`
-//! (when given). MQTT dynamic registration (`authType=register` or
-//! `regnwl`) signs `deviceName`, `productKey` and `random` with the
-//! ProductSecret, and a 免预注册 device logs in with `authType=connwl` and
-//! its token as the password; these take any securemode on either listener
-//! (the Python SDK sends `securemode=2` on a plain test port).
+//! A keepalive over 1200 s is accepted and held to 1200 s (Link SDK 4.x
+//! `aiot_mqtt_api.h`, `AIOT_MQTTOPT_KEEPALIVE_SEC`).
+//!
+//! Logins with a DeviceSecret (`securemode` 3 over plain TCP, 2 or -2 over
+//! TLS) sign `clientId`, `deviceName`, `productKey` and `timestamp` (when
+//! given). MQTT dynamic registration (`authType=register` or `regnwl`)
+//! signs `deviceName`, `productKey` and `random` with the ProductSecret,
+//! and a 免预注册 device logs in with `authType=connwl` and its token as the
+//! password; these take TLS only ("MQTT-based dynamic registration": direct
+//! TCP connections are not supported), with any securemode (the Python SDK
+//! sends `securemode=2` whatever the transport).
 
 use super::client_id::ClientId;
+use super::topics::may_publish;
 use crate::emulator::state::State;
 use crate::registration::sign::{verify, SignMethod};
 use mqttbytes_ng::v4::{Connect, ConnectReturnCode};
 use mqttbytes_ng::Protocol;
 
-/// Keepalive the platform accepts, in seconds.
-pub const KEEPALIVE: std::ops::RangeInclusive<u16> = 30..=1200;
+/// The shortest keepalive the platform accepts, in seconds.
+pub const MIN_KEEPALIVE: u16 = 30;
 
-/// Which listener a CONNECT came in on.
+/// The longest keepalive the platform holds a connection to, in seconds: a
+/// longer one is accepted and held to this.
+pub const MAX_KEEPALIVE: u16 = 1200;
+
+/// The CONNACK code of a registration (`authType=register`, `regnwl`) or a
+/// 免预注册 login (`connwl`) over plain TCP. The platform says these need
+/// TLS but not which code refuses them: the emulator's choice, the code of
+/// a securemode that does not fit the connection.
+pub const REGISTRATION_OVER_PLAIN_TCP: ConnectReturnCode = ConnectReturnCode::BadClientId;
+
+/// The keepalive a connection is held to: the device's, at most
+/// [`MAX_KEEPALIVE`].
+pub fn held_keepalive(asked: u16) -> u16 {
+    asked.min(MAX_KEEPALIVE)
+}
+
+/// Which transport a CONNECT came over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Listener {
-    /// Plain TCP (`--mqtt`).
+    /// Plain TCP.
     Plain,
-    /// TLS (`--mqtts`).
+    /// TLS.
     Tls,
 }
 
@@ -87,6 +108,20 @@ fn hex_len(method: SignMethod) -> usize {
 
 /// Judges a CONNECT against `state`, for a connection on `listener`.
 pub fn judge(c: &Connect, listener: Listener, state: &State) -> Result<Accepted, Refused> {
+    let accepted = credentials(c, listener, state)?;
+    if let (Accepted::Login { pk, dn }, Some(will)) = (&accepted, &c.last_will) {
+        if !may_publish(pk, dn, &will.topic) {
+            return Err(refuse(
+                ConnectReturnCode::NotAuthorized,
+                "the will's topic is not one the device may publish to",
+            ));
+        }
+    }
+    Ok(accepted)
+}
+
+/// Judges the CONNECT's transport, ClientID and credentials.
+fn credentials(c: &Connect, listener: Listener, state: &State) -> Result<Accepted, Refused> {
     use ConnectReturnCode::{BadClientId, BadUserNamePassword, NotAuthorized};
     if c.protocol != Protocol::V4 {
         return Err(refuse(
@@ -96,10 +131,10 @@ pub fn judge(c: &Connect, listener: Listener, state: &State) -> Result<Accepted,
     }
     let cid =
         ClientId::parse(&c.client_id).map_err(|e| refuse(BadClientId, format!("ClientID: {e}")))?;
-    if !KEEPALIVE.contains(&c.keep_alive) {
+    if c.keep_alive < MIN_KEEPALIVE {
         return Err(refuse(
             BadClientId,
-            format!("keepalive {} s is outside 30-1200 s", c.keep_alive),
+            format!("keepalive {} s is under 30 s", c.keep_alive),
         ));
     }
     let auth_type = cid.get("authType");
@@ -110,6 +145,12 @@ pub fn judge(c: &Connect, listener: Listener, state: &State) -> Result<Accepted,
         return Err(refuse(
             BadClientId,
             "ClientID: securemode is not 2, 3 or -2",
+        ));
+    }
+    if auth_type.is_some() && listener == Listener::Plain {
+        return Err(refuse(
+            REGISTRATION_OVER_PLAIN_TCP,
+            "dynamic registration and 免预注册 logins need TLS",
         ));
     }
     if auth_type.is_none() {

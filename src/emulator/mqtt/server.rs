@@ -1,24 +1,38 @@
-//! The emulator's MQTT 3.1.1 server, plain (`--mqtt`) or TLS (`--mqtts`),
-//! one tokio task per connection, packets encoded and decoded by
-//! `mqttbytes-ng`.
+//! The emulator's MQTT 3.1.1 server, one tokio task per connection,
+//! packets encoded and decoded by `mqttbytes-ng`.
+//!
+//! A listener that takes plain TCP (`--mqtt`) also takes TLS when the
+//! emulator has a certificate, as the platform's 1883 and 443 do: a
+//! connection whose first byte is 0x16 (a TLS ClientHello) gets the TLS
+//! handshake, any other (0x10, CONNECT) is plain MQTT. `--mqtts` takes TLS
+//! only, as the platform's 8883.
 //!
 //! A connection must send its CONNECT within [`CONNECT_TIMEOUT`]; it is
 //! judged by [`super::login::judge`] and answered with a CONNACK. After an
 //! accepted login the device is activated and online; the server answers
-//! SUBSCRIBE (granting QoS 0 or 1), PUBLISH at QoS 0 and 1 (PUBACK),
-//! UNSUBSCRIBE and PINGREQ, and the device goes offline on DISCONNECT, on
-//! EOF, after 1.5 × keepalive of silence, when a newer connection of the
-//! same device arrives, or when the console deletes or resets it. MQTT
-//! dynamic registration (`authType=register`/`regnwl`) is answered with a
-//! PUBLISH on `/ext/register` (`{"deviceSecret"}`) or `/ext/regnwl`
+//! SUBSCRIBE (QoS 0 or 1 granted, 0x80 for a filter outside the device's
+//! topics, [`super::topics`]), PUBLISH at QoS 0 and 1 (PUBACK; a publish
+//! outside the device's topics is dropped with the platform's "No
+//! authorization" in the log and no PUBACK), UNSUBSCRIBE and PINGREQ. A
+//! publish is routed to every session subscribed to its topic, and an event
+//! post gets its Alink `_reply` ([`super::alink`]). The device goes offline
+//! on DISCONNECT, on EOF, after 1.5 × keepalive (held to 1200 s) of
+//! silence, when a newer connection of the same device arrives, or when the
+//! console deletes or resets it. MQTT dynamic registration
+//! (`authType=register`/`regnwl`) is answered with a PUBLISH on
+//! `/ext/register` (`{"deviceSecret"}`) or `/ext/regnwl`
 //! (`{"clientId","productKey","deviceName","deviceToken"}`) after the
 //! CONNACK; the connection then ends when the device leaves. A malformed or
 //! oversized packet (over [`MAX_PACKET`]) closes its connection and nothing
-//! else. The log names devices and CONNACK codes, never a secret.
+//! else. The log names devices, topics and CONNACK codes, never a secret or
+//! a payload.
 
-use super::login::{judge, Accepted, Listener};
+use super::login::{held_keepalive, judge, Accepted, Listener};
+use super::sessions::{Delivery, Session};
+use super::{alink, topics};
 use crate::emulator::api::{refusal_answer, Api};
 use crate::emulator::state::Token;
+use crate::emulator::tls::Acceptor;
 use crate::registration::random::alphanumeric;
 use crate::secret::Secret;
 use bytes::BytesMut;
@@ -31,7 +45,6 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
-use tokio_rustls::TlsAcceptor;
 
 /// Time allowed from accept to a whole CONNECT (and the TLS handshake).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -102,8 +115,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
     }
 }
 
-/// Serves MQTT on `listener` (TLS with `tls`) until the process ends.
-pub async fn serve(listener: TcpListener, tls: Option<TlsAcceptor>, api: Arc<Api>) {
+/// What a listener takes.
+#[derive(Clone)]
+pub enum Takes {
+    /// Plain TCP, and TLS too with an acceptor (told apart by the first
+    /// byte).
+    Plain(Option<Acceptor>),
+    /// TLS only.
+    Tls(Acceptor),
+}
+
+/// The first byte of a TLS record carrying a handshake (the ClientHello).
+const TLS_HANDSHAKE: u8 = 0x16;
+
+/// Serves MQTT on `listener` until the process ends.
+pub async fn serve(listener: TcpListener, takes: Takes, api: Arc<Api>) {
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
         let Ok((tcp, peer)) = listener.accept().await else {
@@ -113,9 +139,24 @@ pub async fn serve(listener: TcpListener, tls: Option<TlsAcceptor>, api: Arc<Api
         let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
             continue;
         };
-        let (api, tls) = (Arc::clone(&api), tls.clone());
+        let (api, takes) = (Arc::clone(&api), takes.clone());
         tokio::spawn(async move {
             let _ = tcp.set_nodelay(true);
+            let tls = match takes {
+                Takes::Tls(acceptor) => Some(acceptor),
+                Takes::Plain(None) => None,
+                Takes::Plain(Some(acceptor)) => {
+                    let mut first = [0u8; 1];
+                    match tokio::time::timeout(CONNECT_TIMEOUT, tcp.peek(&mut first)).await {
+                        Ok(Ok(1)) if first[0] == TLS_HANDSHAKE => Some(acceptor),
+                        Ok(Ok(_)) | Ok(Err(_)) => None,
+                        Err(_) => {
+                            eprintln!("emulator: mqtt from {peer}: no CONNECT within 10 s; closed");
+                            return;
+                        }
+                    }
+                }
+            };
             match tls {
                 None => connection(tcp, Listener::Plain, &api, peer).await,
                 Some(acceptor) => {
@@ -170,7 +211,14 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
     if let Some(l) = connect.login.as_mut() {
         zeroize::Zeroize::zeroize(&mut l.password);
     }
-    let keepalive = Duration::from_secs(u64::from(connect.keep_alive));
+    let held = held_keepalive(connect.keep_alive);
+    if held != connect.keep_alive && verdict.is_ok() {
+        eprintln!(
+            "emulator: mqtt from {peer}: keepalive {} s held to {held} s",
+            connect.keep_alive
+        );
+    }
+    let keepalive = Duration::from_secs(u64::from(held));
     match verdict {
         Err(r) => {
             eprintln!(
@@ -195,7 +243,7 @@ async fn login<S: AsyncRead + AsyncWrite + Unpin>(
     dn: &str,
     keepalive: Duration,
 ) {
-    let session = api.sessions.begin(pk, dn);
+    let mut session = api.sessions.begin(pk, dn);
     let (p, d) = (pk.to_owned(), dn.to_owned());
     let marked = blocking(api, move |a| a.state().connected(&p, &d)).await;
     if !matches!(marked, Some(Ok(true))) {
@@ -207,7 +255,7 @@ async fn login<S: AsyncRead + AsyncWrite + Unpin>(
     eprintln!("emulator: mqtt {pk} {dn}: CONNACK 0, online");
     let why = match conn.connack(ConnectReturnCode::Success).await {
         Err(e) => e.to_string(),
-        Ok(()) => serve_session(&mut conn, &session, keepalive).await,
+        Ok(()) => serve_session(&mut conn, api, &mut session, (pk, dn), keepalive).await,
     };
     if api.sessions.end(pk, dn, session.id) {
         let (p, d) = (pk.to_owned(), dn.to_owned());
@@ -221,22 +269,35 @@ async fn login<S: AsyncRead + AsyncWrite + Unpin>(
 /// Answers a logged-in device until it leaves; says why it ended.
 async fn serve_session<S: AsyncRead + AsyncWrite + Unpin>(
     conn: &mut Conn<S>,
-    session: &super::sessions::Session,
+    api: &Api,
+    session: &mut Session,
+    (pk, dn): (&str, &str),
     keepalive: Duration,
 ) -> String {
     // 1.5 × keepalive (at least 30 s × 1.5 since the keepalive was checked).
     let silence = keepalive + keepalive / 2;
+    let mut deadline = tokio::time::Instant::now() + silence;
+    let mut next_pkid: u16 = 0;
     loop {
         let packet = tokio::select! {
             _ = session.kick.notified() => {
                 return "closed by the platform: another connection of the device, or the console".into();
             }
-            read = tokio::time::timeout(silence, conn.next()) => match read {
-                Err(_) => return format!("no packet for 1.5 x keepalive ({} s)", silence.as_secs()),
-                Ok(Err(e)) => return e.to_string(),
-                Ok(Ok(p)) => p,
+            Some(d) = session.inbox.recv() => {
+                if let Err(e) = conn.send(delivery(d, &mut next_pkid)).await {
+                    return e.to_string();
+                }
+                continue;
+            }
+            () = tokio::time::sleep_until(deadline) => {
+                return format!("no packet for 1.5 x keepalive ({} s)", silence.as_secs());
+            }
+            read = conn.next() => match read {
+                Err(e) => return e.to_string(),
+                Ok(p) => p,
             },
         };
+        deadline = tokio::time::Instant::now() + silence;
         let reply = match packet {
             Packet::Disconnect => return "DISCONNECT".into(),
             Packet::PingReq => Some(Packet::PingResp),
@@ -245,22 +306,53 @@ async fn serve_session<S: AsyncRead + AsyncWrite + Unpin>(
                     .filters
                     .iter()
                     .map(|f| {
-                        SubscribeReasonCode::Success(match f.qos {
+                        if !topics::may_subscribe(pk, dn, &f.path) {
+                            eprintln!(
+                                "emulator: mqtt {pk} {dn}: SUBSCRIBE {}: not the device's topic; SUBACK 0x80",
+                                f.path
+                            );
+                            return SubscribeReasonCode::Failure;
+                        }
+                        let qos = match f.qos {
                             QoS::AtMostOnce => QoS::AtMostOnce,
                             _ => QoS::AtLeastOnce,
-                        })
+                        };
+                        session.subscribe(&f.path, qos);
+                        SubscribeReasonCode::Success(qos)
                     })
                     .collect();
                 Some(Packet::SubAck(SubAck::new(s.pkid, codes)))
             }
-            Packet::Unsubscribe(u) => Some(Packet::UnsubAck(UnsubAck::new(u.pkid))),
-            Packet::Publish(p) => match p.qos {
-                QoS::AtMostOnce => None,
-                QoS::AtLeastOnce => Some(Packet::PubAck(PubAck::new(p.pkid))),
-                QoS::ExactlyOnce => {
-                    return "PUBLISH at QoS 2, which the platform does not take".into()
+            Packet::Unsubscribe(u) => {
+                for f in &u.topics {
+                    session.unsubscribe(f);
                 }
-            },
+                Some(Packet::UnsubAck(UnsubAck::new(u.pkid)))
+            }
+            Packet::Publish(p) => {
+                if p.qos == QoS::ExactlyOnce {
+                    return "PUBLISH at QoS 2, which the platform does not take".into();
+                }
+                if !topics::may_publish(pk, dn, &p.topic) {
+                    // The platform's words (aliyun/iotkit-embedded#78); no
+                    // PUBACK, since nothing was delivered.
+                    eprintln!(
+                        "emulator: mqtt {pk} {dn}: PUBLISH {}: No authorization; dropped",
+                        p.topic
+                    );
+                    continue;
+                }
+                if p.qos == QoS::AtLeastOnce {
+                    if let Err(e) = conn.send(Packet::PubAck(PubAck::new(p.pkid))).await {
+                        return e.to_string();
+                    }
+                }
+                api.sessions.route(&p.topic, &p.payload, p.qos);
+                if let Some((topic, body)) = alink::reply(pk, dn, &p.topic, &p.payload) {
+                    api.sessions.route(&topic, &body, p.qos);
+                }
+                None
+            }
             Packet::PubAck(_) => None,
             Packet::Connect(_) => return "a second CONNECT (protocol violation)".into(),
             other => return format!("unexpected {other:?}"),
@@ -271,6 +363,17 @@ async fn serve_session<S: AsyncRead + AsyncWrite + Unpin>(
             }
         }
     }
+}
+
+/// The PUBLISH that hands `d` to the device (packet ids 1–65535 in turn
+/// for QoS 1; its PUBACK is taken and not waited for).
+fn delivery(d: Delivery, next_pkid: &mut u16) -> Packet {
+    let mut p = Publish::new(d.topic, d.qos, d.payload);
+    if d.qos != QoS::AtMostOnce {
+        *next_pkid = next_pkid.checked_add(1).unwrap_or(1);
+        p.pkid = *next_pkid;
+    }
+    Packet::Publish(p)
 }
 
 /// MQTT dynamic registration: a new DeviceSecret (`register`) or a login
