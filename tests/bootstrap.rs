@@ -973,7 +973,10 @@ fn mqtt_registration_retries_a_connection_the_network_was_not_ready_for() {
     let t = Test::bootstrap();
     let dn = "gw-mqtt-late";
     let products = write_products(t.path(), &[dn]);
-    let emu = common::mqtt::MqttEmulator::start(t.path(), &products, None, &[]);
+    // MQTT registration is taken over TLS only (the platform's rule); the
+    // emulator's MQTT port tells TLS from plain TCP by the first byte.
+    let (ca, cert, key) = common::emulator::test_ca(t.path());
+    let emu = common::mqtt::MqttEmulator::start(t.path(), &products, Some((&cert, &key, &ca)), &[]);
     let out = build_images(&t, &emu.url, "gpt", &[dn]);
     let img = out.join(format!("{dn}.img"));
     // A port nothing listens on until 700 ms after the bootstrap starts
@@ -986,7 +989,12 @@ fn mqtt_registration_retries_a_connection_the_network_was_not_ready_for() {
     let boot = t
         .cmd()
         .args(["run", "--device", s(&img), "--register-via", "mqtt"])
-        .args(["--mqtt", &format!("127.0.0.1:{port}")])
+        .args([
+            "--mqtt",
+            &format!("mqtts://127.0.0.1:{port}"),
+            "--ca-file",
+            s(&ca),
+        ])
         .stderr_contains("registered gw-mqtt-late")
         .spawn();
     std::thread::sleep(Duration::from_millis(700));

@@ -1,6 +1,7 @@
 //! The command line, as clap types only. Each subcommand's arguments live in
 //! this module; what they do lives in `crate::commands`.
 
+use crate::output::console::say;
 pub use burnline_core::cli::{parse, PlatformArgs};
 use burnline_core::registration::sign::SignMethod;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -389,7 +390,7 @@ impl clap::builder::TypedValueParser for PoolUrlParser {
             )
         })?;
         if url.has_password() {
-            eprintln!(
+            say!(
                 "burnline: warning: the password in {name} is visible to every local user (/proc/PID/cmdline); give it in PGPASSWORD, ~/.pgpass or passfile=PATH instead"
             );
         }

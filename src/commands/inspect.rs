@@ -10,6 +10,7 @@ use crate::credentials::payload::Credentials;
 use crate::credentials::record::{Slot, SlotId, Slots};
 use crate::error::{Error, IoContext, Result};
 use crate::io::window::Window;
+use crate::output::console::show;
 use crate::recipe::part_type::gpt_type_name;
 use burnline_core::table::{self, EntryKind, Kind, TableError};
 use serde_json::{json, Value};
@@ -77,12 +78,12 @@ pub fn run(args: &InspectArgs) -> Result<()> {
         .collect();
     let doc = json!({"table": kind, "disk_id": disk_id, "partitions": parts_json, "credentials": creds_out});
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        show!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         return Ok(());
     }
-    println!("table: {kind}  disk: {disk_id}");
+    show!("table: {kind}  disk: {disk_id}");
     for p in &parts {
-        println!(
+        show!(
             "  {:<16} start {:>12}  size {:>12}  type {:<12} {}",
             p.name,
             p.start,
@@ -92,9 +93,9 @@ pub fn run(args: &InspectArgs) -> Result<()> {
         );
     }
     match &doc["credentials"] {
-        Value::Null => println!("credentials: none found"),
+        Value::Null => show!("credentials: none found"),
         c => {
-            println!(
+            show!(
                 "credentials: in partition `{}` ({})",
                 c["partition"].as_str().unwrap_or(""),
                 c["format"].as_str().unwrap_or("")
@@ -115,7 +116,7 @@ pub fn run(args: &InspectArgs) -> Result<()> {
                         .as_str()
                         .map(str::to_owned)
                         .unwrap_or_else(|| v.to_string());
-                    println!("  {key}: {shown}");
+                    show!("  {key}: {shown}");
                 }
             }
         }

@@ -5,6 +5,7 @@
 use crate::cmdline::{LedgerCommand, LedgerSignArgs, LedgerVerifyArgs};
 use crate::error::{Error, Result};
 use crate::ledger::{self, head_path, Audit};
+use crate::output::console::{say, show};
 use crate::signing::verify::VerifyingKey;
 
 /// Runs `ledger …`.
@@ -18,7 +19,7 @@ pub fn run(cmd: &LedgerCommand) -> Result<()> {
 /// Says what the chain covers, and warns about a torn last line.
 fn describe(file: &std::path::Path, a: &Audit) {
     if let Some(line) = a.torn {
-        eprintln!(
+        say!(
             "warning: {}:{line}: torn last line (a run was stopped while writing it); it is not \
              counted, and burnline cuts it when it next opens the log",
             file.display()
@@ -26,14 +27,14 @@ fn describe(file: &std::path::Path, a: &Audit) {
     }
     let chained = a.lines - a.unchained;
     if a.unchained > 0 {
-        println!(
+        show!(
             "note: {}: lines 1..{} are unchained (written before burnline chained its logs): the \
              chain does not cover them, a signed head does",
             file.display(),
             a.unchained
         );
     }
-    println!(
+    show!(
         "ok: {}: {} line(s), {chained} chained, the hash chain is intact",
         file.display(),
         a.lines
@@ -45,14 +46,14 @@ fn verify(args: &LedgerVerifyArgs) -> Result<()> {
     let v = ledger::verify(&args.file, key.as_ref())?;
     describe(&args.file, &v.audit);
     if let Some(h) = &v.head {
-        println!(
+        show!(
             "ok: {}: signed head: lines 1..{} are as signed",
             head_path(&args.file).display(),
             h.lines
         );
         let after = v.audit.lines - h.lines;
         if after > 0 {
-            println!(
+            show!(
                 "note: {}: {after} line(s) appended after the signed head (lines {}..{}), chained \
                  but not covered by the signature",
                 args.file.display(),
@@ -70,7 +71,7 @@ fn sign(args: &LedgerSignArgs) -> Result<()> {
     };
     let a = ledger::sign(&args.file, &key)?;
     describe(&args.file, &a);
-    println!(
+    show!(
         "signed: {} ({} line(s)) and its signature {}.minisig",
         head_path(&args.file).display(),
         a.lines,

@@ -17,6 +17,7 @@ use crate::cmdline::LoginCheckArgs;
 use crate::devices::check::expect;
 use crate::devices::reader::DeviceReader;
 use crate::error::{Error, IoContext, Result};
+use crate::output::console::{say, show};
 use crate::recipe::AuthMode;
 use crate::registration::endpoint::DEFAULT_REGION;
 use crate::registration::mqtt::MqttCredentials;
@@ -70,7 +71,7 @@ pub fn run(args: &LoginCheckArgs) -> Result<()> {
         ));
     }
     if jobs > MAX_JOBS {
-        eprintln!("login-check: --jobs {jobs} is more than {MAX_JOBS}; using {MAX_JOBS}");
+        say!("login-check: --jobs {jobs} is more than {MAX_JOBS}; using {MAX_JOBS}");
     }
     let jobs = jobs.min(MAX_JOBS);
     let region = recipe
@@ -111,7 +112,7 @@ pub fn run(args: &LoginCheckArgs) -> Result<()> {
                     &secure_mode(&to, None),
                 );
                 if let Err(error) = check_login(&to, Some(tls.clone()), &creds) {
-                    eprintln!("error: {csv}:{}: {}: {error}", row.line, row.device_name);
+                    say!("error: {csv}:{}: {}: {error}", row.line, row.device_name);
                     failed
                         .lock()
                         .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -146,13 +147,13 @@ pub fn run(args: &LoginCheckArgs) -> Result<()> {
                 })
             })
             .collect();
-        println!(
+        show!(
             "{}",
             json!({"devices": total, "accepted": accepted, "refused": refused,
                    "unreached": unreached, "failed": list})
         );
     } else {
-        println!(
+        show!(
             "login-check: {total} device(s): {accepted} accepted, {refused} refused, {unreached} not reached"
         );
     }

@@ -15,6 +15,7 @@ use crate::io::hash::DigestKind;
 use crate::manifest::files::Header;
 use crate::manifest::signed::read_verified;
 use crate::manifest::{Entry, Manifest, ManifestWriter, MANIFEST};
+use crate::output::console::say;
 use crate::signing::verify::VerifyingKey;
 use crate::signing::SIG_SUFFIX;
 use std::collections::HashSet;
@@ -132,7 +133,7 @@ pub fn run(args: &MergeArgs) -> Result<()> {
         crate::signing::sign_file(key, &args.out, kind.sums_file())?;
         crate::signing::sign_file(key, &args.out, MANIFEST)?;
     }
-    eprintln!(
+    say!(
         "burnline: merged {} shard(s), {} device(s), into {}",
         s0.count,
         entries.len(),

@@ -13,6 +13,7 @@
 use super::secret_input::SecretArg;
 use crate::cmdline::MqttCredentialsArgs;
 use crate::error::{Error, Result};
+use crate::output::console::show;
 use crate::registration::mqtt::{MqttCredentials, SecureMode};
 
 /// Environment variable read when neither `--device-secret` nor
@@ -80,10 +81,10 @@ pub fn run(args: &MqttCredentialsArgs) -> Result<()> {
         &args.region,
         &mode,
     );
-    println!("host: {}", args.host.as_deref().unwrap_or(&m.host));
-    println!("port: {}", args.port.unwrap_or(m.port));
-    println!("clientId: {}", m.client_id);
-    println!("username: {}", m.username);
-    println!("password: {}", m.password.expose());
+    show!("host: {}", args.host.as_deref().unwrap_or(&m.host));
+    show!("port: {}", args.port.unwrap_or(m.port));
+    show!("clientId: {}", m.client_id);
+    show!("username: {}", m.username);
+    show!("password: {}", m.password.expose());
     Ok(())
 }

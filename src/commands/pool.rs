@@ -15,6 +15,7 @@ use crate::devices::check::expect;
 use crate::devices::reader::DeviceReader;
 use crate::error::{Error, Problem, Result};
 use crate::flash::pooled::{Phase, PooledOptions, PooledStation};
+use crate::output::console::{say, show};
 use burnline_pool::pool::{Exported, NewIdentity};
 use burnline_pool::{Kind, Pool, PoolError, PoolUrl, State};
 use std::path::PathBuf;
@@ -36,18 +37,20 @@ pub fn run(cmd: &PoolCommand) -> Result<()> {
 fn init(a: &PoolInitArgs) -> Result<()> {
     let r = Pool::init(&a.db.db, &a.key_file)?;
     if r.key_created {
-        eprintln!(
+        say!(
             "burnline: made key file {} (mode 0600, key {}): every station needs a copy; without it the secrets are lost",
             a.key_file.display(),
             r.key_fingerprint
         );
     }
     if r.from == r.to {
-        eprintln!("burnline: {}: schema version {} is current", a.db.db, r.to);
+        say!("burnline: {}: schema version {} is current", a.db.db, r.to);
     } else {
-        eprintln!(
+        say!(
             "burnline: {}: schema version {} -> {}",
-            a.db.db, r.from, r.to
+            a.db.db,
+            r.from,
+            r.to
         );
     }
     Ok(())
@@ -83,7 +86,7 @@ fn import(a: &PoolImportArgs) -> Result<()> {
     }
     match pool.import(&rows, kind) {
         Ok(r) => {
-            eprintln!(
+            say!(
                 "burnline: {}: {} identit(ies) added, {} already in the pool",
                 a.db.db, r.added, r.already
             );
@@ -136,12 +139,12 @@ fn status(a: &PoolStatusArgs) -> Result<()> {
             .map(|(s, n)| (s.as_str().to_owned(), (*n).into()))
             .collect();
         let v = serde_json::json!({ "states": states, "stations": stations, "history_rows": st.history });
-        println!("{v}");
+        show!("{v}");
         return Ok(());
     }
-    println!("pool {}", a.db.db);
+    show!("pool {}", a.db.db);
     for (s, n) in &st.states {
-        println!("  {:<12} {n}", s.as_str());
+        show!("  {:<12} {n}", s.as_str());
     }
     for k in &st.known {
         let counts = st
@@ -164,7 +167,7 @@ fn status(a: &PoolStatusArgs) -> Result<()> {
         } else {
             ""
         };
-        println!(
+        show!(
             "station {} ({alive}, host {}, pid {}): {}{note}",
             k.name,
             k.host,
@@ -176,7 +179,7 @@ fn status(a: &PoolStatusArgs) -> Result<()> {
             }
         );
     }
-    println!("history: {} row(s)", st.history);
+    show!("history: {} row(s)", st.history);
     Ok(())
 }
 
@@ -274,7 +277,7 @@ fn export(a: &PoolExportArgs) -> Result<()> {
                     serde_json::Value::Object(m)
                 })
                 .collect();
-            println!("{}", serde_json::Value::Array(list));
+            show!("{}", serde_json::Value::Array(list));
         }
     }
     Ok(())
@@ -283,7 +286,7 @@ fn export(a: &PoolExportArgs) -> Result<()> {
 fn release(a: &PoolReleaseArgs) -> Result<()> {
     let pool = Pool::open(&a.db.db, None)?;
     pool.release(a.product_key.as_deref(), &a.device_name, &a.reason)?;
-    eprintln!("burnline: {} is back in the pool", a.device_name);
+    say!("burnline: {} is back in the pool", a.device_name);
     Ok(())
 }
 
@@ -291,7 +294,7 @@ fn settle(a: &PoolSettleArgs) -> Result<()> {
     let pool = Pool::open(&a.db.db, Some(&a.key_file))?;
     let done = pool.settle_station(&a.station, &a.reason)?;
     for d in &done {
-        eprintln!(
+        say!(
             "burnline: {}/{} ({}, on {}) quarantined",
             d.product_key,
             d.device_name,
@@ -299,7 +302,7 @@ fn settle(a: &PoolSettleArgs) -> Result<()> {
             d.target.as_deref().unwrap_or("no target")
         );
     }
-    eprintln!(
+    say!(
         "burnline: station {}: {} open lease(s) quarantined; none is left open",
         a.station,
         done.len()
@@ -367,9 +370,11 @@ fn verify(a: &PoolVerifyArgs) -> Result<()> {
         ))
         .into());
     }
-    println!(
+    show!(
         "ok: {}: {} identit(ies), {} history row(s), every chain intact, heads and states match",
-        a.db.db, r.identities, r.rows
+        a.db.db,
+        r.identities,
+        r.rows
     );
     Ok(())
 }
@@ -413,13 +418,13 @@ pub fn flash(args: &FlashArgs, url: &PoolUrl) -> Result<()> {
     });
     let total = results.len();
     match st.remaining() {
-        Ok(n) => eprintln!("burnline: {n} identit(ies) left in the pool"),
-        Err(e) => eprintln!("burnline: {e}"),
+        Ok(n) => say!("burnline: {n} identit(ies) left in the pool"),
+        Err(e) => say!("burnline: {e}"),
     }
     let mut errors = Vec::new();
     for (t, r) in args.targets.iter().zip(results) {
         match r {
-            Ok(o) => eprintln!(
+            Ok(o) => say!(
                 "ok: {}/{} -> {} ({}), {}{}",
                 o.product_key,
                 o.device_name,
@@ -441,7 +446,7 @@ pub fn flash(args: &FlashArgs, url: &PoolUrl) -> Result<()> {
         n => {
             // Every failure is listed; the most telling one (a lost
             // database, then a failed card, then an empty pool) ends the run.
-            eprintln!("burnline: {n} of {total} target(s) failed");
+            say!("burnline: {n} of {total} target(s) failed");
             let rank = |e: &Error| match e {
                 Error::Pool(PoolError::Lost { .. }) => 3,
                 Error::Pool(PoolError::Empty) => 1,
@@ -452,7 +457,7 @@ pub fn flash(args: &FlashArgs, url: &PoolUrl) -> Result<()> {
                 .unwrap_or(0);
             for (i, e) in errors.iter().enumerate() {
                 if i != worst {
-                    eprintln!("error: {e}");
+                    say!("error: {e}");
                 }
             }
             Err(errors.swap_remove(worst))

@@ -20,6 +20,7 @@ use super::secret_input::SecretArg;
 use crate::cmdline::RegisterArgs;
 use crate::error::{Error, Result};
 use crate::identity::rules;
+use crate::output::console::show;
 use crate::registration::client::{Client, ClientOptions};
 use crate::registration::endpoint::Endpoint;
 use crate::registration::error::RegisterError;
@@ -94,7 +95,7 @@ pub fn run(args: &RegisterArgs) -> Result<()> {
         &product_secret,
         method,
     )?;
-    println!(
+    show!(
         "DeviceInfo: {} {} {}",
         reg.product_key,
         reg.device_name,

@@ -7,6 +7,7 @@
 //! environment variable. No message holds a byte of it.
 
 use crate::error::{Error, Result};
+use crate::output::console::say;
 use crate::secret::Secret;
 use std::io::{IsTerminal, Read};
 use std::os::unix::fs::PermissionsExt;
@@ -41,7 +42,7 @@ impl SecretArg {
             ))),
             (Some("-"), None) => self.read_stdin(),
             (Some(v), None) => {
-                eprintln!(
+                say!(
                     "burnline: warning: the {} given as {} is visible to every user of this machine \
                      (ps, /proc/PID/cmdline); give `-` and pipe it in, {} FILE, or set {}",
                     self.what, self.arg, self.file_option, self.env

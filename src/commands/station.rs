@@ -5,6 +5,7 @@
 use crate::cmdline::{StationReportArgs, StationServeArgs};
 use crate::error::{Error, IoContext, Result};
 use crate::flash::pooled::{PooledOptions, PooledStation};
+use crate::output::console::say;
 use crate::station::config::StationConfig;
 use crate::station::service::{image_size, Service};
 use crate::station::writer::{CardWriter, Opener};
@@ -32,7 +33,7 @@ pub fn serve(args: &StationServeArgs) -> Result<()> {
         Ok(w) => Some(w),
         Err(e) if e.exit_code() == 2 => return Err(e),
         Err(e) => {
-            eprintln!("station: the pool cannot be opened yet: {e}");
+            say!("station: the pool cannot be opened yet: {e}");
             None
         }
     };
@@ -42,7 +43,7 @@ pub fn serve(args: &StationServeArgs) -> Result<()> {
     match today {
         Some(Ok((pass, fail))) => service.board().seed_counts(pass, fail),
         Some(Err(e)) => {
-            eprintln!("station: today's counts could not be read, they start at 0: {e}")
+            say!("station: today's counts could not be read, they start at 0: {e}")
         }
         None => {}
     }
@@ -115,6 +116,6 @@ pub fn report(args: &StationReportArgs) -> Result<()> {
                 .with_context(|| "writing the report to stdout".into())?;
         }
     }
-    eprintln!("station report: {} card(s)", rows.len());
+    say!("station report: {} card(s)", rows.len());
     Ok(())
 }

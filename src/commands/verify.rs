@@ -11,6 +11,7 @@ use crate::io::hash::hash_file;
 use crate::manifest::files::{FileSum, Sum};
 use crate::manifest::signed::read_verified;
 use crate::manifest::Manifest;
+use crate::output::console::{say, show};
 use crate::signing::verify::VerifyingKey;
 use rayon::prelude::*;
 
@@ -40,7 +41,7 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
         Some(k) => {
             let key = VerifyingKey::load(k)?;
             let m = read_verified(&args.dir, &key)?;
-            eprintln!(
+            say!(
                 "ok: {} and its checksum list are signed by {}",
                 args.dir.join(crate::manifest::MANIFEST).display(),
                 k.display()
@@ -75,10 +76,10 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
         })
         .collect();
     for b in &bad {
-        eprintln!("error: {b}");
+        say!("error: {b}");
     }
     if bad.is_empty() {
-        println!(
+        show!(
             "ok: {} file(s) match {}",
             files.len(),
             args.dir.join(crate::manifest::MANIFEST).display()

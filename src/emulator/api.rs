@@ -13,6 +13,7 @@
 
 use super::mqtt::sessions::Sessions;
 use super::state::{Refusal, State};
+use crate::output::console::say;
 use crate::registration::form;
 use crate::registration::random::alphanumeric;
 use crate::registration::sign::{verify, SignMethod};
@@ -125,7 +126,7 @@ impl Api {
             Ok(true) => {
                 self.sessions.kick(&pk, &dn);
                 let what = if reset { "reset" } else { "deleted" };
-                eprintln!("emulator: {what} {pk} {dn}");
+                say!("emulator: {what} {pk} {dn}");
                 admin(200, "success")
             }
             Ok(false) => admin(404, "no such device"),
@@ -149,7 +150,7 @@ impl Api {
                     self.sessions.kick(&pk, &dn);
                 }
                 let what = if body.enabled { "enabled" } else { "disabled" };
-                eprintln!("emulator: {what} {pk} {dn}");
+                say!("emulator: {what} {pk} {dn}");
                 admin(200, "success")
             }
             Ok(false) => admin(404, "no such device"),
@@ -176,7 +177,7 @@ impl Api {
         let delivered = self
             .sessions
             .route(&body.topic, body.payload.as_bytes(), qos);
-        eprintln!(
+        say!(
             "emulator: published on {} to {delivered} subscriber(s)",
             body.topic
         );
@@ -256,7 +257,7 @@ impl Api {
         };
         let mut state = self.state();
         let Some(product) = state.product(pk) else {
-            eprintln!("emulator: register {pk} {dn}: 6250");
+            say!("emulator: register {pk} {dn}: 6250");
             return platform(6250, "product not found");
         };
         let signed: Vec<(&str, &str)> = pairs
@@ -270,7 +271,7 @@ impl Api {
             &signed,
             sign,
         ) {
-            eprintln!("emulator: register {pk} {dn}: 6600");
+            say!("emulator: register {pk} {dn}: 6600");
             return platform(6600, "sign check failed");
         }
         let secret = match alphanumeric(32) {
@@ -298,7 +299,7 @@ impl Api {
         let code = serde_json::from_slice::<serde_json::Value>(&answer.1)
             .ok()
             .and_then(|v| v["code"].as_i64());
-        eprintln!("emulator: register {pk} {dn}: {}", code.unwrap_or(0));
+        say!("emulator: register {pk} {dn}: {}", code.unwrap_or(0));
         answer
     }
 }

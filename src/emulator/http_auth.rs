@@ -13,6 +13,7 @@
 
 use super::api::{platform, Answer};
 use super::state::State;
+use crate::output::console::say;
 use crate::registration::random::alphanumeric;
 use crate::registration::sign::{verify, SignMethod};
 use serde_json::{json, Value};
@@ -67,13 +68,13 @@ pub fn answer(state: &State, body: &[u8]) -> Answer {
         .device_secret(&pk, &dn)
         .is_some_and(|ds| verify(method, ds.expose().as_bytes(), &params, &sign));
     if !ok {
-        eprintln!("emulator: http auth {pk} {dn}: 20000");
+        say!("emulator: http auth {pk} {dn}: 20000");
         return platform(20000, "auth check error");
     }
     let Ok(token) = alphanumeric(32) else {
         return platform(10000, "common error");
     };
-    eprintln!("emulator: http auth {pk} {dn}: 0");
+    say!("emulator: http auth {pk} {dn}: 0");
     (
         200,
         Zeroizing::new(

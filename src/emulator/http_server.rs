@@ -21,6 +21,7 @@
 
 use super::api::{Api, Request};
 use super::tls::Acceptor;
+use crate::output::console::say;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Extension, State};
 use axum::http::{header, Method, StatusCode, Uri};
@@ -71,7 +72,7 @@ struct Left(Option<String>);
 impl Drop for Left {
     fn drop(&mut self) {
         if let Some(what) = self.0.take() {
-            eprintln!("emulator: {what}: client left during the delay; dropped unseen");
+            say!("emulator: {what}: client left during the delay; dropped unseen");
         }
     }
 }
@@ -89,7 +90,7 @@ async fn handle(
         body: zeroize::Zeroizing::new(body.to_vec()),
     };
     if !shared.delay.is_zero() {
-        eprintln!(
+        say!(
             "emulator: holding {} {} for {} ms",
             req.method,
             req.path,
@@ -113,7 +114,7 @@ async fn handle(
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
     if let Some(what) = held {
-        eprintln!(
+        say!(
             "emulator: {what}: handled; holding the answer for {} ms",
             shared.hold.as_millis()
         );

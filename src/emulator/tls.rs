@@ -12,6 +12,7 @@
 //! warning says so at start.
 
 use crate::error::{Error, Result};
+use crate::output::console::say;
 use openssl::pkey::Id;
 use openssl::ssl::{Ssl, SslAcceptor, SslFiletype, SslMethod, SslVersion};
 use std::path::Path;
@@ -54,7 +55,7 @@ impl Acceptor {
             .private_key()
             .is_some_and(|k| k.id() != Id::RSA)
         {
-            eprintln!(
+            say!(
                 "emulator: warning: --tls-key is not an RSA key: Alibaba's C SDKs \
                  (RSA key exchange only) cannot connect; give an RSA certificate"
             );

@@ -11,8 +11,11 @@
 //! only when the card read now is provably the medium that was written.
 //! The proof is the CID (unique per SD/eMMC card), the `diskseq` (the
 //! kernel gives each new medium in a device a new one, so a card swapped
-//! in the same reader differs), or a file's device and inode. A reader
-//! slot, a node or a path alone proves nothing.
+//! in the same reader differs), or a file's device, inode and birth time.
+//! A `diskseq` counts only within one boot of one machine, so it is recorded
+//! with the kernel's boot id: after a reboot, or on another station's PC,
+//! the same number proves nothing. A reader slot, a node or a path alone
+//! proves nothing.
 
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
@@ -39,6 +42,8 @@ pub enum CardIdentity {
         serial: String,
         /// The kernel's disk sequence number of the medium in it.
         diskseq: Option<u64>,
+        /// The boot that number was counted in (the kernel's boot id).
+        boot: String,
     },
     /// Another block device (no sysfs identity found).
     Block {
@@ -46,6 +51,8 @@ pub enum CardIdentity {
         device: String,
         /// The kernel's disk sequence number of the medium in it.
         diskseq: Option<u64>,
+        /// The boot that number was counted in (the kernel's boot id).
+        boot: String,
     },
     /// A regular file standing in for a card.
     File {
@@ -55,6 +62,9 @@ pub enum CardIdentity {
         dev: u64,
         /// Its inode.
         ino: u64,
+        /// Its birth time in nanoseconds (0 when the file system has none):
+        /// an inode number freed and reused is another file.
+        born: u128,
     },
 }
 
@@ -72,6 +82,11 @@ impl CardIdentity {
                 path: path.display().to_string(),
                 dev: meta.as_ref().map_or(0, MetadataExt::dev),
                 ino: meta.as_ref().map_or(0, MetadataExt::ino),
+                born: meta
+                    .as_ref()
+                    .and_then(|m| m.created().ok())
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map_or(0, |d| d.as_nanos()),
             };
         }
         let node = std::fs::canonicalize(target).unwrap_or_else(|_| target.to_path_buf());
@@ -104,6 +119,7 @@ impl CardIdentity {
         let diskseq = read(sysfs.join("block").join(name).join("diskseq"))
             .and_then(|s| s.parse::<u64>().ok())
             .filter(|&n| n != 0);
+        let boot = boot_id();
         let by_path = by_path_name(node, &dev.join("disk/by-path"));
         // The USB device above the disk: the first ancestor with a serial
         // and a USB vendor id.
@@ -114,12 +130,17 @@ impl CardIdentity {
                 .and_then(|a| read(a.join("serial")))
         });
         match (by_path, serial) {
-            (None, None) => CardIdentity::Block { device, diskseq },
+            (None, None) => CardIdentity::Block {
+                device,
+                diskseq,
+                boot,
+            },
             (b, s) => CardIdentity::Usb {
                 device,
                 by_path: b.unwrap_or_default(),
                 serial: s.unwrap_or_default(),
                 diskseq,
+                boot,
             },
         }
     }
@@ -137,14 +158,24 @@ impl CardIdentity {
                 by_path,
                 serial,
                 diskseq,
+                boot,
             } => format!(
                 "usb {device} by-path={by_path} reader-serial={serial}{}",
-                seq_text(*diskseq)
+                seq_text(*diskseq, boot)
             ),
-            CardIdentity::Block { device, diskseq } => {
-                format!("block {device}{}", seq_text(*diskseq))
+            CardIdentity::Block {
+                device,
+                diskseq,
+                boot,
+            } => {
+                format!("block {device}{}", seq_text(*diskseq, boot))
             }
-            CardIdentity::File { path, dev, ino } => format!("file {path} dev={dev} ino={ino}"),
+            CardIdentity::File {
+                path,
+                dev,
+                ino,
+                born,
+            } => format!("file {path} dev={dev} ino={ino} born={born}"),
         }
     }
 
@@ -154,11 +185,15 @@ impl CardIdentity {
         match self {
             CardIdentity::Mmc { cid, .. } if !cid.is_empty() => Some("CID"),
             CardIdentity::Usb {
-                diskseq: Some(_), ..
+                diskseq: Some(_),
+                boot,
+                ..
             }
             | CardIdentity::Block {
-                diskseq: Some(_), ..
-            } => Some("diskseq"),
+                diskseq: Some(_),
+                boot,
+                ..
+            } if !boot.is_empty() => Some("diskseq"),
             CardIdentity::File { dev, ino, .. } if *ino != 0 || *dev != 0 => {
                 Some("device and inode")
             }
@@ -184,8 +219,18 @@ impl CardIdentity {
     }
 }
 
-fn seq_text(diskseq: Option<u64>) -> String {
-    diskseq.map(|n| format!(" diskseq={n}")).unwrap_or_default()
+fn seq_text(diskseq: Option<u64>, boot: &str) -> String {
+    diskseq
+        .map(|n| format!(" diskseq={n} boot={boot}"))
+        .unwrap_or_default()
+}
+
+/// The running kernel's boot id (new at every boot; empty if unreadable, and
+/// then no `diskseq` proves anything).
+fn boot_id() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default()
 }
 
 fn absolute(p: &Path) -> PathBuf {
@@ -270,14 +315,24 @@ mod tests {
                 by_path: "pci-0000:00:14.0-usb-0:2:1.0-scsi-0:0:0:0".into(),
                 serial: "20120501030900000".into(),
                 diskseq: Some(41),
+                boot: boot_id(),
             }
         );
+        assert!(!boot_id().is_empty(), "this kernel has a boot id");
         // The same reader with another card in it: another medium.
         let recorded = id.describe();
         assert_eq!(id.same_medium(&recorded), Ok("diskseq"));
         std::fs::write(sys.join("block/sdb/diskseq"), "42\n").expect("diskseq");
         let swapped = CardIdentity::of_block(&node, "sdb", &sys, &dev);
         let why = swapped.same_medium(&recorded).expect_err("a swapped card");
+        assert!(why.contains("another medium"), "{why}");
+        // The same diskseq counted in another boot (a reboot, or another
+        // station's PC) is another medium.
+        std::fs::write(sys.join("block/sdb/diskseq"), "41\n").expect("diskseq");
+        let again = CardIdentity::of_block(&node, "sdb", &sys, &dev);
+        assert_eq!(again.same_medium(&recorded), Ok("diskseq"));
+        let other_boot = recorded.replace(&boot_id(), "00000000-0000-0000-0000-000000000000");
+        let why = again.same_medium(&other_boot).expect_err("another boot");
         assert!(why.contains("another medium"), "{why}");
     }
 
@@ -301,6 +356,11 @@ mod tests {
         assert!(id.describe().starts_with("file /"), "{}", id.describe());
         assert!(id.describe().contains("card.img dev="), "{}", id.describe());
         assert_eq!(id.same_medium(&id.describe()), Ok("device and inode"));
+        assert!(
+            id.describe().contains(" born=") && !id.describe().ends_with(" born=0"),
+            "{}",
+            id.describe()
+        );
         // Another file renamed over the path is another medium.
         let other = d.path().join("other.img");
         std::fs::write(&other, b"").expect("file");

@@ -9,6 +9,7 @@ use super::target;
 use super::write::{self, Expect};
 use crate::error::{Error, Result};
 use crate::manifest::files::Sum;
+use crate::output::console::say;
 use std::path::{Path, PathBuf};
 
 /// What happened on one target.
@@ -31,7 +32,7 @@ pub fn flash_one(
 ) -> Result<(Sum, u64)> {
     let t = target::open_with(path, src.size, large_file)?;
     // Said before the first byte: a huge image is seen, not just waited for.
-    eprintln!(
+    say!(
         "burnline: {}: writing {} bytes ({}) to it",
         path.display(),
         src.size,
@@ -85,7 +86,7 @@ pub fn report(outcomes: Vec<Outcome>) -> Result<()> {
     let mut errors = Vec::new();
     for o in outcomes {
         match o.result {
-            Ok((sum, skipped)) => eprintln!(
+            Ok((sum, skipped)) => say!(
                 "ok: {}: written and verified, {} {} ({skipped} bytes of holes skipped)",
                 o.target.display(),
                 sum.kind().name(),
@@ -99,7 +100,7 @@ pub fn report(outcomes: Vec<Outcome>) -> Result<()> {
         1 if total == 1 => Err(errors.remove(0)),
         n => {
             for e in &errors {
-                eprintln!("error: {e}");
+                say!("error: {e}");
             }
             Err(Error::Usage(format!("{n} of {total} target(s) failed")))
         }

@@ -48,6 +48,7 @@ use crate::devices::reader::DeviceRow;
 use crate::error::{CardFailure, Error, IoContext, Result};
 use crate::io::hash::{hash_patched, DigestKind};
 use crate::layout::Layout;
+use crate::output::console::say;
 use crate::recipe::{AuthMode, Recipe};
 use crate::registration::host::{product_refusal, DirectRegistrar, HostRegistrar};
 use burnline_pool::pool::{RegisterFailed, Stale};
@@ -121,7 +122,7 @@ impl PooledStation {
         let recipe = crate::recipe::load(&opts.recipe)?;
         let layout = crate::layout::plan(&recipe)?;
         for w in recipe.warning_lines() {
-            eprintln!("{w}");
+            say!("{w}");
         }
         let mut pool = Pool::open(&opts.pool, Some(&opts.key_file))?;
         pool.claim_station(&opts.station)?;
@@ -207,7 +208,7 @@ impl PooledStation {
             } else {
                 format!("{pk}/{dn}: station died with it {}; {why}", stale.state)
             };
-            eprintln!(
+            say!(
                 "burnline: {pk}/{dn} was {} on {} when this station stopped: {}: {why}",
                 stale.state,
                 stale.target,

@@ -21,6 +21,7 @@ use crate::devices::list::DeviceList;
 use crate::devices::reader::{DeviceReader, DeviceRow};
 use crate::error::{Error, IoContext, Result};
 use crate::io::hash::{hash_patched, DigestKind};
+use crate::output::console::say;
 use crate::registration::host::HostRegistrar;
 use std::path::{Path, PathBuf};
 
@@ -36,7 +37,7 @@ pub fn run(
 ) -> Result<()> {
     let (recipe, layout, _) = check_all(recipe_path, devices)?;
     for w in recipe.warning_lines() {
-        eprintln!("{w}");
+        say!("{w}");
     }
     let ledger = Ledger::open(ledger_path)?;
     let dir = ledger_path
@@ -65,7 +66,7 @@ pub fn run(
         )));
     }
     if rows.len() < targets.len() {
-        eprintln!(
+        say!(
             "burnline: only {} identit(ies) left; the other targets are not written",
             rows.len()
         );
@@ -97,9 +98,11 @@ pub fn run(
         let sha = hash_patched(&base.file, base.len, &base.extents, &patches)
             .at("hashing", &base.path)?;
         if let Some(prev) = ledger.last(&row.product_key, &row.device_name) {
-            eprintln!(
+            say!(
                 "burnline: {} was {:?} on {} in an earlier run, not verified: issuing it again",
-                row.device_name, prev.state, prev.target
+                row.device_name,
+                prev.state,
+                prev.target
             );
         }
         ledger.append(record(row, t, State::Assigned, None, None))?;
@@ -156,7 +159,7 @@ pub fn run(
     });
     for ((row, t, _), o) in jobs.iter().zip(&outcomes) {
         if o.result.is_ok() {
-            eprintln!("ok: {} -> {}", row.device_name, t.display());
+            say!("ok: {} -> {}", row.device_name, t.display());
         }
     }
     report(refused.into_iter().chain(outcomes).collect())

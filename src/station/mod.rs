@@ -20,6 +20,7 @@ pub mod slots;
 pub mod writer;
 
 use crate::error::{IoContext, Result};
+use crate::output::console::say;
 use service::Service;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -52,9 +53,7 @@ pub fn serve(service: Arc<Service>) -> Result<()> {
         .with_context(|| format!("listening on {addr}"))?;
     service.start();
     let cap = page_server::connection_cap();
-    eprintln!(
-        "station: the operator page is at http://{bound}/ (at most {cap} connections at once)"
-    );
+    say!("station: the operator page is at http://{bound}/ (at most {cap} connections at once)");
     let app = api::router(service.clone());
     rt.block_on(async {
         let flag = stop.clone();
@@ -68,7 +67,7 @@ pub fn serve(service: Arc<Service>) -> Result<()> {
         }
     });
     rt.shutdown_timeout(Duration::from_secs(1));
-    eprintln!("station: stopping; cards being written are finished first");
+    say!("station: stopping; cards being written are finished first");
     service.stop();
     let deadline = Instant::now() + STOP_WAIT;
     while service.busy() && Instant::now() < deadline {

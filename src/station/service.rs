@@ -19,6 +19,7 @@ use super::slot_state::{day_of, now, Board, FailKind, PoolView, SlotState};
 use super::slots::{probe, Card, Presence};
 use super::writer::{CardWriter, Opener, Phase};
 use crate::error::{CardFailure, Error};
+use crate::output::console::say;
 use burnline_pool::PoolError;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
@@ -116,7 +117,7 @@ impl Service {
     }
 
     fn log(&self, slot: usize, what: &str) {
-        eprintln!("station: slot {}: {what}", self.config.slots[slot].id);
+        say!("station: slot {}: {what}", self.config.slots[slot].id);
     }
 
     fn fail(&self, slot: usize, kind: FailKind, reason: String, count: bool) {
@@ -217,7 +218,7 @@ impl Service {
                 None => match (self.opener)() {
                     Ok(w) => {
                         *self.writer.write().unwrap_or_else(|p| p.into_inner()) = Some(w.clone());
-                        eprintln!("station: the pool is open");
+                        say!("station: the pool is open");
                         remaining_view(&*w)
                     }
                     Err(e) => PoolView {
@@ -239,7 +240,7 @@ impl Service {
         };
         if view.error != *said {
             if let Some(e) = &view.error {
-                eprintln!("station: {e}");
+                say!("station: {e}");
                 self.board.error(None, e);
             }
             said.clone_from(&view.error);
@@ -469,7 +470,7 @@ impl Service {
                 if let Error::ProductRefused(why) = &e {
                     let mut h = self.halted.lock().unwrap_or_else(|p| p.into_inner());
                     if h.is_none() {
-                        eprintln!("station: stopped: {why}");
+                        say!("station: stopped: {why}");
                         *h = Some(why.clone());
                     }
                 }

@@ -33,6 +33,7 @@ use super::{alink, topics};
 use crate::emulator::api::{refusal_answer, Api};
 use crate::emulator::state::Token;
 use crate::emulator::tls::Acceptor;
+use crate::output::console::say;
 use crate::registration::random::alphanumeric;
 use crate::secret::Secret;
 use bytes::BytesMut;
@@ -151,7 +152,7 @@ pub async fn serve(listener: TcpListener, takes: Takes, api: Arc<Api>) {
                         Ok(Ok(1)) if first[0] == TLS_HANDSHAKE => Some(acceptor),
                         Ok(Ok(_)) | Ok(Err(_)) => None,
                         Err(_) => {
-                            eprintln!("emulator: mqtt from {peer}: no CONNECT within 10 s; closed");
+                            say!("emulator: mqtt from {peer}: no CONNECT within 10 s; closed");
                             return;
                         }
                     }
@@ -162,8 +163,8 @@ pub async fn serve(listener: TcpListener, takes: Takes, api: Arc<Api>) {
                 Some(acceptor) => {
                     match tokio::time::timeout(CONNECT_TIMEOUT, acceptor.accept(tcp)).await {
                         Ok(Ok(stream)) => connection(stream, Listener::Tls, &api, peer).await,
-                        Ok(Err(e)) => eprintln!("emulator: mqtt from {peer}: TLS failed: {e}"),
-                        Err(_) => eprintln!("emulator: mqtt from {peer}: TLS handshake timed out"),
+                        Ok(Err(e)) => say!("emulator: mqtt from {peer}: TLS failed: {e}"),
+                        Err(_) => say!("emulator: mqtt from {peer}: TLS handshake timed out"),
                     }
                 }
             }
@@ -193,17 +194,17 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
     };
     let first = match tokio::time::timeout(CONNECT_TIMEOUT, conn.next()).await {
         Err(_) => {
-            eprintln!("emulator: mqtt from {peer}: no CONNECT within 10 s; closed");
+            say!("emulator: mqtt from {peer}: no CONNECT within 10 s; closed");
             return;
         }
         Ok(Err(e)) => {
-            eprintln!("emulator: mqtt from {peer}: {e} before CONNECT; closed");
+            say!("emulator: mqtt from {peer}: {e} before CONNECT; closed");
             return;
         }
         Ok(Ok(p)) => p,
     };
     let Packet::Connect(mut connect) = first else {
-        eprintln!("emulator: mqtt from {peer}: the first packet is not CONNECT; closed");
+        say!("emulator: mqtt from {peer}: the first packet is not CONNECT; closed");
         return;
     };
     let verdict = judge(&connect, listener, &api.state());
@@ -213,7 +214,7 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
     }
     let held = held_keepalive(connect.keep_alive);
     if held != connect.keep_alive && verdict.is_ok() {
-        eprintln!(
+        say!(
             "emulator: mqtt from {peer}: keepalive {} s held to {held} s",
             connect.keep_alive
         );
@@ -221,9 +222,10 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
     let keepalive = Duration::from_secs(u64::from(held));
     match verdict {
         Err(r) => {
-            eprintln!(
+            say!(
                 "emulator: mqtt from {peer}: CONNACK {} ({})",
-                r.code as u8, r.why
+                r.code as u8,
+                r.why
             );
             let _ = conn.connack(r.code).await;
         }
@@ -247,12 +249,12 @@ async fn login<S: AsyncRead + AsyncWrite + Unpin>(
     let (p, d) = (pk.to_owned(), dn.to_owned());
     let marked = blocking(api, move |a| a.state().connected(&p, &d)).await;
     if !matches!(marked, Some(Ok(true))) {
-        eprintln!("emulator: mqtt {pk} {dn}: CONNACK 3 (the state could not be saved)");
+        say!("emulator: mqtt {pk} {dn}: CONNACK 3 (the state could not be saved)");
         let _ = conn.connack(ConnectReturnCode::ServiceUnavailable).await;
         api.sessions.end(pk, dn, session.id);
         return;
     }
-    eprintln!("emulator: mqtt {pk} {dn}: CONNACK 0, online");
+    say!("emulator: mqtt {pk} {dn}: CONNACK 0, online");
     let why = match conn.connack(ConnectReturnCode::Success).await {
         Err(e) => e.to_string(),
         Ok(()) => serve_session(&mut conn, api, &mut session, (pk, dn), keepalive).await,
@@ -260,9 +262,9 @@ async fn login<S: AsyncRead + AsyncWrite + Unpin>(
     if api.sessions.end(pk, dn, session.id) {
         let (p, d) = (pk.to_owned(), dn.to_owned());
         let _ = blocking(api, move |a| a.state().disconnected(&p, &d)).await;
-        eprintln!("emulator: mqtt {pk} {dn}: offline ({why})");
+        say!("emulator: mqtt {pk} {dn}: offline ({why})");
     } else {
-        eprintln!("emulator: mqtt {pk} {dn}: connection closed ({why})");
+        say!("emulator: mqtt {pk} {dn}: connection closed ({why})");
     }
 }
 
@@ -307,7 +309,7 @@ async fn serve_session<S: AsyncRead + AsyncWrite + Unpin>(
                     .iter()
                     .map(|f| {
                         if !topics::may_subscribe(pk, dn, &f.path) {
-                            eprintln!(
+                            say!(
                                 "emulator: mqtt {pk} {dn}: SUBSCRIBE {}: not the device's topic; SUBACK 0x80",
                                 f.path
                             );
@@ -336,7 +338,7 @@ async fn serve_session<S: AsyncRead + AsyncWrite + Unpin>(
                 if !topics::may_publish(pk, dn, &p.topic) {
                     // The platform's words (aliyun/iotkit-embedded#78); no
                     // PUBACK, since nothing was delivered.
-                    eprintln!(
+                    say!(
                         "emulator: mqtt {pk} {dn}: PUBLISH {}: No authorization; dropped",
                         p.topic
                     );
@@ -424,7 +426,7 @@ async fn register<S: AsyncRead + AsyncWrite + Unpin>(
         _ => Some((500, "the state could not be saved")),
     };
     if let Some((code, message)) = refusal {
-        eprintln!("emulator: mqtt {kind} {pk} {dn}: CONNACK 5 ({code}: {message})");
+        say!("emulator: mqtt {kind} {pk} {dn}: CONNACK 5 ({code}: {message})");
         let _ = conn.connack(ConnectReturnCode::NotAuthorized).await;
         return;
     }
@@ -438,7 +440,7 @@ async fn register<S: AsyncRead + AsyncWrite + Unpin>(
         .to_string()
         .into_bytes(),
     );
-    eprintln!("emulator: mqtt {kind} {pk} {dn}: CONNACK 0, issued");
+    say!("emulator: mqtt {kind} {pk} {dn}: CONNACK 0, issued");
     let topic = if without_precreate {
         "/ext/regnwl"
     } else {

@@ -6,6 +6,7 @@
 //! has the right, so a subscription is the right to receive).
 
 use super::topics::matches;
+use crate::output::console::say;
 use mqttbytes_ng::QoS;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -158,7 +159,7 @@ impl Sessions {
             if l.outbox.try_send(d).is_ok() {
                 handed += 1;
             } else {
-                eprintln!("emulator: mqtt {pk} {dn}: {topic}: its inbox is full; message dropped");
+                say!("emulator: mqtt {pk} {dn}: {topic}: its inbox is full; message dropped");
             }
         }
         handed
