@@ -87,7 +87,8 @@ impl Device {
             s(&key),
         ];
         args.extend_from_slice(extra);
-        let emu = Emulator::start(dir, &products, &args);
+        let mut emu = Emulator::start(dir, &products, &args);
+        emu.ca = Some(fs::read(&self.ca).expect("the CA"));
         assert!(emu.url.starts_with("https://"), "{}", emu.url);
         (emu, state)
     }
