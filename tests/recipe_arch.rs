@@ -14,8 +14,8 @@ use std::fs;
 /// line under `disk:` or nothing.
 fn recipe(arch: &str) -> String {
     format!(
-        "disk:\n  size: 8MiB\n  table: gpt\n  seed: 0123456789abcdef0123456789abcdef\n{arch}\
-         partitions:\n  - name: bootstrap\n    size: 2MiB\n    fat:\n      files:\n        - source: boot\n          dest: /\n\
+        "disk:\n  size: 16MiB\n  table: gpt\n  seed: 0123456789abcdef0123456789abcdef\n{arch}\
+         partitions:\n  - name: bootstrap\n    size: 8MiB\n    fat:\n      files:\n        - source: boot\n          dest: /\n\
          \x20 - name: creds\n    size: 1MiB\n    credentials: {{}}\n  - name: data\n    size: fill\n\
          auth:\n  mode: device-secret\n  product_key: {PK}\n"
     )
