@@ -80,18 +80,27 @@ if [ ! -f "$tarball" ]; then
   if [ "$arch" = arm64 ]; then
     conf=/usr/lib/binfmt.d/qemu-aarch64.conf
     [ -f "$conf" ] || die "$conf is missing: apt-get install qemu-user-static"
-    mountpoint -q "$binfmt" || mount -t binfmt_misc binfmt_misc "$binfmt" ||
-      die "cannot mount binfmt_misc (needs root)"
+    mounted=
+    if ! mountpoint -q "$binfmt"; then
+      mount -t binfmt_misc binfmt_misc "$binfmt" || die "cannot mount binfmt_misc (needs root)"
+      mounted=1
+    fi
     if [ ! -e "$binfmt/qemu-aarch64" ]; then
       cat "$conf" >"$binfmt/register"
       registered=1
-      trap 'echo -1 >"$binfmt/qemu-aarch64"' EXIT
     fi
+    # Leave binfmt_misc as it was found, whatever happens.
+    restore_binfmt() {
+      if [ -n "$registered" ]; then echo -1 >"$binfmt/qemu-aarch64"; fi
+      if [ -n "$mounted" ]; then umount "$binfmt"; fi
+      registered= mounted=
+    }
+    trap restore_binfmt EXIT
   fi
   "${mm[@]}" "$tmp" "$sources" >"$cache/mmdebstrap.log" 2>&1 ||
     { tail -n 30 "$cache/mmdebstrap.log" >&2; die "mmdebstrap failed (log: $cache/mmdebstrap.log)"; }
-  if [ -n "$registered" ]; then
-    echo -1 >"$binfmt/qemu-aarch64"
+  if [ "$arch" = arm64 ]; then
+    restore_binfmt
     trap - EXIT
   fi
   zstd -q -T0 -3 --rm -f "$tmp" -o "$tarball.tmp"

@@ -77,6 +77,7 @@ fn an_arm64_image_registers_over_tls_then_boots_from_the_stored_triple() {
         .network(&platform)
         .cmdline("systemd.wants=boot-test-probe.service")
         .cmdline(probe)
+        .cmdline("burnline.test.probe_timeout=20")
         .cmdline("burnline.test.online")
         .boot();
     let edge_at = boot.wait_console(EDGE, LIMIT);

@@ -6,10 +6,7 @@
 //! ([`qmp`]). `tests/boot.rs` boots x86-64 and `tests/boot_arm64.rs`
 //! arm64 with it, each using a part of it; hence the `allow(dead_code)`.
 
-#![allow(
-    dead_code,
-    reason = "each boot test binary uses a part of the harness"
-)]
+#![allow(dead_code, reason = "each boot test binary uses a part of the harness")]
 
 pub mod platform;
 pub mod qmp;
