@@ -16,6 +16,14 @@
 # (chroot, file ownership in the image) and the Debian packages mmdebstrap,
 # zstd, busybox-static, e2fsprogs and systemd; a missing one stops it with
 # the package to install.
+#
+# With BOOT_ARCH=arm64 it makes the same for `qemu-system-aarch64 -M virt`:
+# an arm64 rootfs (mmdebstrap --architectures=arm64, configured through
+# qemu-user: it registers qemu-aarch64 with binfmt_misc when missing and
+# removes that entry again, leaving binfmt_misc as it found it), which also
+# brings Debian's arm64 cloud kernel and an arm64 busybox-static for the
+# initramfs (taken out of the rootfs, so the host needs no arm64 apt
+# lists); BOOTSTRAP_BIN is then the aarch64 build. Needs qemu-user-static.
 set -euo pipefail
 
 die() {
@@ -30,6 +38,8 @@ ca=$3
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cache=${BOOT_TEST_CACHE:-$repo/target/boot-test/cache}
 guest=$repo/tests/boot-guest
+arch=${BOOT_ARCH:-amd64}
+case $arch in amd64 | arm64) ;; *) die "BOOT_ARCH must be amd64 or arm64, not $arch" ;; esac
 
 for pair in mmdebstrap:mmdebstrap zstd:zstd busybox:busybox-static mke2fs:e2fsprogs \
   systemctl:systemd dpkg-deb:dpkg apt-get:apt sha256sum:coreutils; do
@@ -52,23 +62,68 @@ key() { sha256sum | cut -c1-16; }
 sources=/etc/apt/sources.list.d/debian.sources
 [ -f "$sources" ] || sources=/etc/apt/sources.list
 [ -f "$sources" ] || die "no apt sources on this host (/etc/apt/sources.list.d/debian.sources)"
-mm=(mmdebstrap --variant=essential --include=systemd,systemd-sysv,udev,kmod
+include=systemd,systemd-sysv,udev,kmod
+[ "$arch" = arm64 ] && include=$include,linux-image-cloud-arm64,busybox-static
+mm=(mmdebstrap --variant=essential "--include=$include"
   --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr
   "--dpkgopt=path-exclude=/usr/share/man/*" "--dpkgopt=path-exclude=/usr/share/doc/*"
   "--dpkgopt=path-exclude=/usr/share/locale/*" --quiet bookworm)
+[ "$arch" = arm64 ] && mm+=(--architectures=arm64)
 rootfs_key=$({ printf '%s\n' "${mm[@]}"; cat "$sources"; } | key)
 tarball=$cache/rootfs-$rootfs_key.tar.zst
 if [ ! -f "$tarball" ]; then
-  echo "boot-image.sh: building the Debian rootfs (mmdebstrap, about a minute)" >&2
+  echo "boot-image.sh: building the Debian $arch rootfs (mmdebstrap, a minute for amd64, more for arm64)" >&2
   tmp=$cache/.rootfs.tar
   rm -f "$tmp"
+  binfmt=/proc/sys/fs/binfmt_misc
+  registered=
+  if [ "$arch" = arm64 ]; then
+    conf=/usr/lib/binfmt.d/qemu-aarch64.conf
+    [ -f "$conf" ] || die "$conf is missing: apt-get install qemu-user-static"
+    mounted=
+    if ! mountpoint -q "$binfmt"; then
+      mount -t binfmt_misc binfmt_misc "$binfmt" || die "cannot mount binfmt_misc (needs root)"
+      mounted=1
+    fi
+    if [ ! -e "$binfmt/qemu-aarch64" ]; then
+      cat "$conf" >"$binfmt/register"
+      registered=1
+    fi
+    # Leave binfmt_misc as it was found, whatever happens.
+    restore_binfmt() {
+      if [ -n "$registered" ]; then echo -1 >"$binfmt/qemu-aarch64"; fi
+      if [ -n "$mounted" ]; then umount "$binfmt"; fi
+      registered= mounted=
+    }
+    trap restore_binfmt EXIT
+  fi
   "${mm[@]}" "$tmp" "$sources" >"$cache/mmdebstrap.log" 2>&1 ||
     { tail -n 30 "$cache/mmdebstrap.log" >&2; die "mmdebstrap failed (log: $cache/mmdebstrap.log)"; }
+  if [ "$arch" = arm64 ]; then
+    restore_binfmt
+    trap - EXIT
+  fi
   zstd -q -T0 -3 --rm -f "$tmp" -o "$tarball.tmp"
   mv "$tarball.tmp" "$tarball"
 fi
 
-# 2. The Debian cloud kernel: the package the metapackage depends on.
+# 2. The Debian cloud kernel: the package the metapackage depends on (for
+# arm64, the one in the rootfs, with its arm64 busybox).
+if [ "$arch" = arm64 ]; then
+  kpkg=linux-image-cloud-arm64
+  kver_pkg=$rootfs_key
+  kdir=$cache/kernel-arm64-$rootfs_key
+  if [ ! -f "$kdir/done" ]; then
+    rm -rf "$kdir" && mkdir -p "$kdir/deb/lib" "$kdir/x"
+    zstd -q -dc "$tarball" | tar -x -C "$kdir/x" --wildcards './boot/vmlinuz-*' './usr/lib/modules/*' ./usr/bin/busybox
+    mv "$kdir/x/boot" "$kdir/deb/boot"
+    mv "$kdir/x/usr/lib/modules" "$kdir/deb/lib/modules"
+    mv "$kdir/x/usr/bin/busybox" "$kdir/busybox"
+    rm -rf "$kdir/x"
+    touch "$kdir/done"
+  fi
+  initrd_busybox=$kdir/busybox
+else
 kpkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | awk '/Depends: linux-image-/{print $2; exit}')
 [ -n "$kpkg" ] || die "apt knows no linux-image-cloud-amd64: run apt-get update"
 kver_pkg=$(apt-cache policy "$kpkg" | awk '/Candidate:/{print $2}')
@@ -81,6 +136,8 @@ if [ ! -f "$kdir/done" ]; then
   rm -f "$kdir"/*.deb
   touch "$kdir/done"
 fi
+initrd_busybox=$(command -v busybox)
+fi
 kver=$(basename "$(ls -d "$kdir"/deb/lib/modules/*)")
 mods=$kdir/deb/lib/modules/$kver/kernel
 cp "$kdir/deb/boot/vmlinuz-$kver" "$out/vmlinuz"
@@ -89,14 +146,18 @@ cp "$kdir/deb/boot/vmlinuz-$kver" "$out/vmlinuz"
 blk_mods=(drivers/virtio/virtio_ring.ko drivers/virtio/virtio.ko
   drivers/virtio/virtio_pci_legacy_dev.ko drivers/virtio/virtio_pci_modern_dev.ko
   drivers/virtio/virtio_pci.ko drivers/block/virtio_blk.ko)
-initrd_key=$({ echo "$kpkg $kver_pkg"; cat "$guest/init"; sha256sum "$(command -v busybox)"; } | key)
+initrd_key=$({ echo "$kpkg $kver_pkg"; cat "$guest/init"; sha256sum "$initrd_busybox"; } | key)
 initrd=$cache/initrd-$initrd_key.img
 if [ ! -f "$initrd" ]; then
   tmp=$(mktemp -d)
   mkdir -p "$tmp/bin" "$tmp/lib/modules"
-  cp "$(command -v busybox)" "$tmp/bin/busybox"
+  cp "$initrd_busybox" "$tmp/bin/busybox"
   install -m 0755 "$guest/init" "$tmp/init"
-  for m in "${blk_mods[@]}"; do cp "$mods/$m" "$tmp/lib/modules/"; done
+  # arm64's kernel has some of them built in (the init script says so).
+  for m in "${blk_mods[@]}"; do
+    [ "$arch" = arm64 ] && [ ! -f "$mods/$m" ] && continue
+    cp "$mods/$m" "$tmp/lib/modules/"
+  done
   (cd "$tmp" && find . | busybox cpio -o -H newc 2>/dev/null | gzip -1 >"$initrd.tmp")
   rm -rf "$tmp"
   mv "$initrd.tmp" "$initrd"
@@ -108,6 +169,11 @@ cp "$initrd" "$out/initrd.img"
 root=$out/rootfs
 rm -rf "$root" && mkdir -p "$root"
 zstd -q -dc "$tarball" | tar -x -C "$root"
+if [ "$arch" = arm64 ]; then
+  # The kernel package put its modules in and ran depmod; the rootfs needs
+  # no kernel or initramfs of its own.
+  rm -rf "$root"/boot/*
+else
 net_mods=(drivers/net/net_failover.ko net/core/failover.ko drivers/net/virtio_net.ko)
 for m in "${blk_mods[@]}" "${net_mods[@]}"; do
   [ -f "$mods/$m" ] || die "$kpkg has no $m"
@@ -115,6 +181,7 @@ for m in "${blk_mods[@]}" "${net_mods[@]}"; do
 done
 cp "$kdir/deb/lib/modules/$kver"/modules.{order,builtin,builtin.modinfo} "$root/lib/modules/$kver/"
 chroot "$root" /sbin/depmod "$kver"
+fi
 
 install -m 0755 "$bootstrap" "$root/usr/bin/burnline-bootstrap"
 install -D -m 0644 "$ca" "$root/etc/burnline/ca.pem"
@@ -142,7 +209,7 @@ systemctl --root="$root" --quiet enable burnline-bootstrap.service linkedge.serv
 # read-only), no kernel file systems nobody uses, and no generators but the
 # one that reads systemd.wants= from the kernel command line.
 systemctl --root="$root" --quiet mask getty.target getty-static.service \
-  serial-getty@ttyS0.service systemd-user-sessions.service \
+  serial-getty@ttyS0.service serial-getty@ttyAMA0.service systemd-user-sessions.service \
   dev-hugepages.mount dev-mqueue.mount sys-kernel-debug.mount sys-kernel-tracing.mount \
   sys-kernel-config.mount sys-fs-fuse-connections.mount modprobe@.service \
   systemd-modules-load.service systemd-network-generator.service systemd-remount-fs.service \

@@ -13,9 +13,11 @@ cd "$(dirname "$0")/.."
 # img2simg; the station page's tests chromium and zbarimg.
 # The boot test (tests/boot.rs) also needs mmdebstrap, socat, busybox-static
 # and QEMU (qemu-system-x86, without its GUI: installed apart, without
+# recommends). The ARM cases (tests/bootstrap_arm.rs, tests/station_arm.rs)
+# need qemu-user-static and file; the arm64 boot qemu-system-arm (also without
 # recommends).
-packages=(dosfstools mtools gdisk fdisk xfsprogs e2fsprogs util-linux binutils bmap-tools zstd xz-utils gzip openssl genimage time python3 python3-venv systemd b3sum mosquitto-clients mmdebstrap socat busybox-static postgresql sqlite3 minisign age android-sdk-libsparse-utils zbar-tools chromium libfuse2 libssl-dev pkg-config)
-tools=(fsck.fat mcopy sgdisk sfdisk mkfs.xfs filefrag mount nm bmaptool zstd xz gzip openssl genimage /usr/bin/time python3 systemd-analyze b3sum mosquitto_pub node npm mmdebstrap socat busybox mke2fs qemu-system-x86_64 pg_ctlcluster sqlite3 minisign age simg2img img2simg zbarimg chromium pkg-config)
+packages=(dosfstools mtools gdisk fdisk xfsprogs e2fsprogs util-linux binutils bmap-tools zstd xz-utils gzip openssl genimage time python3 python3-venv systemd b3sum mosquitto-clients mmdebstrap socat busybox-static postgresql sqlite3 minisign age android-sdk-libsparse-utils zbar-tools chromium libfuse2 libssl-dev pkg-config qemu-user-static file)
+tools=(fsck.fat mcopy sgdisk sfdisk mkfs.xfs filefrag mount nm bmaptool zstd xz gzip openssl genimage /usr/bin/time python3 systemd-analyze b3sum mosquitto_pub node npm mmdebstrap socat busybox mke2fs qemu-system-x86_64 pg_ctlcluster sqlite3 minisign age simg2img img2simg zbarimg chromium pkg-config qemu-aarch64-static qemu-arm-static file qemu-system-aarch64)
 missing=0
 for t in "${tools[@]}"; do command -v "$t" >/dev/null 2>&1 || missing=1; done
 # The emulator's TLS (the openssl crate) builds against libssl-dev.
@@ -26,7 +28,7 @@ if [ "$missing" = 1 ]; then
   echo "test.sh: installing the test tools: ${packages[*]}"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-system-x86 >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-system-x86 qemu-system-arm >/dev/null
 fi
 # Node.js with npm (Alibaba's Node SDK): NodeSource's nodejs, which machines
 # of this kind have, conflicts with Debian's npm; Debian's only when missing.
@@ -46,6 +48,13 @@ scripts/fuzz.sh "${FUZZ_SECONDS:-60}" 2>&1 | tail -n 3
 # (with the tests' failpoints, as they are built below).
 cargo fmt --all --check
 cargo clippy --release --workspace --all-targets --features burnline/failpoints -- -D warnings
+
+# The ARM binaries the ARM tests run under qemu-user: the bootstrap for
+# aarch64 and armv7, the host tool for aarch64, static, built by Debian
+# trixie's rustc 1.85 (the declared rust-version) in a chroot cached under
+# target/cross.
+scripts/cross-bootstrap.sh
+scripts/cross-bootstrap.sh -p burnline aarch64-unknown-linux-gnu
 
 # The host tool, the shared crate and the device-side bootstrap (its own
 # crate, built next to `burnline` so that the tests can run it), with the

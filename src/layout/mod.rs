@@ -5,8 +5,10 @@
 //! for FAT volumes, measured on the tree of files [`fat_tree`] walks, whose
 //! names and 8.3 aliases [`fat_names`] gives). [`ids`] derives a device's
 //! GUIDs and serials, and [`table`] and [`table_template`] write the
-//! partition table.
+//! partition table. [`elf_arch`] refuses a FAT volume's program built for
+//! another architecture than `disk.arch`.
 
+pub mod elf_arch;
 pub mod fat_geometry;
 pub mod fat_names;
 pub mod fat_tree;
@@ -282,6 +284,11 @@ fn check_content(
                     &format!("{field}.fat.files[{}].{}", np.file, np.field),
                     np.rule,
                 ));
+            }
+            if let Some(arch) = recipe.disk.arch {
+                for rule in elf_arch::check(&tree, arch) {
+                    problems.push(recipe.problem(&format!("{field}.fat.files"), rule));
+                }
             }
             match fat_geometry::choose(size, recipe.disk.sector_size, spec.bits) {
                 Err(rule) => problems.push(recipe.problem(&format!("{field}.fat"), rule)),

@@ -6,6 +6,7 @@
 //! ([`size`]), partition types ([`part_type`]), output options
 //! ([`output_spec`]) and positions for error messages ([`locate`]).
 
+pub mod arch;
 pub mod locate;
 pub mod output_spec;
 pub mod part_type;

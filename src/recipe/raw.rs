@@ -47,6 +47,8 @@ pub struct RawDisk {
     pub seed: String,
     /// FAT timestamps, in seconds since 1970, when `SOURCE_DATE_EPOCH` is unset.
     pub source_date_epoch: Option<i64>,
+    /// The device's architecture: `aarch64`, `armv7` or `x86_64`.
+    pub arch: Option<String>,
 }
 
 /// One entry of `partitions:`. At most one of `fat`, `image` and

@@ -3,6 +3,7 @@
 //! column and field, all of them together. Warnings (allowed but unwise) are
 //! returned in [`Recipe::warnings`], not printed.
 
+use super::arch::Arch;
 use super::locate::Locator;
 use super::output_spec;
 use super::part_type::{self, PartType};
@@ -343,6 +344,17 @@ fn resolve_disk(raw: &RawRecipe, p: &mut impl FnMut(&str, String)) -> Option<Dis
         },
         Err(_) => d.source_date_epoch.unwrap_or(315_532_800),
     };
+    let arch = match d.arch.as_deref().map(|a| (a, Arch::parse(a))) {
+        None => None,
+        Some((_, Some(a))) => Some(a),
+        Some((other, None)) => {
+            p(
+                "disk.arch",
+                format!("must be {}, found `{other}`", Arch::NAMES),
+            );
+            None
+        }
+    };
     Some(Disk {
         size: size?,
         table: table?,
@@ -350,6 +362,7 @@ fn resolve_disk(raw: &RawRecipe, p: &mut impl FnMut(&str, String)) -> Option<Dis
         alignment: alignment?,
         seed: seed?,
         source_date_epoch,
+        arch,
     })
 }
 

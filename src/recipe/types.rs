@@ -58,6 +58,9 @@ pub struct Disk {
     /// FAT timestamps (seconds since 1970): `SOURCE_DATE_EPOCH`, else the
     /// recipe's `source_date_epoch`, else 1980-01-01.
     pub source_date_epoch: i64,
+    /// The device's architecture, when the recipe names it: every ELF
+    /// file in a FAT partition must be built for it.
+    pub arch: Option<super::arch::Arch>,
 }
 
 /// A partition's requested size.

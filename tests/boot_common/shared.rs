@@ -11,6 +11,13 @@
 //! the verdict is kept in the cache under a key of the host kernel, the CPU
 //! model, QEMU's version and the guest kernel, so that a machine pays the
 //! 20 s once.
+//!
+//! A test binary that boots arm64 (`tests/boot_arm64.rs`) calls
+//! [`select_arm64`] first: the same, made by `BOOT_ARCH=arm64
+//! scripts/boot-image.sh` with the aarch64 bootstrap that
+//! `scripts/cross-bootstrap.sh` built, in `<target>/tmp/boot-test-arm64`,
+//! booted under `qemu-system-aarch64 -M virt` with TCG (no KVM for another
+//! architecture).
 
 use crate::common::emulator::test_ca_for;
 use crate::common::{bootstrap_bin, repo_root, s, Test};
@@ -21,8 +28,20 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+/// The guest architecture of this test binary: `arm64` once
+/// [`select_arm64`] was called, else `amd64`.
+static ARCH: OnceLock<&'static str> = OnceLock::new();
+
+/// Makes this test binary's guests arm64; call it before anything else of
+/// the harness.
+pub fn select_arm64() {
+    assert_eq!(*ARCH.get_or_init(|| "arm64"), "arm64");
+}
+
 /// The files every boot uses.
 pub struct Shared {
+    /// `amd64` or `arm64`.
+    pub arch: &'static str,
     /// The rootfs as an ext4 image, for an `image:` partition.
     pub rootfs: PathBuf,
     /// The Debian cloud kernel.
@@ -51,7 +70,18 @@ fn make() -> Shared {
     let started = Instant::now();
     let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
     let target = tmp.parent().expect("the target directory");
-    let dir = tmp.join("boot-test");
+    let arch = *ARCH.get_or_init(|| "amd64");
+    let (dir, bootstrap) = if arch == "arm64" {
+        let bin = repo_root().join("target/aarch64-unknown-linux-gnu/release/burnline-bootstrap");
+        assert!(
+            bin.is_file(),
+            "{}: not built; run scripts/cross-bootstrap.sh (scripts/test.sh does)",
+            bin.display()
+        );
+        (tmp.join("boot-test-arm64"), bin)
+    } else {
+        (tmp.join("boot-test"), bootstrap_bin())
+    };
     let cache = target.join("boot-test").join("cache");
     if dir.exists() {
         fs::remove_dir_all(&dir).expect("clear the boot test's directory");
@@ -66,13 +96,19 @@ fn make() -> Shared {
     Test::new()
         .program(repo_root().join("scripts/boot-image.sh"))
         .arg(&dir)
-        .arg(bootstrap_bin())
+        .arg(bootstrap)
         .arg(&ca)
         .env("BOOT_TEST_CACHE", &cache)
+        .env("BOOT_ARCH", arch)
         .run();
     let kernel = dir.join("vmlinuz");
-    let accel = accel(&cache, &kernel, &dir);
+    let accel = if arch == "arm64" {
+        "tcg"
+    } else {
+        accel(&cache, &kernel, &dir)
+    };
     Shared {
+        arch,
         rootfs: dir.join("rootfs.ext4"),
         kernel,
         initrd: dir.join("initrd.img"),

@@ -1,4 +1,5 @@
-//! One boot of a burned image under QEMU: the Debian cloud kernel and the
+//! One boot of a burned image under QEMU (x86-64, or arm64 on `-M virt`
+//! when the test binary chose it): the Debian cloud kernel and the
 //! test initramfs given directly (no boot loader), the image as a virtio
 //! disk with `cache=none` (a SIGKILL then loses what the guest had not yet
 //! written, and nothing QEMU had written), the serial console in a file, and
@@ -96,12 +97,24 @@ impl Guest {
                 s(&self.image)
             ),
         };
-        let mut append = String::from(CMDLINE);
+        let arm64 = sh.arch == "arm64";
+        let mut append = if arm64 {
+            CMDLINE.replace("console=ttyS0", "console=ttyAMA0")
+        } else {
+            CMDLINE.to_owned()
+        };
         for a in &self.cmdline {
             append.push(' ');
             append.push_str(a);
         }
-        let mut cmd = Command::new("qemu-system-x86_64");
+        let mut cmd = Command::new(if arm64 {
+            "qemu-system-aarch64"
+        } else {
+            "qemu-system-x86_64"
+        });
+        if arm64 {
+            cmd.args(["-M", "virt", "-cpu", "cortex-a57"]);
+        }
         cmd.args(["-accel", sh.accel, "-smp", "1", "-m", "512", "-nodefaults"])
             .args(["-display", "none", "-no-reboot", "-kernel"])
             .arg(&sh.kernel)
@@ -135,7 +148,7 @@ impl Guest {
             .stderr(log)
             .spawn()
             .expect(
-                "qemu-system-x86_64 (Debian package qemu-system-x86; scripts/test.sh installs it)",
+                "qemu-system-x86_64 or qemu-system-aarch64 (Debian packages qemu-system-x86, qemu-system-arm; scripts/test.sh installs them)",
             );
         let boot = Boot {
             child,
