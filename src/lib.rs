@@ -61,6 +61,7 @@ pub mod credentials;
 pub mod delta;
 pub mod device;
 pub mod devices;
+#[cfg(feature = "emulator")]
 pub mod emulator;
 pub mod error;
 pub mod flash;

@@ -40,6 +40,7 @@ pub enum Command {
     /// Register one device (一型一密) and print `DeviceInfo: PK DN DS`.
     Register(RegisterArgs),
     /// Run a local stand-in for the platform's registration service.
+    #[cfg(feature = "emulator")]
     Emulator(EmulatorArgs),
     /// The identity pool a line of stations shares.
     #[command(subcommand)]

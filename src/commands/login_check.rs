@@ -101,7 +101,10 @@ pub fn run(args: &LoginCheckArgs) -> Result<()> {
                     port: crate::registration::mqtt::TLS_PORT,
                     tls: true,
                 });
-                let timestamp = crate::emulator::state::now_ms().to_string();
+                let timestamp = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis())
+                    .to_string();
                 let creds = MqttCredentials::derive(
                     &row.product_key,
                     &row.device_name,

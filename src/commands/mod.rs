@@ -5,6 +5,7 @@
 
 pub mod build;
 pub mod check;
+#[cfg(feature = "emulator")]
 pub mod emulator;
 pub mod flash;
 pub mod inspect;
@@ -50,6 +51,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Manifest(crate::cmdline::ManifestCommand::Merge(a)) => manifest_merge::run(&a),
         Command::Ledger(c) => ledger::run(&c),
         Command::Register(a) => register::run(&a),
+        #[cfg(feature = "emulator")]
         Command::Emulator(a) => emulator::run(&a),
         Command::Pool(c) => pool::run(&c),
         Command::MqttCredentials(a) => mqtt_credentials::run(&a),
