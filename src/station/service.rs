@@ -121,7 +121,8 @@ impl Service {
 
     fn fail(&self, slot: usize, kind: FailKind, reason: String, count: bool) {
         self.log(slot, &format!("failed: {reason}"));
-        self.board.error(Some(&self.config.slots[slot].id), &reason);
+        self.board
+            .error(Some(&self.config.slots[slot].id), kind, &reason);
         let sticky = kind == FailKind::Pulled;
         self.board.set(
             slot,
@@ -147,7 +148,11 @@ impl Service {
         if let Err(e) = self.journal.append(&r) {
             let why = format!("the refused card could not be recorded: {e}");
             self.log(slot, &why);
-            self.board.error(Some(&self.config.slots[slot].id), &why);
+            self.board.error(
+                Some(&self.config.slots[slot].id),
+                FailKind::JournalFailed,
+                &why,
+            );
         }
         self.fail(slot, kind, reason, true);
     }
@@ -240,7 +245,8 @@ impl Service {
         if view.error != *said {
             if let Some(e) = &view.error {
                 eprintln!("station: {e}");
-                self.board.error(None, e);
+                let kind = view.kind.unwrap_or(FailKind::PoolUnavailable);
+                self.board.error(None, kind, e);
             }
             said.clone_from(&view.error);
         }
@@ -262,7 +268,8 @@ impl Service {
                     let said =
                         format!("the slot cannot be looked at: {why}; its card is left as it was");
                     self.log(i, &said);
-                    self.board.error(Some(&self.config.slots[i].id), &said);
+                    self.board
+                        .error(Some(&self.config.slots[i].id), FailKind::Unreadable, &said);
                 }
                 c.unknown = Some(why);
             }
@@ -506,7 +513,8 @@ impl Service {
             Err(e) => {
                 let why = format!("the label of {device_name} could not be written: {e}");
                 self.log(i, &why);
-                self.board.error(Some(&self.config.slots[i].id), &why);
+                self.board
+                    .error(Some(&self.config.slots[i].id), FailKind::LabelFailed, &why);
                 return;
             }
         };
@@ -519,7 +527,8 @@ impl Service {
             if let Err(why) = label::print(cmd, file) {
                 let why = format!("the label of {device_name} was not printed: {why}");
                 self.log(i, &why);
-                self.board.error(Some(&self.config.slots[i].id), &why);
+                self.board
+                    .error(Some(&self.config.slots[i].id), FailKind::PrintFailed, &why);
             }
         }
     }
