@@ -338,6 +338,11 @@ fn twenty_cards(t: &Test, db: &str, first_slot: u32, name: &str) {
 /// words: in Chinese no English word, in English no Chinese character.
 #[track_caller]
 fn says(b: &mut Browser, lang: &str, i: usize, state: &str, words: &[&str]) -> serde_json::Value {
+    b.wait_for(
+        r#"!!(document.body && document.body.dataset.ready === "true")"#,
+        Duration::from_secs(60),
+        |v| v == true,
+    );
     b.eval(&format!(
         r#"document.querySelector('[data-lang="{lang}"]').click()"#
     ));
@@ -474,6 +479,7 @@ fn the_page_says_every_state_in_chinese_and_english() {
         "writing",
         &["WRITING", "Do not remove the card"],
     );
+    b.screenshot(&shots().join("languages-writing.png"));
     says(&mut b, "zh-CN", 1, "verifying", &["校验中", "请勿拔卡"]);
     says(
         &mut b,

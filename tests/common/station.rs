@@ -37,7 +37,7 @@ pub const DOM: &str = r##"(document.body && document.body.dataset.ready === "tru
     raw: [...e.querySelectorAll("details .raw")].map(d => d.textContent).join("\n"),
     border: getComputedStyle(e).borderTopColor })),
   errors_said: [...document.querySelectorAll("#errors li")].map(e => (c => { c.querySelectorAll("details").forEach(d => d.remove()); return c.textContent; })(e.cloneNode(true))),
-  zone: document.getElementById("zone").textContent,
+  zone: (document.getElementById("zone") || {}).textContent || "",
   pass: Number(document.getElementById("pass").textContent),
   fail: Number(document.getElementById("fail").textContent),
   remaining: document.getElementById("remaining").textContent,

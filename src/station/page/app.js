@@ -58,7 +58,7 @@ const TEXT = {
     print_failed: "The label was not printed: the card is good",
   },
 };
-const ICON = { empty: "○", writing: "⬇", verifying: "⟳", done: "✔", failed: "✖", waiting: "⏸" };
+const ICON = { empty: "○", writing: "⬇", verifying: "⟳", done: "✔", failed: "✖", waiting: "◷" };
 
 let lang = localStorage.getItem("burnline-lang") || "zh-CN";
 let last = null;
