@@ -100,6 +100,20 @@ fn twenty_cards(t: &Test, db: &str, first_slot: u32, name: &str) {
         "{d}"
     );
     b.screenshot(&shots().join(format!("{name}-3-pulled.png")));
+    says(
+        &mut b,
+        "en",
+        1,
+        "failed",
+        &["FAILED", "taken out while being written"],
+    );
+    says(
+        &mut b,
+        "zh-CN",
+        1,
+        "failed",
+        &["写入时存储卡被拔出", "身份已隔离"],
+    );
 
     // A card left in its slot after it is done is not written again.
     std::thread::sleep(Duration::from_millis(1000));
@@ -317,4 +331,212 @@ fn twenty_cards(t: &Test, db: &str, first_slot: u32, name: &str) {
         .collect();
     assert_eq!(q.len(), 1, "{report}");
     assert_eq!(&q[0][col("slot")], paths[1]);
+}
+
+/// Switches the page to `lang` (`zh-CN` or `en`) and waits until slot `i`
+/// (0-based) shows `state` and says every one of `words`, in its own
+/// words: in Chinese no English word, in English no Chinese character.
+#[track_caller]
+fn says(b: &mut Browser, lang: &str, i: usize, state: &str, words: &[&str]) -> serde_json::Value {
+    b.wait_for(
+        r#"!!(document.body && document.body.dataset.ready === "true")"#,
+        Duration::from_secs(60),
+        |v| v == true,
+    );
+    b.eval(&format!(
+        r#"document.querySelector('[data-lang="{lang}"]').click()"#
+    ));
+    let d = page_shows(b, Duration::from_secs(20), |d| {
+        let said = d["slots"][i]["said"].as_str().unwrap_or("");
+        d["lang"] == lang
+            && d["slots"][i]["state"] == state
+            && words.iter().all(|w| said.contains(w))
+    });
+    let mut lines: Vec<String> = vec![d["slots"][i]["said"].as_str().expect("said").to_owned()];
+    for e in d["errors_said"].as_array().expect("errors") {
+        lines.push(e.as_str().expect("error").to_owned());
+    }
+    for line in &lines {
+        if lang == "en" {
+            assert!(
+                !line.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+                "Chinese on the English page: {line:?}\n{d:#}"
+            );
+        } else {
+            let english = line
+                .split(|c: char| !c.is_ascii_alphabetic())
+                .find(|w| w.len() >= 3);
+            assert!(
+                english.is_none(),
+                "English ({english:?}) on the Chinese page: {line:?}\n{d:#}"
+            );
+        }
+    }
+    d
+}
+
+/// Seconds into the day at +08:00 of `hh:mm:ss` and of now.
+fn clock_secs(hms: &str) -> i64 {
+    let p: Vec<i64> = hms
+        .split(':')
+        .map(|x| x.parse().unwrap_or_else(|_| panic!("not a time: {hms}")))
+        .collect();
+    assert_eq!(p.len(), 3, "not a time: {hms}");
+    p[0] * 3600 + p[1] * 60 + p[2]
+}
+
+#[test]
+fn the_page_says_every_state_in_chinese_and_english() {
+    let t = Test::new();
+    let slots: Vec<Slot> = (250..253).map(Slot::new).collect();
+    let paths: Vec<&str> = slots.iter().map(Slot::path).collect();
+    let st = station(&t, &paths, 4, "");
+    // A card already in slot 1 when the station starts: waiting, not failed.
+    let held = card(&t, "held.img", 16 << 20);
+    slots[0].insert(&t, &held, &[]);
+    let run = st.serve(400);
+    let mut b = Browser::open(&format!("http://{}/", st.addr));
+
+    // Waiting (amber), in both languages; the service's words only under details.
+    let d = says(
+        &mut b,
+        "zh-CN",
+        0,
+        "waiting",
+        &["等待确认", "工位启动时卡已在槽中", "重试"],
+    );
+    assert_eq!(d["slots"][0]["kind"], "held");
+    assert_eq!(
+        d["slots"][0]["border"], "rgb(230, 155, 0)",
+        "not amber: {d:#}"
+    );
+    assert!(
+        d["slots"][0]["raw"]
+            .as_str()
+            .is_some_and(|r| r.contains("already in")),
+        "{d:#}"
+    );
+    assert_eq!(d["fail"], 0, "a held card is not a failure: {d:#}");
+    says(
+        &mut b,
+        "en",
+        0,
+        "waiting",
+        &[
+            "WAITING",
+            "was in the slot when the station started",
+            "Retry",
+        ],
+    );
+    // Every sentence the page has is in both languages.
+    let keys = b.eval(
+        r#"JSON.stringify([Object.keys(TEXT["zh-CN"]).sort(), Object.keys(TEXT.en).sort()])"#,
+    );
+    let keys: (Vec<String>, Vec<String>) =
+        serde_json::from_str(keys.as_str().expect("keys")).expect("keys JSON");
+    assert_eq!(keys.0, keys.1, "a sentence in one language only");
+    for kind in [
+        "not_block",
+        "system_disk",
+        "in_use",
+        "read_only",
+        "too_small",
+        "held",
+        "pool_empty",
+        "pool_unavailable",
+        "pulled",
+        "removed",
+        "write_failed",
+        "internal",
+        "unreadable",
+        "journal_failed",
+        "label_failed",
+        "print_failed",
+        "waiting",
+        "do_not_pull",
+    ] {
+        assert!(keys.0.iter().any(|k| k == kind), "no sentence for {kind}");
+    }
+
+    // Empty.
+    says(&mut b, "zh-CN", 1, "empty", &["空", "请插入存储卡"]);
+    says(&mut b, "en", 1, "empty", &["EMPTY", "Insert a card"]);
+
+    // Writing and verifying: do not pull the card.
+    let good = card(&t, "good.img", 16 << 20);
+    slots[1].insert(&t, &good, &[]);
+    says(
+        &mut b,
+        "zh-CN",
+        1,
+        "writing",
+        &["写入中", "请勿拔卡", "MB/s"],
+    );
+    says(
+        &mut b,
+        "en",
+        1,
+        "writing",
+        &["WRITING", "Do not remove the card"],
+    );
+    b.screenshot(&shots().join("languages-writing.png"));
+    says(&mut b, "zh-CN", 1, "verifying", &["校验中", "请勿拔卡"]);
+    says(
+        &mut b,
+        "en",
+        1,
+        "verifying",
+        &["VERIFYING", "Do not remove the card"],
+    );
+    // Done.
+    says(&mut b, "zh-CN", 1, "done", &["完成", "请取出存储卡"]);
+    let d = says(&mut b, "en", 1, "done", &["DONE", "Take the card out"]);
+    assert!(
+        d["slots"][1]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("gw-0001")),
+        "{d:#}"
+    );
+
+    // Failed: the reason in words, the service's message (bytes, MB) under details.
+    let small = card(&t, "small.img", 4 << 20);
+    slots[2].insert(&t, &small, &[]);
+    let d = says(&mut b, "zh-CN", 2, "failed", &["失败", "容量太小", "重试"]);
+    assert!(
+        d["slots"][2]["raw"]
+            .as_str()
+            .is_some_and(|r| r.contains("too small") && r.contains("bytes")),
+        "{d:#}"
+    );
+    let first = d["errors_said"][0].as_str().expect("an error").to_owned();
+    assert!(first.contains("容量太小"), "{d:#}");
+    // Its time is the station's (+08:00), not the browser's (UTC).
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("time")
+        .as_secs() as i64;
+    let shown = clock_secs(first.split(' ').next().expect("time"));
+    let want = (now + 8 * 3600).rem_euclid(86_400);
+    let off = (shown - want)
+        .rem_euclid(86_400)
+        .min((want - shown).rem_euclid(86_400));
+    assert!(off <= 60, "the error's time {first:?} is not now at +08:00");
+    assert!(
+        d["zone"].as_str().is_some_and(|z| z.contains("UTC+08:00")),
+        "{d:#}"
+    );
+    let d = says(&mut b, "en", 2, "failed", &["FAILED", "too small", "Retry"]);
+    assert!(
+        d["errors_said"][0]
+            .as_str()
+            .is_some_and(|e| e.contains("The card is too small")),
+        "{d:#}"
+    );
+    b.screenshot(&shots().join("languages-en.png"));
+    says(&mut b, "zh-CN", 2, "failed", &["容量太小"]);
+    b.screenshot(&shots().join("languages-zh.png"));
+
+    drop(b);
+    run.interrupt();
+    run.wait_within(Duration::from_secs(60));
 }

@@ -122,7 +122,8 @@ impl Service {
 
     fn fail(&self, slot: usize, kind: FailKind, reason: String, count: bool) {
         self.log(slot, &format!("failed: {reason}"));
-        self.board.error(Some(&self.config.slots[slot].id), &reason);
+        self.board
+            .error(Some(&self.config.slots[slot].id), kind, &reason);
         let sticky = kind == FailKind::Pulled;
         self.board.set(
             slot,
@@ -148,7 +149,11 @@ impl Service {
         if let Err(e) = self.journal.append(&r) {
             let why = format!("the refused card could not be recorded: {e}");
             self.log(slot, &why);
-            self.board.error(Some(&self.config.slots[slot].id), &why);
+            self.board.error(
+                Some(&self.config.slots[slot].id),
+                FailKind::JournalFailed,
+                &why,
+            );
         }
         self.fail(slot, kind, reason, true);
     }
@@ -241,7 +246,8 @@ impl Service {
         if view.error != *said {
             if let Some(e) = &view.error {
                 say!("station: {e}");
-                self.board.error(None, e);
+                let kind = view.kind.unwrap_or(FailKind::PoolUnavailable);
+                self.board.error(None, kind, e);
             }
             said.clone_from(&view.error);
         }
@@ -263,7 +269,8 @@ impl Service {
                     let said =
                         format!("the slot cannot be looked at: {why}; its card is left as it was");
                     self.log(i, &said);
-                    self.board.error(Some(&self.config.slots[i].id), &said);
+                    self.board
+                        .error(Some(&self.config.slots[i].id), FailKind::Unreadable, &said);
                 }
                 c.unknown = Some(why);
             }
@@ -507,7 +514,8 @@ impl Service {
             Err(e) => {
                 let why = format!("the label of {device_name} could not be written: {e}");
                 self.log(i, &why);
-                self.board.error(Some(&self.config.slots[i].id), &why);
+                self.board
+                    .error(Some(&self.config.slots[i].id), FailKind::LabelFailed, &why);
                 return;
             }
         };
@@ -520,7 +528,8 @@ impl Service {
             if let Err(why) = label::print(cmd, file) {
                 let why = format!("the label of {device_name} was not printed: {why}");
                 self.log(i, &why);
-                self.board.error(Some(&self.config.slots[i].id), &why);
+                self.board
+                    .error(Some(&self.config.slots[i].id), FailKind::PrintFailed, &why);
             }
         }
     }

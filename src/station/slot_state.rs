@@ -78,6 +78,16 @@ pub enum FailKind {
     WriteFailed,
     /// The writer stopped on an internal error.
     Internal,
+    /// The slot could not be looked at (in the last errors only).
+    Unreadable,
+    /// A refused card could not be recorded in the card journal (in the
+    /// last errors only).
+    JournalFailed,
+    /// A verified card's label could not be written (in the last errors
+    /// only).
+    LabelFailed,
+    /// A verified card's label was not printed (in the last errors only).
+    PrintFailed,
 }
 
 /// A slot as the page shows it.
@@ -123,7 +133,10 @@ pub struct ErrorLine {
     pub time: u64,
     /// The slot it happened in, if any.
     pub slot: Option<String>,
-    /// What happened, in plain words.
+    /// What kind of error it is (the page says it in the operator's
+    /// language, `message` under its details).
+    pub kind: FailKind,
+    /// What happened, in full (it may name a command or an OS error).
     pub message: String,
 }
 
@@ -132,6 +145,9 @@ pub struct ErrorLine {
 pub struct Snapshot {
     /// The station's name.
     pub station: String,
+    /// The station's `utc_offset` in minutes east of UTC: the page shows
+    /// times in this zone, whatever the browser's.
+    pub utc_offset_minutes: i32,
     /// Every slot, in config order.
     pub slots: Vec<SlotView>,
     /// Today's counts.
@@ -190,6 +206,7 @@ impl Board {
         Board {
             inner: Mutex::new(Snapshot {
                 station: station.to_owned(),
+                utc_offset_minutes: offset_minutes,
                 slots: slots
                     .iter()
                     .map(|(id, path)| SlotView {
@@ -277,13 +294,14 @@ impl Board {
     }
 
     /// Records an error for the page (newest first, the last few kept).
-    pub fn error(&self, slot: Option<&str>, message: &str) {
+    pub fn error(&self, slot: Option<&str>, kind: FailKind, message: &str) {
         self.change(|s| {
             s.errors.insert(
                 0,
                 ErrorLine {
                     time: now(),
                     slot: slot.map(str::to_owned),
+                    kind,
                     message: message.to_owned(),
                 },
             );
@@ -350,7 +368,7 @@ mod tests {
             false,
         );
         for m in 0..12 {
-            b.error(Some("1"), &format!("e{m}"));
+            b.error(Some("1"), FailKind::Unreadable, &format!("e{m}"));
         }
         let s = b.snapshot();
         assert_eq!((s.counts.pass, s.counts.fail), (1, 1));
@@ -361,5 +379,8 @@ mod tests {
         assert_eq!(json["state"], "failed");
         assert_eq!(json["reason"], "held");
         assert_eq!(json["kind"], "held");
+        let json = serde_json::to_value(&s).expect("json");
+        assert_eq!(json["errors"][0]["kind"], "unreadable");
+        assert_eq!(json["utc_offset_minutes"], 0);
     }
 }

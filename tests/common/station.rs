@@ -25,11 +25,19 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// The page's state, read from its DOM.
+/// The page's state, read from its DOM. `said` is what the page says in
+/// its own words (without the "details", the slot's path and the
+/// DeviceName), `raw` what is under the "details".
 pub const DOM: &str = r##"(document.body && document.body.dataset.ready === "true") ? JSON.stringify({
   ready: true,
+  lang: document.documentElement.lang,
   slots: [...document.querySelectorAll(".slot")].map(e => ({
-    id: e.dataset.slot, state: e.dataset.state, kind: e.dataset.kind || "", percent: Number(e.dataset.percent || 0), text: e.innerText })),
+    id: e.dataset.slot, state: e.dataset.state, kind: e.dataset.kind || "", percent: Number(e.dataset.percent || 0), text: e.innerText,
+    said: (c => { c.querySelectorAll("details, .path, .device-name").forEach(d => d.remove()); return c.textContent; })(e.cloneNode(true)),
+    raw: [...e.querySelectorAll("details .raw")].map(d => d.textContent).join("\n"),
+    border: getComputedStyle(e).borderTopColor })),
+  errors_said: [...document.querySelectorAll("#errors li")].map(e => (c => { c.querySelectorAll("details").forEach(d => d.remove()); return c.textContent; })(e.cloneNode(true))),
+  zone: (document.getElementById("zone") || {}).textContent || "",
   pass: Number(document.getElementById("pass").textContent),
   fail: Number(document.getElementById("fail").textContent),
   remaining: document.getElementById("remaining").textContent,

@@ -1,6 +1,11 @@
 // The operator page: renders each snapshot the service pushes on
 // /api/events (server-sent events); asks for the station's token once when
 // the API answers 401; Chinese or English, remembered in localStorage.
+// Every sentence is in both languages: the service sends a kind for each
+// failure and error, the page says it; the service's own words (which may
+// name a command or an OS error) are only under an expandable "details".
+// A card held at start-up is waiting (amber), not failed. Times are shown
+// at the station's utc_offset, whatever the browser's zone.
 "use strict";
 
 const TEXT = {
@@ -22,6 +27,11 @@ const TEXT = {
     removed: "存储卡在写入前被取出：未写入",
     write_failed: "写入或校验失败：此卡不可用",
     internal: "内部错误：此卡不可用",
+    waiting: "等待确认", do_not_pull: "请勿拔卡", details: "详情", zone: "时区",
+    unreadable: "无法读取卡槽状态：卡槽保持原状态",
+    journal_failed: "被拒绝的卡未能记入记录文件",
+    label_failed: "标签未能生成：卡已合格",
+    print_failed: "标签未能打印：卡已合格",
   },
   en: {
     title: "Burn station", pass: "Pass", fail: "Fail", left: "Identities left", errors: "Last errors",
@@ -41,9 +51,14 @@ const TEXT = {
     removed: "The card was taken out before it was written: nothing written",
     write_failed: "Writing or verifying failed: do not use this card",
     internal: "Internal error: do not use this card",
+    waiting: "WAITING", do_not_pull: "Do not remove the card", details: "Details", zone: "zone",
+    unreadable: "The slot cannot be looked at: it keeps its state",
+    journal_failed: "A refused card could not be recorded in the card journal",
+    label_failed: "The label could not be made: the card is good",
+    print_failed: "The label was not printed: the card is good",
   },
 };
-const ICON = { empty: "○", writing: "⬇", verifying: "⟳", done: "✔", failed: "✖" };
+const ICON = { empty: "○", writing: "⬇", verifying: "⟳", done: "✔", failed: "✖", waiting: "◷" };
 
 let lang = localStorage.getItem("burnline-lang") || "zh-CN";
 let last = null;
@@ -69,16 +84,38 @@ function el(tag, cls, text) {
   return e;
 }
 
+// The service's own words, folded under "details".
+function details(text) {
+  const d = el("details", "details");
+  d.appendChild(el("summary", "", t("details")));
+  d.appendChild(el("div", "raw", text));
+  return d;
+}
+
+// HH:MM:SS of `secs` (since 1970) at `offset` minutes east of UTC.
+function clock(secs, offset) {
+  const d = new Date((secs + offset * 60) * 1000);
+  const two = (n) => String(n).padStart(2, "0");
+  return two(d.getUTCHours()) + ":" + two(d.getUTCMinutes()) + ":" + two(d.getUTCSeconds());
+}
+
+function zone(offset) {
+  const a = Math.abs(offset);
+  return "UTC" + (offset < 0 ? "-" : "+") + String(Math.floor(a / 60)).padStart(2, "0") + ":" + String(a % 60).padStart(2, "0");
+}
+
 function slotView(s) {
   const box = el("section", "slot");
+  // A card held at start-up is not a failure: it waits for the operator.
+  const shown = s.state === "failed" && s.kind === "held" ? "waiting" : s.state;
   box.dataset.slot = s.id;
-  box.dataset.state = s.state;
+  box.dataset.state = shown;
   const id = el("div", "id", t("slot") + " ");
   id.appendChild(el("b", "", s.id));
   box.appendChild(id);
   const st = el("div", "state");
-  st.appendChild(el("span", "icon", ICON[s.state] || "?"));
-  const word = el("span", "word", t(s.state));
+  st.appendChild(el("span", "icon", ICON[shown] || "?"));
+  const word = el("span", "word", t(shown));
   st.appendChild(word);
   box.appendChild(st);
   if (s.state === "writing" || s.state === "verifying") {
@@ -94,13 +131,14 @@ function slotView(s) {
       if (s.eta_s !== null && s.eta_s !== undefined) d += " · " + s.eta_s + " s " + t("left_s");
     }
     box.appendChild(el("div", "detail progress", d));
+    box.appendChild(el("div", "warn", t("do_not_pull")));
   } else if (s.state === "done") {
     box.appendChild(el("div", "detail device-name", s.device_name));
     box.appendChild(el("div", "reason", t("remove")));
   } else if (s.state === "failed") {
     box.dataset.kind = s.kind;
     box.appendChild(el("div", "detail kind", t(s.kind)));
-    box.appendChild(el("div", "reason", s.reason));
+    box.appendChild(details(s.reason));
     const b = el("button", "retry", t("retry"));
     b.type = "button";
     b.addEventListener("click", () => retry(s.id));
@@ -120,13 +158,21 @@ function render(snap) {
   document.getElementById("remaining").textContent = snap.pool.remaining === null ? "–" : snap.pool.remaining;
   const pe = document.getElementById("pool-error");
   pe.hidden = !snap.pool.error;
-  pe.textContent = snap.pool.error ? t(snap.pool.kind) + " — " + snap.pool.error : "";
+  pe.replaceChildren();
+  if (snap.pool.error) {
+    pe.appendChild(el("div", "", t(snap.pool.kind || "pool_unavailable")));
+    pe.appendChild(details(snap.pool.error));
+  }
   const slots = document.getElementById("slots");
   slots.replaceChildren(...snap.slots.map(slotView));
   const errors = document.getElementById("errors");
+  const offset = snap.utc_offset_minutes || 0;
+  document.getElementById("zone").textContent = t("zone") + " " + zone(offset);
   errors.replaceChildren(...snap.errors.map((e) => {
-    const time = new Date(e.time * 1000).toLocaleTimeString(lang);
-    return el("li", "", time + " · " + (e.slot ? t("slot") + " " + e.slot + ": " : "") + e.message);
+    const said = clock(e.time, offset) + " · " + (e.slot ? t("slot") + " " + e.slot + ": " : "");
+    const li = el("li", "", said + (e.kind ? t(e.kind) : e.message));
+    if (e.kind) li.appendChild(details(e.message));
+    return li;
   }));
   document.body.dataset.ready = "true";
 }

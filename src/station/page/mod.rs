@@ -3,7 +3,10 @@
 //! screen: every slot's state in large type with an icon and a word (not
 //! colour alone), progress, today's pass and fail counts, identities left
 //! in the pool and the last errors; in Chinese or English, chosen on the
-//! page and remembered by the browser. Live by server-sent events
+//! page and remembered by the browser (every sentence in both; the
+//! service's own words, which may name a command or an OS error, only
+//! under an expandable "details"; times at the station's `utc_offset`).
+//! Live by server-sent events
 //! (`/api/events`), never by polling.
 
 use axum::http::header;
