@@ -655,7 +655,14 @@ fn a_failed_init_leaves_no_pool_file() {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).expect("chmod");
     t.cmd()
-        .args(["pool", "init", "--db", "sqlite:pool.db", "--key-file", "pool.key"])
+        .args([
+            "pool",
+            "init",
+            "--db",
+            "sqlite:pool.db",
+            "--key-file",
+            "pool.key",
+        ])
         .status(2)
         .stderr_contains("must be 0600")
         .stderr_lines(1)

@@ -63,7 +63,10 @@ fn the_try_flow_writes_a_card_per_slot_and_cleans_up_on_ctrl_c() {
         let slot = api_slot(&addr, i, &["done", "failed"], Duration::from_secs(120));
         assert_eq!(slot["state"], "done", "slot {}: {slot:#}", i + 1);
     }
-    assert_eq!(get_json(&addr, "/api/slots").as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        get_json(&addr, "/api/slots").as_array().map(Vec::len),
+        Some(2)
+    );
     assert_eq!(
         loops_under(&t, &tmp).len(),
         2,

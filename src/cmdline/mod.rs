@@ -741,12 +741,16 @@ mod tests {
     /// on different ports of one PC.
     #[test]
     fn the_emulator_and_the_station_default_to_different_ports() {
-        let cli = Cli::try_parse_from(["burnline", "emulator", "--products", "p.yaml"])
-            .expect("parses");
+        let cli =
+            Cli::try_parse_from(["burnline", "emulator", "--products", "p.yaml"]).expect("parses");
         let Command::Emulator(args) = cli.command else {
             panic!("not the emulator")
         };
-        let port = |a: &str| a.parse::<std::net::SocketAddr>().expect("an address").port();
+        let port = |a: &str| {
+            a.parse::<std::net::SocketAddr>()
+                .expect("an address")
+                .port()
+        };
         assert_eq!(port(&args.listen), 18080);
         assert_ne!(
             port(&args.listen),
