@@ -585,3 +585,89 @@ fn a_version_1_pool_s_history_is_chained_by_pool_init() {
     let db = Db::Sqlite(t.path().join("v1.db"));
     pool_chain::a_version_1_pool_is_chained_by_its_migration(&t, &db);
 }
+
+/// A fresh PC: the pool's directory, or a new key file's, does not exist.
+/// Each is refused as bad input (exit 2) naming the directory, before
+/// anything is made: no `pool.db` (nor its journal), no key file; made
+/// once the directory exists.
+#[test]
+fn a_missing_directory_is_refused_by_name_and_nothing_is_made() {
+    let t = Test::new();
+    let d = t.path().to_path_buf();
+    let no_dir = d.join("var/lib/burnline");
+    t.cmd()
+        .args([
+            "pool",
+            "init",
+            "--db",
+            &format!("sqlite:{}", no_dir.join("pool.db").display()),
+            "--key-file",
+            "pool.key",
+        ])
+        .status(2)
+        .stderr_contains(format!(
+            "the directory {} does not exist; make it first",
+            no_dir.display()
+        ))
+        .stderr_lines(1)
+        .absent("var")
+        .absent("pool.key")
+        .run();
+    // The pool's directory exists, the key file's does not.
+    let key_dir = d.join("etc/burnline");
+    t.cmd()
+        .args(["pool", "init", "--db", "sqlite:pool.db", "--key-file"])
+        .arg(key_dir.join("pool.key"))
+        .status(2)
+        .stderr_contains(format!(
+            "key file {}: the directory {} does not exist",
+            key_dir.join("pool.key").display(),
+            key_dir.display()
+        ))
+        .stderr_lines(1)
+        .absent("pool.db")
+        .absent("pool.db-wal")
+        .absent("pool.db-shm")
+        .absent("etc")
+        .run();
+    std::fs::create_dir_all(&no_dir).expect("mkdir");
+    std::fs::create_dir_all(&key_dir).expect("mkdir");
+    t.cmd()
+        .args([
+            "pool",
+            "init",
+            "--db",
+            &format!("sqlite:{}", no_dir.join("pool.db").display()),
+            "--key-file",
+        ])
+        .arg(key_dir.join("pool.key"))
+        .run();
+    assert!(no_dir.join("pool.db").is_file() && key_dir.join("pool.key").is_file());
+}
+
+/// A fresh SQLite file is removed again when the init fails after making
+/// it: here the key file given is readable by others.
+#[test]
+fn a_failed_init_leaves_no_pool_file() {
+    let t = Test::new();
+    let key = t.path().join("pool.key");
+    std::fs::write(&key, "not a key\n").expect("key");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    t.cmd()
+        .args([
+            "pool",
+            "init",
+            "--db",
+            "sqlite:pool.db",
+            "--key-file",
+            "pool.key",
+        ])
+        .status(2)
+        .stderr_contains("must be 0600")
+        .stderr_lines(1)
+        .absent("pool.db")
+        .absent("pool.db-wal")
+        .absent("pool.db-shm")
+        .run();
+}

@@ -626,11 +626,15 @@ pub struct RegisterArgs {
     pub read_timeout_ms: Option<u64>,
 }
 
+/// The emulator's default HTTP address.
+pub const DEFAULT_EMULATOR_LISTEN: &str = "127.0.0.1:18080";
+
 /// `burnline emulator`
 #[derive(Debug, Args)]
 pub struct EmulatorArgs {
-    /// Address to listen on, such as `127.0.0.1:8080` (port 0: any free port).
-    #[arg(long, default_value = "127.0.0.1:8080")]
+    /// Address to listen on (port 0: any free port); the default's port is
+    /// not the station page's (8080), so both run on one PC.
+    #[arg(long, default_value = DEFAULT_EMULATOR_LISTEN)]
     pub listen: String,
     /// The products file (YAML).
     #[arg(long)]
@@ -728,4 +732,31 @@ pub struct LoginCheckArgs {
     /// Print a JSON summary on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    /// The emulator and the station page, both at their defaults, listen
+    /// on different ports of one PC.
+    #[test]
+    fn the_emulator_and_the_station_default_to_different_ports() {
+        let cli =
+            Cli::try_parse_from(["burnline", "emulator", "--products", "p.yaml"]).expect("parses");
+        let Command::Emulator(args) = cli.command else {
+            panic!("not the emulator")
+        };
+        let port = |a: &str| {
+            a.parse::<std::net::SocketAddr>()
+                .expect("an address")
+                .port()
+        };
+        assert_eq!(port(&args.listen), 18080);
+        assert_ne!(
+            port(&args.listen),
+            port(crate::station::config::DEFAULT_LISTEN)
+        );
+    }
 }

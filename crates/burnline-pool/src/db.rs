@@ -267,6 +267,13 @@ fn sqlite_path(url: &PoolUrl, path: &std::path::Path) -> Result<std::path::PathB
     }
 }
 
+/// The directory `path` would be made in, when it does not exist (a bare
+/// file name is in the working directory, which does).
+pub(crate) fn missing_dir(path: &std::path::Path) -> Option<&std::path::Path> {
+    path.parent()
+        .filter(|d| !d.as_os_str().is_empty() && !d.is_dir())
+}
+
 /// What a password-file line is matched against: the first address the
 /// driver tries (a socket as `localhost`), its port, the database, the user.
 fn pgpass_want(cfg: &postgres::Config) -> crate::pgpass::Want<'_> {
@@ -297,6 +304,12 @@ impl Db {
                 use rusqlite::OpenFlags;
                 let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
                 if create {
+                    if let Some(dir) = missing_dir(path) {
+                        return Err(PoolError::NoDir {
+                            what: url.to_string(),
+                            dir: dir.display().to_string(),
+                        });
+                    }
                     flags |= OpenFlags::SQLITE_OPEN_CREATE;
                 } else if !path.exists() {
                     return Err(PoolError::NotAPool {

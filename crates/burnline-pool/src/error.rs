@@ -49,6 +49,15 @@ pub enum PoolError {
         /// How many links it has.
         links: u64,
     },
+    /// The directory an SQLite pool or a new key file would go in does not
+    /// exist (exit 2); nothing was made.
+    #[error("{what}: the directory {dir} does not exist; make it first (mkdir -p {dir}); nothing was made")]
+    NoDir {
+        /// The pool's URL, or `key file PATH`.
+        what: String,
+        /// The missing directory.
+        dir: String,
+    },
     /// The database is not a pool (never initialized), exit 2.
     #[error("{url}: not a burnline pool (run `burnline pool init --db {url}` first)")]
     NotAPool {

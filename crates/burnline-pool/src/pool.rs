@@ -289,8 +289,37 @@ fn schema_version(db: &mut Db, url: &PoolUrl) -> Result<Option<i64>> {
 
 impl Pool {
     /// Creates or migrates the pool at `url`, and makes the key file if it
-    /// does not exist (else checks it against the pool).
+    /// does not exist (else checks it against the pool). A missing
+    /// directory (the pool's, or a new key file's) is refused before
+    /// anything is made, and an SQLite file this call made is removed
+    /// again (with its journal) when the init fails: nothing half-made
+    /// stays under the pool's name.
     pub fn init(url: &PoolUrl, key_path: &Path) -> Result<InitReport> {
+        if !key_path.exists() {
+            if let Some(dir) = crate::db::missing_dir(key_path) {
+                return Err(PoolError::NoDir {
+                    what: format!("key file {}", key_path.display()),
+                    dir: dir.display().to_string(),
+                });
+            }
+        }
+        let fresh = match url {
+            PoolUrl::Sqlite(p) if std::fs::symlink_metadata(p).is_err() => Some(p.clone()),
+            _ => None,
+        };
+        let made = Self::init_in(url, key_path);
+        if let (Err(_), Some(p)) = (&made, fresh) {
+            for suffix in ["", "-wal", "-shm", "-journal"] {
+                let mut name = p.clone().into_os_string();
+                name.push(suffix);
+                let _ = std::fs::remove_file(name);
+            }
+        }
+        made
+    }
+
+    /// [`Pool::init`], once its directories are known to exist.
+    fn init_in(url: &PoolUrl, key_path: &Path) -> Result<InitReport> {
         let mut db = Db::connect(url, true)?;
         let key_created = !key_path.exists();
         let key = if key_created {
