@@ -198,7 +198,7 @@ mod tests {
 
     #[test]
     fn rates_are_rounded() {
-        assert_eq!(rounded(3.14159), "3.1");
+        assert_eq!(rounded(3.04321), "3.0");
         assert_eq!(rounded(0.0), "0.0");
         assert_eq!(rounded(9.96), "10");
         assert_eq!(rounded(12.5432), "13");
