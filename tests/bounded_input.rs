@@ -281,8 +281,9 @@ fn no_parser_message_quotes_its_input() {
         .run();
 }
 
-/// `burnline ARGS` in `dir` with stderr (or stdout) a pipe whose reader is
-/// already gone; the exit code, and what the other stream got.
+/// `burnline ARGS` in `dir` with stderr a pipe whose reader goes away after
+/// the first line (or stdout one whose reader is already gone); the exit
+/// code, and what the other stream got.
 fn with_closed(
     dir: &Path,
     args: &[&str],
@@ -301,7 +302,12 @@ fn with_closed(
     }
     let mut child = cmd.spawn().expect("run burnline");
     let mut other = if close_stderr {
-        drop(child.stderr.take());
+        // `| head -1`: the first line is read, then the reader goes away.
+        if let Some(e) = child.stderr.take() {
+            let mut first = String::new();
+            std::io::BufRead::read_line(&mut std::io::BufReader::new(e), &mut first)
+                .expect("read the first line");
+        }
         child
             .stdout
             .take()
@@ -340,8 +346,8 @@ fn a_closed_stderr_stops_build_as_an_interruption_and_the_rerun_counts_both() {
     let d = t.path();
     let (r, c) = fixture(d, 200, "");
     // Each batch waits a while after its renames, so the run is still going
-    // when its first progress line finds stderr closed.
-    let slow = [("FAILPOINTS", "build-after-rename=sleep(1100)")];
+    // when its first progress line after the start line finds stderr closed.
+    let slow = [("FAILPOINTS", "build-after-rename=sleep(2100)")];
     let args = ["build", s(&r), "--devices", s(&c), "--out", "out"];
     let (code, stdout) = with_closed(d, &args, true, &slow);
     assert_eq!(code, 130, "stdout: {stdout}");

@@ -34,7 +34,7 @@ use crate::io::tree_digest::BaseTree;
 use crate::manifest::files::Header;
 use crate::manifest::ManifestWriter;
 use crate::output::console::{self, say};
-use crate::output::progress::Progress;
+use crate::output::progress::{Outcome, Progress};
 use crate::recipe::output_spec::{Compression, ImageFormat, OutputMode, OutputSpec};
 use crate::registration::host::HostRegistrar;
 use crate::resume::interrupt::Interrupt;
@@ -61,8 +61,10 @@ pub struct BuildOptions {
     pub out: PathBuf,
     /// Devices built at once (default: the number of CPUs).
     pub jobs: Option<usize>,
-    /// Print a JSON summary instead of a progress bar.
-    pub json: bool,
+    /// Show progress (a bar on a terminal, lines otherwise).
+    pub progress: bool,
+    /// A line per device.
+    pub verbose: bool,
     /// The slice of the CSV to build.
     pub shard: Option<Shard>,
     /// For `register: host`: CA certificates trusted besides the public roots.
@@ -204,7 +206,7 @@ pub fn run(args: &BuildOptions) -> Result<Summary> {
         .unwrap_or_default();
     let mut manifest = ManifestWriter::create_with(out, &recipe_name, &header, spec.digest)?;
     let mut reader = DeviceReader::open(&args.devices, expect(&recipe))?;
-    let mut progress = Progress::new(total, args.json);
+    let progress = Progress::new(total, args.progress, args.verbose);
     let mut failures: Vec<Failure> = Vec::new();
     let mut built_count = 0u64;
     let mut found_done = 0u64;
@@ -232,16 +234,29 @@ pub fn run(args: &BuildOptions) -> Result<Summary> {
             let results: Vec<Result<Staged>> = pool.install(|| {
                 rows.par_iter()
                     .zip(jobs)
-                    .map(
-                        |(row, job)| match journal.done(&row.product_key, &row.device_name) {
+                    .map(|(row, job)| {
+                        let staged = match journal.done(&row.product_key, &row.device_name) {
                             Some(e) => Ok(Staged {
                                 entry: e.clone(),
                                 renames: Vec::new(),
                                 fresh: false,
                             }),
-                            None => job.and_then(|j| stage(&builder, &j, &spec, &base_sha)),
-                        },
-                    )
+                            None => {
+                                // Tests slow each device down here.
+                                fail::fail_point!("build-device");
+                                job.and_then(|j| stage(&builder, &j, &spec, &base_sha))
+                            }
+                        };
+                        progress.device(
+                            &row.device_name,
+                            match &staged {
+                                Ok(s) if s.fresh => Outcome::Built,
+                                Ok(_) => Outcome::Resumed,
+                                Err(_) => Outcome::Failed,
+                            },
+                        );
+                        staged
+                    })
                     .collect()
             });
             (rows, results)
@@ -259,7 +274,6 @@ pub fn run(args: &BuildOptions) -> Result<Summary> {
             }
             built_count += ok.iter().filter(|b| b.fresh).count() as u64;
             found_done += ok.iter().filter(|b| !b.fresh).count() as u64;
-            progress.advance(ok.len() as u64, settled.failures.len() as u64);
             failures.extend(settled.failures);
         }
         let Some((rows, results)) = staged else {

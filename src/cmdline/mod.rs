@@ -120,6 +120,15 @@ pub struct BuildArgs {
     /// Print a JSON summary on stdout at the end.
     #[arg(long)]
     pub json: bool,
+    /// No progress and no summary line: warnings and errors only.
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// A line per device as it is done, besides the progress.
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// No progress bar and no progress lines (the summary stays).
+    #[arg(long)]
+    pub no_progress: bool,
     /// For `register: host`: a PEM file of CA certificates trusted besides
     /// the public roots (for a private endpoint).
     #[arg(long)]

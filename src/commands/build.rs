@@ -21,7 +21,8 @@ pub fn run(args: &BuildArgs) -> Result<()> {
         devices: args.devices.list(),
         out: args.out.clone(),
         jobs: args.jobs,
-        json: args.json,
+        progress: !(args.json || args.quiet || args.no_progress),
+        verbose: args.verbose,
         shard,
         ca_file: args.ca_file.clone(),
         output: OutputOverrides {
@@ -65,16 +66,19 @@ pub fn run(args: &BuildArgs) -> Result<()> {
             "reflink": summary.reflink,
         });
         show!("{json}");
-    } else if summary.found_done > 0 {
+    } else if !args.quiet {
+        // On a line of its own: the bar (or the last progress line) ended
+        // with a newline.
+        let resumed = match summary.found_done {
+            0 => String::new(),
+            n => format!("; {n} more were done by an earlier run (resumed)"),
+        };
+        let failed = match summary.failures.len() {
+            0 => String::new(),
+            n => format!("; {n} failed"),
+        };
         say!(
-            "burnline: built {} image(s) in {}; {} more were done by an earlier run",
-            summary.built,
-            args.out.display(),
-            summary.found_done
-        );
-    } else {
-        say!(
-            "burnline: built {} image(s) in {}",
+            "burnline: built {} image(s) in {}{resumed}{failed}",
             summary.built,
             args.out.display()
         );
