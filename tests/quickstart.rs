@@ -52,7 +52,7 @@ fn the_readme_quickstart_brings_every_example_device_online() {
         .args(["-euo", "pipefail", "-c", &script])
         .env("PATH", &path)
         .env("REPO", repo_root())
-        .run_within(Duration::from_secs(300));
+        .run_within(Duration::from_secs(120));
 
     let csv = std::fs::read_to_string(repo_root().join("examples/devices.csv")).expect("csv");
     let names: Vec<&str> = csv
