@@ -16,7 +16,9 @@ const SECTION: &str = "## Quickstart: 一机一密 to online";
 /// The fenced blocks of the README's quickstart section, in order.
 fn quickstart_blocks() -> Vec<String> {
     let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("README.md");
-    let start = readme.find(SECTION).expect("the README has the quickstart section");
+    let start = readme
+        .find(SECTION)
+        .expect("the README has the quickstart section");
     let section = &readme[start + SECTION.len()..];
     let section = &section[..section.find("\n## ").unwrap_or(section.len())];
     section
@@ -30,7 +32,11 @@ fn quickstart_blocks() -> Vec<String> {
 #[test]
 fn the_readme_quickstart_brings_every_example_device_online() {
     let blocks = quickstart_blocks();
-    assert_eq!(blocks.len(), 2, "the section has its setup and its sequence");
+    assert_eq!(
+        blocks.len(),
+        2,
+        "the section has its setup and its sequence"
+    );
     assert!(blocks[0].contains("export PATH=$PWD/target/release:$PATH REPO=$PWD"));
     let bin = burnline_bin();
     let bin_dir = bin.parent().expect("the binaries' directory");
@@ -129,7 +135,13 @@ fn a_device_with_an_empty_secret_is_refused_by_its_field() {
         &format!("products:\n  - product_key: {PK}\n    product_secret: {PS}\n    devices: [ok-1, {{device_name: ds-1, device_secret: \"\"}}]\n"),
     );
     t.burnline()
-        .args(["emulator", "--listen", "127.0.0.1:0", "--products", s(&products)])
+        .args([
+            "emulator",
+            "--listen",
+            "127.0.0.1:0",
+            "--products",
+            s(&products),
+        ])
         .status(2)
         .error_line("products[0].devices[1]: device_name and device_secret must not be empty")
         .output_lacks(PS)

@@ -141,7 +141,10 @@ pub fn load(path: &Path) -> Result<Vec<Product>> {
             };
             let field = format!("products[{i}].devices[{j}]");
             if device.device_name.is_empty()
-                || device.device_secret.as_ref().is_some_and(|s| s.expose().is_empty())
+                || device
+                    .device_secret
+                    .as_ref()
+                    .is_some_and(|s| s.expose().is_empty())
             {
                 return Err(Error::invalid(
                     loc,
