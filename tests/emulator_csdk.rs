@@ -331,11 +331,10 @@ fn one_port_takes_tls_and_plain_tcp_and_mqtts_takes_tls_only() {
 fn mqtt_registration_over_plain_tcp_is_refused() {
     let t = Test::new();
     let p = t.path().join("products.yaml");
-    std::fs::write(
+    common::emulator::write_private(
         &p,
-        format!("products:\n  - product_key: {PK}\n    product_secret: {PS}\n    register_without_precreate: true\n    devices: [r-0001]\n"),
-    )
-    .expect("products");
+        &format!("products:\n  - product_key: {PK}\n    product_secret: {PS}\n    register_without_precreate: true\n    devices: [r-0001]\n"),
+    );
     let emu = MqttEmulator::start(t.path(), &p, None, &[]);
     for (dn, kind) in [("r-0001", "register"), ("r-0002", "regnwl")] {
         let (mut raw, code) = Raw::connect(&emu.mqtt, register_connect(dn, kind));

@@ -23,14 +23,13 @@ fn every_triple_logs_in_once_and_failures_are_named() {
     let dir = t.path();
     let names: Vec<String> = (1..=6).map(|i| format!("lc-{i:04}")).collect();
     let products = dir.join("products.yaml");
-    std::fs::write(
+    common::emulator::write_private(
         &products,
-        format!(
+        &format!(
             "products:\n  - product_key: {PK}\n    product_secret: {PS}\n    devices: [{}]\n",
             names.join(", ")
         ),
-    )
-    .expect("products");
+    );
     let emu = MqttEmulator::start(dir, &products, None, &[]);
     let mut csv = String::from("DeviceName,DeviceSecret,ProductKey\n");
     for n in &names[..5] {

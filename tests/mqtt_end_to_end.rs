@@ -17,14 +17,13 @@ use std::path::{Path, PathBuf};
 
 fn products(dir: &Path, devices: &[&str]) -> PathBuf {
     let p = dir.join("products.yaml");
-    std::fs::write(
+    common::emulator::write_private(
         &p,
-        format!(
+        &format!(
             "products:\n  - product_key: {PK}\n    product_secret: {PS}\n    devices: [{}]\n",
             devices.join(", ")
         ),
-    )
-    .expect("products");
+    );
     p
 }
 

@@ -23,7 +23,7 @@ fn products(dir: &Path, devices: &[&str]) -> PathBuf {
         "products:\n  - product_key: {PK}\n    product_secret: {PS}\n    register_without_precreate: true\n    devices: [{list}]\n"
     );
     let p = dir.join("products.yaml");
-    std::fs::write(&p, text).expect("products");
+    common::emulator::write_private(&p, &text);
     p
 }
 

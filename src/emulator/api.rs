@@ -307,7 +307,7 @@ impl Api {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::emulator::products::Product;
+    use crate::emulator::products::{Device, Product};
     use crate::registration::sign::sign;
 
     const PK: &str = "a1X2bEnP82z";
@@ -319,7 +319,12 @@ mod tests {
             product_secret: Secret::from(PS),
             dynamic_registration: true,
             register_without_precreate: false,
-            devices: vec!["example1".into(), "gw@1:a".into()],
+            devices: ["example1", "gw@1:a"]
+                .map(|n| Device {
+                    device_name: n.into(),
+                    device_secret: None,
+                })
+                .into(),
         }];
         Api::new(State::load(products, None).expect("state"))
     }

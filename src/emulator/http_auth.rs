@@ -88,7 +88,7 @@ pub fn answer(state: &State, body: &[u8]) -> Answer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::emulator::products::Product;
+    use crate::emulator::products::{Device, Product};
     use crate::registration::sign::sign;
     use crate::secret::Secret;
 
@@ -100,7 +100,10 @@ mod tests {
                 product_secret: Secret::from("7jluWm1zql7bt8qK"),
                 dynamic_registration: true,
                 register_without_precreate: false,
-                devices: vec!["example1".into()],
+                devices: vec![Device {
+                    device_name: "example1".into(),
+                    device_secret: None,
+                }],
             }],
             None,
         )

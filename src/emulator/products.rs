@@ -1,6 +1,9 @@
 //! The emulator's products file (YAML): which products exist, their
-//! ProductSecrets, whether dynamic registration is on, and the DeviceNames
-//! created in the "console" beforehand.
+//! ProductSecrets, whether dynamic registration is on, and the devices
+//! created in the "console" beforehand: a DeviceName alone (it gets its
+//! DeviceSecret by dynamic registration, 一型一密), or a DeviceName with the
+//! DeviceSecret the console's batch creation gave it (一机一密). The file
+//! holds secrets: one its group or others may read is refused.
 //!
 //! ```yaml
 //! products:
@@ -8,7 +11,9 @@
 //!     product_secret: 7jluWm1zql7bt8qK
 //!     dynamic_registration: true
 //!     register_without_precreate: false   # 免预注册 (MQTT `authType=regnwl`)
-//!     devices: [example1, example2]
+//!     devices:
+//!       - example1
+//!       - {device_name: example2, device_secret: ga7XA6KdlEeiPXQPpRbAjOZXwG8ydgSe}
 //! ```
 
 use crate::error::{Error, IoContext, Result};
@@ -28,8 +33,17 @@ pub struct Product {
     /// Whether devices not created beforehand may register over MQTT with
     /// `authType=regnwl` (免预注册).
     pub register_without_precreate: bool,
-    /// The DeviceNames created for it.
-    pub devices: Vec<String>,
+    /// The devices created for it.
+    pub devices: Vec<Device>,
+}
+
+/// A device created in the console beforehand.
+#[derive(Debug)]
+pub struct Device {
+    /// DeviceName.
+    pub device_name: String,
+    /// The DeviceSecret the console gave it (一机一密), if any.
+    pub device_secret: Option<Secret>,
 }
 
 #[derive(Deserialize)]
@@ -48,7 +62,21 @@ struct RawProduct {
     #[serde(default)]
     register_without_precreate: bool,
     #[serde(default)]
-    devices: Vec<String>,
+    devices: Vec<RawDevice>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawDevice {
+    Name(String),
+    WithSecret(RawDeviceWithSecret),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDeviceWithSecret {
+    device_name: String,
+    device_secret: String,
 }
 
 fn yes() -> bool {
@@ -57,13 +85,28 @@ fn yes() -> bool {
 
 /// Reads and checks a products file.
 pub fn load(path: &Path) -> Result<Vec<Product>> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)
+        .at("reading the products file", path)?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        return Err(Error::invalid(
+            path.display().to_string(),
+            "",
+            format!(
+                "the products file holds secrets and is readable by its group or others (mode {:o}); chmod 600 it",
+                mode & 0o777
+            ),
+        ));
+    }
     let text = zeroize::Zeroizing::new(
         std::fs::read_to_string(path).at("reading the products file", path)?,
     );
     let raw: RawFile = yaml_serde::from_str(&text).map_err(|e| {
         // The parser's message may quote a line of the file (and a secret).
         let at = e.location().map(|l| format!(":{}:{}", l.line(), l.column())).unwrap_or_default();
-        Error::invalid(format!("{}{at}", path.display()), "", "not a products file (products: [{product_key, product_secret, dynamic_registration, register_without_precreate, devices}])")
+        Error::invalid(format!("{}{at}", path.display()), "", "not a products file (products: [{product_key, product_secret, dynamic_registration, register_without_precreate, devices: [NAME or {device_name, device_secret}]}])")
     })?;
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::new();
@@ -83,12 +126,43 @@ pub fn load(path: &Path) -> Result<Vec<Product>> {
                 "is listed twice",
             ));
         }
+        let mut devices = Vec::new();
+        let mut names = std::collections::HashSet::new();
+        for (j, d) in p.devices.into_iter().enumerate() {
+            let device = match d {
+                RawDevice::Name(device_name) => Device {
+                    device_name,
+                    device_secret: None,
+                },
+                RawDevice::WithSecret(d) => Device {
+                    device_name: d.device_name,
+                    device_secret: Some(Secret::new(d.device_secret)),
+                },
+            };
+            let field = format!("products[{i}].devices[{j}]");
+            if device.device_name.is_empty()
+                || device
+                    .device_secret
+                    .as_ref()
+                    .is_some_and(|s| s.expose().is_empty())
+            {
+                return Err(Error::invalid(
+                    loc,
+                    field,
+                    "device_name and device_secret must not be empty",
+                ));
+            }
+            if !names.insert(device.device_name.clone()) {
+                return Err(Error::invalid(loc, field, "names a device listed before"));
+            }
+            devices.push(device);
+        }
         out.push(Product {
             product_key: p.product_key,
             product_secret: Secret::new(p.product_secret),
             dynamic_registration: p.dynamic_registration,
             register_without_precreate: p.register_without_precreate,
-            devices: p.devices,
+            devices,
         });
     }
     Ok(out)

@@ -1,7 +1,9 @@
 //! What the emulated platform knows: products (from the products file) and,
 //! per device, the DeviceSecret last issued to it, whether it is activated
 //! and online, when it was last online and how many secrets it was issued;
-//! per product, the dynamic-registration switch. With `--state FILE` every
+//! per product, the dynamic-registration switch. A device the products
+//! file creates with its DeviceSecret (一机一密) starts with that secret,
+//! unactivated. With `--state FILE` every
 //! change is written before it is answered (JSON, atomically: temp, fsync,
 //! rename, fsync dir; mode 0600 since it holds the issued secrets), and a
 //! restart picks it up again (a restart has no connection, so nobody is
@@ -173,7 +175,17 @@ impl State {
             let devices = p
                 .devices
                 .into_iter()
-                .map(|d| (d, DeviceState::default()))
+                .map(|d| {
+                    // Created with a secret (一机一密): as the console's
+                    // batch creation, it was issued one.
+                    let secrets_issued = u32::from(d.device_secret.is_some());
+                    let state = DeviceState {
+                        secret: d.device_secret,
+                        secrets_issued,
+                        ..DeviceState::default()
+                    };
+                    (d.device_name, state)
+                })
                 .collect();
             map.insert(
                 p.product_key,

@@ -26,8 +26,16 @@ pub fn write_products(dir: &Path, devices: &[&str]) -> PathBuf {
         "products:\n  - product_key: {PK}\n    product_secret: {PS}\n    dynamic_registration: true\n    devices: [{list}]\n  - product_key: {PK_OFF}\n    product_secret: {PS_OFF}\n    dynamic_registration: false\n    devices: [off1]\n"
     );
     let path = dir.join("products.yaml");
-    std::fs::write(&path, text).expect("write products");
+    write_private(&path, &text);
     path
+}
+
+/// Writes a secret file (a products file) with mode 0600, as the emulator
+/// asks.
+pub fn write_private(path: &Path, text: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, text).expect("write secret file");
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod 600");
 }
 
 /// A running emulator; killed when dropped.
