@@ -36,16 +36,16 @@ pub fn run(cmd: &PoolCommand) -> Result<()> {
 fn init(a: &PoolInitArgs) -> Result<()> {
     let r = Pool::init(&a.db.db, &a.key_file)?;
     if r.key_created {
-        eprintln!(
+        crate::output::console::say!(
             "burnline: made key file {} (mode 0600, key {}): every station needs a copy; without it the secrets are lost",
             a.key_file.display(),
             r.key_fingerprint
         );
     }
     if r.from == r.to {
-        eprintln!("burnline: {}: schema version {} is current", a.db.db, r.to);
+        crate::output::console::say!("burnline: {}: schema version {} is current", a.db.db, r.to);
     } else {
-        eprintln!(
+        crate::output::console::say!(
             "burnline: {}: schema version {} -> {}",
             a.db.db, r.from, r.to
         );
@@ -83,7 +83,7 @@ fn import(a: &PoolImportArgs) -> Result<()> {
     }
     match pool.import(&rows, kind) {
         Ok(r) => {
-            eprintln!(
+            crate::output::console::say!(
                 "burnline: {}: {} identit(ies) added, {} already in the pool",
                 a.db.db, r.added, r.already
             );
@@ -283,7 +283,7 @@ fn export(a: &PoolExportArgs) -> Result<()> {
 fn release(a: &PoolReleaseArgs) -> Result<()> {
     let pool = Pool::open(&a.db.db, None)?;
     pool.release(a.product_key.as_deref(), &a.device_name, &a.reason)?;
-    eprintln!("burnline: {} is back in the pool", a.device_name);
+    crate::output::console::say!("burnline: {} is back in the pool", a.device_name);
     Ok(())
 }
 
@@ -291,7 +291,7 @@ fn settle(a: &PoolSettleArgs) -> Result<()> {
     let pool = Pool::open(&a.db.db, Some(&a.key_file))?;
     let done = pool.settle_station(&a.station, &a.reason)?;
     for d in &done {
-        eprintln!(
+        crate::output::console::say!(
             "burnline: {}/{} ({}, on {}) quarantined",
             d.product_key,
             d.device_name,
@@ -299,7 +299,7 @@ fn settle(a: &PoolSettleArgs) -> Result<()> {
             d.target.as_deref().unwrap_or("no target")
         );
     }
-    eprintln!(
+    crate::output::console::say!(
         "burnline: station {}: {} open lease(s) quarantined; none is left open",
         a.station,
         done.len()
@@ -413,13 +413,13 @@ pub fn flash(args: &FlashArgs, url: &PoolUrl) -> Result<()> {
     });
     let total = results.len();
     match st.remaining() {
-        Ok(n) => eprintln!("burnline: {n} identit(ies) left in the pool"),
-        Err(e) => eprintln!("burnline: {e}"),
+        Ok(n) => crate::output::console::say!("burnline: {n} identit(ies) left in the pool"),
+        Err(e) => crate::output::console::say!("burnline: {e}"),
     }
     let mut errors = Vec::new();
     for (t, r) in args.targets.iter().zip(results) {
         match r {
-            Ok(o) => eprintln!(
+            Ok(o) => crate::output::console::say!(
                 "ok: {}/{} -> {} ({}), {}{}",
                 o.product_key,
                 o.device_name,
@@ -441,7 +441,7 @@ pub fn flash(args: &FlashArgs, url: &PoolUrl) -> Result<()> {
         n => {
             // Every failure is listed; the most telling one (a lost
             // database, then a failed card, then an empty pool) ends the run.
-            eprintln!("burnline: {n} of {total} target(s) failed");
+            crate::output::console::say!("burnline: {n} of {total} target(s) failed");
             let rank = |e: &Error| match e {
                 Error::Pool(PoolError::Lost { .. }) => 3,
                 Error::Pool(PoolError::Empty) => 1,
@@ -452,8 +452,14 @@ pub fn flash(args: &FlashArgs, url: &PoolUrl) -> Result<()> {
                 .unwrap_or(0);
             for (i, e) in errors.iter().enumerate() {
                 if i != worst {
-                    eprintln!("error: {e}");
+                    crate::output::console::say!("error: {e}");
                 }
+            }
+            // Cards that failed while the pool held: a batch with failed
+            // cards, exit 1 as `build`'s failed devices.
+            if rank(&errors[worst]) == 2 {
+                crate::output::console::say!("error: {}", errors[worst]);
+                return Err(Error::TargetsFailed { failed: n, total });
             }
             Err(errors.swap_remove(worst))
         }

@@ -15,6 +15,7 @@ use std::sync::Arc;
 /// burnline) stops it at once (exit 2); one that cannot be reached is shown
 /// on the page and opened again every few seconds.
 pub fn serve(args: &StationServeArgs) -> Result<()> {
+    crate::output::console::stamp_when_piped();
     let config = StationConfig::load(&args.config)?;
     let size = image_size(&config.recipe)?;
     let opts = PooledOptions {
@@ -32,7 +33,7 @@ pub fn serve(args: &StationServeArgs) -> Result<()> {
         Ok(w) => Some(w),
         Err(e) if e.exit_code() == 2 => return Err(e),
         Err(e) => {
-            eprintln!("station: the pool cannot be opened yet: {e}");
+            crate::output::console::say!("station: the pool cannot be opened yet: {e}");
             None
         }
     };
@@ -42,7 +43,7 @@ pub fn serve(args: &StationServeArgs) -> Result<()> {
     match today {
         Some(Ok((pass, fail))) => service.board().seed_counts(pass, fail),
         Some(Err(e)) => {
-            eprintln!("station: today's counts could not be read, they start at 0: {e}")
+            crate::output::console::say!("station: today's counts could not be read, they start at 0: {e}")
         }
         None => {}
     }
@@ -115,6 +116,6 @@ pub fn report(args: &StationReportArgs) -> Result<()> {
                 .with_context(|| "writing the report to stdout".into())?;
         }
     }
-    eprintln!("station report: {} card(s)", rows.len());
+    crate::output::console::say!("station report: {} card(s)", rows.len());
     Ok(())
 }

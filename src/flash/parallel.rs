@@ -31,7 +31,7 @@ pub fn flash_one(
 ) -> Result<(Sum, u64)> {
     let t = target::open_with(path, src.size, large_file)?;
     // Said before the first byte: a huge image is seen, not just waited for.
-    eprintln!(
+    crate::output::console::say!(
         "burnline: {}: writing {} bytes ({}) to it",
         path.display(),
         src.size,
@@ -85,7 +85,7 @@ pub fn report(outcomes: Vec<Outcome>) -> Result<()> {
     let mut errors = Vec::new();
     for o in outcomes {
         match o.result {
-            Ok((sum, skipped)) => eprintln!(
+            Ok((sum, skipped)) => crate::output::console::say!(
                 "ok: {}: written and verified, {} {} ({skipped} bytes of holes skipped)",
                 o.target.display(),
                 sum.kind().name(),
@@ -99,9 +99,9 @@ pub fn report(outcomes: Vec<Outcome>) -> Result<()> {
         1 if total == 1 => Err(errors.remove(0)),
         n => {
             for e in &errors {
-                eprintln!("error: {e}");
+                crate::output::console::say!("error: {e}");
             }
-            Err(Error::Usage(format!("{n} of {total} target(s) failed")))
+            Err(Error::TargetsFailed { failed: n, total })
         }
     }
 }

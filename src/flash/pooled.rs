@@ -121,7 +121,7 @@ impl PooledStation {
         let recipe = crate::recipe::load(&opts.recipe)?;
         let layout = crate::layout::plan(&recipe)?;
         for w in recipe.warning_lines() {
-            eprintln!("{w}");
+            crate::output::console::say!("{w}");
         }
         let mut pool = Pool::open(&opts.pool, Some(&opts.key_file))?;
         pool.claim_station(&opts.station)?;
@@ -207,7 +207,7 @@ impl PooledStation {
             } else {
                 format!("{pk}/{dn}: station died with it {}; {why}", stale.state)
             };
-            eprintln!(
+            crate::output::console::say!(
                 "burnline: {pk}/{dn} was {} on {} when this station stopped: {}: {why}",
                 stale.state,
                 stale.target,

@@ -36,7 +36,7 @@ pub fn run(
 ) -> Result<()> {
     let (recipe, layout, _) = check_all(recipe_path, devices)?;
     for w in recipe.warning_lines() {
-        eprintln!("{w}");
+        crate::output::console::say!("{w}");
     }
     let ledger = Ledger::open(ledger_path)?;
     let dir = ledger_path
@@ -65,7 +65,7 @@ pub fn run(
         )));
     }
     if rows.len() < targets.len() {
-        eprintln!(
+        crate::output::console::say!(
             "burnline: only {} identit(ies) left; the other targets are not written",
             rows.len()
         );
@@ -97,7 +97,7 @@ pub fn run(
         let sha = hash_patched(&base.file, base.len, &base.extents, &patches)
             .at("hashing", &base.path)?;
         if let Some(prev) = ledger.last(&row.product_key, &row.device_name) {
-            eprintln!(
+            crate::output::console::say!(
                 "burnline: {} was {:?} on {} in an earlier run, not verified: issuing it again",
                 row.device_name, prev.state, prev.target
             );
@@ -156,7 +156,7 @@ pub fn run(
     });
     for ((row, t, _), o) in jobs.iter().zip(&outcomes) {
         if o.result.is_ok() {
-            eprintln!("ok: {} -> {}", row.device_name, t.display());
+            crate::output::console::say!("ok: {} -> {}", row.device_name, t.display());
         }
     }
     report(refused.into_iter().chain(outcomes).collect())

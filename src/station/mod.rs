@@ -52,7 +52,7 @@ pub fn serve(service: Arc<Service>) -> Result<()> {
         .with_context(|| format!("listening on {addr}"))?;
     service.start();
     let cap = page_server::connection_cap();
-    eprintln!(
+    crate::output::console::say!(
         "station: the operator page is at http://{bound}/ (at most {cap} connections at once)"
     );
     let app = api::router(service.clone());
@@ -68,7 +68,7 @@ pub fn serve(service: Arc<Service>) -> Result<()> {
         }
     });
     rt.shutdown_timeout(Duration::from_secs(1));
-    eprintln!("station: stopping; cards being written are finished first");
+    crate::output::console::say!("station: stopping; cards being written are finished first");
     service.stop();
     let deadline = Instant::now() + STOP_WAIT;
     while service.busy() && Instant::now() < deadline {

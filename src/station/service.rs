@@ -116,7 +116,7 @@ impl Service {
     }
 
     fn log(&self, slot: usize, what: &str) {
-        eprintln!("station: slot {}: {what}", self.config.slots[slot].id);
+        crate::output::console::say!("station: slot {}: {what}", self.config.slots[slot].id);
     }
 
     fn fail(&self, slot: usize, kind: FailKind, reason: String, count: bool) {
@@ -217,7 +217,7 @@ impl Service {
                 None => match (self.opener)() {
                     Ok(w) => {
                         *self.writer.write().unwrap_or_else(|p| p.into_inner()) = Some(w.clone());
-                        eprintln!("station: the pool is open");
+                        crate::output::console::say!("station: the pool is open");
                         remaining_view(&*w)
                     }
                     Err(e) => PoolView {
@@ -239,7 +239,7 @@ impl Service {
         };
         if view.error != *said {
             if let Some(e) = &view.error {
-                eprintln!("station: {e}");
+                crate::output::console::say!("station: {e}");
                 self.board.error(None, e);
             }
             said.clone_from(&view.error);
@@ -469,7 +469,7 @@ impl Service {
                 if let Error::ProductRefused(why) = &e {
                     let mut h = self.halted.lock().unwrap_or_else(|p| p.into_inner());
                     if h.is_none() {
-                        eprintln!("station: stopped: {why}");
+                        crate::output::console::say!("station: stopped: {why}");
                         *h = Some(why.clone());
                     }
                 }
