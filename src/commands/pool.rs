@@ -47,7 +47,9 @@ fn init(a: &PoolInitArgs) -> Result<()> {
     } else {
         crate::output::console::say!(
             "burnline: {}: schema version {} -> {}",
-            a.db.db, r.from, r.to
+            a.db.db,
+            r.from,
+            r.to
         );
     }
     Ok(())

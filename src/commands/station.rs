@@ -43,7 +43,9 @@ pub fn serve(args: &StationServeArgs) -> Result<()> {
     match today {
         Some(Ok((pass, fail))) => service.board().seed_counts(pass, fail),
         Some(Err(e)) => {
-            crate::output::console::say!("station: today's counts could not be read, they start at 0: {e}")
+            crate::output::console::say!(
+                "station: today's counts could not be read, they start at 0: {e}"
+            )
         }
         None => {}
     }

@@ -68,10 +68,9 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
                 Ok((len, _)) if len != e.size => {
                     Some(format!("size {len}, manifest says {}", e.size))
                 }
-                Ok((_, digest)) if Sum::new(e.sum.kind(), &digest) != e.sum => Some(format!(
-                    "{} differs from the manifest",
-                    e.sum.kind().name()
-                )),
+                Ok((_, digest)) if Sum::new(e.sum.kind(), &digest) != e.sum => {
+                    Some(format!("{} differs from the manifest", e.sum.kind().name()))
+                }
                 Ok(_) => None,
             }
             .map(|why| (e.file.clone(), why))

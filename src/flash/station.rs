@@ -99,7 +99,9 @@ pub fn run(
         if let Some(prev) = ledger.last(&row.product_key, &row.device_name) {
             crate::output::console::say!(
                 "burnline: {} was {:?} on {} in an earlier run, not verified: issuing it again",
-                row.device_name, prev.state, prev.target
+                row.device_name,
+                prev.state,
+                prev.target
             );
         }
         ledger.append(record(row, t, State::Assigned, None, None))?;
