@@ -5,9 +5,10 @@
 //! | [`Error::Invalid`]: the recipe, the device CSV or the command line broke a rule, or a line in the middle of a ledger or journal is damaged or breaks the hash chain (`crate::io::append_log`, `crate::io::chain`); a minisign key, password or signature, an age identity or encrypted device list that is wrong, damaged or truncated (`crate::signing`, `crate::devices::list`) | 2 |
 //! | [`Error::Usage`]: a command line that cannot be acted on; an output directory or log in use by another run; a delta, bmap or Android sparse file given to `flash` that breaks its format (`burnline_sparse::SparseError` names the rule) | 2 |
 //! | [`Error::DevicesFailed`]: some devices failed, the others were built | 1 |
+//! | [`Error::TargetsFailed`]: `flash` to several targets: some failed, each is listed | 1 |
 //! | [`Error::LoginsFailed`]: `login-check` found triples the platform did not accept | 1 |
 //! | [`Error::Mismatch`]: `verify` found files that differ from the manifest | 1 |
-//! | [`Error::Io`]: the run itself could not go on (disk full, permissions) | 3 |
+//! | [`Error::Io`]: the run itself could not go on (disk full, permissions); but a file that is not there is bad input | 3 (2) |
 //! | [`Error::Interrupted`]: a first SIGINT/SIGTERM, or a closed stdout or stderr (`crate::output::console`), stopped the run after the batch in flight (a second signal exits at once, also 130) | 130 |
 //! | [`Error::Registration`]: bad input / platform refused / network failure | 2 / 3 / 4 |
 //! | [`Error::Card`]: a card smaller than the image / not writable / a write or read-back that failed | 2 / 3 / 3 |
@@ -69,6 +70,15 @@ pub enum Error {
         /// How many failed.
         failed: usize,
         /// How many were attempted.
+        total: usize,
+    },
+    /// `flash` to several targets: some of them failed (each listed
+    /// before), the others were written and verified.
+    #[error("{failed} of {total} target(s) failed")]
+    TargetsFailed {
+        /// How many failed.
+        failed: usize,
+        /// How many were given.
         total: usize,
     },
     /// `login-check`: some triples did not log in.
@@ -140,7 +150,13 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Invalid(_) | Error::Usage(_) => 2,
-            Error::DevicesFailed { .. } | Error::LoginsFailed { .. } | Error::Mismatch(_) => 1,
+            Error::DevicesFailed { .. }
+            | Error::TargetsFailed { .. }
+            | Error::LoginsFailed { .. }
+            | Error::Mismatch(_) => 1,
+            // A file that is not there is the command line's fault, on
+            // every command alike.
+            Error::Io { source, .. } if source.kind() == io::ErrorKind::NotFound => 2,
             Error::Io { .. } => 3,
             Error::Interrupted => 130,
             Error::Registration(e) => e.exit_code(),

@@ -76,11 +76,13 @@ pub struct StationServeArgs {
 /// `burnline station report`
 #[derive(Debug, Args)]
 pub struct StationReportArgs {
-    /// The pool database (`sqlite:PATH` or `postgres://...`).
-    #[arg(long)]
+    /// The pool database (`sqlite:PATH` or `postgres://...`; default: the
+    /// environment variable BURNLINE_DB).
+    #[arg(long, env = "BURNLINE_DB", value_parser = PoolUrlParser)]
     pub db: burnline_pool::PoolUrl,
-    /// From this day (`YYYY-MM-DD`, at --utc-offset) or moment
-    /// (`YYYY-MM-DDTHH:MM:SS`, RFC 3339 with an offset, or seconds since 1970).
+    /// From this day (`today`, `yesterday` or `YYYY-MM-DD`, at --utc-offset)
+    /// or moment (`YYYY-MM-DDTHH:MM:SS`, RFC 3339 with an offset, or seconds
+    /// since 1970).
     #[arg(long)]
     pub since: crate::station::report::Since,
     /// Up to this moment (same forms; default: now).
@@ -111,9 +113,10 @@ pub struct BuildArgs {
     /// The device CSV (plain, or encrypted with age).
     #[command(flatten)]
     pub devices: DevicesArg,
-    /// Output directory (created if missing).
-    #[arg(long, default_value = "out")]
-    pub out: PathBuf,
+    /// Output directory (created if missing). Default: `out`, refused when
+    /// it holds another batch (another recipe or device list).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
     /// Devices built at once (default: the number of CPUs).
     #[arg(long)]
     pub jobs: Option<usize>,
@@ -367,8 +370,9 @@ pub struct PoolHistoryArgs {
 /// `--db URL`
 #[derive(Debug, Args)]
 pub struct PoolDb {
-    /// The pool: `sqlite:PATH` or `postgres://USER@HOST/DB`.
-    #[arg(long = "db", value_parser = PoolUrlParser)]
+    /// The pool: `sqlite:PATH` or `postgres://USER@HOST/DB` (default: the
+    /// environment variable BURNLINE_DB).
+    #[arg(long = "db", env = "BURNLINE_DB", value_parser = PoolUrlParser)]
     pub db: burnline_pool::PoolUrl,
 }
 
@@ -570,6 +574,9 @@ pub struct CheckArgs {
     /// The device CSV (plain, or encrypted with age).
     #[command(flatten)]
     pub devices: DevicesArg,
+    /// Print the result as JSON on stdout (see docs/json.md).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `burnline plan`
@@ -577,6 +584,9 @@ pub struct CheckArgs {
 pub struct PlanArgs {
     /// The recipe (YAML).
     pub recipe: PathBuf,
+    /// Print the layout as JSON on stdout (see docs/json.md).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `burnline inspect`
@@ -604,6 +614,10 @@ pub struct VerifyArgs {
     /// `B3SUMS.minisig`) with this minisign public key before any hash.
     #[arg(long, value_name = "KEY")]
     pub pubkey: Option<PathBuf>,
+    /// Print the result as JSON on stdout, mismatches included (see
+    /// docs/json.md).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `burnline register`

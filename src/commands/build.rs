@@ -1,25 +1,33 @@
 //! `burnline build`: the command line turned into a [`crate::build::run`],
 //! and its summary into lines on stderr (or JSON on stdout) and an exit
 //! status. The summary counts what this run built and what it found done
-//! by an earlier (interrupted) run.
+//! by an earlier (interrupted) run. Without `--out`, the images go to
+//! `out`, which names its batch ([`STAMP`]): a default `out` holding
+//! another batch, or files of unknown origin, is refused, so two batches
+//! never mix unnoticed.
 
 use crate::build::run::{self, BuildOptions, OutputOverrides};
 use crate::cmdline::{BuildArgs, CompressArg, DigestArg, FormatArg};
-use crate::error::{Error, Result};
+use crate::error::{Error, IoContext, Result};
 use crate::io::hash::DigestKind;
 use crate::output::console::{say, show};
 use crate::recipe::output_spec::{Compression, ImageFormat};
 use crate::shard::Shard;
+use std::path::PathBuf;
 
 /// Runs `build`.
 pub fn run(args: &BuildArgs) -> Result<()> {
+    let out = match &args.out {
+        Some(out) => out.clone(),
+        None => default_out(args)?,
+    };
     let shard = Shard::from_args(args.shard, args.shard_count, |k| std::env::var(k).ok())?;
     // A wrong key or password stops the build before anything is written.
     let sign = args.sign.load()?.map(std::sync::Arc::new);
     let opts = BuildOptions {
         recipe: args.recipe.clone(),
         devices: args.devices.list(),
-        out: args.out.clone(),
+        out: out.clone(),
         jobs: args.jobs,
         progress: !(args.json || args.quiet || args.no_progress),
         verbose: args.verbose,
@@ -59,7 +67,7 @@ pub fn run(args: &BuildArgs) -> Result<()> {
     }
     if args.json {
         let json = serde_json::json!({
-            "out": args.out,
+            "out": out,
             "built": summary.built,
             "found_done": summary.found_done,
             "failed": summary.failures,
@@ -78,9 +86,16 @@ pub fn run(args: &BuildArgs) -> Result<()> {
             n => format!("; {n} failed"),
         };
         say!(
-            "burnline: built {} image(s) in {}{resumed}{failed}",
+            "burnline: built {} image(s) in {}; {} more were done by an earlier run",
             summary.built,
-            args.out.display()
+            out.display(),
+            summary.found_done
+        );
+    } else {
+        say!(
+            "burnline: built {} image(s) in {}",
+            summary.built,
+            out.display()
         );
     }
     if summary.failures.is_empty() {
@@ -91,4 +106,52 @@ pub fn run(args: &BuildArgs) -> Result<()> {
             total: summary.total as usize,
         })
     }
+}
+
+/// The default output directory.
+const DEFAULT_OUT: &str = "out";
+
+/// The file in a default `out` that names its batch: the fingerprint of
+/// the recipe and the device list.
+pub const STAMP: &str = ".burnline-batch";
+
+/// `out`, for a build given no `--out`: taken when it is missing, empty or
+/// holds this batch (the same recipe and device list, by [`STAMP`]), and
+/// then stamped; refused (exit 2, naming it) when it holds anything else.
+fn default_out(args: &BuildArgs) -> Result<PathBuf> {
+    let out = PathBuf::from(DEFAULT_OUT);
+    // An unreadable recipe or list is reported by the build itself.
+    let Ok(fp) = batch(args) else {
+        return Ok(out);
+    };
+    let others = match std::fs::read_dir(&out) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok())
+            .any(|e| e.file_name() != STAMP),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+        // Not a directory, unreadable: the build says which.
+        Err(_) => return Ok(out),
+    };
+    if others {
+        let why = match std::fs::read_to_string(out.join(STAMP)) {
+            Ok(s) if s.trim() == fp => return Ok(out),
+            Ok(_) => "holds another batch (another recipe or device list)",
+            Err(_) => "holds files that no build without --out left there",
+        };
+        return Err(Error::Usage(format!(
+            "{}: {why}; give --out DIR for this batch (nothing was written)",
+            std::path::absolute(&out).unwrap_or(out).display()
+        )));
+    }
+    std::fs::create_dir_all(&out).at("creating the output directory", &out)?;
+    crate::io::atomic::write_file(&out.join(STAMP), format!("{fp}\n").as_bytes())?;
+    Ok(out)
+}
+
+/// A batch's fingerprint: the recipe's bytes and the device list's
+/// plaintext digest.
+fn batch(args: &BuildArgs) -> Result<String> {
+    let recipe = std::fs::read(&args.recipe).at("reading", &args.recipe)?;
+    let csv = args.devices.list().digest()?;
+    Ok(crate::resume::journal::fingerprint(&[&recipe, &csv[..]]))
 }

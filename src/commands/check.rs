@@ -20,6 +20,19 @@ pub fn run(args: &CheckArgs) -> Result<()> {
     for w in recipe.warning_lines() {
         say!("{w}");
     }
+    if args.json {
+        let json = serde_json::json!({
+            "ok": true,
+            "recipe": recipe.path,
+            "partitions": layout.partitions.len(),
+            "disk_size": layout.disk_size,
+            "devices": count,
+            "device_list": args.devices.devices,
+            "warnings": recipe.warning_lines(),
+        });
+        show!("{json}");
+        return Ok(());
+    }
     show!(
         "ok: {} ({} partitions, {} bytes) and {} device(s) in {}",
         recipe.path.display(),

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 /// Runs `flash`.
 pub fn run(args: &FlashArgs) -> Result<()> {
+    crate::output::console::stamp_when_piped();
     distinct(&args.targets)?;
     let found = found_files(args);
     let mut inputs = named_inputs(args);

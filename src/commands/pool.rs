@@ -460,6 +460,12 @@ pub fn flash(args: &FlashArgs, url: &PoolUrl) -> Result<()> {
                     say!("error: {e}");
                 }
             }
+            // Cards that failed while the pool held: a batch with failed
+            // cards, exit 1 as `build`'s failed devices.
+            if rank(&errors[worst]) == 2 {
+                say!("error: {}", errors[worst]);
+                return Err(Error::TargetsFailed { failed: n, total });
+            }
             Err(errors.swap_remove(worst))
         }
     }

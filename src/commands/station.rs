@@ -16,6 +16,7 @@ use std::sync::Arc;
 /// burnline) stops it at once (exit 2); one that cannot be reached is shown
 /// on the page and opened again every few seconds.
 pub fn serve(args: &StationServeArgs) -> Result<()> {
+    crate::output::console::stamp_when_piped();
     let config = StationConfig::load(&args.config)?;
     let size = image_size(&config.recipe)?;
     let opts = PooledOptions {
@@ -43,7 +44,9 @@ pub fn serve(args: &StationServeArgs) -> Result<()> {
     match today {
         Some(Ok((pass, fail))) => service.board().seed_counts(pass, fail),
         Some(Err(e)) => {
-            say!("station: today's counts could not be read, they start at 0: {e}")
+            say!(
+                "station: today's counts could not be read, they start at 0: {e}"
+            )
         }
         None => {}
     }

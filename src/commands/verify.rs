@@ -3,7 +3,9 @@
 //! its bmap) and compares size and checksum (SHA-256 or BLAKE3, whichever
 //! the manifest lists). With `--pubkey KEY` the signatures of the manifest
 //! and of the checksum list are checked first (`crate::manifest::signed`):
-//! a bad signature stops it before any file is hashed (exit 2).
+//! a bad signature stops it before any file is hashed (exit 2). With
+//! `--json` the result goes to stdout as the object docs/json.md describes,
+//! mismatches included (exit 1 all the same).
 
 use crate::cmdline::VerifyArgs;
 use crate::error::{Error, IoContext, Result};
@@ -51,7 +53,7 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
         None => Manifest::read(&args.dir)?,
     };
     let files = listed(&manifest);
-    let bad: Vec<String> = files
+    let bad: Vec<(String, String)> = files
         .par_iter()
         .filter_map(|e| {
             let path = args.dir.join(&e.file);
@@ -62,28 +64,43 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
                 })
                 .at("reading", &path);
             match got {
-                Err(err) => Some(format!("{}: {err}", e.file)),
+                Err(err) => Some(err.to_string()),
                 Ok((len, _)) if len != e.size => {
-                    Some(format!("{}: size {len}, manifest says {}", e.file, e.size))
+                    Some(format!("size {len}, manifest says {}", e.size))
                 }
-                Ok((_, digest)) if Sum::new(e.sum.kind(), &digest) != e.sum => Some(format!(
-                    "{}: {} differs from the manifest",
-                    e.file,
-                    e.sum.kind().name()
-                )),
+                Ok((_, digest)) if Sum::new(e.sum.kind(), &digest) != e.sum => {
+                    Some(format!("{} differs from the manifest", e.sum.kind().name()))
+                }
                 Ok(_) => None,
             }
+            .map(|why| (e.file.clone(), why))
         })
         .collect();
-    for b in &bad {
-        say!("error: {b}");
+    for (file, why) in &bad {
+        say!("error: {file}: {why}");
     }
-    if bad.is_empty() {
+    let manifest_path = args.dir.join(crate::manifest::MANIFEST);
+    if args.json {
+        let mismatches: Vec<_> = bad
+            .iter()
+            .map(|(file, why)| serde_json::json!({ "file": file, "problem": why }))
+            .collect();
+        let json = serde_json::json!({
+            "ok": bad.is_empty(),
+            "manifest": manifest_path,
+            "files": files.len(),
+            "signed_by": args.pubkey,
+            "mismatches": mismatches,
+        });
+        show!("{json}");
+    } else if bad.is_empty() {
         show!(
             "ok: {} file(s) match {}",
             files.len(),
-            args.dir.join(crate::manifest::MANIFEST).display()
+            manifest_path.display()
         );
+    }
+    if bad.is_empty() {
         Ok(())
     } else {
         Err(Error::Mismatch(bad.len()))

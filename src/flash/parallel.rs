@@ -102,7 +102,7 @@ pub fn report(outcomes: Vec<Outcome>) -> Result<()> {
             for e in &errors {
                 say!("error: {e}");
             }
-            Err(Error::Usage(format!("{n} of {total} target(s) failed")))
+            Err(Error::TargetsFailed { failed: n, total })
         }
     }
 }

@@ -34,6 +34,9 @@ pub enum Since {
     Day(i64, u32, u32),
     /// A local time (`YYYY-MM-DDTHH:MM:SS`), with its offset if it has one.
     Local((i64, u32, u32), (u32, u32, u32), Option<i32>),
+    /// `today` (0) or `yesterday` (1): the start of the day this many days
+    /// before the current one, at the line's offset.
+    DaysAgo(i64),
 }
 
 fn date(s: &str) -> Option<(i64, u32, u32)> {
@@ -70,8 +73,13 @@ impl FromStr for Since {
     type Err = String;
     fn from_str(s: &str) -> std::result::Result<Self, String> {
         let bad = || {
-            format!("`{s}` is not a day (2026-12-02), a time (2026-12-02T08:00:00, may end in Z or +08:00) or seconds since 1970")
+            format!("`{s}` is not a day (today, yesterday, 2026-12-02), a time (2026-12-02T08:00:00, may end in Z or +08:00) or seconds since 1970")
         };
+        match s {
+            "today" => return Ok(Since::DaysAgo(0)),
+            "yesterday" => return Ok(Since::DaysAgo(1)),
+            _ => {}
+        }
         if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
             return s.parse().map(Since::Epoch).map_err(|_| bad());
         }
@@ -111,6 +119,11 @@ impl Since {
             Since::Local((y, m, d), (h, mi, se), own) => {
                 days_from_civil(y, m, d) * 86_400 + i64::from(h * 3600 + mi * 60 + se)
                     - i64::from(own.unwrap_or(offset.0)) * 60
+            }
+            Since::DaysAgo(n) => {
+                let now = i64::try_from(crate::station::slot_state::now()).unwrap_or(i64::MAX);
+                let local = now.saturating_add(i64::from(offset.0) * 60);
+                local - local.rem_euclid(86_400) - i64::from(offset.0) * 60 - n * 86_400
             }
         }
     }
@@ -379,12 +392,26 @@ mod tests {
         assert_eq!(t.epoch(cst), 1_796_169_600);
         assert_eq!("12345".parse::<Since>().expect("epoch").epoch(cst), 12345);
         assert!("2026-02-30".parse::<Since>().is_err());
-        assert!("yesterday".parse::<Since>().is_err());
+        assert!("tomorrow".parse::<Since>().is_err());
         assert_eq!(rfc3339(1_796_140_800, cst), "2026-12-02T00:00:00+08:00");
         assert_eq!(
             rfc3339(1_796_140_800, UtcOffset(-330)),
             "2026-12-01T10:30:00-05:30"
         );
+    }
+
+    #[test]
+    fn today_and_yesterday_start_at_midnight_at_the_lines_offset() {
+        for offset in [UtcOffset(480), UtcOffset(-330), UtcOffset(0)] {
+            let today = "today".parse::<Since>().expect("today").epoch(offset);
+            let yesterday = "yesterday".parse::<Since>().expect("yesterday");
+            let now = crate::station::slot_state::now();
+            let day = crate::station::slot_state::day_of(now, offset.0);
+            let midnight = day.parse::<Since>().expect("day").epoch(offset);
+            assert_eq!(today, midnight, "at {offset:?}");
+            assert_eq!(yesterday.epoch(offset), midnight - 86_400);
+            assert!(today <= now as i64 && now as i64 - today < 86_400);
+        }
     }
 
     fn ch(time: i64, dn: &str, to: &str) -> Change {

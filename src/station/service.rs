@@ -246,8 +246,7 @@ impl Service {
         if view.error != *said {
             if let Some(e) = &view.error {
                 say!("station: {e}");
-                let kind = view.kind.unwrap_or(FailKind::PoolUnavailable);
-                self.board.error(None, kind, e);
+                self.board.error(None, e);
             }
             said.clone_from(&view.error);
         }

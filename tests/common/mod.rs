@@ -564,6 +564,12 @@ impl Test {
                 Expect::ErrorLine(want) => (!outcome
                     .stderr
                     .lines()
+                    // `flash` and `station serve` start a piped line with its time.
+                    .map(|l| {
+                        l.split_once(' ')
+                            .filter(|(at, _)| at.ends_with("+00:00"))
+                            .map_or(l, |(_, rest)| rest)
+                    })
                     .any(|l| l.starts_with("error: ") && l.contains(want.as_str())))
                 .then(|| format!("stderr has no `error: ` line with {want:?}")),
                 Expect::Absent(p) => {
