@@ -86,14 +86,7 @@ pub fn run(args: &BuildArgs) -> Result<()> {
             n => format!("; {n} failed"),
         };
         say!(
-            "burnline: built {} image(s) in {}; {} more were done by an earlier run",
-            summary.built,
-            out.display(),
-            summary.found_done
-        );
-    } else {
-        say!(
-            "burnline: built {} image(s) in {}",
+            "burnline: built {} image(s) in {}{resumed}{failed}",
             summary.built,
             out.display()
         );

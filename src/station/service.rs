@@ -246,7 +246,8 @@ impl Service {
         if view.error != *said {
             if let Some(e) = &view.error {
                 say!("station: {e}");
-                self.board.error(None, e);
+                let kind = view.kind.unwrap_or(FailKind::PoolUnavailable);
+                self.board.error(None, kind, e);
             }
             said.clone_from(&view.error);
         }
