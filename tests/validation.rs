@@ -167,7 +167,9 @@ fn missing_inputs_and_columns() {
         .status(2)
         .error_line("partitions[0].fat.files[1].source: cannot read `")
         .error_line(
-            "names.csv:1: DeviceSecret: 一机一密 (mode: device-secret) needs a DeviceSecret column",
+            "names.csv:1: DeviceSecret: the recipe's auth.mode is device-secret (一机一密), \
+             but the CSV has no DeviceSecret column (a 一型一密 list or the batch-create \
+             template): use the console's certificate download, or a product-secret recipe",
         )
         .run();
 
