@@ -124,7 +124,7 @@ fn bytes_of_another_encoding_past_64_kib_of_utf8_are_refused_at_their_line() {
         .args(["check", "recipe.yaml", "--devices", "devices.csv"])
         .status(2)
         .error_line(
-            "devices.csv:1202: bytes that are not UTF-8 (the start of the file is); \
+            "devices.csv:1202: bytes that are not UTF-8, though the file's start is; \
              save the whole list as CSV UTF-8",
         )
         .output_lacks(DS2)

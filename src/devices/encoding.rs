@@ -215,11 +215,13 @@ impl Decoded {
         match result {
             DecoderResult::InputEmpty | DecoderResult::OutputFull => Ok(()),
             DecoderResult::Malformed(_, _) => {
-                let rule = format!(
-                    "bytes that are not {} (the start of the file is); save the whole list \
-                     as CSV UTF-8",
-                    d.encoding().name()
-                );
+                let rule = if d.encoding() == UTF_8 {
+                    "bytes that are not UTF-8, though the file's start is; save the whole list \
+                     as CSV UTF-8"
+                } else {
+                    "bytes that are neither UTF-8 nor GB18030 (GBK); save the list as CSV UTF-8"
+                }
+                .to_owned();
                 if written > 0 {
                     // The text before them is handed out first, so the
                     // failure is told at its own line.
