@@ -197,6 +197,8 @@ fn product_secret_rules() {
         format!("auth:\n  mode: product-secret\n  product_key: {PK}\n  product_secret: {PS}\n");
     with_files(Test::new())
         .file("recipe.yaml", recipe("gpt", 16, "16MiB", "32MiB", &auth))
+        // 一型一密: a list without DeviceSecrets.
+        .file("devices.csv", "DeviceName\ngw-0001\n")
         .args(["check", "recipe.yaml", "--devices", "devices.csv"])
         .stderr_contains("warning: auth.product_secret is written inline")
         .output_lacks(PS)

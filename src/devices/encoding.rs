@@ -54,6 +54,7 @@ pub fn sniff(input: Box<dyn Read + Send>, at: &str) -> Result<Sniffed> {
         raw: Vec::with_capacity(WINDOW),
         pos: 0,
         eof: false,
+        failed: None,
         decoder: None,
         out: Vec::new(),
         out_pos: 0,
@@ -61,7 +62,7 @@ pub fn sniff(input: Box<dyn Read + Send>, at: &str) -> Result<Sniffed> {
         found: Arc::new(Found::default()),
     };
     text.fill_raw()
-        .map_err(|e| Error::invalid(at, "", format!("cannot read the device CSV: {e}")))?;
+        .map_err(|e| Error::invalid(at, "", e.to_string()))?;
     let head = text.raw.as_slice();
     if head.starts_with(ZIP_MAGIC) {
         return Err(refuse(
@@ -109,6 +110,8 @@ pub struct Decoded {
     pos: usize,
     /// `inner` has no more bytes.
     eof: bool,
+    /// `inner` failed after the bytes in `raw`.
+    failed: Option<io::Error>,
     /// `None` while every byte so far was ASCII.
     decoder: Option<Decoder>,
     /// Decoded bytes; `out[out_pos..]` are not handed out yet.
@@ -122,24 +125,32 @@ pub struct Decoded {
 
 impl Decoded {
     /// Moves what is not decoded to the front of `raw` and reads until it
-    /// holds [`WINDOW`] bytes or the input ends.
+    /// holds [`WINDOW`] bytes or the input ends. A read that fails after
+    /// some bytes came (a truncated encrypted list) fails once those bytes
+    /// are used up, so it is told at the line it cut.
     fn fill_raw(&mut self) -> io::Result<()> {
         self.raw.drain(..self.pos);
         self.pos = 0;
-        while self.raw.len() < WINDOW && !self.eof {
+        if self.raw.is_empty() {
+            if let Some(e) = self.failed.take() {
+                self.eof = true;
+                return Err(e);
+            }
+        }
+        while self.raw.len() < WINDOW && !self.eof && self.failed.is_none() {
             let have = self.raw.len();
             self.raw.resize(WINDOW, 0);
-            match self.inner.read(&mut self.raw[have..]) {
-                Ok(0) => {
-                    self.raw.truncate(have);
+            let read = self.inner.read(&mut self.raw[have..]);
+            self.raw.truncate(have + read.as_ref().map_or(0, |n| *n));
+            match read {
+                Ok(0) => self.eof = true,
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if self.raw.is_empty() => {
                     self.eof = true;
-                }
-                Ok(n) => self.raw.truncate(have + n),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => self.raw.truncate(have),
-                Err(e) => {
-                    self.raw.truncate(have);
                     return Err(e);
                 }
+                Err(e) => self.failed = Some(e),
             }
         }
         Ok(())
