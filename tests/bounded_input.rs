@@ -276,7 +276,7 @@ fn no_parser_message_quotes_its_input() {
     t.cmd()
         .args(["check", s(&r), "--devices", s(&c)])
         .status(2)
-        .error_line("devices.csv:4: not valid CSV")
+        .error_line("devices.csv:4: bytes that are neither UTF-8 nor GB18030")
         .output_lacks(DS1)
         .run();
 }

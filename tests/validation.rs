@@ -167,7 +167,9 @@ fn missing_inputs_and_columns() {
         .status(2)
         .error_line("partitions[0].fat.files[1].source: cannot read `")
         .error_line(
-            "names.csv:1: DeviceSecret: 一机一密 (mode: device-secret) needs a DeviceSecret column",
+            "names.csv:1: DeviceSecret: the recipe's auth.mode is device-secret (一机一密), \
+             but the CSV has no DeviceSecret column (a 一型一密 list or the batch-create \
+             template): use the console's certificate download, or a product-secret recipe",
         )
         .run();
 
@@ -195,6 +197,8 @@ fn product_secret_rules() {
         format!("auth:\n  mode: product-secret\n  product_key: {PK}\n  product_secret: {PS}\n");
     with_files(Test::new())
         .file("recipe.yaml", recipe("gpt", 16, "16MiB", "32MiB", &auth))
+        // 一型一密: a list without DeviceSecrets.
+        .file("devices.csv", "DeviceName\ngw-0001\n")
         .args(["check", "recipe.yaml", "--devices", "devices.csv"])
         .stderr_contains("warning: auth.product_secret is written inline")
         .output_lacks(PS)

@@ -62,17 +62,8 @@ fn import(a: &PoolImportArgs) -> Result<()> {
     let pool = Pool::open(&a.db.db, Some(&a.key_file))?;
     let expect = expect(&recipe);
     let kind = Kind::with_secret(expect.device_secret);
+    // A 一机一密 list under a 一型一密 recipe is refused by the reader.
     let mut reader = DeviceReader::open(&list, expect)?;
-    if kind == Kind::ProductSecret && reader.has_secret_column() {
-        // Identities that come with DeviceSecrets are 一机一密: imported
-        // as 一型一密 they would be registered again, or burned without.
-        return Err(Error::invalid(
-            format!("{list}:1"),
-            "DeviceSecret",
-            "the recipe's auth.mode is product-secret (一型一密), but the CSV gives DeviceSecrets (一机一密): \
-             import it with a device-secret recipe, or drop the column; nothing was imported",
-        ));
-    }
     let mut rows = Vec::new();
     let mut lines = Vec::new();
     while let Some(row) = reader.next_row() {

@@ -85,9 +85,12 @@ pub fn check_devices(recipe: &Recipe, csv: &DeviceList) -> Result<u64> {
         }
     }
     if count == 0 && problems.is_empty() {
-        problems.push(Problem::new(at, "", "the CSV lists no devices"));
+        problems.push(Problem::new(&at, "", "the CSV lists no devices"));
     }
     if problems.is_empty() {
+        if let Some(how) = reader.how_read() {
+            eprintln!("burnline: {at}: {how}");
+        }
         Ok(count)
     } else {
         Err(Error::Invalid(problems))

@@ -7,8 +7,10 @@
 //! field (or a huge quoted field over many lines) is refused at its line
 //! after 64 KiB, not after it has been read whole. The file may be encrypted
 //! with age ([`super::list`]): it is then decrypted as it is read, and line
-//! numbers are those of the plaintext.
+//! numbers are those of the plaintext. The plaintext may be GBK/GB18030 or
+//! `;`-separated ([`super::encoding`]); the 64 KiB count is of its UTF-8.
 
+use super::encoding::{self, Found};
 use super::list::DeviceList;
 use crate::error::{Error, Problem, Result};
 use crate::identity::rules;
@@ -61,6 +63,10 @@ pub struct DeviceReader {
     header_fields: usize,
     /// The input failed (a truncated encrypted list): no more rows.
     failed: bool,
+    /// The encoding the text was found in.
+    found: Arc<Found>,
+    /// The column separator.
+    delimiter: u8,
 }
 
 fn normalize(header: &str) -> String {
@@ -80,12 +86,14 @@ impl DeviceReader {
         let path = list.path.as_path();
         let at = path.display().to_string();
         let bound = Arc::new(Bound::default());
+        let sniffed = encoding::sniff(list.open()?, &at)?;
         let file = RowBound {
-            inner: list.open()?,
+            inner: Box::new(sniffed.text),
             read: 0,
             bound: Arc::clone(&bound),
         };
         let mut reader = csv::ReaderBuilder::new()
+            .delimiter(sniffed.delimiter)
             .flexible(true)
             .trim(csv::Trim::All)
             .from_reader(file);
@@ -133,7 +141,19 @@ impl DeviceReader {
             problems.push(Problem::new(
                 format!("{at}:1"),
                 "DeviceSecret",
-                "一机一密 (mode: device-secret) needs a DeviceSecret column",
+                "the recipe's auth.mode is device-secret (一机一密), but the CSV has no \
+                 DeviceSecret column (a 一型一密 list or the batch-create template): use the \
+                 console's certificate download, or a product-secret recipe",
+            ));
+        }
+        if !expect.device_secret && secret_col.is_some() {
+            // Imported or burned as 一型一密 they would be registered
+            // again, or burned without their secrets.
+            problems.push(Problem::new(
+                format!("{at}:1"),
+                "DeviceSecret",
+                "the recipe's auth.mode is product-secret (一型一密), but the CSV gives \
+                 DeviceSecrets (一机一密): use a device-secret recipe, or drop the column",
             ));
         }
         let pk_col = find("productkey");
@@ -157,14 +177,30 @@ impl DeviceReader {
                 index: 0,
                 header_fields: headers.len(),
                 failed: false,
+                found: sniffed.found,
+                delimiter: sniffed.delimiter,
             }),
             _ => Err(Error::Invalid(problems)),
         }
     }
 
-    /// Whether the CSV's header has a DeviceSecret column (read or not).
-    pub fn has_secret_column(&self) -> bool {
-        self.secret_col.is_some()
+    /// What the run should say about how the file was read (its encoding,
+    /// its separator), when it is not plain UTF-8 with commas. The encoding
+    /// is known once a non-ASCII byte was read: ask after the last row.
+    pub fn how_read(&self) -> Option<String> {
+        let mut said = Vec::new();
+        if let Some(encoding) = self.found.not_utf8() {
+            said.push(format!(
+                "read as {encoding} (GBK, Chinese Excel's \"CSV\"), not UTF-8"
+            ));
+        }
+        if self.delimiter != b',' {
+            said.push(format!(
+                "columns separated by `{}`",
+                char::from(self.delimiter)
+            ));
+        }
+        (!said.is_empty()).then(|| said.join("; "))
     }
 
     /// The next row, checked on its own. `None` at the end of the file.
