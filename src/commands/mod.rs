@@ -7,6 +7,7 @@ pub mod build;
 pub mod check;
 pub mod emulator;
 pub mod flash;
+pub mod generate;
 pub mod inspect;
 pub mod ledger;
 pub mod login_check;
@@ -56,6 +57,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::LoginCheck(a) => login_check::run(&a),
         Command::Station(crate::cmdline::StationCommand::Serve(a)) => station::serve(&a),
         Command::Station(crate::cmdline::StationCommand::Report(a)) => station::report(&a),
+        Command::Generate(c) => generate::run(&c),
     };
     match result {
         Ok(()) => 0,
