@@ -50,6 +50,11 @@ fn git(dir: &Path, args: &[&str]) -> Option<String> {
         .args(args)
         .output()
         .ok()?;
-    let line = String::from_utf8(out.stdout).ok()?.lines().next()?.trim().to_owned();
+    let line = String::from_utf8(out.stdout)
+        .ok()?
+        .lines()
+        .next()?
+        .trim()
+        .to_owned();
     (out.status.success() && !line.is_empty()).then_some(line)
 }

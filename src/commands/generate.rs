@@ -25,7 +25,11 @@ pub fn run(command: &GenerateCommand) -> Result<()> {
     for (name, bytes) in &files {
         write_public(&dir.join(name), bytes)?;
     }
-    crate::output::console::say!("generate: wrote {} file(s) to {}", files.len(), dir.display());
+    crate::output::console::say!(
+        "generate: wrote {} file(s) to {}",
+        files.len(),
+        dir.display()
+    );
     Ok(())
 }
 
