@@ -40,6 +40,9 @@ fi
 # (the tests also call this; it does the work once).
 scripts/test-clients.sh >/dev/null
 
+# cargo-deb, for the .deb tests/install.rs makes and installs (once).
+command -v cargo-deb >/dev/null 2>&1 || cargo install cargo-deb --locked
+
 # The fuzz targets (record decoder, table reader), for a bounded total time
 # (installs cargo-fuzz once).
 scripts/fuzz.sh "${FUZZ_SECONDS:-60}" 2>&1 | tail -n 3

@@ -9,7 +9,12 @@ use std::path::PathBuf;
 
 /// Burns Alibaba Cloud IoT gateway identities into per-device disk images.
 #[derive(Debug, Parser)]
-#[command(name = "burnline", version, about, long_about = None)]
+#[command(
+    name = "burnline",
+    version = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("BURNLINE_COMMIT"), ")"),
+    about,
+    long_about = None
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -53,6 +58,25 @@ pub enum Command {
     /// The station service for line operators, and its day's record.
     #[command(subcommand)]
     Station(StationCommand),
+    /// Write shell completions or man pages (for packaging).
+    #[command(subcommand, hide = true)]
+    Generate(GenerateCommand),
+}
+
+/// `burnline generate …`
+#[derive(Debug, Subcommand)]
+pub enum GenerateCommand {
+    /// Completions for bash, zsh and fish, one file each.
+    Completions(GenerateArgs),
+    /// Man pages in roff: `burnline.1` and one per subcommand.
+    Man(GenerateArgs),
+}
+
+/// `burnline generate completions|man`
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// The directory to write into (created if missing).
+    pub dir: PathBuf,
 }
 
 /// `burnline station …`

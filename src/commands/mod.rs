@@ -8,6 +8,7 @@ pub mod check;
 #[cfg(feature = "emulator")]
 pub mod emulator;
 pub mod flash;
+pub mod generate;
 pub mod inspect;
 pub mod ledger;
 pub mod login_check;
@@ -58,6 +59,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::LoginCheck(a) => login_check::run(&a),
         Command::Station(crate::cmdline::StationCommand::Serve(a)) => station::serve(&a),
         Command::Station(crate::cmdline::StationCommand::Report(a)) => station::report(&a),
+        Command::Generate(c) => generate::run(&c),
     };
     match result {
         Ok(()) => 0,

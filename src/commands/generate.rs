@@ -1,0 +1,86 @@
+//! `burnline generate completions|man DIR` (hidden): the shell completions
+//! and man pages a package ships, made from the command line's clap
+//! definition (`clap_complete`, `clap_mangen`), so they cannot drift from
+//! it. Each file is written crash-safe (temp, fsync, rename) with mode 0644.
+
+use crate::cmdline::{Cli, GenerateCommand};
+use crate::error::{IoContext, Result};
+use crate::io::atomic;
+use clap::CommandFactory;
+use clap_complete::{Generator, Shell};
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+/// The shells completions are written for.
+const SHELLS: [Shell; 3] = [Shell::Bash, Shell::Zsh, Shell::Fish];
+
+/// Runs `burnline generate …`.
+pub fn run(command: &GenerateCommand) -> Result<()> {
+    let (dir, files) = match command {
+        GenerateCommand::Completions(a) => (&a.dir, completions()),
+        GenerateCommand::Man(a) => (&a.dir, man_pages()?),
+    };
+    std::fs::create_dir_all(dir).at("creating", dir)?;
+    for (name, bytes) in &files {
+        write_public(&dir.join(name), bytes)?;
+    }
+    crate::output::console::say!(
+        "generate: wrote {} file(s) to {}",
+        files.len(),
+        dir.display()
+    );
+    Ok(())
+}
+
+/// One completion script per shell: `burnline.bash`, `_burnline`,
+/// `burnline.fish`.
+fn completions() -> Vec<(String, Vec<u8>)> {
+    SHELLS
+        .iter()
+        .map(|shell| {
+            let mut bytes = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "burnline", &mut bytes);
+            (shell.file_name("burnline"), bytes)
+        })
+        .collect()
+}
+
+/// `burnline.1`, and `burnline-SUB.1` for every visible subcommand at any
+/// depth (as `clap_mangen::generate_to` names them).
+fn man_pages() -> Result<Vec<(String, Vec<u8>)>> {
+    fn walk(cmd: clap::Command, out: &mut Vec<(String, Vec<u8>)>) -> Result<()> {
+        for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()).cloned() {
+            walk(sub, out)?;
+        }
+        let man = clap_mangen::Man::new(cmd);
+        let mut bytes = Vec::new();
+        man.render(&mut bytes)
+            .with_context(|| format!("rendering {}", man.get_filename()))?;
+        out.push((man.get_filename(), bytes));
+        Ok(())
+    }
+    let mut cmd = Cli::command().disable_help_subcommand(true);
+    cmd.build();
+    let mut out = Vec::new();
+    walk(cmd, &mut out)?;
+    Ok(out)
+}
+
+/// Writes `bytes` to `path` atomically, readable by all (0644).
+fn write_public(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = atomic::temp_path(path)?;
+    let mut f = atomic::create_temp(&tmp)?;
+    let written = f
+        .set_permissions(std::fs::Permissions::from_mode(0o644))
+        .and_then(|()| f.write_all(bytes))
+        .and_then(|()| f.sync_all())
+        .at("writing", &tmp);
+    drop(f);
+    let placed = written.and_then(|()| std::fs::rename(&tmp, path).at("renaming into place", path));
+    if let Err(e) = placed {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    atomic::sync_dir(path.parent().unwrap_or(Path::new(".")))
+}
