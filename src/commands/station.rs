@@ -44,9 +44,7 @@ pub fn serve(args: &StationServeArgs) -> Result<()> {
     match today {
         Some(Ok((pass, fail))) => service.board().seed_counts(pass, fail),
         Some(Err(e)) => {
-            say!(
-                "station: today's counts could not be read, they start at 0: {e}"
-            )
+            say!("station: today's counts could not be read, they start at 0: {e}")
         }
         None => {}
     }

@@ -53,9 +53,7 @@ pub fn serve(service: Arc<Service>) -> Result<()> {
         .with_context(|| format!("listening on {addr}"))?;
     service.start();
     let cap = page_server::connection_cap();
-    say!(
-        "station: the operator page is at http://{bound}/ (at most {cap} connections at once)"
-    );
+    say!("station: the operator page is at http://{bound}/ (at most {cap} connections at once)");
     let app = api::router(service.clone());
     rt.block_on(async {
         let flag = stop.clone();
