@@ -435,11 +435,13 @@ pub fn flash(args: &FlashArgs, url: &PoolUrl) -> Result<()> {
         0 => Ok(()),
         1 if total == 1 => Err(errors.remove(0)),
         n => {
-            // Every failure is listed; the most telling one (a lost
-            // database, then a failed card, then an empty pool) ends the run.
+            // Every failure is listed; the most telling one (a refusal of
+            // the whole product, which stops the station; a lost database or
+            // claim; then a failed card; then an empty pool) ends the run.
             say!("burnline: {n} of {total} target(s) failed");
             let rank = |e: &Error| match e {
-                Error::Pool(PoolError::Lost { .. }) => 3,
+                Error::ProductRefused(_) => 4,
+                Error::Pool(PoolError::Lost { .. } | PoolError::ClaimLost { .. }) => 3,
                 Error::Pool(PoolError::Empty) => 1,
                 _ => 2,
             };
