@@ -236,6 +236,25 @@ fn state_of(r: &Row, i: usize) -> Result<State> {
     State::parse(&s).ok_or_else(|| PoolError::Damaged(format!("unknown state `{s}` in the pool")))
 }
 
+/// The lease a row's first five columns give (`id, product_key,
+/// device_name, device_secret, issued_secret`), its secrets decrypted.
+fn lease_of(key: &PoolKey, r: &Row, token: String) -> Result<Lease> {
+    let pk = text(r, 1).unwrap_or_default();
+    let dn = text(r, 2).unwrap_or_default();
+    Ok(Lease {
+        id: int(r, 0).unwrap_or(0),
+        device_secret: text(r, 3)
+            .map(|s| key.decrypt(SecretKind::Device, &pk, &dn, &s))
+            .transpose()?,
+        issued_secret: text(r, 4)
+            .map(|s| key.decrypt(SecretKind::Issued, &pk, &dn, &s))
+            .transpose()?,
+        token,
+        product_key: pk,
+        device_name: dn,
+    })
+}
+
 fn token() -> Result<String> {
     let mut b = [0u8; 16];
     getrandom::fill(&mut b).map_err(|e| PoolError::Other(format!("random: {e}")))?;
@@ -900,21 +919,8 @@ impl Pool {
         )?;
         rows.iter()
             .map(|r| {
-                let pk = text(r, 1).unwrap_or_default();
-                let dn = text(r, 2).unwrap_or_default();
                 Ok(OnCard {
-                    lease: Lease {
-                        id: int(r, 0).unwrap_or(0),
-                        device_secret: text(r, 3)
-                            .map(|s| key.decrypt(SecretKind::Device, &pk, &dn, &s))
-                            .transpose()?,
-                        issued_secret: text(r, 4)
-                            .map(|s| key.decrypt(SecretKind::Issued, &pk, &dn, &s))
-                            .transpose()?,
-                        token: String::new(),
-                        product_key: pk,
-                        device_name: dn,
-                    },
+                    lease: lease_of(key, r, String::new())?,
                     digest: text(r, 5).unwrap_or_default(),
                 })
             })
@@ -952,21 +958,8 @@ impl Pool {
         )?;
         rows.iter()
             .map(|r| {
-                let pk = text(r, 1).unwrap_or_default();
-                let dn = text(r, 2).unwrap_or_default();
                 Ok(Stale {
-                    lease: Lease {
-                        id: int(r, 0).unwrap_or(0),
-                        device_secret: text(r, 3)
-                            .map(|s| key.decrypt(SecretKind::Device, &pk, &dn, &s))
-                            .transpose()?,
-                        issued_secret: text(r, 4)
-                            .map(|s| key.decrypt(SecretKind::Issued, &pk, &dn, &s))
-                            .transpose()?,
-                        token: text(r, 5).unwrap_or_default(),
-                        product_key: pk,
-                        device_name: dn,
-                    },
+                    lease: lease_of(key, r, text(r, 5).unwrap_or_default())?,
                     state: state_of(r, 6)?,
                     target: text(r, 7).unwrap_or_default(),
                     card: text(r, 8).unwrap_or_default(),
