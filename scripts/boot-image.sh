@@ -24,7 +24,9 @@
 # brings Debian's arm64 cloud kernel and an arm64 busybox-static for the
 # initramfs (taken out of the rootfs, so the host needs no arm64 apt
 # lists); BOOTSTRAP_BIN is then the aarch64 build. Needs qemu-user-static.
-set -euo pipefail
+set -Eeuo pipefail
+# Any failure names its line and command: a CI log is often all there is.
+trap 'echo "boot-image.sh: line $LINENO: \`$BASH_COMMAND\` failed (exit $?)" >&2' ERR
 
 die() {
   echo "boot-image.sh: $*" >&2
@@ -68,7 +70,11 @@ mm=(mmdebstrap --variant=essential "--include=$include"
   --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr
   "--dpkgopt=path-exclude=/usr/share/man/*" "--dpkgopt=path-exclude=/usr/share/doc/*"
   "--dpkgopt=path-exclude=/usr/share/locale/*" --quiet bookworm)
-[ "$arch" = arm64 ] && mm+=(--architectures=arm64)
+# The arm64 kernel package would have initramfs-tools build an initramfs
+# under emulation (minutes of qemu-user); the boot uses the one made below,
+# so update-initramfs is diverted to `true` before the kernel is installed.
+[ "$arch" = arm64 ] && mm+=(--architectures=arm64
+  '--essential-hook=chroot "$1" dpkg-divert --quiet --local --no-rename --divert /usr/sbin/update-initramfs.distrib --add /usr/sbin/update-initramfs && ln -s /bin/true "$1/usr/sbin/update-initramfs"')
 rootfs_key=$({ printf '%s\n' "${mm[@]}"; cat "$sources"; } | key)
 tarball=$cache/rootfs-$rootfs_key.tar.zst
 if [ ! -f "$tarball" ]; then
@@ -115,7 +121,7 @@ if [ "$arch" = arm64 ]; then
   kdir=$cache/kernel-arm64-$rootfs_key
   if [ ! -f "$kdir/done" ]; then
     rm -rf "$kdir" && mkdir -p "$kdir/deb/lib" "$kdir/x"
-    zstd -q -dc "$tarball" | tar -x -C "$kdir/x" --wildcards './boot/vmlinuz-*' './usr/lib/modules/*' ./usr/bin/busybox
+    tar --zstd -x -f "$tarball" -C "$kdir/x" --wildcards './boot/vmlinuz-*' './usr/lib/modules/*' ./usr/bin/busybox
     mv "$kdir/x/boot" "$kdir/deb/boot"
     mv "$kdir/x/usr/lib/modules" "$kdir/deb/lib/modules"
     mv "$kdir/x/usr/bin/busybox" "$kdir/busybox"
@@ -168,7 +174,7 @@ cp "$initrd" "$out/initrd.img"
 # example units as they are, and the guest files.
 root=$out/rootfs
 rm -rf "$root" && mkdir -p "$root"
-zstd -q -dc "$tarball" | tar -x -C "$root"
+tar --zstd -x -f "$tarball" -C "$root"
 if [ "$arch" = arm64 ]; then
   # The kernel package put its modules in and ran depmod; the rootfs needs
   # no kernel or initramfs of its own.
