@@ -123,11 +123,19 @@ fn family(rdev: u64) -> BTreeSet<u64> {
     out
 }
 
-/// One line of `/proc/self/mountinfo`: the device number and mount point.
-fn mounts() -> Vec<(u64, String)> {
-    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
-        return Vec::new();
-    };
+/// The kernel's table of what is mounted.
+const MOUNTINFO: &str = "/proc/self/mountinfo";
+/// The kernel's table of what is used as swap.
+const SWAPS: &str = "/proc/swaps";
+
+/// A kernel table read whole, or why it could not be: a table that cannot
+/// be read proves nothing is in use, so the card is refused (fail closed).
+fn read_table(path: &str) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("cannot read {path} ({e})"))
+}
+
+/// Each line of `/proc/self/mountinfo`: the device number and mount point.
+fn mounts_in(info: &str) -> Vec<(u64, String)> {
     info.lines()
         .filter_map(|line| {
             let mut f = line.split(' ');
@@ -138,11 +146,8 @@ fn mounts() -> Vec<(u64, String)> {
         .collect()
 }
 
-/// The block devices used as swap.
-fn swaps() -> Vec<(u64, String)> {
-    let Ok(text) = std::fs::read_to_string("/proc/swaps") else {
-        return Vec::new();
-    };
+/// The block devices `/proc/swaps` lists as swap.
+fn swaps_in(text: &str) -> Vec<(u64, String)> {
     text.lines()
         .skip(1)
         .filter_map(|l| {
@@ -155,15 +160,32 @@ fn swaps() -> Vec<(u64, String)> {
         .collect()
 }
 
+/// What is mounted and what is swap, both read now.
+fn in_use(
+    mountinfo: &str,
+    swaps: &str,
+) -> Result<(Vec<(u64, String)>, Vec<(u64, String)>), String> {
+    Ok((
+        mounts_in(&read_table(mountinfo)?),
+        swaps_in(&read_table(swaps)?),
+    ))
+}
+
 /// The whole disks the running system lives on.
 pub fn system_disks() -> BTreeSet<u64> {
     const SYSTEM_MOUNTS: [&str; 5] = ["/", "/boot", "/boot/efi", "/usr", "/var"];
-    let mut roots: Vec<u64> = mounts()
+    // Unreadable tables add no disk here; `refusal` reads them again and
+    // refuses every card while they stay unreadable.
+    let mounts = read_table(MOUNTINFO)
+        .map(|t| mounts_in(&t))
+        .unwrap_or_default();
+    let swaps = read_table(SWAPS).map(|t| swaps_in(&t)).unwrap_or_default();
+    let mut roots: Vec<u64> = mounts
         .into_iter()
         .filter(|(_, m)| SYSTEM_MOUNTS.contains(&m.as_str()))
         .map(|(d, _)| d)
         .collect();
-    roots.extend(swaps().into_iter().map(|(d, _)| d));
+    roots.extend(swaps.into_iter().map(|(d, _)| d));
     if let Ok(m) = std::fs::metadata("/proc/self/exe") {
         roots.push(m.dev());
     }
@@ -179,6 +201,17 @@ pub fn system_disks() -> BTreeSet<u64> {
 
 /// Why a card must not be written, in plain words; `None` if it may be.
 pub fn refusal(card: &Card, image_size: u64, system: &BTreeSet<u64>) -> Option<(FailKind, String)> {
+    refusal_with(card, image_size, system, MOUNTINFO, SWAPS)
+}
+
+/// [`refusal`], reading what is in use from the given kernel tables.
+fn refusal_with(
+    card: &Card,
+    image_size: u64,
+    system: &BTreeSet<u64>,
+    mountinfo: &str,
+    swaps: &str,
+) -> Option<(FailKind, String)> {
     let mut under = BTreeSet::new();
     disks_under(card.rdev, false, 0, &mut under);
     if let Some(d) = under.intersection(system).next() {
@@ -191,8 +224,20 @@ pub fn refusal(card: &Card, image_size: u64, system: &BTreeSet<u64>) -> Option<(
             ),
         ));
     }
+    let (mounts, swaps) = match in_use(mountinfo, swaps) {
+        Ok(tables) => tables,
+        Err(why) => {
+            return Some((
+                FailKind::InUse,
+                format!(
+                    "{}: {why}, so nothing shows whether it is in use; it is not written",
+                    card.device.display()
+                ),
+            ))
+        }
+    };
     let fam = family(card.rdev);
-    for (dev, mnt) in mounts() {
+    for (dev, mnt) in mounts {
         if fam.contains(&dev) {
             let what = if dev == card.rdev {
                 "it".to_owned()
@@ -208,7 +253,7 @@ pub fn refusal(card: &Card, image_size: u64, system: &BTreeSet<u64>) -> Option<(
             ));
         }
     }
-    for (dev, p) in swaps() {
+    for (dev, p) in swaps {
         if fam.contains(&dev) {
             return Some((
                 FailKind::InUse,
@@ -247,5 +292,46 @@ mod tests {
             assert!(under.iter().all(|d| sys.contains(d)), "{under:?} {sys:?}");
             assert!(!sys.is_empty());
         }
+    }
+
+    /// A card in no system disk's family, mounted nowhere.
+    fn free_card() -> Card {
+        Card {
+            device: "/dev/burnline-test".into(),
+            rdev: rustix::fs::makedev(7, 250),
+            size: 1 << 30,
+            read_only: false,
+            seq: 0,
+        }
+    }
+
+    #[test]
+    fn an_unreadable_mount_or_swap_table_refuses_the_card() {
+        let card = free_card();
+        let none = BTreeSet::new();
+        assert_eq!(
+            refusal_with(&card, 1 << 20, &none, MOUNTINFO, SWAPS),
+            None,
+            "the real tables show the test card free"
+        );
+        let missing = "/proc/burnline-no-such-table";
+        for (m, s) in [(missing, SWAPS), (MOUNTINFO, missing)] {
+            let (kind, why) =
+                refusal_with(&card, 1 << 20, &none, m, s).expect("an unreadable table refuses");
+            assert_eq!(kind, FailKind::InUse);
+            assert!(
+                why.contains(missing) && why.contains("not written"),
+                "{why}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_mountinfo_line_gives_its_device_and_mount_point() {
+        let line = "36 35 8:3 / /mnt/my\\040card rw,noatime shared:1 - ext4 /dev/sda3 rw";
+        assert_eq!(
+            mounts_in(line),
+            vec![(rustix::fs::makedev(8, 3), "/mnt/my card".to_owned())]
+        );
     }
 }
