@@ -135,7 +135,7 @@ fn read_table(path: &str) -> Result<String, String> {
 }
 
 /// Each line of `/proc/self/mountinfo`: the device number and mount point.
-fn mounts_in(info: &str) -> Vec<(u64, String)> {
+fn mounts_in(info: &str) -> Uses {
     info.lines()
         .filter_map(|line| {
             let mut f = line.split(' ');
@@ -147,7 +147,7 @@ fn mounts_in(info: &str) -> Vec<(u64, String)> {
 }
 
 /// The block devices `/proc/swaps` lists as swap.
-fn swaps_in(text: &str) -> Vec<(u64, String)> {
+fn swaps_in(text: &str) -> Uses {
     text.lines()
         .skip(1)
         .filter_map(|l| {
@@ -160,11 +160,12 @@ fn swaps_in(text: &str) -> Vec<(u64, String)> {
         .collect()
 }
 
+/// Block devices by number, each with the path that uses it (a mount
+/// point, a swap device).
+type Uses = Vec<(u64, String)>;
+
 /// What is mounted and what is swap, both read now.
-fn in_use(
-    mountinfo: &str,
-    swaps: &str,
-) -> Result<(Vec<(u64, String)>, Vec<(u64, String)>), String> {
+fn in_use(mountinfo: &str, swaps: &str) -> Result<(Uses, Uses), String> {
     Ok((
         mounts_in(&read_table(mountinfo)?),
         swaps_in(&read_table(swaps)?),
