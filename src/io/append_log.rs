@@ -357,17 +357,29 @@ fn parent(path: &Path) -> &Path {
 }
 
 /// Opens `path` for reading and appending: (file, whether it was created).
+/// A symbolic link in its place is refused, never followed: a link planted
+/// beside a ledger would otherwise send its records (secrets among them)
+/// into whatever file it names.
 fn open_file(path: &Path, mode: Option<u32>) -> Result<(File, bool)> {
     let mut o = OpenOptions::new();
-    o.read(true).append(true);
+    o.read(true)
+        .append(true)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
     if let Some(m) = mode {
         o.mode(m);
     }
+    let is_link =
+        |e: &std::io::Error| e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error());
     match o.clone().create_new(true).open(path) {
         Ok(f) => Ok((f, true)),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            Ok((o.open(path).at("opening", path)?, false))
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => match o.open(path) {
+            Ok(f) => Ok((f, false)),
+            Err(e) if is_link(&e) => Err(Error::Usage(format!(
+                "{}: is a symbolic link; a log is opened by its own path, never through a link",
+                path.display()
+            ))),
+            Err(e) => Err(e).at("opening", path),
+        },
         Err(e) => Err(e).at("creating", path),
     }
 }
@@ -432,6 +444,20 @@ mod tests {
 
     fn hash_of(line: &str) -> [u8; 32] {
         chain::hash(line.trim_end_matches('\n').as_bytes())
+    }
+
+    #[test]
+    fn a_symbolic_link_in_the_logs_place_is_refused_and_its_target_untouched() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let target = dir.path().join("elsewhere");
+        std::fs::write(&target, "kept\n").expect("target");
+        let path = dir.path().join("log.jsonl");
+        std::os::unix::fs::symlink(&target, &path).expect("symlink");
+        let Err(e) = open(&path) else {
+            panic!("a log opened through a symbolic link")
+        };
+        assert!(e.to_string().contains("symbolic link"), "{e}");
+        assert_eq!(std::fs::read_to_string(&target).expect("target"), "kept\n");
     }
 
     #[test]
