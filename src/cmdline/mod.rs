@@ -58,7 +58,8 @@ pub enum Command {
     /// The station service for line operators, and its day's record.
     #[command(subcommand)]
     Station(StationCommand),
-    /// Write shell completions or man pages (for packaging).
+    /// Write shell completions or man pages (for packaging), or print the
+    /// exit-code page (docs/exit-codes.md).
     #[command(subcommand, hide = true)]
     Generate(GenerateCommand),
 }
@@ -70,6 +71,8 @@ pub enum GenerateCommand {
     Completions(GenerateArgs),
     /// Man pages in roff: `burnline.1` and one per subcommand.
     Man(GenerateArgs),
+    /// The exit-code page, docs/exit-codes.md, on stdout.
+    ExitCodes,
 }
 
 /// `burnline generate completions|man`

@@ -1,0 +1,140 @@
+//! The one exit map (issue 24, point 3; issue 26, point 8): the page
+//! docs/exit-codes.md is the map's table (`burnline::exit`), every row and
+//! every case line, and `burnline generate exit-codes` prints it; a panic,
+//! in the main thread or in a rayon worker of `build`, is one line and the
+//! internal-error code, nothing else (the panic points are the tests'
+//! failpoints, `--features burnline/failpoints`).
+
+mod common;
+
+use burnline::exit::{Case, Code};
+use common::fixtures::fixture;
+use common::*;
+use std::time::Duration;
+
+/// The checked-in page.
+fn page() -> String {
+    std::fs::read_to_string(repo_root().join("docs/exit-codes.md")).expect("docs/exit-codes.md")
+}
+
+#[test]
+fn every_code_and_case_of_the_page_comes_from_the_map_and_back() {
+    let page = page();
+    let rows: Vec<String> = Code::ALL
+        .iter()
+        .map(|c| format!("| {} | {} | {} |", c.number(), c.name(), c.meaning()))
+        .collect();
+    let mut expected: Vec<String> = rows.clone();
+    let mut section = None;
+    for line in page.lines() {
+        if let Some(head) = line.strip_prefix("## ") {
+            section = Code::ALL
+                .into_iter()
+                .find(|c| head == format!("{}: {}", c.number(), c.name()));
+            assert!(section.is_some(), "a section of no code: {line}");
+        } else if let Some(case) = line.strip_prefix("- ") {
+            let code = section.unwrap_or_else(|| panic!("a case before any code: {line}"));
+            assert!(
+                Case::ALL
+                    .iter()
+                    .any(|k| k.code() == code && k.line() == case),
+                "a case line the map does not have under {}: {line}",
+                code.number()
+            );
+        } else if line.starts_with("| ") && !line.starts_with("| code ") {
+            assert!(
+                rows.contains(&line.to_owned()),
+                "a row the map does not have: {line}"
+            );
+        }
+    }
+    expected.extend(Case::ALL.iter().map(|k| format!("- {}", k.line())));
+    for line in &expected {
+        assert_eq!(
+            page.lines().filter(|l| l == line).count(),
+            1,
+            "not once in docs/exit-codes.md (run `burnline generate exit-codes > docs/exit-codes.md`): {line}"
+        );
+    }
+    // Every code has a case.
+    for c in Code::ALL {
+        assert!(Case::ALL.iter().any(|k| k.code() == c), "{c:?}");
+    }
+}
+
+#[test]
+fn generate_exit_codes_prints_the_page() {
+    let o = Test::new().args(["generate", "exit-codes"]).run();
+    assert!(
+        o.stdout == page(),
+        "docs/exit-codes.md differs from `burnline generate exit-codes`: regenerate it"
+    );
+}
+
+/// The one line of a panic, and nothing else on stderr.
+fn assert_one_internal_error_line(stderr: &str, message: &str) {
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one line, nothing else:\n{stderr}");
+    let line = lines[0];
+    let prefix = format!("burnline: internal error: {message} (at ");
+    assert!(line.starts_with(&prefix), "{line}");
+    assert!(
+        line.ends_with("); this is a bug, please report it"),
+        "{line}"
+    );
+    // `(at FILE:LINE)`: a source file and a line number.
+    let at = &line[prefix.len()..line.len() - "); this is a bug, please report it".len()];
+    let (file, number) = at.rsplit_once(':').unwrap_or_else(|| panic!("{line}"));
+    assert!(file.ends_with(".rs"), "{line}");
+    assert!(number.parse::<u32>().is_ok(), "{line}");
+}
+
+#[test]
+fn a_panic_in_a_command_is_one_line_and_the_internal_error_code() {
+    let t = Test::new();
+    fixture(t.path(), 2, "");
+    let o = t
+        .cmd()
+        .args([
+            "build",
+            "recipe.yaml",
+            "--devices",
+            "devices.csv",
+            "--out",
+            "out",
+            "-q",
+        ])
+        .env("FAILPOINTS", "build-after-base=panic(the base went wrong)")
+        .status(i32::from(Code::Internal.number()))
+        .stdout("")
+        .run();
+    assert_one_internal_error_line(&o.stderr, "the base went wrong");
+    assert_eq!(Code::Internal.number(), 70);
+}
+
+#[test]
+fn a_panic_in_a_rayon_worker_of_build_ends_the_run_with_one_line() {
+    let t = Test::new();
+    fixture(t.path(), 16, "");
+    let o = t
+        .cmd()
+        .args([
+            "build",
+            "recipe.yaml",
+            "--devices",
+            "devices.csv",
+            "--out",
+            "out",
+            "--jobs",
+            "4",
+            "-q",
+        ])
+        .env("FAILPOINTS", "build-device=panic(a worker went wrong)")
+        .status(i32::from(Code::Internal.number()))
+        .stdout("")
+        .spawn()
+        .wait_within(Duration::from_secs(60));
+    assert_one_internal_error_line(&o.stderr, "a worker went wrong");
+    // No image under its final name.
+    assert!(!t.path().join("out/gw-0001.img").exists());
+}
