@@ -174,7 +174,7 @@ cases! {
     ClaimLost => PoolUnreachable, "the station lost its claim on its name; the card in the slot is left half-written";
     /// [`PoolError::Empty`].
     PoolEmpty => PoolEmpty, "`flash --pool`: no available identity left";
-    /// A panic (`crate::panic_hook`).
+    /// A panic (`crate::internal_error`).
     Internal => Internal, "a panic, in any thread: one line `burnline: internal error: MESSAGE (at FILE:LINE)`, nothing else";
     /// [`Error::Interrupted`].
     Interrupted => Interrupted, "the first SIGINT or SIGTERM, or a closed stdout or stderr: the devices in flight were finished, the rest is left for a rerun";
