@@ -2,13 +2,16 @@
 //! docs/exit-codes.md is the map's table (`burnline::exit`), every row and
 //! every case line, and `burnline generate exit-codes` prints it; a panic,
 //! in the main thread or in a rayon worker of `build`, is one line and the
-//! internal-error code, nothing else (the panic points are the tests'
+//! internal-error code, nothing else; a panic in a station's slot is that
+//! line too, and the station goes on (the panic points are the tests'
 //! failpoints, `--features burnline/failpoints`).
 
 mod common;
 
 use burnline::exit::{Case, Code};
 use common::fixtures::fixture;
+use common::slots::Slot;
+use common::station::{api_slot, card, station, wait_listening};
 use common::*;
 use std::time::Duration;
 
@@ -137,4 +140,44 @@ fn a_panic_in_a_rayon_worker_of_build_ends_the_run_with_one_line() {
     assert_one_internal_error_line(&o.stderr, "a worker went wrong");
     // No image under its final name.
     assert!(!t.path().join("out/gw-0001.img").exists());
+}
+
+#[test]
+fn a_panic_in_a_station_slot_is_one_line_and_the_station_goes_on() {
+    let t = Test::new();
+    let slot = Slot::new(245);
+    let st = station(&t, &[slot.path()], 2, "");
+    let run =
+        st.t.cmd()
+            .args(["station", "serve", "--config", s(&st.config)])
+            .env(
+                "FAILPOINTS",
+                "station-write-progress=panic(a slot went wrong)",
+            )
+            .spawn();
+    wait_listening(&st.addr);
+    let c = card(&t, "card.img", 16 << 20);
+    slot.insert(&t, &c, &[]);
+    let failed = api_slot(&st.addr, 0, &["failed"], Duration::from_secs(60));
+    assert!(
+        failed.to_string().contains("internal error"),
+        "the slot says why: {failed}"
+    );
+    // Still serving after the panic.
+    api_slot(&st.addr, 0, &["failed"], Duration::from_secs(1));
+    slot.remove(&t);
+    run.interrupt();
+    let o = run.wait_within(Duration::from_secs(60));
+    let lines: Vec<&str> = o
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("burnline: internal error"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{}", o.stderr);
+    assert!(
+        lines[0].starts_with("burnline: internal error: a slot went wrong (at "),
+        "{}",
+        o.stderr
+    );
+    assert!(!o.stderr.contains("panicked"), "{}", o.stderr);
 }
