@@ -273,3 +273,81 @@ pub fn page() -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The codes a station's script or systemd unit acts on, as they were
+    /// when each library error carried its own number.
+    #[test]
+    fn library_errors_keep_their_codes() {
+        let why = String::new;
+        let url = || "postgres://pool".to_owned();
+        let pool = [
+            (
+                PoolError::Unreachable {
+                    url: url(),
+                    why: why(),
+                },
+                5,
+            ),
+            (
+                PoolError::Lost {
+                    url: url(),
+                    why: why(),
+                },
+                5,
+            ),
+            (
+                PoolError::ClaimLost {
+                    station: why(),
+                    why: why(),
+                },
+                5,
+            ),
+            (PoolError::Empty, 6),
+            (PoolError::Other(why()), 3),
+            (PoolError::StationInUse(why()), 2),
+            (PoolError::Conflicts(vec![3]), 2),
+            (PoolError::Damaged(why()), 2),
+        ];
+        for (e, want) in pool {
+            assert_eq!(code(&Error::Pool(e)).number(), want);
+        }
+        let registration = [
+            (
+                RegisterError::Refused {
+                    code: 6289,
+                    message: why(),
+                },
+                3,
+            ),
+            (
+                RegisterError::Transport {
+                    url: url(),
+                    detail: why(),
+                },
+                4,
+            ),
+            (
+                RegisterError::BadResponse {
+                    url: url(),
+                    detail: why(),
+                },
+                4,
+            ),
+            (RegisterError::Input(why()), 2),
+        ];
+        for (e, want) in registration {
+            assert_eq!(code(&Error::Registration(e)).number(), want);
+        }
+        let missing = Error::Io {
+            context: why(),
+            source: std::io::ErrorKind::NotFound.into(),
+        };
+        assert_eq!(code(&missing), Code::BadInput);
+        assert_eq!(cli_end(CliEnd::Refused), Code::BadInput);
+        assert_eq!(cli_end(CliEnd::Shown), Code::Done);
+    }
+}
