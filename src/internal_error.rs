@@ -3,8 +3,9 @@
 //! FILE:LINE); this is a bug, please report it`, and ends the process with
 //! the code of [`Case::Internal`], whichever thread panicked (a rayon worker
 //! too: the run ends there, it does not wait for the others). A thread whose
-//! panic must not end a long-running service (a station's slot writer, the
-//! page's server threads) runs its work through [`contain`] or is marked with
+//! panic must not end a long-running service or the other cards of a batch
+//! (a station's slot writer, the page's server threads, `flash`'s writer
+//! threads) runs its work through [`contain`] or is marked with
 //! [`contain_thread`]: there the line is printed and the caller goes on.
 
 use crate::exit::Case;

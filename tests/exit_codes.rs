@@ -181,3 +181,40 @@ fn a_panic_in_a_station_slot_is_one_line_and_the_station_goes_on() {
     );
     assert!(!o.stderr.contains("panicked"), "{}", o.stderr);
 }
+
+/// `flash --recipe` (the programmer station) writes several cards at once;
+/// a panic in one writer thread (right after its `written` record) fails
+/// that card, prints the one line, and the batch ends as a batch with
+/// failed cards.
+#[test]
+fn a_panic_in_a_flash_writer_fails_its_target_and_the_batch_goes_on() {
+    let t = Test::new();
+    let d = t.path();
+    let (r, c) = fixture(d, 2, "");
+    let ledger = d.join("ledger.jsonl");
+    let o = t
+        .cmd()
+        .args(["flash", "--recipe", s(&r), "--devices", s(&c)])
+        .args([
+            "--ledger",
+            s(&ledger),
+            "--target",
+            "a.img",
+            "--target",
+            "b.img",
+        ])
+        .env(
+            "FAILPOINTS",
+            "station-ledger-after-written=panic(a writer went wrong)",
+        )
+        .status(1)
+        .stderr_contains("2 of 2 target(s) failed")
+        .stderr_lacks("panicked")
+        .run();
+    let lines: Vec<&str> = o
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("burnline: internal error: a writer went wrong (at "))
+        .collect();
+    assert_eq!(lines.len(), 2, "one line per writer:\n{}", o.stderr);
+}
