@@ -1,18 +1,5 @@
-//! The error kinds a run can end with, and the exit status each maps to.
-//!
-//! | kind | exit |
-//! |---|---|
-//! | [`Error::Invalid`]: the recipe, the device CSV or the command line broke a rule, or a line in the middle of a ledger or journal is damaged or breaks the hash chain (`crate::io::append_log`, `crate::io::chain`); a minisign key, password or signature, an age identity or encrypted device list that is wrong, damaged or truncated (`crate::signing`, `crate::devices::list`) | 2 |
-//! | [`Error::Usage`]: a command line that cannot be acted on; an output directory or log in use by another run; a delta, bmap or Android sparse file given to `flash` that breaks its format (`burnline_sparse::SparseError` names the rule) | 2 |
-//! | [`Error::DevicesFailed`]: some devices failed, the others were built | 1 |
-//! | [`Error::TargetsFailed`]: `flash` to several targets: some failed, each is listed | 1 |
-//! | [`Error::LoginsFailed`]: `login-check` found triples the platform did not accept | 1 |
-//! | [`Error::Mismatch`]: `verify` found files that differ from the manifest | 1 |
-//! | [`Error::Io`]: the run itself could not go on (disk full, permissions); but a file that is not there is bad input | 3 (2) |
-//! | [`Error::Interrupted`]: a first SIGINT/SIGTERM, or a closed stdout or stderr (`crate::output::console`), stopped the run after the batch in flight (a second signal exits at once, also 130) | 130 |
-//! | [`Error::Registration`]: bad input / platform refused / network failure | 2 / 3 / 4 |
-//! | [`Error::Card`]: a card smaller than the image / not writable / a write or read-back that failed | 2 / 3 / 3 |
-//! | [`Error::Pool`]: the identity pool (`burnline_pool::PoolError`): bad input, wrong key, station name in use, a broken history chain (`pool verify`) / I/O / database unreachable or lost / no identity left | 2 / 3 / 5 / 6 |
+//! The error kinds a run can end with: each names what went wrong, and
+//! `crate::exit` maps each to its exit code (the one exit map).
 
 use std::fmt;
 use std::io;
@@ -103,17 +90,17 @@ pub enum Error {
     },
     /// Stopped by SIGINT or SIGTERM, or by a closed stdout or stderr: the
     /// devices in flight were finished and journaled, the rest is left for a
-    /// rerun. (A second signal exits the
-    /// process at once with 130, without this error.)
+    /// rerun. (A second signal ends the process at once, without this
+    /// error: `crate::exit::Case::SecondSignal`.)
     #[error("interrupted")]
     Interrupted,
-    /// A dynamic registration failed (exit 2, 3 or 4, see
-    /// `registration::error`).
+    /// A dynamic registration failed: refused, no answer, or a request
+    /// that could not be made (see `registration::error`).
     #[error(transparent)]
     Registration(#[from] burnline_core::registration::error::RegisterError),
     /// The platform refused a registration for the whole product (dynamic
     /// registration off, a wrong ProductSecret): a pooled station stops,
-    /// and no identity is set aside for it (exit 3).
+    /// and no identity is set aside for it.
     #[error("{0}")]
     ProductRefused(String),
     /// A card could not be flashed; `kind` says why, in a way a caller can
@@ -134,41 +121,17 @@ pub enum Error {
 /// Why a card could not be flashed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CardFailure {
-    /// The card is smaller than the image; nothing was written (exit 2).
+    /// The card is smaller than the image; nothing was written.
     TooSmall,
     /// The card cannot be opened for writing (write-protected, permissions,
-    /// gone); nothing was written (exit 3).
+    /// gone); nothing was written.
     NotWritable,
     /// Writing or reading back failed (the card was pulled or is bad): the
-    /// card must not be used; a pooled identity on it is quarantined
-    /// (exit 3).
+    /// card must not be used; a pooled identity on it is quarantined.
     WriteFailed,
 }
 
 impl Error {
-    /// The process exit status for this error.
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            Error::Invalid(_) | Error::Usage(_) => 2,
-            Error::DevicesFailed { .. }
-            | Error::TargetsFailed { .. }
-            | Error::LoginsFailed { .. }
-            | Error::Mismatch(_) => 1,
-            // A file that is not there is the command line's fault, on
-            // every command alike.
-            Error::Io { source, .. } if source.kind() == io::ErrorKind::NotFound => 2,
-            Error::Io { .. } => 3,
-            Error::Interrupted => 130,
-            Error::Registration(e) => e.exit_code(),
-            Error::ProductRefused(_) => 3,
-            Error::Card { kind, .. } => match kind {
-                CardFailure::TooSmall => 2,
-                CardFailure::NotWritable | CardFailure::WriteFailed => 3,
-            },
-            Error::Pool(e) => e.exit_code(),
-        }
-    }
-
     /// A single invalid-input problem.
     pub fn invalid(
         location: impl Into<String>,

@@ -30,10 +30,11 @@
 //!   day's report;
 //! - [`emulator`]: a local stand-in for the platform;
 //! - [`io`]: small I/O adapters (crash-safe files, patches, extents, hashes);
-//! - [`error`]: the error kinds and their exit codes;
+//! - [`error`]: the error kinds; [`exit`]: the one exit map, each way a
+//!   run ends and its exit code; [`internal_error`]: the panic hook;
 //! - [`secret`]: the redacting, zeroizing secret type (from `burnline-core`);
 //! - [`cmdline`]: the clap types; [`commands`]: each subcommand, turning
-//!   arguments into calls and outcomes into exit codes.
+//!   arguments into calls and outcomes into exit codes (through [`exit`]).
 
 /// A crash point after a durable step: with `FAILPOINTS=NAME=return` the
 /// process dies right there (abort: no destructors, no cleanup, no flush),
@@ -64,8 +65,10 @@ pub mod devices;
 #[cfg(feature = "emulator")]
 pub mod emulator;
 pub mod error;
+pub mod exit;
 pub mod flash;
 pub mod identity;
+pub mod internal_error;
 pub mod io;
 pub mod layout;
 pub mod ledger;

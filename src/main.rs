@@ -1,6 +1,9 @@
-//! The `burnline` binary: parse the command line, run, map the outcome to an
-//! exit status (see `burnline::error` for the table).
+//! The `burnline` binary: install the panic hook (`burnline::internal_error`),
+//! parse the command line, run, and exit with the code `burnline::exit`
+//! maps the outcome to.
 
 fn main() {
-    std::process::exit(burnline::commands::main(std::env::args_os()));
+    burnline::internal_error::install();
+    let code = burnline::commands::main(std::env::args_os());
+    std::process::exit(code.number().into());
 }

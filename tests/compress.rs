@@ -53,3 +53,25 @@ fn compressed_outputs_are_reproducible_and_correct() {
         }
     }
 }
+
+/// `--compress` overrides the recipe's `output.compress`; `none` turns it
+/// off (the flag's values are the domain's `Compression`, plus `none`).
+#[test]
+fn compress_none_overrides_the_recipe() {
+    let t = Test::new();
+    let d = t.path();
+    let (r, c) = fixture(d, 1, "output: {compress: zstd}\n");
+    let build = |out: &str, extra: &[&str]| {
+        t.cmd()
+            .args(["build", s(&r), "--devices", s(&c), "--out", out])
+            .args(extra)
+            .run()
+    };
+    build("recipe", &[]);
+    assert!(d.join("recipe/gw-0001.img.zst").is_file());
+    build("none", &["--compress", "none"]);
+    assert!(d.join("none/gw-0001.img").is_file());
+    assert!(!d.join("none/gw-0001.img.zst").exists());
+    build("gzip", &["--compress", "gzip"]);
+    assert!(d.join("gzip/gw-0001.img.gz").is_file());
+}

@@ -58,7 +58,8 @@ pub enum Command {
     /// The station service for line operators, and its day's record.
     #[command(subcommand)]
     Station(StationCommand),
-    /// Write shell completions or man pages (for packaging).
+    /// Write shell completions or man pages (for packaging), or print the
+    /// exit-code page (docs/exit-codes.md).
     #[command(subcommand, hide = true)]
     Generate(GenerateCommand),
 }
@@ -70,6 +71,8 @@ pub enum GenerateCommand {
     Completions(GenerateArgs),
     /// Man pages in roff: `burnline.1` and one per subcommand.
     Man(GenerateArgs),
+    /// The exit-code page, docs/exit-codes.md, on stdout.
+    ExitCodes,
 }
 
 /// `burnline generate completions|man`
@@ -174,17 +177,17 @@ pub struct BuildArgs {
     pub no_image_digest: bool,
     /// Compress each image (overrides the recipe's `output.compress`).
     #[arg(long, value_enum)]
-    pub compress: Option<CompressArg>,
+    pub compress: Option<crate::recipe::output_spec::CompressChoice>,
     /// The checksum outputs are listed with (overrides the recipe's
     /// `output.digest`): sha256 (`SHA256SUMS`) or blake3 (`B3SUMS`, hashing
     /// only what differs per device; with --station, deltas record BLAKE3).
     #[arg(long, value_enum)]
-    pub digest: Option<DigestArg>,
+    pub digest: Option<crate::io::hash::DigestKind>,
     /// The image format (overrides the recipe's `output.format`): raw, or
     /// android-sparse (`NAME.simg`; with --station `base.simg` and
     /// `NAME.delta.simg`).
     #[arg(long, value_enum)]
-    pub format: Option<FormatArg>,
+    pub format: Option<crate::recipe::output_spec::ImageFormat>,
     /// The Android sparse block size in bytes, a multiple of 512 up to
     /// 1048576 (overrides `output.sparse_block_size`; default 4096).
     #[arg(long, value_name = "BYTES")]
@@ -261,37 +264,6 @@ impl IdentityArg {
     pub fn list(&self, devices: &std::path::Path) -> crate::devices::list::DeviceList {
         crate::devices::list::DeviceList::new(devices, self.identity.as_deref())
     }
-}
-
-/// `--compress`
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum CompressArg {
-    /// zstd (`.zst`).
-    Zstd,
-    /// xz (`.xz`).
-    Xz,
-    /// gzip (`.gz`).
-    Gzip,
-    /// No compression.
-    None,
-}
-
-/// `--format`
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FormatArg {
-    /// Raw disk images.
-    Raw,
-    /// Android sparse images (fastboot, uuu, `simg2img`).
-    AndroidSparse,
-}
-
-/// `--digest`
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DigestArg {
-    /// SHA-256, listed in `SHA256SUMS`.
-    Sha256,
-    /// BLAKE3, listed in `B3SUMS`.
-    Blake3,
 }
 
 /// `burnline flash`

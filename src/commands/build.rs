@@ -7,11 +7,9 @@
 //! never mix unnoticed.
 
 use crate::build::run::{self, BuildOptions, OutputOverrides};
-use crate::cmdline::{BuildArgs, CompressArg, DigestArg, FormatArg};
+use crate::cmdline::BuildArgs;
 use crate::error::{Error, IoContext, Result};
-use crate::io::hash::DigestKind;
 use crate::output::console::{say, show};
-use crate::recipe::output_spec::{Compression, ImageFormat};
 use crate::shard::Shard;
 use std::path::PathBuf;
 
@@ -37,20 +35,9 @@ pub fn run(args: &BuildArgs) -> Result<()> {
             base_delta: args.station,
             bmap: args.bmap,
             no_image_digest: args.no_image_digest,
-            compress: args.compress.map(|c| match c {
-                CompressArg::Zstd => Some(Compression::Zstd),
-                CompressArg::Xz => Some(Compression::Xz),
-                CompressArg::Gzip => Some(Compression::Gzip),
-                CompressArg::None => None,
-            }),
-            digest: args.digest.map(|d| match d {
-                DigestArg::Sha256 => DigestKind::Sha256,
-                DigestArg::Blake3 => DigestKind::Blake3,
-            }),
-            format: args.format.map(|f| match f {
-                FormatArg::Raw => ImageFormat::Raw,
-                FormatArg::AndroidSparse => ImageFormat::AndroidSparse,
-            }),
+            compress: args.compress.map(|c| c.0),
+            digest: args.digest,
+            format: args.format,
             sparse_block_size: args.sparse_block_size,
         },
         sign,

@@ -2,6 +2,8 @@
 //! and man pages a package ships, made from the command line's clap
 //! definition (`clap_complete`, `clap_mangen`), so they cannot drift from
 //! it. Each file is written crash-safe (temp, fsync, rename) with mode 0644.
+//! `burnline generate exit-codes` prints docs/exit-codes.md, made from the
+//! exit map (`crate::exit`).
 
 use crate::cmdline::{Cli, GenerateCommand};
 use crate::error::{IoContext, Result};
@@ -20,6 +22,13 @@ pub fn run(command: &GenerateCommand) -> Result<()> {
     let (dir, files) = match command {
         GenerateCommand::Completions(a) => (&a.dir, completions()),
         GenerateCommand::Man(a) => (&a.dir, man_pages()?),
+        GenerateCommand::ExitCodes => {
+            let mut out = std::io::stdout().lock();
+            return out
+                .write_all(crate::exit::page().as_bytes())
+                .and_then(|()| out.flush())
+                .with_context(|| "writing the exit-code page to stdout".into());
+        }
     };
     std::fs::create_dir_all(dir).at("creating", dir)?;
     for (name, bytes) in &files {

@@ -1,5 +1,6 @@
 //! One module per subcommand, and [`main`], which parses the command line,
-//! runs the subcommand and turns its outcome into an exit status. Errors are
+//! runs the subcommand and turns its outcome into an exit code (through
+//! `crate::exit`, the one exit map). Errors are
 //! printed here, one line each. Invoked as `tool_generate_3triple` (the
 //! vendor's burn tool name, a symlink), the binary acts as `register`.
 
@@ -23,11 +24,12 @@ pub mod verify;
 
 use crate::cmdline::{Cli, Command};
 use crate::error::Error;
+use crate::exit::{Case, Code};
 use std::ffi::OsString;
 
 /// Runs burnline with `args` (including the program name) and returns the
-/// exit status.
-pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
+/// exit code.
+pub fn main(args: impl IntoIterator<Item = OsString>) -> Code {
     // Failpoints named in FAILPOINTS, only in a build made with `--features
     // failpoints` (the tests'; see `build`'s crash points). Any other build
     // never reads the variable: no point can sleep or abort it.
@@ -40,7 +42,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
     }
     let cli: Cli = match crate::cmdline::parse(args) {
         Ok(cli) => cli,
-        Err(code) => return code,
+        Err(end) => return crate::exit::cli_end(end),
     };
     let result = match cli.command {
         Command::Build(a) => build::run(&a),
@@ -62,10 +64,10 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Generate(c) => generate::run(&c),
     };
     match result {
-        Ok(()) => 0,
+        Ok(()) => Case::Done.code(),
         Err(e) => {
             report(&e);
-            e.exit_code()
+            crate::exit::code(&e)
         }
     }
 }

@@ -396,14 +396,21 @@ pub fn flash(args: &FlashArgs, url: &PoolUrl) -> Result<()> {
             .iter()
             .map(|t| {
                 let st = &st;
-                s.spawn(move || st.flash_card(t, &none))
+                s.spawn(move || {
+                    // A panic fails this card, not the others.
+                    crate::internal_error::contain_thread();
+                    st.flash_card(t, &none)
+                })
             })
             .collect();
         handles
             .into_iter()
             .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(Error::Usage("a writer thread panicked".into())))
+                h.join().unwrap_or_else(|_| {
+                    Err(Error::Usage(
+                        "a writer stopped on an internal error (the line above)".into(),
+                    ))
+                })
             })
             .collect()
     });

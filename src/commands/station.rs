@@ -4,6 +4,7 @@
 
 use crate::cmdline::{StationReportArgs, StationServeArgs};
 use crate::error::{Error, IoContext, Result};
+use crate::exit::Code;
 use crate::flash::pooled::{PooledOptions, PooledStation};
 use crate::output::console::say;
 use crate::station::config::StationConfig;
@@ -13,7 +14,7 @@ use std::sync::Arc;
 
 /// Runs `station serve`. A pool that cannot be opened because of the
 /// config (a wrong key, a station name in use, a schema from a newer
-/// burnline) stops it at once (exit 2); one that cannot be reached is shown
+/// burnline: bad input) stops it at once; one that cannot be reached is shown
 /// on the page and opened again every few seconds.
 pub fn serve(args: &StationServeArgs) -> Result<()> {
     crate::output::console::stamp_when_piped();
@@ -32,7 +33,7 @@ pub fn serve(args: &StationServeArgs) -> Result<()> {
         Box::new(move || Ok(Arc::new(PooledStation::open(&opts)?) as Arc<dyn CardWriter>));
     let first = match opener() {
         Ok(w) => Some(w),
-        Err(e) if e.exit_code() == 2 => return Err(e),
+        Err(e) if crate::exit::code(&e) == Code::BadInput => return Err(e),
         Err(e) => {
             say!("station: the pool cannot be opened yet: {e}");
             None

@@ -1,7 +1,8 @@
 //! Several targets written at once, one thread each: [`flash_one`] writes
 //! and verifies one target (saying first how many bytes the image has),
 //! [`join_all`] waits for the writers (a panicked writer is a failed
-//! target, never a crash of the station), and [`report`] prints one line
+//! target, never a crash of the station: each writer thread is marked with
+//! `crate::internal_error::contain_thread`), and [`report`] prints one line
 //! per target and fails if any failed.
 
 use super::source::Source;
@@ -53,7 +54,10 @@ pub fn run_all(jobs: Vec<(&Source, &Expect, &Path)>, large_file: bool) -> Vec<Ou
             .map(|(src, exp, t)| {
                 (
                     t,
-                    s.spawn(move || flash_one(src, exp, t, large_file, |_| Ok(()))),
+                    s.spawn(move || {
+                        crate::internal_error::contain_thread();
+                        flash_one(src, exp, t, large_file, |_| Ok(()))
+                    }),
                 )
             })
             .collect();
@@ -72,7 +76,7 @@ pub fn join_all(handles: Vec<(&Path, Writer<'_>)>) -> Vec<Outcome> {
             target: t.to_path_buf(),
             result: h.join().unwrap_or_else(|_| {
                 Err(Error::Usage(format!(
-                    "target {}: the writer thread panicked",
+                    "target {}: the writer stopped on an internal error (the line above); the card is not good",
                     t.display()
                 )))
             }),

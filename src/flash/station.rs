@@ -125,6 +125,7 @@ pub fn run(
                 (
                     t,
                     s.spawn(move || {
+                        crate::internal_error::contain_thread();
                         let r = flash_one(src, exp, t, large_file, |sha| {
                             ledger.append(record(
                                 row,

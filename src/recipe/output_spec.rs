@@ -8,14 +8,15 @@ use super::raw::RawOutput;
 use crate::io::hash::DigestKind;
 use burnline_sparse::BlockSize;
 
-/// The format images are written in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// The format images are written in (also `build --format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum ImageFormat {
     /// Raw disk images (`NAME.img`, `base.img`, `NAME.img.delta`).
     #[default]
     Raw,
     /// Android sparse images (`NAME.simg`; station: `base.simg` and
-    /// `NAME.delta.simg`), see `crate::output::sparse`.
+    /// `NAME.delta.simg`).
+    // Written by `crate::output::sparse`.
     AndroidSparse,
 }
 
@@ -41,8 +42,8 @@ pub enum OutputMode {
     BaseDelta,
 }
 
-/// A streamed compression of an output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+/// A streamed compression of an output (also `build --compress`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Compression {
     /// zstd, `.zst`.
@@ -78,6 +79,29 @@ impl Compression {
         [Compression::Zstd, Compression::Xz, Compression::Gzip]
             .into_iter()
             .find(|c| name.ends_with(c.ext()))
+    }
+}
+
+/// `build --compress`: a [`Compression`], or `none`, which overrides a
+/// recipe's `output.compress` with no compression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompressChoice(pub Option<Compression>);
+
+impl clap::ValueEnum for CompressChoice {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[
+            CompressChoice(Some(Compression::Zstd)),
+            CompressChoice(Some(Compression::Xz)),
+            CompressChoice(Some(Compression::Gzip)),
+            CompressChoice(None),
+        ]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        match self.0 {
+            Some(c) => c.to_possible_value(),
+            None => Some(clap::builder::PossibleValue::new("none").help("no compression")),
+        }
     }
 }
 

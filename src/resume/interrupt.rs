@@ -1,8 +1,10 @@
 //! Two-stage SIGINT (and SIGTERM) for `build`: the first stops handing out
 //! devices and lets the batch in flight finish (the run then records what is
-//! done and exits 130); a second exits at once with status 130.
+//! done and ends with `Error::Interrupted`); a second exits at once, with
+//! the code of `crate::exit::Case::SecondSignal`.
 
 use crate::error::{IoContext, Result};
+use crate::exit::Case;
 use signal_hook::consts::{SIGINT, SIGTERM};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,8 +21,9 @@ impl Interrupt {
     pub fn install() -> Result<Self> {
         let flag = Arc::new(AtomicBool::new(false));
         for sig in [SIGINT, SIGTERM] {
+            let code = Case::SecondSignal.code().number().into();
             // Order matters: the shutdown fires only when the flag is already set.
-            signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&flag))
+            signal_hook::flag::register_conditional_shutdown(sig, code, Arc::clone(&flag))
                 .and_then(|_| signal_hook::flag::register(sig, Arc::clone(&flag)))
                 .at("installing the signal handler", Path::new("SIGINT"))?;
         }

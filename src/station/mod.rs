@@ -41,6 +41,8 @@ pub fn serve(service: Arc<Service>) -> Result<()> {
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        // A panic in a request is one line in the log, not the station's end.
+        .on_thread_start(crate::internal_error::contain_thread)
         .enable_all()
         .build()
         .with_context(|| "starting the page's server".into())?;

@@ -19,9 +19,9 @@ use super::slot_state::{day_of, now, Board, FailKind, PoolView, SlotState};
 use super::slots::{probe, Card, Presence};
 use super::writer::{CardWriter, Opener, Phase};
 use crate::error::{CardFailure, Error};
+use crate::internal_error::contain;
 use crate::output::console::say;
 use burnline_pool::PoolError;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -183,7 +183,7 @@ impl Service {
             for i in 0..self.slots.len() {
                 let seen = probe(&self.config.slots[i].path);
                 // A panic here must not end the polling of the other slots.
-                let _ = catch_unwind(AssertUnwindSafe(|| self.observe(i, seen)));
+                let _ = contain(|| self.observe(i, seen));
             }
             std::thread::sleep(super::slots::POLL);
         }
@@ -385,7 +385,7 @@ impl Service {
         );
         let me = self.clone();
         std::thread::spawn(move || {
-            let outcome = catch_unwind(AssertUnwindSafe(|| me.burn(i, &*writer, &card)));
+            let outcome = contain(|| me.burn(i, &*writer, &card));
             if outcome.is_err() {
                 me.fail(
                     i,

@@ -25,6 +25,15 @@ pub enum Failure {
     Storage(String),
 }
 
+/// The exit status of a command line clap ended: 0 for `--help` and
+/// `--version`, 2 for one it refused (as [`Failure::Usage`]).
+pub fn cli_end(end: burnline_core::cli::CliEnd) -> i32 {
+    match end {
+        burnline_core::cli::CliEnd::Shown => 0,
+        burnline_core::cli::CliEnd::Refused => 2,
+    }
+}
+
 impl Failure {
     /// The exit status.
     pub fn code(&self) -> i32 {

@@ -38,7 +38,7 @@ use std::fs::{File, OpenOptions};
 pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
     let cli: BootstrapCli = match burnline_core::cli::parse(args) {
         Ok(c) => c,
-        Err(code) => return code,
+        Err(end) => return crate::exit::cli_end(end),
     };
     let result = match cli.command {
         BootstrapCommand::Run(a) => run(&a),

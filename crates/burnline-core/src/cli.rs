@@ -1,7 +1,7 @@
 //! Command-line pieces both programs share, as clap types: how to reach the
 //! platform ([`PlatformArgs`]: endpoint, CA file, sign method, parsed into
-//! their types), and [`parse`], which turns clap's outcome into an exit
-//! status.
+//! their types), and [`parse`], which prints clap's help or refusal and
+//! says which it was ([`CliEnd`]; each program maps it to its exit code).
 
 use crate::registration::endpoint::Endpoint;
 use crate::registration::sign::SignMethod;
@@ -38,15 +38,23 @@ fn read_ca(path: &Path) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("--ca-file {}: {e}", path.display()))
 }
 
-/// Parses a command line; on failure prints clap's message and gives the
-/// exit status (0 for `--help` and `--version`, 2 for a usage error). A
-/// value that does not parse is one line: the argument, the value and the
-/// rule it broke.
-pub fn parse<T: Parser>(args: impl IntoIterator<Item = OsString>) -> Result<T, i32> {
+/// How a command line ended that clap did not hand on to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CliEnd {
+    /// `--help` or `--version`: printed on stdout, as asked.
+    Shown,
+    /// A command line clap refuses: its message is on stderr.
+    Refused,
+}
+
+/// Parses a command line; when clap ends it instead, prints clap's message
+/// and says how it ended. A value that does not parse is one line: the
+/// argument, the value and the rule it broke.
+pub fn parse<T: Parser>(args: impl IntoIterator<Item = OsString>) -> Result<T, CliEnd> {
     T::try_parse_from(args).map_err(|e| {
         if !e.use_stderr() {
             let _ = e.print();
-            return 0;
+            return CliEnd::Shown;
         }
         match e.kind() {
             ErrorKind::ValueValidation | ErrorKind::InvalidValue => {
@@ -57,6 +65,6 @@ pub fn parse<T: Parser>(args: impl IntoIterator<Item = OsString>) -> Result<T, i
                 let _ = e.print();
             }
         }
-        2
+        CliEnd::Refused
     })
 }

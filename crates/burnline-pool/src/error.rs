@@ -1,12 +1,13 @@
 //! What can go wrong with the pool, one kind per cause a person acts on
-//! differently, and the exit status each maps to in the `burnline` binary.
+//! differently. (The `burnline` binary maps each to its exit code, in its
+//! `exit` module.)
 
 /// A failure of the pool. Each is one line, never holding a secret.
 #[derive(Debug, thiserror::Error)]
 pub enum PoolError {
     /// The database could not be reached: no server, no socket, no file,
     /// or (TLS) a server that offers no TLS or whose certificate does not
-    /// verify (exit 5).
+    /// verify.
     #[error("{url}: cannot reach the pool database: {why}")]
     Unreachable {
         /// The URL, without password.
@@ -14,7 +15,7 @@ pub enum PoolError {
         /// Why.
         why: String,
     },
-    /// The server refused the login (exit 2).
+    /// The server refused the login.
     #[error("{url}: the database refused the login: {why}")]
     Credentials {
         /// The URL, without password.
@@ -22,7 +23,7 @@ pub enum PoolError {
         /// The server's words.
         why: String,
     },
-    /// The connection broke while a station was running (exit 5).
+    /// The connection broke while a station was running.
     #[error("{url}: lost the pool database: {why}")]
     Lost {
         /// The URL, without password.
@@ -31,7 +32,7 @@ pub enum PoolError {
         why: String,
     },
     /// The CA file of `sslrootcert=` is unreadable or holds no PEM
-    /// certificate (exit 2).
+    /// certificate.
     #[error("{url}: sslrootcert {path}: {why}")]
     CaFile {
         /// The URL, without password.
@@ -41,7 +42,7 @@ pub enum PoolError {
         /// Why.
         why: String,
     },
-    /// An SQLite pool file with more than one hard link (exit 2).
+    /// An SQLite pool file with more than one hard link.
     #[error("{url}: the database file has {links} hard links: SQLite keeps its journal apart under each name, so processes opening it by two names do not see each other's writes; give the pool one name (remove the other links)")]
     Links {
         /// The URL.
@@ -50,7 +51,7 @@ pub enum PoolError {
         links: u64,
     },
     /// The directory an SQLite pool or a new key file would go in does not
-    /// exist (exit 2); nothing was made.
+    /// exist; nothing was made.
     #[error("{what}: the directory {dir} does not exist; make it first (mkdir -p {dir}); nothing was made")]
     NoDir {
         /// The pool's URL, or `key file PATH`.
@@ -58,13 +59,13 @@ pub enum PoolError {
         /// The missing directory.
         dir: String,
     },
-    /// The database is not a pool (never initialized), exit 2.
+    /// The database is not a pool (never initialized).
     #[error("{url}: not a burnline pool (run `burnline pool init --db {url}` first)")]
     NotAPool {
         /// The URL.
         url: String,
     },
-    /// The schema was made by a newer burnline (exit 2).
+    /// The schema was made by a newer burnline.
     #[error("{url}: the pool's schema version {found} is newer than this burnline knows ({known}); upgrade burnline")]
     SchemaNewer {
         /// The URL.
@@ -74,7 +75,7 @@ pub enum PoolError {
         /// The newest this binary has.
         known: i64,
     },
-    /// The schema is older than this binary's (exit 2).
+    /// The schema is older than this binary's.
     #[error("{url}: the pool's schema version {found} is older than this burnline's ({known}); run `burnline pool init --db {url}` to migrate it")]
     SchemaOlder {
         /// The URL.
@@ -84,15 +85,14 @@ pub enum PoolError {
         /// This binary's.
         known: i64,
     },
-    /// The key file is unusable: missing, malformed, readable by others
-    /// (exit 2).
+    /// The key file is unusable: missing, malformed, readable by others.
     #[error("{0}")]
     KeyFile(String),
     /// The database password's file is unusable: missing (when named),
-    /// unreadable, readable by others (exit 2).
+    /// unreadable, readable by others.
     #[error("{0}")]
     Password(String),
-    /// The key file does not decrypt this pool (exit 2).
+    /// The key file does not decrypt this pool.
     #[error("key file {path}: it does not decrypt this pool (key {found}, the pool was made with key {expected}); nothing was done")]
     WrongKey {
         /// The key file.
@@ -102,11 +102,11 @@ pub enum PoolError {
         /// The fingerprint the pool records.
         expected: String,
     },
-    /// A station name is held by another live process (exit 2).
+    /// A station name is held by another live process.
     #[error("station `{0}` is in use by another live process; give each station its own --station name; nothing was done")]
     StationInUse(String),
     /// This process lost its claim on the station name while it ran: the
-    /// claim expired (no renewal got through) or was taken over (exit 5).
+    /// claim expired (no renewal got through) or was taken over.
     /// Nothing more is written or recorded under it.
     #[error("station `{station}` lost its claim on its name: {why}; it stopped writing and records nothing more")]
     ClaimLost {
@@ -115,40 +115,26 @@ pub enum PoolError {
         /// Why.
         why: String,
     },
-    /// A station name that breaks the naming rule (exit 2).
+    /// A station name that breaks the naming rule.
     #[error("station name `{0}`: use 1 to 64 letters, digits, `.`, `_` or `-`")]
     BadStationName(String),
-    /// No identity left to lease (exit 6).
+    /// No identity left to lease.
     #[error("the pool has no available identity left")]
     Empty,
-    /// An identity in the wrong state for what was asked (exit 2).
+    /// An identity in the wrong state for what was asked.
     #[error("{0}")]
     State(String),
-    /// Rows of an import that conflict with the pool; nothing imported
-    /// (exit 2). The host side locates them (file and line).
+    /// Rows of an import that conflict with the pool; nothing imported.
+    /// The host side locates them (file and line).
     #[error("{} row(s) conflict with the pool", .0.len())]
     Conflicts(Vec<usize>),
     /// A stored secret that does not decrypt, a damaged row, or a history
-    /// whose hash chain breaks (`pool verify`; exit 2).
+    /// whose hash chain breaks (`pool verify`).
     #[error("{0}")]
     Damaged(String),
-    /// Any other database or file failure (exit 3).
+    /// Any other database or file failure.
     #[error("{0}")]
     Other(String),
-}
-
-impl PoolError {
-    /// The process exit status for this error.
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            PoolError::Unreachable { .. }
-            | PoolError::Lost { .. }
-            | PoolError::ClaimLost { .. } => 5,
-            PoolError::Empty => 6,
-            PoolError::Other(_) => 3,
-            _ => 2,
-        }
-    }
 }
 
 /// Result with [`PoolError`].

@@ -14,7 +14,7 @@
 //! - [`chain`]: the history's hash chain, per identity, and its check;
 //! - [`pool`]: the operations, each one transaction with its history row;
 //! - [`db`]: the two drivers behind one small interface;
-//! - [`error`]: what can go wrong, and the exit status of each.
+//! - [`error`]: what can go wrong, one kind per cause.
 //! - [`account`]: who ran a command, from the process's user ID.
 
 pub mod account;

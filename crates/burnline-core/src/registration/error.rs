@@ -1,7 +1,8 @@
-//! How a registration can fail, in three kinds that map to the `register`
-//! exit codes: the platform refused (3), the exchange failed (4), or the
-//! request could not be made from what was given (2). Messages name the
-//! platform code and what to do; they never carry a secret.
+//! How a registration can fail, in three kinds a caller acts on
+//! differently: the platform refused, the exchange failed (no answer, or
+//! not the platform's), or the request could not be made from what was
+//! given. Messages name the platform code and what to do; they never carry
+//! a secret.
 
 use super::endpoint::EndpointError;
 
@@ -41,15 +42,6 @@ pub enum RegisterError {
 }
 
 impl RegisterError {
-    /// The exit status of `register` for this failure.
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            RegisterError::Refused { .. } => 3,
-            RegisterError::Transport { .. } | RegisterError::BadResponse { .. } => 4,
-            RegisterError::Endpoint(_) | RegisterError::Input(_) => 2,
-        }
-    }
-
     /// The platform's code, when it refused.
     pub fn platform_code(&self) -> Option<i64> {
         match self {

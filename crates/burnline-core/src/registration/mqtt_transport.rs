@@ -54,17 +54,6 @@ pub enum MqttError {
     Input(String),
 }
 
-impl MqttError {
-    /// The exit status: 3 refused, 4 network, 2 bad input.
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            MqttError::Refused(_) => 3,
-            MqttError::Network(_) => 4,
-            MqttError::Input(_) => 2,
-        }
-    }
-}
-
 fn refusal_text(code: u8) -> String {
     let meaning = match code {
         1 => "the server does not take MQTT 3.1.1",
