@@ -715,6 +715,11 @@ pub struct EmulatorArgs {
     /// platform's 8883, with the certificate of --tls-cert/--tls-key.
     #[arg(long, value_name = "ADDR")]
     pub mqtts: Option<String>,
+    /// Serve the platform's OpenAPI (product Iot, 2018-01-20) over plain
+    /// HTTP here, such as `127.0.0.1:18081`, for the AccessKeys of the
+    /// products file's `access_keys`.
+    #[arg(long, value_name = "ADDR")]
+    pub openapi: Option<String>,
     /// Hold each request this long before the platform sees it (tests).
     #[arg(long, hide = true, default_value_t = 0)]
     pub delay_ms: u64,
