@@ -47,7 +47,8 @@
 /// (`registration::ledger`) and `station-ledger-after-assigned`,
 /// `-after-written`, `-after-verified` (`flash::ledger`), and
 /// `pool-after-lease`, `-after-written`, `-after-verified`
-/// (`flash::pooled`).
+/// (`flash::pooled`), and `platform-create-after-check`, `-after-register`
+/// (`platform::create`).
 macro_rules! crash_point {
     ($name:literal) => {
         fail::fail_point!($name, |_| std::process::abort())
