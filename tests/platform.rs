@@ -609,6 +609,37 @@ fn plain_http_only_to_a_loopback_host_and_bad_input_is_one_line() {
         .status(2)
         .error_line("names.txt:2: DeviceName:")
         .run();
+    // A missing input file is exit 2, as on every command.
+    base()
+        .args([
+            "create",
+            "--product-key",
+            PK,
+            "--names",
+            "no.txt",
+            "--out",
+            "n.csv",
+        ])
+        .args([
+            "--auth-mode",
+            "product-secret",
+            "--endpoint",
+            "http://127.0.0.1:9",
+        ])
+        .status(2)
+        .stderr_contains("no.txt")
+        .run();
+    base()
+        .args([
+            "state",
+            "--devices",
+            "no.csv",
+            "--endpoint",
+            "http://127.0.0.1:9",
+        ])
+        .status(2)
+        .stderr_contains("no.csv")
+        .run();
     // Nothing listens: exit 4, named.
     base()
         .args(["reset", PK, "gw-000001", "--endpoint", "http://127.0.0.1:9"])
@@ -744,5 +775,21 @@ fn the_whole_line_from_the_console_to_every_card_online() {
         "{history}"
     );
     t.burnline().args(["pool", "verify", "--db", &url]).run();
+    // The day's record shows each card's platform state.
+    let report = t
+        .burnline()
+        .args(["station", "report", "--db", &url, "--since", "0"])
+        .run()
+        .stdout;
+    let mut lines = report.lines();
+    assert!(
+        lines
+            .next()
+            .expect("header")
+            .ends_with(",reason,platform_state"),
+        "{report}"
+    );
+    let states: Vec<&str> = lines.map(|l| l.rsplit(',').next().expect("cell")).collect();
+    assert_eq!(states, ["ONLINE"; 4], "{report}");
     drop(held);
 }
