@@ -21,10 +21,7 @@ pub fn v3_string_to_sign(
     signed: &[&str],
     body: &[u8],
 ) -> String {
-    let mut q: Vec<(String, String)> = query
-        .iter()
-        .map(|(k, v)| (encode(k), encode(v)))
-        .collect();
+    let mut q: Vec<(String, String)> = query.iter().map(|(k, v)| (encode(k), encode(v))).collect();
     q.sort();
     let query = q
         .iter()
@@ -89,7 +86,9 @@ mod tests {
     use super::*;
 
     fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
-        p.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        p.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -108,7 +107,12 @@ mod tests {
         assert_eq!(sts, "GET&%2F&AccessKeyId%3Dtestid%26Action%3DDescribeRegions%26Format%3DXML%26SignatureMethod%3DHMAC-SHA1%26SignatureNonce%3D3ee8c1b8-83d3-44af-a94f-4e0ad82fd6cf%26SignatureVersion%3D1.0%26Timestamp%3D2016-02-23T12%253A46%253A24Z%26Version%3D2014-05-26");
         assert_eq!(v1_sign("testsecret", &sts), "OLeaidS1JvxuMvnyHOwuJ+uX5qY=");
         // Vector 2, and `Signature` itself is never signed.
-        p.retain(|(k, _)| !matches!(k.as_str(), "Action" | "Format" | "Timestamp" | "SignatureNonce"));
+        p.retain(|(k, _)| {
+            !matches!(
+                k.as_str(),
+                "Action" | "Format" | "Timestamp" | "SignatureNonce"
+            )
+        });
         p.extend(pairs(&[
             ("Action", "DescribeDedicatedHosts"),
             ("Format", "JSON"),
@@ -135,7 +139,10 @@ mod tests {
             ("x-acs-content-sha256", empty),
         ]);
         let query = pairs(&[
-            ("ImageId", "win2019_1809_x64_dtc_zh-cn_40G_alibase_20230811.vhd"),
+            (
+                "ImageId",
+                "win2019_1809_x64_dtc_zh-cn_40G_alibase_20230811.vhd",
+            ),
             ("RegionId", "cn-shanghai"),
         ]);
         let signed = [
@@ -154,7 +161,10 @@ mod tests {
         let headers = pairs(&[
             ("accept", "application/json"),
             ("host", "127.0.0.1:8080"),
-            ("user-agent", "AlibabaCloud (Linux; x86_64) Python/3.11.2 Core/0.4.3 TeaDSL/2"),
+            (
+                "user-agent",
+                "AlibabaCloud (Linux; x86_64) Python/3.11.2 Core/0.4.3 TeaDSL/2",
+            ),
             ("x-acs-action", "QueryDeviceDetail"),
             // Sent and signed by the SDK, though the fact sheet's list
             // leaves it out.

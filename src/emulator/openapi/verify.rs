@@ -206,7 +206,11 @@ fn v3(call: &Call, auth: &str) -> Result<Signed, Refused> {
     if MUST_SIGN.iter().any(|h| !signed.contains(h)) {
         return Err(incomplete());
     }
-    let header = |name: &str, param: &str| call.header(name).map(str::to_owned).ok_or_else(|| missing(param));
+    let header = |name: &str, param: &str| {
+        call.header(name)
+            .map(str::to_owned)
+            .ok_or_else(|| missing(param))
+    };
     Ok(Signed {
         action: header("x-acs-action", "Action")?,
         version: header("x-acs-version", "Version")?,
@@ -228,7 +232,11 @@ fn v3(call: &Call, auth: &str) -> Result<Signed, Refused> {
 
 /// V1: the common parameters in the query (or the form body).
 fn v1(call: &Call) -> Result<Signed, Refused> {
-    let get = |name: &str| call.param(name).map(str::to_owned).ok_or_else(|| missing(name));
+    let get = |name: &str| {
+        call.param(name)
+            .map(str::to_owned)
+            .ok_or_else(|| missing(name))
+    };
     let signature = get("Signature")?;
     let method = get("SignatureMethod")?;
     if method != "HMAC-SHA1" || call.param("SignatureVersion") != Some("1.0") {

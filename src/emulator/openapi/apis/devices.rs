@@ -20,7 +20,10 @@ use serde_json::{json, Value};
 
 fn saving(e: &crate::error::Error) -> Fail {
     say!("emulator: openapi: the state could not be saved: {e}");
-    fail("iot.system.SystemException", "The state could not be saved.")
+    fail(
+        "iot.system.SystemException",
+        "The state could not be saved.",
+    )
 }
 
 fn no_device() -> Fail {
@@ -108,10 +111,7 @@ pub fn states(openapi: &OpenApi, call: &Call) -> Outcome {
                 format!("At most {MAX_PAGE} devices a call."),
             ));
         }
-        by_id
-            .iter()
-            .filter_map(|id| state.by_iot_id(id))
-            .collect()
+        by_id.iter().filter_map(|id| state.by_iot_id(id)).collect()
     };
     let mut list = Vec::new();
     for (pk, dn) in devices {
