@@ -12,6 +12,7 @@
 //! | [`Error::Interrupted`]: a first SIGINT/SIGTERM, or a closed stdout or stderr (`crate::output::console`), stopped the run after the batch in flight (a second signal exits at once, also 130) | 130 |
 //! | [`Error::Registration`]: bad input / platform refused / network failure | 2 / 3 / 4 |
 //! | [`Error::Card`]: a card smaller than the image / not writable / a write or read-back that failed | 2 / 3 / 3 |
+//! | [`Error::Platform`]: `burnline platform` (`crate::platform::error`): bad input / refused by the OpenAPI / unreachable / devices not all `ONLINE` | 2 / 3 / 4 / 1 |
 //! | [`Error::Pool`]: the identity pool (`burnline_pool::PoolError`): bad input, wrong key, station name in use, a broken history chain (`pool verify`) / I/O / database unreachable or lost / no identity left | 2 / 3 / 5 / 6 |
 
 use std::fmt;
@@ -129,6 +130,9 @@ pub enum Error {
     /// pool, a lost database, a wrong key, a station name in use …).
     #[error(transparent)]
     Pool(#[from] burnline_pool::PoolError),
+    /// A `burnline platform` command failed (see `crate::platform::error`).
+    #[error(transparent)]
+    Platform(#[from] crate::platform::error::PlatformError),
 }
 
 /// Why a card could not be flashed.
@@ -166,6 +170,7 @@ impl Error {
                 CardFailure::NotWritable | CardFailure::WriteFailed => 3,
             },
             Error::Pool(e) => e.exit_code(),
+            Error::Platform(e) => e.exit_code(),
         }
     }
 

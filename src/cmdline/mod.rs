@@ -5,7 +5,13 @@ use crate::output::console::say;
 pub use burnline_core::cli::{parse, PlatformArgs};
 use burnline_core::registration::sign::SignMethod;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+pub use platform::{
+    OpenApiArgs, PlatformCommand, PlatformCreateArgs, PlatformDeleteArgs, PlatformDeviceArgs,
+    PlatformStateArgs,
+};
 use std::path::PathBuf;
+
+pub mod platform;
 
 /// Burns Alibaba Cloud IoT gateway identities into per-device disk images.
 #[derive(Debug, Parser)]
@@ -58,6 +64,10 @@ pub enum Command {
     /// The station service for line operators, and its day's record.
     #[command(subcommand)]
     Station(StationCommand),
+    /// The platform's OpenAPI: create devices into the pool, check that
+    /// they are online, reset or delete one.
+    #[command(subcommand)]
+    Platform(PlatformCommand),
     /// Write shell completions or man pages (for packaging).
     #[command(subcommand, hide = true)]
     Generate(GenerateCommand),
