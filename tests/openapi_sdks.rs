@@ -313,11 +313,8 @@ fn bad_signature_unknown_key_reused_nonce_and_stale_timestamp_are_refused() {
 fn gateway_refusal_body_missing_signature_and_unknown_api() {
     let t = Test::new();
     let (_emu, at) = start(&t);
-    let now = time::OffsetDateTime::now_utc()
-        .format(time::macros::format_description!(
-            "[year]-[month]-[day]T[hour]%3A[minute]%3A[second]Z"
-        ))
-        .expect("now");
+    let stamp = burnline_core::openapi::timestamp::now();
+    let now = stamp.replace(':', "%3A");
     let query = |action: &str, nonce: &str| {
         format!("/?Action={action}&Version=2018-01-20&Format=JSON&AccessKeyId={AK_ID}&SignatureMethod=HMAC-SHA1&SignatureVersion=1.0&SignatureNonce={nonce}&Timestamp={now}&Signature=AAAA")
     };
@@ -341,8 +338,6 @@ fn gateway_refusal_body_missing_signature_and_unknown_api() {
     assert_eq!(status, 400);
     assert!(body.contains("\"MissingParameter\""), "{body}");
     // Well signed, but an API the emulator does not have: 404.
-    use burnline::emulator::openapi::signature::{v1_sign, v1_string_to_sign};
-    let stamp = now.replace("%3A", ":");
     let params: Vec<(String, String)> = [
         ("Action", "NoSuchApi"),
         ("Version", "2018-01-20"),
@@ -355,15 +350,18 @@ fn gateway_refusal_body_missing_signature_and_unknown_api() {
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
-    let signature = v1_sign(AK_SECRET, &v1_string_to_sign("POST", &params));
+    let pairs: Vec<(&str, &str)> = params
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let signature = burnline_core::openapi::v1::sign(
+        &burnline::secret::Secret::from(AK_SECRET),
+        "POST",
+        &pairs,
+    );
     let path = format!(
         "/?{}&Signature={}",
-        burnline::registration::form::encode_pairs(
-            &params
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect::<Vec<_>>()
-        ),
+        burnline::registration::form::encode_pairs(&pairs),
         burnline::registration::form::encode(&signature)
     );
     let (status, body) = common::http::request(&at, "POST", &path, &[]);
