@@ -575,9 +575,7 @@ impl State {
     pub fn list(&self) -> Vec<DeviceView> {
         self.products
             .iter()
-            .flat_map(|(pk, p)| {
-                p.devices.iter().map(move |(dn, d)| view(pk, dn, d))
-            })
+            .flat_map(|(pk, p)| p.devices.iter().map(move |(dn, d)| view(pk, dn, d)))
             .collect()
     }
 

@@ -3,7 +3,7 @@
 //! Alibaba's own SDKs (and `burnline platform`) can be pointed at it.
 //! [`server`] takes the requests, [`request`] decodes them, [`verify`]
 //! is the gateway (AccessKeys from the products file's `access_keys`,
-//! [`signature`] V3 and V1, timestamp and nonce), [`apis`] answers the
+//! signatures V3 and V1, timestamp and nonce), [`apis`] answers the
 //! device APIs over the emulator's own state (the devices created are
 //! real emulator devices that can log in over MQTT), [`applies`] keeps the
 //! batch applications, [`envelope`] shapes the answers, and [`choices`]
@@ -18,7 +18,6 @@ pub mod choices;
 pub mod envelope;
 pub mod request;
 pub mod server;
-pub mod signature;
 pub mod verify;
 
 use super::api::Api;

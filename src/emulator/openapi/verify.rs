@@ -2,30 +2,23 @@
 //! carries (V3 `Authorization: ACS3-HMAC-SHA256 …` or V1 `Signature=`
 //! among the parameters), the common parameters it needs, a timestamp
 //! within [`MAX_SKEW_SECS`] of the emulator's clock, a known AccessKey ID,
-//! the signature recomputed from the request ([`super::signature`]), a
+//! the signature recomputed from the request (burnline-core's
+//! [`burnline_core::openapi`], the same functions `burnline platform`
+//! signs with), a
 //! nonce not seen within [`NONCE_WINDOW_SECS`] for that AccessKey, and
 //! version `2018-01-20`. A refusal carries the POP gateway's code and HTTP
 //! status (fact sheet section 4).
 
 use super::choices::{MAX_SKEW_SECS, NONCE_WINDOW_SECS, UNKNOWN_ACCESS_KEY_STATUS};
 use super::request::Call;
-use super::signature::{v1_sign, v1_string_to_sign, v3_sign, v3_string_to_sign, V3};
 use crate::emulator::products::AccessKey;
+use crate::secret::Secret;
+use burnline_core::openapi::{timestamp, v1, v3};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 /// The only API version served.
 pub const VERSION: &str = "2018-01-20";
-
-/// Headers a V3 request must sign: without them a signature could be
-/// replayed with another date, nonce or action.
-const MUST_SIGN: [&str; 5] = [
-    "host",
-    "x-acs-action",
-    "x-acs-date",
-    "x-acs-signature-nonce",
-    "x-acs-version",
-];
 
 /// A request the gateway refuses.
 #[derive(Debug, PartialEq, Eq)]
@@ -70,10 +63,15 @@ struct Signed {
     access_key_id: String,
     timestamp: String,
     nonce: String,
-    signature: String,
-    /// The StringToSign given the AccessKey secret's signing function.
-    string_to_sign: String,
-    v3: bool,
+    scheme: Scheme,
+}
+
+/// The signature a request carries.
+enum Scheme {
+    /// `Authorization: ACS3-HMAC-SHA256 …`.
+    V3(v3::Authorization),
+    /// `Signature=` among the parameters.
+    V1(String),
 }
 
 /// The AccessKeys and the nonces seen.
@@ -96,22 +94,16 @@ impl Gate {
     /// Checks `call` at `now` (seconds since the epoch).
     pub fn check(&self, call: &Call, now: i64) -> Result<Verified, Refused> {
         let s = match call.header("authorization") {
-            Some(auth) if auth.starts_with(V3) => v3(call, auth)?,
-            _ => v1(call)?,
+            Some(auth) if auth.starts_with(v3::ALGORITHM) => with_v3(call, auth)?,
+            _ => with_v1(call)?,
         };
-        let at = time::PrimitiveDateTime::parse(
-            &s.timestamp,
-            time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z"),
-        )
-        .map_err(|_| {
+        let at = timestamp::parse(&s.timestamp).ok_or_else(|| {
             refused(
                 400,
                 "InvalidTimeStamp.Format",
                 "Specified time stamp or date value is not well formatted.",
             )
-        })?
-        .assume_utc()
-        .unix_timestamp();
+        })?;
         if (now - at).abs() > MAX_SKEW_SECS {
             return Err(refused(
                 400,
@@ -126,18 +118,12 @@ impl Gate {
                 "Specified access key is not found.",
             ));
         };
-        let expected = if s.v3 {
-            v3_sign(key.secret.expose(), &s.string_to_sign)
-        } else {
-            v1_sign(key.secret.expose(), &s.string_to_sign)
-        };
-        if !same(expected.as_bytes(), s.signature.as_bytes()) {
+        if let Some(string_to_sign) = mismatch(call, &key.secret, &s.scheme) {
             return Err(refused(
                 400,
                 "SignatureDoesNotMatch",
                 format!(
-                    "Specified signature is not matched with our calculation. server string to sign is:{}",
-                    s.string_to_sign
+                    "Specified signature is not matched with our calculation. server string to sign is:{string_to_sign}"
                 ),
             ));
         }
@@ -173,62 +159,83 @@ impl Gate {
     }
 }
 
-/// Equality in constant time (for equal lengths).
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && openssl::memcmp::eq(a, b)
+fn pairs(p: &[(String, String)]) -> Vec<(&str, &str)> {
+    p.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }
 
-/// `Authorization: ACS3-HMAC-SHA256 Credential=AK,SignedHeaders=a;b,Signature=HEX`.
-fn v3(call: &Call, auth: &str) -> Result<Signed, Refused> {
-    let incomplete = || {
+/// `None` if the signature holds, else the server's StringToSign (which
+/// the old SDKs compare with theirs).
+fn mismatch(call: &Call, secret: &Secret, scheme: &Scheme) -> Option<String> {
+    match scheme {
+        Scheme::V3(auth) => {
+            let headers = pairs(&call.headers);
+            let query = pairs(&call.query);
+            if v3::verify(
+                secret,
+                &call.method,
+                &call.path,
+                &query,
+                &headers,
+                &call.body,
+                auth,
+            ) {
+                return None;
+            }
+            let signed: Vec<&str> = auth.signed_headers.iter().map(String::as_str).collect();
+            let request = v3::canonical_request(
+                &call.method,
+                &call.path,
+                &query,
+                &headers,
+                &signed,
+                &v3::body_hash(&call.body),
+            )
+            .unwrap_or_default();
+            Some(v3::string_to_sign(&request))
+        }
+        Scheme::V1(given) => {
+            let mut params = pairs(&call.query);
+            params.extend(pairs(&call.form));
+            if v1::verify(secret, &call.method, &params, given) {
+                return None;
+            }
+            Some(v1::string_to_sign(&call.method, &params))
+        }
+    }
+}
+
+/// `Authorization: ACS3-HMAC-SHA256 Credential=AK,SignedHeaders=a;b,Signature=HEX`,
+/// with the action, version, date and nonce in `x-acs-*` headers.
+fn with_v3(call: &Call, auth: &str) -> Result<Signed, Refused> {
+    let auth = v3::Authorization::parse(auth).ok_or_else(|| {
         refused(
             400,
             "IncompleteSignature",
             "The request signature does not conform to Aliyun standards.",
         )
+    })?;
+    let header = |name: &str, param: &str| {
+        call.header(name)
+            .map(str::to_owned)
+            .ok_or_else(|| missing(param))
     };
-    let mut credential = None;
-    let mut signed_headers = None;
-    let mut signature = None;
-    for part in auth[V3.len()..].split(',') {
-        match part.trim().split_once('=') {
-            Some(("Credential", v)) => credential = Some(v),
-            Some(("SignedHeaders", v)) => signed_headers = Some(v),
-            Some(("Signature", v)) => signature = Some(v),
-            _ => return Err(incomplete()),
-        }
-    }
-    let (Some(ak), Some(signed_headers), Some(signature)) = (credential, signed_headers, signature)
-    else {
-        return Err(incomplete());
-    };
-    let signed: Vec<&str> = signed_headers.split(';').collect();
-    if MUST_SIGN.iter().any(|h| !signed.contains(h)) {
-        return Err(incomplete());
-    }
-    let header = |name: &str, param: &str| call.header(name).map(str::to_owned).ok_or_else(|| missing(param));
     Ok(Signed {
         action: header("x-acs-action", "Action")?,
         version: header("x-acs-version", "Version")?,
         timestamp: header("x-acs-date", "Timestamp")?,
         nonce: header("x-acs-signature-nonce", "SignatureNonce")?,
-        access_key_id: ak.to_owned(),
-        signature: signature.to_owned(),
-        string_to_sign: v3_string_to_sign(
-            &call.method,
-            &call.path,
-            &call.query,
-            &call.headers,
-            &signed,
-            &call.body,
-        ),
-        v3: true,
+        access_key_id: auth.access_key_id.clone(),
+        scheme: Scheme::V3(auth),
     })
 }
 
 /// V1: the common parameters in the query (or the form body).
-fn v1(call: &Call) -> Result<Signed, Refused> {
-    let get = |name: &str| call.param(name).map(str::to_owned).ok_or_else(|| missing(name));
+fn with_v1(call: &Call) -> Result<Signed, Refused> {
+    let get = |name: &str| {
+        call.param(name)
+            .map(str::to_owned)
+            .ok_or_else(|| missing(name))
+    };
     let signature = get("Signature")?;
     let method = get("SignatureMethod")?;
     if method != "HMAC-SHA1" || call.param("SignatureVersion") != Some("1.0") {
@@ -238,15 +245,12 @@ fn v1(call: &Call) -> Result<Signed, Refused> {
             "SignatureMethod must be HMAC-SHA1 and SignatureVersion 1.0 (or sign with ACS3-HMAC-SHA256).",
         ));
     }
-    let params: Vec<(String, String)> = call.query.iter().chain(&call.form).cloned().collect();
     Ok(Signed {
         action: get("Action")?,
         version: get("Version")?,
         access_key_id: get("AccessKeyId")?,
         timestamp: get("Timestamp")?,
         nonce: get("SignatureNonce")?,
-        signature,
-        string_to_sign: v1_string_to_sign(&call.method, &params),
-        v3: false,
+        scheme: Scheme::V1(signature),
     })
 }

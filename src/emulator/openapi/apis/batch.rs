@@ -36,7 +36,10 @@ fn valid_nickname(nick: &str) -> bool {
 /// The `ApplyId` parameter.
 fn apply_id(call: &Call) -> Result<i64, Fail> {
     match call.param("ApplyId") {
-        None | Some("") => Err(fail("iot.device.NullApplyId", "The ApplyId is not specified.")),
+        None | Some("") => Err(fail(
+            "iot.device.NullApplyId",
+            "The ApplyId is not specified.",
+        )),
         Some(s) => s.parse().map_err(|_| {
             fail(
                 "iot.device.InvalidFormattedApplyId",
@@ -164,7 +167,10 @@ pub fn register(openapi: &OpenApi, call: &Call) -> Outcome {
             for name in apply.valid.clone() {
                 let iot_id = new_iot_id()?;
                 let secret = alphanumeric(32).map_err(|_| {
-                    fail("iot.system.SystemException", "No randomness for a DeviceSecret.")
+                    fail(
+                        "iot.system.SystemException",
+                        "No randomness for a DeviceSecret.",
+                    )
                 })?;
                 match state.create_device(pk, &name, Secret::new(secret), iot_id.clone()) {
                     Ok(true) => apply.created.push((name, iot_id)),

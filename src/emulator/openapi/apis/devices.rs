@@ -20,7 +20,10 @@ use serde_json::{json, Value};
 
 fn saving(e: &crate::error::Error) -> Fail {
     say!("emulator: openapi: the state could not be saved: {e}");
-    fail("iot.system.SystemException", "The state could not be saved.")
+    fail(
+        "iot.system.SystemException",
+        "The state could not be saved.",
+    )
 }
 
 fn no_device() -> Fail {
@@ -66,16 +69,10 @@ fn target(state: &State, call: &Call) -> Result<(String, String), Fail> {
 
 /// `2020-01-17 16:19:11` (UTC) of milliseconds since the epoch.
 fn time_text(ms: u64) -> String {
-    let nanos = i128::from(ms) * 1_000_000;
-    time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
-        .ok()
-        .and_then(|t| {
-            t.format(time::macros::format_description!(
-                "[year]-[month]-[day] [hour]:[minute]:[second]"
-            ))
-            .ok()
-        })
-        .unwrap_or_default()
+    let secs = i64::try_from(ms / 1000).unwrap_or(i64::MAX);
+    burnline_core::openapi::timestamp::format(secs)
+        .replace('T', " ")
+        .replace('Z', "")
 }
 
 /// BatchGetDeviceState.
@@ -108,10 +105,7 @@ pub fn states(openapi: &OpenApi, call: &Call) -> Outcome {
                 format!("At most {MAX_PAGE} devices a call."),
             ));
         }
-        by_id
-            .iter()
-            .filter_map(|id| state.by_iot_id(id))
-            .collect()
+        by_id.iter().filter_map(|id| state.by_iot_id(id)).collect()
     };
     let mut list = Vec::new();
     for (pk, dn) in devices {

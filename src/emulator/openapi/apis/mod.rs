@@ -50,7 +50,10 @@ pub fn dispatch(openapi: &OpenApi, action: &str, call: &Call) -> Option<Outcome>
 pub fn product_key(call: &Call) -> Result<&str, Fail> {
     match call.param("ProductKey") {
         Some(pk) if !pk.is_empty() => Ok(pk),
-        _ => Err(fail("iot.prod.NullProductKey", "The ProductKey is not specified.")),
+        _ => Err(fail(
+            "iot.prod.NullProductKey",
+            "The ProductKey is not specified.",
+        )),
     }
 }
 
