@@ -793,3 +793,78 @@ fn the_whole_line_from_the_console_to_every_card_online() {
     assert_eq!(states, ["ONLINE"; 4], "{report}");
     drop(held);
 }
+
+/// A gateway that answers `Throttling.User` (HTTP 400, as the POP gateway
+/// does) `throttled` times, then success; returns its address and the
+/// number of requests it saw.
+fn throttling_gateway(
+    throttled: usize,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let at = listener.local_addr().expect("addr").to_string();
+    let seen = std::sync::Arc::new(AtomicUsize::new(0));
+    let count = std::sync::Arc::clone(&seen);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let n = count.fetch_add(1, Ordering::SeqCst);
+            let (status, answer) = if n < throttled {
+                (
+                    "400 Bad Request",
+                    r#"{"RequestId":"R1","HostId":"iot.cn-shanghai.aliyuncs.com","Code":"Throttling.User","Message":"Request was denied due to user flow control.","Recommend":"https://error-center.aliyun.com"}"#,
+                )
+            } else {
+                ("200 OK", r#"{"RequestId":"R2","Success":true}"#)
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                answer.len()
+            );
+        }
+    });
+    (format!("http://{at}"), seen)
+}
+
+#[test]
+fn throttling_is_retried_with_backoff_and_bounded() {
+    use std::sync::atomic::Ordering;
+    let t = Test::new();
+    let run = |endpoint: &str| {
+        t.burnline()
+            .env("HOME", t.path())
+            .env("ALIBABA_CLOUD_ACCESS_KEY_ID", AK_ID)
+            .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", AK_SECRET)
+            .args(["platform", "reset", PK, "gw-000001", "--endpoint", endpoint])
+            .output_lacks(AK_SECRET)
+    };
+    // Twice throttled, then through: two retries, each said.
+    let (url, seen) = throttling_gateway(2);
+    run(&url)
+        .stderr_contains("ResetThing: throttled by the platform (Throttling), try 2 of 6")
+        .stderr_contains("try 3 of 6")
+        .stderr_contains("gw-000001: reset")
+        .run();
+    assert_eq!(seen.load(Ordering::SeqCst), 3);
+    // Always throttled: six tries in all, then exit 3 with the code.
+    let (url, seen) = throttling_gateway(usize::MAX);
+    run(&url)
+        .status(3)
+        .stderr_contains("ResetThing: refused: Throttling.User: Request was denied due to user flow control. (RequestId R1)")
+        .run_within(Duration::from_secs(120));
+    assert_eq!(seen.load(Ordering::SeqCst), 6);
+}
