@@ -258,6 +258,25 @@ fn create_takes_the_certificates_into_the_pool_50_a_page() {
             .expect("journal");
     assert!(journal.contains("\"phase\": \"done\""), "{journal}");
     no_secrets(&p, &journal);
+    // The next batch into the same pool starts afresh: the finished
+    // batch's journal is replaced.
+    platform(
+        &t,
+        &p,
+        &[
+            "create",
+            "--product-key",
+            PK,
+            "--prefix",
+            "gx-",
+            "--count",
+            "2",
+        ],
+    )
+    .args(["--pool", &url, "--key-file", "pool.key"])
+    .stderr_contains("2 identit(ies) added")
+    .run();
+    assert_eq!(p.calls("BatchCheckDeviceNames"), 2);
 }
 
 #[test]
@@ -288,6 +307,25 @@ fn a_killed_create_resumes_by_its_apply_id_and_never_creates_twice() {
         .run();
     assert_eq!(p.calls("BatchRegisterDeviceWithApplyId"), 0);
     assert!(!t.path().join("devices.csv.age").exists());
+    // Another batch may not take over the unfinished one's journal.
+    platform(
+        &t,
+        &p,
+        &[
+            "create",
+            "--product-key",
+            PK,
+            "--prefix",
+            "zz-",
+            "--count",
+            "2",
+        ],
+    )
+    .args(["--out", "devices.csv.age", "--recipient", &recipient])
+    .status(2)
+    .stderr_contains("of another batch")
+    .run();
+    assert_eq!(p.calls("BatchCheckDeviceNames"), 1);
     // Killed right after the registration was sent, before it was recorded.
     create()
         .failpoints("platform-create-after-register=return")

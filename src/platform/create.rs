@@ -11,7 +11,8 @@
 //!    into the pool or an age file ([`super::store`]); for a 一型一密
 //!    product no certificate is fetched, and the DeviceName CSV is written.
 //!
-//! A rerun with the same product and names resumes from the journal: it
+//! A rerun with the same product and names resumes from the journal (a
+//! journal of another batch is refused until that batch is done): it
 //! never sends the names in again, and sends the registration again only
 //! when the platform's status shows it was not received
 //! (`CHECK_SUCCESS`). Storing is idempotent (the pool counts an identity it
@@ -115,7 +116,7 @@ pub fn run(c: &mut Client, run: &Create) -> Result<()> {
             );
             j
         }
-        Some(j) => {
+        Some(j) if j.phase != Phase::Done => {
             return Err(PlatformError::Input(format!(
                 "{}: records ApplyId {} of another batch ({} {} name(s)); finish that one, or give another --journal",
                 run.journal.display(),
@@ -125,7 +126,8 @@ pub fn run(c: &mut Client, run: &Create) -> Result<()> {
             ))
             .into())
         }
-        None => {
+        // No journal, or the journal of a finished batch: a new batch.
+        _ => {
             let names: Vec<&str> = run.names.iter().map(String::as_str).collect();
             let checked = api::batch_check_device_names(c, &run.product_key, &names)?;
             if !checked.refused.is_empty() {
