@@ -832,22 +832,24 @@ fn the_whole_line_from_the_console_to_every_card_online() {
     drop(held);
 }
 
+/// The request lines a [`throttling_gateway`] saw.
+type Seen = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
 /// A gateway that answers `Throttling.User` (HTTP 400, as the POP gateway
 /// does) `throttled` times, then success; returns its address and the
-/// number of requests it saw.
-fn throttling_gateway(
-    throttled: usize,
-) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
-    use std::sync::atomic::{AtomicUsize, Ordering};
+/// request lines it saw.
+fn throttling_gateway(throttled: usize) -> (String, Seen) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let at = listener.local_addr().expect("addr").to_string();
-    let seen = std::sync::Arc::new(AtomicUsize::new(0));
-    let count = std::sync::Arc::clone(&seen);
+    let seen: Seen = Default::default();
+    let lines = std::sync::Arc::clone(&seen);
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { return };
             let mut reader = BufReader::new(stream.try_clone().expect("clone"));
             let mut length = 0;
+            let mut first = String::new();
+            let _ = reader.read_line(&mut first);
             loop {
                 let mut line = String::new();
                 if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
@@ -859,7 +861,11 @@ fn throttling_gateway(
             }
             let mut body = vec![0; length];
             let _ = reader.read_exact(&mut body);
-            let n = count.fetch_add(1, Ordering::SeqCst);
+            let n = {
+                let mut l = lines.lock().expect("lock");
+                l.push(first.trim().to_owned());
+                l.len() - 1
+            };
             let (status, answer) = if n < throttled {
                 (
                     "400 Bad Request",
@@ -880,7 +886,6 @@ fn throttling_gateway(
 
 #[test]
 fn throttling_is_retried_with_backoff_and_bounded() {
-    use std::sync::atomic::Ordering;
     let t = Test::new();
     let run = |endpoint: &str| {
         t.burnline()
@@ -893,16 +898,24 @@ fn throttling_is_retried_with_backoff_and_bounded() {
     // Twice throttled, then through: two retries, each said.
     let (url, seen) = throttling_gateway(2);
     run(&url)
+        .args(["--instance", "iot-06z00abc"])
         .stderr_contains("ResetThing: throttled by the platform (Throttling), try 2 of 6")
         .stderr_contains("try 3 of 6")
         .stderr_contains("gw-000001: reset")
         .run();
-    assert_eq!(seen.load(Ordering::SeqCst), 3);
+    let lines = seen.lock().expect("lock").clone();
+    assert_eq!(lines.len(), 3);
+    // The parameters in the query, the instance with them (the signature
+    // and the action travel in headers, V3).
+    assert_eq!(
+        lines[0],
+        format!("POST /?DeviceName=gw-000001&IotInstanceId=iot-06z00abc&ProductKey={PK} HTTP/1.1")
+    );
     // Always throttled: six tries in all, then exit 3 with the code.
     let (url, seen) = throttling_gateway(usize::MAX);
     run(&url)
         .status(3)
         .stderr_contains("ResetThing: refused: Throttling.User: Request was denied due to user flow control. (RequestId R1)")
         .run_within(Duration::from_secs(120));
-    assert_eq!(seen.load(Ordering::SeqCst), 6);
+    assert_eq!(seen.lock().expect("lock").len(), 6);
 }
