@@ -339,35 +339,125 @@ fn gateway_refusal_body_missing_signature_and_unknown_api() {
     assert_eq!(status, 400);
     assert!(body.contains("\"MissingParameter\""), "{body}");
     // Well signed, but an API the emulator does not have: 404.
-    let params: Vec<(String, String)> = [
-        ("Action", "NoSuchApi"),
-        ("Version", "2018-01-20"),
+    let path = signed_v1(
+        &[
+            ("Action", "NoSuchApi"),
+            ("Version", "2018-01-20"),
+            ("SignatureNonce", "n2"),
+        ],
+        &stamp,
+    );
+    let (status, body) = common::http::request(&at, "POST", &path, &[]);
+    assert_eq!(status, 404, "{body}");
+    assert!(body.contains("\"InvalidApi.NotFound\""), "{body}");
+    // Well signed, another version.
+    let path = signed_v1(
+        &[
+            ("Action", "BatchGetDeviceState"),
+            ("Version", "2017-04-20"),
+            ("SignatureNonce", "n3"),
+        ],
+        &stamp,
+    );
+    let (status, body) = common::http::request(&at, "POST", &path, &[]);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("\"InvalidVersion\""), "{body}");
+    // A V3 Authorization header without its parts.
+    let (status, body) = common::http::request(
+        &at,
+        "POST",
+        "/",
+        &[("Authorization", "ACS3-HMAC-SHA256 Credential=x")],
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("\"IncompleteSignature\""), "{body}");
+}
+
+/// A V1-signed path for `params` (besides the common ones) at `stamp`.
+fn signed_v1(params: &[(&str, &str)], stamp: &str) -> String {
+    let mut pairs: Vec<(&str, &str)> = vec![
         ("AccessKeyId", AK_ID),
         ("SignatureMethod", "HMAC-SHA1"),
         ("SignatureVersion", "1.0"),
-        ("SignatureNonce", "n2"),
-        ("Timestamp", stamp.as_str()),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    let pairs: Vec<(&str, &str)> = params
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+        ("Timestamp", stamp),
+    ];
+    pairs.extend(params);
     let signature = burnline_core::openapi::v1::sign(
         &burnline::secret::Secret::from(AK_SECRET),
         "POST",
         &pairs,
     );
-    let path = format!(
+    format!(
         "/?{}&Signature={}",
         burnline::registration::form::encode_pairs(&pairs),
         burnline::registration::form::encode(&signature)
+    )
+}
+
+/// Devices created through the OpenAPI, their IotIds and a reset are kept
+/// in the state file: after a restart they still log in, keep their IotId
+/// and may register once.
+#[test]
+fn created_devices_survive_a_restart_with_their_iot_ids() {
+    let t = Test::new();
+    let products = products(t.path());
+    let state = t.path().join("state.json");
+    let extra = ["--openapi", "127.0.0.1:0", "--state", common::s(&state)];
+    let emu = MqttEmulator::start(t.path(), &products, None, &extra);
+    let at = emu.openapi.clone().expect("openapi");
+    let csv = t.path().join("devices.csv");
+    sdk(&t, "tea", &at, &["create", PK, "rs-", "2", common::s(&csv)])
+        .stdout_contains("created 2 distinct 2")
+        .run();
+    let devices = created(&csv);
+    let (mut conn, code) = login(&t, &emu, "rs-0001", &devices["rs-0001"].0);
+    assert_eq!(code, 0);
+    conn.write_all(&[0xE0, 0x00]).expect("DISCONNECT");
+    emu.wait_online("rs-0001", false);
+    sdk(&t, "tea", &at, &["reset", PK, "rs-0001"])
+        .stdout("reset Success\n")
+        .run();
+    drop(emu);
+    let emu = MqttEmulator::start(t.path(), &products, None, &extra);
+    let at = emu.openapi.clone().expect("openapi");
+    sdk(
+        &t,
+        "old",
+        &at,
+        &["states-id", &devices["rs-0001"].1, &devices["rs-0002"].1],
+    )
+    .stdout("rs-0001 OFFLINE last-online\nrs-0002 UNACTIVE never\n")
+    .run();
+    assert_eq!(login(&t, &emu, "rs-0002", &devices["rs-0002"].0).1, 0);
+    t.burnline()
+        .args(["register", PK, "rs-0001", PS, "--endpoint", &emu.url])
+        .stdout_contains(format!("DeviceInfo: {PK} rs-0001 "))
+        .run();
+}
+
+/// An AccessKey listed twice is refused, naming the field.
+#[test]
+fn access_keys_are_checked() {
+    let t = Test::new();
+    let p = t.path().join("products.yaml");
+    write_private(
+        &p,
+        &format!("access_keys:\n  - {{id: a, secret: s1}}\n  - {{id: a, secret: s2}}\nproducts:\n  - product_key: {PK}\n    product_secret: {PS}\n"),
     );
-    let (status, body) = common::http::request(&at, "POST", &path, &[]);
-    assert_eq!(status, 404, "{body}");
-    assert!(body.contains("\"InvalidApi.NotFound\""), "{body}");
+    t.burnline()
+        .args([
+            "emulator",
+            "--listen",
+            "127.0.0.1:0",
+            "--openapi",
+            "127.0.0.1:0",
+        ])
+        .arg("--products")
+        .arg(&p)
+        .status(2)
+        .stderr_contains("access_keys[1].id")
+        .output_lacks("s2")
+        .run();
 }
 
 /// `--openapi` without AccessKeys is a usage error, before anything binds.
