@@ -568,11 +568,20 @@ fn the_sdks_and_burnline_platform_agree() {
     assert_eq!(code, 0);
     left.write_all(&[0xE0, 0x00]).expect("DISCONNECT");
     emu.wait_online("ag-0002", false);
+    // Disabled in the console.
+    let (status, body) = common::emulator::admin(
+        &emu.url,
+        "PUT",
+        &format!("/admin/devices/{PK}/ag-0003/enabled"),
+        Some(r#"{"enabled":false}"#),
+        None,
+    );
+    assert_eq!(status, 200, "{body}");
 
     let expected: Vec<(String, String)> = [
         ("ag-0001", "ONLINE"),
         ("ag-0002", "OFFLINE"),
-        ("ag-0003", "UNACTIVE"),
+        ("ag-0003", "DISABLE"),
         ("ag-0004", "UNACTIVE"),
         ("ag-0005", "UNACTIVE"),
     ]
