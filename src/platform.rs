@@ -25,3 +25,8 @@ pub mod journal;
 pub mod rework;
 pub mod store;
 pub mod throttle;
+
+/// What every pool history note of `burnline platform` starts with
+/// (`platform: ONLINE …`, `platform: reset …`, `platform: deleted …`); the
+/// word after it is the `platform_state` column of `station report`.
+pub const NOTE_PREFIX: &str = "platform: ";

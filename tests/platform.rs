@@ -107,12 +107,19 @@ impl Platform {
             .1
     }
 
-    /// Logs `dn` in over MQTT and keeps the session (ONLINE while held).
+    /// Logs `dn` in over MQTT with the secret the platform issued, and
+    /// keeps the session (ONLINE while held).
     fn login(&self, dn: &str) -> TcpStream {
+        self.login_with(dn, &self.secret(dn))
+    }
+
+    /// Logs `dn` in with `secret` (a card's) and keeps the session, as the
+    /// edge runtime does.
+    fn login_with(&self, dn: &str, secret: &str) -> TcpStream {
         use burnline_core::registration::mqtt::MqttCredentials;
         use burnline_core::registration::mqtt::SecureMode;
         use burnline_core::registration::sign::SignMethod;
-        let secret = burnline_core::secret::Secret::new(self.secret(dn));
+        let secret = burnline_core::secret::Secret::new(secret.to_owned());
         let c = MqttCredentials::derive(
             PK,
             dn,
@@ -460,7 +467,7 @@ fn reset_and_delete_are_noted_in_the_pool_and_delete_asks_first() {
     );
     platform(&t2, &p, &["state", "--devices", "rw.csv"])
         .status(1)
-        .stdout_contains(&format!("{PK}/rw-000002 MISSING"))
+        .stdout_contains(format!("{PK}/rw-000002 MISSING"))
         .run();
     // Deleting it again: the platform's refusal, exit 3.
     platform(&t, &p, &["delete", PK, "rw-000002", "--yes"])
@@ -602,10 +609,262 @@ fn plain_http_only_to_a_loopback_host_and_bad_input_is_one_line() {
         .status(2)
         .error_line("names.txt:2: DeviceName:")
         .run();
+    // A missing input file is exit 2, as on every command.
+    base()
+        .args([
+            "create",
+            "--product-key",
+            PK,
+            "--names",
+            "no.txt",
+            "--out",
+            "n.csv",
+        ])
+        .args([
+            "--auth-mode",
+            "product-secret",
+            "--endpoint",
+            "http://127.0.0.1:9",
+        ])
+        .status(2)
+        .stderr_contains("no.txt")
+        .run();
+    base()
+        .args([
+            "state",
+            "--devices",
+            "no.csv",
+            "--endpoint",
+            "http://127.0.0.1:9",
+        ])
+        .status(2)
+        .stderr_contains("no.csv")
+        .run();
     // Nothing listens: exit 4, named.
     base()
         .args(["reset", PK, "gw-000001", "--endpoint", "http://127.0.0.1:9"])
         .status(4)
         .stderr_contains("ResetThing: connection refused")
         .run();
+}
+
+/// The tiny recipe of PK: a 256 KiB GPT card holding only a credentials
+/// partition.
+const TINY: &str =
+    "disk: {size: 256KiB, table: gpt, alignment: 4KiB, seed: 0123456789abcdef0123456789abcdef}\n\
+     partitions:\n  - {name: creds, size: fill, credentials: {}}\n\
+     auth: {mode: device-secret, product_key: a1X2bEnP82z}\n";
+
+/// The card's triple, as `inspect --reveal-secrets` reads it.
+fn card_triple(t: &Test, card: &Path) -> (String, String) {
+    let c = common::images::inspect_json(t, card, true)["credentials"].clone();
+    (
+        c["device_name"].as_str().expect("device_name").to_owned(),
+        c["device_secret"]
+            .as_str()
+            .expect("device_secret")
+            .to_owned(),
+    )
+}
+
+#[test]
+fn the_whole_line_from_the_console_to_every_card_online() {
+    let t = Test::new().file("tiny.yaml", TINY);
+    let p = Platform::start(t.path());
+    let url = pool_init(&t);
+    // 1. The console's step 1: create the devices into the pool.
+    platform(
+        &t,
+        &p,
+        &[
+            "create",
+            "--product-key",
+            PK,
+            "--prefix",
+            "gw-",
+            "--count",
+            "4",
+        ],
+    )
+    .args(["--pool", &url, "--key-file", "pool.key"])
+    .run();
+    // 2. A station burns four cards from the pool.
+    let cards: Vec<PathBuf> = (1..=4)
+        .map(|i| t.path().join(format!("card{i}.img")))
+        .collect();
+    let mut flash = t
+        .burnline()
+        .args([
+            "flash",
+            "--pool",
+            &url,
+            "--recipe",
+            "tiny.yaml",
+            "--station",
+            "st1",
+        ])
+        .args(["--key-file", "pool.key"]);
+    for c in &cards {
+        flash = flash.args(["--target", s(c)]);
+    }
+    flash.run();
+    // 3. Three cards boot: the bootstrap checks the login, the edge
+    // runtime (played by a held MQTT session with the card's triple) stays
+    // connected. The fourth card is pulled before its first boot.
+    let mut held = Vec::new();
+    for c in &cards[..3] {
+        t.cmd()
+            .program(bootstrap_bin())
+            .args([
+                "status",
+                "--device",
+                s(c),
+                "--check-online",
+                "--mqtt",
+                &p.mqtt,
+            ])
+            .stdout_contains("online")
+            .run();
+        let (dn, ds) = card_triple(&t, c);
+        held.push(p.login_with(&dn, &ds));
+    }
+    let (pulled, _) = card_triple(&t, &cards[3]);
+    // 4. The last step: the pool's verified cards, three ONLINE, the pulled
+    // one never seen (exit 1).
+    platform(&t, &p, &["state", "--pool", &url])
+        .status(1)
+        .stdout_contains("ONLINE 3, OFFLINE 0, UNACTIVE 1, DISABLE 0, MISSING 0")
+        .stdout_contains(format!("{PK}/{pulled} UNACTIVE"))
+        .stderr_contains("3 identit(ies) noted ONLINE")
+        .run();
+    // 5. The pulled card's rework: reset on the platform, re-burned onto a
+    // new card from its image, booted; then every verified card is ONLINE.
+    platform(&t, &p, &["reset", PK, &pulled, "--pool", &url]).run();
+    let rework = t.path().join("card4-rework.img");
+    t.burnline()
+        .args(["flash", s(&cards[3]), "--target", s(&rework)])
+        .run();
+    t.cmd()
+        .program(bootstrap_bin())
+        .args([
+            "status",
+            "--device",
+            s(&rework),
+            "--check-online",
+            "--mqtt",
+            &p.mqtt,
+        ])
+        .run();
+    let (dn, ds) = card_triple(&t, &rework);
+    assert_eq!(dn, pulled);
+    held.push(p.login_with(&dn, &ds));
+    let o = platform(&t, &p, &["state", "--pool", &url, "--wait-online", "30s"])
+        .stdout_contains("ONLINE 4, OFFLINE 0, UNACTIVE 0, DISABLE 0, MISSING 0")
+        .stderr_contains(": 1 identit(ies) noted ONLINE")
+        .run();
+    no_secrets(&p, &o.text());
+    no_secrets(&p, &p.log_text());
+    let history = t
+        .burnline()
+        .args(["pool", "history", "--db", &url])
+        .run()
+        .stdout;
+    assert_eq!(history.matches("platform: ONLINE").count(), 4, "{history}");
+    assert!(
+        history.contains("platform: reset (ResetThing)"),
+        "{history}"
+    );
+    t.burnline().args(["pool", "verify", "--db", &url]).run();
+    // The day's record shows each card's platform state.
+    let report = t
+        .burnline()
+        .args(["station", "report", "--db", &url, "--since", "0"])
+        .run()
+        .stdout;
+    let mut lines = report.lines();
+    assert!(
+        lines
+            .next()
+            .expect("header")
+            .ends_with(",reason,platform_state"),
+        "{report}"
+    );
+    let states: Vec<&str> = lines.map(|l| l.rsplit(',').next().expect("cell")).collect();
+    assert_eq!(states, ["ONLINE"; 4], "{report}");
+    drop(held);
+}
+
+/// A gateway that answers `Throttling.User` (HTTP 400, as the POP gateway
+/// does) `throttled` times, then success; returns its address and the
+/// number of requests it saw.
+fn throttling_gateway(
+    throttled: usize,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let at = listener.local_addr().expect("addr").to_string();
+    let seen = std::sync::Arc::new(AtomicUsize::new(0));
+    let count = std::sync::Arc::clone(&seen);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let n = count.fetch_add(1, Ordering::SeqCst);
+            let (status, answer) = if n < throttled {
+                (
+                    "400 Bad Request",
+                    r#"{"RequestId":"R1","HostId":"iot.cn-shanghai.aliyuncs.com","Code":"Throttling.User","Message":"Request was denied due to user flow control.","Recommend":"https://error-center.aliyun.com"}"#,
+                )
+            } else {
+                ("200 OK", r#"{"RequestId":"R2","Success":true}"#)
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                answer.len()
+            );
+        }
+    });
+    (format!("http://{at}"), seen)
+}
+
+#[test]
+fn throttling_is_retried_with_backoff_and_bounded() {
+    use std::sync::atomic::Ordering;
+    let t = Test::new();
+    let run = |endpoint: &str| {
+        t.burnline()
+            .env("HOME", t.path())
+            .env("ALIBABA_CLOUD_ACCESS_KEY_ID", AK_ID)
+            .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", AK_SECRET)
+            .args(["platform", "reset", PK, "gw-000001", "--endpoint", endpoint])
+            .output_lacks(AK_SECRET)
+    };
+    // Twice throttled, then through: two retries, each said.
+    let (url, seen) = throttling_gateway(2);
+    run(&url)
+        .stderr_contains("ResetThing: throttled by the platform (Throttling), try 2 of 6")
+        .stderr_contains("try 3 of 6")
+        .stderr_contains("gw-000001: reset")
+        .run();
+    assert_eq!(seen.load(Ordering::SeqCst), 3);
+    // Always throttled: six tries in all, then exit 3 with the code.
+    let (url, seen) = throttling_gateway(usize::MAX);
+    run(&url)
+        .status(3)
+        .stderr_contains("ResetThing: refused: Throttling.User: Request was denied due to user flow control. (RequestId R1)")
+        .run_within(Duration::from_secs(120));
+    assert_eq!(seen.load(Ordering::SeqCst), 6);
 }

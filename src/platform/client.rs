@@ -104,11 +104,6 @@ impl Client {
         }
     }
 
-    /// The endpoint.
-    pub fn endpoint(&self) -> &Endpoint {
-        &self.endpoint
-    }
-
     /// Calls `action` with `query` and form `body` parameters; returns the
     /// answer's body (JSON, `Success` true). Throttled calls are retried.
     pub fn call(
