@@ -11,8 +11,9 @@
 //! register again and stays activated) and deletes others (DeleteDevice: an
 //! online one is kicked, and its certificate no longer logs in). The
 //! gateway refuses a bad signature, an unknown AccessKey, a reused nonce and
-//! a stale timestamp with its 4xx and Code. No AccessKey secret and no
-//! DeviceSecret reaches the emulator's log.
+//! a stale timestamp with its 4xx and Code. The SDKs and `burnline
+//! platform` see the same states and each other's deletions. No AccessKey
+//! secret and no DeviceSecret reaches the emulator's log.
 
 mod common;
 
@@ -338,35 +339,125 @@ fn gateway_refusal_body_missing_signature_and_unknown_api() {
     assert_eq!(status, 400);
     assert!(body.contains("\"MissingParameter\""), "{body}");
     // Well signed, but an API the emulator does not have: 404.
-    let params: Vec<(String, String)> = [
-        ("Action", "NoSuchApi"),
-        ("Version", "2018-01-20"),
+    let path = signed_v1(
+        &[
+            ("Action", "NoSuchApi"),
+            ("Version", "2018-01-20"),
+            ("SignatureNonce", "n2"),
+        ],
+        &stamp,
+    );
+    let (status, body) = common::http::request(&at, "POST", &path, &[]);
+    assert_eq!(status, 404, "{body}");
+    assert!(body.contains("\"InvalidApi.NotFound\""), "{body}");
+    // Well signed, another version.
+    let path = signed_v1(
+        &[
+            ("Action", "BatchGetDeviceState"),
+            ("Version", "2017-04-20"),
+            ("SignatureNonce", "n3"),
+        ],
+        &stamp,
+    );
+    let (status, body) = common::http::request(&at, "POST", &path, &[]);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("\"InvalidVersion\""), "{body}");
+    // A V3 Authorization header without its parts.
+    let (status, body) = common::http::request(
+        &at,
+        "POST",
+        "/",
+        &[("Authorization", "ACS3-HMAC-SHA256 Credential=x")],
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("\"IncompleteSignature\""), "{body}");
+}
+
+/// A V1-signed path for `params` (besides the common ones) at `stamp`.
+fn signed_v1(params: &[(&str, &str)], stamp: &str) -> String {
+    let mut pairs: Vec<(&str, &str)> = vec![
         ("AccessKeyId", AK_ID),
         ("SignatureMethod", "HMAC-SHA1"),
         ("SignatureVersion", "1.0"),
-        ("SignatureNonce", "n2"),
-        ("Timestamp", stamp.as_str()),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    let pairs: Vec<(&str, &str)> = params
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+        ("Timestamp", stamp),
+    ];
+    pairs.extend(params);
     let signature = burnline_core::openapi::v1::sign(
         &burnline::secret::Secret::from(AK_SECRET),
         "POST",
         &pairs,
     );
-    let path = format!(
+    format!(
         "/?{}&Signature={}",
         burnline::registration::form::encode_pairs(&pairs),
         burnline::registration::form::encode(&signature)
+    )
+}
+
+/// Devices created through the OpenAPI, their IotIds and a reset are kept
+/// in the state file: after a restart they still log in, keep their IotId
+/// and may register once.
+#[test]
+fn created_devices_survive_a_restart_with_their_iot_ids() {
+    let t = Test::new();
+    let products = products(t.path());
+    let state = t.path().join("state.json");
+    let extra = ["--openapi", "127.0.0.1:0", "--state", common::s(&state)];
+    let emu = MqttEmulator::start(t.path(), &products, None, &extra);
+    let at = emu.openapi.clone().expect("openapi");
+    let csv = t.path().join("devices.csv");
+    sdk(&t, "tea", &at, &["create", PK, "rs-", "2", common::s(&csv)])
+        .stdout_contains("created 2 distinct 2")
+        .run();
+    let devices = created(&csv);
+    let (mut conn, code) = login(&t, &emu, "rs-0001", &devices["rs-0001"].0);
+    assert_eq!(code, 0);
+    conn.write_all(&[0xE0, 0x00]).expect("DISCONNECT");
+    emu.wait_online("rs-0001", false);
+    sdk(&t, "tea", &at, &["reset", PK, "rs-0001"])
+        .stdout("reset Success\n")
+        .run();
+    drop(emu);
+    let emu = MqttEmulator::start(t.path(), &products, None, &extra);
+    let at = emu.openapi.clone().expect("openapi");
+    sdk(
+        &t,
+        "old",
+        &at,
+        &["states-id", &devices["rs-0001"].1, &devices["rs-0002"].1],
+    )
+    .stdout("rs-0001 OFFLINE last-online\nrs-0002 UNACTIVE never\n")
+    .run();
+    assert_eq!(login(&t, &emu, "rs-0002", &devices["rs-0002"].0).1, 0);
+    t.burnline()
+        .args(["register", PK, "rs-0001", PS, "--endpoint", &emu.url])
+        .stdout_contains(format!("DeviceInfo: {PK} rs-0001 "))
+        .run();
+}
+
+/// An AccessKey listed twice is refused, naming the field.
+#[test]
+fn access_keys_are_checked() {
+    let t = Test::new();
+    let p = t.path().join("products.yaml");
+    write_private(
+        &p,
+        &format!("access_keys:\n  - {{id: a, secret: s1}}\n  - {{id: a, secret: s2}}\nproducts:\n  - product_key: {PK}\n    product_secret: {PS}\n"),
     );
-    let (status, body) = common::http::request(&at, "POST", &path, &[]);
-    assert_eq!(status, 404, "{body}");
-    assert!(body.contains("\"InvalidApi.NotFound\""), "{body}");
+    t.burnline()
+        .args([
+            "emulator",
+            "--listen",
+            "127.0.0.1:0",
+            "--openapi",
+            "127.0.0.1:0",
+        ])
+        .arg("--products")
+        .arg(&p)
+        .status(2)
+        .stderr_contains("access_keys[1].id")
+        .output_lacks("s2")
+        .run();
 }
 
 /// `--openapi` without AccessKeys is a usage error, before anything binds.
@@ -391,4 +482,124 @@ fn openapi_without_access_keys_is_refused() {
         .status(2)
         .stderr_contains("--openapi needs access_keys")
         .run();
+}
+
+/// Each device's `Status` as the SDK's `states` lines give it.
+fn sdk_states(t: &Test, name: &str, at: &str, names: &[&str]) -> Vec<(String, String)> {
+    let mut args = vec!["states", PK];
+    args.extend(names);
+    sdk(t, name, at, &args)
+        .run()
+        .stdout
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split(' ').collect();
+            (f[0].to_owned(), f[1].to_owned())
+        })
+        .collect()
+}
+
+/// `burnline platform ARGS` against `at`, the AccessKey in the aliyun
+/// CLI's profile file (mode 0600) under HOME = the test's directory, so
+/// that no report shows it.
+fn burnline_platform(t: &Test, at: &str, args: &[&str]) -> Test {
+    let dir = t.path().join(".aliyun");
+    std::fs::create_dir_all(&dir).expect("~/.aliyun");
+    write_private(
+        &dir.join("config.json"),
+        &format!(
+            r#"{{"current":"default","profiles":[{{"name":"default","mode":"AK","access_key_id":"{AK_ID}","access_key_secret":"{AK_SECRET}","region_id":"cn-shanghai"}}]}}"#
+        ),
+    );
+    t.burnline()
+        .env("HOME", t.path())
+        .env_remove("ALIBABA_CLOUD_ACCESS_KEY_ID")
+        .env_remove("ALIBABA_CLOUD_ACCESS_KEY_SECRET")
+        .arg("platform")
+        .args(args)
+        .args(["--endpoint", &format!("http://{at}")])
+        .output_lacks(AK_SECRET)
+}
+
+/// Each device's `status` as `burnline platform state --json` gives it.
+fn burnline_states(t: &Test, at: &str) -> Vec<(String, String)> {
+    let o = burnline_platform(t, at, &["state", "--devices", "names.csv", "--json"])
+        .any_status()
+        .run();
+    let v: serde_json::Value = serde_json::from_str(&o.stdout).expect("json");
+    v["devices"]
+        .as_array()
+        .expect("devices")
+        .iter()
+        .filter(|d| d["status"] != "MISSING")
+        .map(|d| {
+            let dn = d["device_name"].as_str().unwrap_or_default().to_owned();
+            (dn, d["status"].as_str().expect("status").to_owned())
+        })
+        .collect()
+}
+
+/// The SDKs and burnline's own client see the same devices in the same
+/// states, and each sees what the other changed.
+#[test]
+fn the_sdks_and_burnline_platform_agree() {
+    let t = Test::new();
+    let (emu, at) = start(&t);
+    let csv = t.path().join("devices.csv");
+    sdk(&t, "tea", &at, &["create", PK, "ag-", "5", common::s(&csv)])
+        .stdout_contains("created 5 distinct 5")
+        .run();
+    let devices = created(&csv);
+    let names: Vec<String> = (1..=5).map(|i| format!("ag-{i:04}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let t = t.file(
+        "names.csv",
+        format!(
+            "DeviceName,ProductKey\n{}",
+            names
+                .iter()
+                .map(|n| format!("{n},{PK}\n"))
+                .collect::<String>()
+        ),
+    );
+    let (_held, code) = login(&t, &emu, "ag-0001", &devices["ag-0001"].0);
+    assert_eq!(code, 0);
+    let (mut left, code) = login(&t, &emu, "ag-0002", &devices["ag-0002"].0);
+    assert_eq!(code, 0);
+    left.write_all(&[0xE0, 0x00]).expect("DISCONNECT");
+    emu.wait_online("ag-0002", false);
+    // Disabled in the console.
+    let (status, body) = common::emulator::admin(
+        &emu.url,
+        "PUT",
+        &format!("/admin/devices/{PK}/ag-0003/enabled"),
+        Some(r#"{"enabled":false}"#),
+        None,
+    );
+    assert_eq!(status, 200, "{body}");
+
+    let expected: Vec<(String, String)> = [
+        ("ag-0001", "ONLINE"),
+        ("ag-0002", "OFFLINE"),
+        ("ag-0003", "DISABLE"),
+        ("ag-0004", "UNACTIVE"),
+        ("ag-0005", "UNACTIVE"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    for name in ["tea", "tea-v2", "old"] {
+        assert_eq!(sdk_states(&t, name, &at, &names), expected, "{name}");
+    }
+    assert_eq!(burnline_states(&t, &at), expected);
+
+    // burnline deletes one, the old SDK another: both see both gone.
+    burnline_platform(&t, &at, &["delete", PK, "ag-0005", "--yes"]).run();
+    sdk(&t, "old", &at, &["delete", PK, "ag-0004"])
+        .stdout("delete Success\n")
+        .run();
+    let expected = &expected[..3];
+    assert_eq!(sdk_states(&t, "tea", &at, &names), expected);
+    assert_eq!(burnline_states(&t, &at), expected);
+    assert!(!emu.log_text().contains(AK_SECRET));
 }
