@@ -358,6 +358,21 @@ fn a_killed_create_resumes_by_its_apply_id_and_never_creates_twice() {
         Some(format!("lc-000001,{},{PK}", p.secret("lc-000001")))
     );
     assert_eq!(plain.lines().count(), 8);
+    // `platform state` reads the age file as it is, with the identity.
+    platform(
+        &t,
+        &p,
+        &[
+            "state",
+            "--devices",
+            "devices.csv.age",
+            "--identity",
+            s(&key),
+        ],
+    )
+    .status(1)
+    .stdout_contains("ONLINE 0, OFFLINE 0, UNACTIVE 7, DISABLE 0, MISSING 0")
+    .run();
     // Without a recipient nothing is created: no secret in clear on disk.
     platform(
         &t,
