@@ -2,7 +2,9 @@
 # Installs the real MQTT clients the tests run against the emulator, once,
 # into target/test-clients (kept between runs):
 #   - Python: aliyun-iot-linkkit 1.2.13 with paho-mqtt 1.6.1 (the SDK breaks
-#     with paho 2) in a virtual environment, venv/;
+#     with paho 2) in a virtual environment, venv/, with Alibaba's OpenAPI
+#     SDKs: alibabacloud-iot20180120 5.1.0 (Tea, signature V3) and
+#     aliyun-python-sdk-iot 8.59.0 with aliyun-python-sdk-core 2.16.1 (V1);
 #   - Node: alibabacloud-iot-device-sdk 1.2.8 in node/node_modules;
 #   - mosquitto_pub must be on PATH (Debian package mosquitto-clients, which
 #     scripts/test.sh and .ci/run install).
@@ -17,12 +19,15 @@ exec 9>"$root/.lock"
 flock 9
 
 py="$root/venv/bin/python"
-if [ ! -f "$root/venv/.done-1" ]; then
+if [ ! -f "$root/venv/.done-2" ]; then
   rm -rf "$root/venv"
   python3 -m venv "$root/venv" >&2
   "$root/venv/bin/pip" install --quiet --disable-pip-version-check \
-    'aliyun-iot-linkkit==1.2.13' 'paho-mqtt==1.6.1' >&2
-  touch "$root/venv/.done-1"
+    'aliyun-iot-linkkit==1.2.13' 'paho-mqtt==1.6.1' \
+    'alibabacloud-iot20180120==5.1.0' 'alibabacloud-tea-openapi==0.4.6' \
+    'darabonba-core==1.0.9' 'alibabacloud-credentials==1.0.12' \
+    'aliyun-python-sdk-iot==8.59.0' 'aliyun-python-sdk-core==2.16.1' >&2
+  touch "$root/venv/.done-2"
 fi
 
 if [ ! -f "$root/node/.done-1" ]; then

@@ -116,6 +116,9 @@ pub enum Error {
     /// pool, a lost database, a wrong key, a station name in use …).
     #[error(transparent)]
     Pool(#[from] burnline_pool::PoolError),
+    /// A `burnline platform` command failed (see `crate::platform::error`).
+    #[error(transparent)]
+    Platform(#[from] crate::platform::error::PlatformError),
 }
 
 /// Why a card could not be flashed.

@@ -7,6 +7,7 @@
 //! exit-codes`); a test keeps the page equal to it.
 
 use crate::error::{CardFailure, Error};
+use crate::platform::error::PlatformError;
 use burnline_core::cli::CliEnd;
 use burnline_core::registration::error::RegisterError;
 use burnline_pool::PoolError;
@@ -128,6 +129,8 @@ cases! {
     TargetsFailed => PartlyFailed, "`flash` to several targets, with or without `--pool`: some cards failed, the others were written and verified";
     /// [`Error::LoginsFailed`].
     LoginsFailed => PartlyFailed, "`login-check`: some triples did not log in";
+    /// [`PlatformError::NotOnline`].
+    NotOnline => PartlyFailed, "`platform state`: devices that are not `ONLINE` (each listed with its state)";
     /// [`Error::Mismatch`].
     Mismatch => PartlyFailed, "`verify`: files that differ from the manifest";
     /// A command line clap refuses.
@@ -140,6 +143,8 @@ cases! {
     MissingFile => BadInput, "an input file that is not there, on every command";
     /// [`RegisterError::Endpoint`], [`RegisterError::Input`].
     RegistrationInput => BadInput, "`register`, `mqtt-credentials`: an endpoint, CA file or ProductKey that cannot be used";
+    /// [`PlatformError::Input`].
+    PlatformInput => BadInput, "`platform`: a command line, names file, device list or credential that cannot be used";
     /// [`CardFailure::TooSmall`].
     CardTooSmall => BadInput, "`flash`: a card smaller than the image; nothing was written";
     /// The pool's key, password, login or CA file.
@@ -158,6 +163,8 @@ cases! {
     PoolIo => CannotGoOn, "the pool: any other database or file failure";
     /// [`RegisterError::Refused`].
     Refused => CannotGoOn, "`register`: the platform refused the registration (its code is named, with what to do)";
+    /// [`PlatformError::Refused`].
+    PlatformRefused => CannotGoOn, "`platform`: the OpenAPI refused a call (its code and RequestId are named)";
     /// [`Error::ProductRefused`].
     ProductRefused => CannotGoOn, "`flash --pool`, `station`: the platform refused registration for the whole product; the station stops, nothing is quarantined";
     /// [`CardFailure::NotWritable`].
@@ -166,6 +173,8 @@ cases! {
     CardWriteFailed => CannotGoOn, "`flash`: a write or read-back failed (the card must not be used; a pooled identity on it is quarantined); with `--pool`, a card holding an identity the pool has as verified (nothing written)";
     /// [`RegisterError::Transport`], [`RegisterError::BadResponse`].
     Network => Network, "`register`: no answer (connection, TLS, timeout), or an answer that is not the platform's";
+    /// [`PlatformError::Transport`].
+    PlatformNetwork => Network, "`platform`: the OpenAPI could not be reached, or its answer is not the API's";
     /// [`PoolError::Unreachable`].
     PoolUnreachable => PoolUnreachable, "the pool database cannot be reached: no server or socket, no TLS offered, a certificate that does not verify";
     /// [`PoolError::Lost`].
@@ -210,6 +219,12 @@ pub fn case(e: &Error) -> Case {
             CardFailure::WriteFailed => Case::CardWriteFailed,
         },
         Error::Pool(p) => pool_case(p),
+        Error::Platform(p) => match p {
+            PlatformError::Input(_) => Case::PlatformInput,
+            PlatformError::Refused { .. } => Case::PlatformRefused,
+            PlatformError::Transport { .. } => Case::PlatformNetwork,
+            PlatformError::NotOnline { .. } => Case::NotOnline,
+        },
     }
 }
 

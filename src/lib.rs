@@ -19,6 +19,7 @@
 //!   output starts from, its manifest entry and its staged outputs;
 //! - [`build`]: one build run;
 //! - [`output`]: a full image and its side files (bmap, compression);
+//! - [`platform`]: the client of the platform's OpenAPI (`burnline platform`);
 //! - [`delta`]: base+delta output (`build --station`);
 //! - [`manifest`]: `manifest.json` and the checksum lists;
 //! - [`resume`]: the journal a killed run resumes from, and interrupts;
@@ -47,7 +48,8 @@
 /// (`registration::ledger`) and `station-ledger-after-assigned`,
 /// `-after-written`, `-after-verified` (`flash::ledger`), and
 /// `pool-after-lease`, `-after-written`, `-after-verified`
-/// (`flash::pooled`).
+/// (`flash::pooled`), and `platform-create-after-check`, `-after-register`
+/// (`platform::create`).
 macro_rules! crash_point {
     ($name:literal) => {
         fail::fail_point!($name, |_| std::process::abort())
@@ -74,6 +76,7 @@ pub mod layout;
 pub mod ledger;
 pub mod manifest;
 pub mod output;
+pub mod platform;
 pub mod recipe;
 pub mod registration;
 pub mod resume;

@@ -5,7 +5,13 @@ use crate::output::console::say;
 pub use burnline_core::cli::{parse, PlatformArgs};
 use burnline_core::registration::sign::SignMethod;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+pub use platform::{
+    OpenApiArgs, PlatformCommand, PlatformCreateArgs, PlatformDeleteArgs, PlatformDeviceArgs,
+    PlatformStateArgs,
+};
 use std::path::PathBuf;
+
+pub mod platform;
 
 /// Burns Alibaba Cloud IoT gateway identities into per-device disk images.
 #[derive(Debug, Parser)]
@@ -58,6 +64,10 @@ pub enum Command {
     /// The station service for line operators, and its day's record.
     #[command(subcommand)]
     Station(StationCommand),
+    /// The platform's OpenAPI: create devices into the pool, check that
+    /// they are online, reset or delete one.
+    #[command(subcommand)]
+    Platform(PlatformCommand),
     /// Write shell completions or man pages (for packaging), or print the
     /// exit-code page (docs/exit-codes.md).
     #[command(subcommand, hide = true)]
@@ -677,6 +687,11 @@ pub struct EmulatorArgs {
     /// platform's 8883, with the certificate of --tls-cert/--tls-key.
     #[arg(long, value_name = "ADDR")]
     pub mqtts: Option<String>,
+    /// Serve the platform's OpenAPI (product Iot, 2018-01-20) over plain
+    /// HTTP here, such as `127.0.0.1:18081`, for the AccessKeys of the
+    /// products file's `access_keys`.
+    #[arg(long, value_name = "ADDR")]
+    pub openapi: Option<String>,
     /// Hold each request this long before the platform sees it (tests).
     #[arg(long, hide = true, default_value_t = 0)]
     pub delay_ms: u64,

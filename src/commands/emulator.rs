@@ -1,13 +1,15 @@
 //! `burnline emulator`: loads the products file and the state, binds the
 //! HTTP listener (`--listen`) and the MQTT listeners (`--mqtt` plain TCP,
 //! and TLS too with a certificate; `--mqtts` TLS only, with the HTTPS
-//! certificate), prints one `listening on URL`
-//! line per listener on stdout (HTTP first), then serves until killed. See
+//! certificate) and the OpenAPI listener (`--openapi`, plain HTTP),
+//! prints one `listening on URL` line per listener on stdout (HTTP first,
+//! the OpenAPI last as `listening on openapi http://ADDR`), then serves
+//! until killed. See
 //! `crate::emulator` for the protocols and `docs/registration.md` for the
 //! files.
 
 use crate::cmdline::EmulatorArgs;
-use crate::emulator::{api::Api, http_server, mqtt, products, state::State, tls};
+use crate::emulator::{api::Api, http_server, mqtt, openapi, products, state::State, tls};
 use crate::error::{Error, IoContext, Result};
 use std::io::Write;
 use std::sync::Arc;
@@ -16,7 +18,13 @@ use tokio::net::TcpListener;
 
 /// Runs `emulator`.
 pub fn run(args: &EmulatorArgs) -> Result<()> {
-    let products = products::load(&args.products)?;
+    let (products, access_keys) = products::load(&args.products)?;
+    if args.openapi.is_some() && access_keys.is_empty() {
+        return Err(Error::Usage(format!(
+            "--openapi needs access_keys: [{{id, secret}}] in {}",
+            args.products.display()
+        )));
+    }
     let state = State::load(products, args.state.as_deref())?;
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(tls::Acceptor::new(cert, key)?),
@@ -51,6 +59,10 @@ pub fn run(args: &EmulatorArgs) -> Result<()> {
             Some(a) => Some(bind(a.clone()).await?),
             None => None,
         };
+        let open = match &args.openapi {
+            Some(a) => Some(bind(a.clone()).await?),
+            None => None,
+        };
         let scheme = if tls.is_some() { "https" } else { "http" };
         let mut out = std::io::stdout();
         let _ = writeln!(out, "listening on {scheme}://{http_at}");
@@ -64,6 +76,11 @@ pub fn run(args: &EmulatorArgs) -> Result<()> {
             let _ = writeln!(out, "listening on mqtts://{at}");
             let takes = mqtt::server::Takes::Tls(acceptor.clone());
             tokio::spawn(mqtt::server::serve(l, takes, Arc::clone(&api)));
+        }
+        if let Some((l, at)) = open {
+            let _ = writeln!(out, "listening on openapi http://{at}");
+            let o = openapi::OpenApi::new(Arc::clone(&api), access_keys);
+            tokio::spawn(openapi::server::serve(l, Arc::new(o)));
         }
         let _ = out.flush();
         http_server::serve(

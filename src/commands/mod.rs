@@ -16,6 +16,7 @@ pub mod login_check;
 pub mod manifest_merge;
 pub mod mqtt_credentials;
 pub mod plan;
+pub mod platform;
 pub mod pool;
 pub mod register;
 pub mod secret_input;
@@ -61,6 +62,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> Code {
         Command::LoginCheck(a) => login_check::run(&a),
         Command::Station(crate::cmdline::StationCommand::Serve(a)) => station::serve(&a),
         Command::Station(crate::cmdline::StationCommand::Report(a)) => station::report(&a),
+        Command::Platform(c) => platform::run(&c),
         Command::Generate(c) => generate::run(&c),
     };
     match result {

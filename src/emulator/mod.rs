@@ -4,12 +4,14 @@
 //! answers the HTTP platform and admin requests (with [`http_auth`] for
 //! `/auth`), [`http_server`] serves them (axum, plain or TLS), [`mqtt`] is
 //! the MQTT 3.1.1 server where devices log in, go online and register, and
-//! [`tls`] builds the one TLS configuration both use.
+//! [`tls`] builds the one TLS configuration both use. [`openapi`] serves
+//! the platform's OpenAPI (`--openapi`) over the same state.
 
 pub mod api;
 pub mod http_auth;
 pub mod http_server;
 pub mod mqtt;
+pub mod openapi;
 pub mod products;
 pub mod state;
 pub mod tls;

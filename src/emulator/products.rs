@@ -2,10 +2,13 @@
 //! ProductSecrets, whether dynamic registration is on, and the devices
 //! created in the "console" beforehand: a DeviceName alone (it gets its
 //! DeviceSecret by dynamic registration, 一型一密), or a DeviceName with the
-//! DeviceSecret the console's batch creation gave it (一机一密). The file
+//! DeviceSecret the console's batch creation gave it (一机一密); and the
+//! AccessKey pairs the OpenAPI listener accepts (`--openapi`). The file
 //! holds secrets: one its group or others may read is refused.
 //!
 //! ```yaml
+//! access_keys:
+//!   - {id: LTAI5tExampleKeyId, secret: ExampleAccessKeySecret0123456789}
 //! products:
 //!   - product_key: a1X2bEnP82z
 //!     product_secret: 7jluWm1zql7bt8qK
@@ -46,10 +49,28 @@ pub struct Device {
     pub device_secret: Option<Secret>,
 }
 
+/// An AccessKey pair of the OpenAPI.
+#[derive(Debug, Clone)]
+pub struct AccessKey {
+    /// AccessKey ID.
+    pub id: String,
+    /// AccessKey secret.
+    pub secret: Secret,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawFile {
+    #[serde(default)]
+    access_keys: Vec<RawAccessKey>,
     products: Vec<RawProduct>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAccessKey {
+    id: String,
+    secret: String,
 }
 
 #[derive(Deserialize)]
@@ -83,8 +104,8 @@ fn yes() -> bool {
     true
 }
 
-/// Reads and checks a products file.
-pub fn load(path: &Path) -> Result<Vec<Product>> {
+/// Reads and checks a products file: its products and its AccessKey pairs.
+pub fn load(path: &Path) -> Result<(Vec<Product>, Vec<AccessKey>)> {
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(path)
         .at("reading the products file", path)?
@@ -106,8 +127,29 @@ pub fn load(path: &Path) -> Result<Vec<Product>> {
     let raw: RawFile = yaml_serde::from_str(&text).map_err(|e| {
         // The parser's message may quote a line of the file (and a secret).
         let at = e.location().map(|l| format!(":{}:{}", l.line(), l.column())).unwrap_or_default();
-        Error::invalid(format!("{}{at}", path.display()), "", "not a products file (products: [{product_key, product_secret, dynamic_registration, register_without_precreate, devices: [NAME or {device_name, device_secret}]}])")
+        Error::invalid(format!("{}{at}", path.display()), "", "not a products file (access_keys: [{id, secret}], products: [{product_key, product_secret, dynamic_registration, register_without_precreate, devices: [NAME or {device_name, device_secret}]}])")
     })?;
+    let mut keys = Vec::new();
+    for (i, k) in raw.access_keys.into_iter().enumerate() {
+        if k.id.is_empty() || k.secret.is_empty() {
+            return Err(Error::invalid(
+                path.display().to_string(),
+                format!("access_keys[{i}]"),
+                "id and secret must not be empty",
+            ));
+        }
+        if keys.iter().any(|o: &AccessKey| o.id == k.id) {
+            return Err(Error::invalid(
+                path.display().to_string(),
+                format!("access_keys[{i}].id"),
+                "is listed twice",
+            ));
+        }
+        keys.push(AccessKey {
+            id: k.id,
+            secret: Secret::new(k.secret),
+        });
+    }
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::new();
     for (i, p) in raw.products.into_iter().enumerate() {
@@ -165,5 +207,5 @@ pub fn load(path: &Path) -> Result<Vec<Product>> {
             devices,
         });
     }
-    Ok(out)
+    Ok((out, keys))
 }

@@ -24,7 +24,9 @@
 //!              "secrets_issued":1}]}
 //! ```
 //! `devices` lists every device that was issued something or connected;
-//! a 免预注册 device also has `"client_id"` and `"device_token"`. A version 1
+//! a 免预注册 device also has `"client_id"` and `"device_token"`, a device
+//! the OpenAPI knows its `"iot_id"`, one ResetThing reopened
+//! `"reopened":true`. A version 1
 //! file (activated devices with their secrets) is read as such.
 
 use super::products::Product;
@@ -73,6 +75,19 @@ fn status(d: &DeviceState) -> &'static str {
     }
 }
 
+fn view(pk: &str, dn: &str, d: &DeviceState) -> DeviceView {
+    DeviceView {
+        product_key: pk.to_owned(),
+        device_name: dn.to_owned(),
+        activated: d.activated,
+        online: d.online,
+        last_online: d.last_online,
+        secrets_issued: d.secrets_issued,
+        disabled: d.disabled,
+        status: status(d),
+    }
+}
+
 /// What a 免预注册 device logs in with instead of a DeviceSecret.
 #[derive(Debug, Clone)]
 pub struct Token {
@@ -91,6 +106,10 @@ struct DeviceState {
     last_online: Option<u64>,
     secrets_issued: u32,
     disabled: bool,
+    /// ResetThing reopened registration of an activated device.
+    reopened: bool,
+    /// The OpenAPI's IotId (a new one each time the device is created).
+    iot_id: Option<String>,
 }
 
 /// A product's state.
@@ -136,6 +155,12 @@ struct FileDevice {
     /// Disabled in the console; absent when not.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     disabled: bool,
+    /// Registration reopened by ResetThing; absent when not.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    reopened: bool,
+    /// The OpenAPI's IotId, once one was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    iot_id: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -253,6 +278,8 @@ impl State {
             dev.last_online = d.last_online;
             dev.secrets_issued = d.secrets_issued.unwrap_or(u32::from(had_secret));
             dev.disabled = d.disabled;
+            dev.reopened = d.reopened;
+            dev.iot_id = d.iot_id;
         }
         Ok(())
     }
@@ -284,7 +311,7 @@ impl State {
         }
         match p.devices.get(dn) {
             None if precreated => Err(Refusal::DeviceNotFound),
-            Some(d) if d.activated => Err(Refusal::AlreadyActivated),
+            Some(d) if d.activated && !d.reopened => Err(Refusal::AlreadyActivated),
             _ => Ok(()),
         }
     }
@@ -303,12 +330,13 @@ impl State {
         let Some(d) = self.device_mut(pk, dn) else {
             return Ok(Err(Refusal::DeviceNotFound));
         };
-        let before = (d.secret.replace(secret), d.secrets_issued);
+        let before = (d.secret.replace(secret), d.secrets_issued, d.reopened);
         d.secrets_issued = d.secrets_issued.saturating_add(1);
+        d.reopened = false;
         if let Err(e) = self.save() {
             // Not saved, not issued: the answer will be an error.
             if let Some(d) = self.device_mut(pk, dn) {
-                (d.secret, d.secrets_issued) = before;
+                (d.secret, d.secrets_issued, d.reopened) = before;
             }
             return Err(e);
         }
@@ -406,6 +434,111 @@ impl State {
         Ok(true)
     }
 
+    /// The OpenAPI's CreateDevice (BatchRegisterDeviceWithApplyId): a new
+    /// device with `secret` (一机一密), unactivated, with IotId `iot_id`;
+    /// saved. `false` (nothing changed) if the product does not exist or
+    /// the name is taken.
+    pub fn create_device(
+        &mut self,
+        pk: &str,
+        dn: &str,
+        secret: Secret,
+        iot_id: String,
+    ) -> Result<bool> {
+        let Some(p) = self.products.get_mut(pk) else {
+            return Ok(false);
+        };
+        if p.devices.contains_key(dn) {
+            return Ok(false);
+        }
+        let d = DeviceState {
+            secret: Some(secret),
+            secrets_issued: 1,
+            iot_id: Some(iot_id),
+            ..DeviceState::default()
+        };
+        p.devices.insert(dn.to_owned(), d);
+        if let Err(e) = self.save() {
+            if let Some(p) = self.products.get_mut(pk) {
+                p.devices.remove(dn);
+            }
+            return Err(e);
+        }
+        Ok(true)
+    }
+
+    /// The OpenAPI's DeleteDevice: the device is gone for good (its name may
+    /// be created again); saved. `false` if there is no such device.
+    pub fn remove_device(&mut self, pk: &str, dn: &str) -> Result<bool> {
+        let Some(d) = self.products.get_mut(pk).and_then(|p| p.devices.remove(dn)) else {
+            return Ok(false);
+        };
+        if let Err(e) = self.save() {
+            if let Some(p) = self.products.get_mut(pk) {
+                p.devices.insert(dn.to_owned(), d);
+            }
+            return Err(e);
+        }
+        Ok(true)
+    }
+
+    /// The OpenAPI's ResetThing: an activated device may register again
+    /// (once); its activation, secret and connection are kept; saved.
+    /// `false` if there is no such device.
+    pub fn reopen_registration(&mut self, pk: &str, dn: &str) -> Result<bool> {
+        let Some(d) = self.device_mut(pk, dn) else {
+            return Ok(false);
+        };
+        let before = std::mem::replace(&mut d.reopened, true);
+        if let Err(e) = self.save() {
+            if let Some(d) = self.device_mut(pk, dn) {
+                d.reopened = before;
+            }
+            return Err(e);
+        }
+        Ok(true)
+    }
+
+    /// The device's IotId, if it was given one.
+    pub fn iot_id(&self, pk: &str, dn: &str) -> Option<&str> {
+        self.products.get(pk)?.devices.get(dn)?.iot_id.as_deref()
+    }
+
+    /// Gives a device that has no IotId yet (one of the products file, or
+    /// one a registration created) `fresh`, and saves. `false` if there
+    /// is no such device.
+    pub fn give_iot_id(&mut self, pk: &str, dn: &str, fresh: String) -> Result<bool> {
+        let Some(d) = self.device_mut(pk, dn) else {
+            return Ok(false);
+        };
+        if d.iot_id.is_none() {
+            d.iot_id = Some(fresh);
+            if let Err(e) = self.save() {
+                if let Some(d) = self.device_mut(pk, dn) {
+                    d.iot_id = None;
+                }
+                return Err(e);
+            }
+        }
+        Ok(true)
+    }
+
+    /// The device (ProductKey, DeviceName) whose IotId is `iot_id`.
+    pub fn by_iot_id(&self, iot_id: &str) -> Option<(String, String)> {
+        self.products.iter().find_map(|(pk, p)| {
+            p.devices
+                .iter()
+                .find(|(_, d)| d.iot_id.as_deref() == Some(iot_id))
+                .map(|(dn, _)| (pk.clone(), dn.clone()))
+        })
+    }
+
+    /// One device as the admin API lists it.
+    pub fn view(&self, pk: &str, dn: &str) -> Option<DeviceView> {
+        let d = self.products.get(pk)?.devices.get(dn)?;
+        Some(view(pk, dn, d))
+    }
+
     /// Whether the device is disabled in the console.
     pub fn is_disabled(&self, pk: &str, dn: &str) -> bool {
         self.products
@@ -442,18 +575,7 @@ impl State {
     pub fn list(&self) -> Vec<DeviceView> {
         self.products
             .iter()
-            .flat_map(|(pk, p)| {
-                p.devices.iter().map(move |(dn, d)| DeviceView {
-                    product_key: pk.clone(),
-                    device_name: dn.clone(),
-                    activated: d.activated,
-                    online: d.online,
-                    last_online: d.last_online,
-                    secrets_issued: d.secrets_issued,
-                    disabled: d.disabled,
-                    status: status(d),
-                })
-            })
+            .flat_map(|(pk, p)| p.devices.iter().map(move |(dn, d)| view(pk, dn, d)))
             .collect()
     }
 
@@ -480,6 +602,7 @@ impl State {
                                 || d.activated
                                 || d.last_online.is_some()
                                 || d.secrets_issued > 0
+                                || d.iot_id.is_some()
                         })
                         .map(move |(dn, d)| FileDevice {
                             product_key: pk.clone(),
@@ -492,6 +615,8 @@ impl State {
                             last_online: d.last_online,
                             secrets_issued: Some(d.secrets_issued),
                             disabled: d.disabled,
+                            reopened: d.reopened,
+                            iot_id: d.iot_id.clone(),
                         })
                 })
                 .collect(),

@@ -3,7 +3,9 @@
 //! target path the station wrote), the card's physical identity, the
 //! identity (ProductKey, DeviceName), the result (`verified`, `quarantined`,
 //! `released`, or `in progress`), when it was leased and finished, the
-//! image digest and the reason the pool recorded. Read from the pool's
+//! image digest, the reason the pool recorded, and what `burnline platform`
+//! last noted of the identity (`platform_state`: `ONLINE`, `reset`,
+//! `deleted`). Read from the pool's
 //! append-only history, so every lease shows, even one whose station died;
 //! with `--journal`, the cards a station refused before any lease (result
 //! `refused`, from `super::journal`) are added. No secret is ever read for
@@ -193,6 +195,9 @@ pub struct CardRow {
     pub digest: String,
     /// The reason the pool recorded last.
     pub reason: String,
+    /// What `burnline platform` last noted of the identity: `ONLINE`,
+    /// `reset` or `deleted` (empty: nothing noted).
+    pub platform_state: String,
 }
 
 /// The cards of `changes` (in history order) whose lease falls in
@@ -209,8 +214,16 @@ pub fn cards(
     let mut rows: Vec<CardRow> = Vec::new();
     // The open row of each identity.
     let mut open: std::collections::HashMap<(String, String), usize> = Default::default();
+    // What `burnline platform` last noted of each identity: no step of a
+    // card, so it changes no row's result or reason.
+    let mut platform: std::collections::HashMap<(String, String), String> = Default::default();
     for c in changes {
         let key = (c.product_key.clone(), c.device_name.clone());
+        if let Some(note) = c.reason.strip_prefix(crate::platform::NOTE_PREFIX) {
+            let state = note.split_whitespace().next().unwrap_or_default();
+            platform.insert(key, state.to_owned());
+            continue;
+        }
         if c.to_state == "leased" {
             if c.time < from
                 || c.time >= until
@@ -231,6 +244,7 @@ pub fn cards(
                 finished_at: String::new(),
                 digest: String::new(),
                 reason: c.reason.clone(),
+                platform_state: String::new(),
             });
             continue;
         }
@@ -253,6 +267,11 @@ pub fn cards(
         }
         if result != "quarantined" {
             open.remove(&key);
+        }
+    }
+    for r in &mut rows {
+        if let Some(p) = platform.get(&(r.product_key.clone(), r.device_name.clone())) {
+            r.platform_state.clone_from(p);
         }
     }
     rows
@@ -328,12 +347,13 @@ pub fn refused(
             finished_at: rfc3339(r.time, offset),
             digest: String::new(),
             reason: r.reason.clone(),
+            platform_state: String::new(),
         })
         .collect()
 }
 
 /// The report's columns, in [`CardRow::cells`]' order.
-const COLUMNS: [&str; 10] = [
+const COLUMNS: [&str; 11] = [
     "station",
     "slot",
     "card",
@@ -344,11 +364,12 @@ const COLUMNS: [&str; 10] = [
     "finished_at",
     "digest",
     "reason",
+    "platform_state",
 ];
 
 impl CardRow {
     /// The row's cells, in [`COLUMNS`]' order.
-    fn cells(&self) -> [&str; 10] {
+    fn cells(&self) -> [&str; 11] {
         [
             &self.station,
             &self.slot,
@@ -360,6 +381,7 @@ impl CardRow {
             &self.finished_at,
             &self.digest,
             &self.reason,
+            &self.platform_state,
         ]
     }
 }
@@ -457,5 +479,54 @@ mod tests {
         let text = String::from_utf8(csv(&rows).expect("csv")).expect("utf-8");
         assert!(text.starts_with("station,slot,card,product_key,device_name,result,leased_at"));
         assert_eq!(text.lines().count(), 4);
+    }
+
+    #[test]
+    fn platform_notes_fill_their_column_and_change_no_result() {
+        let note = |time, dn: &str, to: &str, what: &str| Change {
+            reason: what.into(),
+            ..ch(time, dn, to)
+        };
+        let changes = [
+            ch(10, "gw-1", "leased"),
+            ch(12, "gw-1", "verified"),
+            note(
+                13,
+                "gw-1",
+                "verified",
+                crate::platform::device_state::ONLINE_NOTE,
+            ),
+            ch(20, "gw-2", "leased"),
+            ch(21, "gw-2", "quarantined"),
+            note(
+                22,
+                "gw-2",
+                "quarantined",
+                crate::platform::rework::RESET_NOTE,
+            ),
+            ch(30, "gw-3", "leased"),
+        ];
+        let rows = cards(&changes, 0, 100, None, UtcOffset(0), &|_, _| None);
+        let got: Vec<(&str, &str, &str, &str)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.device_name.as_str(),
+                    r.result.as_str(),
+                    r.reason.as_str(),
+                    r.platform_state.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("gw-1", "verified", "to verified", "ONLINE"),
+                ("gw-2", "quarantined", "to quarantined", "reset"),
+                ("gw-3", "in progress", "to leased", "")
+            ]
+        );
+        let text = String::from_utf8(csv(&rows).expect("csv")).expect("utf-8");
+        assert!(text.starts_with("station,slot,card,product_key,device_name,result,leased_at,finished_at,digest,reason,platform_state\n"), "{text}");
     }
 }

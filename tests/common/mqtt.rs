@@ -21,6 +21,8 @@ pub struct MqttEmulator {
     pub mqtt: String,
     /// `127.0.0.1:PORT` of the TLS MQTT listener, if any.
     pub mqtts: Option<String>,
+    /// `127.0.0.1:PORT` of the OpenAPI listener, with `--openapi` in `extra`.
+    pub openapi: Option<String>,
     /// The stderr log.
     pub log: PathBuf,
     /// The CA (PEM) for admin calls over TLS.
@@ -92,6 +94,11 @@ impl MqttEmulator {
         } else {
             None
         };
+        let openapi = if extra.contains(&"--openapi") {
+            read().and_then(|u| u.strip_prefix("openapi http://").map(str::to_owned))
+        } else {
+            None
+        };
         let (Some(url), Some(mqtt)) = (url, mqtt) else {
             let _ = child.kill();
             let _ = child.wait();
@@ -105,6 +112,7 @@ impl MqttEmulator {
             url,
             mqtt,
             mqtts,
+            openapi,
             log,
             ca: tls.map(|(_, _, ca)| std::fs::read(ca).expect("ca")),
         }

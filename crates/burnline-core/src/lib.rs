@@ -11,6 +11,8 @@
 //!   the bootstrap, which no disk content can make panic;
 //! - [`registration`]: the platform's request signing, dynamic registration
 //!   client and MQTT connect parameters;
+//! - [`openapi`]: the Alibaba Cloud OpenAPI's V3 and V1 request
+//!   signatures, for the `platform` client and the emulator's listener;
 //! - [`tls`]: the one rustls client configuration (verification always on);
 //! - [`cli`]: the command-line pieces both programs share;
 //! - [`parse_error`]: a parser's message without the input it quotes.
@@ -18,6 +20,7 @@
 pub mod cli;
 pub mod credentials;
 pub mod identity;
+pub mod openapi;
 pub mod parse_error;
 pub mod registration;
 pub mod secret;

@@ -906,6 +906,52 @@ impl Pool {
         self.step(lease, &[State::Leased], State::Available, None, reason)
     }
 
+    /// Notes what the platform says or was told about an identity
+    /// (`burnline platform state`, `reset`, `delete`) in its history,
+    /// without changing its state: a row from its state to the same state,
+    /// saying `reason`. `false`, and nothing noted, when the pool does not
+    /// hold the identity or its last row already says `reason`.
+    pub fn note(&self, product_key: &str, device_name: &str, reason: &str) -> Result<bool> {
+        self.tx(|tx, url| {
+            let rows = tx.query(
+                url,
+                "SELECT state, station, target, card FROM identities WHERE product_key = $1 AND device_name = $2",
+                &[product_key.into(), device_name.into()],
+            )?;
+            let Some(row) = rows.first() else {
+                return Ok(false);
+            };
+            let cur = state_of(row, 0)?;
+            let last = tx.query(
+                url,
+                "SELECT reason FROM history WHERE product_key = $1 AND device_name = $2 ORDER BY seq DESC LIMIT 1",
+                &[product_key.into(), device_name.into()],
+            )?;
+            if last.first().and_then(|r| text(r, 0)).as_deref() == Some(reason) {
+                return Ok(false);
+            }
+            // Locks the identity's row, as every other history append does.
+            tx.exec(
+                url,
+                "UPDATE identities SET history_head = history_head WHERE product_key = $1 AND device_name = $2",
+                &[product_key.into(), device_name.into()],
+            )?;
+            history(
+                tx,
+                url,
+                product_key,
+                device_name,
+                Some(cur),
+                cur,
+                text(row, 1).as_deref(),
+                text(row, 2).as_deref(),
+                text(row, 3).as_deref(),
+                reason,
+            )?;
+            Ok(true)
+        })
+    }
+
     /// The identities the pool has as verified on the card described as
     /// `card` (a card's identity line), oldest first.
     pub fn verified_on(&self, card: &str) -> Result<Vec<OnCard>> {
