@@ -45,7 +45,12 @@ fn the_book_builds_without_an_error_or_a_warning() {
     let o = t
         .cmd()
         .program(mdbook())
-        .args(["build", s(&repo_root().join("docs")), "--dest-dir", s(&dest)])
+        .args([
+            "build",
+            s(&repo_root().join("docs")),
+            "--dest-dir",
+            s(&dest),
+        ])
         .env("RUST_LOG", "warn")
         .run();
     let log = o.text();
@@ -96,7 +101,10 @@ fn every_relative_link_and_anchor_resolves() {
     let mut checked = 0;
     for page in pages() {
         let text = read_page(&page);
-        let dir = Path::new(&page).parent().unwrap_or(Path::new("")).to_owned();
+        let dir = Path::new(&page)
+            .parent()
+            .unwrap_or(Path::new(""))
+            .to_owned();
         for link in links(&text) {
             let target = link.target.as_str();
             if target.contains("://") || target.starts_with("mailto:") {

@@ -52,7 +52,11 @@ fn the_bsp_page_turns_an_sd_image_into_a_recipe_that_builds_it_again() {
         .args(["-euo", "pipefail", "-c", &script])
         .env(
             "PATH",
-            format!("{}:{}", dir.display(), std::env::var("PATH").unwrap_or_default()),
+            format!(
+                "{}:{}",
+                dir.display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
         )
         .run_within(Duration::from_secs(300));
     // The page's dump is what sfdisk printed.
@@ -67,14 +71,35 @@ fn the_bsp_page_turns_an_sd_image_into_a_recipe_that_builds_it_again() {
     let bsp = std::fs::read(t.path().join("bsp.img")).expect("bsp.img");
     let spl = std::fs::read(repo_root().join("examples/spl.bin")).expect("spl.bin");
     let csv = read_page("examples/devices.csv");
-    let names: Vec<&str> = csv.lines().skip(1).filter_map(|l| l.split(',').next()).collect();
+    let names: Vec<&str> = csv
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').next())
+        .collect();
     assert_eq!(names.len(), 4);
-    for name in names {
-        let rel = format!("images/{name}.img");
+    let mut files: Vec<String> = std::fs::read_dir(t.path().join("images"))
+        .expect("images/")
+        .map(|e| {
+            e.expect("an entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .filter(|n| n.ends_with(".img"))
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), names.len(), "{files:?}");
+    let mut seen = Vec::new();
+    for file in files {
+        let rel = format!("images/{file}");
         let img = std::fs::read(t.path().join(&rel)).expect("a built image");
         assert_eq!(img.len(), 64 << 20, "{rel}");
         // The SPL at 8 KiB, the raw area and both partitions: the BSP's bytes.
-        assert_eq!(&img[8 << 10..(8 << 10) + spl.len()], &spl[..], "{rel}: the SPL");
+        assert_eq!(
+            &img[8 << 10..(8 << 10) + spl.len()],
+            &spl[..],
+            "{rel}: the SPL"
+        );
         assert_eq!(&img[8 << 10..1 << 20], &bsp[8 << 10..1 << 20], "{rel}");
         assert!(
             img[1 << 20..49 << 20] == bsp[1 << 20..49 << 20],
@@ -99,7 +124,11 @@ fn the_bsp_page_turns_an_sd_image_into_a_recipe_that_builds_it_again() {
             .collect();
         assert_eq!(
             got,
-            [(2048, 32768, "c"), (34816, 65536, "83"), (100352, 2048, "83")],
+            [
+                (2048, 32768, "c"),
+                (34816, 65536, "83"),
+                (100352, 2048, "83")
+            ],
             "{dump}"
         );
         assert_eq!(parts[0]["bootable"], true, "{dump}");
@@ -124,11 +153,21 @@ fn the_bsp_page_turns_an_sd_image_into_a_recipe_that_builds_it_again() {
         let root = cut("root-check.img", 34816 * 512, 65536 * 512);
         t.tool("e2fsck").args(["-fn", s(&root)]).run();
 
-        // And the credentials partition holds this device's record.
-        t.burnline()
+        // And the credentials partition holds a device's record.
+        let shown = t
+            .burnline()
             .args(["inspect", &rel])
-            .stdout_contains(name)
             .stdout_lacks("ga7XA6KdlEeiPXQPpRbAjOZXwG8ydgSe")
-            .run();
+            .run()
+            .stdout;
+        let name = names
+            .iter()
+            .find(|n| shown.contains(&format!("device_name: {n}\n")))
+            .unwrap_or_else(|| panic!("{rel}: no device's record: {shown}"));
+        seen.push(*name);
     }
+    seen.sort();
+    let mut all = names.clone();
+    all.sort();
+    assert_eq!(seen, all, "one image per device");
 }

@@ -302,7 +302,11 @@ fn a_block_nobody_runs_is_named_by_its_file_and_line() {
         Err("docs/recipe.md:7: a ```sh block is claimed by tests/recipes.rs, which never mentions docs/recipe.md".into())
     );
     // A command that fails is reported with its place.
-    let failed = run(&block("sh", "burnline check no-such-recipe.yaml --devices examples/devices.csv\n", None));
+    let failed = run(&block(
+        "sh",
+        "burnline check no-such-recipe.yaml --devices examples/devices.csv\n",
+        None,
+    ));
     assert!(
         failed
             .as_ref()
@@ -317,7 +321,10 @@ fn a_block_nobody_runs_is_named_by_its_file_and_line() {
         .expect("the reference recipe");
     let mut bad = yaml.clone();
     bad.text = bad.text.replace("offset: 32KiB", "offset: 8KiB");
-    assert_ne!(bad.text, yaml.text, "the reference recipe has its blob at 32 KiB");
+    assert_ne!(
+        bad.text, yaml.text,
+        "the reference recipe has its blob at 32 KiB"
+    );
     assert!(run(&bad).is_err(), "a blob at 8 KiB beside a GPT passed");
     assert!(run(&yaml).is_ok(), "the reference recipe fails its check");
 }

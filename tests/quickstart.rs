@@ -19,11 +19,18 @@ fn quickstart_blocks(section: &str) -> Vec<String> {
         .collect()
 }
 
+/// The README's sequences listen on fixed ports (18080, 11883): one at a
+/// time.
+static PORTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Runs `block` with bash in an empty directory, with the debug binaries
 /// first on PATH and `REPO` the repository, as the README's setup block
 /// makes them; the emulator it starts in the background is ended even when
 /// one of its commands fails.
 fn run_block(block: &str) -> Outcome {
+    let _ports = PORTS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let bin = burnline_bin();
     let bin_dir = bin.parent().expect("the binaries' directory");
     assert!(bootstrap_bin().starts_with(bin_dir));
@@ -104,8 +111,8 @@ fn the_readme_product_secret_quickstart_brings_every_template_device_online() {
     assert_eq!(blocks.len(), 1, "the section has its sequence");
     let o = run_block(&blocks[0]);
 
-    let csv = std::fs::read_to_string(repo_root().join("examples/devices-template.csv"))
-        .expect("csv");
+    let csv =
+        std::fs::read_to_string(repo_root().join("examples/devices-template.csv")).expect("csv");
     let names: Vec<&str> = csv
         .lines()
         .skip(1)

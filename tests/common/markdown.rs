@@ -232,7 +232,7 @@ pub fn pages() -> Vec<String> {
     let mut pages: Vec<String> = found
         .iter()
         .map(|p| {
-            p.strip_prefix(&root)
+            p.strip_prefix(root)
                 .expect("under the root")
                 .display()
                 .to_string()
