@@ -266,12 +266,14 @@ fn every_command_and_recipe_of_the_readme_and_the_book_is_run() {
 }
 
 #[test]
-fn the_readme_shows_commands_only_in_blocks_that_run() {
-    // The front door has no untagged block: output is ```text.
-    let untagged: Vec<String> = blocks("README.md")
+fn every_block_says_what_it_is() {
+    // An untagged block could hide a command from the test above: output is
+    // ```text, other languages are named (```json, ```c).
+    let untagged: Vec<String> = pages()
         .iter()
+        .flat_map(|p| blocks(p))
         .filter(|b| b.tag.is_empty())
-        .map(|b| format!("README.md:{}", b.line))
+        .map(|b| format!("{}:{}", b.page, b.line))
         .collect();
     assert!(untagged.is_empty(), "untagged blocks: {untagged:?}");
 }
