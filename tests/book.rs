@@ -155,3 +155,40 @@ fn anchors_are_made_as_mdbook_and_github_make_them() {
         ]
     );
 }
+
+#[test]
+fn the_readme_is_a_front_door() {
+    let readme = read_page("README.md");
+    let lines = readme.lines().count();
+    assert!(
+        lines <= 300,
+        "README.md has {lines} lines; the rest goes in docs/"
+    );
+    // Its first screen says what burnline does and how to install it.
+    let first: String = readme.lines().take(25).collect::<Vec<_>>().join("\n");
+    assert!(first.contains("burns Alibaba Cloud IoT"), "{first}");
+    assert!(first.contains("cargo install --locked --path ."), "{first}");
+    // Its sections, in the order a new user needs them.
+    let headings: Vec<&str> = common::markdown::prose_lines(&readme)
+        .into_iter()
+        .map(|(_, l)| l)
+        .filter(|l| l.starts_with("## "))
+        .collect();
+    assert_eq!(
+        headings,
+        [
+            "## Install",
+            "## The two commands",
+            "## Quickstart: 一机一密 to online",
+            "## Quickstart: 一型一密 to online",
+            "## The vendor's steps, as commands",
+            "## Where each topic lives",
+        ]
+    );
+    // The two commands, exactly as .ci/run and the tests run them.
+    assert!(readme.contains(
+        "\ncargo run --release -- build recipes/example.yaml --devices examples/devices.csv --out out/\n"
+    ));
+    assert!(readme.contains("\nscripts/test.sh\n"));
+    assert!(read_page(".ci/run").contains("exec scripts/test.sh"));
+}
