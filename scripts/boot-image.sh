@@ -189,6 +189,8 @@ cp "$kdir/deb/lib/modules/$kver"/modules.{order,builtin,builtin.modinfo} "$root/
 chroot "$root" /sbin/depmod "$kver"
 fi
 
+# The bootstrap and the example units, as docs/device-integration.md shows
+# for a Debian rootfs.
 install -m 0755 "$bootstrap" "$root/usr/bin/burnline-bootstrap"
 install -D -m 0644 "$ca" "$root/etc/burnline/ca.pem"
 install -m 0644 "$repo/examples/burnline-bootstrap.service" "$root/etc/systemd/system/"

@@ -40,6 +40,15 @@ fi
 # (the tests also call this; it does the work once).
 scripts/test-clients.sh >/dev/null
 
+# mdbook, which tests/book.rs builds the book in docs/ with: the pinned
+# version, installed once into target/tools (only the `search` feature: the
+# tests need `mdbook build` alone).
+MDBOOK_VERSION=0.5.4
+if [ "$(target/tools/bin/mdbook --version 2>/dev/null)" != "mdbook v$MDBOOK_VERSION" ]; then
+  cargo install mdbook --locked --quiet --version "$MDBOOK_VERSION" \
+    --no-default-features --features search --root target/tools
+fi
+
 # cargo-deb, for the .deb tests/install.rs makes and installs (once).
 command -v cargo-deb >/dev/null 2>&1 || cargo install cargo-deb --locked
 

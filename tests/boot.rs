@@ -16,6 +16,9 @@
 //! no record ever invalid. And a registered device whose slots are damaged
 //! by one flipped bit each in turn starts the edge service from the stored
 //! triple every time, with no network. Each test prints how long it took.
+//! docs/device-integration.md shows how to run it, and its steps by hand
+//! for one's own recipe (a CA for 10.0.2.100, `scripts/boot-image.sh`, the
+//! emulator over TLS, QEMU with the guest network forwarded to it).
 
 mod boot_common;
 mod common;

@@ -1,5 +1,5 @@
 //! The shipped example recipes build, and their images pass the field tools;
-//! the README's build command works as written.
+//! the README's build command (README.md, "The two commands") works as written.
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! `burnline register` (and `tool_generate_3triple`) against the emulator run
 //! as a real process on 127.0.0.1: success over HTTP and TLS, the platform's
 //! refusals, once-only registration, and failures of the network or input.
+//! The `tool_generate_3triple` symlink of docs/registration.md is tested here.
 
 mod common;
 

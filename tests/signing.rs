@@ -250,7 +250,7 @@ fn bad_keys_and_signatures_are_one_line_errors() {
     std::fs::write(&sig, sig_text).expect("restore");
 }
 
-/// The README's CI section, command for command: signed shards, merged
+/// The CI section of docs/outputs.md, command for command: signed shards, merged
 /// and re-signed, checked with `minisign -V` and `sha256sum -c`.
 #[test]
 fn a_signed_sharded_release_merges_and_verifies() {

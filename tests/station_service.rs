@@ -7,7 +7,9 @@
 //! small. At the end 18 cards are verified, each holding its own identity
 //! and each with a label whose QR code `zbarimg` decodes to its DeviceName;
 //! the pulled card's identity is quarantined and the small card was
-//! reported and not written.
+//! reported and not written. The station commands docs/station-service.md
+//! shows (`pool init`, `pool import`, `station serve --config`, `station
+//! report --since DAY --journal`) are the ones this test runs.
 
 mod common;
 

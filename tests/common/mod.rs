@@ -31,6 +31,7 @@ pub mod emulator;
 pub mod fixtures;
 pub mod http;
 pub mod images;
+pub mod markdown;
 pub mod mqtt;
 pub mod pool_chain;
 pub mod pool_line;
