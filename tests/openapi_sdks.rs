@@ -394,9 +394,10 @@ fn signed_v1(params: &[(&str, &str)], stamp: &str) -> String {
     )
 }
 
-/// Devices created through the OpenAPI, their IotIds and a reset are kept
-/// in the state file: after a restart they still log in, keep their IotId
-/// and may register once.
+/// Devices created through the OpenAPI, their IotIds, a reset and a
+/// deletion are kept in the state file: after a restart the devices still
+/// log in, keep their IotId and may register once, and a deleted device of
+/// the products file stays deleted.
 #[test]
 fn created_devices_survive_a_restart_with_their_iot_ids() {
     let t = Test::new();
@@ -416,6 +417,10 @@ fn created_devices_survive_a_restart_with_their_iot_ids() {
     emu.wait_online("rs-0001", false);
     sdk(&t, "tea", &at, &["reset", PK, "rs-0001"])
         .stdout("reset Success\n")
+        .run();
+    // A device of the products file, deleted, stays deleted.
+    sdk(&t, "tea", &at, &["delete", PK, "console1"])
+        .stdout("delete Success\n")
         .run();
     drop(emu);
     let emu = MqttEmulator::start(t.path(), &products, None, &extra);

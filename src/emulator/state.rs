@@ -26,8 +26,9 @@
 //! `devices` lists every device that was issued something or connected;
 //! a 免预注册 device also has `"client_id"` and `"device_token"`, a device
 //! the OpenAPI knows its `"iot_id"`, one ResetThing reopened
-//! `"reopened":true`. A version 1
-//! file (activated devices with their secrets) is read as such.
+//! `"reopened":true`; `"deleted":[[PK, DN], …]` lists the devices
+//! DeleteDevice removed, kept out if the products file lists them. A
+//! version 1 file (activated devices with their secrets) is read as such.
 
 use super::products::Product;
 use crate::error::{Error, IoContext, Result};
@@ -128,6 +129,9 @@ pub struct ProductState {
 #[derive(Debug)]
 pub struct State {
     products: BTreeMap<String, ProductState>,
+    /// Devices DeleteDevice removed, (ProductKey, DeviceName): kept out
+    /// when the products file lists them again after a restart.
+    deleted: std::collections::BTreeSet<(String, String)>,
     file: Option<PathBuf>,
 }
 
@@ -169,6 +173,9 @@ struct FileState {
     version: u32,
     switches: BTreeMap<String, bool>,
     devices: Vec<FileDevice>,
+    /// Devices DeleteDevice removed; absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    deleted: Vec<(String, String)>,
 }
 
 /// Why a registration was refused, with the platform's code.
@@ -229,6 +236,7 @@ impl State {
         };
         let mut state = State {
             products: map,
+            deleted: std::collections::BTreeSet::new(),
             file: file.clone(),
         };
         if let Some(path) = &file {
@@ -258,6 +266,12 @@ impl State {
             if let Some(p) = self.products.get_mut(&pk) {
                 p.dynamic_registration = on;
             }
+        }
+        for (pk, dn) in saved.deleted {
+            if let Some(p) = self.products.get_mut(&pk) {
+                p.devices.remove(&dn);
+            }
+            self.deleted.insert((pk, dn));
         }
         for d in saved.devices {
             let Some(p) = self.products.get_mut(&d.product_key) else {
@@ -458,9 +472,14 @@ impl State {
             ..DeviceState::default()
         };
         p.devices.insert(dn.to_owned(), d);
+        let key = (pk.to_owned(), dn.to_owned());
+        let was_deleted = self.deleted.remove(&key);
         if let Err(e) = self.save() {
             if let Some(p) = self.products.get_mut(pk) {
                 p.devices.remove(dn);
+            }
+            if was_deleted {
+                self.deleted.insert(key);
             }
             return Err(e);
         }
@@ -473,7 +492,10 @@ impl State {
         let Some(d) = self.products.get_mut(pk).and_then(|p| p.devices.remove(dn)) else {
             return Ok(false);
         };
+        let key = (pk.to_owned(), dn.to_owned());
+        self.deleted.insert(key.clone());
         if let Err(e) = self.save() {
+            self.deleted.remove(&key);
             if let Some(p) = self.products.get_mut(pk) {
                 p.devices.insert(dn.to_owned(), d);
             }
@@ -585,6 +607,7 @@ impl State {
         };
         let doc = FileState {
             version: 2,
+            deleted: self.deleted.iter().cloned().collect(),
             switches: self
                 .products
                 .iter()

@@ -1,7 +1,11 @@
 //! The emulator's choices where the fact sheet
 //! (`shared/domain/alibaba-openapi.md`) says UNCONFIRMED or says nothing, in
 //! one place; `docs/openapi-emulator.md` and the end of
-//! `docs/registration.md` list them too.
+//! `docs/registration.md` list them too; and the platform's documented
+//! limits the APIs enforce.
+//!
+//! `IotInstanceId` is taken and ignored: the emulator is one instance, and
+//! which code a missing or unknown instance gets is not known.
 
 /// Clock skew allowed between a request's timestamp and the emulator's
 /// clock (the POP gateway's 15 minutes: `InvalidTimeStamp.Expired`).

@@ -254,3 +254,64 @@ fn with_v1(call: &Call) -> Result<Signed, Refused> {
         scheme: Scheme::V1(signature),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "testsecret";
+
+    /// A V1-signed call at `stamp` with `nonce`.
+    fn call(stamp: &str, nonce: &str) -> Call {
+        let mut params = vec![
+            ("AccessKeyId", "testid"),
+            ("Action", "BatchGetDeviceState"),
+            ("Version", VERSION),
+            ("SignatureMethod", "HMAC-SHA1"),
+            ("SignatureVersion", "1.0"),
+            ("SignatureNonce", nonce),
+            ("Timestamp", stamp),
+            ("SignatureType", ""),
+        ];
+        let signature = v1::sign(&Secret::from(SECRET), "POST", &params);
+        params.push(("Signature", &signature));
+        let query = crate::registration::form::encode_pairs(&params);
+        Call::new("POST", "/", Some(&query), Vec::new(), Vec::new()).expect("call")
+    }
+
+    fn gate() -> Gate {
+        Gate::new(vec![AccessKey {
+            id: "testid".into(),
+            secret: Secret::from(SECRET),
+        }])
+    }
+
+    #[test]
+    fn skew_and_nonce_window() {
+        let gate = gate();
+        let now = timestamp::parse("2026-01-02T03:04:05Z").expect("time");
+        let code = |c: &Call, at: i64| gate.check(c, at).err().map(|r| r.code);
+        // 15 minutes either way is taken; a second more is not.
+        assert_eq!(code(&call("2026-01-02T02:49:05Z", "a"), now), None);
+        assert_eq!(code(&call("2026-01-02T03:19:05Z", "b"), now), None);
+        assert_eq!(
+            code(&call("2026-01-02T02:49:04Z", "c"), now),
+            Some("InvalidTimeStamp.Expired")
+        );
+        assert_eq!(
+            code(&call("2026-01-02 03:04:05", "d"), now),
+            Some("InvalidTimeStamp.Format")
+        );
+        // A nonce is refused within 31 minutes, taken again after.
+        let c = call("2026-01-02T03:04:05Z", "e");
+        assert_eq!(code(&c, now), None);
+        assert_eq!(code(&c, now + 60), Some("SignatureNonceUsed"));
+        let later = call("2026-01-02T03:40:05Z", "e");
+        assert_eq!(code(&later, now + 36 * 60), None);
+        // A refused signature does not use up its nonce.
+        let mut bad = call("2026-01-02T03:04:05Z", "f");
+        bad.query.retain(|(k, _)| k != "SignatureType");
+        assert_eq!(code(&bad, now), Some("SignatureDoesNotMatch"));
+        assert_eq!(code(&call("2026-01-02T03:04:05Z", "f"), now), None);
+    }
+}
