@@ -1,4 +1,4 @@
-//! The emulator's OpenAPI listener (`--openapi`) against Alibaba's own
+//! The emulator's OpenAPI listener (`--openapi`, docs/openapi-emulator.md) against Alibaba's own
 //! Python SDKs on 127.0.0.1, installed by scripts/test-clients.sh:
 //! alibabacloud-iot20180120 (Tea, signature V3, and V1 with
 //! `signature_algorithm="v2"`) and aliyun-python-sdk-iot with

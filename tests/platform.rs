@@ -6,6 +6,8 @@
 //! rework (reset, delete) noted in the pool's history with its chain
 //! intact, credentials only from the environment or a 0600 profile, and
 //! no AccessKey secret or DeviceSecret in any output or log line.
+//! `the_whole_line_from_the_console_to_every_card_online` is the rehearsal
+//! docs/platform.md shows, step by step.
 
 mod common;
 
