@@ -9,7 +9,7 @@
 //! | [`Error::LoginsFailed`]: `login-check` found triples the platform did not accept | 1 |
 //! | [`Error::Mismatch`]: `verify` found files that differ from the manifest | 1 |
 //! | [`Error::Io`]: the run itself could not go on (disk full, permissions); but a file that is not there is bad input | 3 (2) |
-//! | [`Error::Interrupted`]: a first SIGINT/SIGTERM, or a closed stdout or stderr (`crate::output::console`), stopped the run after the batch in flight (a second signal exits at once, also 130) | 130 |
+//! | [`Error::Interrupted`]: a first SIGINT/SIGTERM, or a closed stdout or stderr (`burnline_io::console`), stopped the run after the batch in flight (a second signal exits at once, also 130) | 130 |
 //! | [`Error::Registration`]: bad input / platform refused / network failure | 2 / 3 / 4 |
 //! | [`Error::Card`]: a card smaller than the image / not writable / a write or read-back that failed | 2 / 3 / 3 |
 //! | [`Error::Pool`]: the identity pool (`burnline_pool::PoolError`): bad input, wrong key, station name in use, a broken history chain (`pool verify`) / I/O / database unreachable or lost / no identity left | 2 / 3 / 5 / 6 |
@@ -176,6 +176,17 @@ impl Error {
         rule: impl Into<String>,
     ) -> Self {
         Error::Invalid(vec![Problem::new(location, field, rule)])
+    }
+}
+
+/// A failed step of the crash-safe writer is an I/O failure like any
+/// other (a missing directory is bad input, exit 2; the rest exit 3).
+impl From<burnline_io::Error> for Error {
+    fn from(e: burnline_io::Error) -> Self {
+        Error::Io {
+            context: e.context,
+            source: e.source,
+        }
     }
 }
 

@@ -28,8 +28,8 @@
 //! - [`station`]: the station service for line operators: cards found in
 //!   their slots, burned from the pool, an operator page, labels, the
 //!   day's report;
-//! - [`emulator`]: a local stand-in for the platform;
-//! - [`io`]: small I/O adapters (crash-safe files, patches, extents, hashes);
+//! - [`io`]: small I/O adapters (patches, extents, hashes; crash-safe files
+//!   and console lines are `burnline_io`);
 //! - [`error`]: the error kinds and their exit codes;
 //! - [`secret`]: the redacting, zeroizing secret type (from `burnline-core`);
 //! - [`cmdline`]: the clap types; [`commands`]: each subcommand, turning
@@ -61,8 +61,6 @@ pub mod credentials;
 pub mod delta;
 pub mod device;
 pub mod devices;
-#[cfg(feature = "emulator")]
-pub mod emulator;
 pub mod error;
 pub mod flash;
 pub mod identity;

@@ -244,6 +244,7 @@ fn deb_installs_runs_and_is_removed_in_a_fresh_debian_12_root() {
     for path in [
         "./usr/bin/burnline",
         "./usr/bin/burnline-bootstrap",
+        "./usr/bin/burnline-emulator",
         "./usr/share/man/man1/burnline.1",
         "./usr/share/man/man1/burnline-station-serve.1",
         "./usr/share/bash-completion/completions/burnline",
@@ -288,6 +289,11 @@ fn deb_installs_runs_and_is_removed_in_a_fresh_debian_12_root() {
         .run();
     chroot(&["burnline-bootstrap", "--version"])
         .stdout_contains("burnline-bootstrap")
+        .run();
+    // The emulator is its own binary; `burnline emulator` finds it next to
+    // `burnline` in /usr/bin.
+    chroot(&["burnline", "emulator", "--version"])
+        .stdout_contains("burnline-emulator")
         .run();
     chroot(&["getent", "passwd", "burnline"])
         .stdout_contains("/var/lib/burnline")

@@ -41,6 +41,7 @@ fn the_readme_quickstart_brings_every_example_device_online() {
     let bin = burnline_bin();
     let bin_dir = bin.parent().expect("the binaries' directory");
     assert!(bootstrap_bin().starts_with(bin_dir));
+    assert!(emulator_bin().starts_with(bin_dir));
     let path = format!(
         "{}:{}",
         bin_dir.display(),
@@ -117,8 +118,8 @@ fn a_products_file_others_may_read_is_refused() {
     .expect("copy");
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&products, std::fs::Permissions::from_mode(0o644)).expect("chmod");
-    t.burnline()
-        .args(["emulator", "--listen", "127.0.0.1:0", "--products", s(&products)])
+    t.emulator()
+        .args(["--listen", "127.0.0.1:0", "--products", s(&products)])
         .status(2)
         .error_line("products.yaml: the products file holds secrets and is readable by its group or others (mode 644); chmod 600 it")
         .output_lacks("ga7XA6KdlEeiPXQPpRbAjOZXwG8ydgSe")
@@ -134,14 +135,8 @@ fn a_device_with_an_empty_secret_is_refused_by_its_field() {
         &products,
         &format!("products:\n  - product_key: {PK}\n    product_secret: {PS}\n    devices: [ok-1, {{device_name: ds-1, device_secret: \"\"}}]\n"),
     );
-    t.burnline()
-        .args([
-            "emulator",
-            "--listen",
-            "127.0.0.1:0",
-            "--products",
-            s(&products),
-        ])
+    t.emulator()
+        .args(["--listen", "127.0.0.1:0", "--products", s(&products)])
         .status(2)
         .error_line("products[0].devices[1]: device_name and device_secret must not be empty")
         .output_lacks(PS)

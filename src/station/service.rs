@@ -19,7 +19,7 @@ use super::slot_state::{day_of, now, Board, FailKind, PoolView, SlotState};
 use super::slots::{probe, Card, Presence};
 use super::writer::{CardWriter, Opener, Phase};
 use crate::error::{CardFailure, Error};
-use crate::output::console::say;
+use burnline_io::say;
 use burnline_pool::PoolError;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;

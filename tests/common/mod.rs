@@ -77,6 +77,23 @@ pub fn bootstrap_bin() -> PathBuf {
     boot
 }
 
+/// The platform emulator, `burnline-emulator`, and the one place that says
+/// where it is: its own workspace crate (so that the production `burnline`
+/// carries no MQTT server and no OpenSSL), built next to `burnline` by
+/// `cargo test --workspace` (which rebuilds it when it changed), where
+/// `burnline emulator` also looks for it; a missing binary fails loudly.
+pub fn emulator_bin() -> PathBuf {
+    let host = Path::new(env!("CARGO_BIN_EXE_burnline"));
+    let emu = host.with_file_name("burnline-emulator");
+    assert!(
+        emu.is_file(),
+        "{} is missing: run the tests with `cargo test --workspace` (scripts/test.sh does), \
+         or `cargo build -p burnline-emulator` first",
+        emu.display()
+    );
+    emu
+}
+
 /// The repository's root (its recipes/ and examples/).
 pub fn repo_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -273,6 +290,11 @@ impl Test {
     /// `burnline` in the same directory (also from a bootstrap test).
     pub fn burnline(&self) -> Self {
         self.cmd().program(burnline_bin())
+    }
+
+    /// `burnline-emulator` in the same directory.
+    pub fn emulator(&self) -> Self {
+        self.cmd().program(emulator_bin())
     }
 
     /// A field tool (sgdisk, fsck.fat, b3sum, ...) in the same directory.
