@@ -78,20 +78,47 @@ pub fn bootstrap_bin() -> PathBuf {
 }
 
 /// The platform emulator, `burnline-emulator`, and the one place that says
-/// where it is: its own workspace crate (so that the production `burnline`
-/// carries no MQTT server and no OpenSSL), built next to `burnline` by
-/// `cargo test --workspace` (which rebuilds it when it changed), where
-/// `burnline emulator` also looks for it; a missing binary fails loudly.
+/// where it is: next to `burnline`, where `burnline emulator` also looks for
+/// it. It is its own workspace crate (so that the production `burnline`
+/// carries no MQTT server and no OpenSSL), so `cargo test -p burnline`
+/// does not build it: the first call in a test process builds it there
+/// (`cargo build -p burnline-emulator`, in the profile and target
+/// directory of `burnline`; nothing to do when it is up to date). A failed
+/// build fails the test, with cargo's output.
 pub fn emulator_bin() -> PathBuf {
-    let host = Path::new(env!("CARGO_BIN_EXE_burnline"));
-    let emu = host.with_file_name("burnline-emulator");
-    assert!(
-        emu.is_file(),
-        "{} is missing: run the tests with `cargo test --workspace` (scripts/test.sh does), \
-         or `cargo build -p burnline-emulator` first",
-        emu.display()
-    );
-    emu
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let host = burnline_bin();
+            let profile_dir = host.parent().expect("the profile directory");
+            let target = profile_dir.parent().expect("the target directory");
+            let mut cargo = Command::new(env!("CARGO"));
+            cargo
+                .args([
+                    "build",
+                    "--quiet",
+                    "-p",
+                    "burnline-emulator",
+                    "--target-dir",
+                ])
+                .arg(target)
+                .current_dir(repo_root());
+            if profile_dir.file_name().is_some_and(|n| n == "release") {
+                cargo.arg("--release");
+            }
+            let out = cargo
+                .output()
+                .expect("run cargo build -p burnline-emulator");
+            assert!(
+                out.status.success(),
+                "cargo build -p burnline-emulator failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let emu = host.with_file_name("burnline-emulator");
+            assert!(emu.is_file(), "{} was not built", emu.display());
+            emu
+        })
+        .clone()
 }
 
 /// The repository's root (its recipes/ and examples/).
