@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{burnline_bin, repo_root, s, Test};
+use common::{burnline_bin, emulator_bin, repo_root, s, Test};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -227,6 +227,8 @@ fn debian_rootfs(target: &Path) -> PathBuf {
 #[test]
 fn deb_installs_runs_and_is_removed_in_a_fresh_debian_12_root() {
     let (target, profile) = target_and_profile();
+    // The .deb ships burnline-emulator from beside burnline: built there.
+    assert!(emulator_bin().starts_with(&target));
     let t = Test::new();
     let out = t.path().join("deb");
     // scripts/deb.sh: man pages and completions, then cargo deb --no-build.
