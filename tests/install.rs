@@ -292,9 +292,10 @@ fn deb_installs_runs_and_is_removed_in_a_fresh_debian_12_root() {
     chroot(&["burnline-bootstrap", "--version"])
         .stdout_contains("burnline-bootstrap")
         .run();
-    // The emulator is its own binary; `burnline emulator` finds it next to
-    // `burnline` in /usr/bin.
-    chroot(&["burnline", "emulator", "--version"])
+    // The emulator is its own binary, beside burnline (`burnline emulator`
+    // finds it through /proc/self/exe, which this chroot has not mounted:
+    // tests/binary_contents.rs runs the launcher).
+    chroot(&["burnline-emulator", "--version"])
         .stdout_contains("burnline-emulator")
         .run();
     chroot(&["getent", "passwd", "burnline"])
