@@ -3,7 +3,8 @@
 //! (`crates/burnline-emulator`): `cargo tree` of `burnline` names no
 //! OpenSSL, and the MQTT codec only through `burnline-core` (the client of
 //! `register --mqtt` and `login-check`, shared with the device side), never
-//! as the emulator's MQTT server. The station's operator page still serves
+//! as the emulator's MQTT server; and the binary links no libssl. The
+//! station's operator page still serves
 //! HTTP with axum on hyper from this crate until the station service moves
 //! out, so hyper's server stays in the tree. `burnline emulator` starts
 //! `burnline-emulator` from its own directory, or says where it looked.
@@ -55,6 +56,17 @@ fn the_production_binary_carries_no_openssl_and_no_mqtt_server() {
     let users = tree(&["-i", "mqttbytes-ng", "--depth", "1"]);
     let users: Vec<&str> = users.iter().skip(1).map(|l| name(l)).collect();
     assert_eq!(users, ["burnline-core"], "what pulls in mqttbytes-ng");
+}
+
+#[test]
+fn the_production_binary_links_no_libssl() {
+    Test::new()
+        .tool("ldd")
+        .arg(burnline_bin())
+        .stdout_contains("libc.so")
+        .output_lacks("libssl")
+        .output_lacks("libcrypto")
+        .run();
 }
 
 #[test]
