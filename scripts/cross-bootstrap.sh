@@ -91,10 +91,9 @@ cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
 
 pkg_args=()
 for p in "${packages[@]}"; do pkg_args+=(-p "$p"); done
-# The host tool for a station or board goes without the platform emulator
-# (the `emulator` feature), and so without OpenSSL, which has no static
-# cross build in the chroot.
-for p in "${packages[@]}"; do [ "$p" = burnline ] && pkg_args+=(--no-default-features); done
+# The host tool carries no platform emulator (that is the burnline-emulator
+# crate, not built here), and so no OpenSSL, which has no static cross build
+# in the chroot.
 for t in "${triples[@]}"; do
   case $t in
     aarch64-*) cc=aarch64-linux-gnu-gcc ;;

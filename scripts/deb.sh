@@ -25,7 +25,7 @@ case $profile in
 esac
 out=${1:-$target/debian}
 command -v cargo-deb >/dev/null 2>&1 || die "cargo-deb is missing: cargo install cargo-deb --locked"
-for b in burnline burnline-bootstrap; do
+for b in burnline burnline-bootstrap burnline-emulator; do
   [ -x "$bin/$b" ] || die "$bin/$b is missing: cargo build --workspace --locked (--release)"
 done
 "$bin/burnline" generate man "$bin/man"

@@ -145,6 +145,17 @@ impl Error {
     }
 }
 
+/// A failed step of the crash-safe writer is an I/O failure like any
+/// other (a missing directory is bad input, exit 2; the rest exit 3).
+impl From<burnline_io::Error> for Error {
+    fn from(e: burnline_io::Error) -> Self {
+        Error::Io {
+            context: e.context,
+            source: e.source,
+        }
+    }
+}
+
 /// Result with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

@@ -145,7 +145,7 @@ pub fn sign(path: &Path, key: &SigningKey) -> Result<Audit> {
         source: e.into(),
     })?;
     text.push(b'\n');
-    crate::io::atomic::write_file(&head, &text)?;
+    burnline_io::atomic::write_file(&head, &text)?;
     sign_file(key, dir, &file_name(&head))?;
     Ok(audit)
 }

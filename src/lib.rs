@@ -29,8 +29,8 @@
 //! - [`station`]: the station service for line operators: cards found in
 //!   their slots, burned from the pool, an operator page, labels, the
 //!   day's report;
-//! - [`emulator`]: a local stand-in for the platform;
-//! - [`io`]: small I/O adapters (crash-safe files, patches, extents, hashes);
+//! - [`io`]: small I/O adapters (patches, extents, hashes; crash-safe files
+//!   and console lines are `burnline_io`);
 //! - [`error`]: the error kinds; [`exit`]: the one exit map, each way a
 //!   run ends and its exit code; [`internal_error`]: the panic hook;
 //! - [`secret`]: the redacting, zeroizing secret type (from `burnline-core`);
@@ -64,8 +64,6 @@ pub mod credentials;
 pub mod delta;
 pub mod device;
 pub mod devices;
-#[cfg(feature = "emulator")]
-pub mod emulator;
 pub mod error;
 pub mod exit;
 pub mod flash;

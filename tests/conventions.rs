@@ -24,13 +24,6 @@ fn a_missing_input_file_is_exit_2_on_every_command() {
         &["verify", "nodir"],
         &["inspect", "no.img"],
         &["flash", "no.img", "--target", "t.img"],
-        &[
-            "emulator",
-            "--products",
-            "no.yaml",
-            "--listen",
-            "127.0.0.1:0",
-        ],
         &["manifest", "merge", "nodir", "--out", "m"],
         &["ledger", "verify", "no.jsonl"],
         &["login-check", "no.yaml", "--devices", "no.csv"],
@@ -44,6 +37,12 @@ fn a_missing_input_file_is_exit_2_on_every_command() {
             .stderr_lacks("panicked")
             .run();
     }
+    t.emulator()
+        .args(["--products", "no.yaml", "--listen", "127.0.0.1:0"])
+        .status(2)
+        .stderr_contains("no.yaml")
+        .stderr_lacks("panicked")
+        .run();
 }
 
 #[test]

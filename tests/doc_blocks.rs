@@ -225,7 +225,7 @@ fn start_emulator(b: &Block) -> Result<(), String> {
     bash(
         &t,
         "chmod 600 products.yaml\n\
-         burnline emulator --listen 127.0.0.1:0 --mqtt 127.0.0.1:0 --products products.yaml > log 2>&1 &\n\
+         burnline-emulator --listen 127.0.0.1:0 --mqtt 127.0.0.1:0 --products products.yaml > log 2>&1 &\n\
          for _ in $(seq 100); do grep -q mqtt:// log && break; kill -0 $! || break; sleep 0.1; done\n\
          cat log; grep -q mqtt:// log\n",
     )

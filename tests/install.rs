@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{burnline_bin, repo_root, s, Test};
+use common::{burnline_bin, emulator_bin, repo_root, s, Test};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -227,6 +227,8 @@ fn debian_rootfs(target: &Path) -> PathBuf {
 #[test]
 fn deb_installs_runs_and_is_removed_in_a_fresh_debian_12_root() {
     let (target, profile) = target_and_profile();
+    // The .deb ships burnline-emulator from beside burnline: built there.
+    assert!(emulator_bin().starts_with(&target));
     let t = Test::new();
     let out = t.path().join("deb");
     // scripts/deb.sh: man pages and completions, then cargo deb --no-build.
@@ -244,6 +246,7 @@ fn deb_installs_runs_and_is_removed_in_a_fresh_debian_12_root() {
     for path in [
         "./usr/bin/burnline",
         "./usr/bin/burnline-bootstrap",
+        "./usr/bin/burnline-emulator",
         "./usr/share/man/man1/burnline.1",
         "./usr/share/man/man1/burnline-station-serve.1",
         "./usr/share/bash-completion/completions/burnline",
@@ -288,6 +291,12 @@ fn deb_installs_runs_and_is_removed_in_a_fresh_debian_12_root() {
         .run();
     chroot(&["burnline-bootstrap", "--version"])
         .stdout_contains("burnline-bootstrap")
+        .run();
+    // The emulator is its own binary, beside burnline (`burnline emulator`
+    // finds it through /proc/self/exe, which this chroot has not mounted:
+    // tests/binary_contents.rs runs the launcher).
+    chroot(&["burnline-emulator", "--version"])
+        .stdout_contains("burnline-emulator")
         .run();
     chroot(&["getent", "passwd", "burnline"])
         .stdout_contains("/var/lib/burnline")

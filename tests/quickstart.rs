@@ -5,6 +5,7 @@
 //! bash, and every example device must log in and be listed activated.
 //! Also the products file's rule: it holds secrets, so one its group or
 //! others may read is refused.
+//! The emulator it starts is the one docs/emulator.md shows ("Running it").
 
 mod common;
 
@@ -34,6 +35,7 @@ fn run_block(block: &str) -> Outcome {
     let bin = burnline_bin();
     let bin_dir = bin.parent().expect("the binaries' directory");
     assert!(bootstrap_bin().starts_with(bin_dir));
+    assert!(emulator_bin().starts_with(bin_dir));
     let path = format!(
         "{}:{}",
         bin_dir.display(),
@@ -157,8 +159,8 @@ fn a_products_file_others_may_read_is_refused() {
     .expect("copy");
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&products, std::fs::Permissions::from_mode(0o644)).expect("chmod");
-    t.burnline()
-        .args(["emulator", "--listen", "127.0.0.1:0", "--products", s(&products)])
+    t.emulator()
+        .args(["--listen", "127.0.0.1:0", "--products", s(&products)])
         .status(2)
         .error_line("products.yaml: the products file holds secrets and is readable by its group or others (mode 644); chmod 600 it")
         .output_lacks("ga7XA6KdlEeiPXQPpRbAjOZXwG8ydgSe")
@@ -174,14 +176,8 @@ fn a_device_with_an_empty_secret_is_refused_by_its_field() {
         &products,
         &format!("products:\n  - product_key: {PK}\n    product_secret: {PS}\n    devices: [ok-1, {{device_name: ds-1, device_secret: \"\"}}]\n"),
     );
-    t.burnline()
-        .args([
-            "emulator",
-            "--listen",
-            "127.0.0.1:0",
-            "--products",
-            s(&products),
-        ])
+    t.emulator()
+        .args(["--listen", "127.0.0.1:0", "--products", s(&products)])
         .status(2)
         .error_line("products[0].devices[1]: device_name and device_secret must not be empty")
         .output_lacks(PS)

@@ -8,12 +8,12 @@ pub mod fat_boot_sector;
 pub mod fat_writer;
 
 use crate::error::{IoContext, Result};
-use crate::io::atomic;
 use crate::io::extents::{copy_extents, data_extents};
 use crate::io::window::Window;
 use crate::io::write_back::WriteBack;
 use crate::layout::Layout;
 use crate::recipe::{Content, Recipe};
+use burnline_io::atomic;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 

@@ -10,7 +10,7 @@
 //! base+delta output, bmaps and compression are added per device by
 //! `crate::delta` and `crate::output::artifacts`. With a key, the checksum
 //! list and the manifest are signed last (`crate::signing`). A closed
-//! stdout or stderr (`crate::output::console`) stops the run as SIGINT
+//! stdout or stderr (`burnline_io::console`) stops the run as SIGINT
 //! does; a resumed run says how many images it found done. With BLAKE3 the base's tree
 //! is hashed once and each image's checksum rehashes only the leaves its
 //! patches touch.
@@ -27,13 +27,11 @@ use crate::devices::check::expect;
 use crate::devices::list::DeviceList;
 use crate::devices::reader::{DeviceReader, DeviceRow};
 use crate::error::{Error, IoContext, Result};
-use crate::io::atomic;
 use crate::io::extents::reflink_works;
 use crate::io::hash::{hash_patched, DigestKind};
 use crate::io::tree_digest::BaseTree;
 use crate::manifest::files::Header;
 use crate::manifest::ManifestWriter;
-use crate::output::console::{self, say};
 use crate::output::progress::{Outcome, Progress};
 use crate::recipe::output_spec::{Compression, ImageFormat, OutputMode, OutputSpec};
 use crate::registration::host::HostRegistrar;
@@ -41,6 +39,8 @@ use crate::resume::interrupt::Interrupt;
 use crate::resume::journal::{self, Journal};
 use crate::shard::Shard;
 use crate::signing::key::SigningKey;
+use burnline_io::atomic;
+use burnline_io::{console, say};
 use rayon::prelude::*;
 use std::fs::File;
 use std::path::{Path, PathBuf};

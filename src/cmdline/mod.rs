@@ -1,9 +1,9 @@
 //! The command line, as clap types only. Each subcommand's arguments live in
 //! this module; what they do lives in `crate::commands`.
 
-use crate::output::console::say;
 pub use burnline_core::cli::{parse, PlatformArgs};
 use burnline_core::registration::sign::SignMethod;
+use burnline_io::say;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 pub use platform::{
     OpenApiArgs, PlatformCommand, PlatformCreateArgs, PlatformDeleteArgs, PlatformDeviceArgs,
@@ -50,9 +50,9 @@ pub enum Command {
     Ledger(LedgerCommand),
     /// Register one device (一型一密) and print `DeviceInfo: PK DN DS`.
     Register(RegisterArgs),
-    /// Run a local stand-in for the platform's registration service.
-    #[cfg(feature = "emulator")]
-    Emulator(EmulatorArgs),
+    /// Run the platform emulator: starts `burnline-emulator` (its own
+    /// binary, next to this one) with the same arguments.
+    Emulator(EmulatorLaunchArgs),
     /// The identity pool a line of stations shares.
     #[command(subcommand)]
     Pool(PoolCommand),
@@ -655,51 +655,18 @@ pub struct RegisterArgs {
     pub read_timeout_ms: Option<u64>,
 }
 
-/// The emulator's default HTTP address.
-pub const DEFAULT_EMULATOR_LISTEN: &str = "127.0.0.1:18080";
-
-/// `burnline emulator`
+/// `burnline emulator ARGS...`: every argument goes, unread, to
+/// `burnline-emulator` (its own binary, next to this one).
 #[derive(Debug, Args)]
-pub struct EmulatorArgs {
-    /// Address to listen on (port 0: any free port); the default's port is
-    /// not the station page's (8080), so both run on one PC.
-    #[arg(long, default_value = DEFAULT_EMULATOR_LISTEN)]
-    pub listen: String,
-    /// The products file (YAML).
-    #[arg(long)]
-    pub products: PathBuf,
-    /// A JSON file that keeps the state across restarts (mode 0600).
-    #[arg(long)]
-    pub state: Option<PathBuf>,
-    /// Serve TLS with this certificate chain (PEM); needs --tls-key.
-    #[arg(long, requires = "tls_key")]
-    pub tls_cert: Option<PathBuf>,
-    /// The TLS private key (PEM); needs --tls-cert.
-    #[arg(long, requires = "tls_cert")]
-    pub tls_key: Option<PathBuf>,
-    /// Serve MQTT over plain TCP (securemode 3) here, such as
-    /// `127.0.0.1:1883`, and over TLS too (securemode 2 and -2) with
-    /// --tls-cert: the first byte tells them apart, as on the platform's
-    /// 1883 and 443.
-    #[arg(long, value_name = "ADDR")]
-    pub mqtt: Option<String>,
-    /// Serve MQTT over TLS only (securemode 2 and -2) here, as the
-    /// platform's 8883, with the certificate of --tls-cert/--tls-key.
-    #[arg(long, value_name = "ADDR")]
-    pub mqtts: Option<String>,
-    /// Serve the platform's OpenAPI (product Iot, 2018-01-20) over plain
-    /// HTTP here, such as `127.0.0.1:18081`, for the AccessKeys of the
-    /// products file's `access_keys`.
-    #[arg(long, value_name = "ADDR")]
-    pub openapi: Option<String>,
-    /// Hold each request this long before the platform sees it (tests).
-    #[arg(long, hide = true, default_value_t = 0)]
-    pub delay_ms: u64,
-    /// Hold each platform answer this long after the platform handled the
-    /// request and saved its state (tests): a window in which the platform has
-    /// issued a secret that the device has not yet received.
-    #[arg(long, hide = true, default_value_t = 0)]
-    pub hold_answer_ms: u64,
+#[command(disable_help_flag = true)]
+pub struct EmulatorLaunchArgs {
+    /// The arguments of `burnline-emulator` (see `burnline-emulator --help`).
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "ARGS"
+    )]
+    pub args: Vec<std::ffi::OsString>,
 }
 
 /// `burnline mqtt-credentials`
@@ -773,24 +740,28 @@ mod tests {
     use super::*;
     use clap::Parser;
 
-    /// The emulator and the station page, both at their defaults, listen
-    /// on different ports of one PC.
+    /// `burnline emulator` hands every argument, `--help` included, to
+    /// `burnline-emulator` unread and in order.
     #[test]
-    fn the_emulator_and_the_station_default_to_different_ports() {
+    fn the_emulator_launcher_passes_every_argument_on() {
+        let given = ["--products", "p.yaml", "--listen", "127.0.0.1:0", "--help"];
         let cli =
-            Cli::try_parse_from(["burnline", "emulator", "--products", "p.yaml"]).expect("parses");
-        let Command::Emulator(args) = cli.command else {
+            Cli::try_parse_from(["burnline", "emulator"].into_iter().chain(given)).expect("parses");
+        let Command::Emulator(a) = cli.command else {
             panic!("not the emulator")
         };
-        let port = |a: &str| {
-            a.parse::<std::net::SocketAddr>()
-                .expect("an address")
-                .port()
-        };
-        assert_eq!(port(&args.listen), 18080);
-        assert_ne!(
-            port(&args.listen),
-            port(crate::station::config::DEFAULT_LISTEN)
-        );
+        assert_eq!(a.args, given.map(std::ffi::OsString::from));
+    }
+
+    /// The station page's default port is not the emulator's
+    /// (`burnline-emulator`'s `args::DEFAULT_LISTEN`, 18080), so both run
+    /// on one PC.
+    #[test]
+    fn the_station_page_does_not_default_to_the_emulators_port() {
+        let port = crate::station::config::DEFAULT_LISTEN
+            .parse::<std::net::SocketAddr>()
+            .expect("an address")
+            .port();
+        assert_ne!(port, 18080);
     }
 }

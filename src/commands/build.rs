@@ -9,8 +9,8 @@
 use crate::build::run::{self, BuildOptions, OutputOverrides};
 use crate::cmdline::BuildArgs;
 use crate::error::{Error, IoContext, Result};
-use crate::output::console::{say, show};
 use crate::shard::Shard;
+use burnline_io::{say, show};
 use std::path::PathBuf;
 
 /// Runs `build`.
@@ -124,7 +124,7 @@ fn default_out(args: &BuildArgs) -> Result<PathBuf> {
         )));
     }
     std::fs::create_dir_all(&out).at("creating the output directory", &out)?;
-    crate::io::atomic::write_file(&out.join(STAMP), format!("{fp}\n").as_bytes())?;
+    burnline_io::atomic::write_file(&out.join(STAMP), format!("{fp}\n").as_bytes())?;
     Ok(out)
 }
 

@@ -3,7 +3,7 @@
 use crate::build::check::check_all;
 use crate::cmdline::CheckArgs;
 use crate::error::{Error, Result};
-use crate::output::console::{say, show};
+use burnline_io::{say, show};
 
 /// Runs `check`.
 pub fn run(args: &CheckArgs) -> Result<()> {

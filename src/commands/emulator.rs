@@ -1,96 +1,35 @@
-//! `burnline emulator`: loads the products file and the state, binds the
-//! HTTP listener (`--listen`) and the MQTT listeners (`--mqtt` plain TCP,
-//! and TLS too with a certificate; `--mqtts` TLS only, with the HTTPS
-//! certificate) and the OpenAPI listener (`--openapi`, plain HTTP),
-//! prints one `listening on URL` line per listener on stdout (HTTP first,
-//! the OpenAPI last as `listening on openapi http://ADDR`), then serves
-//! until killed. See
-//! `crate::emulator` for the protocols and `docs/registration.md` for the
-//! files.
+//! `burnline emulator ARGS...`: a thin launcher. The platform emulator is
+//! its own binary, `burnline-emulator` (crate `crates/burnline-emulator`),
+//! so the production `burnline` carries no MQTT server and no OpenSSL. This
+//! replaces the process with `burnline-emulator` from the directory of the
+//! running `burnline`, with the same arguments; when it is not there, one
+//! line says where it looked and how to install it (exit 2).
 
-use crate::cmdline::EmulatorArgs;
-use crate::emulator::{api::Api, http_server, mqtt, openapi, products, state::State, tls};
+use crate::cmdline::EmulatorLaunchArgs;
 use crate::error::{Error, IoContext, Result};
-use std::io::Write;
-use std::sync::Arc;
-use std::time::Duration;
-use tokio::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
 
-/// Runs `emulator`.
-pub fn run(args: &EmulatorArgs) -> Result<()> {
-    let (products, access_keys) = products::load(&args.products)?;
-    if args.openapi.is_some() && access_keys.is_empty() {
+/// The emulator binary's name, next to `burnline`.
+pub const BINARY: &str = "burnline-emulator";
+
+/// Where `burnline-emulator` must be: next to the running executable.
+pub fn binary_path() -> Result<PathBuf> {
+    let me = std::env::current_exe().with_context(|| "finding the running burnline".into())?;
+    Ok(me.with_file_name(BINARY))
+}
+
+/// Runs `emulator`: execs `burnline-emulator`; returns only on a failure.
+pub fn run(args: &EmulatorLaunchArgs) -> Result<()> {
+    let path = binary_path()?;
+    if !path.is_file() {
         return Err(Error::Usage(format!(
-            "--openapi needs access_keys: [{{id, secret}}] in {}",
-            args.products.display()
+            "{}: not found; the emulator is its own binary: install it with \
+             `cargo install --locked --path crates/burnline-emulator` (or the .deb), \
+             or run `cargo build -p burnline-emulator`",
+            path.display()
         )));
     }
-    let state = State::load(products, args.state.as_deref())?;
-    let tls = match (&args.tls_cert, &args.tls_key) {
-        (Some(cert), Some(key)) => Some(tls::Acceptor::new(cert, key)?),
-        _ => None,
-    };
-    if args.mqtts.is_some() && tls.is_none() {
-        return Err(Error::Usage(
-            "--mqtts needs --tls-cert and --tls-key (the same certificate as HTTPS)".into(),
-        ));
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .with_context(|| "starting the emulator's runtime".into())?;
-    runtime.block_on(async {
-        let bind = |addr: String| async move {
-            let l = TcpListener::bind(&addr)
-                .await
-                .with_context(|| format!("listening on {addr}"))?;
-            let at = l
-                .local_addr()
-                .with_context(|| format!("listening on {addr}"))?;
-            Ok::<_, Error>((l, at))
-        };
-        let (http, http_at) = bind(args.listen.clone()).await?;
-        let plain = match &args.mqtt {
-            Some(a) => Some(bind(a.clone()).await?),
-            None => None,
-        };
-        let secure = match &args.mqtts {
-            Some(a) => Some(bind(a.clone()).await?),
-            None => None,
-        };
-        let open = match &args.openapi {
-            Some(a) => Some(bind(a.clone()).await?),
-            None => None,
-        };
-        let scheme = if tls.is_some() { "https" } else { "http" };
-        let mut out = std::io::stdout();
-        let _ = writeln!(out, "listening on {scheme}://{http_at}");
-        let api = Arc::new(Api::new(state));
-        if let Some((l, at)) = plain {
-            let _ = writeln!(out, "listening on mqtt://{at}");
-            let takes = mqtt::server::Takes::Plain(tls.clone());
-            tokio::spawn(mqtt::server::serve(l, takes, Arc::clone(&api)));
-        }
-        if let (Some((l, at)), Some(acceptor)) = (secure, &tls) {
-            let _ = writeln!(out, "listening on mqtts://{at}");
-            let takes = mqtt::server::Takes::Tls(acceptor.clone());
-            tokio::spawn(mqtt::server::serve(l, takes, Arc::clone(&api)));
-        }
-        if let Some((l, at)) = open {
-            let _ = writeln!(out, "listening on openapi http://{at}");
-            let o = openapi::OpenApi::new(Arc::clone(&api), access_keys);
-            tokio::spawn(openapi::server::serve(l, Arc::new(o)));
-        }
-        let _ = out.flush();
-        http_server::serve(
-            http,
-            tls,
-            api,
-            Duration::from_millis(args.delay_ms),
-            Duration::from_millis(args.hold_answer_ms),
-        )
-        .await;
-        Ok(())
-    })
+    let err = std::process::Command::new(&path).args(&args.args).exec();
+    Err(err).at("starting", &path)
 }

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 /// Runs `flash`.
 pub fn run(args: &FlashArgs) -> Result<()> {
-    crate::output::console::stamp_when_piped();
+    burnline_io::console::stamp_when_piped(crate::station::report::utc_now);
     distinct(&args.targets)?;
     let found = found_files(args);
     let mut inputs = named_inputs(args);

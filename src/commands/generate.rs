@@ -7,7 +7,7 @@
 
 use crate::cmdline::{Cli, GenerateCommand};
 use crate::error::{IoContext, Result};
-use crate::io::atomic;
+use burnline_io::atomic;
 use clap::CommandFactory;
 use clap_complete::{Generator, Shell};
 use std::io::Write;
@@ -34,7 +34,7 @@ pub fn run(command: &GenerateCommand) -> Result<()> {
     for (name, bytes) in &files {
         write_public(&dir.join(name), bytes)?;
     }
-    crate::output::console::say!(
+    burnline_io::say!(
         "generate: wrote {} file(s) to {}",
         files.len(),
         dir.display()
@@ -91,5 +91,5 @@ fn write_public(path: &Path, bytes: &[u8]) -> Result<()> {
         let _ = std::fs::remove_file(&tmp);
         return Err(e);
     }
-    atomic::sync_dir(path.parent().unwrap_or(Path::new(".")))
+    Ok(atomic::sync_dir(path.parent().unwrap_or(Path::new(".")))?)
 }

@@ -5,8 +5,8 @@
 use crate::cmdline::{LedgerCommand, LedgerSignArgs, LedgerVerifyArgs};
 use crate::error::{Error, Result};
 use crate::ledger::{self, head_path, Audit};
-use crate::output::console::{say, show};
 use crate::signing::verify::VerifyingKey;
+use burnline_io::{say, show};
 
 /// Runs `ledger …`.
 pub fn run(cmd: &LedgerCommand) -> Result<()> {

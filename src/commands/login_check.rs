@@ -17,13 +17,13 @@ use crate::cmdline::LoginCheckArgs;
 use crate::devices::check::expect;
 use crate::devices::reader::DeviceReader;
 use crate::error::{Error, IoContext, Result};
-use crate::output::console::{say, show};
 use crate::recipe::AuthMode;
 use crate::registration::endpoint::DEFAULT_REGION;
 use crate::registration::mqtt::MqttCredentials;
 use crate::registration::mqtt_login::{check_login, secure_mode};
 use crate::registration::mqtt_transport::{tls_config, MqttError, MqttTarget};
 use crate::registration::sign::SignMethod;
+use burnline_io::{say, show};
 use serde_json::json;
 use std::sync::Mutex;
 

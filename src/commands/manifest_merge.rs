@@ -15,9 +15,9 @@ use crate::io::hash::DigestKind;
 use crate::manifest::files::Header;
 use crate::manifest::signed::read_verified;
 use crate::manifest::{Entry, Manifest, ManifestWriter, MANIFEST};
-use crate::output::console::say;
 use crate::signing::verify::VerifyingKey;
 use crate::signing::SIG_SUFFIX;
+use burnline_io::say;
 use std::collections::HashSet;
 use std::path::Path;
 

@@ -6,7 +6,6 @@
 
 pub mod build;
 pub mod check;
-#[cfg(feature = "emulator")]
 pub mod emulator;
 pub mod flash;
 pub mod generate;
@@ -55,7 +54,6 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> Code {
         Command::Manifest(crate::cmdline::ManifestCommand::Merge(a)) => manifest_merge::run(&a),
         Command::Ledger(c) => ledger::run(&c),
         Command::Register(a) => register::run(&a),
-        #[cfg(feature = "emulator")]
         Command::Emulator(a) => emulator::run(&a),
         Command::Pool(c) => pool::run(&c),
         Command::MqttCredentials(a) => mqtt_credentials::run(&a),
@@ -77,7 +75,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> Code {
 /// Prints an error: every problem on its own line, then a summary (on a
 /// closed stderr, nothing, and no panic).
 pub fn report(e: &Error) {
-    use crate::output::console::say;
+    use burnline_io::say;
     if let Error::Invalid(problems) = e {
         for p in problems {
             say!("error: {p}");

@@ -13,8 +13,8 @@
 use super::secret_input::SecretArg;
 use crate::cmdline::MqttCredentialsArgs;
 use crate::error::{Error, Result};
-use crate::output::console::show;
 use crate::registration::mqtt::{MqttCredentials, SecureMode};
+use burnline_io::show;
 
 /// Environment variable read when neither `--device-secret` nor
 /// `--device-secret-file` is given.

@@ -5,10 +5,10 @@
 use crate::cmdline::PlanArgs;
 use crate::error::Result;
 use crate::layout;
-use crate::output::console::{say, show};
 use crate::recipe::part_type::{gpt_type_name, PartType};
 use crate::recipe::size::format_size;
 use crate::recipe::{self, Content, CredentialsFormat};
+use burnline_io::{say, show};
 
 /// Runs `plan`.
 pub fn run(args: &PlanArgs) -> Result<()> {

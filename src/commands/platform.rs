@@ -9,13 +9,13 @@ use crate::cmdline::{
     PlatformStateArgs,
 };
 use crate::error::{Error, Problem, Result};
-use crate::output::console::say;
 use crate::platform::client::Client;
 use crate::platform::create::{self, Create, Target};
 use crate::platform::error::PlatformError;
 use crate::platform::store::{self, Sink};
 use crate::platform::{credentials, device_state, endpoint::Endpoint, rework};
 use burnline_core::identity::rules::{check_device_name, check_product_key};
+use burnline_io::say;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

@@ -15,7 +15,7 @@ use crate::devices::check::expect;
 use crate::devices::reader::DeviceReader;
 use crate::error::{Error, Problem, Result};
 use crate::flash::pooled::{Phase, PooledOptions, PooledStation};
-use crate::output::console::{say, show};
+use burnline_io::{say, show};
 use burnline_pool::pool::{Exported, NewIdentity};
 use burnline_pool::{Kind, Pool, PoolError, PoolUrl, State};
 use std::path::PathBuf;

@@ -20,10 +20,10 @@ use super::secret_input::SecretArg;
 use crate::cmdline::RegisterArgs;
 use crate::error::{Error, Result};
 use crate::identity::rules;
-use crate::output::console::show;
 use crate::registration::client::{Client, ClientOptions};
 use crate::registration::endpoint::Endpoint;
 use crate::registration::error::RegisterError;
+use burnline_io::show;
 use std::ffi::OsString;
 use std::time::Duration;
 

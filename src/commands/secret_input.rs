@@ -7,8 +7,8 @@
 //! environment variable. No message holds a byte of it.
 
 use crate::error::{Error, Result};
-use crate::output::console::say;
 use crate::secret::Secret;
+use burnline_io::say;
 use std::io::{IsTerminal, Read};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;

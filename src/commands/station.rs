@@ -6,10 +6,10 @@ use crate::cmdline::{StationReportArgs, StationServeArgs};
 use crate::error::{Error, IoContext, Result};
 use crate::exit::Code;
 use crate::flash::pooled::{PooledOptions, PooledStation};
-use crate::output::console::say;
 use crate::station::config::StationConfig;
 use crate::station::service::{image_size, Service};
 use crate::station::writer::{CardWriter, Opener};
+use burnline_io::say;
 use std::sync::Arc;
 
 /// Runs `station serve`. A pool that cannot be opened because of the
@@ -17,7 +17,7 @@ use std::sync::Arc;
 /// burnline: bad input) stops it at once; one that cannot be reached is shown
 /// on the page and opened again every few seconds.
 pub fn serve(args: &StationServeArgs) -> Result<()> {
-    crate::output::console::stamp_when_piped();
+    burnline_io::console::stamp_when_piped(crate::station::report::utc_now);
     let config = StationConfig::load(&args.config)?;
     let size = image_size(&config.recipe)?;
     let opts = PooledOptions {
@@ -110,7 +110,7 @@ pub fn report(args: &StationReportArgs) -> Result<()> {
     }
     let bytes = crate::station::report::csv(&rows)?;
     match &args.out {
-        Some(p) => crate::io::atomic::write_file(p, &bytes)?,
+        Some(p) => burnline_io::atomic::write_file(p, &bytes)?,
         None => {
             use std::io::Write;
             std::io::stdout()

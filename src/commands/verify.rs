@@ -13,8 +13,8 @@ use crate::io::hash::hash_file;
 use crate::manifest::files::{FileSum, Sum};
 use crate::manifest::signed::read_verified;
 use crate::manifest::Manifest;
-use crate::output::console::{say, show};
 use crate::signing::verify::VerifyingKey;
+use burnline_io::{say, show};
 use rayon::prelude::*;
 
 /// Every file the manifest vouches for.

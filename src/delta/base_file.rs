@@ -7,11 +7,11 @@
 
 use crate::base::Base;
 use crate::error::{IoContext, Result};
-use crate::io::atomic;
 use crate::io::extents::copy_extents;
 use crate::io::hash::DigestKind;
 use crate::manifest::files::{FileSum, Sum};
 use crate::output::artifacts;
+use burnline_io::atomic;
 use burnline_sparse::BlockSize;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;

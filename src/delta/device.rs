@@ -14,11 +14,11 @@ use crate::device::entry::entry_for;
 use crate::device::job::{DeviceBuilder, Job};
 use crate::device::staged::Staged;
 use crate::error::{IoContext, Result};
-use crate::io::atomic;
 use crate::io::hash::{hash_patched, DigestKind, StreamHash};
 use crate::manifest::files::Sum;
 use crate::output::sparse;
 use crate::recipe::output_spec::{ImageFormat, OutputSpec};
+use burnline_io::atomic;
 use std::io::Write;
 
 /// The delta's file name for a device's image name (`x.img` → `x.img.delta`).
@@ -71,8 +71,9 @@ pub fn build(
     } else {
         let bytes =
             format::encode(base.len, base_sha, kind, &digest, patches).at("encoding", &dest)?;
-        let written =
-            atomic::create_temp(&tmp).and_then(|mut f| f.write_all(&bytes).at("writing", &tmp));
+        let written = atomic::create_temp(&tmp)
+            .map_err(crate::error::Error::from)
+            .and_then(|mut f| f.write_all(&bytes).at("writing", &tmp));
         if let Err(e) = written {
             let _ = std::fs::remove_file(&tmp);
             return Err(e);

@@ -10,7 +10,7 @@ use super::target;
 use super::write::{self, Expect};
 use crate::error::{Error, Result};
 use crate::manifest::files::Sum;
-use crate::output::console::say;
+use burnline_io::say;
 use std::path::{Path, PathBuf};
 
 /// What happened on one target.

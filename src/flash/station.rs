@@ -21,8 +21,8 @@ use crate::devices::list::DeviceList;
 use crate::devices::reader::{DeviceReader, DeviceRow};
 use crate::error::{Error, IoContext, Result};
 use crate::io::hash::{hash_patched, DigestKind};
-use crate::output::console::say;
 use crate::registration::host::HostRegistrar;
+use burnline_io::say;
 use std::path::{Path, PathBuf};
 
 /// Flashes one fresh identity onto each target (`large_file`: a file

@@ -71,7 +71,7 @@ pub fn reserved_clash(file: &str) -> Option<String> {
                 "output file `{name}` is a name burnline writes itself in the output directory"
             ));
         }
-        if name.ends_with(crate::io::atomic::TEMP_SUFFIX) {
+        if name.ends_with(burnline_io::atomic::TEMP_SUFFIX) {
             return Some(format!(
                 "output file `{name}` ends like burnline's temp files, which a later run removes"
             ));

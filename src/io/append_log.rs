@@ -38,8 +38,8 @@
 //! hash of the new line per append keeps the append path as it was.
 
 use crate::error::{Error, IoContext, Result};
-use crate::io::atomic;
 use crate::io::chain::{self, Walker};
+use burnline_io::atomic;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::fs::{File, OpenOptions};
@@ -141,7 +141,7 @@ impl<T: Serialize + DeserializeOwned> AppendLog<T> {
         let (records, keep, torn, last) = log.read_all()?;
         let inner = log.inner.get_mut().unwrap_or_else(|p| p.into_inner());
         if let Some(t) = torn {
-            crate::output::console::say!(
+            burnline_io::say!(
                 "warning: {}:{}: torn last line of {} cut off ({} bytes; a run was stopped while writing it){}",
                 path.display(),
                 t.line,

@@ -1,5 +1,6 @@
-//! Small composable I/O pieces: crash-safe files ([`atomic`]: write temp,
-//! fsync, rename, fsync the directory), inputs opened so they cannot hang a
+//! Small composable I/O pieces (crash-safe files are
+//! `burnline_io::atomic`: write temp, fsync, rename, fsync the directory):
+//! inputs opened so they cannot hang a
 //! build ([`source`]), a [`window::Window`] onto part of a file, a
 //! [`patch::PatchDevice`] that records writes in memory, extent-aware copying
 //! ([`extents`]), whole-block patch writes ([`block_writes`]), a write-back
@@ -14,7 +15,6 @@
 //! spreadsheets, with no cell a formula, is [`sheet_csv`].
 
 pub mod append_log;
-pub mod atomic;
 pub mod block_writes;
 pub mod bmap;
 pub mod chain;

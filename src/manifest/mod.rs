@@ -11,8 +11,8 @@ pub mod signed;
 
 use crate::error::{Error, IoContext, Problem, Result};
 use crate::identity::file_name::check_listed;
-use crate::io::atomic;
 use crate::io::hash::DigestKind;
+use burnline_io::atomic;
 use files::{Artifacts, Header, Sum};
 use serde::{Deserialize, Serialize};
 use std::fs::File;
@@ -273,7 +273,7 @@ impl ManifestWriter {
                 _ => {}
             }
         }
-        atomic::sync_dir(&self.dir)
+        Ok(atomic::sync_dir(&self.dir)?)
     }
 }
 

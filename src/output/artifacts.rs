@@ -10,12 +10,12 @@ use crate::base::Base;
 use crate::device::job::Job;
 use crate::device::staged::Staged;
 use crate::error::{IoContext, Result};
-use crate::io::atomic;
 use crate::io::bmap;
 use crate::io::hash::{DigestKind, StreamHash};
 use crate::io::patch::Patch;
 use crate::manifest::files::{FileSum, Sum};
 use crate::recipe::output_spec::OutputSpec;
+use burnline_io::atomic;
 use std::fs::File;
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
@@ -48,11 +48,13 @@ pub fn write_bmap(
     let text = bmap::render(image, len, &bmap::block_ranges(extents, patches, len))
         .at("making the bmap", &dest)?;
     // No secret in a bmap: readable by all, as before.
-    atomic::create_temp(&tmp).and_then(|mut f| {
-        f.set_permissions(std::fs::Permissions::from_mode(0o644))
-            .and_then(|()| f.write_all(text.as_bytes()))
-            .at("writing", &tmp)
-    })?;
+    atomic::create_temp(&tmp)
+        .map_err(crate::error::Error::from)
+        .and_then(|mut f| {
+            f.set_permissions(std::fs::Permissions::from_mode(0o644))
+                .and_then(|()| f.write_all(text.as_bytes()))
+                .at("writing", &tmp)
+        })?;
     let mut h = StreamHash::new(kind);
     h.update(text.as_bytes());
     let sum = FileSum {

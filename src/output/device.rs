@@ -9,12 +9,12 @@
 use crate::device::entry::entry_for;
 use crate::device::job::{DeviceBuilder, Job};
 use crate::error::{IoContext, Result};
-use crate::io::atomic;
 use crate::io::block_writes::write_patches;
 use crate::io::extents::clone_or_copy;
 use crate::io::hash::{hash_patched, DigestKind};
 use crate::manifest::files::Sum;
 use crate::manifest::Entry;
+use burnline_io::atomic;
 use std::path::{Path, PathBuf};
 
 /// A device image written under its temp name.

@@ -5,10 +5,10 @@
 //! the run is alive), and a last line. `verbose` adds a line per device;
 //! the summary is left to the caller, on a line of its own. Progress never
 //! names a secret: it counts devices and names them by DeviceName. Lines go
-//! through [`super::console`], so a closed stderr stops the run instead of
+//! through `burnline_io::console`, so a closed stderr stops the run instead of
 //! crashing it.
 
-use super::console::say;
+use burnline_io::say;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -14,12 +14,12 @@ use crate::device::entry::entry_for;
 use crate::device::job::{DeviceBuilder, Job};
 use crate::device::staged::Staged;
 use crate::error::{IoContext, Result};
-use crate::io::atomic;
 use crate::io::hash::{hash_file, DigestKind};
 use crate::io::patch::{overlay, Patch};
 use crate::manifest::files::Sum;
 use crate::output::device::image_sum;
 use crate::recipe::output_spec::OutputSpec;
+use burnline_io::atomic;
 use burnline_sparse::{BlockSize, SparseWriter};
 use std::fs::File;
 use std::io::{self, BufWriter};
@@ -134,15 +134,17 @@ pub fn write(
     kind: DigestKind,
 ) -> Result<Written> {
     let temp = atomic::temp_path(dest)?;
-    let result = atomic::create_temp(&temp).and_then(|f| {
-        let out = BufWriter::with_capacity(1 << 20, f);
-        let f = encode(base, patches, data, bs, out)
-            .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
-            .at("writing the sparse image", &temp)?;
-        let size = f.metadata().at("reading", &temp)?.len();
-        let digest = hash_file(&f, kind).at("hashing", &temp)?;
-        Ok((f, size, digest))
-    });
+    let result = atomic::create_temp(&temp)
+        .map_err(crate::error::Error::from)
+        .and_then(|f| {
+            let out = BufWriter::with_capacity(1 << 20, f);
+            let f = encode(base, patches, data, bs, out)
+                .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
+                .at("writing the sparse image", &temp)?;
+            let size = f.metadata().at("reading", &temp)?.len();
+            let digest = hash_file(&f, kind).at("hashing", &temp)?;
+            Ok((f, size, digest))
+        });
     match result {
         Ok((file, size, digest)) => Ok(Written {
             file,

@@ -24,7 +24,7 @@ use super::error::PlatformError;
 use super::journal::{self, Journal, Phase};
 use super::store::{self, Sink};
 use crate::error::Result;
-use crate::output::console::say;
+use burnline_io::say;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 

@@ -11,7 +11,7 @@ use super::api::{self, BATCH};
 use super::client::Client;
 use super::error::PlatformError;
 use crate::error::Result;
-use crate::output::console::{say, show};
+use burnline_io::{say, show};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 

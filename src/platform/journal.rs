@@ -76,7 +76,7 @@ pub fn save(path: &Path, journal: &Journal) -> Result<()> {
     let mut bytes = serde_json::to_vec_pretty(journal)
         .map_err(|e| PlatformError::Input(format!("{}: {e}", path.display())))?;
     bytes.push(b'\n');
-    crate::io::atomic::write_file(path, &bytes)
+    Ok(burnline_io::atomic::write_file(path, &bytes)?)
 }
 
 #[cfg(test)]

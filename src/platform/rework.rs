@@ -14,7 +14,7 @@ use super::api;
 use super::client::Client;
 use super::error::PlatformError;
 use crate::error::Result;
-use crate::output::console::say;
+use burnline_io::say;
 use burnline_pool::{Pool, PoolUrl};
 use std::io::{BufRead, IsTerminal, Write};
 

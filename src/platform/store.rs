@@ -85,7 +85,7 @@ pub fn store(sink: &Sink, product_key: &str, issued: Vec<Issued>) -> Result<Stri
                 plain.push('\n');
             }
             let sealed = encrypt(recipients, plain.as_bytes(), out)?;
-            crate::io::atomic::write_file(out, &sealed)?;
+            burnline_io::atomic::write_file(out, &sealed)?;
             Ok(format!(
                 "{}: {} certificate(s), age-encrypted",
                 out.display(),
@@ -121,6 +121,6 @@ pub fn write_names(out: &Path, product_key: &str, names: &[String]) -> Result<St
         csv.push_str(product_key);
         csv.push('\n');
     }
-    crate::io::atomic::write_file(out, csv.as_bytes())?;
+    burnline_io::atomic::write_file(out, csv.as_bytes())?;
     Ok(format!("{}: {} DeviceName(s)", out.display(), names.len()))
 }

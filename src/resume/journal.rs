@@ -17,8 +17,8 @@
 use crate::error::{IoContext, Result};
 use crate::identity::file_name::check_listed;
 use crate::io::append_log::{AppendLog, Options};
-use crate::io::atomic;
 use crate::manifest::Entry;
+use burnline_io::atomic;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::Path;
@@ -138,7 +138,7 @@ impl Journal {
         let path = self.log.path().to_path_buf();
         std::fs::remove_file(&path).at("removing", &path)?;
         drop(self.log);
-        atomic::sync_dir(path.parent().unwrap_or(Path::new(".")))
+        Ok(atomic::sync_dir(path.parent().unwrap_or(Path::new(".")))?)
     }
 }
 

@@ -16,7 +16,7 @@ pub mod key;
 pub mod verify;
 
 use crate::error::Result;
-use crate::io::atomic;
+use burnline_io::atomic;
 use std::path::{Path, PathBuf};
 
 /// The suffix of a signature file: `SHA256SUMS.minisig`.
@@ -40,5 +40,5 @@ pub fn trusted_comment(name: &str) -> String {
 pub fn sign_file(key: &key::SigningKey, dir: &Path, name: &str) -> Result<()> {
     let path = dir.join(name);
     let text = key.sign_file(&path, &trusted_comment(name))?;
-    atomic::write_file(&sig_path(&path), text.as_bytes())
+    Ok(atomic::write_file(&sig_path(&path), text.as_bytes())?)
 }

@@ -11,7 +11,7 @@
 //! may hold is in it.
 
 use crate::error::{Error, IoContext, Result};
-use crate::io::atomic;
+use burnline_io::atomic;
 use std::path::{Path, PathBuf};
 
 /// What a label says.

@@ -20,7 +20,7 @@ pub mod slots;
 pub mod writer;
 
 use crate::error::{IoContext, Result};
-use crate::output::console::say;
+use burnline_io::say;
 use service::Service;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

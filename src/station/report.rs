@@ -131,6 +131,14 @@ impl Since {
     }
 }
 
+/// Now, in RFC 3339 at UTC: the stamp of each stderr line of a long-running
+/// command whose stderr is not a terminal
+/// (`burnline_io::console::stamp_when_piped`).
+pub fn utc_now() -> String {
+    let now = i64::try_from(crate::station::slot_state::now()).unwrap_or(i64::MAX);
+    rfc3339(now, UtcOffset(0))
+}
+
 /// RFC 3339 at an offset: `2026-12-02T09:15:03+08:00`.
 pub fn rfc3339(secs: i64, offset: UtcOffset) -> String {
     let local = secs + i64::from(offset.0) * 60;

@@ -20,7 +20,7 @@ use super::slots::{probe, Card, Presence};
 use super::writer::{CardWriter, Opener, Phase};
 use crate::error::{CardFailure, Error};
 use crate::internal_error::contain;
-use crate::output::console::say;
+use burnline_io::say;
 use burnline_pool::PoolError;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -1,5 +1,5 @@
 """Alibaba's Python device SDK (aliyun-iot-linkkit 1.2.13 on paho-mqtt 1.6.1)
-as a client of the burnline emulator, for tests/mqtt_sdk_clients.rs.
+as a client of burnline-emulator, for tests/mqtt_sdk_clients.rs.
 
     linkkit_client.py login    PORT CA|- PK DN DS HOLD_S
     linkkit_client.py register PORT CA|- PK DN PS

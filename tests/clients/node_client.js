@@ -1,5 +1,5 @@
 // Alibaba's Node device SDK (alibabacloud-iot-device-sdk 1.2.8) as a client
-// of the burnline emulator, for tests/mqtt_sdk_clients.rs:
+// of burnline-emulator, for tests/mqtt_sdk_clients.rs:
 //   node node_client.js PORT PK DN DS
 // Logs in over plain TCP (securemode 3), subscribes to a user topic at
 // QoS 1 and publishes on it at QoS 1; prints `connected`, `subscribed` and

@@ -50,7 +50,7 @@ pub struct Emulator {
 }
 
 impl Emulator {
-    /// Starts `burnline emulator --listen 127.0.0.1:0 --products P EXTRA...`.
+    /// Starts `burnline-emulator --listen 127.0.0.1:0 --products P EXTRA...`.
     pub fn start(dir: &Path, products: &Path, extra: &[&str]) -> Self {
         let log = dir.join(format!(
             "emulator-{}.log",
@@ -60,8 +60,8 @@ impl Emulator {
                 .unwrap_or(0)
         ));
         let err = std::fs::File::create(&log).expect("log file");
-        let mut child = Command::new(super::burnline_bin())
-            .args(["emulator", "--listen", "127.0.0.1:0", "--products"])
+        let mut child = Command::new(super::emulator_bin())
+            .args(["--listen", "127.0.0.1:0", "--products"])
             .arg(products)
             .args(extra)
             .stdout(Stdio::piped())

@@ -78,6 +78,50 @@ pub fn bootstrap_bin() -> PathBuf {
     boot
 }
 
+/// The platform emulator, `burnline-emulator`, and the one place that says
+/// where it is: next to `burnline`, where `burnline emulator` also looks for
+/// it. It is its own workspace crate (so that the production `burnline`
+/// carries no MQTT server and no OpenSSL), so `cargo test -p burnline`
+/// does not build it: the first call in a test process builds it there
+/// (`cargo build -p burnline-emulator`, in the profile and target
+/// directory of `burnline`; nothing to do when it is up to date). A failed
+/// build fails the test, with cargo's output.
+pub fn emulator_bin() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let host = burnline_bin();
+            let profile_dir = host.parent().expect("the profile directory");
+            let target = profile_dir.parent().expect("the target directory");
+            let mut cargo = Command::new(env!("CARGO"));
+            cargo
+                .args([
+                    "build",
+                    "--quiet",
+                    "-p",
+                    "burnline-emulator",
+                    "--target-dir",
+                ])
+                .arg(target)
+                .current_dir(repo_root());
+            if profile_dir.file_name().is_some_and(|n| n == "release") {
+                cargo.arg("--release");
+            }
+            let out = cargo
+                .output()
+                .expect("run cargo build -p burnline-emulator");
+            assert!(
+                out.status.success(),
+                "cargo build -p burnline-emulator failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let emu = host.with_file_name("burnline-emulator");
+            assert!(emu.is_file(), "{} was not built", emu.display());
+            emu
+        })
+        .clone()
+}
+
 /// The repository's root (its recipes/ and examples/).
 pub fn repo_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -274,6 +318,11 @@ impl Test {
     /// `burnline` in the same directory (also from a bootstrap test).
     pub fn burnline(&self) -> Self {
         self.cmd().program(burnline_bin())
+    }
+
+    /// `burnline-emulator` in the same directory.
+    pub fn emulator(&self) -> Self {
+        self.cmd().program(emulator_bin())
     }
 
     /// A field tool (sgdisk, fsck.fat, b3sum, ...) in the same directory.

@@ -57,17 +57,11 @@ impl MqttEmulator {
                 .unwrap_or(0)
         ));
         let err = std::fs::File::create(&log).expect("log file");
-        let mut cmd = Command::new(super::burnline_bin());
-        cmd.args([
-            "emulator",
-            "--listen",
-            "127.0.0.1:0",
-            "--mqtt",
-            "127.0.0.1:0",
-        ])
-        .arg("--products")
-        .arg(products)
-        .args(extra);
+        let mut cmd = Command::new(super::emulator_bin());
+        cmd.args(["--listen", "127.0.0.1:0", "--mqtt", "127.0.0.1:0"])
+            .arg("--products")
+            .arg(products)
+            .args(extra);
         if let Some((cert, key, _)) = tls {
             cmd.arg("--tls-cert")
                 .arg(cert)

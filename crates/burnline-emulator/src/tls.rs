@@ -12,7 +12,7 @@
 //! warning says so at start.
 
 use crate::error::{Error, Result};
-use crate::output::console::say;
+use burnline_io::say;
 use openssl::pkey::Id;
 use openssl::ssl::{Ssl, SslAcceptor, SslFiletype, SslMethod, SslVersion};
 use std::path::Path;

@@ -19,8 +19,9 @@
 //!       - {device_name: example2, device_secret: ga7XA6KdlEeiPXQPpRbAjOZXwG8ydgSe}
 //! ```
 
-use crate::error::{Error, IoContext, Result};
-use crate::secret::Secret;
+use crate::error::{Error, Result};
+use burnline_core::secret::Secret;
+use burnline_io::IoContext;
 use serde::Deserialize;
 use std::path::Path;
 

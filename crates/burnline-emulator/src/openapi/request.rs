@@ -3,7 +3,7 @@
 //! case) and the body bytes; and the lists the APIs take (`DeviceName.1`,
 //! `DeviceName.2`, …).
 
-use crate::registration::form;
+use burnline_core::registration::form;
 
 /// A received request.
 #[derive(Debug, Default)]

@@ -22,8 +22,8 @@ pub mod verify;
 
 use super::api::Api;
 use super::products::AccessKey;
-use crate::output::console::say;
 use applies::Applies;
+use burnline_io::say;
 use envelope::Reply;
 use request::Call;
 use std::sync::{Arc, Mutex};

@@ -13,11 +13,11 @@
 
 use super::mqtt::sessions::Sessions;
 use super::state::{Refusal, State};
-use crate::output::console::say;
-use crate::registration::form;
-use crate::registration::random::alphanumeric;
-use crate::registration::sign::{verify, SignMethod};
-use crate::secret::Secret;
+use burnline_core::registration::form;
+use burnline_core::registration::random::alphanumeric;
+use burnline_core::registration::sign::{verify, SignMethod};
+use burnline_core::secret::Secret;
+use burnline_io::say;
 use serde::Deserialize;
 use serde_json::json;
 use std::sync::Mutex;
@@ -307,8 +307,8 @@ impl Api {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::emulator::products::{Device, Product};
-    use crate::registration::sign::sign;
+    use crate::products::{Device, Product};
+    use burnline_core::registration::sign::sign;
 
     const PK: &str = "a1X2bEnP82z";
     const PS: &str = "7jluWm1zql7bt8qK";

@@ -11,11 +11,11 @@
 //! `DISABLE` when disabled.
 
 use super::{fail, new_iot_id, no_product, object, product_key, Fail, Outcome};
-use crate::emulator::openapi::choices::{MAX_PAGE, TOO_MANY_DEVICES_CODE};
-use crate::emulator::openapi::request::Call;
-use crate::emulator::openapi::OpenApi;
-use crate::emulator::state::State;
-use crate::output::console::say;
+use crate::openapi::choices::{MAX_PAGE, TOO_MANY_DEVICES_CODE};
+use crate::openapi::request::Call;
+use crate::openapi::OpenApi;
+use crate::state::State;
+use burnline_io::say;
 use serde_json::{json, Value};
 
 fn saving(e: &crate::error::Error) -> Fail {

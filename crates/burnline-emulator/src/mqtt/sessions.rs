@@ -6,7 +6,7 @@
 //! has the right, so a subscription is the right to receive).
 
 use super::topics::matches;
-use crate::output::console::say;
+use burnline_io::say;
 use mqttbytes_ng::QoS;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};

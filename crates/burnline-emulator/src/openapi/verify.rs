@@ -11,9 +11,9 @@
 
 use super::choices::{MAX_SKEW_SECS, NONCE_WINDOW_SECS, UNKNOWN_ACCESS_KEY_STATUS};
 use super::request::Call;
-use crate::emulator::products::AccessKey;
-use crate::secret::Secret;
+use crate::products::AccessKey;
 use burnline_core::openapi::{timestamp, v1, v3};
+use burnline_core::secret::Secret;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -275,7 +275,7 @@ mod tests {
         ];
         let signature = v1::sign(&Secret::from(SECRET), "POST", &params);
         params.push(("Signature", &signature));
-        let query = crate::registration::form::encode_pairs(&params);
+        let query = burnline_core::registration::form::encode_pairs(&params);
         Call::new("POST", "/", Some(&query), Vec::new(), Vec::new()).expect("call")
     }
 

@@ -13,9 +13,9 @@
 
 use super::api::{platform, Answer};
 use super::state::State;
-use crate::output::console::say;
-use crate::registration::random::alphanumeric;
-use crate::registration::sign::{verify, SignMethod};
+use burnline_core::registration::random::alphanumeric;
+use burnline_core::registration::sign::{verify, SignMethod};
+use burnline_io::say;
 use serde_json::{json, Value};
 use zeroize::Zeroizing;
 
@@ -88,9 +88,9 @@ pub fn answer(state: &State, body: &[u8]) -> Answer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::emulator::products::{Device, Product};
-    use crate::registration::sign::sign;
-    use crate::secret::Secret;
+    use crate::products::{Device, Product};
+    use burnline_core::registration::sign::sign;
+    use burnline_core::secret::Secret;
 
     #[test]
     fn c_sdk_body_without_timestamp_and_the_errors() {

@@ -20,7 +20,7 @@ pub const TEMP_SUFFIX: &str = ".burnline-tmp";
 /// 16 lower-case hex digits from the kernel's random source.
 pub fn random_hex() -> Result<String> {
     let mut b = [0u8; 8];
-    getrandom::fill(&mut b).map_err(|e| Error::Io {
+    getrandom::fill(&mut b).map_err(|e| Error {
         context: "choosing a temp file name".into(),
         source: std::io::Error::other(e.to_string()),
     })?;

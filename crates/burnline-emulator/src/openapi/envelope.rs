@@ -17,7 +17,7 @@ pub fn request_id() -> String {
     let mut bytes = [0u8; 16];
     // A RequestId only has to be unique; without randomness, the time.
     if getrandom::fill(&mut bytes).is_err() {
-        bytes[..8].copy_from_slice(&crate::emulator::state::now_ms().to_be_bytes());
+        bytes[..8].copy_from_slice(&crate::state::now_ms().to_be_bytes());
     }
     uuid::Uuid::from_bytes(bytes)
         .hyphenated()

@@ -31,9 +31,10 @@
 //! version 1 file (activated devices with their secrets) is read as such.
 
 use super::products::Product;
-use crate::error::{Error, IoContext, Result};
-use crate::io::atomic;
-use crate::secret::Secret;
+use crate::error::{Error, Result};
+use burnline_core::secret::Secret;
+use burnline_io::atomic;
+use burnline_io::IoContext;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -644,14 +645,16 @@ impl State {
                 })
                 .collect(),
         };
-        let bytes = Zeroizing::new(serde_json::to_vec_pretty(&doc).map_err(|e| Error::Io {
-            context: format!("encoding {}", path.display()),
-            source: e.into(),
+        let bytes = Zeroizing::new(serde_json::to_vec_pretty(&doc).map_err(|e| {
+            Error::Io(burnline_io::Error {
+                context: format!("encoding {}", path.display()),
+                source: e.into(),
+            })
         })?);
         for d in doc.devices {
             drop(d.device_secret.map(Zeroizing::new));
             drop(d.device_token.map(Zeroizing::new));
         }
-        atomic::write_file(path, &bytes)
+        Ok(atomic::write_file(path, &bytes)?)
     }
 }

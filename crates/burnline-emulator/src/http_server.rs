@@ -21,11 +21,11 @@
 
 use super::api::{Api, Request};
 use super::tls::Acceptor;
-use crate::output::console::say;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Extension, State};
 use axum::http::{header, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use burnline_io::say;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use std::sync::Arc;

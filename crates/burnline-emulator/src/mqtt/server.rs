@@ -30,12 +30,12 @@
 use super::login::{held_keepalive, judge, Accepted, Listener};
 use super::sessions::{Delivery, Session};
 use super::{alink, topics};
-use crate::emulator::api::{refusal_answer, Api};
-use crate::emulator::state::Token;
-use crate::emulator::tls::Acceptor;
-use crate::output::console::say;
-use crate::registration::random::alphanumeric;
-use crate::secret::Secret;
+use crate::api::{refusal_answer, Api};
+use crate::state::Token;
+use crate::tls::Acceptor;
+use burnline_core::registration::random::alphanumeric;
+use burnline_core::secret::Secret;
+use burnline_io::say;
 use bytes::BytesMut;
 use mqttbytes_ng::v4::{
     ConnAck, ConnectReturnCode, Packet, PubAck, Publish, SubAck, SubscribeReasonCode, UnsubAck,

@@ -8,13 +8,13 @@
 //! included (`RepeatDevieNameList`, `invalidDetailList`).
 
 use super::{fail, new_iot_id, no_product, object, product_key, Fail, Outcome};
-use crate::emulator::openapi::applies::{Apply, Refused, Status};
-use crate::emulator::openapi::choices::{CHECK_FAILED_REGISTER_CODE, MAX_CHECK_NAMES, MAX_PAGE};
-use crate::emulator::openapi::request::Call;
-use crate::emulator::openapi::OpenApi;
-use crate::output::console::say;
-use crate::registration::random::alphanumeric;
-use crate::secret::Secret;
+use crate::openapi::applies::{Apply, Refused, Status};
+use crate::openapi::choices::{CHECK_FAILED_REGISTER_CODE, MAX_CHECK_NAMES, MAX_PAGE};
+use crate::openapi::request::Call;
+use crate::openapi::OpenApi;
+use burnline_core::registration::random::alphanumeric;
+use burnline_core::secret::Secret;
+use burnline_io::say;
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 

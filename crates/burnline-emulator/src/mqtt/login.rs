@@ -23,8 +23,8 @@
 
 use super::client_id::ClientId;
 use super::topics::may_publish;
-use crate::emulator::state::State;
-use crate::registration::sign::{verify, SignMethod};
+use crate::state::State;
+use burnline_core::registration::sign::{verify, SignMethod};
 use mqttbytes_ng::v4::{Connect, ConnectReturnCode};
 use mqttbytes_ng::Protocol;
 

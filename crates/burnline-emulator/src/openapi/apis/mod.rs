@@ -72,6 +72,6 @@ pub fn object<const N: usize>(pairs: [(&str, Value); N]) -> Map<String, Value> {
 
 /// A new IotId (26 letters and digits, as the platform's are long).
 pub fn new_iot_id() -> Result<String, Fail> {
-    crate::registration::random::alphanumeric(26)
+    burnline_core::registration::random::alphanumeric(26)
         .map_err(|_| fail("iot.system.SystemException", "No randomness for an IotId."))
 }

@@ -1,5 +1,8 @@
-//! `burnline emulator`: a local stand-in for the platform, for tests and for
-//! rehearsing a production line without the cloud. [`products`] reads the
+//! `burnline-emulator`: a local stand-in for the platform, for tests and for
+//! rehearsing a production line without the cloud, as a binary of its own
+//! (the production `burnline` carries none of it: no MQTT server, no
+//! OpenSSL). [`args`] is its command line and [`serve`] runs it;
+//! [`error`] is how it fails. [`products`] reads the
 //! products file, [`state`] keeps devices (durably with `--state`), [`api`]
 //! answers the HTTP platform and admin requests (with [`http_auth`] for
 //! `/auth`), [`http_server`] serves them (axum, plain or TLS), [`mqtt`] is
@@ -8,10 +11,13 @@
 //! the platform's OpenAPI (`--openapi`) over the same state.
 
 pub mod api;
+pub mod args;
+pub mod error;
 pub mod http_auth;
 pub mod http_server;
 pub mod mqtt;
 pub mod openapi;
 pub mod products;
+pub mod serve;
 pub mod state;
 pub mod tls;

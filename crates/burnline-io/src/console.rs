@@ -5,21 +5,23 @@
 //! in flight and journaling it, and what it would have printed is dropped.
 //! A long-running command (`station serve`, `flash`) calls
 //! [`stamp_when_piped`]: when stderr is not a terminal (a journal, a log
-//! file), each of its lines then starts with the UTC time.
+//! file), each of its lines then starts with the time its caller formats.
 
 use std::fmt;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
 
 static CLOSED: AtomicBool = AtomicBool::new(false);
-static STAMP: AtomicBool = AtomicBool::new(false);
+static STAMP: OnceLock<fn() -> String> = OnceLock::new();
 
 /// From now on, when stderr is not a terminal, each line on it starts with
-/// the time (`2026-12-02T01:15:03+00:00 `).
-pub fn stamp_when_piped() {
+/// `now()` (the host tool's: `2026-12-02T01:15:03+00:00`) and a space. The
+/// first call that sets it wins.
+pub fn stamp_when_piped(now: fn() -> String) {
     use std::io::IsTerminal;
     if !std::io::stderr().is_terminal() {
-        STAMP.store(true, Ordering::SeqCst);
+        let _ = STAMP.set(now);
     }
 }
 
@@ -31,10 +33,8 @@ pub fn closed() -> bool {
 /// Writes one line to stderr; a failure is remembered, not raised.
 pub fn err_line(line: fmt::Arguments<'_>) {
     let mut e = std::io::stderr().lock();
-    let written = if STAMP.load(Ordering::SeqCst) {
-        let now = i64::try_from(crate::station::slot_state::now()).unwrap_or(i64::MAX);
-        let at = crate::station::report::rfc3339(now, crate::station::report::UtcOffset(0));
-        writeln!(e, "{at} {line}")
+    let written = if let Some(now) = STAMP.get() {
+        writeln!(e, "{} {line}", now())
     } else {
         writeln!(e, "{line}")
     };
@@ -52,17 +52,17 @@ pub fn out_line(line: fmt::Arguments<'_>) {
 }
 
 /// `eprintln!` that never panics: see [`err_line`].
+#[macro_export]
 macro_rules! say {
     ($($arg:tt)*) => {
-        $crate::output::console::err_line(format_args!($($arg)*))
+        $crate::console::err_line(format_args!($($arg)*))
     };
 }
 
 /// `println!` that never panics: see [`out_line`].
+#[macro_export]
 macro_rules! show {
     ($($arg:tt)*) => {
-        $crate::output::console::out_line(format_args!($($arg)*))
+        $crate::console::out_line(format_args!($($arg)*))
     };
 }
-
-pub(crate) use {say, show};
