@@ -56,6 +56,30 @@ pub struct Refusal {
     pub reason: String,
 }
 
+/// The platform's per-name details as refusals, each reason made safe to
+/// print.
+fn refusals(details: Vec<Detail>) -> Vec<Refusal> {
+    details
+        .into_iter()
+        .map(|d| Refusal {
+            device_name: d.device_name,
+            reason: super::error::clean_message(&d.error_msg),
+        })
+        .collect()
+}
+
+/// Adds each name of `names` not refused yet, with the reason `why`.
+fn add_refused(refused: &mut Vec<Refusal>, names: Vec<String>, why: &str) {
+    for n in names {
+        if !refused.iter().any(|r| r.device_name == n) {
+            refused.push(Refusal {
+                device_name: n,
+                reason: why.to_owned(),
+            });
+        }
+    }
+}
+
 #[derive(Deserialize)]
 struct CheckAnswer {
     #[serde(rename = "Data")]
@@ -115,32 +139,14 @@ pub fn batch_check_device_names(
         &listed("DeviceName", names),
     )?;
     let a: CheckAnswer = parse(API, &bytes)?;
-    let mut refused: Vec<Refusal> = a
-        .data
-        .invalid_detail
-        .unwrap_or_default()
-        .list
-        .into_iter()
-        .map(|d| Refusal {
-            device_name: d.device_name,
-            reason: super::error::clean_message(&d.error_msg),
-        })
-        .collect();
-    let mut add = |names: Vec<String>, why: &str| {
-        for n in names {
-            if !refused.iter().any(|r| r.device_name == n) {
-                refused.push(Refusal {
-                    device_name: n,
-                    reason: why.to_owned(),
-                });
-            }
-        }
-    };
-    add(
+    let mut refused = refusals(a.data.invalid_detail.unwrap_or_default().list);
+    add_refused(
+        &mut refused,
         a.data.invalid.unwrap_or_default().list,
         "not a valid DeviceName",
     );
-    add(
+    add_refused(
+        &mut refused,
         a.data.repeated.unwrap_or_default().list,
         "already a device of the product",
     );
@@ -222,25 +228,12 @@ pub fn query_batch_register_status(
         &[],
     )?;
     let a: StatusAnswer = parse(API, &bytes)?;
-    let mut refused: Vec<Refusal> = a
-        .data
-        .invalid_detail
-        .unwrap_or_default()
-        .list
-        .into_iter()
-        .map(|d| Refusal {
-            device_name: d.device_name,
-            reason: super::error::clean_message(&d.error_msg),
-        })
-        .collect();
-    for n in a.data.invalid.unwrap_or_default().list {
-        if !refused.iter().any(|r| r.device_name == n) {
-            refused.push(Refusal {
-                device_name: n,
-                reason: "refused".into(),
-            });
-        }
-    }
+    let mut refused = refusals(a.data.invalid_detail.unwrap_or_default().list);
+    add_refused(
+        &mut refused,
+        a.data.invalid.unwrap_or_default().list,
+        "refused",
+    );
     Ok(Progress {
         status: a.data.status,
         refused,
