@@ -112,6 +112,22 @@ pub struct Opened<T> {
 }
 
 impl<T: Serialize + DeserializeOwned> AppendLog<T> {
+    /// A log over `file`, opened at `path`, before anything is read.
+    fn over(path: PathBuf, what: String, mode: Option<u32>, file: File) -> Self {
+        AppendLog {
+            path,
+            what,
+            mode,
+            inner: Mutex::new(Inner {
+                file,
+                len: 0,
+                last: chain::GENESIS,
+                broken: false,
+            }),
+            _records: PhantomData,
+        }
+    }
+
     /// Opens the log at `path` (creating it, and fsyncing it and its
     /// directory, when it does not exist), locks it, reads every record and
     /// repairs a torn last line, by the rule in the module doc.
@@ -126,18 +142,7 @@ impl<T: Serialize + DeserializeOwned> AppendLog<T> {
             file.sync_all().at("syncing", path)?;
             atomic::sync_dir(parent(path))?;
         }
-        let mut log = AppendLog {
-            path: path.to_path_buf(),
-            what: opts.what.to_owned(),
-            mode: opts.mode,
-            inner: Mutex::new(Inner {
-                file,
-                len: 0,
-                last: chain::GENESIS,
-                broken: false,
-            }),
-            _records: PhantomData,
-        };
+        let mut log = AppendLog::over(path.to_path_buf(), opts.what.to_owned(), opts.mode, file);
         let (records, keep, torn, last) = log.read_all()?;
         let inner = log.inner.get_mut().unwrap_or_else(|p| p.into_inner());
         if let Some(t) = torn {
@@ -290,18 +295,7 @@ impl<T: Serialize + DeserializeOwned> AppendLog<T> {
             file.set_permissions(std::fs::Permissions::from_mode(mode))
                 .at(&format!("setting mode {mode:o} on"), &tmp)?;
         }
-        let mut fresh = AppendLog {
-            path: tmp.clone(),
-            what: self.what.clone(),
-            mode: self.mode,
-            inner: Mutex::new(Inner {
-                file,
-                len: 0,
-                last: chain::GENESIS,
-                broken: false,
-            }),
-            _records: PhantomData,
-        };
+        let mut fresh = AppendLog::over(tmp.clone(), self.what.clone(), self.mode, file);
         fresh.append_all(records)?;
         fresh
             .inner
