@@ -1,11 +1,16 @@
 //! Writing outputs: one device's image ([`device`]), the run's artifacts
 //! ([`artifacts`]: bmap and compression), compression ([`compress`]),
-//! Android sparse images ([`sparse`]), progress reporting ([`progress`])
-//! and lines on the terminal that a closed pipe cannot crash ([`console`]).
+//! Android sparse images ([`sparse`]), a device's output file names
+//! ([`names`]), outputs waiting under temp names ([`staged`]), progress
+//! reporting ([`progress`]) and lines on the terminal that a closed pipe
+//! cannot crash ([`console`]). Writers are handed names, paths and patches,
+//! and return what they wrote; they never call back into `crate::device`.
 
 pub mod artifacts;
 pub mod compress;
 pub mod console;
 pub mod device;
+pub mod names;
 pub mod progress;
 pub mod sparse;
+pub mod staged;
