@@ -3,7 +3,8 @@
 //! `{…}` groups, and `crate::…`, `super::…`, `self::…` paths in code) finds
 //! the file each path lands in, and fails on any cycle among files that is
 //! not in [`ALLOWED`], printing one such cycle. Comments and `#[cfg(test)]`
-//! modules are not imports and are skipped.
+//! modules are not imports and are skipped. Also: every `file.rs::function`
+//! that docs/device-walk.md names is a function of that file.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::{Path, PathBuf};
@@ -527,4 +528,32 @@ fn the_scan_reads_use_trees_and_skips_comments() {
     );
     let code = code_of("// crate::a::b\nlet s = \"crate::c::d\"; crate::e::f();\n#[cfg(test)]\nmod tests { use crate::g; }");
     assert_eq!(paths_in(&code), [vec!["crate", "e", "f"]]);
+}
+
+#[test]
+fn the_device_walk_names_functions_that_exist() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let page = std::fs::read_to_string(root.join("docs/device-walk.md")).expect("the page");
+    let named: Vec<&str> = page
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|s| s.contains(".rs::"))
+        .collect();
+    assert!(named.len() >= 20, "the walk names only {named:?}");
+    let missing: Vec<&str> = named
+        .iter()
+        .copied()
+        .filter(|name| {
+            let (file, function) = name.split_once("::").expect("file::function");
+            let code = std::fs::read_to_string(root.join("src").join(file)).unwrap_or_default();
+            !code
+                .match_indices(&format!("fn {function}"))
+                .any(|(at, m)| matches!(code[at + m.len()..].chars().next(), Some('(' | '<')))
+        })
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "docs/device-walk.md names functions that are not in their file: {missing:?}"
+    );
 }
