@@ -3,8 +3,10 @@
 //! `{…}` groups, and `crate::…`, `super::…`, `self::…` paths in code) finds
 //! the file each path lands in, and fails on any cycle among files that is
 //! not in [`ALLOWED`], printing one such cycle. Comments and `#[cfg(test)]`
-//! modules are not imports and are skipped. Also: every `file.rs::function`
-//! that docs/device-walk.md names is a function of that file.
+//! modules are not imports and are skipped. Also: the output writers
+//! (`src/output/`, `src/delta/`) import nothing from `src/device/` or
+//! `src/identity/`, and every `file.rs::function` that docs/device-walk.md
+//! names is a function of that file.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::{Path, PathBuf};
@@ -556,4 +558,19 @@ fn the_device_walk_names_functions_that_exist() {
         missing.is_empty(),
         "docs/device-walk.md names functions that are not in their file: {missing:?}"
     );
+}
+
+#[test]
+fn output_writers_never_call_back_into_device_or_identity() {
+    let g = graph(Path::new(env!("CARGO_MANIFEST_DIR")));
+    let back: Vec<String> = g
+        .iter()
+        .filter(|(from, _)| from.starts_with("src/output/") || from.starts_with("src/delta/"))
+        .flat_map(|(from, to)| {
+            to.iter()
+                .filter(|t| t.starts_with("src/device/") || t.starts_with("src/identity/"))
+                .map(move |t| format!("{from} -> {t}"))
+        })
+        .collect();
+    assert!(back.is_empty(), "writers calling back: {back:?}");
 }
