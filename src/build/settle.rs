@@ -3,9 +3,9 @@
 //! failed (to build, or to be renamed) loses its temp files and is recorded;
 //! the others go on.
 
-use crate::device::staged::Staged;
 use crate::devices::reader::DeviceRow;
 use crate::error::{Error, IoContext, Result};
+use crate::output::staged::Staged;
 use std::fs::File;
 use std::path::Path;
 

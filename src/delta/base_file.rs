@@ -12,6 +12,7 @@ use crate::io::hash::DigestKind;
 use crate::manifest::files::{FileSum, Sum};
 use crate::output::artifacts;
 use burnline_io::atomic;
+use crate::output::names::bmap_name;
 use burnline_sparse::BlockSize;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -65,7 +66,14 @@ pub fn write(
     let mut renames = vec![(tmp.clone(), dest.clone())];
     let mut bmap_sum = None;
     if bmap {
-        let (sum, rename) = artifacts::write_bmap(&f, base.len, &base.extents, &[], &dest, kind)?;
+        let (sum, rename) = artifacts::write_bmap(
+            &f,
+            base.len,
+            &base.extents,
+            &[],
+            &out.join(bmap_name(BASE_IMG)),
+            kind,
+        )?;
         std::fs::set_permissions(&rename.0, std::fs::Permissions::from_mode(0o644))
             .at("setting the mode of", &rename.0)?;
         std::fs::File::open(&rename.0)

@@ -1,6 +1,6 @@
-//! Writes one device's base+delta output from its [`Job`]: its patches over
-//! the base, as a [`super::format`] file (mode 0600, it holds the
-//! credentials) under a temp name, with the full image's digest computed from
+//! Writes one device's base+delta output: its patches over the base, as a
+//! [`super::format`] file (mode 0600, it holds the credentials) under a
+//! temp name, with the full image's digest computed from
 //! base plus patches: by default BLAKE3 from the base's tree (a few leaves
 //! per device), or with `--digest sha256` SHA-256 (a pass over the whole
 //! disk). The delta file itself is listed with the run's checksum kind.
@@ -10,41 +10,55 @@
 //! other block DONT_CARE, so writing it over `base.simg` gives the image.
 
 use super::format;
-use crate::device::entry::entry_for;
-use crate::device::job::{DeviceBuilder, Job};
-use crate::device::staged::Staged;
+use crate::base::Base;
 use crate::error::{IoContext, Result};
 use crate::io::hash::{hash_patched, DigestKind, StreamHash};
+use crate::io::patch::Patch;
+use crate::io::tree_digest::BaseTree;
 use crate::manifest::files::Sum;
+use crate::output::names::OutputNames;
 use crate::output::sparse;
 use crate::recipe::output_spec::{ImageFormat, OutputSpec};
 use burnline_io::atomic;
 use std::io::Write;
+use std::path::{Path, PathBuf};
 
-/// The delta's file name for a device's image name (`x.img` → `x.img.delta`).
-pub fn delta_name(image_name: &str) -> String {
-    format!("{image_name}.delta")
+/// A device's delta written under its temp name.
+pub struct Written {
+    /// Its file name (`names.delta`, or `names.delta_simg` when sparse).
+    pub file: String,
+    /// Its temp path.
+    pub temp: PathBuf,
+    /// Its final path.
+    pub dest: PathBuf,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its checksum, of the run's kind.
+    pub sum: Sum,
+    /// The full image's checksum, unless `--no-image-digest`.
+    pub image_sum: Option<Sum>,
 }
 
-/// Writes `job`'s delta under its temp name. The full image's digest is
-/// recorded with the kind `spec` gives deltas (BLAKE3 unless a digest was
-/// named), or with `--no-image-digest` zeros ("not recorded"); the delta
-/// file itself is listed with the run's checksum kind.
-pub fn build(
-    builder: &DeviceBuilder<'_>,
-    job: &Job<'_>,
+/// Writes the delta of the base with `patches` over it into `out_dir`,
+/// named from `names`, under its temp name. The full image's digest is
+/// recorded with the kind `spec` gives deltas (BLAKE3 from `tree` unless a
+/// digest was named), or with `--no-image-digest` zeros ("not recorded");
+/// the delta file itself is listed with the run's checksum kind.
+pub fn write(
+    base: &Base,
+    tree: Option<&BaseTree>,
+    patches: &[Patch],
+    names: &OutputNames,
+    out_dir: &Path,
     base_sha: &[u8; 32],
     spec: &OutputSpec,
-) -> Result<Staged> {
+) -> Result<Written> {
     let image_digest = !spec.no_image_digest;
-    let image = builder.file_name(job.row);
-    let file = delta_name(&image);
-    let dest = builder.out_dir.join(&file);
+    let file = names.delta.clone();
+    let dest = out_dir.join(&file);
     let tmp = atomic::temp_path(&dest)?;
-    let base = builder.base;
-    let patches = &job.patches;
     let kind = spec.delta_image_digest();
-    let digest = match (&builder.tree, image_digest) {
+    let digest = match (tree, image_digest) {
         (_, false) => format::NOT_RECORDED,
         (Some(tree), true) if kind == DigestKind::Blake3 => tree
             .digest_patched(&base.file, patches)
@@ -52,9 +66,9 @@ pub fn build(
         _ => hash_patched(&base.file, base.len, &base.extents, patches)
             .at("hashing the image of", &dest)?,
     };
-    let (file, dest, tmp, size, file_digest) = if spec.format == ImageFormat::AndroidSparse {
-        let file = sparse::delta_simg_name(&image);
-        let dest = builder.out_dir.join(&file);
+    let (file, dest, temp, size, file_digest) = if spec.format == ImageFormat::AndroidSparse {
+        let file = names.delta_simg.clone();
+        let dest = out_dir.join(&file);
         let own: Vec<(u64, u64)> = patches
             .iter()
             .map(|p| (p.offset, p.bytes.len() as u64))
@@ -82,21 +96,12 @@ pub fn build(
         file_hash.update(&bytes);
         (file, dest, tmp, bytes.len() as u64, file_hash.finalize())
     };
-    let mut entry = entry_for(
-        builder,
-        job,
+    Ok(Written {
         file,
+        temp,
+        dest,
         size,
-        Sum::new(spec.digest, &file_digest),
-    );
-    if image_digest {
-        entry.artifacts.set_image_sum(Sum::new(kind, &digest));
-    }
-    entry.artifacts.image_size = Some(base.len);
-    entry.artifacts.row = Some(job.row.index);
-    Ok(Staged {
-        entry,
-        renames: vec![(tmp, dest)],
-        fresh: true,
+        sum: Sum::new(spec.digest, &file_digest),
+        image_sum: image_digest.then(|| Sum::new(kind, &digest)),
     })
 }

@@ -4,11 +4,14 @@
 //! template, the credentials partition); [`DeviceBuilder::jobs`] turns CSV
 //! rows into [`Job`]s: the row, its credentials (registered on the host
 //! first when the recipe says `register: host`, the secret in the ledger
-//! before anything uses it), its derived IDs and its patches over the base.
+//! before anything uses it), its derived IDs, its patches over the base,
+//! its output file names and its manifest entry skeleton. Writers are then
+//! handed these and never call back here.
 
 use crate::base::Base;
 use crate::credentials::partition::CredentialsPartition;
 use crate::credentials::payload::Credentials;
+use crate::device::entry::EntrySkeleton;
 use crate::devices::reader::DeviceRow;
 use crate::error::{Error, IoContext, Result};
 use crate::identity::file_name;
@@ -17,6 +20,7 @@ use crate::io::tree_digest::BaseTree;
 use crate::layout::ids::{self, DeviceIds};
 use crate::layout::table_template::TableTemplate;
 use crate::layout::Layout;
+use crate::output::names::OutputNames;
 use crate::recipe::{AuthMode, Recipe};
 use crate::registration::host::HostRegistrar;
 use std::path::PathBuf;
@@ -46,7 +50,8 @@ pub struct DeviceBuilder<'a> {
     pub registrar: HostRegistrar,
 }
 
-/// One device, ready to be written: its row, credentials, IDs and patches.
+/// One device, ready to be written: its row, credentials, IDs, patches,
+/// output names and manifest entry skeleton.
 pub struct Job<'r> {
     /// The CSV row.
     pub row: &'r DeviceRow,
@@ -56,6 +61,10 @@ pub struct Job<'r> {
     pub ids: DeviceIds,
     /// Every byte that differs from the base, sorted by offset.
     pub patches: Vec<Patch>,
+    /// The file names its outputs take.
+    pub outputs: OutputNames,
+    /// Its manifest entry, but for the output file.
+    pub entry: EntrySkeleton,
 }
 
 impl<'a> DeviceBuilder<'a> {
@@ -152,21 +161,19 @@ impl<'a> DeviceBuilder<'a> {
     fn job<'r>(&self, row: &'r DeviceRow, creds: Credentials) -> Result<Job<'r>> {
         let ids = DeviceIds::derive(&self.recipe.disk.seed, &row.device_name, self.layout);
         let patches = self.patches(&ids, &creds)?;
-        Ok(Job {
-            row,
-            creds,
-            ids,
-            patches,
-        })
-    }
-
-    /// The final file name of a device's image.
-    pub fn file_name(&self, row: &DeviceRow) -> String {
-        file_name::render(
+        let image = file_name::render(
             &self.recipe.output_pattern,
             &row.device_name,
             &row.product_key,
-        )
+        );
+        Ok(Job {
+            row,
+            creds,
+            entry: EntrySkeleton::new(self.layout, row, &ids),
+            outputs: OutputNames::of(image),
+            ids,
+            patches,
+        })
     }
 
     /// Every patch of a device, sorted by offset.

@@ -59,8 +59,8 @@ const DERIVED_SUFFIXES: &[&str] = &["", ".bmap", ".delta", ".zst", ".xz", ".gz"]
 /// its temp files (which a later run deletes).
 pub fn reserved_clash(file: &str) -> Option<String> {
     let sparse = [
-        crate::output::sparse::simg_name(file),
-        crate::output::sparse::delta_simg_name(file),
+        crate::output::names::simg_name(file),
+        crate::output::names::delta_simg_name(file),
     ];
     let derived = DERIVED_SUFFIXES
         .iter()

@@ -2,18 +2,19 @@
 //! (made from the base's extents plus the device's patches, before any
 //! compression) and its streamed compression. Everything stays under temp
 //! names; the batch renames it. Side files and compressed files are listed
-//! with the build's checksum kind (`output.digest`).
+//! with the build's checksum kind (`output.digest`). The image's manifest
+//! entry and its bmap's name come with it; nothing is derived here.
 
 use super::compress::compress;
 use super::device::Built;
+use super::staged::Staged;
 use crate::base::Base;
-use crate::device::job::Job;
-use crate::device::staged::Staged;
 use crate::error::{IoContext, Result};
 use crate::io::bmap;
 use crate::io::hash::{DigestKind, StreamHash};
 use crate::io::patch::Patch;
 use crate::manifest::files::{FileSum, Sum};
+use crate::manifest::Entry;
 use crate::recipe::output_spec::OutputSpec;
 use burnline_io::atomic;
 use std::fs::File;
@@ -21,29 +22,22 @@ use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-/// The bmap's file name for an image file name (`x.img` → `x.img.bmap`).
-pub fn bmap_name(image_name: &str) -> String {
-    format!("{image_name}.bmap")
-}
-
-/// Writes the bmap of the `len`-byte image `image` to a temp file next to
-/// `final_image`; returns the listing (with a `kind` checksum) and the
-/// (temp, final) rename.
+/// Writes the bmap of the `len`-byte image `image` to the temp name of
+/// `dest`; returns the listing (with a `kind` checksum) and the (temp,
+/// final) rename.
 pub fn write_bmap(
     image: &File,
     len: u64,
     extents: &[(u64, u64)],
     patches: &[Patch],
-    final_image: &Path,
+    dest: &Path,
     kind: DigestKind,
 ) -> Result<(FileSum, (PathBuf, PathBuf))> {
-    let name = bmap_name(
-        &final_image
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-    );
-    let dest = final_image.with_file_name(&name);
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let dest = dest.to_path_buf();
     let tmp = atomic::temp_path(&dest)?;
     let text = bmap::render(image, len, &bmap::block_ranges(extents, patches, len))
         .at("making the bmap", &dest)?;
@@ -65,22 +59,22 @@ pub fn write_bmap(
     Ok((sum, (tmp, dest)))
 }
 
-/// Adds the bmap and compression `spec` asks for to a built image.
-pub fn finish(b: Built, job: &Job<'_>, base: &Base, spec: &OutputSpec) -> Result<Staged> {
+/// Adds the bmap (named `bmap`) and compression `spec` asks for to the
+/// image `b` of the base with `patches` over it, listed by `entry`.
+pub fn finish(
+    entry: Entry,
+    b: Built,
+    patches: &[Patch],
+    bmap: &str,
+    base: &Base,
+    spec: &OutputSpec,
+) -> Result<Staged> {
     let mut staged = Staged {
-        entry: b.entry,
+        entry,
         renames: vec![(b.temp.clone(), b.final_path.clone())],
         fresh: true,
     };
-    staged.entry.artifacts.row = Some(job.row.index);
-    let r = finish_inner(
-        &mut staged,
-        &b.temp,
-        &b.final_path,
-        &job.patches,
-        base,
-        spec,
-    );
+    let r = finish_inner(&mut staged, &b, patches, bmap, base, spec);
     match r {
         Ok(()) => Ok(staged),
         Err(e) => {
@@ -92,12 +86,13 @@ pub fn finish(b: Built, job: &Job<'_>, base: &Base, spec: &OutputSpec) -> Result
 
 fn finish_inner(
     staged: &mut Staged,
-    temp: &Path,
-    final_path: &Path,
+    b: &Built,
     patches: &[Patch],
+    bmap: &str,
     base: &Base,
     spec: &OutputSpec,
 ) -> Result<()> {
+    let (temp, final_path) = (&b.temp, &b.final_path);
     if !spec.bmap && spec.compress.is_none() {
         return Ok(());
     }
@@ -108,7 +103,7 @@ fn finish_inner(
             base.len,
             &base.extents,
             patches,
-            final_path,
+            &final_path.with_file_name(bmap),
             spec.digest,
         )?;
         staged.entry.artifacts.extra_files.push(sum);

@@ -1,6 +1,6 @@
 //! Android sparse images (`build --format android-sparse`): a device's full
-//! image as `NAME.simg`, written straight from the base and the device's
-//! patches (no raw image is written first). Blocks in no data extent of the
+//! image as `NAME.simg` ([`write`]), written straight from the base and the
+//! device's patches (no raw image is written first). Blocks in no data extent of the
 //! base and touched by no patch are holes and become DONT_CARE chunks; a
 //! block that is one 4-byte value repeated becomes FILL; the rest is RAW
 //! (`burnline_sparse::SparseWriter` merges neighbours). The extents are
@@ -10,15 +10,9 @@
 //! name (mode 0600); the caller syncs and renames it.
 
 use crate::base::Base;
-use crate::device::entry::entry_for;
-use crate::device::job::{DeviceBuilder, Job};
-use crate::device::staged::Staged;
 use crate::error::{IoContext, Result};
 use crate::io::hash::{hash_file, DigestKind};
 use crate::io::patch::{overlay, Patch};
-use crate::manifest::files::Sum;
-use crate::output::device::image_sum;
-use crate::recipe::output_spec::OutputSpec;
 use burnline_io::atomic;
 use burnline_sparse::{BlockSize, SparseWriter};
 use std::fs::File;
@@ -26,22 +20,6 @@ use std::io::{self, BufWriter};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
-
-/// The name without a trailing `.img`.
-fn stem(image_name: &str) -> &str {
-    image_name.strip_suffix(".img").unwrap_or(image_name)
-}
-
-/// A full image's sparse name: `x.img` → `x.simg` (other names get
-/// `.simg` added).
-pub fn simg_name(image_name: &str) -> String {
-    format!("{}.simg", stem(image_name))
-}
-
-/// A station delta's sparse name: `x.img` → `x.delta.simg`.
-pub fn delta_simg_name(image_name: &str) -> String {
-    format!("{}.delta.simg", stem(image_name))
-}
 
 /// The whole blocks (first, end) that the byte ranges `data` touch in a
 /// `len`-byte image, sorted and merged.
@@ -159,49 +137,12 @@ pub fn write(
     }
 }
 
-/// Writes `job`'s full image as `NAME.simg` under its temp name. The
-/// manifest lists the sparse file, with the raw image's checksum and size
-/// beside it.
-pub fn stage_full(builder: &DeviceBuilder<'_>, job: &Job<'_>, spec: &OutputSpec) -> Result<Staged> {
-    let base = builder.base;
-    let image = builder.file_name(job.row);
-    let name = simg_name(&image);
-    let dest = builder.out_dir.join(&name);
-    let raw = image_sum(builder, job, &dest)?;
-    let data: Vec<(u64, u64)> = base
-        .extents
-        .iter()
-        .copied()
-        .chain(job.patches.iter().map(|p| (p.offset, p.bytes.len() as u64)))
-        .collect();
-    let w = write(
-        &dest,
-        base,
-        &job.patches,
-        &data,
-        spec.sparse_block_size,
-        spec.digest,
-    )?;
-    let mut entry = entry_for(builder, job, name, w.size, Sum::new(spec.digest, &w.digest));
-    entry.artifacts.set_image_sum(raw);
-    entry.artifacts.image_size = Some(base.len);
-    entry.artifacts.row = Some(job.row.index);
-    Ok(Staged {
-        entry,
-        renames: vec![(w.temp, dest)],
-        fresh: true,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn names_and_runs() {
-        assert_eq!(simg_name("gw-1.img"), "gw-1.simg");
-        assert_eq!(simg_name("gw-1.bin"), "gw-1.bin.simg");
-        assert_eq!(delta_simg_name("gw-1.img"), "gw-1.delta.simg");
+    fn block_runs_and_fill_values() {
         assert_eq!(
             block_runs(&[(5000, 10), (0, 1), (8192, 4096), (100, 0)], 16384, 4096),
             [(0, 3)]

@@ -3,13 +3,29 @@
 //!
 //! serde does not keep positions, so the text is walked once more with a YAML
 //! event parser and every field path (`partitions[1].size`) is mapped to the
-//! line and column of its value. [`yaml_error`] words a YAML file that
-//! does not parse the same way, for the recipe and the station config.
+//! line and column of its value; [`located`] makes the problem. [`yaml_error`]
+//! words a YAML file that does not parse the same way, for the recipe and
+//! the station config.
 
-use crate::error::Error;
+use crate::error::{Error, Problem};
 use saphyr_parser::{Event, Parser};
 use std::collections::HashMap;
 use std::path::Path;
+
+/// The problem `rule` at `field` of the recipe `path`, located at its
+/// line and column when `locator` finds the field.
+pub(super) fn located(
+    path: &Path,
+    locator: &Locator,
+    field: &str,
+    rule: impl Into<String>,
+) -> Problem {
+    let location = match locator.find(field) {
+        Some((line, col)) => format!("{}:{line}:{col}", path.display()),
+        None => path.display().to_string(),
+    };
+    Problem::new(location, field, rule)
+}
 
 /// The one-line error for a YAML file (`what`: "recipe", "station
 /// config") that serde could not read: `PATH:LINE:COLUMN: not a valid

@@ -4,7 +4,7 @@
 //! returned in [`Recipe::warnings`], not printed.
 
 use super::arch::Arch;
-use super::locate::Locator;
+use super::locate::{located, Locator};
 use super::output_spec;
 use super::part_type::{self, PartType};
 use super::raw::{self, RawAuth, RawPartType, RawRecipe, RawSecretSource, RawSize};
@@ -14,19 +14,6 @@ use crate::error::{Error, Problem, Result};
 use crate::identity::rules;
 use crate::secret::Secret;
 use std::path::{Path, PathBuf};
-
-pub(super) fn located(
-    path: &Path,
-    locator: &Locator,
-    field: &str,
-    rule: impl Into<String>,
-) -> Problem {
-    let location = match locator.find(field) {
-        Some((line, col)) => format!("{}:{line}:{col}", path.display()),
-        None => path.display().to_string(),
-    };
-    Problem::new(location, field, rule)
-}
 
 /// Reads and checks a recipe. All broken rules are returned together.
 pub fn load(path: &Path) -> Result<Recipe> {

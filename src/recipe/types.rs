@@ -2,10 +2,9 @@
 //! absolute, secrets in [`Secret`]s. `super::resolve` makes them from the
 //! raw YAML.
 
-use super::locate::Locator;
+use super::locate::{located, Locator};
 use super::output_spec;
 use super::part_type::PartType;
-use super::resolve::located;
 use crate::error::Problem;
 use crate::secret::Secret;
 use std::path::PathBuf;
