@@ -195,7 +195,7 @@ fn map_register(e: RegisterError) -> Failure {
 /// The MQTT server: `--mqtt`, else TLS to the record's region host.
 fn mqtt_target(given: Option<&str>, creds: &Credentials) -> Result<MqttTarget, Failure> {
     match given {
-        Some(t) => MqttTarget::parse(t).map_err(|e| Failure::Usage(e.to_string())),
+        Some(t) => MqttTarget::parse(t).map_err(|e| Failure::Usage(format!("--mqtt `{t}`: {e}"))),
         None => {
             // The record's region passed the region rule when it was read.
             let region = creds

@@ -78,9 +78,7 @@ impl MqttTarget {
             (false, s)
         };
         let bad = || {
-            MqttError::Input(format!(
-                "--mqtt `{s}`: expected HOST:PORT, mqtt://HOST:PORT or mqtts://HOST:PORT"
-            ))
+            MqttError::Input("expected HOST:PORT, mqtt://HOST:PORT or mqtts://HOST:PORT".into())
         };
         let (host, port) = rest.rsplit_once(':').ok_or_else(bad)?;
         let host = host.trim_start_matches('[').trim_end_matches(']');
@@ -110,6 +108,16 @@ impl MqttTarget {
             )));
         }
         Ok(())
+    }
+}
+
+impl std::str::FromStr for MqttTarget {
+    type Err = MqttError;
+
+    /// [`MqttTarget::parse`], for the command line: the error is the rule
+    /// broken, without the value or the flag.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        MqttTarget::parse(s)
     }
 }
 
