@@ -332,3 +332,35 @@ impl Connection {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_target_parses_by_its_rule() {
+        let t: MqttTarget = "mqtts://iot.example.com:8883".parse().expect("TLS");
+        assert_eq!(
+            t,
+            MqttTarget {
+                host: "iot.example.com".into(),
+                port: 8883,
+                tls: true
+            }
+        );
+        for plain in ["127.0.0.1:1883", "mqtt://localhost:1883", "[::1]:1883"] {
+            let t: MqttTarget = plain.parse().expect("loopback");
+            assert!(!t.tls, "{plain}");
+            assert_eq!(t.port, 1883);
+        }
+        let off = "192.168.1.1:1883".parse::<MqttTarget>().expect_err("off loopback");
+        assert!(off.to_string().contains("loopback"), "{off}");
+        for bad in ["host", "h:0", "h:x", ":1883", "mqtts://a b:1"] {
+            let e = bad.parse::<MqttTarget>().expect_err(bad).to_string();
+            assert_eq!(
+                e, "expected HOST:PORT, mqtt://HOST:PORT or mqtts://HOST:PORT",
+                "{bad}"
+            );
+        }
+    }
+}
