@@ -52,7 +52,9 @@ fn mqtt_credentials_takes_a_product_key_and_device_name_by_their_rules() {
         .args(["--device-secret", DS])
         .status(2)
         .stderr_lines(1)
-        .error_line("--product-key (a value shaped like a secret, not shown): must be 11 characters")
+        .error_line(
+            "--product-key (a value shaped like a secret, not shown): must be 11 characters",
+        )
         .stderr_lacks(DS)
         .run();
 }
@@ -100,8 +102,14 @@ fn register_takes_its_product_key_and_device_name_by_their_rules() {
 fn login_check_takes_mqtt_by_its_rule() {
     let t = Test::new();
     let login_check = |mqtt: &str| {
-        t.cmd()
-            .args(["login-check", "no.yaml", "--devices", "no.csv", "--mqtt", mqtt])
+        t.cmd().args([
+            "login-check",
+            "no.yaml",
+            "--devices",
+            "no.csv",
+            "--mqtt",
+            mqtt,
+        ])
     };
     // A good value is taken: the run gets as far as the missing recipe.
     login_check("127.0.0.1:1883")
@@ -125,7 +133,10 @@ fn platform(t: &Test, args: &[&str]) -> Test {
     t.cmd()
         .env("HOME", t.path())
         .env("ALIBABA_CLOUD_ACCESS_KEY_ID", "LTAI5tTypedFlags")
-        .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "typedflagsaccesskeysecret0")
+        .env(
+            "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+            "typedflagsaccesskeysecret0",
+        )
         .arg("platform")
         .args(args)
 }
@@ -144,7 +155,10 @@ fn platform_takes_its_endpoint_product_key_and_device_name_by_their_rules() {
         "--endpoint `http://10.0.0.1`: plain http is taken only for a loopback host (a local emulator); the platform is https",
     );
     refused(
-        platform(&t, &["reset", PK, "gw-000001", "--endpoint", "https://h/x?y"]),
+        platform(
+            &t,
+            &["reset", PK, "gw-000001", "--endpoint", "https://h/x?y"],
+        ),
         "--endpoint `https://h/x?y`: give a host and optional port only, no path or query",
     );
     refused(

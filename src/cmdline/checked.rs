@@ -19,6 +19,12 @@ impl<T> Checked<T> {
     }
 }
 
+impl<T> Default for Checked<T> {
+    fn default() -> Self {
+        Checked::new()
+    }
+}
+
 impl<T> Clone for Checked<T> {
     fn clone(&self) -> Self {
         Checked::new()
@@ -103,6 +109,9 @@ mod tests {
         let ds = "ga7XA6KdlEeiPXQPpRbAjOZXwG8ydgSe";
         let e = refusal(&["t", "--product-key", ds]);
         assert!(!e.contains(ds), "{e}");
-        assert!(e.contains("--product-key (a value shaped like a secret"), "{e}");
+        assert!(
+            e.contains("--product-key (a value shaped like a secret"),
+            "{e}"
+        );
     }
 }

@@ -36,7 +36,9 @@ mod tests {
         assert_eq!("-".parse(), Ok(SecretValue::Stdin));
         assert_eq!(
             "7jluWm1zql7bt8qK".parse(),
-            Ok(SecretValue::Given(Secret::new("7jluWm1zql7bt8qK".to_owned())))
+            Ok(SecretValue::Given(Secret::new(
+                "7jluWm1zql7bt8qK".to_owned()
+            )))
         );
         assert_eq!(
             "--".parse(),

@@ -327,8 +327,7 @@ fn history(a: &PoolHistoryArgs) -> Result<()> {
     ])
     .map_err(io)?;
     for h in pool.history()? {
-        if a
-            .device_name
+        if a.device_name
             .as_ref()
             .is_some_and(|d| d.as_str() != h.device_name)
         {

@@ -168,9 +168,7 @@ mod tests {
         let e = Endpoint::resolve(Some(&given), Some("cn-shanghai"), None).expect("ok");
         assert_eq!(e.base(), "http://127.0.0.1:8080/");
         assert_eq!(e.authority, "127.0.0.1:8080");
-        assert!(parse("http://[::1]:9/")
-            .expect("ok")
-            .is_loopback());
+        assert!(parse("http://[::1]:9/").expect("ok").is_loopback());
         assert!(parse("http://localhost:9").is_ok());
         let e = parse("http://iot.cn-shanghai.aliyuncs.com").unwrap_err();
         assert!(e.to_string().contains("loopback"), "{e}");
@@ -181,8 +179,6 @@ mod tests {
             parse("iot.example.com:8443").expect("ok").base(),
             "https://iot.example.com:8443/"
         );
-        assert!(!parse("iot.example.com:8443")
-            .expect("ok")
-            .is_loopback());
+        assert!(!parse("iot.example.com:8443").expect("ok").is_loopback());
     }
 }

@@ -77,9 +77,8 @@ impl MqttTarget {
         } else {
             (false, s)
         };
-        let bad = || {
-            MqttError::Input("expected HOST:PORT, mqtt://HOST:PORT or mqtts://HOST:PORT".into())
-        };
+        let bad =
+            || MqttError::Input("expected HOST:PORT, mqtt://HOST:PORT or mqtts://HOST:PORT".into());
         let (host, port) = rest.rsplit_once(':').ok_or_else(bad)?;
         let host = host.trim_start_matches('[').trim_end_matches(']');
         let port: u16 = port.parse().ok().filter(|p| *p > 0).ok_or_else(bad)?;
@@ -353,7 +352,9 @@ mod tests {
             assert!(!t.tls, "{plain}");
             assert_eq!(t.port, 1883);
         }
-        let off = "192.168.1.1:1883".parse::<MqttTarget>().expect_err("off loopback");
+        let off = "192.168.1.1:1883"
+            .parse::<MqttTarget>()
+            .expect_err("off loopback");
         assert!(off.to_string().contains("loopback"), "{off}");
         for bad in ["host", "h:0", "h:x", ":1883", "mqtts://a b:1"] {
             let e = bad.parse::<MqttTarget>().expect_err(bad).to_string();
