@@ -208,3 +208,36 @@ fn pool_history_and_release_take_a_device_name_by_its_rule() {
         "--product-key `short`: must be 11 characters, found 5",
     );
 }
+
+#[test]
+fn the_bootstrap_takes_mqtt_by_the_same_rule() {
+    let t = Test::bootstrap();
+    let status = |mqtt: &str| {
+        t.cmd().args([
+            "status",
+            "--device",
+            "no.img",
+            "--check-online",
+            "--mqtt",
+            mqtt,
+        ])
+    };
+    // A good value is taken: the run gets as far as the missing device
+    // (exit 5, storage).
+    status("127.0.0.1:1883")
+        .status(5)
+        .stderr_contains("storage: opening no.img")
+        .stderr_lacks("--mqtt")
+        .run();
+    refused(
+        status("127.0.0.1"),
+        "--mqtt `127.0.0.1`: expected HOST:PORT, mqtt://HOST:PORT or mqtts://HOST:PORT",
+    );
+    refused(
+        t.cmd()
+            .args(["run", "--device", "no.img", "--register-via", "mqtt"])
+            .args(["--mqtt", "example.com:1883"]),
+        "--mqtt `example.com:1883`: plain MQTT to example.com would send the password in clear: \
+         it is allowed only for a loopback host; use mqtts://",
+    );
+}

@@ -2,11 +2,11 @@
 //! this module; what they do lives in `crate::commands`.
 
 use crate::output::console::say;
+pub use burnline_core::cli::checked::Checked;
 pub use burnline_core::cli::{parse, PlatformArgs};
 use burnline_core::identity::names::{DeviceName, ProductKey};
 use burnline_core::registration::mqtt_transport::MqttTarget;
 use burnline_core::registration::sign::SignMethod;
-pub use checked::Checked;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 pub use platform::{
     OpenApiArgs, PlatformCommand, PlatformCreateArgs, PlatformDeleteArgs, PlatformDeviceArgs,
@@ -15,7 +15,6 @@ pub use platform::{
 pub use secret_value::SecretValue;
 use std::path::PathBuf;
 
-pub mod checked;
 pub mod platform;
 pub mod secret_value;
 

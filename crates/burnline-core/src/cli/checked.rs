@@ -1,10 +1,11 @@
-//! [`Checked`]: clap's value parser for a type whose `FromStr` applies a
-//! rule (a ProductKey, a DeviceName, an MQTT server, an OpenAPI endpoint).
+//! [`Checked`]: clap's value parser, in both programs, for a type whose
+//! `FromStr` applies a rule (a ProductKey, a DeviceName, an MQTT server, an
+//! OpenAPI endpoint).
 //! A refused value is one line naming the flag and the rule broken; the
 //! value is quoted only when it is not shaped like a secret (clap's own
 //! message always quotes it, and a swapped argument may be a secret).
 
-use burnline_core::identity::rules::shown;
+use crate::identity::rules::shown;
 use std::marker::PhantomData;
 use std::str::FromStr;
 
@@ -73,7 +74,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burnline_core::identity::names::ProductKey;
+    use crate::identity::names::ProductKey;
     use clap::Parser;
 
     #[derive(Debug, Parser)]
