@@ -646,7 +646,7 @@ fn plain_http_only_to_a_loopback_host_and_bad_input_is_one_line() {
     base()
         .args(["reset", "bad", "gw-000001", "--region", "cn-shanghai"])
         .status(2)
-        .stderr_contains("--product-key")
+        .stderr_contains("ProductKey `bad`: must be 11 characters")
         .run();
     base()
         .args([

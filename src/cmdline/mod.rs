@@ -1,7 +1,10 @@
 //! The command line, as clap types only. Each subcommand's arguments live in
 //! this module; what they do lives in `crate::commands`.
 
+pub use burnline_core::cli::checked::Checked;
 pub use burnline_core::cli::{parse, PlatformArgs};
+use burnline_core::identity::names::{DeviceName, ProductKey};
+use burnline_core::registration::mqtt_transport::MqttTarget;
 use burnline_core::registration::sign::SignMethod;
 use burnline_io::say;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -9,9 +12,11 @@ pub use platform::{
     OpenApiArgs, PlatformCommand, PlatformCreateArgs, PlatformDeleteArgs, PlatformDeviceArgs,
     PlatformStateArgs,
 };
+pub use secret_value::SecretValue;
 use std::path::PathBuf;
 
 pub mod platform;
+pub mod secret_value;
 
 /// Burns Alibaba Cloud IoT gateway identities into per-device disk images.
 #[derive(Debug, Parser)]
@@ -370,7 +375,8 @@ pub struct PoolHistoryArgs {
     #[command(flatten)]
     pub db: PoolDb,
     /// Only this DeviceName's changes.
-    pub device_name: Option<String>,
+    #[arg(value_name = "DeviceName", value_parser = Checked::<DeviceName>::new())]
+    pub device_name: Option<DeviceName>,
 }
 
 /// `--db URL`
@@ -489,13 +495,14 @@ pub struct PoolReleaseArgs {
     #[command(flatten)]
     pub db: PoolDb,
     /// The quarantined identity's DeviceName.
-    pub device_name: String,
+    #[arg(value_name = "DeviceName", value_parser = Checked::<DeviceName>::new())]
+    pub device_name: DeviceName,
     /// Why it may be issued again (recorded in the history).
     #[arg(long)]
     pub reason: String,
     /// Its ProductKey, when two products share the DeviceName.
-    #[arg(long)]
-    pub product_key: Option<String>,
+    #[arg(long, value_parser = Checked::<ProductKey>::new())]
+    pub product_key: Option<ProductKey>,
 }
 
 /// `burnline pool settle`
@@ -630,14 +637,16 @@ pub struct VerifyArgs {
 #[derive(Debug, Args)]
 pub struct RegisterArgs {
     /// ProductKey.
-    pub product_key: String,
+    #[arg(value_name = "ProductKey", value_parser = Checked::<ProductKey>::new())]
+    pub product_key: ProductKey,
     /// DeviceName.
-    pub device_name: String,
+    #[arg(value_name = "DeviceName", value_parser = Checked::<DeviceName>::new())]
+    pub device_name: DeviceName,
     /// ProductSecret: `-` reads it from standard input. Given here, every
     /// local user can read it (a warning says so); without it, it comes from
     /// --product-secret-file or the environment variable
     /// BURNLINE_PRODUCT_SECRET.
-    pub product_secret: Option<String>,
+    pub product_secret: Option<SecretValue>,
     /// A file (mode 0600) holding the ProductSecret on one line, instead of PS.
     #[arg(long, value_name = "FILE", conflicts_with = "product_secret")]
     pub product_secret_file: Option<PathBuf>,
@@ -673,16 +682,16 @@ pub struct EmulatorLaunchArgs {
 #[derive(Debug, Args)]
 pub struct MqttCredentialsArgs {
     /// ProductKey.
-    #[arg(long)]
-    pub product_key: String,
+    #[arg(long, value_parser = Checked::<ProductKey>::new())]
+    pub product_key: ProductKey,
     /// DeviceName.
-    #[arg(long)]
-    pub device_name: String,
+    #[arg(long, value_parser = Checked::<DeviceName>::new())]
+    pub device_name: DeviceName,
     /// DeviceSecret: `-` reads it from standard input. Given here, every
     /// local user can read it (a warning says so); without it, it comes from
     /// --device-secret-file or the environment variable BURNLINE_DEVICE_SECRET.
     #[arg(long)]
-    pub device_secret: Option<String>,
+    pub device_secret: Option<SecretValue>,
     /// A file (mode 0600) holding the DeviceSecret on one line.
     #[arg(long, value_name = "FILE", conflicts_with = "device_secret")]
     pub device_secret_file: Option<PathBuf>,
@@ -721,8 +730,8 @@ pub struct LoginCheckArgs {
     /// Where to log in: `mqtts://HOST:PORT`, or `HOST:PORT` / `mqtt://HOST:PORT`
     /// for plain TCP to a loopback emulator (default: TLS to each device's
     /// `<PK>.iot-as-mqtt.<region>.aliyuncs.com:8883`).
-    #[arg(long)]
-    pub mqtt: Option<String>,
+    #[arg(long, value_parser = Checked::<MqttTarget>::new())]
+    pub mqtt: Option<MqttTarget>,
     /// A PEM file of CA certificates trusted besides the public roots and
     /// the Aliyun IoT Root CA.
     #[arg(long)]

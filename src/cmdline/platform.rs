@@ -2,7 +2,9 @@
 //! (`crate::platform`), as clap types only. No option takes a credential:
 //! the AccessKey comes from the environment or an `aliyun` CLI profile.
 
-use super::{IdentityArg, PoolUrlParser};
+use super::{Checked, IdentityArg, PoolUrlParser};
+use crate::platform::endpoint::Endpoint;
+use burnline_core::identity::names::{DeviceName, ProductKey};
 use clap::{Args, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -31,8 +33,8 @@ pub struct OpenApiArgs {
     pub region: Option<String>,
     /// The OpenAPI endpoint instead of the region's: https://HOST[:PORT]
     /// (http:// only for a loopback host, such as a local emulator).
-    #[arg(long, value_name = "URL")]
-    pub endpoint: Option<String>,
+    #[arg(long, value_name = "URL", value_parser = Checked::<Endpoint>::new())]
+    pub endpoint: Option<Endpoint>,
     /// The aliyun CLI profile (~/.aliyun/config.json) holding the AccessKey
     /// (default: ALIBABA_CLOUD_ACCESS_KEY_ID/_SECRET, else the current profile).
     #[arg(long)]
@@ -58,8 +60,8 @@ pub struct PlatformCreateArgs {
     #[command(flatten)]
     pub api: OpenApiArgs,
     /// The product.
-    #[arg(long)]
-    pub product_key: String,
+    #[arg(long, value_parser = Checked::<ProductKey>::new())]
+    pub product_key: ProductKey,
     /// The DeviceNames: one a line, or a CSV with a DeviceName column.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["prefix", "count"], required_unless_present = "prefix")]
     pub names: Option<PathBuf>,
@@ -113,8 +115,8 @@ pub struct PlatformStateArgs {
     #[command(flatten)]
     pub identity: IdentityArg,
     /// The ProductKey of rows without one.
-    #[arg(long)]
-    pub product_key: Option<String>,
+    #[arg(long, value_parser = Checked::<ProductKey>::new())]
+    pub product_key: Option<ProductKey>,
     /// The pool: its verified identities are asked about, and those online
     /// are noted in its history.
     #[arg(long, value_parser = PoolUrlParser)]
@@ -135,9 +137,11 @@ pub struct PlatformDeviceArgs {
     #[command(flatten)]
     pub api: OpenApiArgs,
     /// The ProductKey.
-    pub product_key: String,
+    #[arg(value_name = "ProductKey", value_parser = Checked::<ProductKey>::new())]
+    pub product_key: ProductKey,
     /// The DeviceName.
-    pub device_name: String,
+    #[arg(value_name = "DeviceName", value_parser = Checked::<DeviceName>::new())]
+    pub device_name: DeviceName,
     /// Note it in this pool's history.
     #[arg(long, value_parser = PoolUrlParser)]
     pub pool: Option<burnline_pool::PoolUrl>,

@@ -50,13 +50,7 @@ pub fn run(args: &LoginCheckArgs) -> Result<()> {
             "login-check needs 一机一密 (device-secret): a 一型一密 CSV has no DeviceSecrets to log in with",
         ));
     }
-    let usage = |e: MqttError| Error::Usage(e.to_string());
-    let target = args
-        .mqtt
-        .as_deref()
-        .map(MqttTarget::parse)
-        .transpose()
-        .map_err(usage)?;
+    let target = args.mqtt.clone();
     let ca = match &args.ca_file {
         Some(p) => Some(std::fs::read(p).at("reading --ca-file", p)?),
         None => None,

@@ -32,7 +32,7 @@ const SECRET: SecretArg = SecretArg {
 pub fn run(args: &MqttCredentialsArgs) -> Result<()> {
     let method = args.sign_method;
     let secret = SECRET.read(
-        args.device_secret.as_deref(),
+        args.device_secret.as_ref(),
         args.device_secret_file.as_deref(),
     )?;
     let timestamp = match args.timestamp {
@@ -73,8 +73,8 @@ pub fn run(args: &MqttCredentialsArgs) -> Result<()> {
         (None, false) => SecureMode::Tls,
     };
     let m = MqttCredentials::derive(
-        &args.product_key,
-        &args.device_name,
+        args.product_key.as_str(),
+        args.device_name.as_str(),
         &secret,
         method,
         &timestamp,

@@ -14,7 +14,7 @@ use crate::platform::create::{self, Create, Target};
 use crate::platform::error::PlatformError;
 use crate::platform::store::{self, Sink};
 use crate::platform::{credentials, device_state, endpoint::Endpoint, rework};
-use burnline_core::identity::rules::{check_device_name, check_product_key};
+use burnline_core::identity::rules::check_device_name;
 use burnline_io::say;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -36,7 +36,7 @@ pub fn run(cmd: &PlatformCommand) -> Result<()> {
 fn client(a: &OpenApiArgs) -> Result<Client> {
     let key = credentials::load(a.profile.as_deref())?;
     let endpoint = Endpoint::resolve(
-        a.endpoint.as_deref(),
+        a.endpoint.as_ref(),
         a.region.as_deref(),
         key.region.as_deref(),
     )?;
@@ -51,10 +51,6 @@ fn client(a: &OpenApiArgs) -> Result<Client> {
 
 fn input(msg: String) -> Error {
     PlatformError::Input(msg).into()
-}
-
-fn product_key(pk: &str) -> Result<()> {
-    check_product_key(pk).map_err(|rule| input(format!("--product-key: {rule}")))
 }
 
 /// The names of `--names FILE`: one a line, or a CSV's DeviceName column.
@@ -145,7 +141,6 @@ fn beside(file: &Path) -> PathBuf {
 }
 
 fn create_cmd(a: &PlatformCreateArgs) -> Result<()> {
-    product_key(&a.product_key)?;
     let names = names(a)?;
     let target = match (a.auth_mode, &a.pool, &a.out) {
         (AuthModeArg::ProductSecret, None, Some(out)) => Target::NamesOnly(out.clone()),
@@ -181,7 +176,7 @@ fn create_cmd(a: &PlatformCreateArgs) -> Result<()> {
     create::run(
         &mut c,
         &Create {
-            product_key: a.product_key.clone(),
+            product_key: a.product_key.to_string(),
             names,
             target,
             journal,
@@ -227,7 +222,7 @@ fn devices_from(a: &PlatformStateArgs, path: &Path) -> Result<Vec<(String, Strin
             .map(str::trim)
             .filter(|p| !p.is_empty())
             .map(str::to_owned)
-            .or_else(|| a.product_key.clone());
+            .or_else(|| a.product_key.as_ref().map(ToString::to_string));
         let Some(pk) = pk else {
             problems.push(Problem::new(
                 format!("{at}:{line}"),
@@ -299,24 +294,23 @@ fn state_cmd(a: &PlatformStateArgs) -> Result<()> {
     device_state::report(&seen, a.json)
 }
 
-fn device(a: &PlatformDeviceArgs) -> Result<Client> {
-    product_key(&a.product_key)?;
-    check_device_name(&a.device_name).map_err(|rule| input(format!("DeviceName: {rule}")))?;
-    client(&a.api)
-}
-
 fn reset_cmd(a: &PlatformDeviceArgs) -> Result<()> {
-    let mut c = device(a)?;
-    rework::reset(&mut c, &a.product_key, &a.device_name, a.pool.as_ref())
+    let mut c = client(&a.api)?;
+    rework::reset(
+        &mut c,
+        a.product_key.as_str(),
+        a.device_name.as_str(),
+        a.pool.as_ref(),
+    )
 }
 
 fn delete_cmd(a: &PlatformDeleteArgs) -> Result<()> {
     let d = &a.device;
-    let mut c = device(d)?;
+    let mut c = client(&d.api)?;
     rework::delete(
         &mut c,
-        &d.product_key,
-        &d.device_name,
+        d.product_key.as_str(),
+        d.device_name.as_str(),
         a.yes,
         d.pool.as_ref(),
     )

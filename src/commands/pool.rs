@@ -15,6 +15,7 @@ use crate::devices::check::expect;
 use crate::devices::reader::DeviceReader;
 use crate::error::{Error, Problem, Result};
 use crate::flash::pooled::{Phase, PooledOptions, PooledStation};
+use burnline_core::identity::names::ProductKey;
 use burnline_io::{say, show};
 use burnline_pool::pool::{Exported, NewIdentity};
 use burnline_pool::{Kind, Pool, PoolError, PoolUrl, State};
@@ -276,7 +277,11 @@ fn export(a: &PoolExportArgs) -> Result<()> {
 
 fn release(a: &PoolReleaseArgs) -> Result<()> {
     let pool = Pool::open(&a.db.db, None)?;
-    pool.release(a.product_key.as_deref(), &a.device_name, &a.reason)?;
+    pool.release(
+        a.product_key.as_ref().map(ProductKey::as_str),
+        a.device_name.as_str(),
+        &a.reason,
+    )?;
     say!("burnline: {} is back in the pool", a.device_name);
     Ok(())
 }
@@ -322,7 +327,10 @@ fn history(a: &PoolHistoryArgs) -> Result<()> {
     ])
     .map_err(io)?;
     for h in pool.history()? {
-        if a.device_name.as_ref().is_some_and(|d| *d != h.device_name) {
+        if a.device_name
+            .as_ref()
+            .is_some_and(|d| d.as_str() != h.device_name)
+        {
             continue;
         }
         w.write_record([

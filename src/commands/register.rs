@@ -44,36 +44,15 @@ const SECRET: SecretArg = SecretArg {
 
 /// Runs `register`.
 pub fn run(args: &RegisterArgs) -> Result<()> {
-    let mut problems = Vec::new();
-    if let Err(rule) = rules::check_product_key(&args.product_key) {
-        problems.push(crate::error::Problem::new(
-            "command line",
-            "ProductKey",
-            rule,
-        ));
-    }
-    if let Err(rule) = rules::check_device_name(&args.device_name) {
-        problems.push(crate::error::Problem::new(
-            "command line",
-            "DeviceName",
-            rule,
-        ));
-    }
+    // The ProductKey and DeviceName passed their rules as clap parsed them.
     let product_secret = SECRET.read(
-        args.product_secret.as_deref(),
+        args.product_secret.as_ref(),
         args.product_secret_file.as_deref(),
     )?;
     if let Err(rule) = rules::check_product_secret(product_secret.expose()) {
-        problems.push(crate::error::Problem::new(
-            "command line",
-            "ProductSecret",
-            rule,
-        ));
+        return Err(Error::invalid("command line", "ProductSecret", rule));
     }
     let method = args.platform.sign_method;
-    if !problems.is_empty() {
-        return Err(Error::Invalid(problems));
-    }
     let endpoint = match &args.platform.endpoint {
         Some(e) => e.clone(),
         None => Endpoint::for_region(&args.region).map_err(RegisterError::from)?,
@@ -90,8 +69,8 @@ pub fn run(args: &RegisterArgs) -> Result<()> {
     }
     let client = Client::new(endpoint, options)?;
     let reg = client.register(
-        &args.product_key,
-        &args.device_name,
+        args.product_key.as_str(),
+        args.device_name.as_str(),
         &product_secret,
         method,
     )?;

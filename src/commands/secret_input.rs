@@ -6,6 +6,7 @@
 //! from a file only its owner may read, and with neither it comes from an
 //! environment variable. No message holds a byte of it.
 
+use crate::cmdline::SecretValue;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 use burnline_io::say;
@@ -34,20 +35,20 @@ pub struct SecretArg {
 impl SecretArg {
     /// The secret, from `value` (the argument: `-` is standard input), from
     /// `file`, or else from the environment variable.
-    pub fn read(&self, value: Option<&str>, file: Option<&Path>) -> Result<Secret> {
+    pub fn read(&self, value: Option<&SecretValue>, file: Option<&Path>) -> Result<Secret> {
         match (value, file) {
             (Some(_), Some(_)) => Err(Error::Usage(format!(
                 "{}: give {} or {}, not both",
                 self.what, self.arg, self.file_option
             ))),
-            (Some("-"), None) => self.read_stdin(),
-            (Some(v), None) => {
+            (Some(SecretValue::Stdin), None) => self.read_stdin(),
+            (Some(SecretValue::Given(v)), None) => {
                 say!(
                     "burnline: warning: the {} given as {} is visible to every user of this machine \
                      (ps, /proc/PID/cmdline); give `-` and pipe it in, {} FILE, or set {}",
                     self.what, self.arg, self.file_option, self.env
                 );
-                Ok(Secret::new(v.to_owned()))
+                Ok(v.clone())
             }
             (None, Some(path)) => self.read_file(path),
             (None, None) => match std::env::var(self.env) {

@@ -63,36 +63,6 @@ impl Endpoint {
                 .is_ok_and(|ip| ip.is_loopback())
     }
 
-    /// The endpoint named by `--endpoint`: `https://HOST[:PORT]`, a bare
-    /// `HOST[:PORT]` (HTTPS), or `http://` with a loopback host.
-    pub fn parse(text: &str) -> Result<Endpoint, PlatformError> {
-        let bad = |why: &str| PlatformError::Input(format!("--endpoint {text}: {why}"));
-        let (scheme, rest) = match text.split_once("://") {
-            Some(("https", rest)) => ("https", rest),
-            Some(("http", rest)) => ("http", rest),
-            Some(_) => return Err(bad("the scheme must be https (or http for 127.0.0.1)")),
-            None => ("https", text),
-        };
-        let authority = rest.strip_suffix('/').unwrap_or(rest);
-        if authority.is_empty()
-            || !authority
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
-        {
-            return Err(bad("give a host and optional port only, no path or query"));
-        }
-        let e = Endpoint {
-            scheme,
-            authority: authority.to_owned(),
-        };
-        if scheme == "http" && !e.is_loopback() {
-            return Err(bad(
-                "plain http is taken only for a loopback host (a local emulator); the platform is https",
-            ));
-        }
-        Ok(e)
-    }
-
     /// The endpoint of `region` by the SDKs' rules.
     pub fn of_region(region: &str) -> Result<Endpoint, PlatformError> {
         if region.is_empty()
@@ -118,12 +88,12 @@ impl Endpoint {
     /// `--endpoint` if given, else the endpoint of `--region`, of
     /// [`REGION_ENV`], or of the credential profile's region.
     pub fn resolve(
-        endpoint: Option<&str>,
+        endpoint: Option<&Endpoint>,
         region: Option<&str>,
         profile_region: Option<&str>,
     ) -> Result<Endpoint, PlatformError> {
         if let Some(e) = endpoint {
-            return Endpoint::parse(e);
+            return Ok(e.clone());
         }
         let env = std::env::var(REGION_ENV).ok().filter(|r| !r.is_empty());
         match region.or(env.as_deref()).or(profile_region) {
@@ -135,9 +105,48 @@ impl Endpoint {
     }
 }
 
+impl std::str::FromStr for Endpoint {
+    type Err = String;
+
+    /// The endpoint named by `--endpoint`: `https://HOST[:PORT]`, a bare
+    /// `HOST[:PORT]` (HTTPS), or `http://` with a loopback host; the error
+    /// is the rule broken.
+    fn from_str(text: &str) -> Result<Endpoint, String> {
+        let (scheme, rest) = match text.split_once("://") {
+            Some(("https", rest)) => ("https", rest),
+            Some(("http", rest)) => ("http", rest),
+            Some(_) => return Err("the scheme must be https (or http for 127.0.0.1)".into()),
+            None => ("https", text),
+        };
+        let authority = rest.strip_suffix('/').unwrap_or(rest);
+        if authority.is_empty()
+            || !authority
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
+        {
+            return Err("give a host and optional port only, no path or query".into());
+        }
+        let e = Endpoint {
+            scheme,
+            authority: authority.to_owned(),
+        };
+        if scheme == "http" && !e.is_loopback() {
+            return Err(
+                "plain http is taken only for a loopback host (a local emulator); the platform is https"
+                    .into(),
+            );
+        }
+        Ok(e)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse(text: &str) -> Result<Endpoint, String> {
+        text.parse()
+    }
 
     #[test]
     fn regional_rule_and_map() {
@@ -155,25 +164,21 @@ mod tests {
 
     #[test]
     fn explicit_endpoint_wins_and_http_is_loopback_only() {
-        let e = Endpoint::resolve(Some("http://127.0.0.1:8080"), Some("cn-shanghai"), None)
-            .expect("ok");
+        let given: Endpoint = "http://127.0.0.1:8080".parse().expect("ok");
+        let e = Endpoint::resolve(Some(&given), Some("cn-shanghai"), None).expect("ok");
         assert_eq!(e.base(), "http://127.0.0.1:8080/");
         assert_eq!(e.authority, "127.0.0.1:8080");
-        assert!(Endpoint::parse("http://[::1]:9/")
-            .expect("ok")
-            .is_loopback());
-        assert!(Endpoint::parse("http://localhost:9").is_ok());
-        let e = Endpoint::parse("http://iot.cn-shanghai.aliyuncs.com").unwrap_err();
+        assert!(parse("http://[::1]:9/").expect("ok").is_loopback());
+        assert!(parse("http://localhost:9").is_ok());
+        let e = parse("http://iot.cn-shanghai.aliyuncs.com").unwrap_err();
         assert!(e.to_string().contains("loopback"), "{e}");
-        assert!(Endpoint::parse("http://10.0.0.1:80").is_err());
-        assert!(Endpoint::parse("ftp://127.0.0.1").is_err());
-        assert!(Endpoint::parse("https://h/x?y").is_err());
+        assert!(parse("http://10.0.0.1:80").is_err());
+        assert!(parse("ftp://127.0.0.1").is_err());
+        assert!(parse("https://h/x?y").is_err());
         assert_eq!(
-            Endpoint::parse("iot.example.com:8443").expect("ok").base(),
+            parse("iot.example.com:8443").expect("ok").base(),
             "https://iot.example.com:8443/"
         );
-        assert!(!Endpoint::parse("iot.example.com:8443")
-            .expect("ok")
-            .is_loopback());
+        assert!(!parse("iot.example.com:8443").expect("ok").is_loopback());
     }
 }

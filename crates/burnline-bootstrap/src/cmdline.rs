@@ -1,7 +1,9 @@
 //! The command line of `burnline-bootstrap`, the device-side program, as clap
 //! types only.
 
+use burnline_core::cli::checked::Checked;
 pub use burnline_core::cli::PlatformArgs;
+use burnline_core::registration::mqtt_transport::MqttTarget;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -65,8 +67,8 @@ pub struct RunArgs {
     /// With --register-via mqtt: the MQTT server, `mqtts://HOST:PORT`, or
     /// `HOST:PORT` for plain TCP to a loopback emulator (default: TLS to the
     /// record's region host, port 8883).
-    #[arg(long)]
-    pub mqtt: Option<String>,
+    #[arg(long, value_parser = Checked::<MqttTarget>::new())]
+    pub mqtt: Option<MqttTarget>,
 }
 
 /// `--register-via`
@@ -93,8 +95,8 @@ pub struct StatusArgs {
     /// `HOST:PORT` for plain TCP to a loopback emulator (default: TLS to
     /// `<PK>.iot-as-mqtt.<region>.aliyuncs.com:8883`, trusting the public
     /// roots, the Aliyun IoT Root CA and --ca-file).
-    #[arg(long)]
-    pub mqtt: Option<String>,
+    #[arg(long, value_parser = Checked::<MqttTarget>::new())]
+    pub mqtt: Option<MqttTarget>,
     /// Also check the triple with HTTP device authentication (`POST /auth`
     /// on --endpoint or `iot-as-http.<region>.aliyuncs.com`); for directly
     /// connected devices only, the platform refuses it to gateways.

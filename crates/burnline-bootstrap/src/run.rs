@@ -193,20 +193,20 @@ fn map_register(e: RegisterError) -> Failure {
 }
 
 /// The MQTT server: `--mqtt`, else TLS to the record's region host.
-fn mqtt_target(given: Option<&str>, creds: &Credentials) -> Result<MqttTarget, Failure> {
+fn mqtt_target(given: Option<&MqttTarget>, creds: &Credentials) -> MqttTarget {
     match given {
-        Some(t) => MqttTarget::parse(t).map_err(|e| Failure::Usage(e.to_string())),
+        Some(t) => t.clone(),
         None => {
             // The record's region passed the region rule when it was read.
             let region = creds
                 .region
                 .as_deref()
                 .unwrap_or(burnline_core::registration::endpoint::DEFAULT_REGION);
-            Ok(MqttTarget {
+            MqttTarget {
                 host: format!("{}.iot-as-mqtt.{region}.aliyuncs.com", creds.product_key),
                 port: burnline_core::registration::mqtt::TLS_PORT,
                 tls: true,
-            })
+            }
         }
     }
 }
@@ -258,7 +258,7 @@ fn register(
                 .device_secret)
         }
         RegisterVia::Mqtt => {
-            let target = mqtt_target(args.mqtt.as_deref(), creds)?;
+            let target = mqtt_target(args.mqtt.as_ref(), creds);
             let tls = mqtt_tls(&args.platform)?;
             mqtt_login::register(
                 &target,
@@ -350,7 +350,7 @@ fn status(args: &StatusArgs) -> Result<(), Failure> {
         ));
     };
     if args.check_online {
-        let target = mqtt_target(args.mqtt.as_deref(), &creds)?;
+        let target = mqtt_target(args.mqtt.as_ref(), &creds);
         let tls = mqtt_tls(&args.platform)?;
         let timestamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

@@ -1,7 +1,10 @@
 //! Command-line pieces both programs share, as clap types: how to reach the
 //! platform ([`PlatformArgs`]: endpoint, CA file, sign method, parsed into
 //! their types), and [`parse`], which prints clap's help or refusal and
-//! says which it was ([`CliEnd`]; each program maps it to its exit code).
+//! says which it was ([`CliEnd`]; each program maps it to its exit code);
+//! [`checked::Checked`] parses a value by its type's rule.
+
+pub mod checked;
 
 use crate::registration::endpoint::Endpoint;
 use crate::registration::sign::SignMethod;

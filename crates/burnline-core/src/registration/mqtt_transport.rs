@@ -77,11 +77,8 @@ impl MqttTarget {
         } else {
             (false, s)
         };
-        let bad = || {
-            MqttError::Input(format!(
-                "--mqtt `{s}`: expected HOST:PORT, mqtt://HOST:PORT or mqtts://HOST:PORT"
-            ))
-        };
+        let bad =
+            || MqttError::Input("expected HOST:PORT, mqtt://HOST:PORT or mqtts://HOST:PORT".into());
         let (host, port) = rest.rsplit_once(':').ok_or_else(bad)?;
         let host = host.trim_start_matches('[').trim_end_matches(']');
         let port: u16 = port.parse().ok().filter(|p| *p > 0).ok_or_else(bad)?;
@@ -110,6 +107,16 @@ impl MqttTarget {
             )));
         }
         Ok(())
+    }
+}
+
+impl std::str::FromStr for MqttTarget {
+    type Err = MqttError;
+
+    /// [`MqttTarget::parse`], for the command line: the error is the rule
+    /// broken, without the value or the flag.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        MqttTarget::parse(s)
     }
 }
 
@@ -321,6 +328,40 @@ impl Connection {
         if let Stream::Tls(s) = &mut self.stream {
             s.conn.send_close_notify();
             let _ = s.flush();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_target_parses_by_its_rule() {
+        let t: MqttTarget = "mqtts://iot.example.com:8883".parse().expect("TLS");
+        assert_eq!(
+            t,
+            MqttTarget {
+                host: "iot.example.com".into(),
+                port: 8883,
+                tls: true
+            }
+        );
+        for plain in ["127.0.0.1:1883", "mqtt://localhost:1883", "[::1]:1883"] {
+            let t: MqttTarget = plain.parse().expect("loopback");
+            assert!(!t.tls, "{plain}");
+            assert_eq!(t.port, 1883);
+        }
+        let off = "192.168.1.1:1883"
+            .parse::<MqttTarget>()
+            .expect_err("off loopback");
+        assert!(off.to_string().contains("loopback"), "{off}");
+        for bad in ["host", "h:0", "h:x", ":1883", "mqtts://a b:1"] {
+            let e = bad.parse::<MqttTarget>().expect_err(bad).to_string();
+            assert_eq!(
+                e, "expected HOST:PORT, mqtt://HOST:PORT or mqtts://HOST:PORT",
+                "{bad}"
+            );
         }
     }
 }
