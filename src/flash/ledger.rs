@@ -47,7 +47,12 @@ pub struct Record {
     pub target: String,
     /// The state reached.
     pub state: State,
-    /// The image's SHA-256, once written.
+    /// The image's digest once written, `blake3:…` (or `sha256:…` with
+    /// `--digest sha256`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub image_digest: Option<String>,
+    /// The image's SHA-256 (hex), as ledgers before `image_digest` wrote
+    /// it: still read, no longer written.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub image_sha256: Option<String>,
     /// Why it failed.
@@ -141,6 +146,7 @@ mod tests {
             product_key: pk.into(),
             target: "card".into(),
             state,
+            image_digest: None,
             image_sha256: None,
             error: None,
             time: 0,

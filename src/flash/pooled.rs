@@ -38,6 +38,7 @@
 //! durable step.
 
 use super::card_identity::CardIdentity;
+use super::checked_base::CheckedBase;
 use super::on_card;
 use super::source::Source;
 use super::target::{self, Target};
@@ -46,7 +47,7 @@ use crate::base::{self, Base};
 use crate::device::job::DeviceBuilder;
 use crate::devices::reader::DeviceRow;
 use crate::error::{CardFailure, Error, IoContext, Result};
-use crate::io::hash::{hash_patched, DigestKind};
+use crate::io::hash::DigestKind;
 use crate::layout::Layout;
 use crate::output::console::say;
 use crate::recipe::{AuthMode, Recipe};
@@ -73,6 +74,9 @@ pub struct PooledOptions {
     pub work_dir: PathBuf,
     /// With `register: host`: extra CA certificates (PEM).
     pub ca_file: Option<PathBuf>,
+    /// The digest each card's image is recorded with (`blake3:…` by
+    /// default, `sha256:…` with `--digest sha256`).
+    pub digest: DigestKind,
 }
 
 /// Which pass over the card a progress report is about.
@@ -91,7 +95,7 @@ pub struct CardOutcome {
     pub device_name: String,
     /// Its ProductKey.
     pub product_key: String,
-    /// The image's digest, `sha256:…`.
+    /// The image's digest, `blake3:…` (or `sha256:…`).
     pub digest: String,
     /// The card it is on.
     pub card: CardIdentity,
@@ -106,6 +110,9 @@ pub struct PooledStation {
     layout: Layout,
     base: Base,
     src: Source,
+    /// The base, hashed once for every card.
+    checked: CheckedBase,
+    digest: DigestKind,
     registrar: Option<DirectRegistrar>,
     work_dir: PathBuf,
     sysfs: PathBuf,
@@ -136,12 +143,15 @@ impl PooledStation {
             map: Some(base.extents.iter().map(|&(s, l)| (s, l, None)).collect()),
             sparse: false,
         };
+        let checked = CheckedBase::new(&src)?;
         let station = PooledStation {
             pool,
             recipe,
             layout,
             base,
             src,
+            checked,
+            digest: opts.digest,
             registrar,
             work_dir: opts.work_dir.clone(),
             sysfs: PathBuf::from("/sys"),
@@ -472,7 +482,7 @@ impl PooledStation {
                 Ok(()) => return Err(self.failed(&lease, &t, "writing", e)),
             },
         };
-        let digest = format!("sha256:{}", hex::encode(written.image_digest));
+        let digest = format!("{}:{}", self.digest.name(), hex::encode(written.image_digest));
         self.pool
             .mark_written(&lease, &digest)
             .map_err(|e| unrecorded(e, &lease, target))?;
@@ -495,14 +505,9 @@ impl PooledStation {
 
     fn expect(&self, lease: &Lease) -> Result<Expect> {
         let patches = self.patches(lease)?;
-        let sha = hash_patched(&self.base.file, self.base.len, &self.base.extents, &patches)
-            .at("hashing", &self.base.path)?;
-        Ok(Expect {
-            patches,
-            base_sha256: None,
-            image: Some((DigestKind::Sha256, sha)),
-            checked: None,
-        })
+        self.checked
+            .expect(patches, self.digest)
+            .at("hashing", &self.base.path)
     }
 
     /// A write or read-back failed: the identity is quarantined.

@@ -11,7 +11,9 @@
 //!    checksums, the base's SHA-256 and the result's digest (SHA-256, or
 //!    BLAKE3 when a delta records that) are checked on the way.
 //! 3. Synced, then the table regions are written from memory, last, and synced.
-//! 4. [`verify`] reads every written byte back and compares SHA-256.
+//! 4. [`verify`] reads every written byte back and compares their BLAKE3
+//!    with the BLAKE3 of the bytes written (on the checked path, bytes
+//!    whose base part hashed as the tree's base did).
 //!
 //! A failure after step 1 says the target is left half-written.
 
@@ -47,7 +49,8 @@ pub struct Expect {
 pub struct Checked {
     /// BLAKE3 of the base's mapped bytes, unpatched, in order.
     pub base_data: [u8; 32],
-    /// The result's BLAKE3, as the delta records it and the tree gave it.
+    /// The result's digest (of [`Expect::image_kind`]), as the tree (or
+    /// the base's hash with the patches) gave it.
     pub image_digest: [u8; 32],
 }
 
@@ -63,8 +66,8 @@ impl Expect {
 pub struct Written {
     /// Written byte ranges (start, length), sorted and merged.
     pub ranges: Vec<(u64, u64)>,
-    /// SHA-256 of the image's bytes over `ranges`, in order.
-    pub sha256: [u8; 32],
+    /// BLAKE3 of the image's bytes over `ranges`, in order.
+    pub written_blake3: [u8; 32],
     /// The digest of the whole resulting image, of [`Expect::image_kind`].
     pub image_digest: [u8; 32],
     /// Bytes not written because the map says they are holes.
@@ -167,7 +170,7 @@ struct Sink<'a> {
     tail_start: u64,
     held_head: Vec<u8>,
     held_tail: Vec<u8>,
-    written_h: Sha256,
+    written_h: blake3::Hasher,
     done: u64,
     total: u64,
     progress: Progress<'a>,
@@ -189,7 +192,7 @@ impl<'a> Sink<'a> {
             tail_start,
             held_head: vec![0u8; head as usize],
             held_tail: vec![0u8; (size - tail_start) as usize],
-            written_h: Sha256::new(),
+            written_h: blake3::Hasher::new(),
             done: 0,
             total,
             progress,
@@ -257,7 +260,7 @@ impl<'a> Sink<'a> {
         t.file.sync_all().at("syncing", &t.path)?;
         Ok(Written {
             ranges: ranges.to_vec(),
-            sha256: self.written_h.finalize().into(),
+            written_blake3: *self.written_h.finalize().as_bytes(),
             image_digest,
             skipped,
         })
@@ -407,7 +410,7 @@ fn stream_ranges(
     sink.finish(ranges, checked.image_digest, src.size - covered)
 }
 
-/// Reads every written range back and compares SHA-256.
+/// Reads every written range back and compares BLAKE3.
 pub fn verify(t: &Target, w: &Written) -> Result<()> {
     verify_with(t, w, &|_, _| {})
 }
@@ -416,9 +419,11 @@ pub fn verify(t: &Target, w: &Written) -> Result<()> {
 pub fn verify_with(t: &Target, w: &Written, progress: Progress<'_>) -> Result<()> {
     let total: u64 = w.ranges.iter().map(|r| r.1).sum();
     let mut done = 0u64;
+    // A test changes a byte of the card here, after it was written.
+    fail::fail_point!("flash-before-verify");
     // Drop the cached pages, so the bytes come from the card (best effort).
     let _ = rustix::fs::fadvise(&t.file, 0, None, rustix::fs::Advice::DontNeed);
-    let mut h = Sha256::new();
+    let mut h = blake3::Hasher::new();
     let mut buf = vec![0u8; CHUNK as usize];
     for &(s, l) in &w.ranges {
         let mut pos = s;
@@ -433,10 +438,10 @@ pub fn verify_with(t: &Target, w: &Written, progress: Progress<'_>) -> Result<()
             progress(done, total);
         }
     }
-    if <[u8; 32]>::from(h.finalize()) != w.sha256 {
+    if *h.finalize().as_bytes() != w.written_blake3 {
         return Err(Error::Io {
             context: format!(
-                "target {}: read-back does not match what was written (sha256 differs)",
+                "target {}: read-back does not match what was written (blake3 differs)",
                 t.path.display()
             ),
             source: std::io::Error::other("the card is bad or was pulled; do not use it"),
