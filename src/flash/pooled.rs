@@ -482,7 +482,11 @@ impl PooledStation {
                 Ok(()) => return Err(self.failed(&lease, &t, "writing", e)),
             },
         };
-        let digest = format!("{}:{}", self.digest.name(), hex::encode(written.image_digest));
+        let digest = format!(
+            "{}:{}",
+            self.digest.name(),
+            hex::encode(written.image_digest)
+        );
         self.pool
             .mark_written(&lease, &digest)
             .map_err(|e| unrecorded(e, &lease, target))?;
