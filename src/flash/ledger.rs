@@ -176,6 +176,29 @@ mod tests {
         );
     }
 
+    /// A verified line from before `image_digest` (its SHA-256 as
+    /// `image_sha256`) still reads as verified, its digest kept.
+    #[test]
+    fn an_old_sha256_line_still_reads() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("ledger.jsonl");
+        let l = Ledger::open(&path).expect("open");
+        let mut old = rec("a1X2bEnP82z", "gw-000001", State::Verified);
+        old.image_sha256 = Some("ab".repeat(32));
+        l.append(old).expect("append");
+        drop(l);
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(
+            text.contains("\"image_sha256\"") && !text.contains("image_digest"),
+            "{text}"
+        );
+        let l = Ledger::open(&path).expect("reopen");
+        assert!(l.is_verified("a1X2bEnP82z", "gw-000001"));
+        let last = l.last("a1X2bEnP82z", "gw-000001").expect("its line");
+        assert_eq!(last.image_sha256, Some("ab".repeat(32)));
+        assert_eq!(last.image_digest, None);
+    }
+
     #[test]
     fn a_damaged_verified_line_stops_instead_of_being_skipped() {
         let dir = tempfile::tempdir().expect("tempdir");

@@ -9,7 +9,8 @@
 //! back to the pool only when the card read is provably the medium written,
 //! by its `diskseq`, CID or a file's device and inode
 //! ([`CardIdentity::same_medium`]), and none of its bytes are on it; any
-//! other is quarantined, with the reason) and builds the base image once.
+//! other is quarantined, with the reason) and builds the base image once,
+//! hashed once for every card ([`CheckedBase`]).
 //! [`PooledStation::flash_card`] then, per card, from any number of
 //! threads at once:
 //!
@@ -23,7 +24,9 @@
 //!    the first byte is written (with `register: host`, the device is
 //!    registered inside that transaction and its issued secret stored,
 //!    encrypted, with the lease);
-//! 3. writes the base with the identity's patches, records `written`;
+//! 3. writes the base with the identity's patches (reading only the base's
+//!    data, which must hash as it did at open), records `written` with the
+//!    image's digest (`blake3:…` through the base's tree, or `sha256:…`);
 //! 4. reads everything back, records `verified`.
 //!
 //! Every write to the card first asks whether the station still holds its

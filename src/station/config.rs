@@ -398,6 +398,25 @@ mod tests {
         assert_eq!(c.utc_offset_minutes, 480);
     }
 
+    /// Cards are recorded in the pool by BLAKE3 unless `digest: sha256`;
+    /// any other name is refused where it stands.
+    #[test]
+    fn the_digest_is_blake3_unless_sha256_is_asked() {
+        let slots = "slots:\n  - path: /dev/mmcblk0\n";
+        let c = load(&format!("{BASE}{slots}")).expect("ok");
+        assert_eq!(c.digest, DigestKind::Blake3);
+        let c = load(&format!("{BASE}digest: sha256\n{slots}")).expect("ok");
+        assert_eq!(c.digest, DigestKind::Sha256);
+        let Err(Error::Invalid(p)) = load(&format!("{BASE}digest: md5\n{slots}")) else {
+            panic!("md5 accepted");
+        };
+        let all: Vec<String> = p.iter().map(ToString::to_string).collect();
+        assert!(
+            all[0].contains(":6:9: digest: must be `blake3` or `sha256`, not md5"),
+            "{all:?}"
+        );
+    }
+
     #[test]
     fn every_broken_rule_is_located() {
         let e = load(&format!(
