@@ -1,7 +1,8 @@
 //! A raw base checked once for every card written from it: its BLAKE3 tree
 //! (so each card's image digest rehashes only the leaves its patches touch)
 //! and the BLAKE3 of its mapped bytes (which each card's write must read
-//! back the same, [`super::write::Checked`]). `flash base deltas…`,
+//! back the same, [`super::write::Checked`]; a card's read-back is
+//! checked through the tree too). `flash base deltas…`,
 //! `flash --recipe`, `flash --pool` and `station serve` all write through
 //! it: each card reads and hashes only the bytes it writes. A station
 //! that records SHA-256 (`--digest sha256`, `digest: sha256`) still writes
@@ -15,13 +16,14 @@ use crate::io::patch::Patch;
 use crate::io::tree_digest::BaseTree;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
+use std::sync::Arc;
 
 /// A base, hashed once.
 pub struct CheckedBase {
     file: File,
     size: u64,
     map: Vec<(u64, u64)>,
-    tree: BaseTree,
+    tree: Arc<BaseTree>,
     base_data: [u8; 32],
 }
 
@@ -48,7 +50,7 @@ impl CheckedBase {
             || mapped_blake3(&file, &map),
         );
         Ok(CheckedBase {
-            tree: tree.at("hashing", &src.path)?,
+            tree: Arc::new(tree.at("hashing", &src.path)?),
             base_data: base_data.at("reading", &src.path)?,
             file,
             size: src.size,
@@ -85,6 +87,7 @@ impl CheckedBase {
         Checked {
             base_data: self.base_data,
             image_digest,
+            tree: Arc::clone(&self.tree),
         }
     }
 }

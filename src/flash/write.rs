@@ -11,9 +11,10 @@
 //!    checksums, the base's SHA-256 and the result's digest (SHA-256, or
 //!    BLAKE3 when a delta records that) are checked on the way.
 //! 3. Synced, then the table regions are written from memory, last, and synced.
-//! 4. [`verify`] reads every written byte back and compares their BLAKE3
-//!    with the BLAKE3 of the bytes written (on the checked path, bytes
-//!    whose base part hashed as the tree's base did).
+//! 4. [`verify`] reads every written byte back: on the checked path with a
+//!    BLAKE3 result, through the base's tree, so the card's bytes must give
+//!    the image's recorded BLAKE3; otherwise their BLAKE3 is compared with
+//!    that of the bytes written.
 //!
 //! A failure after step 1 says the target is left half-written.
 
@@ -22,9 +23,11 @@ use super::target::Target;
 use crate::error::{Error, IoContext, Result};
 use crate::io::hash::{DigestKind, StreamHash};
 use crate::io::patch::{overlay, Patch};
+use crate::io::tree_digest::BaseTree;
 use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::os::unix::fs::FileExt;
+use std::sync::Arc;
 
 const CHUNK: u64 = 1 << 20;
 /// The partition-table region at each end of the image.
@@ -45,13 +48,16 @@ pub struct Expect {
 }
 
 /// What the plan checked a delta against, once for every target.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Checked {
     /// BLAKE3 of the base's mapped bytes, unpatched, in order.
     pub base_data: [u8; 32],
     /// The result's digest (of [`Expect::image_kind`]), as the tree (or
     /// the base's hash with the patches) gave it.
     pub image_digest: [u8; 32],
+    /// The base's BLAKE3 tree, which a BLAKE3 result's read-back goes
+    /// through.
+    pub tree: Arc<BaseTree>,
 }
 
 impl Expect {
@@ -72,6 +78,9 @@ pub struct Written {
     pub image_digest: [u8; 32],
     /// Bytes not written because the map says they are holes.
     pub skipped: u64,
+    /// With a BLAKE3 result checked through the base's tree: that tree,
+    /// and the read-back must give `image_digest` through it.
+    pub tree: Option<Arc<BaseTree>>,
 }
 
 fn half_written(t: &Target, why: impl std::fmt::Display) -> Error {
@@ -246,6 +255,7 @@ impl<'a> Sink<'a> {
         ranges: &[(u64, u64)],
         image_digest: [u8; 32],
         skipped: u64,
+        tree: Option<Arc<BaseTree>>,
     ) -> Result<Written> {
         let t = self.t;
         t.file.sync_all().at("syncing", &t.path)?;
@@ -263,6 +273,7 @@ impl<'a> Sink<'a> {
             written_blake3: *self.written_h.finalize().as_bytes(),
             image_digest,
             skipped,
+            tree,
         })
     }
 }
@@ -352,7 +363,7 @@ fn stream(
             kind.name()
         )));
     }
-    sink.finish(ranges, image_digest, size - covered)
+    sink.finish(ranges, image_digest, size - covered, None)
 }
 
 /// The ranged path (a raw base whose delta the plan checked through the
@@ -407,10 +418,13 @@ fn stream_ranges(
             src.path.display()
         )));
     }
-    sink.finish(ranges, checked.image_digest, src.size - covered)
+    let tree = (expect.image_kind() == DigestKind::Blake3).then(|| Arc::clone(&checked.tree));
+    sink.finish(ranges, checked.image_digest, src.size - covered, tree)
 }
 
-/// Reads every written range back and compares BLAKE3.
+/// Reads every written range back and compares BLAKE3: through the base's
+/// tree (the image's digest) when the write went through it, else with
+/// the bytes written.
 pub fn verify(t: &Target, w: &Written) -> Result<()> {
     verify_with(t, w, &|_, _| {})
 }
@@ -423,22 +437,50 @@ pub fn verify_with(t: &Target, w: &Written, progress: Progress<'_>) -> Result<()
     fail::fail_point!("flash-before-verify");
     // Drop the cached pages, so the bytes come from the card (best effort).
     let _ = rustix::fs::fadvise(&t.file, 0, None, rustix::fs::Advice::DontNeed);
-    let mut h = blake3::Hasher::new();
-    let mut buf = vec![0u8; CHUNK as usize];
-    for &(s, l) in &w.ranges {
-        let mut pos = s;
-        while pos < s + l {
-            let n = (s + l - pos).min(CHUNK) as usize;
-            t.file
-                .read_exact_at(&mut buf[..n], pos)
+    let (got, want) = match &w.tree {
+        // Through the base's tree: the leaves the write touched, filled
+        // from the card (zeros where nothing was written), and the image's
+        // BLAKE3 must come out.
+        Some(tree) => {
+            let touched = tree.leaves_of(w.ranges.iter().copied());
+            let mut fill = |start: u64, buf: &mut [u8]| -> std::io::Result<()> {
+                buf.fill(0);
+                let end = start + buf.len() as u64;
+                let first = w.ranges.partition_point(|&(s, l)| s + l <= start);
+                for &(s, l) in w.ranges[first..].iter().take_while(|r| r.0 < end) {
+                    let (a, b) = (s.max(start), (s + l).min(end));
+                    t.file
+                        .read_exact_at(&mut buf[(a - start) as usize..(b - start) as usize], a)?;
+                    done += b - a;
+                    progress(done, total);
+                }
+                Ok(())
+            };
+            let got = tree
+                .digest_leaves(&touched, &mut fill)
                 .at("reading back", &t.path)?;
-            h.update(&buf[..n]);
-            pos += n as u64;
-            done += n as u64;
-            progress(done, total);
+            (got, w.image_digest)
         }
-    }
-    if *h.finalize().as_bytes() != w.written_blake3 {
+        None => {
+            let mut h = blake3::Hasher::new();
+            let mut buf = vec![0u8; CHUNK as usize];
+            for &(s, l) in &w.ranges {
+                let mut pos = s;
+                while pos < s + l {
+                    let n = (s + l - pos).min(CHUNK) as usize;
+                    t.file
+                        .read_exact_at(&mut buf[..n], pos)
+                        .at("reading back", &t.path)?;
+                    h.update(&buf[..n]);
+                    pos += n as u64;
+                    done += n as u64;
+                    progress(done, total);
+                }
+            }
+            (*h.finalize().as_bytes(), w.written_blake3)
+        }
+    };
+    if got != want {
         return Err(Error::Io {
             context: format!(
                 "target {}: read-back does not match what was written (blake3 differs)",
