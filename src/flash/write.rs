@@ -452,7 +452,10 @@ pub fn verify_with(t: &Target, w: &Written, progress: Progress<'_>) -> Result<()
                     t.file
                         .read_exact_at(&mut buf[(a - start) as usize..(b - start) as usize], a)?;
                     done += b - a;
-                    progress(done, total);
+                    // Told once a chunk, as the plain read-back does.
+                    if done / CHUNK != (done - (b - a)) / CHUNK || done == total {
+                        progress(done, total);
+                    }
                 }
                 Ok(())
             };
@@ -496,6 +499,52 @@ pub fn verify_with(t: &Target, w: &Written, progress: Progress<'_>) -> Result<()
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// On the checked path the read-back goes through the base's tree: a
+    /// good card gives the image's BLAKE3 (that of the whole image, holes
+    /// as zeros), and one byte changed under a written range, base data or
+    /// patch, is caught.
+    #[test]
+    fn the_read_back_goes_through_the_base_tree() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let mib = 1u64 << 20;
+        let size = 8 * mib;
+        let src_path = d.path().join("base.img");
+        let f = std::fs::File::create(&src_path).expect("base");
+        f.set_len(size).expect("size");
+        f.write_all_at(&vec![0x11u8; 4096], 3 * mib).expect("data");
+        let src = Source {
+            path: src_path,
+            compression: None,
+            size,
+            map: Some(vec![(3 * mib, 4096, None)]),
+            sparse: false,
+        };
+        let base = super::super::checked_base::CheckedBase::new(&src).expect("check");
+        let patches = vec![Patch {
+            offset: 5 * mib + 7,
+            bytes: zeroize::Zeroizing::new(b"gw-0001".to_vec()),
+        }];
+        let expect = base.expect(patches, DigestKind::Blake3).expect("expect");
+        let tp = d.path().join("card.img");
+        let t = super::super::target::open(&tp, size).expect("target");
+        let w = write(&src, &expect, &t).expect("write");
+        let mut image = vec![0u8; size as usize];
+        image[3 * mib as usize..][..4096].fill(0x11);
+        image[5 * mib as usize + 7..][..7].copy_from_slice(b"gw-0001");
+        assert_eq!(w.image_digest, *blake3::hash(&image).as_bytes());
+        assert!(w.tree.is_some(), "the checked path keeps the tree");
+        verify(&t, &w).expect("a good card");
+        for at in [3 * mib + 100, 5 * mib + 8] {
+            let mut b = [0u8; 1];
+            t.file.read_exact_at(&mut b, at).expect("read");
+            t.file.write_all_at(&[b[0] ^ 1], at).expect("flip");
+            let e = verify(&t, &w).expect_err("a changed byte");
+            assert!(e.to_string().contains("read-back does not match"), "{e}");
+            t.file.write_all_at(&b, at).expect("flip back");
+        }
+        verify(&t, &w).expect("the card put back");
+    }
 
     /// A gate that says no stops the write before its next byte: the chunks
     /// written before it stay, nothing after them is written, and neither
