@@ -322,7 +322,7 @@ fn twenty_cards(t: &Test, db: &str, first_slot: u32, name: &str) {
         .iter()
         .filter(|r| &r[col("result")] == "verified")
         .map(|r| {
-            assert!(r[col("digest")].starts_with("sha256:"), "{r:?}");
+            assert!(r[col("digest")].starts_with("blake3:"), "{r:?}");
             r[col("device_name")].to_owned()
         })
         .collect();

@@ -334,6 +334,11 @@ pub struct FlashArgs {
     /// directory).
     #[arg(long, requires = "pool")]
     pub work_dir: Option<PathBuf>,
+    /// With --recipe: the digest each card's image is recorded with in the
+    /// ledger or the pool: blake3 (default) or sha256 (hashes each card's
+    /// whole image, holes included).
+    #[arg(long, value_enum, default_value = "blake3", requires = "recipe")]
+    pub digest: crate::io::hash::DigestKind,
 }
 
 /// `burnline pool …`

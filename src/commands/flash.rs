@@ -53,10 +53,13 @@ pub fn run(args: &FlashArgs) -> Result<()> {
         return station::run(
             recipe,
             devices,
-            &args.targets,
-            ledger(args.ledger.as_deref())?,
-            args.ca_file.as_deref(),
-            args.large_file,
+            &station::StationRun {
+                targets: &args.targets,
+                ledger: ledger(args.ledger.as_deref())?,
+                ca_file: args.ca_file.as_deref(),
+                large_file: args.large_file,
+                digest: args.digest,
+            },
         );
     }
     let jobs = plan(&FlashRequest {

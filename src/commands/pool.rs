@@ -396,6 +396,7 @@ pub fn flash(args: &FlashArgs, url: &PoolUrl) -> Result<()> {
         station: station.clone(),
         work_dir: args.work_dir.clone().unwrap_or_else(|| PathBuf::from(".")),
         ca_file: args.ca_file.clone(),
+        digest: args.digest,
     })?;
     let none = |_: u64, _: u64, _: Phase| {};
     let results: Vec<Result<_>> = std::thread::scope(|s| {

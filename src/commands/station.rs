@@ -27,6 +27,7 @@ pub fn serve(args: &StationServeArgs) -> Result<()> {
         station: config.station.clone(),
         work_dir: config.work_dir.clone(),
         ca_file: config.ca_file.clone(),
+        digest: config.digest,
     };
     std::fs::create_dir_all(&opts.work_dir).at("creating the work directory", &opts.work_dir)?;
     let opener: Opener =

@@ -47,7 +47,12 @@ pub struct Record {
     pub target: String,
     /// The state reached.
     pub state: State,
-    /// The image's SHA-256, once written.
+    /// The image's digest once written, `blake3:…` (or `sha256:…` with
+    /// `--digest sha256`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub image_digest: Option<String>,
+    /// The image's SHA-256 (hex), as ledgers before `image_digest` wrote
+    /// it: still read, no longer written.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub image_sha256: Option<String>,
     /// Why it failed.
@@ -141,6 +146,7 @@ mod tests {
             product_key: pk.into(),
             target: "card".into(),
             state,
+            image_digest: None,
             image_sha256: None,
             error: None,
             time: 0,
@@ -168,6 +174,29 @@ mod tests {
             l.last("a1X2bEnP82z", "gw-000001").map(|r| r.state),
             Some(State::Verified)
         );
+    }
+
+    /// A verified line from before `image_digest` (its SHA-256 as
+    /// `image_sha256`) still reads as verified, its digest kept.
+    #[test]
+    fn an_old_sha256_line_still_reads() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("ledger.jsonl");
+        let l = Ledger::open(&path).expect("open");
+        let mut old = rec("a1X2bEnP82z", "gw-000001", State::Verified);
+        old.image_sha256 = Some("ab".repeat(32));
+        l.append(old).expect("append");
+        drop(l);
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(
+            text.contains("\"image_sha256\"") && !text.contains("image_digest"),
+            "{text}"
+        );
+        let l = Ledger::open(&path).expect("reopen");
+        assert!(l.is_verified("a1X2bEnP82z", "gw-000001"));
+        let last = l.last("a1X2bEnP82z", "gw-000001").expect("its line");
+        assert_eq!(last.image_sha256, Some("ab".repeat(32)));
+        assert_eq!(last.image_digest, None);
     }
 
     #[test]

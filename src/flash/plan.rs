@@ -6,6 +6,7 @@
 //! targets overlap neither each other nor these files is
 //! [`super::overlap`]'s.
 
+use super::checked_base::CheckedBase;
 use super::source::Source;
 use super::sparse_delta;
 use super::write::{Checked, Expect};
@@ -13,10 +14,7 @@ use crate::delta::format as delta;
 use crate::error::{Error, IoContext, Result};
 use crate::io::hash::DigestKind;
 use crate::io::patch::Patch;
-use crate::io::tree_digest::BaseTree;
-use std::fs::File;
 use std::io::Read;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 /// What `flash` was asked to write, and where.
@@ -31,80 +29,25 @@ pub struct FlashRequest<'a> {
     pub no_bmap: bool,
 }
 
-/// A raw base, hashed once for all its BLAKE3 deltas: its tree (so each
-/// delta's result is checked before any target is touched, without reading
-/// the base again) and the BLAKE3 of its mapped bytes (which each target's
-/// write must read back the same).
-struct BaseCheck {
-    file: File,
-    tree: BaseTree,
-    base_data: [u8; 32],
-}
-
-impl BaseCheck {
-    /// Whether `src` can be checked this way: an uncompressed raw image
-    /// with a map inside it, sorted and not overlapping (holes skipped).
-    fn applies(src: &Source) -> bool {
-        !src.sparse
-            && src.compression.is_none()
-            && src.map.as_ref().is_some_and(|m| {
-                m.iter()
-                    .all(|r| r.0.checked_add(r.1).is_some_and(|e| e <= src.size))
-                    && m.windows(2).all(|w| w[0].0 + w[0].1 <= w[1].0)
-            })
+/// Checks that `base` with `patches` (the delta `d`'s) is the image whose
+/// BLAKE3 the delta records.
+fn check_delta(
+    base: &CheckedBase,
+    src: &Source,
+    d: &Path,
+    patches: &[Patch],
+    want: [u8; 32],
+) -> Result<Checked> {
+    let got = base.blake3_patched(patches).at("hashing", &src.path)?;
+    if got != want {
+        return Err(Error::Usage(format!(
+            "{}: {} with its records does not give the image it records (blake3 differs): {} is not the base this delta was made for, or one of the two is damaged; nothing was written",
+            d.display(),
+            src.path.display(),
+            src.path.display()
+        )));
     }
-
-    fn new(src: &Source) -> Result<Self> {
-        let file = File::open(&src.path).at("opening", &src.path)?;
-        let map: Vec<(u64, u64)> = src.map.iter().flatten().map(|r| (r.0, r.1)).collect();
-        // Two passes over the base, side by side.
-        let (tree, base_data) = rayon::join(
-            || BaseTree::build(&file, src.size, &map),
-            || mapped_blake3(&file, &map),
-        );
-        Ok(BaseCheck {
-            tree: tree.at("hashing", &src.path)?,
-            base_data: base_data.at("reading", &src.path)?,
-            file,
-        })
-    }
-
-    /// Checks that the base with `patches` (the delta `d`'s) is the image
-    /// whose BLAKE3 the delta records.
-    fn delta(&self, src: &Source, d: &Path, patches: &[Patch], want: [u8; 32]) -> Result<Checked> {
-        let got = self
-            .tree
-            .digest_patched(&self.file, patches)
-            .at("hashing", &src.path)?;
-        if got != want {
-            return Err(Error::Usage(format!(
-                "{}: {} with its records does not give the image it records (blake3 differs): {} is not the base this delta was made for, or one of the two is damaged; nothing was written",
-                d.display(),
-                src.path.display(),
-                src.path.display()
-            )));
-        }
-        Ok(Checked {
-            base_data: self.base_data,
-            image_digest: want,
-        })
-    }
-}
-
-/// The BLAKE3 of `file`'s bytes over `map`, in order.
-fn mapped_blake3(file: &File, map: &[(u64, u64)]) -> std::io::Result<[u8; 32]> {
-    let mut h = blake3::Hasher::new();
-    let mut buf = vec![0u8; 1 << 20];
-    for &(s, l) in map {
-        let mut pos = s;
-        while pos < s + l {
-            let n = (s + l - pos).min(buf.len() as u64) as usize;
-            file.read_exact_at(&mut buf[..n], pos)?;
-            h.update(&buf[..n]);
-            pos += n as u64;
-        }
-    }
-    Ok(*h.finalize().as_bytes())
+    Ok(base.checked(want))
 }
 
 fn is_delta(path: &Path) -> Result<bool> {
@@ -146,7 +89,7 @@ pub fn plan(args: &FlashRequest<'_>) -> Result<Vec<(Source, Expect, PathBuf)>> {
         // The base is opened, checked and mapped once, for every target.
         let mut base_src = Source::open(base, args.bmap, args.no_bmap)?;
         base_src.map_holes(args.no_bmap)?;
-        let mut base_check: Option<BaseCheck> = None;
+        let mut base_check: Option<CheckedBase> = None;
         for (d, t) in deltas.iter().zip(args.targets) {
             if !is_delta(d)? {
                 let src = base_src.clone();
@@ -176,13 +119,13 @@ pub fn plan(args: &FlashRequest<'_>) -> Result<Vec<(Source, Expect, PathBuf)>> {
                 .filter(|(_, d)| *d != delta::NOT_RECORDED);
             let checked = match image {
                 Some((DigestKind::Blake3, want))
-                    if base_check.is_some() || BaseCheck::applies(&src) =>
+                    if base_check.is_some() || CheckedBase::applies(&src) =>
                 {
                     let check = match &mut base_check {
                         Some(c) => c,
-                        None => base_check.insert(BaseCheck::new(&src)?),
+                        None => base_check.insert(CheckedBase::new(&src)?),
                     };
-                    Some(check.delta(&src, d, &parsed.patches, want)?)
+                    Some(check_delta(check, &src, d, &parsed.patches, want)?)
                 }
                 _ => None,
             };

@@ -9,7 +9,8 @@
 //! back to the pool only when the card read is provably the medium written,
 //! by its `diskseq`, CID or a file's device and inode
 //! ([`CardIdentity::same_medium`]), and none of its bytes are on it; any
-//! other is quarantined, with the reason) and builds the base image once.
+//! other is quarantined, with the reason) and builds the base image once,
+//! hashed once for every card ([`CheckedBase`]).
 //! [`PooledStation::flash_card`] then, per card, from any number of
 //! threads at once:
 //!
@@ -23,7 +24,9 @@
 //!    the first byte is written (with `register: host`, the device is
 //!    registered inside that transaction and its issued secret stored,
 //!    encrypted, with the lease);
-//! 3. writes the base with the identity's patches, records `written`;
+//! 3. writes the base with the identity's patches (reading only the base's
+//!    data, which must hash as it did at open), records `written` with the
+//!    image's digest (`blake3:…` through the base's tree, or `sha256:…`);
 //! 4. reads everything back, records `verified`.
 //!
 //! Every write to the card first asks whether the station still holds its
@@ -38,6 +41,7 @@
 //! durable step.
 
 use super::card_identity::CardIdentity;
+use super::checked_base::CheckedBase;
 use super::on_card;
 use super::source::Source;
 use super::target::{self, Target};
@@ -46,7 +50,7 @@ use crate::base::{self, Base};
 use crate::device::job::DeviceBuilder;
 use crate::devices::reader::DeviceRow;
 use crate::error::{CardFailure, Error, IoContext, Result};
-use crate::io::hash::{hash_patched, DigestKind};
+use crate::io::hash::DigestKind;
 use crate::layout::Layout;
 use crate::recipe::{AuthMode, Recipe};
 use crate::registration::host::{product_refusal, DirectRegistrar, HostRegistrar};
@@ -73,6 +77,9 @@ pub struct PooledOptions {
     pub work_dir: PathBuf,
     /// With `register: host`: extra CA certificates (PEM).
     pub ca_file: Option<PathBuf>,
+    /// The digest each card's image is recorded with (`blake3:…` by
+    /// default, `sha256:…` with `--digest sha256`).
+    pub digest: DigestKind,
 }
 
 /// Which pass over the card a progress report is about.
@@ -91,7 +98,7 @@ pub struct CardOutcome {
     pub device_name: String,
     /// Its ProductKey.
     pub product_key: String,
-    /// The image's digest, `sha256:…`.
+    /// The image's digest, `blake3:…` (or `sha256:…`).
     pub digest: String,
     /// The card it is on.
     pub card: CardIdentity,
@@ -106,6 +113,9 @@ pub struct PooledStation {
     layout: Layout,
     base: Base,
     src: Source,
+    /// The base, hashed once for every card.
+    checked: CheckedBase,
+    digest: DigestKind,
     registrar: Option<DirectRegistrar>,
     work_dir: PathBuf,
     sysfs: PathBuf,
@@ -136,12 +146,15 @@ impl PooledStation {
             map: Some(base.extents.iter().map(|&(s, l)| (s, l, None)).collect()),
             sparse: false,
         };
+        let checked = CheckedBase::new(&src)?;
         let station = PooledStation {
             pool,
             recipe,
             layout,
             base,
             src,
+            checked,
+            digest: opts.digest,
             registrar,
             work_dir: opts.work_dir.clone(),
             sysfs: PathBuf::from("/sys"),
@@ -472,7 +485,11 @@ impl PooledStation {
                 Ok(()) => return Err(self.failed(&lease, &t, "writing", e)),
             },
         };
-        let digest = format!("sha256:{}", hex::encode(written.image_digest));
+        let digest = format!(
+            "{}:{}",
+            self.digest.name(),
+            hex::encode(written.image_digest)
+        );
         self.pool
             .mark_written(&lease, &digest)
             .map_err(|e| unrecorded(e, &lease, target))?;
@@ -495,14 +512,9 @@ impl PooledStation {
 
     fn expect(&self, lease: &Lease) -> Result<Expect> {
         let patches = self.patches(lease)?;
-        let sha = hash_patched(&self.base.file, self.base.len, &self.base.extents, &patches)
-            .at("hashing", &self.base.path)?;
-        Ok(Expect {
-            patches,
-            base_sha256: None,
-            image: Some((DigestKind::Sha256, sha)),
-            checked: None,
-        })
+        self.checked
+            .expect(patches, self.digest)
+            .at("hashing", &self.base.path)
     }
 
     /// A write or read-back failed: the identity is quarantined.

@@ -7,12 +7,12 @@
 //! registration ledger next to the station ledger before the card is
 //! written, and the card carries the full triple). Each identity is recorded
 //! `assigned` before its first byte, then `written`, then `verified` (or
-//! `failed`).
+//! `failed`), with the image's digest (`blake3:…`, or `sha256:…`).
 
+use super::checked_base::CheckedBase;
 use super::ledger::{Ledger, Record, State};
 use super::parallel::{flash_one, join_all, report, Outcome};
 use super::source::Source;
-use super::write::Expect;
 use crate::base;
 use crate::build::check::check_all;
 use crate::device::job::DeviceBuilder;
@@ -20,21 +20,35 @@ use crate::devices::check::expect;
 use crate::devices::list::DeviceList;
 use crate::devices::reader::{DeviceReader, DeviceRow};
 use crate::error::{Error, IoContext, Result};
-use crate::io::hash::{hash_patched, DigestKind};
+use crate::io::hash::DigestKind;
 use crate::registration::host::HostRegistrar;
 use burnline_io::say;
 use std::path::{Path, PathBuf};
 
-/// Flashes one fresh identity onto each target (`large_file`: a file
-/// target may grow past [`super::target::FILE_GROWTH_LIMIT`]).
-pub fn run(
-    recipe_path: &Path,
-    devices: &DeviceList,
-    targets: &[PathBuf],
-    ledger_path: &Path,
-    ca_file: Option<&Path>,
-    large_file: bool,
-) -> Result<()> {
+/// The station's run, besides its recipe and devices.
+pub struct StationRun<'a> {
+    /// The cards.
+    pub targets: &'a [PathBuf],
+    /// The station ledger.
+    pub ledger: &'a Path,
+    /// With `register: host`: extra CA certificates (PEM).
+    pub ca_file: Option<&'a Path>,
+    /// A file target may grow past [`super::target::FILE_GROWTH_LIMIT`].
+    pub large_file: bool,
+    /// The digest each card's image is recorded with.
+    pub digest: DigestKind,
+}
+
+/// Flashes one fresh identity onto each target, the base checked once
+/// ([`CheckedBase`]) and each card reading only what it writes.
+pub fn run(recipe_path: &Path, devices: &DeviceList, run: &StationRun<'_>) -> Result<()> {
+    let StationRun {
+        targets,
+        ledger: ledger_path,
+        ca_file,
+        large_file,
+        digest,
+    } = *run;
     let (recipe, layout, _) = check_all(recipe_path, devices)?;
     for w in recipe.warning_lines() {
         say!("{w}");
@@ -78,6 +92,7 @@ pub fn run(
         map: Some(base.extents.iter().map(|&(s, l)| (s, l, None)).collect()),
         sparse: false,
     };
+    let checked = CheckedBase::new(&src)?;
     let mut jobs = Vec::new();
     let mut refused = Vec::new();
     for (job, t) in builder.jobs(&rows).into_iter().zip(targets) {
@@ -94,8 +109,8 @@ pub fn run(
             }
         };
         let row = job.row;
-        let patches = job.patches;
-        let sha = hash_patched(&base.file, base.len, &base.extents, &patches)
+        let exp = checked
+            .expect(job.patches, digest)
             .at("hashing", &base.path)?;
         if let Some(prev) = ledger.last(&row.product_key, &row.device_name) {
             say!(
@@ -106,16 +121,7 @@ pub fn run(
             );
         }
         ledger.append(record(row, t, State::Assigned, None, None))?;
-        jobs.push((
-            row,
-            t,
-            Expect {
-                patches,
-                base_sha256: None,
-                image: Some((DigestKind::Sha256, sha)),
-                checked: None,
-            },
-        ));
+        jobs.push((row, t, exp));
     }
     let outcomes: Vec<Outcome> = std::thread::scope(|s| {
         let handles: Vec<_> = jobs
@@ -131,7 +137,7 @@ pub fn run(
                                 row,
                                 t,
                                 State::Written,
-                                Some(sha.hex().to_owned()),
+                                Some(format!("{}:{}", sha.kind().name(), sha.hex())),
                                 None,
                             ))
                         });
@@ -140,7 +146,7 @@ pub fn run(
                                 row,
                                 t,
                                 State::Verified,
-                                Some(sha.hex().to_owned()),
+                                Some(format!("{}:{}", sha.kind().name(), sha.hex())),
                                 None,
                             ))?,
                             Err(e) => ledger.append(record(
@@ -170,7 +176,7 @@ fn record(
     row: &DeviceRow,
     t: &Path,
     state: State,
-    sha: Option<String>,
+    digest: Option<String>,
     error: Option<String>,
 ) -> Record {
     Record {
@@ -178,7 +184,8 @@ fn record(
         product_key: row.product_key.clone(),
         target: t.display().to_string(),
         state,
-        image_sha256: sha,
+        image_digest: digest,
+        image_sha256: None,
         error,
         time: 0,
     }

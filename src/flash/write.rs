@@ -11,7 +11,10 @@
 //!    checksums, the base's SHA-256 and the result's digest (SHA-256, or
 //!    BLAKE3 when a delta records that) are checked on the way.
 //! 3. Synced, then the table regions are written from memory, last, and synced.
-//! 4. [`verify`] reads every written byte back and compares SHA-256.
+//! 4. [`verify`] reads every written byte back: on the checked path with a
+//!    BLAKE3 result, through the base's tree, so the card's bytes must give
+//!    the image's recorded BLAKE3; otherwise their BLAKE3 is compared with
+//!    that of the bytes written.
 //!
 //! A failure after step 1 says the target is left half-written.
 
@@ -20,9 +23,11 @@ use super::target::Target;
 use crate::error::{Error, IoContext, Result};
 use crate::io::hash::{DigestKind, StreamHash};
 use crate::io::patch::{overlay, Patch};
+use crate::io::tree_digest::BaseTree;
 use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::os::unix::fs::FileExt;
+use std::sync::Arc;
 
 const CHUNK: u64 = 1 << 20;
 /// The partition-table region at each end of the image.
@@ -43,12 +48,16 @@ pub struct Expect {
 }
 
 /// What the plan checked a delta against, once for every target.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Checked {
     /// BLAKE3 of the base's mapped bytes, unpatched, in order.
     pub base_data: [u8; 32],
-    /// The result's BLAKE3, as the delta records it and the tree gave it.
+    /// The result's digest (of [`Expect::image_kind`]), as the tree (or
+    /// the base's hash with the patches) gave it.
     pub image_digest: [u8; 32],
+    /// The base's BLAKE3 tree, which a BLAKE3 result's read-back goes
+    /// through.
+    pub tree: Arc<BaseTree>,
 }
 
 impl Expect {
@@ -63,12 +72,15 @@ impl Expect {
 pub struct Written {
     /// Written byte ranges (start, length), sorted and merged.
     pub ranges: Vec<(u64, u64)>,
-    /// SHA-256 of the image's bytes over `ranges`, in order.
-    pub sha256: [u8; 32],
+    /// BLAKE3 of the image's bytes over `ranges`, in order.
+    pub written_blake3: [u8; 32],
     /// The digest of the whole resulting image, of [`Expect::image_kind`].
     pub image_digest: [u8; 32],
     /// Bytes not written because the map says they are holes.
     pub skipped: u64,
+    /// With a BLAKE3 result checked through the base's tree: that tree,
+    /// and the read-back must give `image_digest` through it.
+    pub tree: Option<Arc<BaseTree>>,
 }
 
 fn half_written(t: &Target, why: impl std::fmt::Display) -> Error {
@@ -167,7 +179,7 @@ struct Sink<'a> {
     tail_start: u64,
     held_head: Vec<u8>,
     held_tail: Vec<u8>,
-    written_h: Sha256,
+    written_h: blake3::Hasher,
     done: u64,
     total: u64,
     progress: Progress<'a>,
@@ -189,7 +201,7 @@ impl<'a> Sink<'a> {
             tail_start,
             held_head: vec![0u8; head as usize],
             held_tail: vec![0u8; (size - tail_start) as usize],
-            written_h: Sha256::new(),
+            written_h: blake3::Hasher::new(),
             done: 0,
             total,
             progress,
@@ -243,6 +255,7 @@ impl<'a> Sink<'a> {
         ranges: &[(u64, u64)],
         image_digest: [u8; 32],
         skipped: u64,
+        tree: Option<Arc<BaseTree>>,
     ) -> Result<Written> {
         let t = self.t;
         t.file.sync_all().at("syncing", &t.path)?;
@@ -257,9 +270,10 @@ impl<'a> Sink<'a> {
         t.file.sync_all().at("syncing", &t.path)?;
         Ok(Written {
             ranges: ranges.to_vec(),
-            sha256: self.written_h.finalize().into(),
+            written_blake3: *self.written_h.finalize().as_bytes(),
             image_digest,
             skipped,
+            tree,
         })
     }
 }
@@ -349,7 +363,7 @@ fn stream(
             kind.name()
         )));
     }
-    sink.finish(ranges, image_digest, size - covered)
+    sink.finish(ranges, image_digest, size - covered, None)
 }
 
 /// The ranged path (a raw base whose delta the plan checked through the
@@ -404,10 +418,13 @@ fn stream_ranges(
             src.path.display()
         )));
     }
-    sink.finish(ranges, checked.image_digest, src.size - covered)
+    let tree = (expect.image_kind() == DigestKind::Blake3).then(|| Arc::clone(&checked.tree));
+    sink.finish(ranges, checked.image_digest, src.size - covered, tree)
 }
 
-/// Reads every written range back and compares SHA-256.
+/// Reads every written range back and compares BLAKE3: through the base's
+/// tree (the image's digest) when the write went through it, else with
+/// the bytes written.
 pub fn verify(t: &Target, w: &Written) -> Result<()> {
     verify_with(t, w, &|_, _| {})
 }
@@ -416,27 +433,60 @@ pub fn verify(t: &Target, w: &Written) -> Result<()> {
 pub fn verify_with(t: &Target, w: &Written, progress: Progress<'_>) -> Result<()> {
     let total: u64 = w.ranges.iter().map(|r| r.1).sum();
     let mut done = 0u64;
+    // A test changes a byte of the card here, after it was written.
+    fail::fail_point!("flash-before-verify");
     // Drop the cached pages, so the bytes come from the card (best effort).
     let _ = rustix::fs::fadvise(&t.file, 0, None, rustix::fs::Advice::DontNeed);
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; CHUNK as usize];
-    for &(s, l) in &w.ranges {
-        let mut pos = s;
-        while pos < s + l {
-            let n = (s + l - pos).min(CHUNK) as usize;
-            t.file
-                .read_exact_at(&mut buf[..n], pos)
+    let (got, want) = match &w.tree {
+        // Through the base's tree: the leaves the write touched, filled
+        // from the card (zeros where nothing was written), and the image's
+        // BLAKE3 must come out.
+        Some(tree) => {
+            let touched = tree.leaves_of(w.ranges.iter().copied());
+            let mut fill = |start: u64, buf: &mut [u8]| -> std::io::Result<()> {
+                buf.fill(0);
+                let end = start + buf.len() as u64;
+                let first = w.ranges.partition_point(|&(s, l)| s + l <= start);
+                for &(s, l) in w.ranges[first..].iter().take_while(|r| r.0 < end) {
+                    let (a, b) = (s.max(start), (s + l).min(end));
+                    t.file
+                        .read_exact_at(&mut buf[(a - start) as usize..(b - start) as usize], a)?;
+                    done += b - a;
+                    // Told once a chunk, as the plain read-back does.
+                    if done / CHUNK != (done - (b - a)) / CHUNK || done == total {
+                        progress(done, total);
+                    }
+                }
+                Ok(())
+            };
+            let got = tree
+                .digest_leaves(&touched, &mut fill)
                 .at("reading back", &t.path)?;
-            h.update(&buf[..n]);
-            pos += n as u64;
-            done += n as u64;
-            progress(done, total);
+            (got, w.image_digest)
         }
-    }
-    if <[u8; 32]>::from(h.finalize()) != w.sha256 {
+        None => {
+            let mut h = blake3::Hasher::new();
+            let mut buf = vec![0u8; CHUNK as usize];
+            for &(s, l) in &w.ranges {
+                let mut pos = s;
+                while pos < s + l {
+                    let n = (s + l - pos).min(CHUNK) as usize;
+                    t.file
+                        .read_exact_at(&mut buf[..n], pos)
+                        .at("reading back", &t.path)?;
+                    h.update(&buf[..n]);
+                    pos += n as u64;
+                    done += n as u64;
+                    progress(done, total);
+                }
+            }
+            (*h.finalize().as_bytes(), w.written_blake3)
+        }
+    };
+    if got != want {
         return Err(Error::Io {
             context: format!(
-                "target {}: read-back does not match what was written (sha256 differs)",
+                "target {}: read-back does not match what was written (blake3 differs)",
                 t.path.display()
             ),
             source: std::io::Error::other("the card is bad or was pulled; do not use it"),
@@ -449,6 +499,52 @@ pub fn verify_with(t: &Target, w: &Written, progress: Progress<'_>) -> Result<()
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// On the checked path the read-back goes through the base's tree: a
+    /// good card gives the image's BLAKE3 (that of the whole image, holes
+    /// as zeros), and one byte changed under a written range, base data or
+    /// patch, is caught.
+    #[test]
+    fn the_read_back_goes_through_the_base_tree() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let mib = 1u64 << 20;
+        let size = 8 * mib;
+        let src_path = d.path().join("base.img");
+        let f = std::fs::File::create(&src_path).expect("base");
+        f.set_len(size).expect("size");
+        f.write_all_at(&vec![0x11u8; 4096], 3 * mib).expect("data");
+        let src = Source {
+            path: src_path,
+            compression: None,
+            size,
+            map: Some(vec![(3 * mib, 4096, None)]),
+            sparse: false,
+        };
+        let base = super::super::checked_base::CheckedBase::new(&src).expect("check");
+        let patches = vec![Patch {
+            offset: 5 * mib + 7,
+            bytes: zeroize::Zeroizing::new(b"gw-0001".to_vec()),
+        }];
+        let expect = base.expect(patches, DigestKind::Blake3).expect("expect");
+        let tp = d.path().join("card.img");
+        let t = super::super::target::open(&tp, size).expect("target");
+        let w = write(&src, &expect, &t).expect("write");
+        let mut image = vec![0u8; size as usize];
+        image[3 * mib as usize..][..4096].fill(0x11);
+        image[5 * mib as usize + 7..][..7].copy_from_slice(b"gw-0001");
+        assert_eq!(w.image_digest, *blake3::hash(&image).as_bytes());
+        assert!(w.tree.is_some(), "the checked path keeps the tree");
+        verify(&t, &w).expect("a good card");
+        for at in [3 * mib + 100, 5 * mib + 8] {
+            let mut b = [0u8; 1];
+            t.file.read_exact_at(&mut b, at).expect("read");
+            t.file.write_all_at(&[b[0] ^ 1], at).expect("flip");
+            let e = verify(&t, &w).expect_err("a changed byte");
+            assert!(e.to_string().contains("read-back does not match"), "{e}");
+            t.file.write_all_at(&b, at).expect("flip back");
+        }
+        verify(&t, &w).expect("the card put back");
+    }
 
     /// A gate that says no stops the write before its next byte: the chunks
     /// written before it stay, nothing after them is written, and neither

@@ -3,7 +3,8 @@
 //! chaining values depend only on a chunk's bytes and its index, so a
 //! [`BaseTree`] hashes the base image once and keeps the chaining values of
 //! its subtrees down to leaves of `leaf` bytes. A device's digest then
-//! rehashes only the leaves its patches touch and the nodes above them.
+//! rehashes only the leaves its patches touch and the nodes above them; a
+//! card's read-back, only the leaves it wrote ([`BaseTree::digest_leaves`]).
 //! The tree is split exactly as BLAKE3 splits it
 //! ([`blake3::hazmat::left_subtree_len`]), so the result equals
 //! `blake3::hash` (and `b3sum`) of the materialized image.
@@ -129,26 +130,47 @@ impl BaseTree {
     /// written over it. Bytes of patches past the end of the image are
     /// ignored.
     pub fn digest_patched(&self, base: &File, patches: &[Patch]) -> io::Result<[u8; 32]> {
-        // The leaf buffer may hold a credential record: wiped on drop.
-        let mut buf = Zeroizing::new(vec![0u8; self.leaf.min(self.len) as usize]);
-        if self.len <= self.leaf {
-            self.read_patched(base, patches, 0, &mut buf)?;
-            return Ok(*blake3::hash(&buf).as_bytes());
-        }
+        let spans = patches.iter().map(|p| (p.offset, p.bytes.len() as u64));
+        let touched = self.leaves_of(spans);
+        self.digest_leaves(&touched, &mut |start, buf| {
+            self.read_patched(base, patches, start, buf)
+        })
+    }
+
+    /// The indexes of the leaves that `spans` (sorted by offset, not
+    /// overlapping) touch, sorted.
+    pub fn leaves_of(&self, spans: impl IntoIterator<Item = (u64, u64)>) -> Vec<u64> {
         let mut touched: Vec<u64> = Vec::new();
-        for p in patches {
-            if p.bytes.is_empty() || p.offset >= self.len {
+        for (offset, len) in spans {
+            if len == 0 || offset >= self.len {
                 continue;
             }
-            let last = (p.offset + p.bytes.len() as u64).min(self.len) - 1;
-            let (a, b) = (p.offset / self.leaf, last / self.leaf);
+            let last = (offset + len).min(self.len) - 1;
+            let (a, b) = (offset / self.leaf, last / self.leaf);
             let from = touched.last().map_or(a, |&t| a.max(t + 1));
             touched.extend(from..=b);
         }
+        touched
+    }
+
+    /// The BLAKE3 of the image whose leaves `touched` (sorted indexes, as
+    /// [`Self::leaves_of`] gives them) are what `fill(start, buf)` puts in
+    /// `buf`, every other leaf the base's. Each touched leaf is filled
+    /// once, in order (an image of one leaf is always filled).
+    pub fn digest_leaves(
+        &self,
+        touched: &[u64],
+        fill: &mut dyn FnMut(u64, &mut [u8]) -> io::Result<()>,
+    ) -> io::Result<[u8; 32]> {
+        // The leaf buffer may hold a credential record: wiped on drop.
+        let mut buf = Zeroizing::new(vec![0u8; self.leaf.min(self.len) as usize]);
+        if self.len <= self.leaf {
+            fill(0, &mut buf)?;
+            return Ok(*blake3::hash(&buf).as_bytes());
+        }
         let mut walk = Walk {
             tree: self,
-            base,
-            patches,
+            fill,
             buf: &mut buf,
         };
         let left = left_subtree_len(self.len);
@@ -163,8 +185,7 @@ impl BaseTree {
 /// One device's pass down the tree.
 struct Walk<'a> {
     tree: &'a BaseTree,
-    base: &'a File,
-    patches: &'a [Patch],
+    fill: &'a mut dyn FnMut(u64, &mut [u8]) -> io::Result<()>,
     buf: &'a mut [u8],
 }
 
@@ -184,8 +205,7 @@ impl Walk<'_> {
         }
         if n <= leaf {
             let bytes = &mut self.buf[..n as usize];
-            self.tree
-                .read_patched(self.base, self.patches, start, bytes)?;
+            (self.fill)(start, bytes)?;
             return Ok(leaf_cv(start, bytes));
         }
         let left = left_subtree_len(n);

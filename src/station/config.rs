@@ -10,6 +10,7 @@
 //! up, and a refusal is shown on the page (see `super::safety`).
 
 use crate::error::{Error, Problem, Result};
+use crate::io::hash::DigestKind;
 use crate::recipe::locate::Locator;
 use crate::secret::Secret;
 use serde::Deserialize;
@@ -44,6 +45,9 @@ pub struct StationConfig {
     pub labels: LabelConfig,
     /// The line's offset from UTC in minutes: "today" and label dates.
     pub utc_offset_minutes: i32,
+    /// The digest each card's image is recorded with in the pool
+    /// (`digest:`, `blake3` by default, or `sha256`).
+    pub digest: DigestKind,
 }
 
 /// One slot.
@@ -95,6 +99,8 @@ struct Raw {
     labels: Option<RawLabels>,
     #[serde(default)]
     utc_offset: Option<String>,
+    #[serde(default)]
+    digest: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -315,6 +321,13 @@ impl StationConfig {
                 0
             }),
         };
+        let digest = match raw.digest.as_deref() {
+            None => DigestKind::Blake3,
+            Some(d) => DigestKind::parse(d).unwrap_or_else(|| {
+                p("digest", format!("must be `blake3` or `sha256`, not {d}"));
+                DigestKind::Blake3
+            }),
+        };
         let work_dir = abs(&raw.work_dir);
         let labels = raw.labels.unwrap_or(RawLabels {
             dir: None,
@@ -354,6 +367,7 @@ impl StationConfig {
             token,
             labels,
             utc_offset_minutes,
+            digest,
         })
     }
 }
@@ -382,6 +396,25 @@ mod tests {
         assert_eq!(c.slots[1].id, "2");
         assert!(c.recipe.is_absolute() && c.labels.dir.ends_with("work/labels"));
         assert_eq!(c.utc_offset_minutes, 480);
+    }
+
+    /// Cards are recorded in the pool by BLAKE3 unless `digest: sha256`;
+    /// any other name is refused where it stands.
+    #[test]
+    fn the_digest_is_blake3_unless_sha256_is_asked() {
+        let slots = "slots:\n  - path: /dev/mmcblk0\n";
+        let c = load(&format!("{BASE}{slots}")).expect("ok");
+        assert_eq!(c.digest, DigestKind::Blake3);
+        let c = load(&format!("{BASE}digest: sha256\n{slots}")).expect("ok");
+        assert_eq!(c.digest, DigestKind::Sha256);
+        let Err(Error::Invalid(p)) = load(&format!("{BASE}digest: md5\n{slots}")) else {
+            panic!("md5 accepted");
+        };
+        let all: Vec<String> = p.iter().map(ToString::to_string).collect();
+        assert!(
+            all[0].contains(":6:9: digest: must be `blake3` or `sha256`, not md5"),
+            "{all:?}"
+        );
     }
 
     #[test]

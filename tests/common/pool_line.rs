@@ -270,15 +270,14 @@ pub fn check_line(db: &Db<'_>, cards: &Path, n: usize) -> BTreeMap<String, usize
     let mut states: BTreeMap<String, usize> = BTreeMap::new();
     // Which cards hold which names.
     let mut holders: HashMap<String, Vec<PathBuf>> = HashMap::new();
-    let mut sha_of: HashMap<PathBuf, String> = HashMap::new();
+    let mut digest_of: HashMap<PathBuf, String> = HashMap::new();
     for e in std::fs::read_dir(cards).expect("cards").flatten() {
         let p = std::fs::canonicalize(e.path()).expect("canon");
         let bytes = std::fs::read(&p).expect("card");
         for name in names_on(&bytes) {
             holders.entry(name).or_default().push(p.clone());
         }
-        use sha2::Digest;
-        sha_of.insert(p, hex::encode(sha2::Sha256::digest(&bytes)));
+        digest_of.insert(p, format!("blake3:{}", blake3::hash(&bytes).to_hex()));
     }
     for (name, h) in &holders {
         assert!(h.len() <= 1, "{name} is on {} cards: {h:?}", h.len());
@@ -297,8 +296,7 @@ pub fn check_line(db: &Db<'_>, cards: &Path, n: usize) -> BTreeMap<String, usize
                     "{dn} is not on its recorded target"
                 );
                 assert_eq!(
-                    format!("sha256:{}", sha_of[&on[0]]),
-                    *digest,
+                    digest_of[&on[0]], *digest,
                     "{dn}: its card does not hold the recorded image"
                 );
             }
