@@ -225,6 +225,18 @@ pub struct HistoryRow {
     pub reason: String,
 }
 
+/// An identity's recorded image digest (`sha256:…`), kept from when its
+/// card was written or verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageDigest {
+    /// ProductKey.
+    pub product_key: String,
+    /// DeviceName.
+    pub device_name: String,
+    /// The digest.
+    pub digest: String,
+}
+
 fn text(r: &Row, i: usize) -> Option<String> {
     r.get(i).and_then(Val::text)
 }
@@ -1221,6 +1233,28 @@ impl Pool {
                 })
             })
             .collect()
+    }
+
+    /// Every identity's recorded image digest (those with none are left
+    /// out), ordered by ProductKey and DeviceName. Reads no secret column.
+    pub fn digests(&self) -> Result<Vec<ImageDigest>> {
+        let mut db = self.lock()?;
+        let rows = db.query(
+            &self.url,
+            "SELECT product_key, device_name, digest FROM identities \
+             WHERE digest IS NOT NULL ORDER BY product_key, device_name",
+            &[],
+        )?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                Some(ImageDigest {
+                    product_key: text(r, 0)?,
+                    device_name: text(r, 1)?,
+                    digest: text(r, 2)?,
+                })
+            })
+            .collect())
     }
 }
 
