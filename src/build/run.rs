@@ -1,6 +1,6 @@
 //! One `build` run: checks everything first (nothing is written on bad
 //! input), locks the output directory, builds the base image once, then the
-//! devices in parallel batches of [`Job`](super::job::Job)s. Per batch the
+//! devices in parallel batches of [`Job`](crate::device::job::Job)s. Per batch the
 //! images are made durable with one `syncfs`, renamed into place, the
 //! directory synced ([`super::settle`], on a thread of its own while the next
 //! batch is built), and only then listed in the manifest. A device that fails

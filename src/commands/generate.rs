@@ -76,20 +76,11 @@ fn man_pages() -> Result<Vec<(String, Vec<u8>)>> {
     Ok(out)
 }
 
-/// Writes `bytes` to `path` atomically, readable by all (0644).
+/// Writes `bytes` to `path` crash-safe ([`atomic::write_file`]), then makes
+/// it readable by all (0644): a crash in between leaves a complete file of
+/// mode 0600, which the next run replaces.
 fn write_public(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = atomic::temp_path(path)?;
-    let mut f = atomic::create_temp(&tmp)?;
-    let written = f
-        .set_permissions(std::fs::Permissions::from_mode(0o644))
-        .and_then(|()| f.write_all(bytes))
-        .and_then(|()| f.sync_all())
-        .at("writing", &tmp);
-    drop(f);
-    let placed = written.and_then(|()| std::fs::rename(&tmp, path).at("renaming into place", path));
-    if let Err(e) = placed {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
-    }
-    atomic::sync_dir(path.parent().unwrap_or(Path::new(".")))
+    atomic::write_file(path, bytes)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))
+        .at("setting the mode of", path)
 }
