@@ -691,6 +691,11 @@ impl Pool {
     /// registered first, inside the lease's transaction, and the secret it
     /// gets is stored (encrypted) in that same transaction; one the platform
     /// refuses is quarantined in it. [`PoolError::Empty`] when none is left.
+    ///
+    /// Over 100 lines on purpose: it is one transaction, and its steps
+    /// (fence the claim, pick a row, check its chain, register, fence
+    /// again, update, append history) share that transaction and the row
+    /// and must run in this order; it reads top to bottom as the protocol.
     pub fn lease<E: From<PoolError> + std::fmt::Display>(
         &self,
         req: &LeaseRequest<'_>,
