@@ -1,6 +1,6 @@
 //! One `build` run: checks everything first (nothing is written on bad
 //! input), locks the output directory, builds the base image once, then the
-//! devices in parallel batches of [`Job`](super::job::Job)s. Per batch the
+//! devices in parallel batches of [`Job`](crate::device::job::Job)s. Per batch the
 //! images are made durable with one `syncfs`, renamed into place, the
 //! directory synced ([`super::settle`], on a thread of its own while the next
 //! batch is built), and only then listed in the manifest. A device that fails
@@ -109,7 +109,10 @@ pub struct Summary {
     pub reflink: bool,
 }
 
-/// Runs a build.
+/// Runs a build: checks, opens the output directory, builds and hashes the
+/// base (writing it out for base+delta output), then builds the devices
+/// batch by batch (`next_batch`, staged in parallel, settled in the
+/// background, `Done::record`), and finishes the manifest (`Done::finish`).
 pub fn run(args: &BuildOptions) -> Result<Summary> {
     let shard = args.shard;
     let (recipe, layout, rows) = check_all(&args.recipe, &args.devices)?;
@@ -119,15 +122,7 @@ pub fn run(args: &BuildOptions) -> Result<Summary> {
     let spec = output_spec(args, &recipe, layout.disk_size)?;
     let total = shard.map_or(rows, |s| s.rows_in(rows));
     let out = &args.out;
-    if out.exists() && !out.is_dir() {
-        return Err(Error::Usage(format!(
-            "--out {}: is not a directory",
-            out.display()
-        )));
-    }
-    std::fs::create_dir_all(out).at("creating the output directory", out)?;
-    let lock = DirLock::acquire(out)?;
-    atomic::clean_stale(out)?;
+    let lock = open_out(out)?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs(args.jobs))
         .build()
@@ -141,11 +136,155 @@ pub fn run(args: &BuildOptions) -> Result<Summary> {
         args.jobs.unwrap_or(4),
     )?;
     let base = base::build(&recipe, &layout, out)?;
-    // The base's BLAKE3 tree. Its root names the base in the resume
-    // fingerprint (the base covers every file the recipe pulls in); with
-    // `--digest blake3` it also hashes every image.
-    // A raw station base is also named by its SHA-256 (in its deltas and
-    // the listing): hashed on one core while the tree takes the others.
+    let (tree, base_sha, base_id) = hash_base(&base, &spec)?;
+    let journal = Journal::open(out, &run_fingerprint(args, &spec, shard, &base_id)?)?;
+    if journal.done_count() > 0 {
+        say!(
+            "burnline: resuming: {} image(s) were built by an earlier run (journal {})",
+            journal.done_count(),
+            out.join(journal::JOURNAL).display()
+        );
+    }
+    let header = Header {
+        shard: shard.map(|s| s.info(rows)),
+        ..Header::default()
+    };
+    let header = write_station_base(&base, out, &spec, header, &base_id, &base_sha)?;
+    crash_point!("build-after-base");
+    let reflink = probe_reflink(&base.file, out);
+    let mut builder = DeviceBuilder::new(&recipe, &layout, &base, out.clone(), reflink, registrar)?;
+    let blake3 = match spec.mode {
+        OutputMode::Full => spec.digest,
+        OutputMode::BaseDelta => spec.delta_image_digest(),
+    } == DigestKind::Blake3;
+    builder.tree = blake3.then_some(tree);
+    let recipe_name = recipe
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let manifest = ManifestWriter::create_with(out, &recipe_name, &header, spec.digest)?;
+    let mut reader = DeviceReader::open(&args.devices, expect(&recipe))?;
+    let progress = Progress::new(total, args.progress, args.verbose);
+    let mut done = Done {
+        journal,
+        manifest,
+        built: 0,
+        found_done: 0,
+        failures: Vec::new(),
+    };
+    let mut interrupted = false;
+    // Batch k is made durable in the background while batch k+1 is built.
+    let mut settling: Option<JoinHandle<Result<Settled>>> = None;
+    loop {
+        // A reader that went away (a closed pipe) stops the run as SIGINT does.
+        let rows = if stop.requested() || console::closed() {
+            interrupted = true;
+            Vec::new()
+        } else {
+            next_batch(&mut reader, shard)?
+        };
+        let staged = (!rows.is_empty()).then(|| {
+            let results = pool.install(|| {
+                stage_batch(&builder, &done.journal, &rows, &spec, &base_sha, &progress)
+            });
+            (rows, results)
+        });
+        if let Some(batch) = settling.take() {
+            done.record(batch)?;
+        }
+        let Some((rows, results)) = staged else {
+            break;
+        };
+        let out = out.clone();
+        settling = Some(std::thread::spawn(move || settle(&out, &rows, results)));
+    }
+    progress.finish();
+    if interrupted {
+        drop(done.manifest);
+        drop(base);
+        say!(
+            "burnline: interrupted; {} device(s) are done and journaled in {}; rerun the same command to finish",
+            done.journal.done_count() as u64 + done.built,
+            out.join(journal::JOURNAL).display()
+        );
+        atomic::clean_stale(out)?;
+        return Err(Error::Interrupted);
+    }
+    let (built, found_done, failures) = done.finish(args, &spec)?;
+    drop(base);
+    drop(lock);
+    Ok(Summary {
+        built,
+        found_done,
+        total,
+        failures,
+        reflink,
+    })
+}
+
+/// Stages `rows` in parallel (on the current rayon pool): a device the
+/// journal has as done is taken from it, any other built by its job; each
+/// outcome shown on `progress`.
+fn stage_batch(
+    builder: &DeviceBuilder,
+    journal: &Journal,
+    rows: &[DeviceRow],
+    spec: &OutputSpec,
+    base_sha: &[u8; 32],
+    progress: &Progress,
+) -> Vec<Result<Staged>> {
+    let jobs = builder.jobs(rows);
+    rows.par_iter()
+        .zip(jobs)
+        .map(|(row, job)| {
+            let staged = match journal.done(&row.product_key, &row.device_name) {
+                Some(e) => Ok(Staged {
+                    entry: e.clone(),
+                    renames: Vec::new(),
+                    fresh: false,
+                }),
+                None => {
+                    // Tests slow each device down here.
+                    fail::fail_point!("build-device");
+                    job.and_then(|j| stage(builder, &j, spec, base_sha))
+                }
+            };
+            progress.device(
+                &row.device_name,
+                match &staged {
+                    Ok(s) if s.fresh => Outcome::Built,
+                    Ok(_) => Outcome::Resumed,
+                    Err(_) => Outcome::Failed,
+                },
+            );
+            staged
+        })
+        .collect()
+}
+
+/// Makes the output directory (refusing a path that is not one), locks it
+/// and removes the temp files a dead run left.
+fn open_out(out: &Path) -> Result<DirLock> {
+    if out.exists() && !out.is_dir() {
+        return Err(Error::Usage(format!(
+            "--out {}: is not a directory",
+            out.display()
+        )));
+    }
+    std::fs::create_dir_all(out).at("creating the output directory", out)?;
+    let lock = DirLock::acquire(out)?;
+    atomic::clean_stale(out)?;
+    Ok(lock)
+}
+
+/// The base's BLAKE3 tree, its SHA-256 (only for a raw station base, else
+/// zeros) and its BLAKE3 digest. The tree's root names the base in the
+/// resume fingerprint (the base covers every file the recipe pulls in);
+/// with `--digest blake3` the tree also hashes every image. A raw station
+/// base is also named by its SHA-256 (in its deltas and the listing):
+/// hashed on one core while the tree takes the others.
+fn hash_base(base: &base::Base, spec: &OutputSpec) -> Result<(BaseTree, [u8; 32], [u8; 32])> {
     let raw_station =
         spec.mode == OutputMode::BaseDelta && spec.format != ImageFormat::AndroidSparse;
     let (tree, base_sha) = rayon::join(
@@ -162,158 +301,107 @@ pub fn run(args: &BuildOptions) -> Result<Summary> {
     let base_id = tree
         .digest_patched(&base.file, &[])
         .at("hashing", &base.path)?;
-    let mut journal = Journal::open(out, &run_fingerprint(args, &spec, shard, &base_id)?)?;
-    if journal.done_count() > 0 {
-        say!(
-            "burnline: resuming: {} image(s) were built by an earlier run (journal {})",
-            journal.done_count(),
-            out.join(journal::JOURNAL).display()
-        );
+    Ok((tree, base_sha, base_id))
+}
+
+/// For base+delta output, writes the station base into `out` and returns
+/// `header` naming it; for full images, `header` as it is.
+fn write_station_base(
+    base: &base::Base,
+    out: &Path,
+    spec: &OutputSpec,
+    header: Header,
+    base_id: &[u8; 32],
+    base_sha: &[u8; 32],
+) -> Result<Header> {
+    if spec.mode != OutputMode::BaseDelta {
+        return Ok(header);
     }
-    let mut header = Header {
-        shard: shard.map(|s| s.info(rows)),
-        ..Header::default()
-    };
-    if spec.mode == OutputMode::BaseDelta && spec.format == ImageFormat::AndroidSparse {
-        let sum = delta::base_file::write_sparse(&base, out, spec.sparse_block_size, spec.digest)?;
-        header = Header {
+    if spec.format == ImageFormat::AndroidSparse {
+        let sum = delta::base_file::write_sparse(base, out, spec.sparse_block_size, spec.digest)?;
+        return Ok(Header {
             mode: Some("station".into()),
             base: Some(sum),
             ..header
-        };
-    } else if spec.mode == OutputMode::BaseDelta {
-        let (sum, bmap) =
-            delta::base_file::write(&base, out, spec.bmap, spec.digest, &base_id, &base_sha)?;
-        header = Header {
-            mode: Some("station".into()),
-            base: Some(sum),
-            base_bmap: bmap,
-            ..header
-        };
-    }
-    crash_point!("build-after-base");
-    let reflink = probe_reflink(&base.file, out);
-    let mut builder = DeviceBuilder::new(&recipe, &layout, &base, out.clone(), reflink, registrar)?;
-    let blake3 = match spec.mode {
-        OutputMode::Full => spec.digest,
-        OutputMode::BaseDelta => spec.delta_image_digest(),
-    } == DigestKind::Blake3;
-    builder.tree = blake3.then_some(tree);
-    let recipe_name = recipe
-        .path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut manifest = ManifestWriter::create_with(out, &recipe_name, &header, spec.digest)?;
-    let mut reader = DeviceReader::open(&args.devices, expect(&recipe))?;
-    let progress = Progress::new(total, args.progress, args.verbose);
-    let mut failures: Vec<Failure> = Vec::new();
-    let mut built_count = 0u64;
-    let mut found_done = 0u64;
-    let mut interrupted = false;
-    // Batch k is made durable in the background while batch k+1 is built.
-    let mut settling: Option<JoinHandle<Result<Settled>>> = None;
-    loop {
-        let mut rows: Vec<DeviceRow> = Vec::with_capacity(BATCH);
-        // A reader that went away (a closed pipe) stops the run as SIGINT does.
-        if stop.requested() || console::closed() {
-            interrupted = true;
-        } else {
-            while rows.len() < BATCH {
-                match reader.next_row() {
-                    None => break,
-                    Some(Ok(row)) if shard.is_some_and(|s| !s.takes(row.index)) => {}
-                    Some(Ok(row)) => rows.push(row),
-                    // The CSV was checked whole; it changed under us.
-                    Some(Err(problems)) => return Err(Error::Invalid(problems)),
-                }
-            }
-        }
-        let staged = (!rows.is_empty()).then(|| {
-            let jobs = builder.jobs(&rows);
-            let results: Vec<Result<Staged>> = pool.install(|| {
-                rows.par_iter()
-                    .zip(jobs)
-                    .map(|(row, job)| {
-                        let staged = match journal.done(&row.product_key, &row.device_name) {
-                            Some(e) => Ok(Staged {
-                                entry: e.clone(),
-                                renames: Vec::new(),
-                                fresh: false,
-                            }),
-                            None => {
-                                // Tests slow each device down here.
-                                fail::fail_point!("build-device");
-                                job.and_then(|j| stage(&builder, &j, &spec, &base_sha))
-                            }
-                        };
-                        progress.device(
-                            &row.device_name,
-                            match &staged {
-                                Ok(s) if s.fresh => Outcome::Built,
-                                Ok(_) => Outcome::Resumed,
-                                Err(_) => Outcome::Failed,
-                            },
-                        );
-                        staged
-                    })
-                    .collect()
-            });
-            (rows, results)
         });
-        if let Some(done) = settling.take() {
-            let settled = done
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
-            crash_point!("build-after-rename");
-            let ok = &settled.ok;
-            journal.append(ok.iter().filter(|b| b.fresh).map(|b| &b.entry))?;
-            crash_point!("build-after-journal");
-            for b in ok {
-                manifest.push(&b.entry)?;
-            }
-            built_count += ok.iter().filter(|b| b.fresh).count() as u64;
-            found_done += ok.iter().filter(|b| !b.fresh).count() as u64;
-            failures.extend(settled.failures);
-        }
-        let Some((rows, results)) = staged else {
-            break;
-        };
-        let out = out.clone();
-        settling = Some(std::thread::spawn(move || settle(&out, &rows, results)));
     }
-    progress.finish();
-    if interrupted {
-        drop(manifest);
-        drop(base);
-        say!(
-            "burnline: interrupted; {} device(s) are done and journaled in {}; rerun the same command to finish",
-            journal.done_count() as u64 + built_count,
-            out.join(journal::JOURNAL).display()
-        );
-        atomic::clean_stale(out)?;
-        return Err(Error::Interrupted);
-    }
-    manifest.finish()?;
-    crash_point!("build-after-manifest");
-    // Signed only now that what they sign is final and durable; a crash
-    // before this leaves no signature, and the rerun signs.
-    if let Some(key) = &args.sign {
-        crate::signing::sign_file(key, out, spec.digest.sums_file())?;
-        crate::signing::sign_file(key, out, crate::manifest::MANIFEST)?;
-    }
-    if failures.is_empty() {
-        journal.remove()?;
-    }
-    drop(base);
-    drop(lock);
-    Ok(Summary {
-        built: built_count,
-        found_done,
-        total,
-        failures,
-        reflink,
+    let (sum, bmap) =
+        delta::base_file::write(base, out, spec.bmap, spec.digest, base_id, base_sha)?;
+    Ok(Header {
+        mode: Some("station".into()),
+        base: Some(sum),
+        base_bmap: bmap,
+        ..header
     })
+}
+
+/// The next batch of up to [`BATCH`] rows of this run's slice of the CSV
+/// (empty at its end).
+fn next_batch(reader: &mut DeviceReader, shard: Option<Shard>) -> Result<Vec<DeviceRow>> {
+    let mut rows: Vec<DeviceRow> = Vec::with_capacity(BATCH);
+    while rows.len() < BATCH {
+        match reader.next_row() {
+            None => break,
+            Some(Ok(row)) if shard.is_some_and(|s| !s.takes(row.index)) => {}
+            Some(Ok(row)) => rows.push(row),
+            // The CSV was checked whole; it changed under us.
+            Some(Err(problems)) => return Err(Error::Invalid(problems)),
+        }
+    }
+    Ok(rows)
+}
+
+/// What the run has made durable: the journal, the manifest so far, and
+/// the counts.
+struct Done {
+    journal: Journal,
+    manifest: ManifestWriter,
+    /// Devices built by this run.
+    built: u64,
+    /// Devices an earlier run had built.
+    found_done: u64,
+    /// Devices that failed, in CSV order.
+    failures: Vec<Failure>,
+}
+
+impl Done {
+    /// Waits for a settling batch, journals its fresh devices and lists
+    /// every good one in the manifest, in that order.
+    fn record(&mut self, batch: JoinHandle<Result<Settled>>) -> Result<()> {
+        let settled = batch
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+        crash_point!("build-after-rename");
+        let ok = &settled.ok;
+        self.journal
+            .append(ok.iter().filter(|b| b.fresh).map(|b| &b.entry))?;
+        crash_point!("build-after-journal");
+        for b in ok {
+            self.manifest.push(&b.entry)?;
+        }
+        self.built += ok.iter().filter(|b| b.fresh).count() as u64;
+        self.found_done += ok.iter().filter(|b| !b.fresh).count() as u64;
+        self.failures.extend(settled.failures);
+        Ok(())
+    }
+
+    /// Finishes the manifest, signs the checksum list and the manifest
+    /// with a key, and removes the journal when no device failed; returns
+    /// the counts and the failures.
+    fn finish(self, args: &BuildOptions, spec: &OutputSpec) -> Result<(u64, u64, Vec<Failure>)> {
+        self.manifest.finish()?;
+        crash_point!("build-after-manifest");
+        // Signed only now that what they sign is final and durable; a crash
+        // before this leaves no signature, and the rerun signs.
+        if let Some(key) = &args.sign {
+            crate::signing::sign_file(key, &args.out, spec.digest.sums_file())?;
+            crate::signing::sign_file(key, &args.out, crate::manifest::MANIFEST)?;
+        }
+        if self.failures.is_empty() {
+            self.journal.remove()?;
+        }
+        Ok((self.built, self.found_done, self.failures))
+    }
 }
 
 /// The most devices built at once. More threads than this only add memory

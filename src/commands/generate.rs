@@ -76,7 +76,9 @@ fn man_pages() -> Result<Vec<(String, Vec<u8>)>> {
     Ok(out)
 }
 
-/// Writes `bytes` to `path` atomically, readable by all (0644).
+/// Writes `bytes` to `path` crash-safe ([`atomic::write_file`]), then makes
+/// it readable by all (0644): a crash in between leaves a complete file of
+/// mode 0600, which the next run replaces.
 fn write_public(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = atomic::temp_path(path)?;
     let mut f = atomic::create_temp(&tmp)?;

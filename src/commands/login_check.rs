@@ -15,7 +15,7 @@
 use crate::build::check::check_all;
 use crate::cmdline::LoginCheckArgs;
 use crate::devices::check::expect;
-use crate::devices::reader::DeviceReader;
+use crate::devices::reader::{DeviceReader, DeviceRow};
 use crate::error::{Error, IoContext, Result};
 use crate::recipe::AuthMode;
 use crate::registration::endpoint::DEFAULT_REGION;
@@ -25,7 +25,7 @@ use crate::registration::mqtt_transport::{tls_config, MqttError, MqttTarget};
 use crate::registration::sign::SignMethod;
 use burnline_io::{say, show};
 use serde_json::json;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Logins at once without `--jobs`.
 const DEFAULT_JOBS: usize = 4;
@@ -90,25 +90,7 @@ pub fn run(args: &LoginCheckArgs) -> Result<()> {
                 let Some(ds) = &row.device_secret else {
                     continue;
                 };
-                let to = target.clone().unwrap_or_else(|| MqttTarget {
-                    host: format!("{}.iot-as-mqtt.{region}.aliyuncs.com", row.product_key),
-                    port: crate::registration::mqtt::TLS_PORT,
-                    tls: true,
-                });
-                let timestamp = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_millis())
-                    .to_string();
-                let creds = MqttCredentials::derive(
-                    &row.product_key,
-                    &row.device_name,
-                    ds,
-                    SignMethod::HmacSha256,
-                    &timestamp,
-                    &region,
-                    &secure_mode(&to, None),
-                );
-                if let Err(error) = check_login(&to, Some(tls.clone()), &creds) {
+                if let Err(error) = log_in(&row, ds, target.as_ref(), &region, &tls) {
                     say!("error: {csv}:{}: {}: {error}", row.line, row.device_name);
                     failed
                         .lock()
@@ -126,13 +108,57 @@ pub fn run(args: &LoginCheckArgs) -> Result<()> {
         .into_inner()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     failed.sort_by_key(|f| f.line);
+    report(&failed, total, args.json);
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::LoginsFailed {
+            failed: failed.len(),
+            total: total as usize,
+        })
+    }
+}
+
+/// Logs `row` in with its DeviceSecret `ds` (at `target`, else its
+/// product's regional endpoint) and disconnects at once.
+fn log_in(
+    row: &DeviceRow,
+    ds: &crate::secret::Secret,
+    target: Option<&MqttTarget>,
+    region: &str,
+    tls: &Arc<rustls::ClientConfig>,
+) -> std::result::Result<(), MqttError> {
+    let to = target.cloned().unwrap_or_else(|| MqttTarget {
+        host: format!("{}.iot-as-mqtt.{region}.aliyuncs.com", row.product_key),
+        port: crate::registration::mqtt::TLS_PORT,
+        tls: true,
+    });
+    let timestamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis())
+        .to_string();
+    let creds = MqttCredentials::derive(
+        &row.product_key,
+        &row.device_name,
+        ds,
+        SignMethod::HmacSha256,
+        &timestamp,
+        region,
+        &secure_mode(&to, None),
+    );
+    check_login(&to, Some(tls.clone()), &creds)
+}
+
+/// The summary on stdout: a line, or a JSON object with `--json` listing
+/// the devices that failed (sorted by line).
+fn report(failed: &[Failed], total: u64, json: bool) {
     let refused = failed
         .iter()
         .filter(|f| matches!(f.error, MqttError::Refused(_)))
         .count();
     let unreached = failed.len() - refused;
     let accepted = total as usize - failed.len();
-    if args.json {
+    if json {
         let list: Vec<_> = failed
             .iter()
             .map(|f| {
@@ -153,13 +179,5 @@ pub fn run(args: &LoginCheckArgs) -> Result<()> {
         show!(
             "login-check: {total} device(s): {accepted} accepted, {refused} refused, {unreached} not reached"
         );
-    }
-    if failed.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::LoginsFailed {
-            failed: failed.len(),
-            total: total as usize,
-        })
     }
 }

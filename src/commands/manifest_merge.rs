@@ -12,7 +12,7 @@
 use crate::cmdline::MergeArgs;
 use crate::error::{Error, IoContext, Result};
 use crate::io::hash::DigestKind;
-use crate::manifest::files::Header;
+use crate::manifest::files::{Header, ShardInfo};
 use crate::manifest::signed::read_verified;
 use crate::manifest::{Entry, Manifest, ManifestWriter, MANIFEST};
 use crate::signing::verify::VerifyingKey;
@@ -34,6 +34,60 @@ pub fn run(args: &MergeArgs) -> Result<()> {
         };
         shards.push((d.as_path(), m));
     }
+    let s0 = check_slices(&shards)?;
+    let refuse = |why: String| Err(Error::Usage(format!("manifest merge: {why}")));
+    let first = &shards[0].1;
+    let kind = merged_kind(&shards)?;
+    let mut entries: Vec<(&Path, &Entry)> = shards
+        .iter()
+        .flat_map(|(d, m)| m.devices.iter().map(move |e| (*d, e)))
+        .collect();
+    entries.sort_by_key(|(_, e)| e.artifacts.row);
+    let mut names = HashSet::new();
+    for (_, e) in &entries {
+        if !names.insert(&e.device_name) {
+            return refuse(format!(
+                "device {} is in more than one shard",
+                e.device_name
+            ));
+        }
+    }
+    std::fs::create_dir_all(&args.out).at("creating", &args.out)?;
+    let header = Header {
+        shard: None,
+        ..first.header.clone()
+    };
+    for f in header.files() {
+        place(shards[0].0, &args.out, &f.file)?;
+    }
+    for (dir, e) in &entries {
+        place(dir, &args.out, &e.file)?;
+        for f in &e.artifacts.extra_files {
+            place(dir, &args.out, &f.file)?;
+        }
+    }
+    let mut w = ManifestWriter::create_with(&args.out, &first.recipe, &header, kind)?;
+    for (_, e) in &entries {
+        w.push(e)?;
+    }
+    w.finish()?;
+    if let Some(key) = &sign {
+        crate::signing::sign_file(key, &args.out, kind.sums_file())?;
+        crate::signing::sign_file(key, &args.out, MANIFEST)?;
+    }
+    say!(
+        "burnline: merged {} shard(s), {} device(s), into {}",
+        s0.count,
+        entries.len(),
+        args.out.display()
+    );
+    Ok(())
+}
+
+/// Checks that the shards are slices of one fleet (same shard count, CSV
+/// rows, recipe, mode and base), each given once, none missing, each
+/// device in its own slice; returns the first shard's slice.
+fn check_slices(shards: &[(&Path, Manifest)]) -> Result<ShardInfo> {
     let refuse = |why: String| Err(Error::Usage(format!("manifest merge: {why}")));
     let first = &shards[0].1;
     let Some(s0) = first.header.shard else {
@@ -43,7 +97,7 @@ pub fn run(args: &MergeArgs) -> Result<()> {
         ));
     };
     let mut seen = vec![None; s0.count as usize];
-    for (dir, m) in &shards {
+    for (dir, m) in shards {
         let Some(s) = m.header.shard else {
             return refuse(format!("{} was not built with --shard", dir.display()));
         };
@@ -95,51 +149,7 @@ pub fn run(args: &MergeArgs) -> Result<()> {
     if !missing.is_empty() {
         return refuse(format!("shard(s) {} missing", missing.join(", ")));
     }
-    let kind = merged_kind(&shards)?;
-    let mut entries: Vec<(&Path, &Entry)> = shards
-        .iter()
-        .flat_map(|(d, m)| m.devices.iter().map(move |e| (*d, e)))
-        .collect();
-    entries.sort_by_key(|(_, e)| e.artifacts.row);
-    let mut names = HashSet::new();
-    for (_, e) in &entries {
-        if !names.insert(&e.device_name) {
-            return refuse(format!(
-                "device {} is in more than one shard",
-                e.device_name
-            ));
-        }
-    }
-    std::fs::create_dir_all(&args.out).at("creating", &args.out)?;
-    let header = Header {
-        shard: None,
-        ..first.header.clone()
-    };
-    for f in header.files() {
-        place(shards[0].0, &args.out, &f.file)?;
-    }
-    for (dir, e) in &entries {
-        place(dir, &args.out, &e.file)?;
-        for f in &e.artifacts.extra_files {
-            place(dir, &args.out, &f.file)?;
-        }
-    }
-    let mut w = ManifestWriter::create_with(&args.out, &first.recipe, &header, kind)?;
-    for (_, e) in &entries {
-        w.push(e)?;
-    }
-    w.finish()?;
-    if let Some(key) = &sign {
-        crate::signing::sign_file(key, &args.out, kind.sums_file())?;
-        crate::signing::sign_file(key, &args.out, MANIFEST)?;
-    }
-    say!(
-        "burnline: merged {} shard(s), {} device(s), into {}",
-        s0.count,
-        entries.len(),
-        args.out.display()
-    );
-    Ok(())
+    Ok(s0)
 }
 
 /// The one checksum kind every shard lists its files with (SHA-256 when

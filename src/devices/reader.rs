@@ -79,6 +79,70 @@ fn normalize(header: &str) -> String {
         .to_ascii_lowercase()
 }
 
+/// The DeviceName, DeviceSecret and ProductKey columns of `headers` (the
+/// CSV `at`'s header row), and what breaks the rules: a column given
+/// twice, no DeviceName, a DeviceSecret column the recipe's auth mode
+/// needs or forbids, no ProductKey from either the CSV or the recipe.
+fn columns(
+    headers: &csv::StringRecord,
+    at: &str,
+    expect: &Expect,
+) -> (Option<usize>, Option<usize>, Option<usize>, Vec<Problem>) {
+    let find = |name: &str| headers.iter().position(|h| normalize(h) == name);
+    let mut problems = Vec::new();
+    for (name, shown) in [
+        ("devicename", "DeviceName"),
+        ("devicesecret", "DeviceSecret"),
+        ("productkey", "ProductKey"),
+    ] {
+        let n = headers.iter().filter(|h| normalize(h) == name).count();
+        if n > 1 {
+            problems.push(Problem::new(
+                format!("{at}:1"),
+                shown,
+                format!("the header row has {n} {shown} columns; it may have one"),
+            ));
+        }
+    }
+    let name_col = find("devicename");
+    if name_col.is_none() {
+        problems.push(Problem::new(
+            format!("{at}:1"),
+            "DeviceName",
+            "the header row has no DeviceName column",
+        ));
+    }
+    let secret_col = find("devicesecret");
+    if expect.device_secret && secret_col.is_none() {
+        problems.push(Problem::new(
+            format!("{at}:1"),
+            "DeviceSecret",
+            "the recipe's auth.mode is device-secret (一机一密), but the CSV has no \
+             DeviceSecret column (a 一型一密 list or the batch-create template): use the \
+             console's certificate download, or a product-secret recipe",
+        ));
+    }
+    if !expect.device_secret && secret_col.is_some() {
+        // Imported or burned as 一型一密 they would be registered
+        // again, or burned without their secrets.
+        problems.push(Problem::new(
+            format!("{at}:1"),
+            "DeviceSecret",
+            "the recipe's auth.mode is product-secret (一型一密), but the CSV gives \
+             DeviceSecrets (一机一密): use a device-secret recipe, or drop the column",
+        ));
+    }
+    let pk_col = find("productkey");
+    if pk_col.is_none() && expect.product_key.is_none() {
+        problems.push(Problem::new(
+            format!("{at}:1"),
+            "ProductKey",
+            "the CSV has no ProductKey column and the recipe gives no auth.product_key",
+        ));
+    }
+    (name_col, secret_col, pk_col, problems)
+}
+
 impl DeviceReader {
     /// Opens the CSV (decrypting it when it is an age file) and finds its
     /// columns.
@@ -112,58 +176,7 @@ impl DeviceReader {
                 ),
             })?
             .clone();
-        let find = |name: &str| headers.iter().position(|h| normalize(h) == name);
-        let mut problems = Vec::new();
-        for (name, shown) in [
-            ("devicename", "DeviceName"),
-            ("devicesecret", "DeviceSecret"),
-            ("productkey", "ProductKey"),
-        ] {
-            let n = headers.iter().filter(|h| normalize(h) == name).count();
-            if n > 1 {
-                problems.push(Problem::new(
-                    format!("{at}:1"),
-                    shown,
-                    format!("the header row has {n} {shown} columns; it may have one"),
-                ));
-            }
-        }
-        let name_col = find("devicename");
-        if name_col.is_none() {
-            problems.push(Problem::new(
-                format!("{at}:1"),
-                "DeviceName",
-                "the header row has no DeviceName column",
-            ));
-        }
-        let secret_col = find("devicesecret");
-        if expect.device_secret && secret_col.is_none() {
-            problems.push(Problem::new(
-                format!("{at}:1"),
-                "DeviceSecret",
-                "the recipe's auth.mode is device-secret (一机一密), but the CSV has no \
-                 DeviceSecret column (a 一型一密 list or the batch-create template): use the \
-                 console's certificate download, or a product-secret recipe",
-            ));
-        }
-        if !expect.device_secret && secret_col.is_some() {
-            // Imported or burned as 一型一密 they would be registered
-            // again, or burned without their secrets.
-            problems.push(Problem::new(
-                format!("{at}:1"),
-                "DeviceSecret",
-                "the recipe's auth.mode is product-secret (一型一密), but the CSV gives \
-                 DeviceSecrets (一机一密): use a device-secret recipe, or drop the column",
-            ));
-        }
-        let pk_col = find("productkey");
-        if pk_col.is_none() && expect.product_key.is_none() {
-            problems.push(Problem::new(
-                format!("{at}:1"),
-                "ProductKey",
-                "the CSV has no ProductKey column and the recipe gives no auth.product_key",
-            ));
-        }
+        let (name_col, secret_col, pk_col, problems) = columns(&headers, &at, &expect);
         match name_col {
             Some(name_col) if problems.is_empty() => Ok(DeviceReader {
                 path: path.to_path_buf(),

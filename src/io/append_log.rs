@@ -1,6 +1,7 @@
-//! One append-only log of JSON lines, the type under burnline's three logs:
-//! the registration ledger (`registrations.jsonl`), the station ledger
-//! (`flash --ledger`) and the resume journal (`.manifest.partial.jsonl`).
+//! One append-only log of JSON lines, the type under burnline's four logs:
+//! the registration ledger (`registrations.jsonl`), the flash ledger
+//! (`flash --ledger`), the resume journal (`.manifest.partial.jsonl`) and
+//! the station service's refused-card journal (`station-cards.jsonl`).
 //! Generic over the record type (any serde type); one record a line.
 //!
 //! **Writing.** [`AppendLog::append`] writes one line (or, with

@@ -18,7 +18,7 @@ pub mod table_template;
 
 use crate::error::{Error, Problem, Result};
 use crate::recipe::part_type::PartType;
-use crate::recipe::{Content, PartSize, Recipe, TableKind};
+use crate::recipe::{Content, PartSize, Partition, Recipe, TableKind};
 
 /// Entries in a GPT partition array, and bytes per entry.
 pub const GPT_ENTRIES: u64 = 128;
@@ -100,19 +100,7 @@ pub fn plan(recipe: &Recipe) -> Result<Layout> {
     let disk = &recipe.disk;
     let ss = disk.sector_size;
     let mut problems: Vec<Problem> = Vec::new();
-    let min_disk = match disk.table {
-        TableKind::Gpt => 2 * (2 * ss + GPT_ENTRIES * GPT_ENTRY_SIZE) + disk.alignment,
-        TableKind::Mbr => ss + disk.alignment,
-    };
-    if disk.size < min_disk {
-        return Err(Error::Invalid(vec![recipe.problem(
-            "disk.size",
-            format!(
-                "is too small for a {:?} table and one aligned partition",
-                disk.table
-            ),
-        )]));
-    }
+    check_disk_size(recipe)?;
     let mut layout = Layout {
         disk_size: disk.size,
         sector_size: ss,
@@ -125,52 +113,8 @@ pub fn plan(recipe: &Recipe) -> Result<Layout> {
     let mut prev: Option<&str> = None;
     for (i, part) in recipe.partitions.iter().enumerate() {
         let field = &part.field;
-        let start = match part.offset {
-            Some(off) => {
-                if off % disk.alignment != 0 {
-                    problems.push(recipe.problem(
-                        &format!("{field}.offset"),
-                        format!(
-                            "{off} is not aligned to disk.alignment ({})",
-                            disk.alignment
-                        ),
-                    ));
-                }
-                if off < cursor {
-                    let what = match prev {
-                        Some(name) => {
-                            format!("overlaps partition `{name}`, which ends at byte {cursor}")
-                        }
-                        None => format!("overlaps the partition table, which ends at byte {first}"),
-                    };
-                    problems.push(recipe.problem(&format!("{field}.offset"), what));
-                }
-                off
-            }
-            None => align_up(cursor, disk.alignment),
-        };
-        let size = match part.size {
-            PartSize::Bytes(b) => {
-                if b % ss != 0 {
-                    problems.push(recipe.problem(
-                        &format!("{field}.size"),
-                        format!("must be a multiple of the sector size ({ss})"),
-                    ));
-                }
-                b
-            }
-            PartSize::Fill => {
-                // End on an alignment boundary when the disk leaves room for
-                // it (partitioning tools warn otherwise), else on a sector.
-                let aligned = last / disk.alignment * disk.alignment;
-                let end = if aligned > start {
-                    aligned
-                } else {
-                    last / ss * ss
-                };
-                end.saturating_sub(start)
-            }
-        };
+        let start = part_start(recipe, part, cursor, first, prev, &mut problems);
+        let size = part_size(recipe, part, start, last, &mut problems);
         if size == 0 || start + size > last {
             problems.push(recipe.problem(
                 &format!("{field}.size"),
@@ -199,9 +143,109 @@ pub fn plan(recipe: &Recipe) -> Result<Layout> {
         cursor = cursor.max(start + size);
         prev = Some(&part.name);
     }
+    check_blobs(recipe, &layout, &mut problems);
+    if problems.is_empty() {
+        Ok(layout)
+    } else {
+        Err(Error::Invalid(problems))
+    }
+}
+
+/// Refuses a disk too small for its partition table and one aligned
+/// partition.
+fn check_disk_size(recipe: &Recipe) -> Result<()> {
+    let disk = &recipe.disk;
+    let ss = disk.sector_size;
+    let min_disk = match disk.table {
+        TableKind::Gpt => 2 * (2 * ss + GPT_ENTRIES * GPT_ENTRY_SIZE) + disk.alignment,
+        TableKind::Mbr => ss + disk.alignment,
+    };
+    if disk.size < min_disk {
+        return Err(Error::Invalid(vec![recipe.problem(
+            "disk.size",
+            format!(
+                "is too small for a {:?} table and one aligned partition",
+                disk.table
+            ),
+        )]));
+    }
+    Ok(())
+}
+
+/// Where `part` starts: its `offset` (aligned, after the partition `prev`
+/// that ends at `cursor`, or the table that ends at `first`), else the
+/// next aligned byte after `cursor`.
+fn part_start(
+    recipe: &Recipe,
+    part: &Partition,
+    cursor: u64,
+    first: u64,
+    prev: Option<&str>,
+    problems: &mut Vec<Problem>,
+) -> u64 {
+    let (disk, field) = (&recipe.disk, &part.field);
+    let Some(off) = part.offset else {
+        return align_up(cursor, disk.alignment);
+    };
+    if off % disk.alignment != 0 {
+        problems.push(recipe.problem(
+            &format!("{field}.offset"),
+            format!(
+                "{off} is not aligned to disk.alignment ({})",
+                disk.alignment
+            ),
+        ));
+    }
+    if off < cursor {
+        let what = match prev {
+            Some(name) => format!("overlaps partition `{name}`, which ends at byte {cursor}"),
+            None => format!("overlaps the partition table, which ends at byte {first}"),
+        };
+        problems.push(recipe.problem(&format!("{field}.offset"), what));
+    }
+    off
+}
+
+/// `part`'s length from `start`: its size in bytes (a multiple of the
+/// sector size), or for `fill` up to `last`, the end of the usable space.
+fn part_size(
+    recipe: &Recipe,
+    part: &Partition,
+    start: u64,
+    last: u64,
+    problems: &mut Vec<Problem>,
+) -> u64 {
+    let (disk, ss) = (&recipe.disk, recipe.disk.sector_size);
+    match part.size {
+        PartSize::Bytes(b) => {
+            if b % ss != 0 {
+                problems.push(recipe.problem(
+                    &format!("{}.size", part.field),
+                    format!("must be a multiple of the sector size ({ss})"),
+                ));
+            }
+            b
+        }
+        PartSize::Fill => {
+            // End on an alignment boundary when the disk leaves room for
+            // it (partitioning tools warn otherwise), else on a sector.
+            let aligned = last / disk.alignment * disk.alignment;
+            let end = if aligned > start {
+                aligned
+            } else {
+                last / ss * ss
+            };
+            end.saturating_sub(start)
+        }
+    }
+}
+
+/// Every blob stays on the disk and off the partition table, the placed
+/// partitions and the other blobs.
+fn check_blobs(recipe: &Recipe, layout: &Layout, problems: &mut Vec<Problem>) {
     for blob in &recipe.blobs {
         let end = blob.offset + blob.len;
-        if end > disk.size {
+        if end > recipe.disk.size {
             problems.push(recipe.problem(
                 &format!("{}.offset", blob.field),
                 "the blob runs past the end of the disk",
@@ -242,11 +286,6 @@ pub fn plan(recipe: &Recipe) -> Result<Layout> {
                 ));
             }
         }
-    }
-    if problems.is_empty() {
-        Ok(layout)
-    } else {
-        Err(Error::Invalid(problems))
     }
 }
 

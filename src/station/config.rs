@@ -190,33 +190,188 @@ fn valid_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// The broken rules found so far, each placed at its field's line and
+/// column in the file (or at the file when the field is not written).
+struct Problems<'a> {
+    path: &'a Path,
+    locator: Locator,
+    list: Vec<Problem>,
+}
+
+impl Problems<'_> {
+    /// Records that `field` breaks `rule`.
+    fn add(&mut self, field: &str, rule: String) {
+        let location = match self.locator.find(field) {
+            Some((line, col)) => format!("{}:{line}:{col}", self.path.display()),
+            None => self.path.display().to_string(),
+        };
+        self.list.push(Problem::new(location, field, rule));
+    }
+}
+
+/// Reads `path` and parses it as YAML (too deep a nesting refused first);
+/// returns the fields and the text.
+fn read_raw(path: &Path) -> Result<(Raw, String)> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::invalid(
+            path.display().to_string(),
+            "",
+            format!("cannot read the station config: {e}"),
+        )
+    })?;
+    if let Some((line, col)) = crate::recipe::locate::too_deep(&text) {
+        return Err(Error::invalid(
+            format!("{}:{line}:{col}", path.display()),
+            "",
+            "nests too deep for a station config",
+        ));
+    }
+    let raw: Raw = yaml_serde::from_str(&text)
+        .map_err(|e| crate::recipe::locate::yaml_error(path, "station config", &e))?;
+    Ok((raw, text))
+}
+
+/// `station`: 1 to 64 characters, none of them control characters.
+fn check_station(station: &str, p: &mut Problems<'_>) {
+    if station.is_empty() || station.len() > 64 || station.chars().any(char::is_control) {
+        p.add(
+            "station",
+            "must be 1 to 64 characters, none of them control characters".into(),
+        );
+    }
+}
+
+/// `slots`: 1 to [`MAX_SLOTS`], each with a valid id (its position when
+/// not given) and an absolute path, no id or path twice.
+fn check_slots(raw: &[RawSlot], p: &mut Problems<'_>) -> Vec<SlotConfig> {
+    if raw.is_empty() {
+        p.add("slots", "must list at least one slot".into());
+    }
+    if raw.len() > MAX_SLOTS {
+        p.add(
+            "slots",
+            format!("lists {} slots; at most {MAX_SLOTS}", raw.len()),
+        );
+    }
+    let mut slots: Vec<SlotConfig> = Vec::new();
+    for (i, s) in raw.iter().enumerate() {
+        let id = s.id.clone().unwrap_or_else(|| (i + 1).to_string());
+        if !valid_id(&id) {
+            p.add(
+                &format!("slots[{i}].id"),
+                "must be 1 to 16 letters, digits, `-` or `_`".into(),
+            );
+        }
+        if !s.path.is_absolute() {
+            p.add(
+                &format!("slots[{i}].path"),
+                "must be an absolute device path such as /dev/disk/by-path/... or /dev/mmcblk0"
+                    .into(),
+            );
+        }
+        if let Some(j) = slots.iter().position(|o| o.id == id) {
+            p.add(
+                &format!("slots[{i}].id"),
+                format!("`{id}` is already the id of slots[{j}]"),
+            );
+        }
+        if let Some(j) = slots.iter().position(|o| o.path == s.path) {
+            p.add(
+                &format!("slots[{i}].path"),
+                format!("is already the path of slots[{j}]"),
+            );
+        }
+        slots.push(SlotConfig {
+            id,
+            path: s.path.clone(),
+        });
+    }
+    slots
+}
+
+/// `listen` (default [`DEFAULT_LISTEN`]) and the page's token from
+/// `token_file` (already made absolute), required when the page listens
+/// beyond loopback.
+fn check_listen(
+    listen: Option<&str>,
+    token_file: Option<&Path>,
+    p: &mut Problems<'_>,
+) -> (SocketAddr, Option<Secret>) {
+    let listen = listen.unwrap_or(DEFAULT_LISTEN);
+    let listen = match listen.parse::<SocketAddr>() {
+        Ok(a) => a,
+        Err(_) => {
+            p.add(
+                "listen",
+                format!(
+                    "{} is not an address such as 127.0.0.1:8080",
+                    crate::identity::rules::shown(listen)
+                ),
+            );
+            SocketAddr::from(([127, 0, 0, 1], 8080))
+        }
+    };
+    let token = match token_file {
+        None => None,
+        Some(f) => match read_token(f) {
+            Ok(t) => Some(t),
+            Err(rule) => {
+                p.add("token_file", rule);
+                None
+            }
+        },
+    };
+    if token.is_none() && token_file.is_none() && !listen.ip().is_loopback() {
+        p.add(
+            "listen",
+            format!(
+                "{listen} is not a loopback address: set token_file, the token the page asks for"
+            ),
+        );
+    }
+    (listen, token)
+}
+
+/// `labels`: the directory (default `WORK_DIR/labels`), the print command
+/// (a program, then its arguments) and format (default ZPL).
+fn check_labels(
+    raw: Option<RawLabels>,
+    work_dir: &Path,
+    abs: &dyn Fn(&Path) -> PathBuf,
+    p: &mut Problems<'_>,
+) -> LabelConfig {
+    let labels = raw.unwrap_or(RawLabels {
+        dir: None,
+        print_command: None,
+        print_format: None,
+    });
+    if labels
+        .print_command
+        .as_ref()
+        .is_some_and(|c| c.is_empty() || c[0].is_empty())
+    {
+        p.add(
+            "labels.print_command",
+            "must name a program (a list: program, then its arguments)".into(),
+        );
+    }
+    LabelConfig {
+        dir: labels
+            .dir
+            .map_or_else(|| work_dir.join("labels"), |d| abs(&d)),
+        print_command: labels.print_command,
+        print_format: labels.print_format.unwrap_or(PrintFormat::Zpl),
+    }
+}
+
 impl StationConfig {
     /// Reads and checks `path`; every broken rule is returned together.
     pub fn load(path: &Path) -> Result<StationConfig> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            Error::invalid(
-                path.display().to_string(),
-                "",
-                format!("cannot read the station config: {e}"),
-            )
-        })?;
-        if let Some((line, col)) = crate::recipe::locate::too_deep(&text) {
-            return Err(Error::invalid(
-                format!("{}:{line}:{col}", path.display()),
-                "",
-                "nests too deep for a station config",
-            ));
-        }
-        let raw: Raw = yaml_serde::from_str(&text)
-            .map_err(|e| crate::recipe::locate::yaml_error(path, "station config", &e))?;
-        let locator = Locator::new(&text);
-        let mut problems = Vec::new();
-        let mut p = |field: &str, rule: String| {
-            let location = match locator.find(field) {
-                Some((line, col)) => format!("{}:{line}:{col}", path.display()),
-                None => path.display().to_string(),
-            };
-            problems.push(Problem::new(location, field, rule));
+        let (raw, text) = read_raw(path)?;
+        let mut p = Problems {
+            path,
+            locator: Locator::new(&text),
+            list: Vec::new(),
         };
         let dir = path
             .parent()
@@ -229,130 +384,35 @@ impl StationConfig {
                 dir.join(p)
             }
         };
-        if raw.station.is_empty()
-            || raw.station.len() > 64
-            || raw.station.chars().any(char::is_control)
-        {
-            p(
-                "station",
-                "must be 1 to 64 characters, none of them control characters".into(),
-            );
-        }
+        check_station(&raw.station, &mut p);
         let pool = match raw.pool.parse::<burnline_pool::PoolUrl>() {
             Ok(u) => Some(u),
             Err(e) => {
-                p("pool", e);
+                p.add("pool", e);
                 None
             }
         };
-        if raw.slots.is_empty() {
-            p("slots", "must list at least one slot".into());
-        }
-        if raw.slots.len() > MAX_SLOTS {
-            p(
-                "slots",
-                format!("lists {} slots; at most {MAX_SLOTS}", raw.slots.len()),
-            );
-        }
-        let mut slots: Vec<SlotConfig> = Vec::new();
-        for (i, s) in raw.slots.iter().enumerate() {
-            let id = s.id.clone().unwrap_or_else(|| (i + 1).to_string());
-            if !valid_id(&id) {
-                p(
-                    &format!("slots[{i}].id"),
-                    "must be 1 to 16 letters, digits, `-` or `_`".into(),
-                );
-            }
-            if !s.path.is_absolute() {
-                p(
-                    &format!("slots[{i}].path"),
-                    "must be an absolute device path such as /dev/disk/by-path/... or /dev/mmcblk0"
-                        .into(),
-                );
-            }
-            if let Some(j) = slots.iter().position(|o| o.id == id) {
-                p(
-                    &format!("slots[{i}].id"),
-                    format!("`{id}` is already the id of slots[{j}]"),
-                );
-            }
-            if let Some(j) = slots.iter().position(|o| o.path == s.path) {
-                p(
-                    &format!("slots[{i}].path"),
-                    format!("is already the path of slots[{j}]"),
-                );
-            }
-            slots.push(SlotConfig {
-                id,
-                path: s.path.clone(),
-            });
-        }
-        let listen = raw.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
-        let listen = match listen.parse::<SocketAddr>() {
-            Ok(a) => a,
-            Err(_) => {
-                p(
-                    "listen",
-                    format!(
-                        "{} is not an address such as 127.0.0.1:8080",
-                        crate::identity::rules::shown(listen)
-                    ),
-                );
-                SocketAddr::from(([127, 0, 0, 1], 8080))
-            }
-        };
-        let token = match &raw.token_file {
-            None => None,
-            Some(f) => match read_token(&abs(f)) {
-                Ok(t) => Some(t),
-                Err(rule) => {
-                    p("token_file", rule);
-                    None
-                }
-            },
-        };
-        if token.is_none() && raw.token_file.is_none() && !listen.ip().is_loopback() {
-            p("listen", format!("{listen} is not a loopback address: set token_file, the token the page asks for"));
-        }
+        let slots = check_slots(&raw.slots, &mut p);
+        let token_file = raw.token_file.as_deref().map(abs);
+        let (listen, token) = check_listen(raw.listen.as_deref(), token_file.as_deref(), &mut p);
         let utc_offset_minutes = match raw.utc_offset.as_deref() {
             None => 8 * 60,
             Some(t) => parse_utc_offset(t).unwrap_or_else(|e| {
-                p("utc_offset", e);
+                p.add("utc_offset", e);
                 0
             }),
         };
         let digest = match raw.digest.as_deref() {
             None => DigestKind::Blake3,
             Some(d) => DigestKind::parse(d).unwrap_or_else(|| {
-                p("digest", format!("must be `blake3` or `sha256`, not {d}"));
+                p.add("digest", format!("must be `blake3` or `sha256`, not {d}"));
                 DigestKind::Blake3
             }),
         };
         let work_dir = abs(&raw.work_dir);
-        let labels = raw.labels.unwrap_or(RawLabels {
-            dir: None,
-            print_command: None,
-            print_format: None,
-        });
-        if labels
-            .print_command
-            .as_ref()
-            .is_some_and(|c| c.is_empty() || c[0].is_empty())
-        {
-            p(
-                "labels.print_command",
-                "must name a program (a list: program, then its arguments)".into(),
-            );
-        }
-        let labels = LabelConfig {
-            dir: labels
-                .dir
-                .map_or_else(|| work_dir.join("labels"), |d| abs(&d)),
-            print_command: labels.print_command,
-            print_format: labels.print_format.unwrap_or(PrintFormat::Zpl),
-        };
-        let (true, Some(pool)) = (problems.is_empty(), pool) else {
-            return Err(Error::Invalid(problems));
+        let labels = check_labels(raw.labels, &work_dir, &abs, &mut p);
+        let (true, Some(pool)) = (p.list.is_empty(), pool) else {
+            return Err(Error::Invalid(p.list));
         };
         Ok(StationConfig {
             path: path.to_path_buf(),

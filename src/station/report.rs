@@ -14,6 +14,7 @@
 use crate::error::{Error, IoContext, Result};
 use crate::station::config::parse_utc_offset;
 use crate::station::slot_state::day_of;
+use burnline_pool::State;
 use std::str::FromStr;
 
 /// Minutes east of UTC (`+08:00`).
@@ -169,7 +170,7 @@ pub struct Change {
     /// DeviceName.
     pub device_name: String,
     /// The state it went to.
-    pub to_state: String,
+    pub to_state: State,
     /// The station.
     pub station: Option<String>,
     /// The target (the slot's path).
@@ -232,7 +233,7 @@ pub fn cards(
             platform.insert(key, state.to_owned());
             continue;
         }
-        if c.to_state == "leased" {
+        if c.to_state == State::Leased {
             if c.time < from
                 || c.time >= until
                 || station.is_some_and(|s| c.station.as_deref() != Some(s))
@@ -262,11 +263,11 @@ pub fn cards(
         if row.card.is_empty() {
             row.card = c.card.clone().unwrap_or_default();
         }
-        let result = match c.to_state.as_str() {
-            "verified" => "verified",
-            "quarantined" => "quarantined",
-            "available" => "released",
-            _ => continue,
+        let result = match c.to_state {
+            State::Verified => "verified",
+            State::Quarantined => "quarantined",
+            State::Available => "released",
+            State::Leased | State::Written => continue,
         };
         row.result = result.into();
         row.finished_at = rfc3339(c.time, offset);
@@ -285,8 +286,9 @@ pub fn cards(
     rows
 }
 
-/// Reads the pool's history and digests (never a secret column) and
-/// returns the cards leased in `[from, until)` (seconds since 1970).
+/// Reads the pool's history and digests through its API (never a secret
+/// column) and returns the cards leased in `[from, until)` (seconds since
+/// 1970).
 pub fn read(
     url: &burnline_pool::PoolUrl,
     from: i64,
@@ -295,37 +297,26 @@ pub fn read(
     offset: UtcOffset,
 ) -> Result<Vec<CardRow>> {
     // Checks the schema (not a pool, a newer burnline's pool) first.
-    drop(burnline_pool::Pool::open(url, None)?);
-    let mut db = burnline_pool::db::Db::connect(url, false)?;
-    let history = db.query(
-        url,
-        "SELECT time, product_key, device_name, to_state, station, target, card, reason FROM history ORDER BY seq",
-        &[],
-    )?;
-    let text =
-        |r: &burnline_pool::db::Row, i: usize| r.get(i).and_then(burnline_pool::db::Val::text);
-    let changes: Vec<Change> = history
-        .iter()
-        .map(|r| Change {
+    let pool = burnline_pool::Pool::open(url, None)?;
+    let changes: Vec<Change> = pool
+        .history()?
+        .into_iter()
+        .map(|h| Change {
             // The pool records milliseconds.
-            time: r.first().and_then(burnline_pool::db::Val::int).unwrap_or(0) / 1000,
-            product_key: text(r, 1).unwrap_or_default(),
-            device_name: text(r, 2).unwrap_or_default(),
-            to_state: text(r, 3).unwrap_or_default(),
-            station: text(r, 4),
-            target: text(r, 5),
-            card: text(r, 6),
-            reason: text(r, 7).unwrap_or_default(),
+            time: h.time / 1000,
+            product_key: h.product_key,
+            device_name: h.device_name,
+            to_state: h.to,
+            station: h.station,
+            target: h.target,
+            card: h.card,
+            reason: h.reason,
         })
         .collect();
-    let digests: std::collections::HashMap<(String, String), String> = db
-        .query(
-            url,
-            "SELECT product_key, device_name, digest FROM identities WHERE digest IS NOT NULL",
-            &[],
-        )?
-        .iter()
-        .filter_map(|r| Some(((text(r, 0)?, text(r, 1)?), text(r, 2)?)))
+    let digests: std::collections::HashMap<(String, String), String> = pool
+        .digests()?
+        .into_iter()
+        .map(|d| ((d.product_key, d.device_name), d.digest))
         .collect();
     Ok(cards(&changes, from, until, station, offset, &|pk, dn| {
         digests.get(&(pk.to_owned(), dn.to_owned())).cloned()
@@ -449,7 +440,7 @@ mod tests {
             time,
             product_key: "pk".into(),
             device_name: dn.into(),
-            to_state: to.into(),
+            to_state: State::parse(to).expect("a state"),
             station: Some("st1".into()),
             target: Some("/dev/slot1".into()),
             card: Some("card-a".into()),

@@ -236,6 +236,31 @@ struct Walk {
     broken: bool,
 }
 
+/// Why row `r` breaks the chain `w` has walked so far: it does not link
+/// to the previous row, its fields do not match its hash, or its states
+/// do not follow on; `None` when it is sound.
+fn row_break(w: &Walk, r: &Read) -> Option<String> {
+    if r.prev.as_deref() != Some(w.head.as_str()) {
+        Some(match w.last_seq {
+            Some(s) => format!(
+                "does not link to the identity's previous row ({s}): a row between them was removed, or rows were reordered"
+            ),
+            None => "does not link to the start of the chain: the identity's first rows were removed, or rows were reordered".to_owned(),
+        })
+    } else if r.hash.as_deref() != Some(hash(&w.head, &r.fields()).as_str()) {
+        Some("its fields do not match its hash: the row was altered".to_owned())
+    } else if r.from != w.state || State::parse(&r.to).is_none() {
+        Some(format!(
+            "goes from {} to {}, but the chain before it left the identity {}",
+            r.from.as_deref().unwrap_or("(nothing)"),
+            r.to,
+            w.state.as_deref().unwrap_or("(nothing)")
+        ))
+    } else {
+        None
+    }
+}
+
 /// Checks every identity's chain, its head and its state (see the module
 /// doc), in one read-only pass over the history in `seq` order.
 pub fn verify(rows: &[Row], identities: &[Row]) -> Report {
@@ -253,25 +278,7 @@ pub fn verify(rows: &[Row], identities: &[Row]) -> Report {
         if w.broken {
             continue;
         }
-        let why = if r.prev.as_deref() != Some(w.head.as_str()) {
-            Some(match w.last_seq {
-                Some(s) => format!(
-                    "does not link to the identity's previous row ({s}): a row between them was removed, or rows were reordered"
-                ),
-                None => "does not link to the start of the chain: the identity's first rows were removed, or rows were reordered".to_owned(),
-            })
-        } else if r.hash.as_deref() != Some(hash(&w.head, &r.fields()).as_str()) {
-            Some("its fields do not match its hash: the row was altered".to_owned())
-        } else if r.from != w.state || State::parse(&r.to).is_none() {
-            Some(format!(
-                "goes from {} to {}, but the chain before it left the identity {}",
-                r.from.as_deref().unwrap_or("(nothing)"),
-                r.to,
-                w.state.as_deref().unwrap_or("(nothing)")
-            ))
-        } else {
-            None
-        };
+        let why = row_break(w, &r);
         match why {
             Some(why) => {
                 w.broken = true;

@@ -225,6 +225,18 @@ pub struct HistoryRow {
     pub reason: String,
 }
 
+/// An identity's recorded image digest (`sha256:…`), kept from when its
+/// card was written or verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageDigest {
+    /// ProductKey.
+    pub product_key: String,
+    /// DeviceName.
+    pub device_name: String,
+    /// The digest.
+    pub digest: String,
+}
+
 fn text(r: &Row, i: usize) -> Option<String> {
     r.get(i).and_then(Val::text)
 }
@@ -679,6 +691,11 @@ impl Pool {
     /// registered first, inside the lease's transaction, and the secret it
     /// gets is stored (encrypted) in that same transaction; one the platform
     /// refuses is quarantined in it. [`PoolError::Empty`] when none is left.
+    ///
+    /// Over 100 lines on purpose: it is one transaction, and its steps
+    /// (fence the claim, pick a row, check its chain, register, fence
+    /// again, update, append history) share that transaction and the row
+    /// and must run in this order; it reads top to bottom as the protocol.
     pub fn lease<E: From<PoolError> + std::fmt::Display>(
         &self,
         req: &LeaseRequest<'_>,
@@ -1221,6 +1238,28 @@ impl Pool {
                 })
             })
             .collect()
+    }
+
+    /// Every identity's recorded image digest (those with none are left
+    /// out), ordered by ProductKey and DeviceName. Reads no secret column.
+    pub fn digests(&self) -> Result<Vec<ImageDigest>> {
+        let mut db = self.lock()?;
+        let rows = db.query(
+            &self.url,
+            "SELECT product_key, device_name, digest FROM identities \
+             WHERE digest IS NOT NULL ORDER BY product_key, device_name",
+            &[],
+        )?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                Some(ImageDigest {
+                    product_key: text(r, 0)?,
+                    device_name: text(r, 1)?,
+                    digest: text(r, 2)?,
+                })
+            })
+            .collect())
     }
 }
 

@@ -100,6 +100,11 @@ impl<R: Read + Seek> Chunks<R> {
     /// The next chunk, checked; `None` after the last, once the chunks are
     /// known to cover exactly the image and nothing follows them. After a
     /// RAW chunk, the reader stands at its data.
+    ///
+    /// Over 100 lines on purpose: the checks of one chunk (the end of the
+    /// chunks, the header, its type and size, its blocks against the
+    /// image's) run in the order the bytes are read, each error naming the
+    /// chunk; split, the steps would hand the half-read header around.
     pub fn next_chunk(&mut self) -> Result<Option<Chunk>> {
         let h = self.header;
         let index = self.index;
