@@ -7,6 +7,7 @@
 //! card is taken out. A slot that failed because its card was pulled stays
 //! `failed` until the next card goes in, so the operator sees it.
 
+use burnline_core::civil::civil;
 use serde::Serialize;
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -173,21 +174,6 @@ pub fn day_of(secs: u64, offset_minutes: i32) -> String {
     let local = secs as i64 + i64::from(offset_minutes) * 60;
     let (y, m, d) = civil(local.div_euclid(86_400));
     format!("{y:04}-{m:02}-{d:02}")
-}
-
-/// The civil date of a day count since 1970-01-01 (Howard Hinnant's
-/// algorithm).
-fn civil(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 /// The board: every slot's state and the rest of the page, behind one lock,

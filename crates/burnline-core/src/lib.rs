@@ -15,8 +15,10 @@
 //!   signatures, for the `platform` client and the emulator's listener;
 //! - [`tls`]: the one rustls client configuration (verification always on);
 //! - [`cli`]: the command-line pieces both programs share;
+//! - [`civil`]: calendar dates as day counts and back;
 //! - [`parse_error`]: a parser's message without the input it quotes.
 
+pub mod civil;
 pub mod cli;
 pub mod credentials;
 pub mod identity;
