@@ -2,6 +2,7 @@
 //! the state file, TLS, and the test-only delays.
 
 use clap::Parser;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 /// The default HTTP address. Its port is not the station page's (8080,
@@ -21,7 +22,7 @@ pub struct EmulatorArgs {
     /// Address to listen on (port 0: any free port); the default's port is
     /// not the station page's (8080), so both run on one PC.
     #[arg(long, default_value = DEFAULT_LISTEN)]
-    pub listen: String,
+    pub listen: SocketAddr,
     /// The products file (YAML).
     #[arg(long)]
     pub products: PathBuf,
@@ -39,16 +40,16 @@ pub struct EmulatorArgs {
     /// --tls-cert: the first byte tells them apart, as on the platform's
     /// 1883 and 443.
     #[arg(long, value_name = "ADDR")]
-    pub mqtt: Option<String>,
+    pub mqtt: Option<SocketAddr>,
     /// Serve MQTT over TLS only (securemode 2 and -2) here, as the
     /// platform's 8883, with the certificate of --tls-cert/--tls-key.
     #[arg(long, value_name = "ADDR")]
-    pub mqtts: Option<String>,
+    pub mqtts: Option<SocketAddr>,
     /// Serve the platform's OpenAPI (product Iot, 2018-01-20) over plain
     /// HTTP here, such as `127.0.0.1:18081`, for the AccessKeys of the
     /// products file's `access_keys`.
     #[arg(long, value_name = "ADDR")]
-    pub openapi: Option<String>,
+    pub openapi: Option<SocketAddr>,
     /// Hold each request this long before the platform sees it (tests).
     #[arg(long, hide = true, default_value_t = 0)]
     pub delay_ms: u64,
@@ -69,12 +70,39 @@ mod tests {
     fn the_emulator_defaults_to_a_port_the_station_page_does_not_use() {
         let args = EmulatorArgs::try_parse_from(["burnline-emulator", "--products", "p.yaml"])
             .expect("parses");
-        let port = args
-            .listen
-            .parse::<std::net::SocketAddr>()
-            .expect("an address")
-            .port();
+        let port = args.listen.port();
         assert_eq!(port, 18080);
         assert_ne!(port, 8080);
+    }
+
+    /// Each listener's address is an IP address and port, checked by clap:
+    /// a host name or a missing port is refused before anything is read.
+    #[test]
+    fn listener_addresses_are_ip_and_port() {
+        for flag in ["--listen", "--mqtt", "--mqtts", "--openapi"] {
+            for bad in ["localhost:1883", "127.0.0.1", "1883", "127.0.0.1:99999"] {
+                let e = EmulatorArgs::try_parse_from([
+                    "burnline-emulator",
+                    "--products",
+                    "p.yaml",
+                    flag,
+                    bad,
+                ])
+                .expect_err(bad);
+                assert_eq!(
+                    e.kind(),
+                    clap::error::ErrorKind::ValueValidation,
+                    "{flag} {bad}"
+                );
+            }
+            let ok = EmulatorArgs::try_parse_from([
+                "burnline-emulator",
+                "--products",
+                "p.yaml",
+                flag,
+                "127.0.0.1:0",
+            ]);
+            assert!(ok.is_ok(), "{flag}");
+        }
     }
 }

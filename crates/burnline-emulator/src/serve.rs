@@ -42,7 +42,7 @@ pub fn run(args: &EmulatorArgs) -> Result<()> {
         .build()
         .with_context(|| "starting the emulator's runtime".into())?;
     runtime.block_on(async {
-        let bind = |addr: String| async move {
+        let bind = |addr: std::net::SocketAddr| async move {
             let l = TcpListener::bind(&addr)
                 .await
                 .with_context(|| format!("listening on {addr}"))?;
@@ -51,17 +51,17 @@ pub fn run(args: &EmulatorArgs) -> Result<()> {
                 .with_context(|| format!("listening on {addr}"))?;
             Ok::<_, Error>((l, at))
         };
-        let (http, http_at) = bind(args.listen.clone()).await?;
-        let plain = match &args.mqtt {
-            Some(a) => Some(bind(a.clone()).await?),
+        let (http, http_at) = bind(args.listen).await?;
+        let plain = match args.mqtt {
+            Some(a) => Some(bind(a).await?),
             None => None,
         };
-        let secure = match &args.mqtts {
-            Some(a) => Some(bind(a.clone()).await?),
+        let secure = match args.mqtts {
+            Some(a) => Some(bind(a).await?),
             None => None,
         };
-        let open = match &args.openapi {
-            Some(a) => Some(bind(a.clone()).await?),
+        let open = match args.openapi {
+            Some(a) => Some(bind(a).await?),
             None => None,
         };
         let scheme = if tls.is_some() { "https" } else { "http" };
