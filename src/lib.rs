@@ -49,7 +49,8 @@
 /// `-after-written`, `-after-verified` (`flash::ledger`), and
 /// `pool-after-lease`, `-after-written`, `-after-verified`
 /// (`flash::pooled`), and `platform-create-after-check`, `-after-register`
-/// (`platform::create`).
+/// (`platform::create`), and `merge-after-copy` (`manifest merge`, a copy
+/// synced under its temp name).
 macro_rules! crash_point {
     ($name:literal) => {
         fail::fail_point!($name, |_| std::process::abort())

@@ -77,3 +77,44 @@ fn shards_merge_into_the_full_build() {
         .stderr_contains("'3/2' for '--shard")
         .run();
 }
+
+/// Shards on another file system are copied, not linked: a merge killed
+/// after a copy and before its rename leaves no image under its final name,
+/// and the rerun finishes the merge.
+#[test]
+fn a_copy_killed_before_its_rename_leaves_no_half_image_under_its_name() {
+    let t = Test::new();
+    let d = t.path();
+    let (r, c) = fixture(d, 2, "");
+    // tmpfs: another file system than the test's directory.
+    let shm = tempfile::tempdir_in("/dev/shm").expect("a directory in /dev/shm");
+    let shard = shm.path().join("shard1");
+    t.cmd()
+        .args(["build", s(&r), "--devices", s(&c), "--out", s(&shard)])
+        .args(["--shard", "1/1"])
+        .run();
+    let merged = d.join("merged");
+    let merge = t
+        .cmd()
+        .args(["manifest", "merge", s(&shard), "--out", s(&merged)]);
+    merge
+        .clone()
+        .env("FAILPOINTS", "merge-after-copy=return")
+        .fails()
+        .run();
+    let names: Vec<String> = std::fs::read_dir(&merged)
+        .expect("the merge's directory")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        !names
+            .iter()
+            .any(|n| n.ends_with(".img") && !n.starts_with('.')),
+        "an image under its final name before its copy was renamed: {names:?}"
+    );
+    merge.run();
+    t.tool("sha256sum")
+        .args(["-c", "SHA256SUMS"])
+        .current_dir(&merged)
+        .run();
+}

@@ -17,7 +17,7 @@ use crate::manifest::signed::read_verified;
 use crate::manifest::{Entry, Manifest, ManifestWriter, MANIFEST};
 use crate::signing::verify::VerifyingKey;
 use crate::signing::SIG_SUFFIX;
-use burnline_io::say;
+use burnline_io::{atomic, say};
 use std::collections::HashSet;
 use std::path::Path;
 
@@ -176,7 +176,10 @@ fn merged_kind(shards: &[(&Path, Manifest)]) -> Result<DigestKind> {
     Ok(found.map_or(DigestKind::Sha256, |(k, _)| k))
 }
 
-/// Links (or copies) `dir/name` into `out` unless it is the same file.
+/// Links (or copies) `dir/name` into `out` unless it is the same file. A
+/// copy (the shards on another file system) is made under a temp name and
+/// renamed into place once synced, so a crash never leaves a half-copied
+/// image under its final name.
 fn place(dir: &Path, out: &Path, name: &str) -> Result<()> {
     let (src, dst) = (dir.join(name), out.join(name));
     if std::fs::canonicalize(&src).ok() == std::fs::canonicalize(&dst).ok() {
@@ -184,10 +187,22 @@ fn place(dir: &Path, out: &Path, name: &str) -> Result<()> {
     }
     let _ = std::fs::remove_file(&dst);
     if std::fs::hard_link(&src, &dst).is_err() {
-        std::fs::copy(&src, &dst).at("copying", &src)?;
-        std::fs::File::open(&dst)
-            .and_then(|f| f.sync_all())
-            .at("syncing", &dst)?;
+        let tmp = atomic::temp_path(&dst)?;
+        let copied = std::fs::copy(&src, &tmp)
+            .at("copying", &src)
+            .and_then(|_| {
+                std::fs::File::open(&tmp)
+                    .and_then(|f| f.sync_all())
+                    .at("syncing", &tmp)
+            })
+            .and_then(|()| {
+                crash_point!("merge-after-copy");
+                std::fs::rename(&tmp, &dst).at("renaming into place", &dst)
+            });
+        if let Err(e) = copied {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
     }
-    Ok(())
+    Ok(atomic::sync_dir(out)?)
 }
