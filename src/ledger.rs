@@ -1,7 +1,7 @@
 //! The ledgers checked from outside, read-only and without their lock (a
 //! station may be appending): `burnline ledger verify` and `ledger sign`.
-//! The same rules as [`crate::io::append_log`] reads by: every line links to
-//! the one before it ([`crate::io::chain`]), unchained lines may only lead,
+//! The same rules as [`crate::append_log`] reads by: every line links to
+//! the one before it ([`burnline_io::chain`]), unchained lines may only lead,
 //! a torn last line is only reported (the log cuts it when it next opens),
 //! and any other damage is named by file and line (exit 2).
 //!
@@ -14,10 +14,10 @@
 //! appended since are reported as not covered by it.
 
 use crate::error::{Error, Result};
-use crate::io::chain::{self, Walker};
 use crate::signing::key::SigningKey;
 use crate::signing::verify::VerifyingKey;
 use crate::signing::{sig_path, sign_file};
+use burnline_io::chain::{self, Walker};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};

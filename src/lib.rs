@@ -37,26 +37,7 @@
 //! - [`cmdline`]: the clap types; [`commands`]: each subcommand, turning
 //!   arguments into calls and outcomes into exit codes (through [`exit`]).
 
-/// A crash point after a durable step: with `FAILPOINTS=NAME=return` the
-/// process dies right there (abort: no destructors, no cleanup, no flush),
-/// as a crash, a power cut or SIGKILL would; the tests rerun from each one.
-/// Inert unless `FAILPOINTS` names it, and compiled only into a build made
-/// with `--features failpoints` (the tests'): elsewhere it is nothing at all,
-/// and the variable is never read. The points: `build-after-base`,
-/// `build-after-rename`, `build-after-journal`, `build-after-manifest`
-/// (`build::run`), `registration-ledger-after-append`
-/// (`registration::ledger`) and `station-ledger-after-assigned`,
-/// `-after-written`, `-after-verified` (`flash::ledger`), and
-/// `pool-after-lease`, `-after-written`, `-after-verified`
-/// (`flash::pooled`), and `platform-create-after-check`, `-after-register`
-/// (`platform::create`), and `merge-after-copy` (`manifest merge`, a copy
-/// synced under its temp name).
-macro_rules! crash_point {
-    ($name:literal) => {
-        fail::fail_point!($name, |_| std::process::abort())
-    };
-}
-
+pub mod append_log;
 pub mod base;
 pub mod build;
 pub mod cmdline;
@@ -69,8 +50,6 @@ pub mod error;
 pub mod exit;
 pub mod flash;
 pub mod identity;
-pub mod internal_error;
-pub mod io;
 pub mod layout;
 pub mod ledger;
 pub mod manifest;

@@ -3,7 +3,7 @@
 //! maps the outcome to.
 
 fn main() {
-    burnline::internal_error::install();
+    burnline_io::internal_error::install(burnline::exit::Case::Internal.code().number());
     let code = burnline::commands::main(std::env::args_os());
     std::process::exit(code.number().into());
 }

@@ -10,10 +10,10 @@
 
 use super::fat_boot_sector::BootSector;
 use super::fat_writer::{self, Stamp};
-use crate::io::BlockAt;
 use crate::layout::fat_geometry::{self, Geometry, ROOT_ENTRIES};
 use crate::layout::fat_tree::Tree;
 use crate::recipe::{FatBits, FatFile};
+use burnline_io::BlockAt;
 use std::io::{self, Read, Seek, Write};
 
 fn label_bytes(label: Option<&str>) -> [u8; 11] {

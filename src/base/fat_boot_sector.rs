@@ -4,8 +4,8 @@
 //! keeps its FSInfo sector and its boot-sector backup. The FAT writer lays
 //! a volume out by them and the serial patcher finds the serial by them.
 
-use crate::io::BlockAt;
 use crate::recipe::FatBits;
+use burnline_io::BlockAt;
 use std::io;
 
 /// The fields of a FAT boot sector the builder needs.

@@ -20,10 +20,10 @@
 //! the same inputs give the same bytes. Files have the archive attribute.
 
 use super::fat_boot_sector::BootSector;
-use crate::io::BlockAt;
 use crate::layout::fat_names::{self, Form, ShortName};
 use crate::layout::fat_tree::{Data, Kind, Tree};
 use crate::recipe::FatBits;
+use burnline_io::BlockAt;
 use std::collections::HashSet;
 use std::io::{self, Read};
 
@@ -411,7 +411,7 @@ fn copy_data<D: BlockAt>(dev: &mut D, at: u64, data: &Data<'_>, buf: &mut [u8]) 
             format!("{} {how} while the FAT volume was built", path.display()),
         )
     };
-    let mut f = crate::io::source::open_regular(path)?;
+    let mut f = burnline_io::source::open_regular(path)?;
     let mut done = 0u64;
     while done < len {
         let want = buf.len().min((len - done) as usize);
@@ -508,7 +508,7 @@ fn fat_bits(bits: FatBits) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::io::patch::PatchDevice;
+    use burnline_io::patch::PatchDevice;
     use std::collections::BTreeMap;
     use std::io::{Read, Seek, SeekFrom};
 

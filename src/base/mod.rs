@@ -8,12 +8,12 @@ pub mod fat_boot_sector;
 pub mod fat_writer;
 
 use crate::error::{IoContext, Result};
-use crate::io::extents::{copy_extents, data_extents};
-use crate::io::window::Window;
-use crate::io::write_back::WriteBack;
 use crate::layout::Layout;
 use crate::recipe::{Content, Recipe};
 use burnline_io::atomic;
+use burnline_io::extents::{copy_extents, data_extents};
+use burnline_io::window::Window;
+use burnline_io::write_back::WriteBack;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -118,7 +118,7 @@ pub fn build(recipe: &Recipe, layout: &Layout, dir: &Path) -> Result<Base> {
 }
 
 fn copy_into(dst: &File, src: &Path, at: u64, room: u64) -> std::io::Result<()> {
-    let f = crate::io::source::open_regular(src)?;
+    let f = burnline_io::source::open_regular(src)?;
     let len = f.metadata()?.len();
     if len > room {
         return Err(std::io::Error::other(format!(

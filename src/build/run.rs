@@ -26,9 +26,6 @@ use crate::devices::check::expect;
 use crate::devices::list::DeviceList;
 use crate::devices::reader::{DeviceReader, DeviceRow};
 use crate::error::{Error, IoContext, Result};
-use crate::io::extents::reflink_works;
-use crate::io::hash::{hash_patched, DigestKind};
-use crate::io::tree_digest::BaseTree;
 use crate::manifest::files::Header;
 use crate::manifest::ManifestWriter;
 use crate::output::progress::{Outcome, Progress};
@@ -40,6 +37,9 @@ use crate::resume::journal::{self, Journal};
 use crate::shard::Shard;
 use crate::signing::key::SigningKey;
 use burnline_io::atomic;
+use burnline_io::extents::reflink_works;
+use burnline_io::hash::{hash_patched, DigestKind};
+use burnline_io::tree_digest::BaseTree;
 use burnline_io::{console, say};
 use rayon::prelude::*;
 use std::fs::File;
@@ -150,7 +150,7 @@ pub fn run(args: &BuildOptions) -> Result<Summary> {
         ..Header::default()
     };
     let header = write_station_base(&base, out, &spec, header, &base_id, &base_sha)?;
-    crash_point!("build-after-base");
+    burnline_io::crash_point!("build-after-base");
     let reflink = probe_reflink(&base.file, out);
     let mut builder = DeviceBuilder::new(&recipe, &layout, &base, out.clone(), reflink, registrar)?;
     let blake3 = match spec.mode {
@@ -371,11 +371,11 @@ impl Done {
         let settled = batch
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
-        crash_point!("build-after-rename");
+        burnline_io::crash_point!("build-after-rename");
         let ok = &settled.ok;
         self.journal
             .append(ok.iter().filter(|b| b.fresh).map(|b| &b.entry))?;
-        crash_point!("build-after-journal");
+        burnline_io::crash_point!("build-after-journal");
         for b in ok {
             self.manifest.push(&b.entry)?;
         }
@@ -390,7 +390,7 @@ impl Done {
     /// the counts and the failures.
     fn finish(self, args: &BuildOptions, spec: &OutputSpec) -> Result<(u64, u64, Vec<Failure>)> {
         self.manifest.finish()?;
-        crash_point!("build-after-manifest");
+        burnline_io::crash_point!("build-after-manifest");
         // Signed only now that what they sign is final and durable; a crash
         // before this leaves no signature, and the rerun signs.
         if let Some(key) = &args.sign {

@@ -197,7 +197,7 @@ pub struct BuildArgs {
     /// `output.digest`): sha256 (`SHA256SUMS`) or blake3 (`B3SUMS`, hashing
     /// only what differs per device; with --station, deltas record BLAKE3).
     #[arg(long, value_enum)]
-    pub digest: Option<crate::io::hash::DigestKind>,
+    pub digest: Option<burnline_io::hash::DigestKind>,
     /// The image format (overrides the recipe's `output.format`): raw, or
     /// android-sparse (`NAME.simg`; with --station `base.simg` and
     /// `NAME.delta.simg`).
@@ -338,7 +338,7 @@ pub struct FlashArgs {
     /// ledger or the pool: blake3 (default) or sha256 (hashes each card's
     /// whole image, holes included).
     #[arg(long, value_enum, default_value = "blake3", requires = "recipe")]
-    pub digest: crate::io::hash::DigestKind,
+    pub digest: burnline_io::hash::DigestKind,
 }
 
 /// `burnline pool …`

@@ -11,12 +11,12 @@
 
 use crate::cmdline::MergeArgs;
 use crate::error::{Error, IoContext, Result};
-use crate::io::hash::DigestKind;
 use crate::manifest::files::{Header, ShardInfo};
 use crate::manifest::signed::read_verified;
 use crate::manifest::{Entry, Manifest, ManifestWriter, MANIFEST};
 use crate::signing::verify::VerifyingKey;
 use crate::signing::SIG_SUFFIX;
+use burnline_io::hash::DigestKind;
 use burnline_io::{atomic, say};
 use std::collections::HashSet;
 use std::path::Path;
@@ -196,7 +196,7 @@ fn place(dir: &Path, out: &Path, name: &str) -> Result<()> {
                     .at("syncing", &tmp)
             })
             .and_then(|()| {
-                crash_point!("merge-after-copy");
+                burnline_io::crash_point!("merge-after-copy");
                 std::fs::rename(&tmp, &dst).at("renaming into place", &dst)
             });
         if let Err(e) = copied {

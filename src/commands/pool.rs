@@ -224,7 +224,7 @@ fn export(a: &PoolExportArgs) -> Result<()> {
     };
     match a.format {
         ExportFormat::Csv => {
-            let mut w = crate::io::sheet_csv::SheetWriter::from_writer(std::io::stdout().lock());
+            let mut w = burnline_io::sheet_csv::SheetWriter::from_writer(std::io::stdout().lock());
             let mut head: Vec<&str> = COLUMNS.to_vec();
             if a.reveal_secrets {
                 head.extend(["device_secret", "issued_secret"]);
@@ -308,7 +308,7 @@ fn settle(a: &PoolSettleArgs) -> Result<()> {
 
 fn history(a: &PoolHistoryArgs) -> Result<()> {
     let pool = Pool::open(&a.db.db, None)?;
-    let mut w = crate::io::sheet_csv::SheetWriter::from_writer(std::io::stdout().lock());
+    let mut w = burnline_io::sheet_csv::SheetWriter::from_writer(std::io::stdout().lock());
     let io = |e: csv::Error| Error::Io {
         context: "writing the history".into(),
         source: std::io::Error::other(e.to_string()),
@@ -407,7 +407,7 @@ pub fn flash(args: &FlashArgs, url: &PoolUrl) -> Result<()> {
                 let st = &st;
                 s.spawn(move || {
                     // A panic fails this card, not the others.
-                    crate::internal_error::contain_thread();
+                    burnline_io::internal_error::contain_thread();
                     st.flash_card(t, &none)
                 })
             })

@@ -94,7 +94,7 @@ impl SecretArg {
     fn read_file(&self, path: &Path) -> Result<Secret> {
         let at = path.display().to_string();
         let bad = |rule: String| Error::invalid(&at, self.file_option, rule);
-        let f = crate::io::source::open_regular(path)
+        let f = burnline_io::source::open_regular(path)
             .map_err(|e| bad(format!("cannot read the {}: {e}", self.what)))?;
         let mode = f
             .metadata()

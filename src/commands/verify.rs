@@ -9,11 +9,11 @@
 
 use crate::cmdline::VerifyArgs;
 use crate::error::{Error, IoContext, Result};
-use crate::io::hash::hash_file;
 use crate::manifest::files::{FileSum, Sum};
 use crate::manifest::signed::read_verified;
 use crate::manifest::Manifest;
 use crate::signing::verify::VerifyingKey;
+use burnline_io::hash::hash_file;
 use burnline_io::{say, show};
 use rayon::prelude::*;
 

@@ -6,11 +6,11 @@
 use super::payload::Credentials;
 use super::record;
 use crate::base::fat;
-use crate::io::patch::{Patch, PatchDevice};
-use crate::io::BlockAt;
 use crate::layout::fat_tree::Tree;
 use crate::layout::Extent;
 use crate::recipe::CredentialsFormat;
+use burnline_io::patch::{Patch, PatchDevice};
+use burnline_io::BlockAt;
 use std::io;
 use zeroize::Zeroizing;
 

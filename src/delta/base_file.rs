@@ -7,12 +7,12 @@
 
 use crate::base::Base;
 use crate::error::{IoContext, Result};
-use crate::io::extents::copy_extents;
-use crate::io::hash::DigestKind;
 use crate::manifest::files::{FileSum, Sum};
 use crate::output::artifacts;
 use crate::output::names::bmap_name;
 use burnline_io::atomic;
+use burnline_io::extents::copy_extents;
+use burnline_io::hash::DigestKind;
 use burnline_sparse::BlockSize;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;

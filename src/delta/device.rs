@@ -12,14 +12,14 @@
 use super::format;
 use crate::base::Base;
 use crate::error::{IoContext, Result};
-use crate::io::hash::{hash_patched, DigestKind, StreamHash};
-use crate::io::patch::Patch;
-use crate::io::tree_digest::BaseTree;
 use crate::manifest::files::Sum;
 use crate::output::names::OutputNames;
 use crate::output::sparse;
 use crate::recipe::output_spec::{ImageFormat, OutputSpec};
 use burnline_io::atomic;
+use burnline_io::hash::{hash_patched, DigestKind, StreamHash};
+use burnline_io::patch::Patch;
+use burnline_io::tree_digest::BaseTree;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 

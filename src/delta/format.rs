@@ -23,8 +23,8 @@
 //!
 //! A delta carries the device's credentials: it is written with mode 0600.
 
-use crate::io::hash::DigestKind;
-use crate::io::patch::Patch;
+use burnline_io::hash::DigestKind;
+use burnline_io::patch::Patch;
 use sha2::{Digest, Sha256};
 use std::io;
 use zeroize::Zeroizing;

@@ -15,14 +15,14 @@ use crate::device::entry::EntrySkeleton;
 use crate::devices::reader::DeviceRow;
 use crate::error::{Error, IoContext, Result};
 use crate::identity::file_name;
-use crate::io::patch::Patch;
-use crate::io::tree_digest::BaseTree;
 use crate::layout::ids::{self, DeviceIds};
 use crate::layout::table_template::TableTemplate;
 use crate::layout::Layout;
 use crate::output::names::OutputNames;
 use crate::recipe::{AuthMode, Recipe};
 use crate::registration::host::HostRegistrar;
+use burnline_io::patch::Patch;
+use burnline_io::tree_digest::BaseTree;
 use std::path::PathBuf;
 use zeroize::Zeroizing;
 

@@ -11,9 +11,9 @@
 use super::source::Source;
 use super::write::{Checked, Expect};
 use crate::error::{IoContext, Result};
-use crate::io::hash::{hash_patched, DigestKind};
-use crate::io::patch::Patch;
-use crate::io::tree_digest::BaseTree;
+use burnline_io::hash::{hash_patched, DigestKind};
+use burnline_io::patch::Patch;
+use burnline_io::tree_digest::BaseTree;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::sync::Arc;

@@ -7,7 +7,7 @@
 //! `verified` is not good and must be flashed again. Secrets are never
 //! written here.
 //!
-//! It is a [`crate::io::append_log`], with that module's one rule: a torn
+//! It is a [`crate::append_log`], with that module's one rule: a torn
 //! last line (a crash mid-append) is cut off; any other unreadable line
 //! stops the run with the file and line (exit 2), since skipping a damaged
 //! `verified` line would issue that identity to a second card. The ledger
@@ -16,8 +16,8 @@
 //! before it writes anything. A crash point follows each durable state
 //! (`station-ledger-after-assigned`, `-after-written`, `-after-verified`).
 
+use crate::append_log::{AppendLog, Options};
 use crate::error::{IoContext, Result};
-use crate::io::append_log::{AppendLog, Options};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -127,9 +127,9 @@ impl Ledger {
             .unwrap_or(0);
         self.log.append(&r)?;
         match r.state {
-            State::Assigned => crash_point!("station-ledger-after-assigned"),
-            State::Written => crash_point!("station-ledger-after-written"),
-            State::Verified => crash_point!("station-ledger-after-verified"),
+            State::Assigned => burnline_io::crash_point!("station-ledger-after-assigned"),
+            State::Written => burnline_io::crash_point!("station-ledger-after-written"),
+            State::Verified => burnline_io::crash_point!("station-ledger-after-verified"),
             State::Failed => {}
         }
         Ok(())

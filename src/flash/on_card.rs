@@ -7,9 +7,9 @@
 
 use crate::credentials::payload::Credentials;
 use crate::credentials::record::{Slots, MAGIC};
-use crate::io::window::Window;
 use crate::layout::Layout;
 use crate::recipe::{CredentialsFormat, Recipe};
+use burnline_io::window::Window;
 use std::fs::File;
 use std::io::Read;
 use std::os::unix::fs::FileExt;

@@ -2,7 +2,7 @@
 //! and verifies one target (saying first how many bytes the image has),
 //! [`join_all`] waits for the writers (a panicked writer is a failed
 //! target, never a crash of the station: each writer thread is marked with
-//! `crate::internal_error::contain_thread`), and [`report`] prints one line
+//! `burnline_io::internal_error::contain_thread`), and [`report`] prints one line
 //! per target and fails if any failed.
 
 use super::source::Source;
@@ -55,7 +55,7 @@ pub fn run_all(jobs: Vec<(&Source, &Expect, &Path)>, large_file: bool) -> Vec<Ou
                 (
                     t,
                     s.spawn(move || {
-                        crate::internal_error::contain_thread();
+                        burnline_io::internal_error::contain_thread();
                         flash_one(src, exp, t, large_file, |_| Ok(()))
                     }),
                 )

@@ -12,8 +12,8 @@ use super::sparse_delta;
 use super::write::{Checked, Expect};
 use crate::delta::format as delta;
 use crate::error::{Error, IoContext, Result};
-use crate::io::hash::DigestKind;
-use crate::io::patch::Patch;
+use burnline_io::hash::DigestKind;
+use burnline_io::patch::Patch;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 

@@ -50,10 +50,10 @@ use crate::base::{self, Base};
 use crate::device::job::DeviceBuilder;
 use crate::devices::reader::DeviceRow;
 use crate::error::{CardFailure, Error, IoContext, Result};
-use crate::io::hash::DigestKind;
 use crate::layout::Layout;
 use crate::recipe::{AuthMode, Recipe};
 use crate::registration::host::{product_refusal, DirectRegistrar, HostRegistrar};
+use burnline_io::hash::DigestKind;
 use burnline_io::say;
 use burnline_pool::pool::{RegisterFailed, Stale};
 use burnline_pool::{Kind, Lease, LeaseRequest, Pool, PoolError, PoolUrl, State};
@@ -193,7 +193,7 @@ impl PooledStation {
     }
 
     /// The patches `lease` puts on a card.
-    fn patches(&self, lease: &Lease) -> Result<Vec<crate::io::patch::Patch>> {
+    fn patches(&self, lease: &Lease) -> Result<Vec<burnline_io::patch::Patch>> {
         let row = DeviceRow {
             line: 0,
             index: 0,
@@ -459,7 +459,7 @@ impl PooledStation {
                 return Err(e);
             }
         };
-        crash_point!("pool-after-lease");
+        burnline_io::crash_point!("pool-after-lease");
         let expect = match self.expect(&lease) {
             Ok(e) => e,
             Err(e) => {
@@ -493,14 +493,14 @@ impl PooledStation {
         self.pool
             .mark_written(&lease, &digest)
             .map_err(|e| unrecorded(e, &lease, target))?;
-        crash_point!("pool-after-written");
+        burnline_io::crash_point!("pool-after-written");
         if let Err(e) = write::verify_with(&t, &written, &|d, n| progress(d, n, Phase::Verifying)) {
             return Err(self.failed(&lease, &t, "reading back", e));
         }
         self.pool
             .mark_verified(&lease, &digest)
             .map_err(|e| unrecorded(e, &lease, target))?;
-        crash_point!("pool-after-verified");
+        burnline_io::crash_point!("pool-after-verified");
         Ok(CardOutcome {
             device_name: lease.device_name.clone(),
             product_key: lease.product_key.clone(),

@@ -9,11 +9,11 @@
 //! anything is written.
 
 use crate::error::{Error, IoContext, Result};
-use crate::io::bmap::{self, Bmap};
-use crate::io::extents::data_extents;
 use crate::manifest::Manifest;
 use crate::output::compress::decompressor;
 use crate::recipe::output_spec::Compression;
+use burnline_io::bmap::{self, Bmap};
+use burnline_io::extents::data_extents;
 use burnline_sparse::{Layout, SparseError, SparseReader};
 use std::fs::File;
 use std::io::{BufReader, Read};

@@ -9,7 +9,7 @@
 
 use super::source::{sparse_error, sparse_layout};
 use crate::error::{Error, IoContext, Result};
-use crate::io::patch::Patch;
+use burnline_io::patch::Patch;
 use burnline_sparse::ChunkKind;
 use std::fs::File;
 use std::os::unix::fs::FileExt;

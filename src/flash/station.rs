@@ -20,8 +20,8 @@ use crate::devices::check::expect;
 use crate::devices::list::DeviceList;
 use crate::devices::reader::{DeviceReader, DeviceRow};
 use crate::error::{Error, IoContext, Result};
-use crate::io::hash::DigestKind;
 use crate::registration::host::HostRegistrar;
+use burnline_io::hash::DigestKind;
 use burnline_io::say;
 use std::path::{Path, PathBuf};
 
@@ -131,7 +131,7 @@ pub fn run(recipe_path: &Path, devices: &DeviceList, run: &StationRun<'_>) -> Re
                 (
                     t,
                     s.spawn(move || {
-                        crate::internal_error::contain_thread();
+                        burnline_io::internal_error::contain_thread();
                         let r = flash_one(src, exp, t, large_file, |sha| {
                             ledger.append(record(
                                 row,

@@ -21,9 +21,9 @@
 use super::source::Source;
 use super::target::Target;
 use crate::error::{Error, IoContext, Result};
-use crate::io::hash::{DigestKind, StreamHash};
-use crate::io::patch::{overlay, Patch};
-use crate::io::tree_digest::BaseTree;
+use burnline_io::hash::{DigestKind, StreamHash};
+use burnline_io::patch::{overlay, Patch};
+use burnline_io::tree_digest::BaseTree;
 use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::os::unix::fs::FileExt;

@@ -5,9 +5,9 @@
 
 use super::ids::DeviceIds;
 use super::Layout;
-use crate::io::patch::{Patch, PatchDevice};
 use crate::recipe::part_type::PartType;
 use crate::recipe::TableKind;
+use burnline_io::patch::{Patch, PatchDevice};
 use std::collections::BTreeMap;
 use std::io;
 

@@ -9,8 +9,8 @@
 use super::ids::DeviceIds;
 use super::table::table_patches;
 use super::Layout;
-use crate::io::patch::{overlay, sparse_patches, Patch};
 use crate::recipe::TableKind;
+use burnline_io::patch::{overlay, sparse_patches, Patch};
 use std::io;
 
 const SIGNATURE: &[u8; 8] = b"EFI PART";

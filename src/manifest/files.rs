@@ -6,7 +6,7 @@
 //! base image of base+delta output and the shard a manifest covers
 //! ([`Header`]).
 
-use crate::io::hash::DigestKind;
+use burnline_io::hash::DigestKind;
 use serde::{Deserialize, Serialize};
 
 /// A listed file's checksum, lower-case hex; in JSON one field named after

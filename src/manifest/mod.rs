@@ -11,8 +11,8 @@ pub mod signed;
 
 use crate::error::{Error, IoContext, Problem, Result};
 use crate::identity::file_name::check_listed;
-use crate::io::hash::DigestKind;
 use burnline_io::atomic;
+use burnline_io::hash::DigestKind;
 use files::{Artifacts, Header, Sum};
 use serde::{Deserialize, Serialize};
 use std::fs::File;

@@ -6,8 +6,8 @@
 
 use super::{Manifest, MANIFEST};
 use crate::error::{Error, Result};
-use crate::io::hash::DigestKind;
 use crate::signing::verify::VerifyingKey;
+use burnline_io::hash::DigestKind;
 use std::fmt::Write;
 use std::path::Path;
 

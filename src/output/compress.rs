@@ -3,8 +3,8 @@
 //! single-threaded with no timestamps or file names in its headers, so two
 //! builds of the same inputs give identical compressed bytes.
 
-use crate::io::hash::{DigestKind, StreamHash};
 use crate::recipe::output_spec::Compression;
+use burnline_io::hash::{DigestKind, StreamHash};
 use std::fs::File;
 use std::io::{self, BufReader, Read, Write};
 

@@ -3,18 +3,18 @@
 //! its own IDs, FAT serials, credentials partition) written over it. The
 //! image goes to a temp name with mode 0600; the batch makes it durable and
 //! renames it. Its checksum ([`image_sum`]) is the SHA-256 of base plus
-//! patches, or with a [`crate::io::tree_digest::BaseTree`] their BLAKE3,
+//! patches, or with a [`burnline_io::tree_digest::BaseTree`] their BLAKE3,
 //! rehashing only the leaves the patches touch.
 
 use crate::base::Base;
 use crate::error::{IoContext, Result};
-use crate::io::block_writes::write_patches;
-use crate::io::extents::clone_or_copy;
-use crate::io::hash::{hash_patched, DigestKind};
-use crate::io::patch::Patch;
-use crate::io::tree_digest::BaseTree;
 use crate::manifest::files::Sum;
 use burnline_io::atomic;
+use burnline_io::block_writes::write_patches;
+use burnline_io::extents::clone_or_copy;
+use burnline_io::hash::{hash_patched, DigestKind};
+use burnline_io::patch::Patch;
+use burnline_io::tree_digest::BaseTree;
 use std::path::{Path, PathBuf};
 
 /// A device image written under its temp name.

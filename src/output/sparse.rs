@@ -11,9 +11,9 @@
 
 use crate::base::Base;
 use crate::error::{IoContext, Result};
-use crate::io::hash::{hash_file, DigestKind};
-use crate::io::patch::{overlay, Patch};
 use burnline_io::atomic;
+use burnline_io::hash::{hash_file, DigestKind};
+use burnline_io::patch::{overlay, Patch};
 use burnline_sparse::{BlockSize, SparseWriter};
 use std::fs::File;
 use std::io::{self, BufWriter};

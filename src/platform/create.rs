@@ -141,7 +141,7 @@ pub fn run(c: &mut Client, run: &Create) -> Result<()> {
                 phase: Phase::Checked,
             };
             journal::save(&run.journal, &j)?;
-            crash_point!("platform-create-after-check");
+            burnline_io::crash_point!("platform-create-after-check");
             say!(
                 "burnline: {} name(s) handed in: ApplyId {} (recorded in {})",
                 run.names.len(),
@@ -162,7 +162,7 @@ pub fn run(c: &mut Client, run: &Create) -> Result<()> {
             j.phase = Phase::Registering;
             journal::save(&run.journal, &j)?;
             api::batch_register_with_apply_id(c, &run.product_key, j.apply_id)?;
-            crash_point!("platform-create-after-register");
+            burnline_io::crash_point!("platform-create-after-register");
         }
         j.phase = Phase::Registered;
         journal::save(&run.journal, &j)?;

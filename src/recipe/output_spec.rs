@@ -5,7 +5,7 @@
 //! recipe's `output:` section; `build`'s command-line flags override it.
 
 use super::raw::RawOutput;
-use crate::io::hash::DigestKind;
+use burnline_io::hash::DigestKind;
 use burnline_sparse::BlockSize;
 
 /// The format images are written in (also `build --format`).

@@ -760,7 +760,7 @@ const SECRET_FILE_MAX: u64 = 4096;
 /// line ending. The error never holds the file's bytes.
 fn read_secret_file(path: &Path) -> std::result::Result<Secret, String> {
     use std::io::Read;
-    let f = crate::io::source::open_regular(path)
+    let f = burnline_io::source::open_regular(path)
         .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
     let mut bytes = zeroize::Zeroizing::new(Vec::new());
     f.take(SECRET_FILE_MAX + 1)

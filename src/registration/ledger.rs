@@ -6,15 +6,15 @@
 //! again for a device it holds. The file has mode 0600 since it holds
 //! secrets.
 //!
-//! It is a [`crate::io::append_log`], with that module's one rule: a torn
+//! It is a [`crate::append_log`], with that module's one rule: a torn
 //! last line (a run killed while appending) is cut off with a warning (the
 //! secret in it was never used); any other unreadable line stops the run
 //! with the file and line (exit 2) and is never skipped. The log is locked
 //! while open. The crash point `registration-ledger-after-append` fires
 //! right after each durable append.
 
+use crate::append_log::{AppendLog, Options};
 use crate::error::Result;
-use crate::io::append_log::{AppendLog, Options};
 use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -107,7 +107,7 @@ impl Ledger {
             device_name: device_name.to_owned(),
             device_secret: secret.clone(),
         })?;
-        crash_point!("registration-ledger-after-append");
+        burnline_io::crash_point!("registration-ledger-after-append");
         self.entries.insert(
             (product_key.to_owned(), device_name.to_owned()),
             secret.clone(),

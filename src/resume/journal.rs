@@ -7,16 +7,16 @@
 //! Devices are keyed by (ProductKey, DeviceName). The journal is removed
 //! once the final manifest is in place.
 //!
-//! It is a [`crate::io::append_log`], with that module's one rule: a torn
+//! It is a [`crate::append_log`], with that module's one rule: a torn
 //! last line (a crash mid-append) is cut off; any other unreadable line
 //! stops the run with the file and line (exit 2), never skipped, whatever
 //! the fingerprint. An entry naming a file that is not a plain name inside
 //! the output directory (`../victim.img`, an absolute path: see
 //! [`check_listed`]) is such a line too. The journal is locked while open.
 
+use crate::append_log::{AppendLog, Options};
 use crate::error::{IoContext, Result};
 use crate::identity::file_name::check_listed;
-use crate::io::append_log::{AppendLog, Options};
 use crate::manifest::Entry;
 use burnline_io::atomic;
 use sha2::{Digest, Sha256};
@@ -71,7 +71,7 @@ fn in_place(out: &Path, e: &Entry) -> bool {
 impl Journal {
     /// Opens the journal in `out` for a run with `fp`, keeping the entries of
     /// an earlier run with the same fingerprint whose files are in place.
-    /// Every line is read by the rule of [`crate::io::append_log`], whatever
+    /// Every line is read by the rule of [`crate::append_log`], whatever
     /// the fingerprint: a damaged line stops the run.
     pub fn open(out: &Path, fp: &str) -> Result<Self> {
         let opened = AppendLog::<Line>::open(&out.join(JOURNAL), OPTIONS)?;

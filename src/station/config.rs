@@ -10,9 +10,9 @@
 //! up, and a refusal is shown on the page (see `super::safety`).
 
 use crate::error::{Error, Problem, Result};
-use crate::io::hash::DigestKind;
 use crate::recipe::locate::Locator;
 use crate::secret::Secret;
+use burnline_io::hash::DigestKind;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

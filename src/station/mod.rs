@@ -42,7 +42,7 @@ pub fn serve(service: Arc<Service>) -> Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         // A panic in a request is one line in the log, not the station's end.
-        .on_thread_start(crate::internal_error::contain_thread)
+        .on_thread_start(burnline_io::internal_error::contain_thread)
         .enable_all()
         .build()
         .with_context(|| "starting the page's server".into())?;

@@ -367,9 +367,9 @@ impl CardRow {
 }
 
 /// The rows as CSV, with a header line; no cell is a spreadsheet formula
-/// (`crate::io::sheet_csv`).
+/// (`burnline_io::sheet_csv`).
 pub fn csv(rows: &[CardRow]) -> Result<Vec<u8>> {
-    let mut w = crate::io::sheet_csv::SheetWriter::from_writer(Vec::new());
+    let mut w = burnline_io::sheet_csv::SheetWriter::from_writer(Vec::new());
     let bad = |e: csv::Error| Error::Usage(format!("writing the report: {e}"));
     w.write_record(COLUMNS).map_err(bad)?;
     for r in rows {

@@ -19,7 +19,7 @@ use super::slot_state::{day_of, now, Board, FailKind, PoolView, SlotState};
 use super::slots::{probe, Card, Presence};
 use super::writer::{CardWriter, Opener, Phase};
 use crate::error::{CardFailure, Error};
-use crate::internal_error::contain;
+use burnline_io::internal_error::contain;
 use burnline_io::say;
 use burnline_pool::PoolError;
 use std::path::Path;

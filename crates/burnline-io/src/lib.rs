@@ -1,11 +1,38 @@
-//! What burnline's host tool and its platform emulator (`burnline-emulator`)
-//! share for files and the terminal: [`error`], the I/O failure of a named
-//! step; [`atomic`], the one crash-safe writer (temp, fsync, rename, fsync
-//! the directory); and [`console`], lines on stdout and stderr that a closed
-//! pipe cannot crash (the [`say!`] and [`show!`] macros).
+//! What burnline's crates share for files, disks and the terminal, below
+//! every step of the pipeline: [`error`], the I/O failure of a named step;
+//! [`atomic`], the one crash-safe writer (temp, fsync, rename, fsync the
+//! directory); [`console`], lines on stdout and stderr that a closed pipe
+//! cannot crash (the [`say!`] and [`show!`] macros); [`internal_error`], the
+//! one-line panic; [`failpoint`], the tests' crash points ([`crash_point!`]).
+//! Then the adapters a disk image is read and written through: inputs
+//! opened so they cannot hang a build ([`source`]), positional access
+//! ([`block_at`]), a [`window::Window`] onto part of a file, a
+//! [`patch::PatchDevice`] that records writes in memory, extent-aware
+//! copying ([`extents`]), whole-block patch writes ([`block_writes`]), a
+//! write-back cache for file-system crates ([`write_back`]), block maps
+//! ([`bmap`]), hashing of an image as base plus patches ([`hash`], and
+//! BLAKE3 with the base's tree cached in [`tree_digest`]), the hash chain
+//! that links each line of an append-only log to the one before it
+//! ([`chain`]), and CSV for spreadsheets with no cell a formula
+//! ([`sheet_csv`]).
 
 pub mod atomic;
+pub mod block_at;
+pub mod block_writes;
+pub mod bmap;
+pub mod chain;
 pub mod console;
 pub mod error;
+pub mod extents;
+pub mod failpoint;
+pub mod hash;
+pub mod internal_error;
+pub mod patch;
+pub mod sheet_csv;
+pub mod source;
+pub mod tree_digest;
+pub mod window;
+pub mod write_back;
 
+pub use block_at::{seek_target, BlockAt};
 pub use error::{Error, IoContext, Result};

@@ -1,14 +1,13 @@
 //! No panic reaches the user as Rust's text: the panic hook the binary
 //! installs prints one line, `burnline: internal error: MESSAGE (at
 //! FILE:LINE); this is a bug, please report it`, and ends the process with
-//! the code of [`Case::Internal`], whichever thread panicked (a rayon worker
+//! the code `install` was given (the CLI's `Case::Internal`, 70), whichever thread panicked (a rayon worker
 //! too: the run ends there, it does not wait for the others). A thread whose
 //! panic must not end a long-running service or the other cards of a batch
 //! (a station's slot writer, the page's server threads, `flash`'s writer
 //! threads) runs its work through [`contain`] or is marked with
 //! [`contain_thread`]: there the line is printed and the caller goes on.
 
-use crate::exit::Case;
 use std::cell::Cell;
 use std::io::Write as _;
 use std::panic::{AssertUnwindSafe, PanicHookInfo};
@@ -20,15 +19,16 @@ thread_local! {
     static CONTAINED: Cell<u32> = const { Cell::new(0) };
 }
 
-/// Installs the hook; `main` does, before anything else.
-pub fn install() {
-    std::panic::set_hook(Box::new(hook));
+/// Installs the hook, which ends the process with `code` (after the one
+/// line); `main` does, before anything else.
+pub fn install(code: u8) {
+    std::panic::set_hook(Box::new(move |info| hook(info, code)));
 }
 
 /// Set by the first panic that ends the process.
 static ENDING: AtomicBool = AtomicBool::new(false);
 
-fn hook(info: &PanicHookInfo<'_>) {
+fn hook(info: &PanicHookInfo<'_>, code: u8) {
     let contained = CONTAINED.with(Cell::get) > 0;
     // Workers that panic together print one line: the first ends the
     // process, the others wait for the end.
@@ -40,7 +40,7 @@ fn hook(info: &PanicHookInfo<'_>) {
     // A closed stderr is no reason for a second panic.
     let _ = writeln!(std::io::stderr().lock(), "{}", line(info));
     if !contained {
-        std::process::exit(Case::Internal.code().number().into());
+        std::process::exit(code.into());
     }
 }
 

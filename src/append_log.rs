@@ -32,15 +32,15 @@
 //! no skipped lines, not even blank ones.
 //!
 //! **The chain.** Every line the log writes carries the SHA-256 of the line
-//! before it (`crate::io::chain`), so a line removed, altered or reordered
+//! before it (`burnline_io::chain`), so a line removed, altered or reordered
 //! in the middle is found on open, named by its line number (exit 2), like
 //! any other damage. Lines written before burnline chained its logs have no
 //! link; they are read as before, only as the first lines of a log. One
 //! hash of the new line per append keeps the append path as it was.
 
 use crate::error::{Error, IoContext, Result};
-use crate::io::chain::{self, Walker};
 use burnline_io::atomic;
+use burnline_io::chain::{self, Walker};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::fs::{File, OpenOptions};

@@ -1,4 +1,4 @@
-//! The hash chain of an append-only log (`crate::io::append_log`): every
+//! The hash chain of an append-only log (`crate::append_log`): every
 //! line a log writes starts with `{"prev":"HEX",`, HEX being the SHA-256 of
 //! the previous complete line (its bytes without the newline), or 64 zeros
 //! ([`GENESIS`]) on line 1. A removed, altered, inserted or reordered line

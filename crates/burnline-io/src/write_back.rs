@@ -183,7 +183,7 @@ impl<D: BlockAt> Seek for WriteBack<'_, D> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::io::patch::PatchDevice;
+    use crate::patch::PatchDevice;
 
     /// A device that counts its writes.
     struct Counting(PatchDevice, usize);

@@ -14,7 +14,8 @@ const BUF: usize = 1 << 20;
 
 /// The checksum a build lists its outputs with (`output.digest`, `build
 /// --digest`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum DigestKind {
     /// SHA-256, listed in `SHA256SUMS` (`sha256sum -c`).

@@ -1,0 +1,27 @@
+//! The crash points of the tests: [`crash_point!`] aborts the process at a
+//! named durable step when `FAILPOINTS` asks for it, in a build made with
+//! `--features burnline/failpoints` (which turns on `fail/failpoints`); a
+//! release build has none.
+
+pub use fail;
+
+/// A crash point after a durable step: with `FAILPOINTS=NAME=return` the
+/// process dies right there (abort: no destructors, no cleanup, no flush),
+/// as a crash, a power cut or SIGKILL would; the tests rerun from each one.
+/// Inert unless `FAILPOINTS` names it, and compiled only into a build made
+/// with `--features burnline/failpoints` (the tests'): elsewhere it is nothing at all,
+/// and the variable is never read. The points: `build-after-base`,
+/// `build-after-rename`, `build-after-journal`, `build-after-manifest`
+/// (`build::run`), `registration-ledger-after-append`
+/// (`registration::ledger`) and `station-ledger-after-assigned`,
+/// `-after-written`, `-after-verified` (`flash::ledger`), and
+/// `pool-after-lease`, `-after-written`, `-after-verified`
+/// (`flash::pooled`), and `platform-create-after-check`, `-after-register`
+/// (`platform::create`), and `merge-after-copy` (`manifest merge`, a copy
+/// synced under its temp name).
+#[macro_export]
+macro_rules! crash_point {
+    ($name:literal) => {
+        $crate::failpoint::fail::fail_point!($name, |_| std::process::abort())
+    };
+}
