@@ -3,13 +3,10 @@
 //! output directory. The partition table and the credentials partition are
 //! left zero here: they are what differs per device.
 
-pub mod fat;
-pub mod fat_boot_sector;
-pub mod fat_writer;
-
 use crate::error::{IoContext, Result};
 use crate::layout::Layout;
 use crate::recipe::{Content, Recipe};
+use burnline_fat::volume;
 use burnline_io::atomic;
 use burnline_io::extents::{copy_extents, data_extents};
 use burnline_io::window::Window;
@@ -72,9 +69,9 @@ pub fn build(recipe: &Recipe, layout: &Layout, dir: &Path) -> Result<Base> {
             Content::Fat(spec) => {
                 let mut w = Window::new(&base.file, ext.start, ext.size);
                 let mut cached = WriteBack::new(&mut w, ext.size);
-                fat::tree_of(&spec.files)
+                volume::tree_of(&spec.files)
                     .and_then(|tree| {
-                        fat::build(
+                        volume::build(
                             &mut cached,
                             ext.size,
                             layout.sector_size,
@@ -88,7 +85,7 @@ pub fn build(recipe: &Recipe, layout: &Layout, dir: &Path) -> Result<Base> {
                     .with_context(|| {
                         format!("building the FAT volume of partition `{}`", part.name)
                     })?;
-                let offsets = fat::serial_offsets(&w).with_context(|| {
+                let offsets = volume::serial_offsets(&w).with_context(|| {
                     format!("reading back the FAT volume of partition `{}`", part.name)
                 })?;
                 base.serials.push(SerialSlot {

@@ -118,9 +118,9 @@ fn content(c: &Content) -> String {
         Content::Fat(f) => format!(
             "fat{} {} file(s)",
             match f.bits {
-                Some(crate::recipe::FatBits::Fat12) => "12",
-                Some(crate::recipe::FatBits::Fat16) => "16",
-                Some(crate::recipe::FatBits::Fat32) => "32",
+                Some(burnline_fat::spec::FatBits::Fat12) => "12",
+                Some(burnline_fat::spec::FatBits::Fat16) => "16",
+                Some(burnline_fat::spec::FatBits::Fat32) => "32",
                 None => "",
             },
             f.files.len()

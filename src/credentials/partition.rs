@@ -5,10 +5,10 @@
 
 use super::payload::Credentials;
 use super::record;
-use crate::base::fat;
-use crate::layout::fat_tree::Tree;
 use crate::layout::Extent;
 use crate::recipe::CredentialsFormat;
+use burnline_fat::tree::Tree;
+use burnline_fat::volume;
 use burnline_io::patch::{Patch, PatchDevice};
 use burnline_io::BlockAt;
 use std::io;
@@ -48,7 +48,7 @@ impl CredentialsPartition {
                 tree.add_bytes(path, &json)
                     .map_err(|rule| io::Error::new(io::ErrorKind::InvalidInput, rule))?;
                 let mut dev = PatchDevice::new(self.extent.size);
-                fat::build(
+                volume::build(
                     &mut dev,
                     self.extent.size,
                     self.sector,
@@ -57,7 +57,7 @@ impl CredentialsPartition {
                     self.epoch,
                     &tree,
                 )?;
-                for off in fat::serial_offsets(&dev)? {
+                for off in volume::serial_offsets(&dev)? {
                     dev.write_all_at(&serial.to_le_bytes(), off)?;
                 }
                 Ok(dev.into_patches(self.extent.start))

@@ -9,8 +9,8 @@
 //! bytes, fixed by the ELF specification): the class (32 or 64 bits) and the
 //! byte order come from `e_ident`, the machine from bytes 18–19.
 
-use super::fat_tree::{Data, Kind, Tree};
 use crate::recipe::arch::Arch;
+use burnline_fat::tree::{Data, Kind, Tree};
 use std::io::Read;
 use std::path::Path;
 

@@ -9,9 +9,6 @@
 //! another architecture than `disk.arch`.
 
 pub mod elf_arch;
-pub mod fat_geometry;
-pub mod fat_names;
-pub mod fat_tree;
 pub mod ids;
 pub mod table;
 pub mod table_template;
@@ -19,6 +16,7 @@ pub mod table_template;
 use crate::error::{Error, Problem, Result};
 use crate::recipe::part_type::PartType;
 use crate::recipe::{Content, PartSize, Partition, Recipe, TableKind};
+use burnline_fat::{geometry, tree};
 
 /// Entries in a GPT partition array, and bytes per entry.
 pub const GPT_ENTRIES: u64 = 128;
@@ -317,7 +315,7 @@ fn check_content(
             }
         }
         Content::Fat(spec) => {
-            let (tree, broken) = fat_tree::Tree::walk(&spec.files);
+            let (tree, broken) = tree::Tree::walk(&spec.files);
             for np in broken {
                 problems.push(recipe.problem(
                     &format!("{field}.fat.files[{}].{}", np.file, np.field),
@@ -329,10 +327,10 @@ fn check_content(
                     problems.push(recipe.problem(&format!("{field}.fat.files"), rule));
                 }
             }
-            match fat_geometry::choose(size, recipe.disk.sector_size, spec.bits) {
+            match geometry::choose(size, recipe.disk.sector_size, spec.bits) {
                 Err(rule) => problems.push(recipe.problem(&format!("{field}.fat"), rule)),
                 Ok(g) => {
-                    for rule in fat_geometry::check_fits(&g, &tree) {
+                    for rule in geometry::check_fits(&g, &tree) {
                         problems.push(recipe.problem(&format!("{field}.fat.files"), rule));
                     }
                 }
@@ -340,10 +338,10 @@ fn check_content(
         }
         Content::Credentials(c) => {
             if let crate::recipe::CredentialsFormat::Fat { path, .. } = &c.format {
-                if let Err(rule) = fat_geometry::choose(size, recipe.disk.sector_size, None) {
+                if let Err(rule) = geometry::choose(size, recipe.disk.sector_size, None) {
                     problems.push(recipe.problem(&format!("{field}.credentials"), rule));
                 }
-                if let Err(rule) = fat_tree::Tree::default().add_bytes(path, &[]) {
+                if let Err(rule) = tree::Tree::default().add_bytes(path, &[]) {
                     problems.push(recipe.problem(&format!("{field}.credentials.path"), rule));
                 }
             } else if size < 2 * burnline_core::credentials::record::MIN_SLOT {

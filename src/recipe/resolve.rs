@@ -13,6 +13,7 @@ use super::types::*;
 use crate::error::{Error, Problem, Result};
 use crate::identity::rules;
 use crate::secret::Secret;
+use burnline_fat::spec::{FatBits, FatFile};
 use std::path::{Path, PathBuf};
 
 /// Reads and checks a recipe. All broken rules are returned together.

@@ -7,6 +7,7 @@ use super::output_spec;
 use super::part_type::PartType;
 use crate::error::Problem;
 use crate::secret::Secret;
+use burnline_fat::spec::{FatBits, FatFile};
 use std::path::PathBuf;
 
 /// A checked recipe, with sizes in bytes, types resolved and paths absolute.
@@ -103,17 +104,6 @@ pub enum Content {
     Credentials(CredentialsSpec),
 }
 
-/// FAT12/16/32.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FatBits {
-    /// FAT12.
-    Fat12,
-    /// FAT16.
-    Fat16,
-    /// FAT32.
-    Fat32,
-}
-
 /// A FAT volume's recipe.
 #[derive(Debug)]
 pub struct FatSpec {
@@ -123,15 +113,6 @@ pub struct FatSpec {
     pub label: Option<String>,
     /// Host files and directories, with destinations.
     pub files: Vec<FatFile>,
-}
-
-/// One host path to copy into a FAT volume.
-#[derive(Debug)]
-pub struct FatFile {
-    /// Absolute host path (a file or a directory).
-    pub source: PathBuf,
-    /// Destination inside the volume, `/`-separated, without a leading `/`.
-    pub dest: String,
 }
 
 /// How the credentials partition is laid out.

@@ -8,15 +8,15 @@
 //! base's FAT writer lays out exactly this tree.
 //!
 //! The rules: every path component is one FAT accepts
-//! ([`fat_names::check_component`]); two sources never map to one entry (the
+//! ([`names::check_component`]); two sources never map to one entry (the
 //! same path twice, names that differ only in case, a file where a directory
 //! must be); sources are regular files (at most 4 GiB - 1 bytes, FAT's
 //! limit) or directories, never a device or FIFO that would block the build;
 //! and a directory that contains itself (a symbolic link loop) is refused.
 //! Two directories given for one destination are merged.
 
-use super::fat_names;
-use crate::recipe::FatFile;
+use crate::names;
+use crate::spec::FatFile;
 use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -106,7 +106,7 @@ impl Dir<'_> {
         own + self
             .entries
             .iter()
-            .map(|e| fat_names::slots(&e.name))
+            .map(|e| names::slots(&e.name))
             .sum::<u64>()
     }
 }
@@ -188,7 +188,7 @@ impl<'a> Tree<'a> {
     fn make_dirs(&mut self, path: &str) -> Result<usize, String> {
         let mut dir = 0;
         for comp in path.split('/') {
-            fat_names::check_component(comp)
+            names::check_component(comp)
                 .map_err(|rule| format!("`{}`: {rule}", path.escape_debug()))?;
             let here = self.dirs[dir].child_path(comp);
             let found = self.dirs[dir].by_name.get(&comp.to_uppercase()).copied();
@@ -221,7 +221,7 @@ impl<'a> Tree<'a> {
     /// Adds file `name` to directory `dir`.
     fn add_file(&mut self, dir: usize, name: &str, data: Data<'a>) -> Result<(), String> {
         let here = self.dirs[dir].child_path(name);
-        fat_names::check_component(name)
+        names::check_component(name)
             .map_err(|rule| format!("`{}`: {rule}", here.escape_debug()))?;
         if let Some(&at) = self.dirs[dir].by_name.get(&name.to_uppercase()) {
             let e = &self.dirs[dir].entries[at];

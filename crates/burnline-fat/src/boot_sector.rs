@@ -4,7 +4,7 @@
 //! keeps its FSInfo sector and its boot-sector backup. The FAT writer lays
 //! a volume out by them and the serial patcher finds the serial by them.
 
-use crate::recipe::FatBits;
+use crate::spec::FatBits;
 use burnline_io::BlockAt;
 use std::io;
 

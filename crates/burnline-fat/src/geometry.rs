@@ -6,8 +6,8 @@
 //! the fixed root directory of FAT12/16 ([`ROOT_ENTRIES`]), and the most
 //! entries FAT allows in one directory ([`MAX_DIR_ENTRIES`]).
 
-use super::fat_tree::Tree;
-use crate::recipe::FatBits;
+use crate::spec::FatBits;
+use crate::tree::Tree;
 
 /// Entries of the fixed root directory of a FAT12/16 volume (what
 /// mkfs.fat and fatfs give a hard disk; the volume label takes one).

@@ -19,10 +19,10 @@
 //! Every timestamp (created, accessed, modified) is one fixed [`Stamp`], so
 //! the same inputs give the same bytes. Files have the archive attribute.
 
-use super::fat_boot_sector::BootSector;
-use crate::layout::fat_names::{self, Form, ShortName};
-use crate::layout::fat_tree::{Data, Kind, Tree};
-use crate::recipe::FatBits;
+use crate::boot_sector::BootSector;
+use crate::names::{self, Form, ShortName};
+use crate::spec::FatBits;
+use crate::tree::{Data, Kind, Tree};
 use burnline_io::BlockAt;
 use std::collections::HashSet;
 use std::io::{self, Read};
@@ -273,14 +273,14 @@ fn checksum(short: &ShortName) -> u8 {
 /// them), last part first.
 fn long_entries(out: &mut [u8], name: &str, short: &ShortName) {
     let units: Vec<u16> = name.encode_utf16().collect();
-    let n = units.len().div_ceil(fat_names::LONG_SLOT_UNITS);
+    let n = units.len().div_ceil(names::LONG_SLOT_UNITS);
     let sum = checksum(short);
     for (slot, k) in (1..=n).rev().enumerate() {
         let e = &mut out[slot * ENTRY..(slot + 1) * ENTRY];
         e[0] = k as u8 | if k == n { LAST_SLOT } else { 0 };
         e[11] = ATTR_LONG;
         e[13] = sum;
-        let from = (k - 1) * fat_names::LONG_SLOT_UNITS;
+        let from = (k - 1) * names::LONG_SLOT_UNITS;
         let part = |j: usize| -> u16 {
             match (from + j).cmp(&units.len()) {
                 std::cmp::Ordering::Less => units[from + j],
@@ -371,7 +371,7 @@ fn directory(
     }
     for (i, ((e, f), (short, case))) in dir.entries.iter().zip(&forms).zip(&shorts).enumerate() {
         if f.needs_long() {
-            let n = fat_names::long_slots(&e.name) as usize * ENTRY;
+            let n = names::long_slots(&e.name) as usize * ENTRY;
             long_entries(&mut out[at..at + n], &e.name, short);
             at += n;
         }
@@ -515,7 +515,7 @@ mod tests {
     /// Builds `tree` into a new volume of `size` bytes.
     fn volume(bits: FatBits, size: u64, tree: &Tree<'_>) -> io::Result<PatchDevice> {
         let mut dev = PatchDevice::new(size);
-        crate::base::fat::build(
+        crate::volume::build(
             &mut dev,
             size,
             512,
@@ -787,12 +787,12 @@ mod tests {
     fn a_source_that_changed_since_the_walk_fails_the_build() {
         let d = tempfile::tempdir().expect("tempdir");
         std::fs::write(d.path().join("f"), b"12345").expect("write");
-        let files = [crate::recipe::FatFile {
+        let files = [crate::spec::FatFile {
             source: d.path().to_path_buf(),
             dest: "d".into(),
         }];
         for (now, how) in [(&b"12"[..], "shrank"), (&b"1234567"[..], "grew")] {
-            let tree = crate::base::fat::tree_of(&files).expect("walk");
+            let tree = crate::volume::tree_of(&files).expect("walk");
             std::fs::write(d.path().join("f"), now).expect("rewrite");
             let e = volume(FatBits::Fat12, 4 << 20, &tree).expect_err("changed");
             assert!(e.to_string().contains(how), "{e}");

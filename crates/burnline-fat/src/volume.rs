@@ -1,6 +1,6 @@
 //! Builds a FAT volume: the fatfs crate formats it (boot sector, FATs, the
 //! root directory with the volume label) with the geometry the layout chose,
-//! and [`fat_writer`](super::fat_writer) fills it with the tree of files in
+//! and [`writer`](crate::writer) fills it with the tree of files in
 //! one pass (fatfs's own file creation reads the whole directory per new
 //! entry, which is quadratic in the number of files).
 //!
@@ -8,11 +8,11 @@
 //! The volume serial is left zero here: it is per device, written as a patch
 //! (see [`serial_offsets`]).
 
-use super::fat_boot_sector::BootSector;
-use super::fat_writer::{self, Stamp};
-use crate::layout::fat_geometry::{self, Geometry, ROOT_ENTRIES};
-use crate::layout::fat_tree::Tree;
-use crate::recipe::{FatBits, FatFile};
+use crate::boot_sector::BootSector;
+use crate::geometry::{self, Geometry, ROOT_ENTRIES};
+use crate::spec::{FatBits, FatFile};
+use crate::tree::Tree;
+use crate::writer::{self, Stamp};
 use burnline_io::BlockAt;
 use std::io::{self, Read, Seek, Write};
 
@@ -51,7 +51,7 @@ pub fn build<D: Read + Write + Seek + BlockAt>(
     epoch: i64,
     tree: &Tree<'_>,
 ) -> io::Result<Geometry> {
-    let g = fat_geometry::choose(size, sector, bits).map_err(io::Error::other)?;
+    let g = geometry::choose(size, sector, bits).map_err(io::Error::other)?;
     let fat_type = match g.bits {
         FatBits::Fat12 => fatfs::FatType::Fat12,
         FatBits::Fat16 => fatfs::FatType::Fat16,
@@ -72,7 +72,7 @@ pub fn build<D: Read + Write + Seek + BlockAt>(
             "fatfs chose another FAT type than requested",
         ));
     }
-    fat_writer::write(window, tree, &label, Stamp::from_epoch(epoch))?;
+    writer::write(window, tree, &label, Stamp::from_epoch(epoch))?;
     Ok(g)
 }
 
