@@ -11,7 +11,7 @@
 //!
 //! `cargo run --release --example pool_lease_rate -- URL KEYFILE [N] [S] [cycle|lease]`
 
-use burnline::secret::Secret;
+use burnline_core::secret::Secret;
 use burnline_pool::{Kind, LeaseRequest, NewIdentity, Pool, PoolError, PoolUrl};
 use std::path::PathBuf;
 use std::time::Instant;

@@ -1,15 +1,17 @@
 //! The one exit map of `burnline`: every way a run can end is a [`Case`],
 //! each case has its exit [`Code`] and one line saying when it happens, and
-//! [`case`] is the one function that sorts an [`Error`] into its case. The
+//! [`case`] is the one function that sorts an [`Error`] (the pipeline's,
+//! or a `platform` command's) into its case. The
 //! library crates (`burnline-core`, `burnline-pool`, `burnline-sparse`)
 //! know no exit numbers; `burnline-bootstrap` keeps its own documented map.
 //! [`page`] renders the table as `docs/exit-codes.md` (`burnline generate
 //! exit-codes`); a test keeps the page equal to it.
 
-use crate::error::{CardFailure, Error};
-use crate::platform::error::PlatformError;
+use crate::error::Error;
 use burnline_core::cli::CliEnd;
 use burnline_core::registration::error::RegisterError;
+use burnline_image::error::{CardFailure, Error as RunError};
+use burnline_platform::error::PlatformError;
 use burnline_pool::PoolError;
 use std::fmt::Write as _;
 
@@ -123,23 +125,23 @@ cases! {
     Done => Done, "the command did all it was asked";
     /// `--help` or `--version`.
     Help => Done, "`--help` or `--version` printed what was asked";
-    /// [`Error::DevicesFailed`].
+    /// [`RunError::DevicesFailed`].
     DevicesFailed => PartlyFailed, "`build`: some devices failed (a device the platform refused to register is one), the others were built";
-    /// [`Error::TargetsFailed`].
+    /// [`RunError::TargetsFailed`].
     TargetsFailed => PartlyFailed, "`flash` to several targets, with or without `--pool`: some cards failed, the others were written and verified";
-    /// [`Error::LoginsFailed`].
+    /// [`RunError::LoginsFailed`].
     LoginsFailed => PartlyFailed, "`login-check`: some triples did not log in";
     /// [`PlatformError::NotOnline`].
     NotOnline => PartlyFailed, "`platform state`: devices that are not `ONLINE` (each listed with its state)";
-    /// [`Error::Mismatch`].
+    /// [`RunError::Mismatch`].
     Mismatch => PartlyFailed, "`verify`: files that differ from the manifest";
     /// A command line clap refuses.
     CommandLine => BadInput, "the command line: an unknown flag or subcommand, a missing or malformed value";
-    /// [`Error::Invalid`].
+    /// [`RunError::Invalid`].
     Invalid => BadInput, "input that broke a rule: the recipe, the device CSV, a ledger or journal line (damaged, or a broken hash chain), a minisign key, password or signature, an age identity or encrypted device list; each problem named by file and line, or line, column and field";
-    /// [`Error::Usage`].
+    /// [`RunError::Usage`].
     Usage => BadInput, "a command line that cannot be acted on; an output directory or ledger in use by another run; a `flash` target that may not be one, or a delta, bmap or Android sparse file that breaks its format (before any target is touched)";
-    /// [`Error::Io`] of a file that is not there.
+    /// [`RunError::Io`] of a file that is not there, and [`PlatformError::Io`] too.
     MissingFile => BadInput, "an input file that is not there, on every command";
     /// [`RegisterError::Endpoint`], [`RegisterError::Input`].
     RegistrationInput => BadInput, "`register`, `mqtt-credentials`: an endpoint, CA file or ProductKey that cannot be used";
@@ -157,7 +159,7 @@ cases! {
     PoolRequest => BadInput, "the pool: CSV rows that conflict with it (named by line), an identity in the wrong state for what was asked";
     /// [`PoolError::Damaged`].
     PoolDamaged => BadInput, "the pool: a history whose hash chain breaks (`pool verify`), a damaged row, a secret that does not decrypt";
-    /// [`Error::Io`] of any other kind.
+    /// [`RunError::Io`] of any other kind.
     Io => CannotGoOn, "an I/O failure stopped the run: a full disk, a permission";
     /// [`PoolError::Other`].
     PoolIo => CannotGoOn, "the pool: any other database or file failure";
@@ -165,7 +167,7 @@ cases! {
     Refused => CannotGoOn, "`register`: the platform refused the registration (its code is named, with what to do)";
     /// [`PlatformError::Refused`].
     PlatformRefused => CannotGoOn, "`platform`: the OpenAPI refused a call (its code and RequestId are named)";
-    /// [`Error::ProductRefused`].
+    /// [`RunError::ProductRefused`].
     ProductRefused => CannotGoOn, "`flash --pool`, `station`: the platform refused registration for the whole product; the station stops, nothing is quarantined";
     /// [`CardFailure::NotWritable`].
     CardNotWritable => CannotGoOn, "`flash`: a card that cannot be opened for writing (write-protected, gone); nothing was written";
@@ -185,7 +187,7 @@ cases! {
     PoolEmpty => PoolEmpty, "`flash --pool`: no available identity left";
     /// A panic (`crate::internal_error`).
     Internal => Internal, "a panic, in any thread: one line `burnline: internal error: MESSAGE (at FILE:LINE)`, nothing else";
-    /// [`Error::Interrupted`].
+    /// [`RunError::Interrupted`].
     Interrupted => Interrupted, "the first SIGINT or SIGTERM, or a closed stdout or stderr: the devices in flight were finished, the rest is left for a rerun";
     /// A second signal.
     SecondSignal => Interrupted, "a second SIGINT or SIGTERM: the run stops at once";
@@ -194,37 +196,53 @@ cases! {
 /// The case an error ends the run with: the one exit map.
 pub fn case(e: &Error) -> Case {
     match e {
-        Error::Invalid(_) => Case::Invalid,
-        Error::Usage(_) => Case::Usage,
-        Error::DevicesFailed { .. } => Case::DevicesFailed,
-        Error::TargetsFailed { .. } => Case::TargetsFailed,
-        Error::LoginsFailed { .. } => Case::LoginsFailed,
-        Error::Mismatch(_) => Case::Mismatch,
+        Error::Run(e) => run_case(e),
+        Error::Platform(p) => platform_case(p),
+    }
+}
+
+/// The case a failure of the pipeline, `flash` or the station ends with.
+pub fn run_case(e: &RunError) -> Case {
+    match e {
+        RunError::Invalid(_) => Case::Invalid,
+        RunError::Usage(_) => Case::Usage,
+        RunError::DevicesFailed { .. } => Case::DevicesFailed,
+        RunError::TargetsFailed { .. } => Case::TargetsFailed,
+        RunError::LoginsFailed { .. } => Case::LoginsFailed,
+        RunError::Mismatch(_) => Case::Mismatch,
         // A file that is not there is the command line's fault, on every
         // command alike.
-        Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+        RunError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
             Case::MissingFile
         }
-        Error::Io { .. } => Case::Io,
-        Error::Interrupted => Case::Interrupted,
-        Error::Registration(r) => match r {
+        RunError::Io { .. } => Case::Io,
+        RunError::Interrupted => Case::Interrupted,
+        RunError::Registration(r) => match r {
             RegisterError::Refused { .. } => Case::Refused,
             RegisterError::Transport { .. } | RegisterError::BadResponse { .. } => Case::Network,
             RegisterError::Endpoint(_) | RegisterError::Input(_) => Case::RegistrationInput,
         },
-        Error::ProductRefused(_) => Case::ProductRefused,
-        Error::Card { kind, .. } => match kind {
+        RunError::ProductRefused(_) => Case::ProductRefused,
+        RunError::Card { kind, .. } => match kind {
             CardFailure::TooSmall => Case::CardTooSmall,
             CardFailure::NotWritable => Case::CardNotWritable,
             CardFailure::WriteFailed => Case::CardWriteFailed,
         },
-        Error::Pool(p) => pool_case(p),
-        Error::Platform(p) => match p {
-            PlatformError::Input(_) => Case::PlatformInput,
-            PlatformError::Refused { .. } => Case::PlatformRefused,
-            PlatformError::Transport { .. } => Case::PlatformNetwork,
-            PlatformError::NotOnline { .. } => Case::NotOnline,
-        },
+        RunError::Pool(p) => pool_case(p),
+    }
+}
+
+fn platform_case(e: &PlatformError) -> Case {
+    match e {
+        PlatformError::Input(_) => Case::PlatformInput,
+        PlatformError::Refused { .. } => Case::PlatformRefused,
+        PlatformError::Transport { .. } => Case::PlatformNetwork,
+        PlatformError::NotOnline { .. } => Case::NotOnline,
+        PlatformError::Io(e) if e.source.kind() == std::io::ErrorKind::NotFound => {
+            Case::MissingFile
+        }
+        PlatformError::Io(_) => Case::Io,
+        PlatformError::Pool(p) => pool_case(p),
     }
 }
 
@@ -328,7 +346,7 @@ mod tests {
             (PoolError::Damaged(why()), 2),
         ];
         for (e, want) in pool {
-            assert_eq!(code(&Error::Pool(e)).number(), want);
+            assert_eq!(code(&RunError::Pool(e).into()).number(), want);
         }
         let registration = [
             (
@@ -355,13 +373,25 @@ mod tests {
             (RegisterError::Input(why()), 2),
         ];
         for (e, want) in registration {
-            assert_eq!(code(&Error::Registration(e)).number(), want);
+            assert_eq!(code(&RunError::Registration(e).into()).number(), want);
         }
-        let missing = Error::Io {
+        let missing = RunError::Io {
             context: why(),
             source: std::io::ErrorKind::NotFound.into(),
         };
-        assert_eq!(code(&missing), Code::BadInput);
+        assert_eq!(code(&missing.into()), Code::BadInput);
+        let missing = PlatformError::Io(burnline_io::Error {
+            context: why(),
+            source: std::io::ErrorKind::NotFound.into(),
+        });
+        assert_eq!(code(&missing.into()), Code::BadInput);
+        let unreadable = PlatformError::Io(burnline_io::Error {
+            context: why(),
+            source: std::io::ErrorKind::PermissionDenied.into(),
+        });
+        assert_eq!(code(&unreadable.into()), Code::CannotGoOn);
+        let pool = PlatformError::Pool(PoolError::Empty);
+        assert_eq!(code(&pool.into()), Code::PoolEmpty);
         assert_eq!(cli_end(CliEnd::Refused), Code::BadInput);
         assert_eq!(cli_end(CliEnd::Shown), Code::Done);
     }

@@ -37,28 +37,9 @@
 //! - [`cmdline`]: the clap types; [`commands`]: each subcommand, turning
 //!   arguments into calls and outcomes into exit codes (through [`exit`]).
 
-pub mod append_log;
-pub mod base;
-pub mod build;
 pub mod cmdline;
 pub mod commands;
-pub mod credentials;
-pub mod delta;
-pub mod device;
-pub mod devices;
 pub mod error;
 pub mod exit;
 pub mod flash;
-pub mod identity;
-pub mod layout;
-pub mod ledger;
-pub mod manifest;
-pub mod output;
-pub mod platform;
-pub mod recipe;
-pub mod registration;
-pub mod resume;
-pub use burnline_core::secret;
-pub mod shard;
-pub mod signing;
 pub mod station;

@@ -26,7 +26,7 @@ mod common;
 use boot_common::platform::{Platform, ENDPOINT};
 use boot_common::shared::shared;
 use boot_common::vm::{Boot, Guest};
-use burnline::credentials::record::{SlotError, Slots};
+use burnline_core::credentials::record::{SlotError, Slots};
 use common::images::inspect_json;
 use common::{s, Test, DS1, PK, PS};
 use std::fs;

@@ -11,7 +11,7 @@
 
 mod common;
 
-use burnline::registration::sign::{sign, SignMethod};
+use burnline_core::registration::sign::{sign, SignMethod};
 use bytes::BytesMut;
 use common::emulator::{admin, register, test_ca_rsa, write_products, PK_OFF};
 use common::mqtt::{plain_credentials, python, MqttEmulator};

@@ -383,14 +383,14 @@ fn signed_v1(params: &[(&str, &str)], stamp: &str) -> String {
     ];
     pairs.extend(params);
     let signature = burnline_core::openapi::v1::sign(
-        &burnline::secret::Secret::from(AK_SECRET),
+        &burnline_core::secret::Secret::from(AK_SECRET),
         "POST",
         &pairs,
     );
     format!(
         "/?{}&Signature={}",
-        burnline::registration::form::encode_pairs(&pairs),
-        burnline::registration::form::encode(&signature)
+        burnline_core::registration::form::encode_pairs(&pairs),
+        burnline_core::registration::form::encode(&signature)
     )
 }
 

@@ -192,7 +192,7 @@ pub struct BuildArgs {
     pub no_image_digest: bool,
     /// Compress each image (overrides the recipe's `output.compress`).
     #[arg(long, value_enum)]
-    pub compress: Option<crate::recipe::output_spec::CompressChoice>,
+    pub compress: Option<burnline_image::recipe::output_spec::CompressChoice>,
     /// The checksum outputs are listed with (overrides the recipe's
     /// `output.digest`): sha256 (`SHA256SUMS`) or blake3 (`B3SUMS`, hashing
     /// only what differs per device; with --station, deltas record BLAKE3).
@@ -202,14 +202,14 @@ pub struct BuildArgs {
     /// android-sparse (`NAME.simg`; with --station `base.simg` and
     /// `NAME.delta.simg`).
     #[arg(long, value_enum)]
-    pub format: Option<crate::recipe::output_spec::ImageFormat>,
+    pub format: Option<burnline_image::recipe::output_spec::ImageFormat>,
     /// The Android sparse block size in bytes, a multiple of 512 up to
     /// 1048576 (overrides `output.sparse_block_size`; default 4096).
     #[arg(long, value_name = "BYTES")]
     pub sparse_block_size: Option<burnline_sparse::BlockSize>,
     /// Build only shard K of N (1-based): CSV rows with index % N == K-1.
     #[arg(long, value_name = "K/N")]
-    pub shard: Option<crate::shard::Shard>,
+    pub shard: Option<burnline_image::shard::Shard>,
     /// Build shard JOB_COMPLETION_INDEX+1 of N (Kubernetes Indexed Jobs).
     #[arg(long, value_name = "N")]
     pub shard_count: Option<u64>,
@@ -235,10 +235,17 @@ pub struct SignArg {
 
 impl SignArg {
     /// The key, loaded (and decrypted), when --sign was given.
-    pub fn load(&self) -> crate::error::Result<Option<crate::signing::key::SigningKey>> {
+    pub fn load(
+        &self,
+    ) -> burnline_image::error::Result<Option<burnline_image::signing::key::SigningKey>> {
         self.sign
             .as_deref()
-            .map(|k| crate::signing::key::SigningKey::load(k, self.sign_password_file.as_deref()))
+            .map(|k| {
+                burnline_image::signing::key::SigningKey::load(
+                    k,
+                    self.sign_password_file.as_deref(),
+                )
+            })
             .transpose()
     }
 }
@@ -259,7 +266,7 @@ pub struct DevicesArg {
 
 impl DevicesArg {
     /// The list to read.
-    pub fn list(&self) -> crate::devices::list::DeviceList {
+    pub fn list(&self) -> burnline_image::device_csv::list::DeviceList {
         self.identity.list(&self.devices)
     }
 }
@@ -276,8 +283,8 @@ pub struct IdentityArg {
 
 impl IdentityArg {
     /// The device list at `devices`, read with this identity.
-    pub fn list(&self, devices: &std::path::Path) -> crate::devices::list::DeviceList {
-        crate::devices::list::DeviceList::new(devices, self.identity.as_deref())
+    pub fn list(&self, devices: &std::path::Path) -> burnline_image::device_csv::list::DeviceList {
+        burnline_image::device_csv::list::DeviceList::new(devices, self.identity.as_deref())
     }
 }
 

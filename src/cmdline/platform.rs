@@ -1,10 +1,10 @@
 //! `burnline platform …`: the command line of the OpenAPI client
-//! (`crate::platform`), as clap types only. No option takes a credential:
+//! (`burnline_platform`), as clap types only. No option takes a credential:
 //! the AccessKey comes from the environment or an `aliyun` CLI profile.
 
 use super::{Checked, IdentityArg, PoolUrlParser};
-use crate::platform::endpoint::Endpoint;
 use burnline_core::identity::names::{DeviceName, ProductKey};
+use burnline_platform::endpoint::Endpoint;
 use clap::{Args, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::time::Duration;

@@ -3,7 +3,7 @@
 //! `mqtt-credentials --device-secret`). What is read from where, and the
 //! warning for a secret given in clear, are `crate::commands::secret_input`.
 
-use crate::secret::Secret;
+use burnline_core::secret::Secret;
 use std::convert::Infallible;
 use std::str::FromStr;
 

@@ -1,4 +1,4 @@
-//! `burnline build`: the command line turned into a [`crate::build::run`],
+//! `burnline build`: the command line turned into a [`burnline_image::build::run`],
 //! and its summary into lines on stderr (or JSON on stdout) and an exit
 //! status. The summary counts what this run built and what it found done
 //! by an earlier (interrupted) run. Without `--out`, the images go to
@@ -6,10 +6,10 @@
 //! another batch, or files of unknown origin, is refused, so two batches
 //! never mix unnoticed.
 
-use crate::build::run::{self, BuildOptions, OutputOverrides};
 use crate::cmdline::BuildArgs;
-use crate::error::{Error, IoContext, Result};
-use crate::shard::Shard;
+use burnline_image::build::run::{self, BuildOptions, OutputOverrides};
+use burnline_image::error::{Error, IoContext, Result};
+use burnline_image::shard::Shard;
 use burnline_io::{say, show};
 use std::path::PathBuf;
 
@@ -41,6 +41,7 @@ pub fn run(args: &BuildArgs) -> Result<()> {
             sparse_block_size: args.sparse_block_size,
         },
         sign,
+        second_signal_code: crate::exit::Case::SecondSignal.code().number(),
     };
     let summary = run::run(&opts)?;
     for f in &summary.failures {
@@ -133,5 +134,8 @@ fn default_out(args: &BuildArgs) -> Result<PathBuf> {
 fn batch(args: &BuildArgs) -> Result<String> {
     let recipe = std::fs::read(&args.recipe).at("reading", &args.recipe)?;
     let csv = args.devices.list().digest()?;
-    Ok(crate::resume::journal::fingerprint(&[&recipe, &csv[..]]))
+    Ok(burnline_image::resume::journal::fingerprint(&[
+        &recipe,
+        &csv[..],
+    ]))
 }

@@ -1,8 +1,8 @@
-//! `burnline check`: every rule, nothing written (see `crate::build::check`).
+//! `burnline check`: every rule, nothing written (see `burnline_image::build::check`).
 
-use crate::build::check::check_all;
 use crate::cmdline::CheckArgs;
-use crate::error::{Error, Result};
+use burnline_image::build::check::check_all;
+use burnline_image::error::{Error, Result};
 use burnline_io::{say, show};
 
 /// Runs `check`.

@@ -6,7 +6,7 @@
 //! line says where it looked and how to install it (exit 2).
 
 use crate::cmdline::EmulatorLaunchArgs;
-use crate::error::{Error, IoContext, Result};
+use burnline_image::error::{Error, IoContext, Result};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 

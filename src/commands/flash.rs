@@ -8,12 +8,12 @@
 //! (`crate::flash::overlap`).
 
 use crate::cmdline::FlashArgs;
-use crate::error::{Error, Result};
 use crate::flash::overlap::{distinct, not_an_input};
 use crate::flash::parallel::{report, run_all};
 use crate::flash::plan::{plan, FlashRequest};
 use crate::flash::source::bmap_candidates;
 use crate::flash::{station, target};
+use burnline_image::error::{Error, Result};
 use std::path::{Path, PathBuf};
 
 /// Runs `flash`.
@@ -119,7 +119,7 @@ fn found_files(args: &FlashArgs) -> Vec<(&'static str, PathBuf)> {
         let dir = l.parent().unwrap_or(Path::new("."));
         found.push((
             "the registration ledger",
-            dir.join(crate::registration::ledger::FILE_NAME),
+            dir.join(burnline_image::registration::registrations_log::FILE_NAME),
         ));
     }
     found

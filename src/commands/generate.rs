@@ -6,7 +6,7 @@
 //! exit map (`crate::exit`).
 
 use crate::cmdline::{Cli, GenerateCommand};
-use crate::error::{IoContext, Result};
+use burnline_image::error::{IoContext, Result};
 use burnline_io::atomic;
 use clap::CommandFactory;
 use clap_complete::{Generator, Shell};

@@ -6,11 +6,11 @@
 //! it: a device would otherwise take whichever comes first.
 
 use crate::cmdline::InspectArgs;
-use crate::credentials::payload::Credentials;
-use crate::credentials::record::{Slot, SlotId, Slots};
-use crate::error::{Error, IoContext, Result};
-use crate::recipe::part_type::gpt_type_name;
+use burnline_core::credentials::payload::Credentials;
+use burnline_core::credentials::record::{Slot, SlotId, Slots};
 use burnline_core::table::{self, EntryKind, Kind, TableError};
+use burnline_image::error::{Error, IoContext, Result};
+use burnline_image::recipe::part_type::gpt_type_name;
 use burnline_io::show;
 use burnline_io::window::Window;
 use serde_json::{json, Value};
@@ -165,9 +165,9 @@ type Decoded = (Credentials, Value);
 fn read_credentials(file: &File, p: &Found, fat_path: &str) -> Result<Option<Decoded>> {
     let mut magic = [0u8; 8];
     let at_a = file.read_exact_at(&mut magic, p.start).is_ok()
-        && &magic == crate::credentials::record::MAGIC;
+        && &magic == burnline_core::credentials::record::MAGIC;
     let at_b = file.read_exact_at(&mut magic, p.start + p.size / 2).is_ok()
-        && &magic == crate::credentials::record::MAGIC;
+        && &magic == burnline_core::credentials::record::MAGIC;
     if at_a || at_b {
         // The table reader placed the partition inside the file: no sum overflows.
         let slots = Slots::read_from(|buf, at| file.read_exact_at(buf, p.start + at), p.size)
@@ -243,7 +243,7 @@ fn empty_creds() -> Credentials {
 }
 
 fn credentials_json(c: &Credentials, how: &Value, reveal: bool) -> Value {
-    let secret = |s: &Option<crate::secret::Secret>| match s {
+    let secret = |s: &Option<burnline_core::secret::Secret>| match s {
         None => Value::Null,
         Some(s) if reveal => json!(s.expose()),
         Some(_) => json!("<redacted>"),

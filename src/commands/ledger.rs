@@ -1,11 +1,11 @@
 //! `burnline ledger verify FILE [--pubkey KEY]` and `burnline ledger sign
 //! FILE --sign KEY`: the hash chain of a ledger (or of any of burnline's
-//! append logs) and its signed head, by `crate::ledger`.
+//! append logs) and its signed head, by `burnline_image::log_audit`.
 
 use crate::cmdline::{LedgerCommand, LedgerSignArgs, LedgerVerifyArgs};
-use crate::error::{Error, Result};
-use crate::ledger::{self, head_path, Audit};
-use crate::signing::verify::VerifyingKey;
+use burnline_image::error::{Error, Result};
+use burnline_image::log_audit::{self, head_path, Audit};
+use burnline_image::signing::verify::VerifyingKey;
 use burnline_io::{say, show};
 
 /// Runs `ledger …`.
@@ -43,7 +43,7 @@ fn describe(file: &std::path::Path, a: &Audit) {
 
 fn verify(args: &LedgerVerifyArgs) -> Result<()> {
     let key = args.pubkey.as_deref().map(VerifyingKey::load).transpose()?;
-    let v = ledger::verify(&args.file, key.as_ref())?;
+    let v = log_audit::verify(&args.file, key.as_ref())?;
     describe(&args.file, &v.audit);
     if let Some(h) = &v.head {
         show!(
@@ -69,7 +69,7 @@ fn sign(args: &LedgerSignArgs) -> Result<()> {
     let Some(key) = args.sign.load()? else {
         return Err(Error::Usage("ledger sign: --sign KEY is required".into()));
     };
-    let a = ledger::sign(&args.file, &key)?;
+    let a = log_audit::sign(&args.file, &key)?;
     describe(&args.file, &a);
     show!(
         "signed: {} ({} line(s)) and its signature {}.minisig",

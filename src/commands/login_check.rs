@@ -12,17 +12,17 @@
 //! Each login activates the device and shows it online for a moment, as the
 //! first boot would.
 
-use crate::build::check::check_all;
 use crate::cmdline::LoginCheckArgs;
-use crate::devices::check::expect;
-use crate::devices::reader::{DeviceReader, DeviceRow};
-use crate::error::{Error, IoContext, Result};
-use crate::recipe::AuthMode;
-use crate::registration::endpoint::DEFAULT_REGION;
-use crate::registration::mqtt::MqttCredentials;
-use crate::registration::mqtt_login::{check_login, secure_mode};
-use crate::registration::mqtt_transport::{tls_config, MqttError, MqttTarget};
-use crate::registration::sign::SignMethod;
+use burnline_core::registration::endpoint::DEFAULT_REGION;
+use burnline_core::registration::mqtt::MqttCredentials;
+use burnline_core::registration::mqtt_login::{check_login, secure_mode};
+use burnline_core::registration::mqtt_transport::{tls_config, MqttError, MqttTarget};
+use burnline_core::registration::sign::SignMethod;
+use burnline_image::build::check::check_all;
+use burnline_image::device_csv::check::expect;
+use burnline_image::device_csv::reader::{DeviceReader, DeviceRow};
+use burnline_image::error::{Error, IoContext, Result};
+use burnline_image::recipe::AuthMode;
 use burnline_io::{say, show};
 use serde_json::json;
 use std::sync::{Arc, Mutex};
@@ -123,14 +123,14 @@ pub fn run(args: &LoginCheckArgs) -> Result<()> {
 /// product's regional endpoint) and disconnects at once.
 fn log_in(
     row: &DeviceRow,
-    ds: &crate::secret::Secret,
+    ds: &burnline_core::secret::Secret,
     target: Option<&MqttTarget>,
     region: &str,
     tls: &Arc<rustls::ClientConfig>,
 ) -> std::result::Result<(), MqttError> {
     let to = target.cloned().unwrap_or_else(|| MqttTarget {
         host: format!("{}.iot-as-mqtt.{region}.aliyuncs.com", row.product_key),
-        port: crate::registration::mqtt::TLS_PORT,
+        port: burnline_core::registration::mqtt::TLS_PORT,
         tls: true,
     });
     let timestamp = std::time::SystemTime::now()

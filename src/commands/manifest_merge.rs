@@ -10,12 +10,12 @@
 //! the merged checksum list and manifest are signed.
 
 use crate::cmdline::MergeArgs;
-use crate::error::{Error, IoContext, Result};
-use crate::manifest::files::{Header, ShardInfo};
-use crate::manifest::signed::read_verified;
-use crate::manifest::{Entry, Manifest, ManifestWriter, MANIFEST};
-use crate::signing::verify::VerifyingKey;
-use crate::signing::SIG_SUFFIX;
+use burnline_image::error::{Error, IoContext, Result};
+use burnline_image::manifest::files::{Header, ShardInfo};
+use burnline_image::manifest::signed::read_verified;
+use burnline_image::manifest::{Entry, Manifest, ManifestWriter, MANIFEST};
+use burnline_image::signing::verify::VerifyingKey;
+use burnline_image::signing::SIG_SUFFIX;
 use burnline_io::hash::DigestKind;
 use burnline_io::{atomic, say};
 use std::collections::HashSet;
@@ -72,8 +72,8 @@ pub fn run(args: &MergeArgs) -> Result<()> {
     }
     w.finish()?;
     if let Some(key) = &sign {
-        crate::signing::sign_file(key, &args.out, kind.sums_file())?;
-        crate::signing::sign_file(key, &args.out, MANIFEST)?;
+        burnline_image::signing::sign_file(key, &args.out, kind.sums_file())?;
+        burnline_image::signing::sign_file(key, &args.out, MANIFEST)?;
     }
     say!(
         "burnline: merged {} shard(s), {} device(s), into {}",

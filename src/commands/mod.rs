@@ -25,6 +25,7 @@ pub mod verify;
 use crate::cmdline::{Cli, Command};
 use crate::error::Error;
 use crate::exit::{Case, Code};
+use burnline_image::error::Error as RunError;
 use std::ffi::OsString;
 
 /// Runs burnline with `args` (including the program name) and returns the
@@ -45,23 +46,29 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> Code {
         Err(end) => return crate::exit::cli_end(end),
     };
     let result = match cli.command {
-        Command::Build(a) => build::run(&a),
-        Command::Check(a) => check::run(&a),
-        Command::Plan(a) => plan::run(&a),
-        Command::Inspect(a) => inspect::run(&a),
-        Command::Verify(a) => verify::run(&a),
-        Command::Flash(a) => flash::run(&a),
-        Command::Manifest(crate::cmdline::ManifestCommand::Merge(a)) => manifest_merge::run(&a),
-        Command::Ledger(c) => ledger::run(&c),
-        Command::Register(a) => register::run(&a),
-        Command::Emulator(a) => emulator::run(&a),
-        Command::Pool(c) => pool::run(&c),
-        Command::MqttCredentials(a) => mqtt_credentials::run(&a),
-        Command::LoginCheck(a) => login_check::run(&a),
-        Command::Station(crate::cmdline::StationCommand::Serve(a)) => station::serve(&a),
-        Command::Station(crate::cmdline::StationCommand::Report(a)) => station::report(&a),
+        Command::Build(a) => build::run(&a).map_err(Error::from),
+        Command::Check(a) => check::run(&a).map_err(Error::from),
+        Command::Plan(a) => plan::run(&a).map_err(Error::from),
+        Command::Inspect(a) => inspect::run(&a).map_err(Error::from),
+        Command::Verify(a) => verify::run(&a).map_err(Error::from),
+        Command::Flash(a) => flash::run(&a).map_err(Error::from),
+        Command::Manifest(crate::cmdline::ManifestCommand::Merge(a)) => {
+            manifest_merge::run(&a).map_err(Error::from)
+        }
+        Command::Ledger(c) => ledger::run(&c).map_err(Error::from),
+        Command::Register(a) => register::run(&a).map_err(Error::from),
+        Command::Emulator(a) => emulator::run(&a).map_err(Error::from),
+        Command::Pool(c) => pool::run(&c).map_err(Error::from),
+        Command::MqttCredentials(a) => mqtt_credentials::run(&a).map_err(Error::from),
+        Command::LoginCheck(a) => login_check::run(&a).map_err(Error::from),
+        Command::Station(crate::cmdline::StationCommand::Serve(a)) => {
+            station::serve(&a).map_err(Error::from)
+        }
+        Command::Station(crate::cmdline::StationCommand::Report(a)) => {
+            station::report(&a).map_err(Error::from)
+        }
+        Command::Generate(c) => generate::run(&c).map_err(Error::from),
         Command::Platform(c) => platform::run(&c),
-        Command::Generate(c) => generate::run(&c),
     };
     match result {
         Ok(()) => Case::Done.code(),
@@ -76,7 +83,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> Code {
 /// closed stderr, nothing, and no panic).
 pub fn report(e: &Error) {
     use burnline_io::say;
-    if let Error::Invalid(problems) = e {
+    if let Error::Run(RunError::Invalid(problems)) = e {
         for p in problems {
             say!("error: {p}");
         }

@@ -12,8 +12,8 @@
 
 use super::secret_input::SecretArg;
 use crate::cmdline::MqttCredentialsArgs;
-use crate::error::{Error, Result};
-use crate::registration::mqtt::{MqttCredentials, SecureMode};
+use burnline_core::registration::mqtt::{MqttCredentials, SecureMode};
+use burnline_image::error::{Error, Result};
 use burnline_io::show;
 
 /// Environment variable read when neither `--device-secret` nor

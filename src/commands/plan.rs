@@ -3,11 +3,11 @@
 //! [`recipe::load_layout`]).
 
 use crate::cmdline::PlanArgs;
-use crate::error::Result;
-use crate::layout;
-use crate::recipe::part_type::{gpt_type_name, PartType};
-use crate::recipe::size::format_size;
-use crate::recipe::{self, Content, CredentialsFormat};
+use burnline_image::error::Result;
+use burnline_image::layout;
+use burnline_image::recipe::part_type::{gpt_type_name, PartType};
+use burnline_image::recipe::size::format_size;
+use burnline_image::recipe::{self, Content, CredentialsFormat};
 use burnline_io::{say, show};
 
 /// Runs `plan`.

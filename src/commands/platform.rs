@@ -1,5 +1,5 @@
 //! `burnline platform create|state|reset|delete`: the command line turned
-//! into a signed OpenAPI client (`crate::platform`) and its inputs: the
+//! into a signed OpenAPI client (`burnline_platform`) and its inputs: the
 //! DeviceNames to create (a file, or a prefix and a count), the devices to
 //! ask about (a CSV, plain or age, or the pool's verified identities).
 
@@ -8,19 +8,23 @@ use crate::cmdline::{
     OpenApiArgs, PlatformCommand, PlatformCreateArgs, PlatformDeleteArgs, PlatformDeviceArgs,
     PlatformStateArgs,
 };
-use crate::error::{Error, Problem, Result};
-use crate::platform::client::Client;
-use crate::platform::create::{self, Create, Target};
-use crate::platform::error::PlatformError;
-use crate::platform::store::{self, Sink};
-use crate::platform::{credentials, device_state, endpoint::Endpoint, rework};
+use crate::error::Error;
 use burnline_core::identity::rules::check_device_name;
+use burnline_image::error::{Error as RunError, Problem};
 use burnline_io::say;
+use burnline_platform::client::Client;
+use burnline_platform::create::{self, Create, Target};
+use burnline_platform::error::PlatformError;
+use burnline_platform::store::{self, Sink};
+use burnline_platform::{credentials, device_state, endpoint::Endpoint, rework};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Most names one batch takes (`BatchCheckDeviceNames`).
 const MAX_NAMES: usize = 10_000;
+
+/// A `platform` command's result.
+type Result<T> = std::result::Result<T, Error>;
 
 /// Runs a `platform` subcommand.
 pub fn run(cmd: &PlatformCommand) -> Result<()> {
@@ -56,7 +60,7 @@ fn input(msg: String) -> Error {
 /// The names of `--names FILE`: one a line, or a CSV's DeviceName column.
 fn names_from(path: &Path) -> Result<Vec<String>> {
     let at = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
+    let text = std::fs::read_to_string(path).map_err(|e| RunError::Io {
         context: format!("reading {at}"),
         source: e,
     })?;
@@ -93,7 +97,7 @@ fn names_from(path: &Path) -> Result<Vec<String>> {
         }
     }
     if !problems.is_empty() {
-        return Err(Error::Invalid(problems));
+        return Err(RunError::Invalid(problems).into());
     }
     Ok(names)
 }
@@ -173,7 +177,7 @@ fn create_cmd(a: &PlatformCreateArgs) -> Result<()> {
         (None, None) => PathBuf::from(format!("platform-create-{}.apply.json", a.product_key)),
     };
     let mut c = client(&a.api)?;
-    create::run(
+    Ok(create::run(
         &mut c,
         &Create {
             product_key: a.product_key.to_string(),
@@ -182,7 +186,7 @@ fn create_cmd(a: &PlatformCreateArgs) -> Result<()> {
             journal,
             wait: a.wait,
         },
-    )
+    )?)
 }
 
 /// The (ProductKey, DeviceName) rows of a device CSV (plain or age).
@@ -194,7 +198,7 @@ fn devices_from(a: &PlatformStateArgs, path: &Path) -> Result<Vec<(String, Strin
         .from_reader(list.open()?);
     let header = reader
         .headers()
-        .map_err(|e| Error::invalid(&at, "", format!("not a CSV: {e}")))?
+        .map_err(|e| RunError::invalid(&at, "", format!("not a CSV: {e}")))?
         .clone();
     let col = |names: &[&str]| {
         header.iter().position(|h| {
@@ -203,14 +207,14 @@ fn devices_from(a: &PlatformStateArgs, path: &Path) -> Result<Vec<(String, Strin
         })
     };
     let dn_col = col(&["devicename", "device_name"])
-        .ok_or_else(|| Error::invalid(&at, "DeviceName", "the CSV has no DeviceName column"))?;
+        .ok_or_else(|| RunError::invalid(&at, "DeviceName", "the CSV has no DeviceName column"))?;
     let pk_col = col(&["productkey", "product_key"]);
     let mut out = Vec::new();
     let mut problems = Vec::new();
     for (i, row) in reader.records().enumerate() {
         let line = i + 2;
         let row = row.map_err(|e| {
-            Error::invalid(
+            RunError::invalid(
                 format!("{at}:{line}"),
                 "",
                 format!("not a CSV row: {}", e.kind_name()),
@@ -238,7 +242,7 @@ fn devices_from(a: &PlatformStateArgs, path: &Path) -> Result<Vec<(String, Strin
         out.push((pk, dn));
     }
     if !problems.is_empty() {
-        return Err(Error::Invalid(problems));
+        return Err(RunError::Invalid(problems).into());
     }
     Ok(out)
 }
@@ -291,27 +295,27 @@ fn state_cmd(a: &PlatformStateArgs) -> Result<()> {
         }
         say!("burnline: {url}: {noted} identit(ies) noted ONLINE in the history");
     }
-    device_state::report(&seen, a.json)
+    Ok(device_state::report(&seen, a.json)?)
 }
 
 fn reset_cmd(a: &PlatformDeviceArgs) -> Result<()> {
     let mut c = client(&a.api)?;
-    rework::reset(
+    Ok(rework::reset(
         &mut c,
         a.product_key.as_str(),
         a.device_name.as_str(),
         a.pool.as_ref(),
-    )
+    )?)
 }
 
 fn delete_cmd(a: &PlatformDeleteArgs) -> Result<()> {
     let d = &a.device;
     let mut c = client(&d.api)?;
-    rework::delete(
+    Ok(rework::delete(
         &mut c,
         d.product_key.as_str(),
         d.device_name.as_str(),
         a.yes,
         d.pool.as_ref(),
-    )
+    )?)
 }

@@ -6,16 +6,16 @@
 //! row as `build` does; a row already in the pool with another secret
 //! refuses the whole import, named by its line.
 
-use crate::build::check::check_all;
 use crate::cmdline::{
     ExportFormat, FlashArgs, PoolCommand, PoolExportArgs, PoolHistoryArgs, PoolImportArgs,
     PoolInitArgs, PoolReleaseArgs, PoolSettleArgs, PoolStatusArgs, PoolVerifyArgs,
 };
-use crate::devices::check::expect;
-use crate::devices::reader::DeviceReader;
-use crate::error::{Error, Problem, Result};
 use crate::flash::pooled::{Phase, PooledOptions, PooledStation};
 use burnline_core::identity::names::ProductKey;
+use burnline_image::build::check::check_all;
+use burnline_image::device_csv::check::expect;
+use burnline_image::device_csv::reader::DeviceReader;
+use burnline_image::error::{Error, Problem, Result};
 use burnline_io::{say, show};
 use burnline_pool::pool::{Exported, NewIdentity};
 use burnline_pool::{Kind, Pool, PoolError, PoolUrl, State};
@@ -217,7 +217,7 @@ fn export(a: &PoolExportArgs) -> Result<()> {
     };
     let pool = Pool::open(&a.db.db, key)?;
     let rows = pool.export(a.reveal_secrets)?;
-    let secret = |s: &Option<crate::secret::Secret>| {
+    let secret = |s: &Option<burnline_core::secret::Secret>| {
         s.as_ref()
             .map(|x| x.expose().to_owned())
             .unwrap_or_default()

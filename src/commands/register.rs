@@ -18,11 +18,11 @@
 
 use super::secret_input::SecretArg;
 use crate::cmdline::RegisterArgs;
-use crate::error::{Error, Result};
-use crate::identity::rules;
-use crate::registration::client::{Client, ClientOptions};
-use crate::registration::endpoint::Endpoint;
-use crate::registration::error::RegisterError;
+use burnline_core::identity::rules;
+use burnline_core::registration::client::{Client, ClientOptions};
+use burnline_core::registration::endpoint::Endpoint;
+use burnline_core::registration::error::RegisterError;
+use burnline_image::error::{Error, Result};
 use burnline_io::show;
 use std::ffi::OsString;
 use std::time::Duration;

@@ -7,8 +7,8 @@
 //! environment variable. No message holds a byte of it.
 
 use crate::cmdline::SecretValue;
-use crate::error::{Error, Result};
-use crate::secret::Secret;
+use burnline_core::secret::Secret;
+use burnline_image::error::{Error, Result};
 use burnline_io::say;
 use std::io::{IsTerminal, Read};
 use std::os::unix::fs::PermissionsExt;

@@ -3,12 +3,12 @@
 //! the pool's history into the day's CSV.
 
 use crate::cmdline::{StationReportArgs, StationServeArgs};
-use crate::error::{Error, IoContext, Result};
 use crate::exit::Code;
 use crate::flash::pooled::{PooledOptions, PooledStation};
 use crate::station::config::StationConfig;
 use crate::station::service::{image_size, Service};
 use crate::station::writer::{CardWriter, Opener};
+use burnline_image::error::{Error, IoContext, Result};
 use burnline_io::say;
 use std::sync::Arc;
 
@@ -34,7 +34,7 @@ pub fn serve(args: &StationServeArgs) -> Result<()> {
         Box::new(move || Ok(Arc::new(PooledStation::open(&opts)?) as Arc<dyn CardWriter>));
     let first = match opener() {
         Ok(w) => Some(w),
-        Err(e) if crate::exit::code(&e) == Code::BadInput => return Err(e),
+        Err(e) if crate::exit::run_case(&e).code() == Code::BadInput => return Err(e),
         Err(e) => {
             say!("station: the pool cannot be opened yet: {e}");
             None
@@ -63,7 +63,7 @@ fn counts_today(config: &StationConfig) -> Result<(u64, u64)> {
     let day = slot_state::day_of(slot_state::now(), config.utc_offset_minutes);
     let from = day
         .parse::<report::Since>()
-        .map_err(crate::error::Error::Usage)?
+        .map_err(burnline_image::error::Error::Usage)?
         .epoch(offset);
     let station = Some(config.station.as_str());
     let rows = report::read(&config.pool, from, i64::MAX, station, offset)?;

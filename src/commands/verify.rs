@@ -2,17 +2,17 @@
 //! outputs, their side files such as bmaps, and a station's base image and
 //! its bmap) and compares size and checksum (SHA-256 or BLAKE3, whichever
 //! the manifest lists). With `--pubkey KEY` the signatures of the manifest
-//! and of the checksum list are checked first (`crate::manifest::signed`):
+//! and of the checksum list are checked first (`burnline_image::manifest::signed`):
 //! a bad signature stops it before any file is hashed (exit 2). With
 //! `--json` the result goes to stdout as the object docs/json.md describes,
 //! mismatches included (exit 1 all the same).
 
 use crate::cmdline::VerifyArgs;
-use crate::error::{Error, IoContext, Result};
-use crate::manifest::files::{FileSum, Sum};
-use crate::manifest::signed::read_verified;
-use crate::manifest::Manifest;
-use crate::signing::verify::VerifyingKey;
+use burnline_image::error::{Error, IoContext, Result};
+use burnline_image::manifest::files::{FileSum, Sum};
+use burnline_image::manifest::signed::read_verified;
+use burnline_image::manifest::Manifest;
+use burnline_image::signing::verify::VerifyingKey;
 use burnline_io::hash::hash_file;
 use burnline_io::{say, show};
 use rayon::prelude::*;
@@ -45,7 +45,7 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
             let m = read_verified(&args.dir, &key)?;
             say!(
                 "ok: {} and its checksum list are signed by {}",
-                args.dir.join(crate::manifest::MANIFEST).display(),
+                args.dir.join(burnline_image::manifest::MANIFEST).display(),
                 k.display()
             );
             m
@@ -79,7 +79,7 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
     for (file, why) in &bad {
         say!("error: {file}: {why}");
     }
-    let manifest_path = args.dir.join(crate::manifest::MANIFEST);
+    let manifest_path = args.dir.join(burnline_image::manifest::MANIFEST);
     if args.json {
         let mismatches: Vec<_> = bad
             .iter()

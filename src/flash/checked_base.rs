@@ -10,7 +10,7 @@
 
 use super::source::Source;
 use super::write::{Checked, Expect};
-use crate::error::{IoContext, Result};
+use burnline_image::error::{IoContext, Result};
 use burnline_io::hash::{hash_patched, DigestKind};
 use burnline_io::patch::Patch;
 use burnline_io::tree_digest::BaseTree;

@@ -7,7 +7,7 @@
 //! `verified` is not good and must be flashed again. Secrets are never
 //! written here.
 //!
-//! It is a [`crate::append_log`], with that module's one rule: a torn
+//! It is a [`burnline_image::append_log`], with that module's one rule: a torn
 //! last line (a crash mid-append) is cut off; any other unreadable line
 //! stops the run with the file and line (exit 2), since skipping a damaged
 //! `verified` line would issue that identity to a second card. The ledger
@@ -16,8 +16,8 @@
 //! before it writes anything. A crash point follows each durable state
 //! (`station-ledger-after-assigned`, `-after-written`, `-after-verified`).
 
-use crate::append_log::{AppendLog, Options};
-use crate::error::{IoContext, Result};
+use burnline_image::append_log::{AppendLog, Options};
+use burnline_image::error::{IoContext, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -216,7 +216,7 @@ mod tests {
             .expect("corrupt");
         let e = Ledger::open(&path).err().expect("damaged");
         assert!(e.to_string().contains("1 problem"), "{e}");
-        let crate::error::Error::Invalid(p) = e else {
+        let burnline_image::error::Error::Invalid(p) = e else {
             unreachable!()
         };
         assert_eq!(p[0].location, format!("{}:3", path.display()));

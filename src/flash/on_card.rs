@@ -5,10 +5,10 @@
 //! `verified` is never written over (issue #22, point 3). Anything that
 //! does not decode is "no identity": a blank or foreign card.
 
-use crate::credentials::payload::Credentials;
-use crate::credentials::record::{Slots, MAGIC};
-use crate::layout::Layout;
-use crate::recipe::{CredentialsFormat, Recipe};
+use burnline_core::credentials::payload::Credentials;
+use burnline_core::credentials::record::{Slots, MAGIC};
+use burnline_image::layout::Layout;
+use burnline_image::recipe::{CredentialsFormat, Recipe};
 use burnline_io::window::Window;
 use std::fs::File;
 use std::io::Read;

@@ -7,7 +7,7 @@
 //! the device they stand for, files yet to be made by their directory and
 //! name.
 
-use crate::error::{Error, Result};
+use burnline_image::error::{Error, Result};
 use std::ffi::OsString;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};

@@ -8,8 +8,8 @@
 use super::source::Source;
 use super::target;
 use super::write::{self, Expect};
-use crate::error::{Error, Result};
-use crate::manifest::files::Sum;
+use burnline_image::error::{Error, Result};
+use burnline_image::manifest::files::Sum;
 use burnline_io::say;
 use std::path::{Path, PathBuf};
 

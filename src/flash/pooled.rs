@@ -46,13 +46,13 @@ use super::on_card;
 use super::source::Source;
 use super::target::{self, Target};
 use super::write::{self, Expect};
-use crate::base::{self, Base};
-use crate::device::job::DeviceBuilder;
-use crate::devices::reader::DeviceRow;
-use crate::error::{CardFailure, Error, IoContext, Result};
-use crate::layout::Layout;
-use crate::recipe::{AuthMode, Recipe};
-use crate::registration::host::{product_refusal, DirectRegistrar, HostRegistrar};
+use burnline_image::base::{self, Base};
+use burnline_image::device_csv::reader::DeviceRow;
+use burnline_image::error::{CardFailure, Error, IoContext, Result};
+use burnline_image::job::device_job::DeviceBuilder;
+use burnline_image::layout::Layout;
+use burnline_image::recipe::{AuthMode, Recipe};
+use burnline_image::registration::host::{product_refusal, DirectRegistrar, HostRegistrar};
 use burnline_io::hash::DigestKind;
 use burnline_io::say;
 use burnline_pool::pool::{RegisterFailed, Stale};
@@ -129,8 +129,8 @@ pub struct PooledStation {
 impl PooledStation {
     /// Opens the pool, claims the station and builds the base image.
     pub fn open(opts: &PooledOptions) -> Result<PooledStation> {
-        let recipe = crate::recipe::load(&opts.recipe)?;
-        let layout = crate::layout::plan(&recipe)?;
+        let recipe = burnline_image::recipe::load(&opts.recipe)?;
+        let layout = burnline_image::layout::plan(&recipe)?;
         for w in recipe.warning_lines() {
             say!("{w}");
         }
@@ -396,7 +396,7 @@ impl PooledStation {
         let register = |pk: &str,
                         dn: &str|
          -> std::result::Result<
-            crate::secret::Secret,
+            burnline_core::secret::Secret,
             burnline_pool::pool::RegisterFailed<Error>,
         > {
             let r = self.registrar.as_ref().ok_or_else(|| RegisterFailed {

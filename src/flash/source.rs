@@ -8,10 +8,10 @@
 //! checked whole (every chunk, and its CRC32 chunks if it has any) before
 //! anything is written.
 
-use crate::error::{Error, IoContext, Result};
-use crate::manifest::Manifest;
-use crate::output::compress::decompressor;
-use crate::recipe::output_spec::Compression;
+use burnline_image::error::{Error, IoContext, Result};
+use burnline_image::manifest::Manifest;
+use burnline_image::output::compress::decompressor;
+use burnline_image::recipe::output_spec::Compression;
 use burnline_io::bmap::{self, Bmap};
 use burnline_io::extents::data_extents;
 use burnline_sparse::{Layout, SparseError, SparseReader};

@@ -8,7 +8,7 @@
 //! written.
 
 use super::source::{sparse_error, sparse_layout};
-use crate::error::{Error, IoContext, Result};
+use burnline_image::error::{Error, IoContext, Result};
 use burnline_io::patch::Patch;
 use burnline_sparse::ChunkKind;
 use std::fs::File;

@@ -2,7 +2,7 @@
 //! …` flashes fresh identities straight from a recipe. The base image is
 //! built once (a temp file next to the ledger); each target gets the next
 //! identity the [`super::ledger`] has not seen verified, as the same
-//! per-device [`Job`](crate::device::job::Job) a build makes (so with
+//! per-device [`Job`](burnline_image::job::device_job::Job) a build makes (so with
 //! `register: host` the device is registered first, its secret in the
 //! registration ledger next to the station ledger before the card is
 //! written, and the card carries the full triple). Each identity is recorded
@@ -13,14 +13,14 @@ use super::checked_base::CheckedBase;
 use super::ledger::{Ledger, Record, State};
 use super::parallel::{flash_one, join_all, report, Outcome};
 use super::source::Source;
-use crate::base;
-use crate::build::check::check_all;
-use crate::device::job::DeviceBuilder;
-use crate::devices::check::expect;
-use crate::devices::list::DeviceList;
-use crate::devices::reader::{DeviceReader, DeviceRow};
-use crate::error::{Error, IoContext, Result};
-use crate::registration::host::HostRegistrar;
+use burnline_image::base;
+use burnline_image::build::check::check_all;
+use burnline_image::device_csv::check::expect;
+use burnline_image::device_csv::list::DeviceList;
+use burnline_image::device_csv::reader::{DeviceReader, DeviceRow};
+use burnline_image::error::{Error, IoContext, Result};
+use burnline_image::job::device_job::DeviceBuilder;
+use burnline_image::registration::host::HostRegistrar;
 use burnline_io::hash::DigestKind;
 use burnline_io::say;
 use std::path::{Path, PathBuf};

@@ -10,7 +10,7 @@
 //! `/proc/self/mountinfo`) or smaller than the image is refused before
 //! anything is written.
 
-use crate::error::{CardFailure, Error, IoContext, Result};
+use burnline_image::error::{CardFailure, Error, IoContext, Result};
 use indicatif::HumanBytes;
 use std::fs::{File, Metadata, OpenOptions};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};

@@ -20,7 +20,7 @@
 
 use super::source::Source;
 use super::target::Target;
-use crate::error::{Error, IoContext, Result};
+use burnline_image::error::{Error, IoContext, Result};
 use burnline_io::hash::{DigestKind, StreamHash};
 use burnline_io::patch::{overlay, Patch};
 use burnline_io::tree_digest::BaseTree;

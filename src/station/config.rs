@@ -9,9 +9,9 @@
 //! is plugged in. What a slot path names is checked each time a card shows
 //! up, and a refusal is shown on the page (see `super::safety`).
 
-use crate::error::{Error, Problem, Result};
-use crate::recipe::locate::Locator;
-use crate::secret::Secret;
+use burnline_core::secret::Secret;
+use burnline_image::error::{Error, Problem, Result};
+use burnline_image::recipe::locate::Locator;
 use burnline_io::hash::DigestKind;
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -132,7 +132,7 @@ pub fn parse_utc_offset(text: &str) -> std::result::Result<i32, String> {
     let bad = || {
         format!(
             "{} is not an offset such as +08:00 (or Z for UTC)",
-            crate::identity::rules::shown(text)
+            burnline_core::identity::rules::shown(text)
         )
     };
     if text == "Z" || text == "z" {
@@ -219,7 +219,7 @@ fn read_raw(path: &Path) -> Result<(Raw, String)> {
             format!("cannot read the station config: {e}"),
         )
     })?;
-    if let Some((line, col)) = crate::recipe::locate::too_deep(&text) {
+    if let Some((line, col)) = burnline_image::recipe::locate::too_deep(&text) {
         return Err(Error::invalid(
             format!("{}:{line}:{col}", path.display()),
             "",
@@ -227,7 +227,7 @@ fn read_raw(path: &Path) -> Result<(Raw, String)> {
         ));
     }
     let raw: Raw = yaml_serde::from_str(&text)
-        .map_err(|e| crate::recipe::locate::yaml_error(path, "station config", &e))?;
+        .map_err(|e| burnline_image::recipe::locate::yaml_error(path, "station config", &e))?;
     Ok((raw, text))
 }
 
@@ -305,7 +305,7 @@ fn check_listen(
                 "listen",
                 format!(
                     "{} is not an address such as 127.0.0.1:8080",
-                    crate::identity::rules::shown(listen)
+                    burnline_core::identity::rules::shown(listen)
                 ),
             );
             SocketAddr::from(([127, 0, 0, 1], 8080))

@@ -7,8 +7,8 @@
 //! service may be running): a torn last line is left out, any other
 //! damaged line stops the report with the file and line.
 
-use crate::append_log::{AppendLog, Options};
-use crate::error::{Error, IoContext, Result};
+use burnline_image::append_log::{AppendLog, Options};
+use burnline_image::error::{Error, IoContext, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 

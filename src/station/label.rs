@@ -10,7 +10,7 @@
 //! `font8x8` crate, scaled up; every character a DeviceName or ProductKey
 //! may hold is in it.
 
-use crate::error::{Error, IoContext, Result};
+use burnline_image::error::{Error, IoContext, Result};
 use burnline_io::atomic;
 use std::path::{Path, PathBuf};
 

@@ -19,7 +19,7 @@ pub mod slot_state;
 pub mod slots;
 pub mod writer;
 
-use crate::error::{IoContext, Result};
+use burnline_image::error::{IoContext, Result};
 use burnline_io::say;
 use service::Service;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -34,9 +34,11 @@ const STOP_WAIT: Duration = Duration::from_secs(300);
 pub fn serve(service: Arc<Service>) -> Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(sig, stop.clone()).map_err(|e| crate::error::Error::Io {
-            context: "setting up the signal handlers".into(),
-            source: e,
+        signal_hook::flag::register(sig, stop.clone()).map_err(|e| {
+            burnline_image::error::Error::Io {
+                context: "setting up the signal handlers".into(),
+                source: e,
+            }
         })?;
     }
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -11,10 +11,10 @@
 //! `refused`, from `super::journal`) are added. No secret is ever read for
 //! it.
 
-use crate::error::{Error, IoContext, Result};
 use crate::station::config::parse_utc_offset;
 use crate::station::slot_state::day_of;
 use burnline_core::civil::{days_from_civil, days_in};
+use burnline_image::error::{Error, IoContext, Result};
 use burnline_pool::State;
 use std::str::FromStr;
 
@@ -209,7 +209,7 @@ pub fn cards(
     let mut platform: std::collections::HashMap<(String, String), String> = Default::default();
     for c in changes {
         let key = (c.product_key.clone(), c.device_name.clone());
-        if let Some(note) = c.reason.strip_prefix(crate::platform::NOTE_PREFIX) {
+        if let Some(note) = c.reason.strip_prefix(burnline_platform::NOTE_PREFIX) {
             let state = note.split_whitespace().next().unwrap_or_default();
             platform.insert(key, state.to_owned());
             continue;
@@ -474,7 +474,7 @@ mod tests {
                 13,
                 "gw-1",
                 "verified",
-                crate::platform::device_state::ONLINE_NOTE,
+                burnline_platform::device_state::ONLINE_NOTE,
             ),
             ch(20, "gw-2", "leased"),
             ch(21, "gw-2", "quarantined"),
@@ -482,7 +482,7 @@ mod tests {
                 22,
                 "gw-2",
                 "quarantined",
-                crate::platform::rework::RESET_NOTE,
+                burnline_platform::rework::RESET_NOTE,
             ),
             ch(30, "gw-3", "leased"),
         ];

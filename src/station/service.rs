@@ -18,7 +18,7 @@ use super::safety;
 use super::slot_state::{day_of, now, Board, FailKind, PoolView, SlotState};
 use super::slots::{probe, Card, Presence};
 use super::writer::{CardWriter, Opener, Phase};
-use crate::error::{CardFailure, Error};
+use burnline_image::error::{CardFailure, Error};
 use burnline_io::internal_error::contain;
 use burnline_io::say;
 use burnline_pool::PoolError;
@@ -631,7 +631,7 @@ fn remaining_view(w: &dyn CardWriter) -> PoolView {
 }
 
 /// The image size the recipe gives, for the too-small check.
-pub fn image_size(recipe: &Path) -> crate::error::Result<u64> {
-    let r = crate::recipe::load(recipe)?;
-    Ok(crate::layout::plan(&r)?.disk_size)
+pub fn image_size(recipe: &Path) -> burnline_image::error::Result<u64> {
+    let r = burnline_image::recipe::load(recipe)?;
+    Ok(burnline_image::layout::plan(&r)?.disk_size)
 }

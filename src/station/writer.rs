@@ -4,9 +4,9 @@
 //! ([`PooledStation`]) is the one implementation; the trait keeps the slot
 //! logic independent of the database.
 
-use crate::error::Result;
 pub use crate::flash::pooled::Phase;
 use crate::flash::pooled::PooledStation;
+use burnline_image::error::Result;
 use std::path::Path;
 use std::sync::Arc;
 
