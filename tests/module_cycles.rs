@@ -2,11 +2,16 @@
 //! and `crates/*/src` for the module paths it names (`use` lines, with their
 //! `{…}` groups, and `crate::…`, `super::…`, `self::…` paths in code) finds
 //! the file each path lands in, and fails on any cycle among files that is
-//! not in [`ALLOWED`], printing one such cycle. Comments and `#[cfg(test)]`
-//! modules are not imports and are skipped. Also: the output writers
-//! (`src/output/`, `src/delta/`) import nothing from `src/device/` or
-//! `src/identity/`, and every `file.rs::function` that docs/device-walk.md
-//! names is a function of that file.
+//! not in [`ALLOWED`], printing one such cycle. Paths into another of the
+//! workspace's crates (`burnline_image::…`) are followed into it, and the
+//! same graph taken module by module (each crate's top-level modules) has no
+//! cycle at all: no module imports a module that imports it back, directly
+//! or through others. Comments and `#[cfg(test)]` modules are not imports
+//! and are skipped. Also: the output writers (`burnline-image`'s `output/`
+//! and `delta/`, but `output/names.rs`, the names the job computes once)
+//! import nothing from `job/` or `file_name.rs`, and every
+//! `file.rs::function` that docs/device-walk.md names is a function of that
+//! file (in whichever crate holds it).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::{Path, PathBuf};
@@ -14,30 +19,7 @@ use std::path::{Path, PathBuf};
 /// File-level cycles that still exist, each named; a cycle among files is
 /// allowed only if all its files are in one entry. Remove an entry when its
 /// cycle is gone.
-const ALLOWED: &[(&str, &[&str])] = &[
-    // The emulator's API handlers and its request authentication call each
-    // other (in its own crate now).
-    (
-        "emulator api <-> http_auth",
-        &[
-            "crates/burnline-emulator/src/api.rs",
-            "crates/burnline-emulator/src/http_auth.rs",
-        ],
-    ),
-    // A parent that re-exports its child's types, and the child using the
-    // parent's helpers and types.
-    (
-        "cmdline <-> cmdline/platform",
-        &["src/cmdline/mod.rs", "src/cmdline/platform.rs"],
-    ),
-    (
-        "pool <-> pool/settle",
-        &[
-            "crates/burnline-pool/src/pool.rs",
-            "crates/burnline-pool/src/pool/settle.rs",
-        ],
-    ),
-];
+const ALLOWED: &[(&str, &[&str])] = &[];
 
 /// One source file: its path from the repository root, and its module path
 /// inside its crate (`src/a/b.rs` and `src/a/b/mod.rs` are `a::b`).
@@ -245,7 +227,10 @@ fn paths_in(code: &str) -> Vec<Vec<String>> {
                     break;
                 }
             }
-            if segs.len() > 1 && matches!(segs[0].as_str(), "crate" | "super" | "self") {
+            if segs.len() > 1
+                && (matches!(segs[0].as_str(), "crate" | "super" | "self")
+                    || segs[0].starts_with("burnline_"))
+            {
                 out.push(segs);
             }
             i = j.max(i + 1);
@@ -354,34 +339,105 @@ impl Crate<'_> {
     }
 }
 
-/// The file-level import graph: file → the files it names.
+/// The crate name of a `src` directory: `burnline` for the root package's,
+/// `burnline_x` for `crates/burnline-x/src`.
+fn crate_name(files: &[SourceFile]) -> String {
+    files
+        .first()
+        .map_or_else(String::new, |f| match f.rel.strip_prefix("crates/") {
+            Some(rest) => rest.split('/').next().unwrap_or("").replace('-', "_"),
+            None => "burnline".to_owned(),
+        })
+}
+
+/// The file-level import graph of the whole workspace: file → the files it
+/// names, in its own crate (`crate::`, `super::`, `self::`, a child module)
+/// or in another of the workspace's crates (`burnline_x::…`).
 fn graph(root: &Path) -> BTreeMap<String, BTreeSet<String>> {
+    let all = crates(root);
+    let built: Vec<(String, Crate)> = all
+        .iter()
+        .map(|files| {
+            let c = Crate {
+                by_module: files
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, f)| !f.rel.ends_with("/main.rs"))
+                    .map(|(i, f)| (f.module.as_slice(), i))
+                    .collect(),
+                files,
+                code: files
+                    .iter()
+                    .map(|f| code_of(&std::fs::read_to_string(root.join(&f.rel)).expect("source")))
+                    .collect(),
+            };
+            (crate_name(files), c)
+        })
+        .collect();
     let mut g = BTreeMap::new();
-    for files in crates(root) {
-        let c = Crate {
-            by_module: files
-                .iter()
-                .enumerate()
-                .filter(|(_, f)| !f.rel.ends_with("/main.rs"))
-                .map(|(i, f)| (f.module.as_slice(), i))
-                .collect(),
-            files: &files,
-            code: files
-                .iter()
-                .map(|f| code_of(&std::fs::read_to_string(root.join(&f.rel)).expect("source")))
-                .collect(),
-        };
-        for (i, f) in files.iter().enumerate() {
-            let to: BTreeSet<String> = paths_in(&c.code[i])
-                .iter()
-                .filter_map(|path| c.file_of(&c.absolute(i, path)?, 0))
-                .filter(|&t| t != i)
-                .map(|t| files[t].rel.clone())
-                .collect();
+    for (name, c) in &built {
+        for (i, f) in c.files.iter().enumerate() {
+            let mut to = BTreeSet::new();
+            for path in paths_in(&c.code[i]) {
+                let foreign = path
+                    .first()
+                    .filter(|p| *p != name && p.starts_with("burnline"));
+                let target = match foreign {
+                    Some(other) => built.iter().find(|(n, _)| n == other).and_then(|(_, o)| {
+                        o.file_of(&path[1..], 0).map(|t| o.files[t].rel.clone())
+                    }),
+                    None => c
+                        .absolute(i, &path)
+                        .and_then(|abs| c.file_of(&abs, 0))
+                        .filter(|&t| t != i)
+                        .map(|t| c.files[t].rel.clone()),
+                };
+                to.extend(target);
+            }
             g.insert(f.rel.clone(), to);
         }
     }
     g
+}
+
+/// The module-level graph: each crate's top-level modules (`burnline_image::
+/// build`), and each crate's root, with the imports of their files.
+fn module_graph(g: &BTreeMap<String, BTreeSet<String>>) -> BTreeMap<String, BTreeSet<String>> {
+    let module_of = |rel: &str| -> String {
+        let (krate, inner) = match rel.strip_prefix("crates/") {
+            Some(rest) => {
+                let (k, inner) = rest.split_once("/src/").unwrap_or((rest, ""));
+                (k.replace('-', "_"), inner.to_owned())
+            }
+            None => (
+                "burnline".to_owned(),
+                rel.strip_prefix("src/").unwrap_or(rel).to_owned(),
+            ),
+        };
+        let top = inner
+            .split('/')
+            .next()
+            .unwrap_or("")
+            .trim_end_matches(".rs");
+        format!("{krate}::{top}")
+    };
+    let mut m: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (from, to) in g {
+        let a = module_of(from);
+        let entry = m.entry(a.clone()).or_default();
+        for t in to {
+            let b = module_of(t);
+            if b != a {
+                entry.insert(b);
+            }
+        }
+    }
+    for targets in m.clone().values() {
+        for t in targets {
+            m.entry(t.clone()).or_default();
+        }
+    }
+    m
 }
 
 /// The strongly connected components with more than one file (Tarjan).
@@ -472,8 +528,13 @@ fn no_new_file_level_import_cycle() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let g = graph(root);
     assert!(
-        g["src/build/stage.rs"].contains("src/output/device.rs"),
+        g["crates/burnline-image/src/build/stage.rs"]
+            .contains("crates/burnline-image/src/output/device.rs"),
         "the scan finds `use crate::output::device::…`"
+    );
+    assert!(
+        g["src/commands/build.rs"].contains("crates/burnline-image/src/build/run.rs"),
+        "the scan follows `burnline_image::build::run::…` into its crate"
     );
     let found = cycles(&g);
     for scc in &found {
@@ -509,6 +570,34 @@ fn no_new_file_level_import_cycle() {
     );
 }
 
+/// Module-level cycles that still exist (none): a cycle among top-level
+/// modules is allowed only if all of them are in one entry.
+const ALLOWED_MODULES: &[(&str, &[&str])] = &[];
+
+#[test]
+fn no_module_imports_a_module_that_imports_it_back() {
+    let m = module_graph(&graph(Path::new(env!("CARGO_MANIFEST_DIR"))));
+    assert!(
+        m["burnline::commands"].contains("burnline_image::build"),
+        "the module graph keeps cross-crate edges: {:?}",
+        m["burnline::commands"]
+    );
+    let new: Vec<String> = cycles(&m)
+        .iter()
+        .filter(|scc| {
+            !ALLOWED_MODULES
+                .iter()
+                .any(|(_, mods)| scc.iter().all(|x| mods.contains(&x.as_str())))
+        })
+        .map(|scc| one_cycle(&m, scc))
+        .collect();
+    assert!(
+        new.is_empty(),
+        "modules that import each other, directly or through others:\n{}",
+        new.join("\n")
+    );
+}
+
 #[test]
 fn the_scan_reads_use_trees_and_skips_comments() {
     assert_eq!(
@@ -539,7 +628,13 @@ fn the_device_walk_names_functions_that_exist() {
         .copied()
         .filter(|name| {
             let (file, function) = name.split_once("::").expect("file::function");
-            let code = std::fs::read_to_string(root.join("src").join(file)).unwrap_or_default();
+            // `build/run.rs` is in whichever crate's `src/` holds it.
+            let code = crates(root)
+                .iter()
+                .flatten()
+                .find(|f| f.rel.ends_with(&format!("src/{file}")))
+                .and_then(|f| std::fs::read_to_string(root.join(&f.rel)).ok())
+                .unwrap_or_default();
             !code
                 .match_indices(&format!("fn {function}"))
                 .any(|(at, m)| matches!(code[at + m.len()..].chars().next(), Some('(' | '<')))
@@ -556,12 +651,26 @@ fn output_writers_never_call_back_into_device_or_identity() {
     let g = graph(Path::new(env!("CARGO_MANIFEST_DIR")));
     let back: Vec<String> = g
         .iter()
-        .filter(|(from, _)| from.starts_with("src/output/") || from.starts_with("src/delta/"))
+        .filter(|(from, _)| {
+            // `output/names.rs` is not a writer: it is the naming the job
+            // does once, with `file_name.rs`'s sparse names.
+            (from.starts_with("crates/burnline-image/src/output/")
+                || from.starts_with("crates/burnline-image/src/delta/"))
+                && *from != "crates/burnline-image/src/output/names.rs"
+        })
         .flat_map(|(from, to)| {
             to.iter()
-                .filter(|t| t.starts_with("src/device/") || t.starts_with("src/identity/"))
+                .filter(|t| {
+                    t.starts_with("crates/burnline-image/src/job/")
+                        || *t == "crates/burnline-image/src/file_name.rs"
+                })
                 .map(move |t| format!("{from} -> {t}"))
         })
         .collect();
+    assert!(
+        g.keys()
+            .any(|f| f.starts_with("crates/burnline-image/src/output/")),
+        "the writers are where this test looks"
+    );
     assert!(back.is_empty(), "writers calling back: {back:?}");
 }

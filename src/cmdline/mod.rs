@@ -6,8 +6,8 @@ pub use burnline_core::cli::{parse, PlatformArgs};
 use burnline_core::identity::names::{DeviceName, ProductKey};
 use burnline_core::registration::mqtt_transport::MqttTarget;
 use burnline_core::registration::sign::SignMethod;
-use burnline_io::say;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+pub use common::{IdentityArg, PoolUrlParser};
 pub use platform::{
     OpenApiArgs, PlatformCommand, PlatformCreateArgs, PlatformDeleteArgs, PlatformDeviceArgs,
     PlatformStateArgs,
@@ -15,6 +15,7 @@ pub use platform::{
 pub use secret_value::SecretValue;
 use std::path::PathBuf;
 
+pub mod common;
 pub mod platform;
 pub mod secret_value;
 
@@ -271,23 +272,6 @@ impl DevicesArg {
     }
 }
 
-/// `--identity FILE`, for an age-encrypted `--devices` (`flash`, whose
-/// `--devices` is optional, takes this one alone).
-#[derive(Debug, Clone, Args)]
-pub struct IdentityArg {
-    /// The age identity (`age-keygen`'s file, mode 0600) that decrypts an
-    /// encrypted --devices (default: the file named by BURNLINE_AGE_IDENTITY).
-    #[arg(long, value_name = "FILE")]
-    pub identity: Option<PathBuf>,
-}
-
-impl IdentityArg {
-    /// The device list at `devices`, read with this identity.
-    pub fn list(&self, devices: &std::path::Path) -> burnline_image::device_csv::list::DeviceList {
-        burnline_image::device_csv::list::DeviceList::new(devices, self.identity.as_deref())
-    }
-}
-
 /// `burnline flash`
 #[derive(Debug, Args)]
 pub struct FlashArgs {
@@ -398,42 +382,6 @@ pub struct PoolDb {
     /// environment variable BURNLINE_DB).
     #[arg(long = "db", env = "BURNLINE_DB", value_parser = PoolUrlParser)]
     pub db: burnline_pool::PoolUrl,
-}
-
-/// Parses a pool URL without echoing it: clap's own message for a bad
-/// value quotes the value, which may hold a database password.
-#[derive(Debug, Clone, Copy)]
-pub struct PoolUrlParser;
-
-impl clap::builder::TypedValueParser for PoolUrlParser {
-    type Value = burnline_pool::PoolUrl;
-
-    fn parse_ref(
-        &self,
-        _cmd: &clap::Command,
-        arg: Option<&clap::Arg>,
-        value: &std::ffi::OsStr,
-    ) -> Result<Self::Value, clap::Error> {
-        let name = arg.map_or_else(|| "--db".to_owned(), |a| format!("--{}", a.get_id()));
-        let text = value.to_str().ok_or_else(|| {
-            clap::Error::raw(
-                clap::error::ErrorKind::ValueValidation,
-                format!("{name}: not UTF-8\n"),
-            )
-        })?;
-        let url: burnline_pool::PoolUrl = text.parse().map_err(|e: String| {
-            clap::Error::raw(
-                clap::error::ErrorKind::ValueValidation,
-                format!("{name}: {e}\n"),
-            )
-        })?;
-        if url.has_password() {
-            say!(
-                "burnline: warning: the password in {name} is visible to every local user (/proc/PID/cmdline); give it in PGPASSWORD, ~/.pgpass or passfile=PATH instead"
-            );
-        }
-        Ok(url)
-    }
 }
 
 /// `burnline pool init`

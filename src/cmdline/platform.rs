@@ -2,7 +2,8 @@
 //! (`burnline_platform`), as clap types only. No option takes a credential:
 //! the AccessKey comes from the environment or an `aliyun` CLI profile.
 
-use super::{Checked, IdentityArg, PoolUrlParser};
+use super::common::{IdentityArg, PoolUrlParser};
+use burnline_core::cli::checked::Checked;
 use burnline_core::identity::names::{DeviceName, ProductKey};
 use burnline_platform::endpoint::Endpoint;
 use clap::{Args, Subcommand, ValueEnum};

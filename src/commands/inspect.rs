@@ -165,9 +165,9 @@ type Decoded = (Credentials, Value);
 fn read_credentials(file: &File, p: &Found, fat_path: &str) -> Result<Option<Decoded>> {
     let mut magic = [0u8; 8];
     let at_a = file.read_exact_at(&mut magic, p.start).is_ok()
-        && &magic == burnline_core::credentials::record::MAGIC;
+        && &magic == burnline_core::record_magic::MAGIC;
     let at_b = file.read_exact_at(&mut magic, p.start + p.size / 2).is_ok()
-        && &magic == burnline_core::credentials::record::MAGIC;
+        && &magic == burnline_core::record_magic::MAGIC;
     if at_a || at_b {
         // The table reader placed the partition inside the file: no sum overflows.
         let slots = Slots::read_from(|buf, at| file.read_exact_at(buf, p.start + at), p.size)

@@ -6,7 +6,8 @@
 //! does not decode is "no identity": a blank or foreign card.
 
 use burnline_core::credentials::payload::Credentials;
-use burnline_core::credentials::record::{Slots, MAGIC};
+use burnline_core::credentials::record::Slots;
+use burnline_core::record_magic::MAGIC;
 use burnline_image::layout::Layout;
 use burnline_image::recipe::{CredentialsFormat, Recipe};
 use burnline_io::window::Window;

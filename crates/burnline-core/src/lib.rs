@@ -16,7 +16,8 @@
 //! - [`tls`]: the one rustls client configuration (verification always on);
 //! - [`cli`]: the command-line pieces both programs share;
 //! - [`civil`]: calendar dates as day counts and back;
-//! - [`parse_error`]: a parser's message without the input it quotes.
+//! - [`parse_error`]: a parser's message without the input it quotes;
+//! - [`record_magic`]: the bytes a credential record starts with.
 
 pub mod civil;
 pub mod cli;
@@ -24,6 +25,7 @@ pub mod credentials;
 pub mod identity;
 pub mod openapi;
 pub mod parse_error;
+pub mod record_magic;
 pub mod registration;
 pub mod secret;
 pub mod table;

@@ -11,8 +11,9 @@
 //! | `POST /admin/devices/{pk}/{dn}/reset` | the console's reset (ResetThing): no longer activated, may register again; its connection is closed |
 //! | `PUT /admin/products/{pk}/dynamic-registration` `{"enabled":bool}` | switches dynamic registration |
 
-use super::mqtt::sessions::Sessions;
-use super::state::{Refusal, State};
+use super::sessions::Sessions;
+use super::state::State;
+use crate::answer::{platform, refusal_answer, Answer};
 use burnline_core::registration::form;
 use burnline_core::registration::random::alphanumeric;
 use burnline_core::registration::sign::{verify, SignMethod};
@@ -42,21 +43,6 @@ pub struct Api {
     pub sessions: Sessions,
 }
 
-/// An answer: HTTP status and JSON body (which may hold a secret).
-pub type Answer = (u16, Zeroizing<Vec<u8>>);
-
-/// A platform answer: HTTP 200 and a JSON `code` and `message`.
-pub fn platform(code: i64, message: &str) -> Answer {
-    (
-        200,
-        Zeroizing::new(
-            json!({"code": code, "message": message})
-                .to_string()
-                .into_bytes(),
-        ),
-    )
-}
-
 fn admin(status: u16, message: &str) -> Answer {
     (
         status,
@@ -80,19 +66,6 @@ struct PublishBody {
     payload: String,
     #[serde(default)]
     qos: u8,
-}
-
-/// The platform's words for a refused registration, with its code.
-pub fn refusal_answer(r: Refusal) -> (i64, &'static str) {
-    match r {
-        Refusal::ProductNotFound => (6250, "product not found"),
-        Refusal::SwitchedOff => (
-            6288,
-            "dynamic registration is switched off for this product",
-        ),
-        Refusal::DeviceNotFound => (6100, "device not found"),
-        Refusal::AlreadyActivated => (6289, "device already activated"),
-    }
 }
 
 impl Api {

@@ -11,7 +11,7 @@
 //! (iotkit-embedded's `iotx_http_api.c` codes). It checks the secret only:
 //! being online is an MQTT matter, and it changes no state.
 
-use super::api::{platform, Answer};
+use super::answer::{platform, Answer};
 use super::state::State;
 use burnline_core::registration::random::alphanumeric;
 use burnline_core::registration::sign::{verify, SignMethod};

@@ -4,12 +4,14 @@
 //! OpenSSL). [`args`] is its command line and [`serve`] runs it;
 //! [`error`] is how it fails. [`products`] reads the
 //! products file, [`state`] keeps devices (durably with `--state`), [`api`]
-//! answers the HTTP platform and admin requests (with [`http_auth`] for
+//! answers the HTTP platform and admin requests ([`answer`] is what it
+//! answers with, and [`http_auth`] serves
 //! `/auth`), [`http_server`] serves them (axum, plain or TLS), [`mqtt`] is
 //! the MQTT 3.1.1 server where devices log in, go online and register, and
 //! [`tls`] builds the one TLS configuration both use. [`openapi`] serves
 //! the platform's OpenAPI (`--openapi`) over the same state.
 
+pub mod answer;
 pub mod api;
 pub mod args;
 pub mod error;
@@ -19,5 +21,7 @@ pub mod mqtt;
 pub mod openapi;
 pub mod products;
 pub mod serve;
+pub mod sessions;
 pub mod state;
 pub mod tls;
+pub mod topics;

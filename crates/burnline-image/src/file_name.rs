@@ -58,10 +58,7 @@ const DERIVED_SUFFIXES: &[&str] = &["", ".bmap", ".delta", ".zst", ".xz", ".gz"]
 /// from it) would take a name burnline writes itself, or look like one of
 /// its temp files (which a later run deletes).
 pub fn reserved_clash(file: &str) -> Option<String> {
-    let sparse = [
-        crate::output::names::simg_name(file),
-        crate::output::names::delta_simg_name(file),
-    ];
+    let sparse = [simg_name(file), delta_simg_name(file)];
     let derived = DERIVED_SUFFIXES
         .iter()
         .map(|suffix| format!("{file}{suffix}"));
@@ -117,6 +114,22 @@ pub fn render(pattern: &str, device_name: &str, product_key: &str) -> String {
     pattern
         .replace("{device_name}", &safe_component(device_name))
         .replace("{product_key}", &safe_component(product_key))
+}
+
+/// The name without a trailing `.img`.
+fn stem(image_name: &str) -> &str {
+    image_name.strip_suffix(".img").unwrap_or(image_name)
+}
+
+/// A full image's sparse name: `x.img` → `x.simg` (other names get
+/// `.simg` added).
+pub fn simg_name(image_name: &str) -> String {
+    format!("{}.simg", stem(image_name))
+}
+
+/// A station delta's sparse name: `x.img` → `x.delta.simg`.
+pub fn delta_simg_name(image_name: &str) -> String {
+    format!("{}.delta.simg", stem(image_name))
 }
 
 #[cfg(test)]

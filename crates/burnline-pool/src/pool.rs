@@ -20,8 +20,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
-mod settle;
-pub use settle::Settled;
+pub mod settle;
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {

@@ -15,12 +15,11 @@
 //!
 //! The active record is the valid slot with the highest sequence.
 
+use crate::record_magic::MAGIC;
 use sha2::{Digest, Sha256};
 use std::fmt;
 use std::io;
 
-/// The magic at the start of a slot.
-pub const MAGIC: &[u8; 8] = b"BURNCRED";
 /// The format version this code writes and reads.
 pub const VERSION: u16 = 1;
 /// Header length in bytes.

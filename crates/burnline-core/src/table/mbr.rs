@@ -159,8 +159,7 @@ fn sector_size(dev: &mut impl Device, header: &mbrman::MBRHeader, size: u64) -> 
                 end <= size
                     && start.checked_add(512).is_some_and(|e| e <= size)
                     && read_exact_at(dev, &mut head, start).is_ok()
-                    && (head[510..] == BOOT_SIGNATURE
-                        || head[..8] == *crate::credentials::record::MAGIC)
+                    && (head[510..] == BOOT_SIGNATURE || head[..8] == *crate::record_magic::MAGIC)
             })
             .count()
     };

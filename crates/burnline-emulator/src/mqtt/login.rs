@@ -22,8 +22,8 @@
 //! sends `securemode=2` whatever the transport).
 
 use super::client_id::ClientId;
-use super::topics::may_publish;
 use crate::state::State;
+use crate::topics::may_publish;
 use burnline_core::registration::sign::{verify, SignMethod};
 use mqttbytes_ng::v4::{Connect, ConnectReturnCode};
 use mqttbytes_ng::Protocol;

@@ -27,12 +27,14 @@
 //! else. The log names devices, topics and CONNACK codes, never a secret or
 //! a payload.
 
+use super::alink;
 use super::login::{held_keepalive, judge, Accepted, Listener};
-use super::sessions::{Delivery, Session};
-use super::{alink, topics};
-use crate::api::{refusal_answer, Api};
+use crate::answer::refusal_answer;
+use crate::api::Api;
+use crate::sessions::{Delivery, Session};
 use crate::state::Token;
 use crate::tls::Acceptor;
+use crate::topics;
 use burnline_core::registration::random::alphanumeric;
 use burnline_core::secret::Secret;
 use burnline_io::say;

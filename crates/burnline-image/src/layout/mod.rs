@@ -15,11 +15,9 @@ pub mod table_template;
 
 use crate::error::{Error, Problem, Result};
 use crate::recipe::part_type::PartType;
-use crate::recipe::{Content, PartSize, Partition, Recipe, TableKind};
+use crate::recipe::{Content, PartSize, Partition, Recipe, TableKind, GPT_ENTRIES};
 use burnline_fat::{geometry, tree};
 
-/// Entries in a GPT partition array, and bytes per entry.
-pub const GPT_ENTRIES: u64 = 128;
 /// Bytes per GPT partition entry.
 pub const GPT_ENTRY_SIZE: u64 = 128;
 

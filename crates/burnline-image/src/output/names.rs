@@ -1,23 +1,10 @@
 //! The file names of one device's outputs, all derived from its image's
 //! name (`x.img`): its bmap, its delta and their Android sparse forms.
 //! Computed once when the device's job is made (`crate::job::device_job`);
-//! writers are handed the names and never derive them.
+//! writers are handed the names and never derive them. The sparse names
+//! are `crate::file_name`'s, which checks that no two devices' names clash.
 
-/// The name without a trailing `.img`.
-fn stem(image_name: &str) -> &str {
-    image_name.strip_suffix(".img").unwrap_or(image_name)
-}
-
-/// A full image's sparse name: `x.img` → `x.simg` (other names get
-/// `.simg` added).
-pub fn simg_name(image_name: &str) -> String {
-    format!("{}.simg", stem(image_name))
-}
-
-/// A station delta's sparse name: `x.img` → `x.delta.simg`.
-pub fn delta_simg_name(image_name: &str) -> String {
-    format!("{}.delta.simg", stem(image_name))
-}
+use crate::file_name::{delta_simg_name, simg_name};
 
 /// The bmap's file name for an image file name (`x.img` → `x.img.bmap`).
 pub fn bmap_name(image_name: &str) -> String {

@@ -164,12 +164,12 @@ fn resolve(
             partitions.push(part);
         }
     }
-    if table == TableKind::Gpt && raw.partitions.len() > crate::layout::GPT_ENTRIES as usize {
+    if table == TableKind::Gpt && raw.partitions.len() > GPT_ENTRIES as usize {
         p(
             "partitions",
             format!(
                 "a GPT holds at most {} partitions, the recipe has {}",
-                crate::layout::GPT_ENTRIES,
+                GPT_ENTRIES,
                 raw.partitions.len()
             ),
         );

@@ -115,6 +115,10 @@ pub struct FatSpec {
     pub files: Vec<FatFile>,
 }
 
+/// Entries in a GPT partition array: burnline writes 128, the most a
+/// recipe may ask for.
+pub const GPT_ENTRIES: u64 = 128;
+
 /// How the credentials partition is laid out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CredentialsFormat {

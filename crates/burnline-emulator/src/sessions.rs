@@ -5,7 +5,7 @@
 //! session with a matching subscription (a device subscribes only where it
 //! has the right, so a subscription is the right to receive).
 
-use super::topics::matches;
+use crate::topics::matches;
 use burnline_io::say;
 use mqttbytes_ng::QoS;
 use std::collections::HashMap;
