@@ -41,5 +41,3 @@ pub mod cmdline;
 pub mod commands;
 pub mod error;
 pub mod exit;
-pub mod flash;
-pub mod station;

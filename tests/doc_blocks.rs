@@ -212,7 +212,7 @@ fn load_station(b: &Block) -> Result<(), String> {
     let t = workspace();
     let config = t.path().join("station.yaml");
     std::fs::write(&config, &b.text).expect("write");
-    burnline::station::config::StationConfig::load(&config)
+    burnline_station::config::StationConfig::load(&config)
         .map(|_| ())
         .map_err(|e| e.to_string())
 }

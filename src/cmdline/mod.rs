@@ -127,17 +127,17 @@ pub struct StationReportArgs {
     /// or moment (`YYYY-MM-DDTHH:MM:SS`, RFC 3339 with an offset, or seconds
     /// since 1970).
     #[arg(long)]
-    pub since: crate::station::report::Since,
+    pub since: burnline_station::report::Since,
     /// Up to this moment (same forms; default: now).
     #[arg(long)]
-    pub until: Option<crate::station::report::Since>,
+    pub until: Option<burnline_station::report::Since>,
     /// Only this station's cards.
     #[arg(long)]
     pub station: Option<String>,
     /// The line's offset from UTC, for days without an offset and the times
     /// written.
     #[arg(long, default_value = "+08:00")]
-    pub utc_offset: crate::station::report::UtcOffset,
+    pub utc_offset: burnline_station::report::UtcOffset,
     /// Write the CSV here instead of to stdout (temp file, then renamed).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -727,7 +727,7 @@ mod tests {
     /// on one PC.
     #[test]
     fn the_station_page_does_not_default_to_the_emulators_port() {
-        let port = crate::station::config::DEFAULT_LISTEN
+        let port = burnline_station::config::DEFAULT_LISTEN
             .parse::<std::net::SocketAddr>()
             .expect("an address")
             .port();

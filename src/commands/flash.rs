@@ -1,24 +1,24 @@
 //! `burnline flash`: the command line turned into a flash of images, or of a
 //! base plus deltas, or (with `--recipe`) of fresh identities by the
-//! programmer station (`crate::flash::station`), onto several targets in
-//! parallel. See `crate::flash` for how one target is written; before any
+//! programmer station (`burnline_flash::from_recipe`), onto several targets in
+//! parallel. See `burnline_flash` for how one target is written; before any
 //! is (before any identity is leased or recorded), each target is checked
-//! for what it may be (`crate::flash::target::check`), and the targets
+//! for what it may be (`burnline_flash::target::check`), and the targets
 //! against each other and against every file the run reads
-//! (`crate::flash::overlap`).
+//! (`burnline_flash::overlap`).
 
 use crate::cmdline::FlashArgs;
-use crate::flash::overlap::{distinct, not_an_input};
-use crate::flash::parallel::{report, run_all};
-use crate::flash::plan::{plan, FlashRequest};
-use crate::flash::source::bmap_candidates;
-use crate::flash::{station, target};
+use burnline_flash::overlap::{distinct, not_an_input};
+use burnline_flash::parallel::{report, run_all};
+use burnline_flash::plan::{plan, FlashRequest};
+use burnline_flash::source::bmap_candidates;
+use burnline_flash::{from_recipe, target};
 use burnline_image::error::{Error, Result};
 use std::path::{Path, PathBuf};
 
 /// Runs `flash`.
 pub fn run(args: &FlashArgs) -> Result<()> {
-    burnline_io::console::stamp_when_piped(crate::station::report::utc_now);
+    burnline_io::console::stamp_when_piped(burnline_station::report::utc_now);
     distinct(&args.targets)?;
     let found = found_files(args);
     let mut inputs = named_inputs(args);
@@ -50,10 +50,10 @@ pub fn run(args: &FlashArgs) -> Result<()> {
                 "give images or --recipe/--devices, not both".into(),
             ));
         }
-        return station::run(
+        return from_recipe::run(
             recipe,
             devices,
-            &station::StationRun {
+            &from_recipe::StationRun {
                 targets: &args.targets,
                 ledger: ledger(args.ledger.as_deref())?,
                 ca_file: args.ca_file.as_deref(),

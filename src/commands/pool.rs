@@ -1,7 +1,7 @@
 //! `burnline pool init|import|status|export|release|settle|history|verify`,
 //! and `flash --pool`:
 //! the command line turned into calls on the identity pool
-//! (`burnline_pool`) and on the pooled station (`crate::flash::pooled`).
+//! (`burnline_pool`) and on the pooled station (`burnline_flash::pooled`).
 //! The CSV is read only through `DeviceReader`, so an import checks every
 //! row as `build` does; a row already in the pool with another secret
 //! refuses the whole import, named by its line.
@@ -10,8 +10,8 @@ use crate::cmdline::{
     ExportFormat, FlashArgs, PoolCommand, PoolExportArgs, PoolHistoryArgs, PoolImportArgs,
     PoolInitArgs, PoolReleaseArgs, PoolSettleArgs, PoolStatusArgs, PoolVerifyArgs,
 };
-use crate::flash::pooled::{Phase, PooledOptions, PooledStation};
 use burnline_core::identity::names::ProductKey;
+use burnline_flash::pooled::{Phase, PooledOptions, PooledStation};
 use burnline_image::build::check::check_all;
 use burnline_image::device_csv::check::expect;
 use burnline_image::device_csv::reader::DeviceReader;

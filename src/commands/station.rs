@@ -1,15 +1,15 @@
 //! `burnline station serve` and `burnline station report`: the config and
-//! the pool turned into a running station service (`crate::station`), and
+//! the pool turned into a running station service (`burnline_station`), and
 //! the pool's history into the day's CSV.
 
 use crate::cmdline::{StationReportArgs, StationServeArgs};
 use crate::exit::Code;
-use crate::flash::pooled::{PooledOptions, PooledStation};
-use crate::station::config::StationConfig;
-use crate::station::service::{image_size, Service};
-use crate::station::writer::{CardWriter, Opener};
+use burnline_flash::pooled::{PooledOptions, PooledStation};
 use burnline_image::error::{Error, IoContext, Result};
 use burnline_io::say;
+use burnline_station::config::StationConfig;
+use burnline_station::service::{image_size, Service};
+use burnline_station::writer::{CardWriter, Opener};
 use std::sync::Arc;
 
 /// Runs `station serve`. A pool that cannot be opened because of the
@@ -17,7 +17,7 @@ use std::sync::Arc;
 /// burnline: bad input) stops it at once; one that cannot be reached is shown
 /// on the page and opened again every few seconds.
 pub fn serve(args: &StationServeArgs) -> Result<()> {
-    burnline_io::console::stamp_when_piped(crate::station::report::utc_now);
+    burnline_io::console::stamp_when_piped(burnline_station::report::utc_now);
     let config = StationConfig::load(&args.config)?;
     let size = image_size(&config.recipe)?;
     let opts = PooledOptions {
@@ -40,7 +40,7 @@ pub fn serve(args: &StationServeArgs) -> Result<()> {
             None
         }
     };
-    let journal = crate::station::journal::Journal::open(&config.work_dir)?;
+    let journal = burnline_station::journal::Journal::open(&config.work_dir)?;
     let today = first.as_ref().map(|_| counts_today(&config));
     let service = Service::new(config, size, opener, first, journal);
     match today {
@@ -50,7 +50,7 @@ pub fn serve(args: &StationServeArgs) -> Result<()> {
         }
         None => {}
     }
-    crate::station::serve(service)
+    burnline_station::run::serve(service)
 }
 
 /// Today's passes and fails at this station so far (the cards verified,
@@ -58,7 +58,7 @@ pub fn serve(args: &StationServeArgs) -> Result<()> {
 /// pool's history and the station's card journal: a service restarted in
 /// the middle of a shift shows the day's counts, not zeros.
 fn counts_today(config: &StationConfig) -> Result<(u64, u64)> {
-    use crate::station::{journal, report, slot_state};
+    use burnline_station::{journal, report, slot_state};
     let offset = report::UtcOffset(config.utc_offset_minutes);
     let day = slot_state::day_of(slot_state::now(), config.utc_offset_minutes);
     let from = day
@@ -86,14 +86,14 @@ pub fn report(args: &StationReportArgs) -> Result<()> {
         .as_ref()
         .map_or(i64::MAX, |u| u.epoch(args.utc_offset));
     if until <= from {
-        let at = |t| crate::station::report::rfc3339(t, args.utc_offset);
+        let at = |t| burnline_station::report::rfc3339(t, args.utc_offset);
         return Err(Error::Usage(format!(
             "--until {} is not after --since {}: no card can fall between them",
             at(until),
             at(from)
         )));
     }
-    let mut rows = crate::station::report::read(
+    let mut rows = burnline_station::report::read(
         &args.db,
         from,
         until,
@@ -101,15 +101,15 @@ pub fn report(args: &StationReportArgs) -> Result<()> {
         args.utc_offset,
     )?;
     for j in &args.journal {
-        rows.extend(crate::station::report::refused(
-            &crate::station::journal::read(j)?,
+        rows.extend(burnline_station::report::refused(
+            &burnline_station::journal::read(j)?,
             from,
             until,
             args.station.as_deref(),
             args.utc_offset,
         ));
     }
-    let bytes = crate::station::report::csv(&rows)?;
+    let bytes = burnline_station::report::csv(&rows)?;
     match &args.out {
         Some(p) => burnline_io::atomic::write_file(p, &bytes)?,
         None => {

@@ -11,8 +11,8 @@
 //! `refused`, from `super::journal`) are added. No secret is ever read for
 //! it.
 
-use crate::station::config::parse_utc_offset;
-use crate::station::slot_state::day_of;
+use crate::config::parse_utc_offset;
+use crate::slot_state::day_of;
 use burnline_core::civil::{days_from_civil, days_in};
 use burnline_image::error::{Error, IoContext, Result};
 use burnline_pool::State;
@@ -105,7 +105,7 @@ impl Since {
                     - i64::from(own.unwrap_or(offset.0)) * 60
             }
             Since::DaysAgo(n) => {
-                let now = i64::try_from(crate::station::slot_state::now()).unwrap_or(i64::MAX);
+                let now = i64::try_from(crate::slot_state::now()).unwrap_or(i64::MAX);
                 let local = now.saturating_add(i64::from(offset.0) * 60);
                 local - local.rem_euclid(86_400) - i64::from(offset.0) * 60 - n * 86_400
             }
@@ -117,7 +117,7 @@ impl Since {
 /// command whose stderr is not a terminal
 /// (`burnline_io::console::stamp_when_piped`).
 pub fn utc_now() -> String {
-    let now = i64::try_from(crate::station::slot_state::now()).unwrap_or(i64::MAX);
+    let now = i64::try_from(crate::slot_state::now()).unwrap_or(i64::MAX);
     rfc3339(now, UtcOffset(0))
 }
 
@@ -307,7 +307,7 @@ pub fn read(
 /// The refused cards of a station's journal in `[from, until)`, as rows
 /// (result `refused`, no identity, no lease).
 pub fn refused(
-    cards: &[crate::station::journal::Refused],
+    cards: &[crate::journal::Refused],
     from: i64,
     until: i64,
     station: Option<&str>,
@@ -407,8 +407,8 @@ mod tests {
         for offset in [UtcOffset(480), UtcOffset(-330), UtcOffset(0)] {
             let today = "today".parse::<Since>().expect("today").epoch(offset);
             let yesterday = "yesterday".parse::<Since>().expect("yesterday");
-            let now = crate::station::slot_state::now();
-            let day = crate::station::slot_state::day_of(now, offset.0);
+            let now = crate::slot_state::now();
+            let day = crate::slot_state::day_of(now, offset.0);
             let midnight = day.parse::<Since>().expect("day").epoch(offset);
             assert_eq!(today, midnight, "at {offset:?}");
             assert_eq!(yesterday.epoch(offset), midnight - 86_400);

@@ -1,7 +1,7 @@
 //! The programmer station: `burnline flash --recipe R --devices CSV --target
 //! …` flashes fresh identities straight from a recipe. The base image is
 //! built once (a temp file next to the ledger); each target gets the next
-//! identity the [`super::ledger`] has not seen verified, as the same
+//! identity the [`crate::station_ledger`] has not seen verified, as the same
 //! per-device [`Job`](burnline_image::job::device_job::Job) a build makes (so with
 //! `register: host` the device is registered first, its secret in the
 //! registration ledger next to the station ledger before the card is
@@ -10,9 +10,9 @@
 //! `failed`), with the image's digest (`blake3:…`, or `sha256:…`).
 
 use super::checked_base::CheckedBase;
-use super::ledger::{Ledger, Record, State};
 use super::parallel::{flash_one, join_all, report, Outcome};
 use super::source::Source;
+use crate::station_ledger::{Ledger, Record, State};
 use burnline_image::base;
 use burnline_image::build::check::check_all;
 use burnline_image::device_csv::check::expect;

@@ -4,8 +4,8 @@
 //! ([`PooledStation`]) is the one implementation; the trait keeps the slot
 //! logic independent of the database.
 
-pub use crate::flash::pooled::Phase;
-use crate::flash::pooled::PooledStation;
+pub use burnline_flash::pooled::Phase;
+use burnline_flash::pooled::PooledStation;
 use burnline_image::error::Result;
 use std::path::Path;
 use std::sync::Arc;

@@ -1,27 +1,12 @@
-//! The station service (`burnline station serve --config station.yaml`): a
-//! long-running process for line operators. Cards are detected in their
-//! slots ([`slots`]), checked ([`safety`]), burned with identities leased
-//! from the pool ([`writer`], [`service`]), each slot with one state
-//! ([`slot_state`]), shown on an operator page ([`page`], [`api`],
-//! [`page_server`]), and labelled once verified ([`label`]). [`report`] is the day's CSV
-//! (`burnline station report`). [`config`] is `station.yaml`.
+//! Running the station until SIGINT or SIGTERM: the operator page's server
+//! on a small tokio runtime, the slots started, and on a stop the cards
+//! being written finished (up to `STOP_WAIT`) before it returns.
 
-pub mod api;
-pub mod config;
-pub mod journal;
-pub mod label;
-pub mod page;
-pub mod page_server;
-pub mod report;
-pub mod safety;
-pub mod service;
-pub mod slot_state;
-pub mod slots;
-pub mod writer;
-
+use crate::api;
+use crate::page_server;
+use crate::service::Service;
 use burnline_image::error::{IoContext, Result};
 use burnline_io::say;
-use service::Service;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
