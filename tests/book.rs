@@ -183,6 +183,7 @@ fn the_readme_is_a_front_door() {
             "## Quickstart: 一型一密 to online",
             "## The vendor's steps, as commands",
             "## Where each topic lives",
+            "## The code",
         ]
     );
     // The two commands, exactly as .ci/run and the tests run them.

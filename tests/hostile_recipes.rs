@@ -587,7 +587,7 @@ fn a_journal_naming_a_file_outside_the_output_directory_is_refused() {
     )
     .expect("copy");
     let before = sha(&t.path().join("victim.img"));
-    // The attacker also mends the hash chain (src/io/chain.rs), so the line
+    // The attacker also mends the hash chain (burnline-io/src/chain.rs), so the line
     // is read and its file name is what refuses it.
     let bad = rechain(&good.replacen("\"file\":\"gw-0001.img\"", "\"file\":\"../victim.img\"", 1));
     assert_ne!(bad, good);

@@ -19,14 +19,14 @@
 //! - [`parse_error`]: a parser's message without the input it quotes;
 //! - [`record_magic`]: the bytes a credential record starts with.
 
-pub mod civil;
-pub mod cli;
-pub mod credentials;
-pub mod identity;
-pub mod openapi;
-pub mod parse_error;
-pub mod record_magic;
-pub mod registration;
 pub mod secret;
+pub mod identity;
+pub mod record_magic;
+pub mod credentials;
 pub mod table;
+pub mod registration;
+pub mod openapi;
 pub mod tls;
+pub mod cli;
+pub mod civil;
+pub mod parse_error;

@@ -14,17 +14,17 @@
 //! - [`store`]: the pool, an age file, or a DeviceName CSV;
 //! - [`error`]: the failures and their exit statuses.
 
-pub mod api;
-pub mod client;
-pub mod create;
-pub mod credentials;
-pub mod device_state;
-pub mod endpoint;
 pub mod error;
-pub mod journal;
-pub mod rework;
-pub mod store;
+pub mod credentials;
+pub mod endpoint;
+pub mod client;
 pub mod throttle;
+pub mod api;
+pub mod journal;
+pub mod create;
+pub mod store;
+pub mod device_state;
+pub mod rework;
 
 /// What every pool history note of `burnline platform` starts with
 /// (`platform: ONLINE …`, `platform: reset …`, `platform: deleted …`); the
