@@ -437,7 +437,7 @@ fn verify_covers_the_station_base_and_side_files() {
             "devices.csv",
             "--out",
             "st",
-            "--station",
+            "--deltas",
             "--bmap",
         ])
         .run();

@@ -1,4 +1,4 @@
-//! Station mode: for every device, base.img plus its delta, applied with
+//! Delta sets (`--deltas`): for every device, base.img plus its delta, applied with
 //! `burnline flash` to a regular file, equals the full image byte for byte;
 //! a truncated or corrupted delta is refused before anything is written.
 //! With `--digest blake3` each delta records its image's BLAKE3 (checked
@@ -25,18 +25,18 @@ fn flash(t: &Test, base: &Path, delta: &Path, card: &Path) -> Test {
 }
 
 /// Builds the recipe `r` for the devices of `c` twice in `t`'s directory:
-/// full images into `full`, and station output (with `extra` flags) into
+/// full images into `full`, and a delta set (with `extra` flags) into
 /// `st`.
 fn full_and_station(t: &Test, r: &Path, c: &Path, extra: &[&str]) -> (PathBuf, PathBuf) {
     let (full, st) = (t.path().join("full"), t.path().join("st"));
     build(t, r, c, &full).run();
-    build(t, r, c, &st).arg("--station").args(extra).run();
+    build(t, r, c, &st).arg("--deltas").args(extra).run();
     (full, st)
 }
 
-/// A station build of one device in `st`, and that device's delta bytes.
+/// A delta set of one device in `st`, and that device's delta bytes.
 fn one_device_station(t: &Test) -> (PathBuf, Vec<u8>) {
-    let (r, c) = fixture(t.path(), 1, "output: {mode: station}\n");
+    let (r, c) = fixture(t.path(), 1, "output: {mode: deltas}\n");
     let st = t.path().join("st");
     build(t, &r, &c, &st).run();
     let bytes = std::fs::read(st.join("gw-0001.img.delta")).expect("delta");
@@ -93,6 +93,50 @@ fn base_plus_delta_equals_full_image_for_every_device() {
     let bytes = std::fs::read(st.join(format!("{name}.delta"))).expect("delta");
     assert_eq!(&bytes[84..88], &[0; 4], "kind 0: SHA-256");
     assert_eq!(hex::encode(&bytes[48..80]), sha(&full.join(name)));
+}
+
+/// `--station` and `output.mode: station`, the old names of `--deltas` and
+/// `output.mode: deltas`, still build a delta set, the same bytes (the same
+/// `SHA256SUMS`); `build --help` shows only the new name; a mode of neither
+/// name is refused naming the field.
+#[test]
+fn the_old_station_names_build_the_same_delta_set() {
+    let t = Test::new();
+    let d = t.path();
+    let (r, c) = fixture(d, 3, "");
+    let plain = std::fs::read_to_string(&r).expect("recipe");
+    let with_mode = |mode: &str| -> PathBuf {
+        let recipe = d.join(format!("{mode}.yaml"));
+        std::fs::write(&recipe, format!("{plain}output: {{mode: {mode}}}\n")).expect("recipe");
+        recipe
+    };
+    build(&t, &r, &c, &d.join("deltas")).arg("--deltas").run();
+    build(&t, &r, &c, &d.join("station")).arg("--station").run();
+    for mode in ["deltas", "station"] {
+        build(&t, &with_mode(mode), &c, &d.join(format!("mode-{mode}"))).run();
+    }
+    let sums = |out: &str| {
+        std::fs::read_to_string(d.join(out).join("SHA256SUMS")).expect("SHA256SUMS")
+    };
+    let want = sums("deltas");
+    assert!(
+        want.contains("  base.img\n") && want.contains("  gw-0003.img.delta\n"),
+        "{want}"
+    );
+    for out in ["station", "mode-deltas", "mode-station"] {
+        assert_eq!(sums(out), want, "{out}");
+    }
+    t.cmd()
+        .args(["build", "--help"])
+        .stdout_contains("--deltas")
+        .stdout_lacks("--station")
+        .run();
+    t.cmd()
+        .args(["check", s(&with_mode("stations")), "--devices", s(&c)])
+        .status(2)
+        .stderr_contains("output.mode")
+        .stderr_contains("must be `full` or `deltas`")
+        .run();
 }
 
 #[test]

@@ -1,5 +1,5 @@
-//! Writing images to cards: what to write ([`source`]; a sparse station
-//! delta read as patches, [`sparse_delta`]), where ([`target`]),
+//! Writing images to cards: what to write ([`source`]; a sparse delta
+//! read as patches, [`sparse_delta`]), where ([`target`]),
 //! never over one of the run's own files or twice ([`overlap`]),
 //! how ([`write`]: holes skipped where a bmap allows, the partition-table
 //! regions last, everything read back; a raw base hashed once for every
