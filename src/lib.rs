@@ -50,7 +50,7 @@
 /// `pool-after-lease`, `-after-written`, `-after-verified`
 /// (`flash::pooled`), and `platform-create-after-check`, `-after-register`
 /// (`platform::create`), and `merge-after-copy` (`manifest merge`, a copy
-/// synced under its temp name).
+/// complete under its temp name, before it is synced and put in place).
 macro_rules! crash_point {
     ($name:literal) => {
         fail::fail_point!($name, |_| std::process::abort())
