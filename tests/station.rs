@@ -115,9 +115,8 @@ fn the_old_station_names_build_the_same_delta_set() {
     for mode in ["deltas", "station"] {
         build(&t, &with_mode(mode), &c, &d.join(format!("mode-{mode}"))).run();
     }
-    let sums = |out: &str| {
-        std::fs::read_to_string(d.join(out).join("SHA256SUMS")).expect("SHA256SUMS")
-    };
+    let sums =
+        |out: &str| std::fs::read_to_string(d.join(out).join("SHA256SUMS")).expect("SHA256SUMS");
     let want = sums("deltas");
     assert!(
         want.contains("  base.img\n") && want.contains("  gw-0003.img.delta\n"),
