@@ -20,7 +20,7 @@
 //! - [`build`]: one build run;
 //! - [`output`]: a full image and its side files (bmap, compression);
 //! - [`platform`]: the client of the platform's OpenAPI (`burnline platform`);
-//! - [`delta`]: base+delta output (`build --station`);
+//! - [`delta`]: delta sets, base plus deltas (`build --deltas`);
 //! - [`manifest`]: `manifest.json` and the checksum lists;
 //! - [`resume`]: the journal a killed run resumes from, and interrupts;
 //! - [`shard`]: one slice of the CSV, for CI machines;

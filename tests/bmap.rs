@@ -17,7 +17,7 @@ fn bmaptool_copy_reproduces_images() {
     let build = t.cmd().args(["build", s(&r), "--devices", s(&c), "--out"]);
     build.clone().arg(&raw).run();
     build.clone().arg(&zst).args(["--compress", "zstd"]).run();
-    build.arg(&st).arg("--station").run();
+    build.arg(&st).arg("--deltas").run();
     for name in names(3) {
         let want = sha(&raw.join(&name));
         let a = d.join(format!("a-{name}"));

@@ -427,7 +427,7 @@ fn a_terminal_gets_one_progress_bar() {
 }
 
 #[test]
-fn verify_covers_the_station_base_and_side_files() {
+fn verify_covers_the_delta_set_base_and_side_files() {
     let t = gpt_test(12, "4MiB", "8MiB");
     t.cmd()
         .args([
@@ -437,7 +437,7 @@ fn verify_covers_the_station_base_and_side_files() {
             "devices.csv",
             "--out",
             "st",
-            "--station",
+            "--deltas",
             "--bmap",
         ])
         .run();

@@ -1,6 +1,6 @@
 //! `--digest blake3` / `output.digest: blake3`: images listed with BLAKE3 in
 //! the manifest and in `B3SUMS`, checked with the real `b3sum` (a missing
-//! b3sum fails loudly), verified and merged; station output lists base.img
+//! b3sum fails loudly), verified and merged; a delta set lists base.img
 //! and the deltas in `B3SUMS` too.
 
 mod common;
@@ -157,7 +157,7 @@ fn station_output_takes_blake3_from_the_flag_or_the_recipe() {
         &t,
         EXAMPLE,
         &out,
-        &["--station", "--digest", "blake3", "--bmap"],
+        &["--deltas", "--digest", "blake3", "--bmap"],
     )
     .run();
     assert!(!out.join("SHA256SUMS").exists());
@@ -177,7 +177,7 @@ fn station_output_takes_blake3_from_the_flag_or_the_recipe() {
         );
     }
     verify(&t, &out).run();
-    let recipe = example_with_output(t.path(), "  mode: station\n  digest: blake3\n");
+    let recipe = example_with_output(t.path(), "  mode: deltas\n  digest: blake3\n");
     let out2 = t.path().join("out2");
     build(&t, s(&recipe), &out2, &[]).run();
     b3sum_check(&t, &out2, n + 1);

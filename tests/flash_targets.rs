@@ -62,7 +62,7 @@ fn a_target_that_is_one_of_the_runs_own_files_is_refused() {
     let d = t.path();
     let (r, c) = fixture(d, 2, "");
     build(&t, &r, &c, "out", &["--bmap"]);
-    build(&t, &r, &c, "st", &["--station"]);
+    build(&t, &r, &c, "st", &["--deltas"]);
     let img = d.join("out/gw-0001.img");
     let want = sha(&img);
     std::os::unix::fs::symlink(&img, d.join("sym.img")).expect("symlink");

@@ -180,7 +180,7 @@ fn no_image_digest_keeps_its_old_name() {
             let out = d.join(flag.trim_start_matches('-'));
             t.cmd()
                 .args(["build", s(&recipe), "--devices", s(&csv), "--out", s(&out)])
-                .args(["--station", flag])
+                .args(["--deltas", flag])
                 .run();
             let m = std::fs::read(out.join("manifest.json")).expect("manifest");
             serde_json::from_slice(&m).expect("manifest json")

@@ -98,7 +98,7 @@ fn the_base_shares_an_image_sources_extents_on_the_same_xfs() {
             "recipe.yaml",
             "--devices",
             "devices.csv",
-            "--station",
+            "--deltas",
         ])
         .args(["--out", s(&out)])
         .run();

@@ -104,8 +104,8 @@ fn a_signed_build_verifies_with_minisign_and_is_reproducible() {
     t.cmd()
         .args(["verify", "crash", "--pubkey", s(&public)])
         .run();
-    // Station output: base.img and its bmap are in the signed list too.
-    build("station").args(["--station", "--bmap"]).run();
+    // A delta set: base.img and its bmap are in the signed list too.
+    build("station").args(["--deltas", "--bmap"]).run();
     minisign_verifies(&t, &public, &d.join("station/SHA256SUMS"));
     t.cmd()
         .args(["verify", "station", "--pubkey", s(&public)])

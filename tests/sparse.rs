@@ -5,7 +5,7 @@
 //!   exactly the raw image a plain build writes; holes are DONT_CARE;
 //!   two builds give identical bytes; the block size comes from the recipe
 //!   or the command line;
-//! - station output: `base.simg` plus each device's `NAME.delta.simg`,
+//! - a delta set (`--deltas`): `base.simg` plus each device's `NAME.delta.simg`,
 //!   flashed in order by burnline, and applied independently (`simg2img` of
 //!   the base, then the delta's chunks written by a Python reader of the
 //!   format), give exactly that device's image, and the delta's DONT_CARE
@@ -196,7 +196,7 @@ fn station_base_plus_sparse_delta_gives_each_devices_image() {
     let (full, st) = (t.path().join("full"), t.path().join("st"));
     build(&t, &r, &c, &full).run();
     build(&t, &r, &c, &st)
-        .args(["--station", "--format", "android-sparse"])
+        .args(["--deltas", "--format", "android-sparse"])
         .run();
     t.tool("sha256sum")
         .args(["-c", "SHA256SUMS"])
@@ -418,7 +418,7 @@ fn bad_sparse_files_are_refused_before_anything_is_written() {
     // A sparse delta for an image of another size than its base.
     let st = t.path().join("st");
     build(&t, &r, &c, &st)
-        .args(["--station", "--format", "android-sparse"])
+        .args(["--deltas", "--format", "android-sparse"])
         .run();
     let mut delta = std::fs::read(st.join("gw-0001.delta.simg")).expect("delta");
     // One more DONT_CARE block at the end: a well-formed delta, too long.
@@ -457,7 +457,7 @@ fn a_crashed_sparse_build_reruns_to_the_clean_builds_bytes() {
     let (r, c) = fixture(t.path(), 70, "");
     for extra in [
         &["--format", "android-sparse"][..],
-        &["--format", "android-sparse", "--station"],
+        &["--format", "android-sparse", "--deltas"],
     ] {
         let clean = t.path().join("clean");
         build(&t, &r, &c, &clean).args(extra).run();

@@ -1,4 +1,4 @@
-//! Station mode: for every device, base.img plus its delta, applied with
+//! Delta sets (`--deltas`): for every device, base.img plus its delta, applied with
 //! `burnline flash` to a regular file, equals the full image byte for byte;
 //! a truncated or corrupted delta is refused before anything is written.
 //! With `--digest blake3` each delta records its image's BLAKE3 (checked
@@ -25,18 +25,18 @@ fn flash(t: &Test, base: &Path, delta: &Path, card: &Path) -> Test {
 }
 
 /// Builds the recipe `r` for the devices of `c` twice in `t`'s directory:
-/// full images into `full`, and station output (with `extra` flags) into
+/// full images into `full`, and a delta set (with `extra` flags) into
 /// `st`.
-fn full_and_station(t: &Test, r: &Path, c: &Path, extra: &[&str]) -> (PathBuf, PathBuf) {
+fn full_and_deltas(t: &Test, r: &Path, c: &Path, extra: &[&str]) -> (PathBuf, PathBuf) {
     let (full, st) = (t.path().join("full"), t.path().join("st"));
     build(t, r, c, &full).run();
-    build(t, r, c, &st).arg("--station").args(extra).run();
+    build(t, r, c, &st).arg("--deltas").args(extra).run();
     (full, st)
 }
 
-/// A station build of one device in `st`, and that device's delta bytes.
-fn one_device_station(t: &Test) -> (PathBuf, Vec<u8>) {
-    let (r, c) = fixture(t.path(), 1, "output: {mode: station}\n");
+/// A delta set of one device in `st`, and that device's delta bytes.
+fn one_device_deltas(t: &Test) -> (PathBuf, Vec<u8>) {
+    let (r, c) = fixture(t.path(), 1, "output: {mode: deltas}\n");
     let st = t.path().join("st");
     build(t, &r, &c, &st).run();
     let bytes = std::fs::read(st.join("gw-0001.img.delta")).expect("delta");
@@ -56,7 +56,7 @@ fn flash_delta(t: &Test, st: &Path, name: &str, delta: &[u8]) -> (Test, PathBuf)
 fn base_plus_delta_equals_full_image_for_every_device() {
     let t = Test::new();
     let (r, c) = fixture(t.path(), 6, "");
-    let (full, st) = full_and_station(&t, &r, &c, &[]);
+    let (full, st) = full_and_deltas(&t, &r, &c, &[]);
     t.tool("sha256sum")
         .args(["-c", "SHA256SUMS"])
         .current_dir(&st)
@@ -88,17 +88,60 @@ fn base_plus_delta_equals_full_image_for_every_device() {
         assert_eq!(hex::encode(&bytes[48..80]), b3sum(&t, &full.join(&name)));
     }
     // Named, the digest is SHA-256 again, as it was the default before.
-    let (full, st) = full_and_station(&t, &r, &c, &["--digest", "sha256"]);
+    let (full, st) = full_and_deltas(&t, &r, &c, &["--digest", "sha256"]);
     let name = &names(6)[0];
     let bytes = std::fs::read(st.join(format!("{name}.delta"))).expect("delta");
     assert_eq!(&bytes[84..88], &[0; 4], "kind 0: SHA-256");
     assert_eq!(hex::encode(&bytes[48..80]), sha(&full.join(name)));
 }
 
+/// `--station` and `output.mode: station`, the old names of `--deltas` and
+/// `output.mode: deltas`, still build a delta set, the same bytes (the same
+/// `SHA256SUMS`); `build --help` shows only the new name; a mode of neither
+/// name is refused naming the field.
+#[test]
+fn the_old_station_names_build_the_same_delta_set() {
+    let t = Test::new();
+    let d = t.path();
+    let (r, c) = fixture(d, 3, "");
+    let plain = std::fs::read_to_string(&r).expect("recipe");
+    let with_mode = |mode: &str| -> PathBuf {
+        let recipe = d.join(format!("{mode}.yaml"));
+        std::fs::write(&recipe, format!("{plain}output: {{mode: {mode}}}\n")).expect("recipe");
+        recipe
+    };
+    build(&t, &r, &c, &d.join("deltas")).arg("--deltas").run();
+    build(&t, &r, &c, &d.join("station")).arg("--station").run();
+    for mode in ["deltas", "station"] {
+        build(&t, &with_mode(mode), &c, &d.join(format!("mode-{mode}"))).run();
+    }
+    let sums =
+        |out: &str| std::fs::read_to_string(d.join(out).join("SHA256SUMS")).expect("SHA256SUMS");
+    let want = sums("deltas");
+    assert!(
+        want.contains("  base.img\n") && want.contains("  gw-0003.img.delta\n"),
+        "{want}"
+    );
+    for out in ["station", "mode-deltas", "mode-station"] {
+        assert_eq!(sums(out), want, "{out}");
+    }
+    t.cmd()
+        .args(["build", "--help"])
+        .stdout_contains("--deltas")
+        .stdout_lacks("--station")
+        .run();
+    t.cmd()
+        .args(["check", s(&with_mode("stations")), "--devices", s(&c)])
+        .status(2)
+        .stderr_contains("output.mode")
+        .stderr_contains("must be `full` or `deltas`")
+        .run();
+}
+
 #[test]
 fn truncated_or_corrupted_delta_is_refused_and_nothing_written() {
     let t = Test::new();
-    let (st, bytes) = one_device_station(&t);
+    let (st, bytes) = one_device_deltas(&t);
     let mut corrupt = bytes.clone();
     corrupt[120] ^= 0x40;
     for (what, b) in [
@@ -119,7 +162,7 @@ fn truncated_or_corrupted_delta_is_refused_and_nothing_written() {
 fn deltas_without_image_sha256_still_apply() {
     let t = Test::new();
     let (r, c) = fixture(t.path(), 2, "");
-    let (full, st) = full_and_station(&t, &r, &c, &["--no-image-sha256"]);
+    let (full, st) = full_and_deltas(&t, &r, &c, &["--no-image-sha256"]);
     let manifest = std::fs::read_to_string(st.join("manifest.json")).expect("manifest");
     assert!(!manifest.contains("image_sha256"));
     for name in names(2) {
@@ -139,17 +182,17 @@ fn reseal(mut bytes: Vec<u8>) -> Vec<u8> {
     bytes
 }
 
-/// A station build with `--digest blake3` of `n` devices in `st`, and the
+/// A delta set built with `--digest blake3` of `n` devices in `st`, and the
 /// full images of the same devices in `full`.
-fn blake3_station(t: &Test, n: usize) -> (PathBuf, PathBuf) {
+fn blake3_deltas(t: &Test, n: usize) -> (PathBuf, PathBuf) {
     let (r, c) = fixture(t.path(), n, "");
-    full_and_station(t, &r, &c, &["--digest", "blake3"])
+    full_and_deltas(t, &r, &c, &["--digest", "blake3"])
 }
 
 #[test]
 fn blake3_deltas_record_the_b3sum_of_the_full_image_and_flash() {
     let t = Test::new();
-    let (full, st) = blake3_station(&t, 4);
+    let (full, st) = blake3_deltas(&t, 4);
     assert!(!st.join("SHA256SUMS").exists(), "one sums file, B3SUMS");
     // base.img and four deltas.
     t.tool("b3sum")
@@ -186,7 +229,7 @@ fn blake3_deltas_record_the_b3sum_of_the_full_image_and_flash() {
 #[test]
 fn blake3_flash_fails_on_a_changed_base_byte_or_result_hash() {
     let t = Test::new();
-    let (_, st) = blake3_station(&t, 1);
+    let (_, st) = blake3_deltas(&t, 1);
     let delta = st.join("gw-0001.img.delta");
     // One byte of the base changed (in the data partition, which no record
     // overwrites): found through the base's tree before any target is
@@ -234,7 +277,7 @@ fn blake3_flash_fails_on_a_changed_base_byte_or_result_hash() {
 #[test]
 fn a_base_changed_after_the_check_is_found_before_the_table_is_written() {
     let t = Test::new();
-    let (full, st) = blake3_station(&t, 1);
+    let (full, st) = blake3_deltas(&t, 1);
     // A base with no holes (every byte mapped), checked by the plan; then,
     // while the `flash-before-ranges` failpoint holds the writer, one byte
     // of it changes.
@@ -263,7 +306,7 @@ fn a_base_changed_after_the_check_is_found_before_the_table_is_written() {
 #[test]
 fn delta_of_an_unknown_digest_kind_is_refused() {
     let t = Test::new();
-    let (st, mut bytes) = one_device_station(&t);
+    let (st, mut bytes) = one_device_deltas(&t);
     bytes[84] = 7;
     let (run, card) = flash_delta(&t, &st, "kind7", &reseal(bytes));
     run.status(2)
@@ -277,7 +320,7 @@ fn delta_of_an_unknown_digest_kind_is_refused() {
 fn blake3_without_image_hash_records_zeros_and_still_flashes() {
     let t = Test::new();
     let (r, c) = fixture(t.path(), 1, "");
-    let (full, st) = full_and_station(&t, &r, &c, &["--digest", "blake3", "--no-image-sha256"]);
+    let (full, st) = full_and_deltas(&t, &r, &c, &["--digest", "blake3", "--no-image-sha256"]);
     let manifest = std::fs::read_to_string(st.join("manifest.json")).expect("manifest");
     assert!(!manifest.contains("image_blake3") && !manifest.contains("image_sha256"));
     t.tool("b3sum")
@@ -294,10 +337,10 @@ fn blake3_without_image_hash_records_zeros_and_still_flashes() {
 }
 
 #[test]
-fn a_station_base_without_a_bmap_skips_its_holes_and_no_bmap_writes_them() {
+fn a_delta_set_base_without_a_bmap_skips_its_holes_and_no_bmap_writes_them() {
     let t = Test::new();
     let (r, c) = fixture(t.path(), 1, "");
-    let (full, st) = full_and_station(&t, &r, &c, &[]);
+    let (full, st) = full_and_deltas(&t, &r, &c, &[]);
     let name = &names(1)[0];
     let delta = st.join(format!("{name}.delta"));
     let image = std::fs::read(full.join(name)).expect("image");

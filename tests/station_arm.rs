@@ -55,7 +55,7 @@ fn the_aarch64_host_tool_builds_the_example_and_flashes_a_base_and_delta() {
             "--out",
             s(&d.join(out)),
         ]);
-        if station { cmd.arg("--station") } else { cmd }.run();
+        if station { cmd.arg("--deltas") } else { cmd }.run();
     }
     // The same images as the x86-64 build, byte for byte.
     let name = "gw-000002.img";

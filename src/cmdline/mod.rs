@@ -179,13 +179,14 @@ pub struct BuildArgs {
     /// the public roots (for a private endpoint).
     #[arg(long)]
     pub ca_file: Option<PathBuf>,
-    /// Station output: `base.img` once plus one delta per device.
-    #[arg(long)]
-    pub station: bool,
+    /// A delta set: `base.img` once plus one delta per device.
+    // `--station`, its old name, is a hidden alias.
+    #[arg(long, alias = "station")]
+    pub deltas: bool,
     /// Write a bmap (bmaptool 2.0) next to each image.
     #[arg(long)]
     pub bmap: bool,
-    /// With --station: record no digest of each device's full image, neither
+    /// With --deltas: record no digest of each device's full image, neither
     /// SHA-256 nor BLAKE3 (deltas then record zeros there and `flash` checks
     /// the base, the delta and the read-back only; see docs/station.md).
     /// `--no-image-sha256` is its old name.
@@ -196,11 +197,11 @@ pub struct BuildArgs {
     pub compress: Option<burnline_image::recipe::output_spec::CompressChoice>,
     /// The checksum outputs are listed with (overrides the recipe's
     /// `output.digest`): sha256 (`SHA256SUMS`) or blake3 (`B3SUMS`, hashing
-    /// only what differs per device; with --station, deltas record BLAKE3).
+    /// only what differs per device; with --deltas, deltas record BLAKE3).
     #[arg(long, value_enum)]
     pub digest: Option<burnline_io::hash::DigestKind>,
     /// The image format (overrides the recipe's `output.format`): raw, or
-    /// android-sparse (`NAME.simg`; with --station `base.simg` and
+    /// android-sparse (`NAME.simg`; with --deltas `base.simg` and
     /// `NAME.delta.simg`).
     #[arg(long, value_enum)]
     pub format: Option<burnline_image::recipe::output_spec::ImageFormat>,

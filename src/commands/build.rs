@@ -32,7 +32,7 @@ pub fn run(args: &BuildArgs) -> Result<()> {
         shard,
         ca_file: args.ca_file.clone(),
         output: OutputOverrides {
-            base_delta: args.station,
+            deltas: args.deltas,
             bmap: args.bmap,
             no_image_digest: args.no_image_digest,
             compress: args.compress.map(|c| c.0),

@@ -85,13 +85,11 @@ fn write_public(path: &Path, bytes: &[u8]) -> Result<()> {
     let written = f
         .set_permissions(std::fs::Permissions::from_mode(0o644))
         .and_then(|()| f.write_all(bytes))
-        .and_then(|()| f.sync_all())
         .at("writing", &tmp);
-    drop(f);
-    let placed = written.and_then(|()| std::fs::rename(&tmp, path).at("renaming into place", path));
-    if let Err(e) = placed {
+    if let Err(e) = written {
+        drop(f);
         let _ = std::fs::remove_file(&tmp);
         return Err(e);
     }
-    Ok(atomic::sync_dir(path.parent().unwrap_or(Path::new(".")))?)
+    Ok(atomic::commit(&f, &tmp, path)?)
 }

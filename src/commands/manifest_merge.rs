@@ -190,19 +190,16 @@ fn place(dir: &Path, out: &Path, name: &str) -> Result<()> {
         let tmp = atomic::temp_path(&dst)?;
         let copied = std::fs::copy(&src, &tmp)
             .at("copying", &src)
-            .and_then(|_| {
-                std::fs::File::open(&tmp)
-                    .and_then(|f| f.sync_all())
-                    .at("syncing", &tmp)
-            })
-            .and_then(|()| {
-                burnline_io::crash_point!("merge-after-copy");
-                std::fs::rename(&tmp, &dst).at("renaming into place", &dst)
-            });
-        if let Err(e) = copied {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(e);
-        }
+            .and_then(|_| std::fs::File::open(&tmp).at("syncing", &tmp));
+        let f = match copied {
+            Ok(f) => f,
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e);
+            }
+        };
+        burnline_io::crash_point!("merge-after-copy");
+        atomic::place(&f, &tmp, &dst)?;
     }
     Ok(atomic::sync_dir(out)?)
 }

@@ -1,5 +1,5 @@
 //! `burnline verify DIR`: re-hashes every file the manifest lists (device
-//! outputs, their side files such as bmaps, and a station's base image and
+//! outputs, their side files such as bmaps, and a delta set's base image and
 //! its bmap) and compares size and checksum (SHA-256 or BLAKE3, whichever
 //! the manifest lists). With `--pubkey KEY` the signatures of the manifest
 //! and of the checksum list are checked first (`burnline_image::manifest::signed`):

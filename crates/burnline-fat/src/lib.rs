@@ -7,10 +7,10 @@
 //! fatfs crate) and filling it; [`writer`], the one-pass filler; and
 //! [`boot_sector`], reading a boot sector back (for the per-device serial).
 
-pub mod boot_sector;
-pub mod geometry;
-pub mod names;
 pub mod spec;
+pub mod names;
 pub mod tree;
+pub mod geometry;
 pub mod volume;
 pub mod writer;
+pub mod boot_sector;

@@ -12,16 +12,16 @@
 //! `station serve`), each card's physical identity recorded
 //! ([`card_identity`]).
 
-pub mod card_identity;
-pub mod checked_base;
-pub mod from_recipe;
-pub mod on_card;
-pub mod overlap;
-pub mod parallel;
-pub mod plan;
-pub mod pooled;
 pub mod source;
 pub mod sparse_delta;
-pub mod station_ledger;
 pub mod target;
+pub mod overlap;
+pub mod plan;
+pub mod checked_base;
 pub mod write;
+pub mod parallel;
+pub mod on_card;
+pub mod station_ledger;
+pub mod from_recipe;
+pub mod card_identity;
+pub mod pooled;

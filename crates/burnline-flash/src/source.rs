@@ -191,7 +191,7 @@ impl Source {
         })
     }
 
-    /// A station base's holes are the regions no device's image depends on
+    /// A delta set base's holes are the regions no device's image depends on
     /// (`flash --recipe` skips them the same way): without a bmap (and
     /// without `--no-bmap`), an uncompressed base is mapped from its own
     /// data extents, so a card gets the base's data and the device's

@@ -1,5 +1,5 @@
-//! A station delta in the Android sparse format (`NAME.delta.simg`, from
-//! `build --station --format android-sparse`), read as the patches `flash`
+//! A delta in the Android sparse format (`NAME.delta.simg`, from
+//! `build --deltas --format android-sparse`), read as the patches `flash`
 //! writes over the base: its RAW and FILL chunks; its DONT_CARE chunks, all
 //! the rest of the card, keep what the base wrote. The file is checked whole
 //! first (`burnline_sparse`), and must stand for an image of the base's

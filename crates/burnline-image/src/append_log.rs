@@ -298,15 +298,8 @@ impl<T: Serialize + DeserializeOwned> AppendLog<T> {
         }
         let mut fresh = AppendLog::over(tmp.clone(), self.what.clone(), self.mode, file);
         fresh.append_all(records)?;
-        fresh
-            .inner
-            .get_mut()
-            .unwrap_or_else(|p| p.into_inner())
-            .file
-            .sync_all()
-            .at("syncing", &tmp)?;
-        std::fs::rename(&tmp, &self.path).at("renaming into place", &self.path)?;
-        atomic::sync_dir(parent(&self.path))?;
+        let inner = fresh.inner.get_mut().unwrap_or_else(|p| p.into_inner());
+        atomic::commit(&inner.file, &tmp, &self.path)?;
         fresh.path = self.path.clone();
         drop(self);
         Ok(fresh)

@@ -127,7 +127,7 @@ pub fn simg_name(image_name: &str) -> String {
     format!("{}.simg", stem(image_name))
 }
 
-/// A station delta's sparse name: `x.img` → `x.delta.simg`.
+/// A delta's sparse name: `x.img` → `x.delta.simg`.
 pub fn delta_simg_name(image_name: &str) -> String {
     format!("{}.delta.simg", stem(image_name))
 }

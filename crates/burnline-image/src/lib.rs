@@ -25,21 +25,21 @@
 //! journal; [`log_audit`], those logs checked from outside (`burnline
 //! ledger verify|sign`).
 
-pub mod append_log;
-pub mod base;
-pub mod build;
-pub mod credentials;
-pub mod delta;
-pub mod device_csv;
 pub mod error;
-pub mod file_name;
-pub mod job;
-pub mod layout;
+pub mod append_log;
 pub mod log_audit;
-pub mod manifest;
-pub mod output;
 pub mod recipe;
+pub mod device_csv;
+pub mod file_name;
 pub mod registration;
+pub mod credentials;
+pub mod layout;
+pub mod base;
+pub mod job;
+pub mod output;
+pub mod delta;
+pub mod manifest;
+pub mod signing;
 pub mod resume;
 pub mod shard;
-pub mod signing;
+pub mod build;

@@ -6,7 +6,10 @@
 //! write fails), made durable, then renamed, and the directory synced: a
 //! file under its final name is always complete, and a link planted under
 //! the final name is replaced, never followed. Temp files of a run that
-//! died are removed by the next run.
+//! died are removed by the next run. [`write_file`] does it all for bytes
+//! in hand; a writer that streams into a temp it keeps open puts it in
+//! place with [`commit`] (or [`place`] for each of several files, then
+//! [`sync_dir`] once).
 
 use crate::error::{Error, IoContext, Result};
 use std::fs::{File, OpenOptions};
@@ -56,27 +59,47 @@ pub fn sync_dir(dir: &Path) -> Result<()> {
         .at("syncing directory", dir)
 }
 
+/// The directory a path is in (`.` for a bare name).
+fn parent(path: &Path) -> &Path {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+/// Puts a finished temp file under its final name: fsyncs `file` (open on
+/// `temp`), then renames `temp` to `final_path`. If either step fails the
+/// temp is removed. The directory is not synced: for several files, call
+/// [`sync_dir`] once after the last; for one, [`commit`] does both. For
+/// writers that stream into a temp they keep open ([`create_temp`] on a
+/// [`temp_path`]) and put it in place later.
+pub fn place(file: &File, temp: &Path, final_path: &Path) -> Result<()> {
+    let placed = file
+        .sync_all()
+        .at("syncing", temp)
+        .and_then(|()| std::fs::rename(temp, final_path).at("renaming into place", final_path));
+    if placed.is_err() {
+        let _ = std::fs::remove_file(temp);
+    }
+    placed
+}
+
+/// [`place`], then fsyncs the final path's directory: the whole crash-safe
+/// write of a temp file its caller filled.
+pub fn commit(file: &File, temp: &Path, final_path: &Path) -> Result<()> {
+    place(file, temp, final_path)?;
+    sync_dir(parent(final_path))
+}
+
 /// Writes `bytes` to `final_path` atomically: temp, fsync, rename, fsync dir.
 pub fn write_file(final_path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = temp_path(final_path)?;
     let mut f = create_temp(&tmp)?;
-    let written = f
-        .write_all(bytes)
-        .at("writing", &tmp)
-        .and_then(|()| f.sync_all().at("syncing", &tmp));
-    drop(f);
-    let placed = written
-        .and_then(|()| std::fs::rename(&tmp, final_path).at("renaming into place", final_path));
-    if let Err(e) = placed {
+    if let Err(e) = f.write_all(bytes).at("writing", &tmp) {
+        drop(f);
         let _ = std::fs::remove_file(&tmp);
         return Err(e);
     }
-    sync_dir(
-        final_path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new(".")),
-    )
+    commit(&f, &tmp, final_path)
 }
 
 /// Removes temp files a dead run left in `dir` (and its base images).
@@ -146,5 +169,27 @@ mod tests {
         assert_eq!(std::fs::read(&victim).expect("victim"), b"root only");
         assert!(std::fs::symlink_metadata(&out).expect("meta").is_file());
         assert_eq!(std::fs::read(&out).expect("out"), b"label");
+    }
+
+    #[test]
+    fn a_kept_temp_is_placed_later_and_a_failed_place_removes_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("base.img");
+        std::fs::write(&out, b"old").expect("old");
+        let tmp = temp_path(&out).expect("name");
+        let mut f = create_temp(&tmp).expect("temp");
+        f.write_all(b"new, streamed").expect("write");
+        assert_eq!(std::fs::read(&out).expect("out"), b"old");
+        commit(&f, &tmp, &out).expect("committed");
+        assert_eq!(std::fs::read(&out).expect("out"), b"new, streamed");
+        assert!(!tmp.exists());
+        // A final path whose directory is gone: the rename fails, and the
+        // temp does not stay behind.
+        let tmp = temp_path(&out).expect("name");
+        let f = create_temp(&tmp).expect("temp");
+        let err = place(&f, &tmp, &dir.path().join("gone/base.img")).expect_err("no dir");
+        assert!(err.to_string().contains("renaming into place"), "{err}");
+        assert!(!tmp.exists());
+        assert_eq!(std::fs::read(&out).expect("out"), b"new, streamed");
     }
 }

@@ -12,13 +12,15 @@ pub use fail;
 /// with `--features burnline/failpoints` (the tests'): elsewhere it is nothing at all,
 /// and the variable is never read. The points: `build-after-base`,
 /// `build-after-rename`, `build-after-journal`, `build-after-manifest`
-/// (`build::run`), `registration-ledger-after-append`
-/// (`registration::ledger`) and `station-ledger-after-assigned`,
-/// `-after-written`, `-after-verified` (`flash::ledger`), and
-/// `pool-after-lease`, `-after-written`, `-after-verified`
-/// (`flash::pooled`), and `platform-create-after-check`, `-after-register`
-/// (`platform::create`), and `merge-after-copy` (`manifest merge`, a copy
-/// synced under its temp name).
+/// (`burnline_image::build::run`), `registration-ledger-after-append`
+/// (`burnline_image::registration::registrations_log`) and
+/// `station-ledger-after-assigned`, `-after-written`, `-after-verified`
+/// (`burnline_flash::station_ledger`), and `pool-after-lease`,
+/// `-after-written`, `-after-verified` (`burnline_flash::pooled`), and
+/// `platform-create-after-check`, `-after-register`
+/// (`burnline_platform::create`), and `merge-after-copy` (`manifest
+/// merge`, a copy complete under its temp name, before it is synced and put
+/// in place).
 #[macro_export]
 macro_rules! crash_point {
     ($name:literal) => {

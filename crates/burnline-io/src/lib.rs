@@ -16,23 +16,23 @@
 //! ([`chain`]), and CSV for spreadsheets with no cell a formula
 //! ([`sheet_csv`]).
 
-pub mod atomic;
-pub mod block_at;
-pub mod block_writes;
-pub mod bmap;
-pub mod chain;
-pub mod console;
 pub mod error;
-pub mod extents;
-pub mod failpoint;
-pub mod hash;
+pub mod atomic;
+pub mod console;
 pub mod internal_error;
-pub mod patch;
-pub mod sheet_csv;
+pub mod failpoint;
 pub mod source;
-pub mod tree_digest;
+pub mod block_at;
 pub mod window;
+pub mod patch;
+pub mod extents;
+pub mod block_writes;
 pub mod write_back;
+pub mod bmap;
+pub mod hash;
+pub mod tree_digest;
+pub mod chain;
+pub mod sheet_csv;
 
 pub use block_at::{seek_target, BlockAt};
 pub use error::{Error, IoContext, Result};

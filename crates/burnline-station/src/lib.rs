@@ -8,16 +8,16 @@
 //! [`page_server`]) shows it all; [`run`] runs the service until a stop;
 //! [`report`] is the day's CSV (`burnline station report`).
 
-pub mod api;
 pub mod config;
+pub mod slots;
+pub mod safety;
+pub mod slot_state;
+pub mod writer;
 pub mod journal;
+pub mod service;
 pub mod label;
 pub mod page;
+pub mod api;
 pub mod page_server;
-pub mod report;
 pub mod run;
-pub mod safety;
-pub mod service;
-pub mod slot_state;
-pub mod slots;
-pub mod writer;
+pub mod report;

@@ -81,8 +81,8 @@ pub struct BuildOptions {
 /// The command line's output options; `None` and `false` keep the recipe's.
 #[derive(Debug, Clone, Default)]
 pub struct OutputOverrides {
-    /// Base+delta output instead of full images.
-    pub base_delta: bool,
+    /// A delta set (base plus deltas) instead of full images.
+    pub deltas: bool,
     /// A bmap next to each image.
     pub bmap: bool,
     /// No digest of each device's full image in its delta.
@@ -152,13 +152,13 @@ pub fn run(args: &BuildOptions) -> Result<Summary> {
         shard: shard.map(|s| s.info(rows)),
         ..Header::default()
     };
-    let header = write_station_base(&base, out, &spec, header, &base_id, &base_sha)?;
+    let header = write_delta_set_base(&base, out, &spec, header, &base_id, &base_sha)?;
     burnline_io::crash_point!("build-after-base");
     let reflink = probe_reflink(&base.file, out);
     let mut builder = DeviceBuilder::new(&recipe, &layout, &base, out.clone(), reflink, registrar)?;
     let blake3 = match spec.mode {
         OutputMode::Full => spec.digest,
-        OutputMode::BaseDelta => spec.delta_image_digest(),
+        OutputMode::Deltas => spec.delta_image_digest(),
     } == DigestKind::Blake3;
     builder.tree = blake3.then_some(tree);
     let recipe_name = recipe
@@ -281,25 +281,25 @@ fn open_out(out: &Path) -> Result<DirLock> {
     Ok(lock)
 }
 
-/// The base's BLAKE3 tree, its SHA-256 (only for a raw station base, else
+/// The base's BLAKE3 tree, its SHA-256 (only for a delta set's raw base, else
 /// zeros) and its BLAKE3 digest. The tree's root names the base in the
 /// resume fingerprint (the base covers every file the recipe pulls in);
-/// with `--digest blake3` the tree also hashes every image. A raw station
-/// base is also named by its SHA-256 (in its deltas and the listing):
+/// with `--digest blake3` the tree also hashes every image. A delta set's
+/// raw base is also named by its SHA-256 (in its deltas and the listing):
 /// hashed on one core while the tree takes the others.
 fn hash_base(base: &base::Base, spec: &OutputSpec) -> Result<(BaseTree, [u8; 32], [u8; 32])> {
-    let raw_station =
-        spec.mode == OutputMode::BaseDelta && spec.format != ImageFormat::AndroidSparse;
+    let raw_deltas_base =
+        spec.mode == OutputMode::Deltas && spec.format != ImageFormat::AndroidSparse;
     let (tree, base_sha) = rayon::join(
         || BaseTree::build(&base.file, base.len, &base.extents),
         || {
-            raw_station
+            raw_deltas_base
                 .then(|| hash_patched(&base.file, base.len, &base.extents, &[]))
                 .transpose()
         },
     );
     let tree = tree.at("hashing", &base.path)?;
-    // Unused (zeros) unless this is a raw station base.
+    // Unused (zeros) unless this is a delta set's raw base.
     let base_sha = base_sha.at("hashing", &base.path)?.unwrap_or_default();
     let base_id = tree
         .digest_patched(&base.file, &[])
@@ -307,9 +307,9 @@ fn hash_base(base: &base::Base, spec: &OutputSpec) -> Result<(BaseTree, [u8; 32]
     Ok((tree, base_sha, base_id))
 }
 
-/// For base+delta output, writes the station base into `out` and returns
+/// For a delta set, writes its base into `out` and returns
 /// `header` naming it; for full images, `header` as it is.
-fn write_station_base(
+fn write_delta_set_base(
     base: &base::Base,
     out: &Path,
     spec: &OutputSpec,
@@ -317,7 +317,7 @@ fn write_station_base(
     base_id: &[u8; 32],
     base_sha: &[u8; 32],
 ) -> Result<Header> {
-    if spec.mode != OutputMode::BaseDelta {
+    if spec.mode != OutputMode::Deltas {
         return Ok(header);
     }
     if spec.format == ImageFormat::AndroidSparse {
@@ -443,8 +443,8 @@ fn output_spec(
 ) -> Result<OutputSpec> {
     let mut spec = recipe.output;
     let o = &args.output;
-    if o.base_delta {
-        spec.mode = OutputMode::BaseDelta;
+    if o.deltas {
+        spec.mode = OutputMode::Deltas;
     }
     spec.bmap |= o.bmap;
     spec.no_image_digest |= o.no_image_digest;
@@ -467,8 +467,8 @@ fn output_spec(
             args.recipe.display()
         )));
     }
-    if spec.mode == OutputMode::BaseDelta && spec.compress.is_some() {
-        say!("burnline: note: compression applies to full images; station output stays raw");
+    if spec.mode == OutputMode::Deltas && spec.compress.is_some() {
+        say!("burnline: note: compression applies to full images; a delta set stays raw");
     }
     Ok(spec)
 }

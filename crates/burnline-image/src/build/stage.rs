@@ -24,7 +24,7 @@ pub fn stage(
     base_sha: &[u8; 32],
 ) -> Result<Staged> {
     match spec.mode {
-        OutputMode::BaseDelta => delta(builder, job, base_sha, spec),
+        OutputMode::Deltas => delta(builder, job, base_sha, spec),
         OutputMode::Full if spec.format == ImageFormat::AndroidSparse => {
             sparse_image(builder, job, spec)
         }

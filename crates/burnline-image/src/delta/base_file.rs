@@ -17,9 +17,9 @@ use burnline_sparse::BlockSize;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-/// The station base's file name.
+/// A delta set's base file name.
 pub const BASE_IMG: &str = "base.img";
-/// The station base's file name as an Android sparse image.
+/// A delta set's base file name as an Android sparse image.
 pub const BASE_SIMG: &str = "base.simg";
 
 /// Writes `base.simg` (blocks of `bs`) into `out`: temp, fsync, rename,
@@ -30,14 +30,12 @@ pub fn write_sparse(base: &Base, out: &Path, bs: BlockSize, kind: DigestKind) ->
     let done = w
         .file
         .set_permissions(std::fs::Permissions::from_mode(0o644))
-        .and_then(|()| w.file.sync_all())
-        .at("syncing", &w.temp)
-        .and_then(|()| std::fs::rename(&w.temp, &dest).at("renaming into place", &dest));
+        .at("syncing", &w.temp);
     if let Err(e) = done {
         let _ = std::fs::remove_file(&w.temp);
         return Err(e);
     }
-    atomic::sync_dir(out)?;
+    atomic::commit(&w.file, &w.temp, &dest)?;
     Ok(FileSum {
         file: BASE_SIMG.to_owned(),
         size: w.size,
@@ -63,8 +61,8 @@ pub fn write(
     f.set_len(base.len).at("sizing", &tmp)?;
     f.set_permissions(std::fs::Permissions::from_mode(0o644))
         .at("setting the mode of", &tmp)?;
-    let mut renames = vec![(tmp.clone(), dest.clone())];
     let mut bmap_sum = None;
+    let mut bmap_temp = None;
     if bmap {
         let (sum, rename) = artifacts::write_bmap(
             &f,
@@ -76,15 +74,13 @@ pub fn write(
         )?;
         std::fs::set_permissions(&rename.0, std::fs::Permissions::from_mode(0o644))
             .at("setting the mode of", &rename.0)?;
-        std::fs::File::open(&rename.0)
-            .and_then(|b| b.sync_all())
-            .at("syncing", &rename.0)?;
         bmap_sum = Some(sum);
-        renames.push(rename);
+        bmap_temp = Some(rename);
     }
-    f.sync_all().at("syncing", &tmp)?;
-    for (t, d) in &renames {
-        std::fs::rename(t, d).at("renaming into place", d)?;
+    atomic::place(&f, &tmp, &dest)?;
+    if let Some((t, d)) = &bmap_temp {
+        let b = std::fs::File::open(t).at("syncing", t)?;
+        atomic::place(&b, t, d)?;
     }
     atomic::sync_dir(out)?;
     let sum = FileSum {

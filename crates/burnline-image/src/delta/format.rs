@@ -1,5 +1,5 @@
-//! The station delta format: the bytes one device's image differs from the
-//! station's `base.img` by, small enough to write after the base in well
+//! The delta format: the bytes one device's image differs from its delta
+//! set's `base.img` by, small enough to write after the base in well
 //! under a second. Documented in `docs/station.md`:
 //!
 //! ```text

@@ -1,4 +1,5 @@
-//! Base+delta output (`build --station`, `output.mode: station`), the
+//! Delta sets (`build --deltas`, `output.mode: deltas`; `--station` and
+//! `mode: station` are their old names): base plus deltas, the
 //! format programmer stations take: the device-independent base image
 //! written once ([`base_file`]: `base.img`), and per device only the bytes
 //! that differ from it ([`device`]), as a delta file ([`format`]). `flash`

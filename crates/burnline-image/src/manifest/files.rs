@@ -3,7 +3,7 @@
 //! `SHA256SUMS`, and the fields added for stations and CI artifacts: per-device
 //! [`Artifacts`] (the raw image's checksum when the listed file is
 //! compressed or a delta, side files such as bmaps, the CSV row), the
-//! base image of base+delta output and the shard a manifest covers
+//! base image of a delta set and the shard a manifest covers
 //! ([`Header`]).
 
 use burnline_io::hash::DigestKind;
@@ -101,10 +101,11 @@ pub struct ShardInfo {
 /// Top-level manifest fields beyond the device list.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Header {
-    /// `station` for base-plus-delta output.
+    /// `station` for a delta set (`build --deltas`): the word manifests
+    /// have always carried, which `flash` and other readers look for.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub mode: Option<String>,
-    /// The station base image.
+    /// A delta set's base image.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub base: Option<FileSum>,
     /// Its bmap, when one was written.

@@ -64,7 +64,7 @@ pub struct Manifest {
     pub burnline: String,
     /// The recipe's file name.
     pub recipe: String,
-    /// Station base, shard.
+    /// A delta set's base, shard.
     #[serde(flatten)]
     pub header: Header,
     /// The devices, in CSV order.
@@ -255,9 +255,7 @@ impl ManifestWriter {
                 .into_inner()
                 .map_err(|e| e.into_error())
                 .at("writing", tmp)?;
-            f.sync_all().at("syncing", tmp)?;
-            let dest = self.dir.join(name);
-            std::fs::rename(tmp, &dest).at("renaming into place", &dest)?;
+            atomic::place(&f, tmp, &self.dir.join(name))?;
         }
         // A list of the other kind, left by an earlier build, no longer
         // describes this manifest.

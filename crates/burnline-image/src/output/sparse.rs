@@ -5,7 +5,7 @@
 //! block that is one 4-byte value repeated becomes FILL; the rest is RAW
 //! (`burnline_sparse::SparseWriter` merges neighbours). The extents are
 //! burnline's own, not the host file system's, so the same inputs give the
-//! same bytes. The station's `base.simg` and per-device `NAME.delta.simg`
+//! same bytes. A delta set's `base.simg` and per-device `NAME.delta.simg`
 //! (`crate::delta`) are written by [`write`] too. Everything goes to a temp
 //! name (mode 0600); the caller syncs and renames it.
 

@@ -1,5 +1,5 @@
 //! What a build writes besides (or instead of) plain images: the output
-//! mode (full images, or a station base plus per-device deltas), the image
+//! mode (full images, or a delta set: a base plus per-device deltas), the image
 //! format (raw, or Android sparse with its block size), bmap files,
 //! compression and the checksum outputs are listed with. Read from the
 //! recipe's `output:` section; `build`'s command-line flags override it.
@@ -15,7 +15,7 @@ pub enum ImageFormat {
     /// Raw disk images (`NAME.img`, `base.img`, `NAME.img.delta`).
     #[default]
     Raw,
-    /// Android sparse images (`NAME.simg`; station: `base.simg` and
+    /// Android sparse images (`NAME.simg`; delta set: `base.simg` and
     /// `NAME.delta.simg`).
     // Written by `crate::output::sparse`.
     AndroidSparse,
@@ -39,8 +39,9 @@ pub enum OutputMode {
     /// One complete image per device.
     #[default]
     Full,
-    /// `base.img` once, and a delta per device (see `crate::delta::format`).
-    BaseDelta,
+    /// A delta set: `base.img` once, and a delta per device (see
+    /// `crate::delta::format`).
+    Deltas,
 }
 
 /// A streamed compression of an output (also `build --compress`).
@@ -111,7 +112,7 @@ impl clap::ValueEnum for CompressChoice {
 /// The resolved `output:` options other than the name pattern.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct OutputSpec {
-    /// Full images or station deltas.
+    /// Full images or a delta set.
     pub mode: OutputMode,
     /// Write a bmap next to each image.
     pub bmap: bool,
@@ -174,12 +175,13 @@ impl OutputSpec {
 pub fn resolve(raw: &RawOutput, p: &mut impl FnMut(&str, String)) -> OutputSpec {
     let mode = match raw.mode.as_deref() {
         None | Some("full") => OutputMode::Full,
-        Some("station") => OutputMode::BaseDelta,
+        // `station` is the old name of `deltas`, still accepted.
+        Some("deltas" | "station") => OutputMode::Deltas,
         Some(other) => {
             p(
                 "output.mode",
                 format!(
-                    "must be `full` or `station`, not {}",
+                    "must be `full` or `deltas`, not {}",
                     burnline_core::identity::rules::shown(other)
                 ),
             );

@@ -184,7 +184,7 @@ pub struct RawSecretFrom {
 pub struct RawOutput {
     /// File name pattern, default `{device_name}.img`.
     pub pattern: Option<String>,
-    /// `full` (default) or `station`.
+    /// `full` (default) or `deltas` (`station` is its old name).
     pub mode: Option<String>,
     /// Write a bmap file next to each image.
     pub bmap: Option<bool>,
