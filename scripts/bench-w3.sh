@@ -187,16 +187,20 @@ print(total)
 PY
 )
 # What each card really does, all cards at once, through its loop device:
-# 32 MiB written (with fsync), then read back with O_DIRECT.
+# 32 MiB written with O_DIRECT (the card's own rate), 32 MiB written through
+# the page cache and fsynced (the path burnline and bmaptool take), then 32
+# MiB read back with O_DIRECT.
 sync
 ddpids=()
 for ((c = 0; c < ncards; c++)); do
-  ( l=${loops[$c]} s=$(now)
+  ( l=${loops[$c]} t0=$(now)
+    dd if=/dev/zero of="$l" bs=1M count=32 oflag=direct status=none
+    t1=$(now)
     dd if=/dev/zero of="$l" bs=1M count=32 conv=fsync status=none
-    e=$(now); blockdev --flushbufs "$l"; s2=$(now)
+    t2=$(now); blockdev --flushbufs "$l"; t3=$(now)
     dd if="$l" of=/dev/null bs=1M count=32 iflag=direct status=none
-    e2=$(now)
-    awk -v a="$s" -v b="$e" -v c="$s2" -v d="$e2" 'BEGIN { printf "%.1f %.1f\n", 32 * 1048576 / (b - a) / 1e6, 32 * 1048576 / (d - c) / 1e6 }' ) > "$work/dd.$c" &
+    t4=$(now)
+    awk -v a="$t0" -v b="$t1" -v c="$t2" -v d="$t3" -v e="$t4" 'BEGIN { m = 32 * 1048576 / 1e6; printf "%.1f %.1f %.1f\n", m / (b - a), m / (c - b), m / (e - d) }' ) > "$work/dd.$c" &
   ddpids+=($!)
 done
 for p in "${ddpids[@]}"; do wait "$p"; done
@@ -281,8 +285,8 @@ awk -v t="$(m xfs.sha)" -v n="$N3SHA" -v d="$disk_bytes" -v r="$sha_rate" -v c="
   bound = n * d / (r * c); printf "W3 xfs defaults (SHA-256): N=%d %.3f s, SHA-256 bound %.3f s, ratio %.2f\n", n, t, bound, t / bound }'
 echo "W3 peak RSS, N=$((N3 + 1)): station $rss_station MiB, full images $rss_full MiB"
 fi
-echo "$card_rates" | awk -v w="$CARD_W" -v r="$CARD_R" '{ printf "%s card%d %s/%s", (NR > 1 ? "," : ""), NR - 1, $1, $2 } END { printf "\n" }' |
-  sed "s|^|simulated cards (nbdkit + card-rate filter at $CARD_W MB/s write, $CARD_R MB/s read; dd of 32 MiB, all at once, write/read MB/s):|"
+echo "$card_rates" | awk '{ printf "%s card%d %s/%s/%s", (NR > 1 ? "," : ""), NR - 1, $1, $2, $3 } END { printf "\n" }' |
+  sed "s|^|simulated cards (nbdkit + card-rate filter at $CARD_W MB/s write, $CARD_R MB/s read; dd of 32 MiB, all at once, MB/s of O_DIRECT write/buffered write + fsync/O_DIRECT read):|"
 awk -v b="$(m flash.b)" -v p="$(m flash.p)" -v cb="$card_bytes" -v w="$CARD_W" -v r="$CARD_R" -v n="$CARDS" 'BEGIN {
   ideal = cb / (w * 1e6) + cb / (r * 1e6)
   printf "flash W3 to %d cards (%g MB/s write, %g MB/s read): %.1f MB a card; burnline %.2f s, bmaptool+cmp %.2f s, bmaptool/burnline %.2f, bandwidth use %.2f, %.0f cards/hour\n", n, w, r, cb / 1e6, b, p, p / b, ideal / b, n * 3600 / b }'

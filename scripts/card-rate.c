@@ -8,8 +8,11 @@
  * Each direction is its own queue, the way a card's controller moves bytes:
  * a request's slot starts no earlier than the previous one's end and lasts
  * COUNT / RATE seconds; the request returns at its slot's end. Parallel
- * requests queue, so the card never moves more than its rate. Writes of
- * zeros cost as much as any write; trims are free.
+ * requests queue, so the card never moves more than its rate. An idle gap
+ * shorter than SLACK between two slots is not charged: it is the
+ * simulator's own cost (a round trip through the loop device, FUSE and
+ * NBD), which a card does not add to its rated speed. Writes of zeros cost
+ * as much as any write; trims are free.
  *
  * Why not Debian's nbdkit-rate-filter: in nbdkit 1.32 its one `rate` applies
  * to reads and to writes alike, and a card writes at half its read speed.
@@ -29,6 +32,8 @@ struct queue {
   double free_at; /* CLOCK_MONOTONIC seconds when the last slot ends */
 };
 
+#define SLACK 0.002
+
 static struct queue writes = { PTHREAD_MUTEX_INITIALIZER, 0, 0 };
 static struct queue reads = { PTHREAD_MUTEX_INITIALIZER, 0, 0 };
 
@@ -46,7 +51,7 @@ take (struct queue *q, uint32_t count)
 {
   double start, end, t = now ();
   pthread_mutex_lock (&q->lock);
-  start = q->free_at > t ? q->free_at : t;
+  start = t - q->free_at < SLACK ? q->free_at : t;
   end = start + count / q->rate;
   q->free_at = end;
   pthread_mutex_unlock (&q->lock);

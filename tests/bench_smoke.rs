@@ -98,7 +98,8 @@ fn bench_script_runs_all_contenders() {
             && flash.contains("cards/hour"),
         "{flash}"
     );
-    // Each simulated card's own dd rates: write/read, both measured.
+    // Each simulated card's own dd rates: O_DIRECT write, buffered write
+    // with fsync and O_DIRECT read, all measured.
     let cards = out
         .lines()
         .find(|l| l.starts_with("simulated cards"))
@@ -109,8 +110,9 @@ fn bench_script_runs_all_contenders() {
             .nth(1)
             .and_then(|r| r.split([',', ' ']).next())
             .unwrap_or_else(|| panic!("no {c}in {cards}"));
-        let (w, r) = rates.split_once('/').unwrap_or_else(|| panic!("{cards}"));
-        for v in [w, r] {
+        let rates: Vec<&str> = rates.split('/').collect();
+        assert_eq!(rates.len(), 3, "{cards}");
+        for v in rates {
             let v: f64 = v.parse().unwrap_or_else(|_| panic!("{cards}"));
             assert!(v.is_finite() && v > 0.0, "{cards}");
         }
