@@ -2,8 +2,9 @@
 //! it): `N` identities are imported, then `S` stations (one thread and one
 //! connection each, as separate station processes would have) lease one
 //! after another and record each lease `written` and `verified`, as a card
-//! would, until the pool is empty. Prints leases per second, and checks
-//! that every identity ended verified exactly once.
+//! would, until the pool is empty. Prints leases per second and the lease
+//! call's latency (median and 99th percentile over every lease of every
+//! station), and checks that every identity ended verified exactly once.
 //!
 //! With `lease` as the fifth argument, the stations only lease (the
 //! written and verified steps are left out): the rate of the lease
@@ -14,7 +15,7 @@
 use burnline_core::secret::Secret;
 use burnline_pool::{Kind, LeaseRequest, NewIdentity, Pool, PoolError, PoolUrl};
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
@@ -52,12 +53,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let handles: Vec<_> = (0..stations)
             .map(|k| {
                 let (url, key) = (url.clone(), key.clone());
-                s.spawn(move || -> Result<u64, PoolError> {
+                s.spawn(move || -> Result<Vec<Duration>, PoolError> {
                     let mut p = Pool::open(&url, Some(&key))?;
                     p.claim_station(&format!("bench-{k}"))?;
                     let target = format!("/dev/null/slot{k}");
-                    let mut done = 0u64;
+                    let mut took = Vec::new();
                     loop {
+                        let asked = Instant::now();
                         let lease = match p.lease::<PoolError>(
                             &LeaseRequest {
                                 target: &target,
@@ -68,14 +70,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                             None,
                         ) {
                             Ok(l) => l,
-                            Err(PoolError::Empty) => return Ok(done),
+                            Err(PoolError::Empty) => return Ok(took),
                             Err(e) => return Err(e),
                         };
+                        took.push(asked.elapsed());
                         if !lease_only {
                             p.mark_written(&lease, "sha256:00")?;
                             p.mark_verified(&lease, "sha256:00")?;
                         }
-                        done += 1;
                     }
                 })
             })
@@ -89,10 +91,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .collect::<Vec<_>>()
     });
     let secs = start.elapsed().as_secs_f64();
-    let mut total = 0u64;
+    let mut took = Vec::new();
     for c in counts {
-        total += c??;
+        took.extend(c??);
     }
+    took.sort_unstable();
+    let total = took.len() as u64;
+    // The q-quantile by the nearest-rank method, in milliseconds.
+    let quantile = |q: f64| {
+        let rank = ((q * took.len() as f64).ceil() as usize).clamp(1, took.len().max(1));
+        took.get(rank - 1).map_or(0.0, |d| d.as_secs_f64() * 1e3)
+    };
     let status = pool.status()?;
     let end_state = if lease_only {
         burnline_pool::State::Leased
@@ -109,8 +118,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "lease, written, verified: 3 transactions each"
     };
     println!(
-        "pool lease rate, {url}: {stations} stations, {n} identities ({what}) in {secs:.2} s: {:.0} leases/s",
-        n as f64 / secs
+        "pool lease rate, {url}: {stations} stations, {n} identities ({what}) in {secs:.2} s: {:.0} leases/s, lease latency p50 {:.2} ms, p99 {:.2} ms",
+        n as f64 / secs,
+        quantile(0.5),
+        quantile(0.99)
     );
     Ok(())
 }

@@ -19,47 +19,59 @@
 #  - W3 at the defaults (full images, SHA-256) for N3SHA devices against its
 #    SHA-256 bound, N x disk size / (one core's SHA-256 rate x cores);
 #  - peak RSS of the W3 station and full-image runs;
-#  - flashing: W3 (base plus deltas) onto CARDS simulated cards at once, each
-#    a loop device over scripts/slow-card.py (CARD_W MB/s writes, CARD_R MB/s
-#    reads), with burnline's read-back verification, against `bmaptool copy`
-#    of the same devices' full images run once per card in parallel, each
-#    followed by `blockdev --flushbufs` and `cmp` of the bmap's ranges for
-#    the read-back.
+#  - the simulated cards: each a loop device (`--direct-io=on`) over the file
+#    nbdfuse makes of an nbdkit `file` server over a sparse backing file,
+#    slowed by scripts/card-rate.c (an nbdkit filter built here with cc:
+#    CARD_W MB/s writes, CARD_R MB/s reads, each direction a queue). Every
+#    run prints each card's own `dd` rates (all cards at once, 32 MiB each,
+#    written with fsync, read with O_DIRECT);
+#  - flashing: W3 (base plus deltas) onto CARDS cards at once, with
+#    burnline's read-back verification, against `bmaptool copy` of the same
+#    devices' full images run once per card in parallel, each followed by
+#    `blockdev --flushbufs` and `cmp` of the bmap's ranges for the read-back;
+#  - the station path: `flash --pool sqlite:… --recipe w3.yaml` (base built
+#    from the recipe, one leased identity per card) onto each SLOTS count of
+#    cards at once, against the same bmaptool+cmp peer on as many cards,
+#    alternated: time, its ratio to the cards' bandwidth over the bytes each
+#    card must take and give back, cards an hour, and of the burnline
+#    process (`/usr/bin/time`, getrusage) CPU seconds (user + sys) per card
+#    and peak RSS.
 #
-# --flash: only the flashing row (the builds it needs are made untimed).
-# Environment: N3 (100) N3SHA (10) N3EXT (5) CARDS (4) CARD_W (20) CARD_R (40)
-# REPS (3) BENCH_DIR BURNLINE_BIN. Needs root, xfsprogs, e2fsprogs, bmap-tools,
-# b3sum, libfuse2 and python3-venv (fusepy is installed into
-# target/bench-tools/venv).
+# --flash: only the flashing rows (the builds they need are made untimed).
+# Environment: N3 (100) N3SHA (10) N3EXT (5) CARDS (4) SLOTS ("4 16")
+# CARD_W (20) CARD_R (40) REPS (3) BENCH_DIR BURNLINE_BIN. Needs root,
+# xfsprogs, e2fsprogs, bmap-tools, b3sum, nbdkit, nbdkit-plugin-dev,
+# libnbd-bin (nbdfuse) and gcc.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 shared=${SHARED_BENCH:-$root/../shared/bench}
-N3=${N3:-100} N3SHA=${N3SHA:-10} N3EXT=${N3EXT:-5} CARDS=${CARDS:-4} CARD_W=${CARD_W:-20} CARD_R=${CARD_R:-40} REPS=${REPS:-3}
+N3=${N3:-100} N3SHA=${N3SHA:-10} N3EXT=${N3EXT:-5} CARDS=${CARDS:-4} SLOTS=${SLOTS:-4 16} CARD_W=${CARD_W:-20} CARD_R=${CARD_R:-40} REPS=${REPS:-3}
 disk=8GiB part=2GiB image_mib=1024 files_mib=900 xfs_size=24G
 mode=${1:-}
 if [ "$mode" = "--quick" ]; then
-  N3=3 N3SHA=2 N3EXT=2 CARDS=2 CARD_W=200 CARD_R=400 REPS=1
+  N3=3 N3SHA=2 N3EXT=2 CARDS=2 SLOTS=2 CARD_W=200 CARD_R=400 REPS=1
   disk=512MiB part=128MiB image_mib=64 files_mib=48 xfs_size=2G
 fi
 work=${BENCH_DIR:-$root/target/bench}/w3
 bin=${BURNLINE_BIN:-$root/target/release/burnline}
-for t in mkfs.xfs mke2fs bmaptool b3sum openssl losetup blockdev cmp python3 /usr/bin/time; do
-  command -v "$t" >/dev/null || { echo "bench-w3.sh: $t is missing (apt-get install xfsprogs e2fsprogs bmap-tools b3sum openssl time)" >&2; exit 2; }
+# The most cards one row writes at once, and the identities the pool rows
+# lease (every repetition of every SLOTS count).
+ncards=$CARDS npool=0
+for n in $SLOTS; do
+  if ((n > ncards)); then ncards=$n; fi
+  npool=$((npool + REPS * n))
 done
-[ -e /usr/lib/x86_64-linux-gnu/libfuse.so.2 ] || ls /usr/lib/*/libfuse.so.2 >/dev/null 2>&1 || { echo "bench-w3.sh: libfuse2 is missing (apt-get install libfuse2)" >&2; exit 2; }
+for t in mkfs.xfs mke2fs bmaptool b3sum openssl losetup blockdev cmp python3 /usr/bin/time nbdkit nbdfuse cc; do
+  command -v "$t" >/dev/null || { echo "bench-w3.sh: $t is missing (apt-get install xfsprogs e2fsprogs bmap-tools b3sum openssl time nbdkit libnbd-bin gcc)" >&2; exit 2; }
+done
+[ -f /usr/include/nbdkit-filter.h ] || { echo "bench-w3.sh: nbdkit-filter.h is missing (apt-get install nbdkit-plugin-dev)" >&2; exit 2; }
 [ -n "${BURNLINE_BIN:-}" ] || (cd "$root" && cargo build --release --quiet)
-venv=$root/target/bench-tools/venv
-if [ ! -f "$venv/.done-1" ]; then
-  rm -rf "$venv"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check 'fusepy==3.0.1'
-  touch "$venv/.done-1"
-fi
 . "$root/scripts/bench-lib.sh"
 
 loops=() cards=()
 cleanup() {
   for l in "${loops[@]}"; do losetup -d "$l" 2>/dev/null || true; done
+  # Unmounting ends nbdfuse, and nbdkit (--exit-with-parent) with it.
   for c in "${cards[@]}"; do umount "$c" 2>/dev/null || true; done
   mountpoint -q "$work/xfs" 2>/dev/null && umount "$work/xfs" || true
 }
@@ -84,7 +96,7 @@ E2FSPROGS_FAKE_TIME=1700000000 mke2fs -q -t ext4 -U 5e1d9a8c-2b1f-4c59-9d0e-1f2a
 rm -rf "$tree"
 for fs in ext4 xfs; do
   d=$work/$fs
-  "$shared/make-workload.sh" "$d" 1 "$((N3 + 1))" "$N3SHA" "$N3EXT" "$CARDS" >/dev/null
+  "$shared/make-workload.sh" "$d" 1 "$((N3 + 1))" "$N3SHA" "$N3EXT" "$CARDS" "$ncards" "$npool" >/dev/null
   [ "$fs" = xfs ] && cp "$work/ext4/rootfs.ext4" "$d/rootfs.ext4"
   sed -e "s/size: 8GiB/size: $disk/; s/size: 2GiB/size: $part/" "$root/recipes/bench-w3.yaml" > "$d/w3.yaml"
   cp "$root/recipes/bench-w1.yaml" "$d/w1.yaml"
@@ -137,22 +149,30 @@ fi
 sha_rate=$(openssl speed -evp sha256 -bytes 1048576 -seconds 2 2>/dev/null | awk '/^sha256/ { v = $NF; sub(/k$/, "", v); print v * 1000 }')
 cores=$(nproc)
 
-# Flashing. The same CARDS devices as station output and as full images with
-# bmaps (on XFS: cheap reflinks).
+# Flashing. The devices as station output (base plus deltas, CARDS of them)
+# and as full images with bmaps (ncards of them, for the peer; on XFS: cheap
+# reflinks).
 fx=$work/xfs
 "$bin" build "$fx/w3.yaml" --devices "$fx/devices-$CARDS.csv" --out "$fx/station" --station >/dev/null 2>&1
-"$bin" build "$fx/w3.yaml" --devices "$fx/devices-$CARDS.csv" --out "$fx/full" --digest blake3 --bmap >/dev/null 2>&1
+"$bin" build "$fx/w3.yaml" --devices "$fx/devices-$ncards.csv" --out "$fx/full" --digest blake3 --bmap >/dev/null 2>&1
 disk_bytes=$(stat -c %s "$fx/station/base.img")
 names=($(tail -n +2 "$fx/devices-$CARDS.csv" | cut -d, -f1))
-for ((c = 0; c < CARDS; c++)); do
+full_names=($(tail -n +2 "$fx/devices-$ncards.csv" | cut -d, -f1))
+# The simulated cards: nbdkit's file plugin over a sparse backing file,
+# slowed by scripts/card-rate.c, made a file by nbdfuse and a block device by
+# a loop device that reads and writes that file with O_DIRECT (so that every
+# byte read back comes from the card, not from the page cache).
+cc -O2 -Wall -shared -fPIC -o "$work/card-rate.so" "$root/scripts/card-rate.c" -lpthread
+for ((c = 0; c < ncards; c++)); do
   m=$work/ext4/card$c
   mkdir -p "$m.mnt"
   truncate -s "$disk_bytes" "$m.back"
-  "$venv/bin/python" "$root/scripts/slow-card.py" "$m.back" "$m.mnt" "$CARD_W" "$CARD_R" >"$m.log" 2>&1 &
+  nbdfuse "$m.mnt" [ nbdkit --exit-with-parent --filter="$work/card-rate.so" file "$m.back" \
+    write-rate="${CARD_W}e6" read-rate="${CARD_R}e6" ] >"$m.log" 2>&1 &
   cards+=("$m.mnt")
-  for ((w = 0; w < 50; w++)); do [ -e "$m.mnt/card" ] && break; sleep 0.1; done
-  [ -e "$m.mnt/card" ] || { echo "bench-w3.sh: the simulated card $c did not come up:" >&2; cat "$m.log" >&2; exit 1; }
-  loops+=("$(losetup --find --show "$m.mnt/card")")
+  for ((w = 0; w < 50; w++)); do [ -e "$m.mnt/nbd" ] && break; sleep 0.1; done
+  [ -e "$m.mnt/nbd" ] || { echo "bench-w3.sh: the simulated card $c did not come up:" >&2; cat "$m.log" >&2; exit 1; }
+  loops+=("$(losetup --find --show --direct-io=on "$m.mnt/nbd")")
 done
 # The bytes each card must take and give back: the base's data plus the
 # device's own regions (what burnline writes and reads back).
@@ -166,21 +186,35 @@ while off < end:
 print(total)
 PY
 )
-# What one card really does, sequentially, through its loop device.
-probe=${loops[0]}
-card_wr=$(timed dd if=/dev/zero of="$probe" bs=1M count=32 conv=fsync status=none)
-blockdev --flushbufs "$probe"
-card_rd=$(timed dd if="$probe" of=/dev/null bs=1M count=32 iflag=direct status=none)
+# What each card really does, all cards at once, through its loop device:
+# 32 MiB written with O_DIRECT (the card's own rate), 32 MiB written through
+# the page cache and fsynced (the path burnline and bmaptool take), then 32
+# MiB read back with O_DIRECT.
+sync
+ddpids=()
+for ((c = 0; c < ncards; c++)); do
+  ( l=${loops[$c]} t0=$(now)
+    dd if=/dev/zero of="$l" bs=1M count=32 oflag=direct status=none
+    t1=$(now)
+    dd if=/dev/zero of="$l" bs=1M count=32 conv=fsync status=none
+    t2=$(now); blockdev --flushbufs "$l"; t3=$(now)
+    dd if="$l" of=/dev/null bs=1M count=32 iflag=direct status=none
+    t4=$(now)
+    awk -v a="$t0" -v b="$t1" -v c="$t2" -v d="$t3" -v e="$t4" 'BEGIN { m = 32 * 1048576 / 1e6; printf "%.1f %.1f %.1f\n", m / (b - a), m / (c - b), m / (e - d) }' ) > "$work/dd.$c" &
+  ddpids+=($!)
+done
+for p in "${ddpids[@]}"; do wait "$p"; done
+card_rates=$(for ((c = 0; c < ncards; c++)); do cat "$work/dd.$c"; done)
 
 burn_flash() {
-  local args=("$fx/station/base.img") t=()
+  local args=("$fx/station/base.img") t=() c
   for n in "${names[@]}"; do args+=("$fx/station/$n.img.delta"); done
-  for l in "${loops[@]}"; do t+=(--target "$l"); done
+  for ((c = 0; c < CARDS; c++)); do t+=(--target "${loops[$c]}"); done
   "$bin" flash "${args[@]}" "${t[@]}"
 }
 # The peer reads back what bmaptool wrote, the bmap's ranges (byte offset
 # and length a line), not the card's gigabytes of holes.
-for n in "${names[@]}"; do
+for n in "${full_names[@]}"; do
   python3 - "$fx/full/$n.img.bmap" > "$fx/full/$n.img.ranges" <<'PY'
 import re, sys
 x = open(sys.argv[1]).read()
@@ -191,20 +225,42 @@ for r in re.findall(r"<Range[^>]*>\s*([0-9-]+)\s*</Range>", x):
     print(a * bs, (b - a + 1) * bs)
 PY
 done
-peer_flash() {
+peer_flash() { # N: bmaptool copy + cmp onto the first N cards, in parallel
   local pids=() c
-  for ((c = 0; c < CARDS; c++)); do
-    ( i=$fx/full/${names[$c]}.img
+  for ((c = 0; c < $1; c++)); do
+    ( i=$fx/full/${full_names[$c]}.img
       bmaptool -q copy --bmap "$i.bmap" "$i" "${loops[$c]}" && blockdev --flushbufs "${loops[$c]}" &&
         while read -r s l; do cmp -i "$s:$s" -n "$l" "$i" "${loops[$c]}" || exit 1; done < "$i.ranges" ) &
     pids+=($!)
   done
   for p in "${pids[@]}"; do wait "$p"; done
 }
+# The station path: one pool (SQLite) holding every identity the rows lease.
+"$bin" pool init --db "sqlite:$fx/pool.db" --key-file "$fx/pool.key" >/dev/null 2>&1
+"$bin" pool import "$fx/w3.yaml" --db "sqlite:$fx/pool.db" --devices "$fx/devices-$npool.csv" --key-file "$fx/pool.key" >/dev/null 2>&1
+mkdir -p "$fx/pool-work"
+pool_flash() { # N: flash --pool onto the first N cards; getrusage to $work/ru.N
+  local t=() c
+  for ((c = 0; c < $1; c++)); do t+=(--target "${loops[$c]}"); done
+  /usr/bin/time -o "$work/ru.$1" -f '%U %S %M' "$bin" flash --pool "sqlite:$fx/pool.db" --recipe "$fx/w3.yaml" \
+    --station bench --key-file "$fx/pool.key" --work-dir "$fx/pool-work" "${t[@]}"
+}
 order=(b p)
 for ((k = 0; k < REPS; k++)); do
   for c in "${order[@]}"; do
-    if [ "$c" = b ]; then T[flash.b]+="$(timed burn_flash) "; else T[flash.p]+="$(timed peer_flash) "; fi
+    if [ "$c" = b ]; then T[flash.b]+="$(timed burn_flash) "; else T[flash.p]+="$(timed peer_flash "$CARDS") "; fi
+  done
+  for n in $SLOTS; do
+    for c in "${order[@]}"; do
+      if [ "$c" = b ]; then
+        T[pool.$n]+="$(timed pool_flash "$n") "
+        read -r u s rss < <(tail -n 1 "$work/ru.$n")
+        T[pool.$n.cpu]+="$(awk -v u="$u" -v s="$s" -v n="$n" 'BEGIN { printf "%.3f", (u + s) / n }') "
+        T[pool.$n.rss]+="$((rss / 1024)) "
+      else
+        T[pool.$n.p]+="$(timed peer_flash "$n") "
+      fi
+    done
   done
   order=("${order[@]:1}" "${order[0]}")
 done
@@ -229,6 +285,19 @@ awk -v t="$(m xfs.sha)" -v n="$N3SHA" -v d="$disk_bytes" -v r="$sha_rate" -v c="
   bound = n * d / (r * c); printf "W3 xfs defaults (SHA-256): N=%d %.3f s, SHA-256 bound %.3f s, ratio %.2f\n", n, t, bound, t / bound }'
 echo "W3 peak RSS, N=$((N3 + 1)): station $rss_station MiB, full images $rss_full MiB"
 fi
-awk -v b="$(m flash.b)" -v p="$(m flash.p)" -v cb="$card_bytes" -v w="$CARD_W" -v r="$CARD_R" -v n="$CARDS" -v cw="$card_wr" -v cr="$card_rd" 'BEGIN {
+echo "$card_rates" | awk '{ printf "%s card%d %s/%s/%s", (NR > 1 ? "," : ""), NR - 1, $1, $2, $3 } END { printf "\n" }' |
+  sed "s|^|simulated cards (nbdkit + card-rate filter at $CARD_W MB/s write, $CARD_R MB/s read; dd of 32 MiB, all at once, MB/s of O_DIRECT write/buffered write + fsync/O_DIRECT read):|"
+awk -v b="$(m flash.b)" -v p="$(m flash.p)" -v cb="$card_bytes" -v w="$CARD_W" -v r="$CARD_R" -v n="$CARDS" 'BEGIN {
   ideal = cb / (w * 1e6) + cb / (r * 1e6)
-  printf "flash W3 to %d cards (%g MB/s write, %g MB/s read; measured %.1f / %.1f MB/s): %.1f MB a card; burnline %.2f s, bmaptool+cmp %.2f s, bmaptool/burnline %.2f, bandwidth use %.2f, %.0f cards/hour\n", n, w, r, 32 * 1048576 / cw / 1e6, 32 * 1048576 / cr / 1e6, cb / 1e6, b, p, p / b, ideal / b, n * 3600 / b }'
+  printf "flash W3 to %d cards (%g MB/s write, %g MB/s read): %.1f MB a card; burnline %.2f s, bmaptool+cmp %.2f s, bmaptool/burnline %.2f, bandwidth use %.2f, %.0f cards/hour\n", n, w, r, cb / 1e6, b, p, p / b, ideal / b, n * 3600 / b }'
+# The station rows, one table: bandwidth use is the time the cards need for
+# the bytes each must take and give back (written at CARD_W, read back at
+# CARD_R) over the time taken.
+echo "station W3: flash --pool sqlite:… --recipe w3.yaml (the base built from the recipe, a leased identity a card) onto SLOTS cards at once"
+printf '%-7s %5s %10s %9s %13s %13s %10s %12s %10s %7s\n' row slots burnline_s peer_s bandwidth_use peer/burnline cards/hour peer_cards/h cpu_s/card rss_mib
+for n in $SLOTS; do
+  awk -v n="$n" -v b="$(m "pool.$n")" -v p="$(m "pool.$n.p")" -v cpu="$(m "pool.$n.cpu")" -v rss="$(m "pool.$n.rss")" -v cb="$card_bytes" -v w="$CARD_W" -v r="$CARD_R" 'BEGIN {
+    ideal = cb / (w * 1e6) + cb / (r * 1e6)
+    printf "%-7s %5d %10.2f %9.2f %13.2f %13.2f %10.0f %12.0f %10.3f %7d\n", "station", n, b, p, ideal / b, p / b, n * 3600 / b, n * 3600 / p, cpu, rss }'
+done
+echo "(peer: bmaptool copy + blockdev --flushbufs + cmp of the bmap's ranges, one per card, in parallel; cpu_s/card: user + sys of the burnline process over its cards; rss_mib: its peak RSS)"

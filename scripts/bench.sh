@@ -31,35 +31,46 @@
 # --quick: a small smoke run (what the test suite runs).
 # --pool: only the identity pool's lease rate (below), nothing else.
 # Then scripts/bench-w3.sh (W3, the realistic disk, and flashing onto
-# simulated SD cards) runs with the same --quick, BENCH_DIR and BURNLINE_BIN.
+# simulated SD cards) runs with the same --quick, BENCH_DIR and BURNLINE_BIN,
+# and last the pool's lease rate (as --pool, smaller with --quick).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
-# The identity pool's lease rate: 8 stations (a thread and a connection
-# each) leasing POOL_N identities, each recorded leased, written and
-# verified, against a throwaway PostgreSQL cluster (Debian's postgresql,
-# initdb in a temp dir, run as the postgres user, Unix socket only, fsync on)
-# and against an SQLite file; and on PostgreSQL the lease transaction alone.
-# Needs root and postgresql.
-if [ "${1:-}" = "--pool" ]; then
-  POOL_N=${POOL_N:-4000}
+# The identity pool's lease rate: POOL_STATIONS (16) stations (a thread and
+# a connection each) leasing POOL_N identities, each recorded leased,
+# written and verified, against a throwaway PostgreSQL cluster (Debian's
+# postgresql, initdb in a temp dir, run as the postgres user, reached over
+# TCP on 127.0.0.1, fsync on) and against an SQLite file; and on PostgreSQL
+# the lease transaction alone. Each line gives leases/s and the lease call's
+# p50 and p99 latency. POOL_BIN: a built examples/pool_lease_rate (default:
+# cargo build --release). Needs root and postgresql.
+pool_rows() {
+  local POOL_N=${POOL_N:-4000} POOL_STATIONS=${POOL_STATIONS:-16} pgbin ex
+  if [ "${1:-}" = "--quick" ]; then POOL_N=200; fi
   pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
   [ -x "$pgbin/initdb" ] || { echo "bench.sh: PostgreSQL is missing (apt-get install postgresql)" >&2; exit 2; }
-  (cd "$root" && cargo build --release --quiet --example pool_lease_rate)
-  ex=$root/target/release/examples/pool_lease_rate
+  ex=${POOL_BIN:-$root/target/release/examples/pool_lease_rate}
+  [ -n "${POOL_BIN:-}" ] || (cd "$root" && cargo build --release --quiet --example pool_lease_rate)
   pgdir=$(mktemp -d /tmp/burnline-bench-pg.XXXXXX)
   chown postgres: "$pgdir"
   stop_pg() { runuser -u postgres -- "$pgbin/pg_ctl" -D "$pgdir/data" -m immediate -w stop >/dev/null 2>&1 || true; rm -rf "$pgdir"; }
   trap stop_pg EXIT
-  runuser -u postgres -- "$pgbin/initdb" -D "$pgdir/data" -U postgres --auth-local=trust --auth-host=reject -E UTF8 >/dev/null 2>&1
+  # Loopback TCP only, trusted (a throwaway cluster; the stations of a line
+  # reach theirs over TCP, not a Unix socket).
+  runuser -u postgres -- "$pgbin/initdb" -D "$pgdir/data" -U postgres --auth-local=trust --auth-host=trust -E UTF8 >/dev/null 2>&1
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   runuser -u postgres -- "$pgbin/pg_ctl" -D "$pgdir/data" -l "$pgdir/log" \
-    -o "-c listen_addresses= -p $port -k $pgdir" -w start >/dev/null
-  runuser -u postgres -- "$pgbin/createdb" -h "$pgdir" -p "$port" bench
-  runuser -u postgres -- "$pgbin/createdb" -h "$pgdir" -p "$port" bench_lease
-  "$ex" "postgres://postgres@localhost/bench?host=$pgdir&port=$port" "$pgdir/pg.key" "$POOL_N" 8 cycle
-  "$ex" "postgres://postgres@localhost/bench_lease?host=$pgdir&port=$port" "$pgdir/pg2.key" "$POOL_N" 8 lease
-  "$ex" "sqlite:$pgdir/bench.db" "$pgdir/lite.key" "$POOL_N" 8
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $pgdir -c max_connections=$((POOL_STATIONS + 20))" -w start >/dev/null
+  runuser -u postgres -- "$pgbin/createdb" -h 127.0.0.1 -p "$port" bench
+  runuser -u postgres -- "$pgbin/createdb" -h 127.0.0.1 -p "$port" bench_lease
+  "$ex" "postgres://postgres@127.0.0.1:$port/bench" "$pgdir/pg.key" "$POOL_N" "$POOL_STATIONS" cycle
+  "$ex" "postgres://postgres@127.0.0.1:$port/bench_lease" "$pgdir/pg2.key" "$POOL_N" "$POOL_STATIONS" lease
+  "$ex" "sqlite:$pgdir/bench.db" "$pgdir/lite.key" "$POOL_N" "$POOL_STATIONS"
+  stop_pg
+  trap - EXIT
+}
+if [ "${1:-}" = "--pool" ]; then
+  pool_rows
   exit 0
 fi
 shared=${SHARED_BENCH:-$root/../shared/bench}
@@ -188,3 +199,7 @@ echo "burnline check, $NBIG-row CSV: ${check_s} s"
 
 # W3 (a realistic 8 GiB gateway disk) and flashing onto simulated cards.
 bash "$root/scripts/bench-w3.sh" ${1:+"$1"}
+# The pool's lease rate (its own EXIT trap: the XFS mount goes first).
+cleanup
+trap - EXIT
+pool_rows ${1:+"$1"}

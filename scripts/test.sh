@@ -16,14 +16,16 @@ cd "$(dirname "$0")/.."
 # recommends). The ARM cases (tests/bootstrap_arm.rs, tests/station_arm.rs)
 # need qemu-user-static and file; the arm64 boot qemu-system-arm (also without
 # recommends).
-packages=(dosfstools mtools gdisk fdisk xfsprogs e2fsprogs util-linux binutils bmap-tools zstd xz-utils gzip openssl genimage time python3 python3-venv systemd b3sum mosquitto-clients mmdebstrap socat busybox-static postgresql sqlite3 minisign age android-sdk-libsparse-utils zbar-tools chromium libfuse2 libssl-dev pkg-config qemu-user-static file)
+packages=(dosfstools mtools gdisk fdisk xfsprogs e2fsprogs util-linux binutils bmap-tools zstd xz-utils gzip openssl genimage time python3 python3-venv systemd b3sum mosquitto-clients mmdebstrap socat busybox-static postgresql sqlite3 minisign age android-sdk-libsparse-utils zbar-tools chromium nbdkit nbdkit-plugin-dev libnbd-bin gcc libssl-dev pkg-config qemu-user-static file)
 tools=(fsck.fat mcopy sgdisk sfdisk mkfs.xfs filefrag mount nm bmaptool zstd xz gzip openssl genimage /usr/bin/time python3 systemd-analyze b3sum mosquitto_pub node npm mmdebstrap socat busybox mke2fs qemu-system-x86_64 pg_ctlcluster sqlite3 minisign age simg2img img2simg zbarimg chromium pkg-config qemu-aarch64-static qemu-arm-static file qemu-system-aarch64)
 missing=0
 for t in "${tools[@]}"; do command -v "$t" >/dev/null 2>&1 || missing=1; done
 # The emulator's TLS (the openssl crate) builds against libssl-dev.
 [ -f /usr/include/openssl/ssl.h ] || missing=1
-# The bench smoke test's simulated SD cards (scripts/slow-card.py) need libfuse2.
-ls /usr/lib/*/libfuse.so.2 >/dev/null 2>&1 || missing=1
+# The bench smoke test's simulated SD cards (scripts/bench-w3.sh): nbdkit
+# with a filter built from scripts/card-rate.c, behind nbdfuse.
+for t in nbdkit nbdfuse cc; do command -v "$t" >/dev/null 2>&1 || missing=1; done
+[ -f /usr/include/nbdkit-filter.h ] || missing=1
 if [ "$missing" = 1 ]; then
   echo "test.sh: installing the test tools: ${packages[*]}"
   apt-get update -qq
@@ -71,6 +73,9 @@ scripts/cross-bootstrap.sh -p burnline aarch64-unknown-linux-gnu
 # The host tool, the shared crate and the device-side bootstrap (its own
 # crate, built next to `burnline` so that the tests can run it), with the
 # crash and sleep points that `FAILPOINTS` drives (`--features failpoints`).
+# The bench smoke test runs examples/pool_lease_rate, which --all-targets
+# builds only as a test harness: the program itself first.
+cargo build --release -p burnline --example pool_lease_rate --features burnline/failpoints
 cargo test --release --workspace --all-targets --features burnline/failpoints
 
 # A build without them, as a release is, must ignore `FAILPOINTS`: one test

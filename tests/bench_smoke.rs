@@ -1,8 +1,11 @@
 //! A small run of the benchmark script, so that it keeps working. It checks
 //! that every contender ran and every ratio was computed; it asserts nothing
 //! about speed (CI machines are noisy, and this is not a timed test). Needs
-//! root and genimage, dosfstools, mtools, xfsprogs, time, bmap-tools, b3sum
-//! and libfuse2 (the W3 and flashing rows of scripts/bench-w3.sh).
+//! root and genimage, dosfstools, mtools, xfsprogs, time, bmap-tools, b3sum,
+//! nbdkit, nbdkit-plugin-dev, libnbd-bin and gcc (the simulated cards of the
+//! W3 and flashing rows of scripts/bench-w3.sh), postgresql (the pool's lease
+//! rate) and examples/pool_lease_rate built next to burnline (scripts/test.sh
+//! builds it).
 
 mod common;
 
@@ -11,6 +14,14 @@ use common::*;
 #[test]
 fn bench_script_runs_all_contenders() {
     let t = Test::new();
+    let lease_rate = burnline_bin()
+        .with_file_name("examples")
+        .join("pool_lease_rate");
+    assert!(
+        lease_rate.is_file(),
+        "{} is missing: `cargo build -p burnline --example pool_lease_rate` with the tests' profile and features (scripts/test.sh does)",
+        lease_rate.display()
+    );
     let o = t
         .tool("bash")
         .arg(repo_root().join("scripts/bench.sh"))
@@ -18,6 +29,7 @@ fn bench_script_runs_all_contenders() {
         .current_dir(repo_root())
         .env("BENCH_DIR", t.path())
         .env("BURNLINE_BIN", burnline_bin())
+        .env("POOL_BIN", &lease_rate)
         .stdout_contains("W1 xfs N=30: burnline --digest blake3")
         .stdout_contains("burnline rate/synced rfloor rate ")
         .stdout_contains("W1 ext4 sha256: SHA-256 bound ")
@@ -32,6 +44,9 @@ fn bench_script_runs_all_contenders() {
         .stdout_contains("W3 xfs defaults (SHA-256): N=2 ")
         .stdout_contains("W3 peak RSS, N=4: station ")
         .stdout_contains("flash W3 to 2 cards")
+        .stdout_contains(
+            "simulated cards (nbdkit + card-rate filter at 200 MB/s write, 400 MB/s read",
+        )
         .run();
     let out = &o.stdout;
     for (w, fs, label) in [
@@ -83,4 +98,60 @@ fn bench_script_runs_all_contenders() {
             && flash.contains("cards/hour"),
         "{flash}"
     );
+    // Each simulated card's own dd rates: O_DIRECT write, buffered write
+    // with fsync and O_DIRECT read, all measured.
+    let cards = out
+        .lines()
+        .find(|l| l.starts_with("simulated cards"))
+        .unwrap_or_else(|| panic!("no simulated cards line in:\n{out}"));
+    for c in ["card0 ", "card1 "] {
+        let rates = cards
+            .split(c)
+            .nth(1)
+            .and_then(|r| r.split([',', ' ']).next())
+            .unwrap_or_else(|| panic!("no {c}in {cards}"));
+        let rates: Vec<&str> = rates.split('/').collect();
+        assert_eq!(rates.len(), 3, "{cards}");
+        for v in rates {
+            let v: f64 = v.parse().unwrap_or_else(|_| panic!("{cards}"));
+            assert!(v.is_finite() && v > 0.0, "{cards}");
+        }
+    }
+    // The station rows (flash --pool at 2 slots against bmaptool+cmp): every
+    // column a positive number.
+    let station = out
+        .lines()
+        .find(|l| l.split_whitespace().take(2).eq(["station", "2"]))
+        .unwrap_or_else(|| panic!("no station row at 2 slots in:\n{out}"));
+    let cols: Vec<f64> = station
+        .split_whitespace()
+        .skip(1)
+        .map(|c| {
+            c.parse()
+                .unwrap_or_else(|_| panic!("not a number: {c} in {station}"))
+        })
+        .collect();
+    assert_eq!(cols.len(), 9, "{station}");
+    assert!(cols.iter().all(|v| v.is_finite() && *v > 0.0), "{station}");
+    // The pool's lease rate, 16 stations over loopback TCP and on SQLite,
+    // with the lease latency's p99.
+    let leases: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("pool lease rate, "))
+        .collect();
+    assert_eq!(leases.len(), 3, "{out}");
+    assert!(
+        leases[0].starts_with("pool lease rate, postgres://postgres@127.0.0.1:"),
+        "{}",
+        leases[0]
+    );
+    for l in leases {
+        assert!(
+            l.contains(": 16 stations, 200 identities")
+                && l.contains(" leases/s, lease latency p50 ")
+                && l.contains(" ms, p99 ")
+                && l.ends_with(" ms"),
+            "{l}"
+        );
+    }
 }
