@@ -10,7 +10,7 @@
 # contenders alternated, REPS repetitions, medians.
 #
 # Rows:
-#  - W3 on XFS (reflink), `build --station` at its defaults and full images
+#  - W3 on XFS (reflink), `build --deltas` at its defaults and full images
 #    with `--digest blake3`: the fixed cost t(1) against copying the rootfs
 #    image once plus `b3sum` of the base, and the per-device marginal cost
 #    (t(N3+1) - t(1)) / N3 against W1's, measured the same way;
@@ -118,16 +118,16 @@ time_pair() {
   done
 }
 if [ "$mode" != --flash ]; then
-time_pair xfs.station xfs w3.yaml --station
+time_pair xfs.deltas xfs w3.yaml --deltas
 time_pair xfs.full xfs w3.yaml --digest blake3
 time_pair xfs.w1 xfs w1.yaml --digest blake3
-time_pair ext4.station ext4 w3.yaml --station
+time_pair ext4.deltas ext4 w3.yaml --deltas
 for ((k = 0; k < REPS; k++)); do
   T[ext4.full.1]+="$(build ext4 w3.yaml 1 --digest blake3) "
   T[ext4.full.m]+="$(build ext4 w3.yaml "$N3EXT" --digest blake3) "
   T[xfs.sha]+="$(build xfs w3.yaml "$N3SHA") "
   # The fixed-cost reference: copy the rootfs image once, then b3sum the base.
-  build xfs w3.yaml 1 --station >/dev/null
+  build xfs w3.yaml 1 --deltas >/dev/null
   rm -f "$work/xfs/copy"
   T[xfs.copy]+="$(timed bash -c "cp --reflink=never '$work/xfs/rootfs.ext4' '$work/xfs/copy' && sync") "
   T[xfs.b3]+="$(timed b3sum "$work/xfs/out/base.img") "
@@ -140,7 +140,7 @@ rss() { # FS RECIPE N FLAGS...: peak RSS in MiB
   /usr/bin/time -o "$work/rss" -f '%M' "$bin" build "$d/$r" --devices "$d/devices-$n.csv" --out "$d/out" "$@" >/dev/null 2>&1
   echo $(( $(tail -n 1 "$work/rss") / 1024 ))
 }
-rss_station=$(rss xfs w3.yaml "$((N3 + 1))" --station)
+rss_station=$(rss xfs w3.yaml "$((N3 + 1))" --deltas)
 rss_full=$(rss xfs w3.yaml "$((N3 + 1))" --digest blake3)
 
 fi
@@ -153,7 +153,7 @@ cores=$(nproc)
 # and as full images with bmaps (ncards of them, for the peer; on XFS: cheap
 # reflinks).
 fx=$work/xfs
-"$bin" build "$fx/w3.yaml" --devices "$fx/devices-$CARDS.csv" --out "$fx/station" --station >/dev/null 2>&1
+"$bin" build "$fx/w3.yaml" --devices "$fx/devices-$CARDS.csv" --out "$fx/station" --deltas >/dev/null 2>&1
 "$bin" build "$fx/w3.yaml" --devices "$fx/devices-$ncards.csv" --out "$fx/full" --digest blake3 --bmap >/dev/null 2>&1
 disk_bytes=$(stat -c %s "$fx/station/base.img")
 names=($(tail -n +2 "$fx/devices-$CARDS.csv" | cut -d, -f1))
@@ -271,14 +271,14 @@ if [ "$mode" != --flash ]; then
 marg() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { printf "%.2f", (b - a) / n * 1000 }'; }
 w1m=$(marg "$(m xfs.w1.1)" "$(m xfs.w1.n)" "$N3")
 ref=$(awk -v c="$(m xfs.copy)" -v b="$(m xfs.b3)" 'BEGIN { printf "%.3f", c + b }')
-for k in station full; do
+for k in deltas full; do
   t1=$(m "xfs.$k.1") tn=$(m "xfs.$k.n") mg=$(marg "$(m "xfs.$k.1")" "$(m "xfs.$k.n")" "$N3")
-  flags="--station"; [ "$k" = full ] && flags="--digest blake3"
+  flags="--deltas"; [ "$k" = full ] && flags="--digest blake3"
   awk -v k="$k" -v f="$flags" -v t1="$t1" -v tn="$tn" -v n="$((N3 + 1))" -v mg="$mg" -v w1="$w1m" -v ref="$ref" 'BEGIN {
     printf "W3 xfs %s (%s): t(1) %.3f s, t(%d) %.3f s, marginal %.2f ms/device (W1 %.2f ms, ratio %.2f), fixed cost/(copy rootfs + b3sum base = %.3f s) %.2f\n", k, f, t1, n, tn, mg, w1, (w1 > 0 ? mg / w1 : 0), ref, t1 / ref }'
 done
-t1=$(m ext4.station.1) tn=$(m ext4.station.n)
-awk -v t1="$t1" -v tn="$tn" -v n="$N3" 'BEGIN { printf "W3 ext4 station (--station): t(1) %.3f s, t(%d) %.3f s, marginal %.2f ms/device\n", t1, n + 1, tn, (tn - t1) / n * 1000 }'
+t1=$(m ext4.deltas.1) tn=$(m ext4.deltas.n)
+awk -v t1="$t1" -v tn="$tn" -v n="$N3" 'BEGIN { printf "W3 ext4 deltas (--deltas): t(1) %.3f s, t(%d) %.3f s, marginal %.2f ms/device\n", t1, n + 1, tn, (tn - t1) / n * 1000 }'
 t1=$(m ext4.full.1) tm=$(m ext4.full.m)
 awk -v t1="$t1" -v tm="$tm" -v n="$N3EXT" 'BEGIN { printf "W3 ext4 full (--digest blake3): t(1) %.3f s, t(%d) %.3f s, marginal %.3f s/device\n", t1, n, tm, (n > 1 ? (tm - t1) / (n - 1) : 0) }'
 awk -v t="$(m xfs.sha)" -v n="$N3SHA" -v d="$disk_bytes" -v r="$sha_rate" -v c="$cores" 'BEGIN {

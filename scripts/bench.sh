@@ -111,7 +111,7 @@ p_w1()   { "$shared/peer-genimage.sh" "$N1" "$1/wl" && sync; }
 ps_w1()  { "$shared/peer-genimage.sh" "$N1" "$1/wl" && (cd "$1/wl/peer" && sha256sum ./*/out/disk.img > SHA256SUMS) && sync; }
 f_w1()   { rm -rf "$1/floor"; python3 "$shared/floor.py" W1 "$N1" "$1/floor"; }
 r_w1()   { rm -rf "$1/rfloor"; python3 "$root/scripts/reflink-floor.py" "$1/rbase.img" "$N1" "$1/rfloor" --no-sync; }
-b_w2()   { rm -rf "$1/out"; "$bin" build "$1/wl/bench-w1.yaml" --devices "$1/wl/devices-$N2.csv" --out "$1/out" --station; }
+b_w2()   { rm -rf "$1/out"; "$bin" build "$1/wl/bench-w1.yaml" --devices "$1/wl/devices-$N2.csv" --out "$1/out" --deltas; }
 p_w2()   { "$shared/peer-genimage.sh" --creds-only "$NPEER2" "$1/wl" && sync; }
 f_w2()   { rm -rf "$1/floor"; python3 "$shared/floor.py" W2 "$N2" "$1/floor"; }
 
@@ -157,7 +157,7 @@ for ((r = 0; r < REPS; r++)); do
 done
 
 /usr/bin/time -o "$work/rss" -f '%M' "$bin" build "$work/ext4/big/bench-w1.yaml" --devices "$work/ext4/big/devices-$NBIG.csv" \
-  --out "$work/ext4/big/out" --station >/dev/null 2>&1
+  --out "$work/ext4/big/out" --deltas >/dev/null 2>&1
 rss_kib=$(tail -n 1 "$work/rss")
 check_s=$(timed "$bin" check "$work/ext4/big/bench-w1.yaml" --devices "$work/ext4/big/devices-$NBIG.csv")
 
