@@ -3,11 +3,12 @@
 //! (`crates/burnline-emulator`): `cargo tree` of `burnline` names no
 //! OpenSSL, and the MQTT codec only through `burnline-core` (the client of
 //! `register --mqtt` and `login-check`, shared with the device side), never
-//! as the emulator's MQTT server; and the binary links no libssl. The
-//! station's operator page still serves
-//! HTTP with axum on hyper from this crate until the station service moves
-//! out, so hyper's server stays in the tree. `burnline emulator` starts
-//! `burnline-emulator` from its own directory, or says where it looked.
+//! as the emulator's MQTT server; and the binary links no libssl. An HTTP
+//! server (axum on hyper) is in the tree for one reason only: the station's
+//! operator page, which `burnline station serve` runs on a programmer
+//! station, so hyper and axum reach burnline through `burnline-station`
+//! alone. `burnline emulator` starts `burnline-emulator` from its own
+//! directory, or says where it looked.
 
 mod common;
 
@@ -56,6 +57,19 @@ fn the_production_binary_carries_no_openssl_and_no_mqtt_server() {
     let users = tree(&["-i", "mqttbytes-ng", "--depth", "1"]);
     let users: Vec<&str> = users.iter().skip(1).map(|l| name(l)).collect();
     assert_eq!(users, ["burnline-core"], "what pulls in mqttbytes-ng");
+    // The HTTP server is the station page's: only burnline-station pulls
+    // in axum, and hyper only it, axum and hyper-util do.
+    let users = tree(&["-i", "axum", "--depth", "1"]);
+    let users: Vec<&str> = users.iter().skip(1).map(|l| name(l)).collect();
+    assert_eq!(users, ["burnline-station"], "what pulls in axum");
+    let users = tree(&["-i", "hyper", "--depth", "1"]);
+    let mut users: Vec<&str> = users.iter().skip(1).map(|l| name(l)).collect();
+    users.sort_unstable();
+    users.dedup();
+    assert!(
+        users == ["axum", "burnline-station", "hyper-util"],
+        "what pulls in hyper: {users:?}"
+    );
 }
 
 #[test]

@@ -7,7 +7,7 @@
 //! the edge service ([`handoff`]). [`run`] is the program, [`cmdline`] its clap types
 //! and [`exit`] its exit codes.
 //!
-//! This crate depends on `burnline-core` and never on the host crate, so the
+//! This crate depends on `burnline-core` and never on the host crates, so the
 //! bootstrap cannot link image-building code.
 
 pub mod cmdline;

@@ -12,6 +12,7 @@
 use super::checked_base::CheckedBase;
 use super::parallel::{flash_one, join_all, report, Outcome};
 use super::source::Source;
+use super::write::Expect;
 use crate::station_ledger::{Ledger, Record, State};
 use burnline_image::base;
 use burnline_image::build::check::check_all;
@@ -20,6 +21,7 @@ use burnline_image::device_csv::list::DeviceList;
 use burnline_image::device_csv::reader::{DeviceReader, DeviceRow};
 use burnline_image::error::{Error, IoContext, Result};
 use burnline_image::job::device_job::DeviceBuilder;
+use burnline_image::recipe::Recipe;
 use burnline_image::registration::host::HostRegistrar;
 use burnline_io::hash::DigestKind;
 use burnline_io::say;
@@ -61,30 +63,7 @@ pub fn run(recipe_path: &Path, devices: &DeviceList, run: &StationRun<'_>) -> Re
     let registrar = HostRegistrar::for_recipe(&recipe, dir, ca_file, targets.len())?;
     let base = base::build(&recipe, &layout, dir)?;
     let builder = DeviceBuilder::new(&recipe, &layout, &base, dir.to_path_buf(), false, registrar)?;
-    // The next identities with no verified card, in CSV order.
-    let mut reader = DeviceReader::open(devices, expect(&recipe))?;
-    let mut rows: Vec<DeviceRow> = Vec::new();
-    while rows.len() < targets.len() {
-        match reader.next_row() {
-            None => break,
-            Some(Ok(row)) if ledger.is_verified(&row.product_key, &row.device_name) => {}
-            Some(Ok(row)) => rows.push(row),
-            Some(Err(problems)) => return Err(Error::Invalid(problems)),
-        }
-    }
-    if rows.is_empty() {
-        return Err(Error::Usage(format!(
-            "every identity in {} is already verified on a card (see {})",
-            devices,
-            ledger_path.display()
-        )));
-    }
-    if rows.len() < targets.len() {
-        say!(
-            "burnline: only {} identit(ies) left; the other targets are not written",
-            rows.len()
-        );
-    }
+    let rows = next_rows(devices, &recipe, &ledger, ledger_path, targets.len())?;
     let src = Source {
         path: base.path.clone(),
         compression: None,
@@ -123,11 +102,61 @@ pub fn run(recipe_path: &Path, devices: &DeviceList, run: &StationRun<'_>) -> Re
         ledger.append(record(row, t, State::Assigned, None, None))?;
         jobs.push((row, t, exp));
     }
-    let outcomes: Vec<Outcome> = std::thread::scope(|s| {
+    let outcomes = burn_all(&jobs, &src, &ledger, large_file);
+    for ((row, t, _), o) in jobs.iter().zip(&outcomes) {
+        if o.result.is_ok() {
+            say!("ok: {} -> {}", row.device_name, t.display());
+        }
+    }
+    report(refused.into_iter().chain(outcomes).collect())
+}
+
+/// The next identities with no verified card, in CSV order, at most `n`.
+fn next_rows(
+    devices: &DeviceList,
+    recipe: &Recipe,
+    ledger: &Ledger,
+    ledger_path: &Path,
+    n: usize,
+) -> Result<Vec<DeviceRow>> {
+    let mut reader = DeviceReader::open(devices, expect(recipe))?;
+    let mut rows: Vec<DeviceRow> = Vec::new();
+    while rows.len() < n {
+        match reader.next_row() {
+            None => break,
+            Some(Ok(row)) if ledger.is_verified(&row.product_key, &row.device_name) => {}
+            Some(Ok(row)) => rows.push(row),
+            Some(Err(problems)) => return Err(Error::Invalid(problems)),
+        }
+    }
+    if rows.is_empty() {
+        return Err(Error::Usage(format!(
+            "every identity in {} is already verified on a card (see {})",
+            devices,
+            ledger_path.display()
+        )));
+    }
+    if rows.len() < n {
+        say!(
+            "burnline: only {} identit(ies) left; the other targets are not written",
+            rows.len()
+        );
+    }
+    Ok(rows)
+}
+
+/// Writes every job's card at once, one thread each, each step in the
+/// ledger (`written`, then `verified` or `failed`).
+fn burn_all(
+    jobs: &[(&DeviceRow, &PathBuf, Expect)],
+    src: &Source,
+    ledger: &Ledger,
+    large_file: bool,
+) -> Vec<Outcome> {
+    std::thread::scope(|s| {
         let handles: Vec<_> = jobs
             .iter()
             .map(|(row, t, exp)| {
-                let (src, ledger) = (&src, &ledger);
                 (
                     t,
                     s.spawn(move || {
@@ -163,13 +192,7 @@ pub fn run(recipe_path: &Path, devices: &DeviceList, run: &StationRun<'_>) -> Re
             })
             .collect();
         join_all(handles.into_iter().map(|(t, h)| (t.as_path(), h)).collect())
-    });
-    for ((row, t, _), o) in jobs.iter().zip(&outcomes) {
-        if o.result.is_ok() {
-            say!("ok: {} -> {}", row.device_name, t.display());
-        }
-    }
-    report(refused.into_iter().chain(outcomes).collect())
+    })
 }
 
 fn record(

@@ -393,52 +393,7 @@ impl PooledStation {
             .display()
             .to_string();
         let card_s = card.describe();
-        let register = |pk: &str,
-                        dn: &str|
-         -> std::result::Result<
-            burnline_core::secret::Secret,
-            burnline_pool::pool::RegisterFailed<Error>,
-        > {
-            let r = self.registrar.as_ref().ok_or_else(|| RegisterFailed {
-                error: Error::Usage("no registrar".into()),
-                set_aside: false,
-            })?;
-            r.register(pk, dn).map_err(|error| {
-                if let Some(code) = product_refusal(&error) {
-                    // The platform said no to the product, not to this
-                    // device: nothing is set aside, and the station stops.
-                    let why = format!(
-                        "the platform refused the whole product {pk} (code {code}), not one device: {error}; \
-                         the station stops, no identity was quarantined ({pk}/{dn} stays available)"
-                    );
-                    *self.stopped.lock().unwrap_or_else(|p| p.into_inner()) = Some(why.clone());
-                    return RegisterFailed {
-                        error: Error::ProductRefused(why),
-                        set_aside: false,
-                    };
-                }
-                match error {
-                    // The platform said no to this device: set it aside,
-                    // the line goes on.
-                    Error::Registration(
-                        burnline_core::registration::error::RegisterError::Refused { .. },
-                    ) => RegisterFailed {
-                        error: Error::Card {
-                            kind: CardFailure::WriteFailed,
-                            message: format!(
-                                "{pk}/{dn}: {error}; {pk}/{dn} is quarantined, the next card gets the next identity; nothing was written"
-                            ),
-                        },
-                        set_aside: true,
-                    },
-                    // No answer: it stays in the pool.
-                    error => RegisterFailed {
-                        error,
-                        set_aside: false,
-                    },
-                }
-            })
-        };
+        let register = |pk: &str, dn: &str| self.register(pk, dn);
         let lease = match self.pool.lease::<Error>(
             &LeaseRequest {
                 target: &target_s,
@@ -507,6 +462,56 @@ impl PooledStation {
             digest,
             card,
             already: false,
+        })
+    }
+
+    /// Registers a leased DeviceName (一型一密 on the host). A refusal of
+    /// the whole product stops the station and sets nothing aside; a
+    /// refusal of this device sets it aside (quarantined), and the line
+    /// goes on; no answer leaves it in the pool.
+    fn register(
+        &self,
+        pk: &str,
+        dn: &str,
+    ) -> std::result::Result<burnline_core::secret::Secret, RegisterFailed<Error>> {
+        let r = self.registrar.as_ref().ok_or_else(|| RegisterFailed {
+            error: Error::Usage("no registrar".into()),
+            set_aside: false,
+        })?;
+        r.register(pk, dn).map_err(|error| {
+            if let Some(code) = product_refusal(&error) {
+                // The platform said no to the product, not to this
+                // device: nothing is set aside, and the station stops.
+                let why = format!(
+                    "the platform refused the whole product {pk} (code {code}), not one device: {error}; \
+                     the station stops, no identity was quarantined ({pk}/{dn} stays available)"
+                );
+                *self.stopped.lock().unwrap_or_else(|p| p.into_inner()) = Some(why.clone());
+                return RegisterFailed {
+                    error: Error::ProductRefused(why),
+                    set_aside: false,
+                };
+            }
+            match error {
+                // The platform said no to this device: set it aside,
+                // the line goes on.
+                Error::Registration(
+                    burnline_core::registration::error::RegisterError::Refused { .. },
+                ) => RegisterFailed {
+                    error: Error::Card {
+                        kind: CardFailure::WriteFailed,
+                        message: format!(
+                            "{pk}/{dn}: {error}; {pk}/{dn} is quarantined, the next card gets the next identity; nothing was written"
+                        ),
+                    },
+                    set_aside: true,
+                },
+                // No answer: it stays in the pool.
+                error => RegisterFailed {
+                    error,
+                    set_aside: false,
+                },
+            }
         })
     }
 

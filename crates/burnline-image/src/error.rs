@@ -91,7 +91,7 @@ pub enum Error {
     /// Stopped by SIGINT or SIGTERM, or by a closed stdout or stderr: the
     /// devices in flight were finished and journaled, the rest is left for a
     /// rerun. (A second signal ends the process at once, without this
-    /// error: `crate::exit::Case::SecondSignal`.)
+    /// error: the CLI's `Case::SecondSignal`.)
     #[error("interrupted")]
     Interrupted,
     /// A dynamic registration failed: refused, no answer, or a request

@@ -12,7 +12,7 @@
 //! (stripping the links off a log's tail must not pass). The first chained
 //! line after unchained ones links to the last of them. What the chain
 //! cannot show is lines cut off the end; a signed head
-//! (`crate::ledger`) does.
+//! (`burnline_image::log_audit`) does.
 
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;

@@ -120,9 +120,58 @@ pub fn judge(c: &Connect, listener: Listener, state: &State) -> Result<Accepted,
     Ok(accepted)
 }
 
-/// Judges the CONNECT's transport, ClientID and credentials.
+/// Judges the CONNECT's transport, ClientID and credentials: the transport
+/// and ClientID first ([`transport`]), then a token login ([`token_login`])
+/// or a signed one ([`signed`]).
 fn credentials(c: &Connect, listener: Listener, state: &State) -> Result<Accepted, Refused> {
     use ConnectReturnCode::{BadClientId, BadUserNamePassword, NotAuthorized};
+    let cid = transport(c, listener)?;
+    let auth_type = cid.get("authType");
+    let login = c
+        .login
+        .as_ref()
+        .ok_or_else(|| refuse(BadUserNamePassword, "no username and password"))?;
+    let (dn, pk) = login
+        .username
+        .split_once('&')
+        .filter(|(dn, pk)| !dn.is_empty() && !pk.is_empty() && !pk.contains('&'))
+        .ok_or_else(|| {
+            refuse(
+                BadUserNamePassword,
+                "the username is not DeviceName&ProductKey",
+            )
+        })?;
+    if auth_type == Some("connwl") {
+        return token_login(state, &cid, (pk, dn), &login.password);
+    }
+    let method: SignMethod = cid
+        .get("signmethod")
+        .ok_or_else(|| refuse(BadClientId, "ClientID: no signmethod"))?
+        .parse()
+        .map_err(|_| {
+            refuse(
+                BadClientId,
+                "ClientID: signmethod is not hmacmd5, hmacsha1 or hmacsha256",
+            )
+        })?;
+    if login.password.len() != hex_len(method)
+        || !login.password.bytes().all(|b| b.is_ascii_hexdigit())
+    {
+        return Err(refuse(
+            BadUserNamePassword,
+            format!("the password is not {} hex digits", hex_len(method)),
+        ));
+    }
+    if state.is_disabled(pk, dn) {
+        return Err(refuse(NotAuthorized, "the device is disabled"));
+    }
+    signed(state, &cid, method, (pk, dn), &login.password)
+}
+
+/// The protocol, the ClientID and its keepalive, and whether its
+/// securemode and authType fit the listener.
+fn transport(c: &Connect, listener: Listener) -> Result<ClientId, Refused> {
+    use ConnectReturnCode::BadClientId;
     if c.protocol != Protocol::V4 {
         return Err(refuse(
             ConnectReturnCode::RefusedProtocolVersion,
@@ -165,63 +214,50 @@ fn credentials(c: &Connect, listener: Listener, state: &State) -> Result<Accepte
             ));
         }
     }
-    let login = c
-        .login
-        .as_ref()
-        .ok_or_else(|| refuse(BadUserNamePassword, "no username and password"))?;
-    let (dn, pk) = login
-        .username
-        .split_once('&')
-        .filter(|(dn, pk)| !dn.is_empty() && !pk.is_empty() && !pk.contains('&'))
-        .ok_or_else(|| {
-            refuse(
-                BadUserNamePassword,
-                "the username is not DeviceName&ProductKey",
-            )
-        })?;
-    if auth_type == Some("connwl") {
-        let token = state
-            .device_token(pk, dn)
-            .ok_or_else(|| refuse(NotAuthorized, "no token was issued to this device"))?;
-        let same = token.client_id == cid.id
-            && token.token.expose().len() == login.password.len()
-            && token
-                .token
-                .expose()
-                .bytes()
-                .zip(login.password.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0;
-        if !same {
-            return Err(refuse(NotAuthorized, "wrong clientId or token"));
-        }
-        return Ok(Accepted::Login {
-            pk: pk.to_owned(),
-            dn: dn.to_owned(),
-        });
+    Ok(cid)
+}
+
+/// A login with the token a 免预注册 registration issued (`authType=connwl`),
+/// compared in constant time.
+fn token_login(
+    state: &State,
+    cid: &ClientId,
+    (pk, dn): (&str, &str),
+    password: &str,
+) -> Result<Accepted, Refused> {
+    use ConnectReturnCode::NotAuthorized;
+    let token = state
+        .device_token(pk, dn)
+        .ok_or_else(|| refuse(NotAuthorized, "no token was issued to this device"))?;
+    let same = token.client_id == cid.id
+        && token.token.expose().len() == password.len()
+        && token
+            .token
+            .expose()
+            .bytes()
+            .zip(password.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    if !same {
+        return Err(refuse(NotAuthorized, "wrong clientId or token"));
     }
-    let method: SignMethod = cid
-        .get("signmethod")
-        .ok_or_else(|| refuse(BadClientId, "ClientID: no signmethod"))?
-        .parse()
-        .map_err(|_| {
-            refuse(
-                BadClientId,
-                "ClientID: signmethod is not hmacmd5, hmacsha1 or hmacsha256",
-            )
-        })?;
-    if login.password.len() != hex_len(method)
-        || !login.password.bytes().all(|b| b.is_ascii_hexdigit())
-    {
-        return Err(refuse(
-            BadUserNamePassword,
-            format!("the password is not {} hex digits", hex_len(method)),
-        ));
-    }
-    if state.is_disabled(pk, dn) {
-        return Err(refuse(NotAuthorized, "the device is disabled"));
-    }
-    match auth_type {
+    Ok(Accepted::Login {
+        pk: pk.to_owned(),
+        dn: dn.to_owned(),
+    })
+}
+
+/// A signed login: with the DeviceSecret (no authType), or a dynamic
+/// registration with the ProductSecret (`register`, `regnwl`).
+fn signed(
+    state: &State,
+    cid: &ClientId,
+    method: SignMethod,
+    (pk, dn): (&str, &str),
+    password: &str,
+) -> Result<Accepted, Refused> {
+    use ConnectReturnCode::{BadClientId, NotAuthorized};
+    match cid.get("authType") {
         None => {
             let ds = state.device_secret(pk, dn).ok_or_else(|| {
                 refuse(NotAuthorized, "unknown device, or no DeviceSecret issued")
@@ -234,7 +270,7 @@ fn credentials(c: &Connect, listener: Listener, state: &State) -> Result<Accepte
             if let Some(t) = cid.get("timestamp") {
                 params.push(("timestamp", t));
             }
-            if !verify(method, ds.expose().as_bytes(), &params, &login.password) {
+            if !verify(method, ds.expose().as_bytes(), &params, password) {
                 return Err(refuse(
                     NotAuthorized,
                     "the password does not match the DeviceSecret",
@@ -257,7 +293,7 @@ fn credentials(c: &Connect, listener: Listener, state: &State) -> Result<Accepte
                 method,
                 product.product_secret.expose().as_bytes(),
                 &params,
-                &login.password,
+                password,
             ) {
                 return Err(refuse(
                     NotAuthorized,

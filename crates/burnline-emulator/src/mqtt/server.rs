@@ -11,7 +11,7 @@
 //! judged by [`super::login::judge`] and answered with a CONNACK. After an
 //! accepted login the device is activated and online; the server answers
 //! SUBSCRIBE (QoS 0 or 1 granted, 0x80 for a filter outside the device's
-//! topics, [`super::topics`]), PUBLISH at QoS 0 and 1 (PUBACK; a publish
+//! topics, [`crate::topics`]), PUBLISH at QoS 0 and 1 (PUBACK; a publish
 //! outside the device's topics is dropped with the platform's "No
 //! authorization" in the log and no PUBACK), UNSUBSCRIBE and PINGREQ. A
 //! publish is routed to every session subscribed to its topic, and an event

@@ -4,7 +4,7 @@
 //! written once ([`base_file`]: `base.img`), and per device only the bytes
 //! that differ from it ([`device`]), as a delta file ([`format`]). `flash`
 //! writes the base, then the delta. (The programmer station itself, which
-//! flashes cards, is `crate::flash`.)
+//! flashes cards, is the `burnline-flash` crate.)
 
 pub mod base_file;
 pub mod device;
