@@ -283,7 +283,7 @@ t1=$(m ext4.full.1) tm=$(m ext4.full.m)
 awk -v t1="$t1" -v tm="$tm" -v n="$N3EXT" 'BEGIN { printf "W3 ext4 full (--digest blake3): t(1) %.3f s, t(%d) %.3f s, marginal %.3f s/device\n", t1, n, tm, (n > 1 ? (tm - t1) / (n - 1) : 0) }'
 awk -v t="$(m xfs.sha)" -v n="$N3SHA" -v d="$disk_bytes" -v r="$sha_rate" -v c="$cores" 'BEGIN {
   bound = n * d / (r * c); printf "W3 xfs defaults (SHA-256): N=%d %.3f s, SHA-256 bound %.3f s, ratio %.2f\n", n, t, bound, t / bound }'
-echo "W3 peak RSS, N=$((N3 + 1)): station $rss_station MiB, full images $rss_full MiB"
+echo "W3 peak RSS, N=$((N3 + 1)): deltas $rss_station MiB, full images $rss_full MiB"
 fi
 echo "$card_rates" | awk '{ printf "%s card%d %s/%s/%s", (NR > 1 ? "," : ""), NR - 1, $1, $2, $3 } END { printf "\n" }' |
   sed "s|^|simulated cards (nbdkit + card-rate filter at $CARD_W MB/s write, $CARD_R MB/s read; dd of 32 MiB, all at once, MB/s of O_DIRECT write/buffered write + fsync/O_DIRECT read):|"

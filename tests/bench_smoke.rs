@@ -35,6 +35,10 @@ fn bench_script_runs_all_contenders() {
         .stdout_contains("W1 ext4 sha256: SHA-256 bound ")
         .stdout_contains("W1 xfs sha256: SHA-256 bound ")
         .stdout_contains("genimage followed by sha256sum")
+        .stdout_contains("W1 ext4 --digest blake3: burnline ")
+        .stdout_contains(", target <= 1.0 x floor: ")
+        .stdout_contains("W2 ext4 --deltas: burnline ")
+        .stdout_contains(", target <= 1.2 x floor: ")
         .stdout_contains("W2 peak RSS, N=500:")
         .stdout_contains("burnline check, 500-row CSV:")
         .stdout_contains("W3 xfs deltas (--deltas): t(1) ")
@@ -42,7 +46,7 @@ fn bench_script_runs_all_contenders() {
         .stdout_contains("W3 ext4 deltas (--deltas): t(1) ")
         .stdout_contains("W3 ext4 full (--digest blake3): t(1) ")
         .stdout_contains("W3 xfs defaults (SHA-256): N=2 ")
-        .stdout_contains("W3 peak RSS, N=4: station ")
+        .stdout_contains("W3 peak RSS, N=4: deltas ")
         .stdout_contains("flash W3 to 2 cards")
         .stdout_contains(
             "simulated cards (nbdkit + card-rate filter at 200 MB/s write, 400 MB/s read",
@@ -54,8 +58,8 @@ fn bench_script_runs_all_contenders() {
         ("W1", "ext4", "blake3"),
         ("W1", "xfs", "sha256"),
         ("W1", "xfs", "blake3"),
-        ("W2", "ext4", "station"),
-        ("W2", "xfs", "station"),
+        ("W2", "ext4", "deltas"),
+        ("W2", "xfs", "deltas"),
     ] {
         let line = out
             .lines()
