@@ -64,13 +64,7 @@ pub fn run(recipe_path: &Path, devices: &DeviceList, run: &StationRun<'_>) -> Re
     let base = base::build(&recipe, &layout, dir)?;
     let builder = DeviceBuilder::new(&recipe, &layout, &base, dir.to_path_buf(), false, registrar)?;
     let rows = next_rows(devices, &recipe, &ledger, ledger_path, targets.len())?;
-    let src = Source {
-        path: base.path.clone(),
-        compression: None,
-        size: base.len,
-        map: Some(base.extents.iter().map(|&(s, l)| (s, l, None)).collect()),
-        sparse: false,
-    };
+    let src = Source::of_base(&base);
     let checked = CheckedBase::new(&src)?;
     let mut jobs = Vec::new();
     let mut refused = Vec::new();

@@ -139,13 +139,7 @@ impl PooledStation {
         let registrar = DirectRegistrar::for_recipe(&recipe, opts.ca_file.as_deref())?;
         let kind = Kind::with_secret(matches!(recipe.auth.mode, AuthMode::DeviceSecret));
         let base = base::build(&recipe, &layout, &opts.work_dir)?;
-        let src = Source {
-            path: base.path.clone(),
-            compression: None,
-            size: base.len,
-            map: Some(base.extents.iter().map(|&(s, l)| (s, l, None)).collect()),
-            sparse: false,
-        };
+        let src = Source::of_base(&base);
         let checked = CheckedBase::new(&src)?;
         let station = PooledStation {
             pool,

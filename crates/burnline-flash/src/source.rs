@@ -8,6 +8,7 @@
 //! checked whole (every chunk, and its CRC32 chunks if it has any) before
 //! anything is written.
 
+use burnline_image::base::Base;
 use burnline_image::error::{Error, IoContext, Result};
 use burnline_image::manifest::Manifest;
 use burnline_image::output::compress::decompressor;
@@ -32,6 +33,20 @@ pub struct Source {
     pub map: Option<Vec<(u64, u64, Option<String>)>>,
     /// Whether it is an Android sparse image (read expanded).
     pub sparse: bool,
+}
+
+impl Source {
+    /// A base the recipe's path built (`flash --recipe`, `flash --pool`,
+    /// the station): raw, mapped by its data extents.
+    pub fn of_base(base: &Base) -> Self {
+        Source {
+            path: base.path.clone(),
+            compression: None,
+            size: base.len,
+            map: Some(base.extents.iter().map(|&(s, l)| (s, l, None)).collect()),
+            sparse: false,
+        }
+    }
 }
 
 /// The file extension of Android sparse images.
