@@ -239,6 +239,18 @@ peer_flash() { # N: bmaptool copy + cmp onto the first N cards, in parallel
 "$bin" pool init --db "sqlite:$fx/pool.db" --key-file "$fx/pool.key" >/dev/null 2>&1
 "$bin" pool import "$fx/w3.yaml" --db "sqlite:$fx/pool.db" --devices "$fx/devices-$npool.csv" --key-file "$fx/pool.key" >/dev/null 2>&1
 mkdir -p "$fx/pool-work"
+# A new card in each of the first N slots, as a line puts in fresh cards:
+# each loop device detached and attached again, so the card's medium (its
+# diskseq) is new. The pool remembers every medium it verified a card on and
+# never writes a finished one again, so a repetition on the same loop
+# devices would be refused, as it must be on a line.
+new_cards() { # N
+  local c
+  for ((c = 0; c < $1; c++)); do
+    losetup -d "${loops[$c]}"
+    loops[$c]=$(losetup --find --show --direct-io=on "${cards[$c]}/nbd")
+  done
+}
 pool_flash() { # N: flash --pool onto the first N cards; getrusage to $work/ru.N
   local t=() c
   for ((c = 0; c < $1; c++)); do t+=(--target "${loops[$c]}"); done
@@ -253,6 +265,7 @@ for ((k = 0; k < REPS; k++)); do
   for n in $SLOTS; do
     for c in "${order[@]}"; do
       if [ "$c" = b ]; then
+        new_cards "$n"
         T[pool.$n]+="$(timed pool_flash "$n") "
         read -r u s rss < <(tail -n 1 "$work/ru.$n")
         T[pool.$n.cpu]+="$(awk -v u="$u" -v s="$s" -v n="$n" 'BEGIN { printf "%.3f", (u + s) / n }') "
