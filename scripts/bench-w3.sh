@@ -239,15 +239,18 @@ peer_flash() { # N: bmaptool copy + cmp onto the first N cards, in parallel
 "$bin" pool init --db "sqlite:$fx/pool.db" --key-file "$fx/pool.key" >/dev/null 2>&1
 "$bin" pool import "$fx/w3.yaml" --db "sqlite:$fx/pool.db" --devices "$fx/devices-$npool.csv" --key-file "$fx/pool.key" >/dev/null 2>&1
 mkdir -p "$fx/pool-work"
-# A new card in each of the first N slots, as a line puts in fresh cards:
-# each loop device detached and attached again, so the card's medium (its
-# diskseq) is new. The pool remembers every medium it verified a card on and
-# never writes a finished one again, so a repetition on the same loop
-# devices would be refused, as it must be on a line.
+# A new, blank card in each of the first N slots, as a line puts in fresh
+# cards: each loop device detached, its card's backing file emptied (a
+# sparse file again: no time on the card), and attached again, so the
+# medium (its diskseq) is new too. The pool never writes a card it
+# verified, nor one that holds an identity it has verified, so a repetition
+# on the same cards would be refused, as it must be on a line.
 new_cards() { # N
   local c
   for ((c = 0; c < $1; c++)); do
     losetup -d "${loops[$c]}"
+    truncate -s 0 "${cards[$c]%.mnt}.back"
+    truncate -s "$disk_bytes" "${cards[$c]%.mnt}.back"
     loops[$c]=$(losetup --find --show --direct-io=on "${cards[$c]}/nbd")
   done
 }
