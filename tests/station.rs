@@ -8,7 +8,7 @@
 mod common;
 
 use common::fixtures::{fixture, names};
-use common::images::{b3sum, sha};
+use common::images::{b3sum, cached_bytes, sha};
 use common::*;
 use std::path::{Path, PathBuf};
 
@@ -378,4 +378,49 @@ fn a_delta_set_base_without_a_bmap_skips_its_holes_and_no_bmap_writes_them() {
         .stderr_contains("(0 bytes of holes skipped)")
         .run();
     assert_eq!(sha(&card), sha(&full.join(name)));
+}
+
+/// A card that is a block device is written and read back around the
+/// page cache (`O_DIRECT`): after `flash`, the card holds the full image
+/// byte for byte, and the device's page cache holds next to none of the
+/// bytes written (through the cache, the read-back alone leaves every one
+/// of them there).
+#[test]
+fn a_block_device_is_written_and_read_back_around_the_page_cache() {
+    let t = Test::new();
+    let (full, st) = blake3_deltas(&t, 1);
+    let image = full.join("gw-0001.img");
+    let size = std::fs::metadata(&image).expect("image").len();
+    let card = t.path().join("card.bin");
+    std::fs::File::create(&card)
+        .and_then(|f| f.set_len(size))
+        .expect("a blank card");
+    let slot = common::slots::Slot::new(200);
+    slot.insert(&t, &card, &[]);
+    // Held open, so the device's cache outlives flash's own close.
+    let held = std::fs::File::open(slot.path()).expect("open the card");
+    let stderr = flash(
+        &t,
+        &st.join("base.img"),
+        &st.join("gw-0001.img.delta"),
+        Path::new(slot.path()),
+    )
+    .stderr_contains("written and verified")
+    .run()
+    .stderr;
+    let cached = cached_bytes(&t, slot.path());
+    drop(held);
+    slot.remove(&t);
+    assert_eq!(b3sum(&t, &card), b3sum(&t, &image));
+    let skipped: u64 = stderr
+        .rsplit('(')
+        .next()
+        .and_then(|r| r.strip_suffix(" bytes of holes skipped)\n"))
+        .and_then(|n| n.parse().ok())
+        .expect("flash says how many bytes of holes it skipped");
+    let written = size - skipped;
+    assert!(
+        cached * 8 < written,
+        "{cached} of the {written} bytes written are in the card's page cache"
+    );
 }

@@ -1,7 +1,7 @@
 //! Looking into what a build wrote: a partition cut out of an image, a
 //! file's SHA-256 (and BLAKE3, by `b3sum`), `fsck.fat -n` on a volume,
-//! `inspect --json`, and a loop device to see an image or a card as a block
-//! device.
+//! `inspect --json`, a loop device to see an image or a card as a block
+//! device, and how much of a card sits in the page cache.
 
 use super::Test;
 use std::fs;
@@ -93,4 +93,35 @@ impl Drop for LoopDevice {
             .args(["-d", &self.0])
             .status();
     }
+}
+
+/// How many bytes of the block device `dev` are in its page cache now,
+/// by `mincore(2)` over a mapping of it (`fincore` reports 0 for a block
+/// device: it sizes a file by `st_size`). The kernel drops a device's
+/// cache when its last opener closes it, so the caller holds it open.
+pub fn cached_bytes(t: &Test, dev: &str) -> u64 {
+    const SCRIPT: &str = r#"
+import ctypes, os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+n = os.lseek(fd, 0, os.SEEK_END)
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
+addr = libc.mmap(None, n, 1, 1, fd, 0)
+if addr in (None, ctypes.c_void_p(-1).value):
+    sys.exit("mmap: " + os.strerror(ctypes.get_errno()))
+page = os.sysconf("SC_PAGE_SIZE")
+vec = (ctypes.c_ubyte * ((n + page - 1) // page))()
+if libc.mincore(addr, n, vec) != 0:
+    sys.exit("mincore: " + os.strerror(ctypes.get_errno()))
+print(sum(v & 1 for v in vec) * page)
+"#;
+    t.tool("python3")
+        .args(["-c", SCRIPT, dev])
+        .run()
+        .stdout
+        .trim()
+        .parse()
+        .expect("a byte count")
 }

@@ -27,6 +27,10 @@ pub struct Target {
     pub capacity: u64,
     /// Whether it is a block device.
     pub block: bool,
+    /// A block device opened again with `O_DIRECT`, for the bulk of the
+    /// writes and the read-back ([`burnline_io::direct`]); `None` for a
+    /// file, or a device that refuses it.
+    pub direct: Option<File>,
 }
 
 fn majmin(rdev: u64) -> String {
@@ -208,10 +212,14 @@ pub fn open_with(path: &Path, image_size: u64, large_file: bool) -> Result<Targe
                 .at("setting mode 0600 on", path)?;
         }
     }
+    let direct = block
+        .then(|| burnline_io::direct::open(path).ok())
+        .flatten();
     Ok(Target {
         path: path.to_path_buf(),
         file,
         capacity,
         block,
+        direct,
     })
 }

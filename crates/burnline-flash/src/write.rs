@@ -4,29 +4,34 @@
 //!    card's last MiB) are zeroed and synced first: from here on, until the
 //!    last step, the card cannot boot an old or a half-new system.
 //! 2. Where a map is known only the mapped ranges (and the patches) are
-//!    written, holes are skipped, and each chunk's writeback starts at once.
-//!    A delta the plan checked through the base's tree ([`Checked`]) reads
-//!    only those ranges, and the base's bytes among them must hash as the
-//!    plan saw them. Anything else is streamed once, whole: the map's
-//!    checksums, the base's SHA-256 and the result's digest (SHA-256, or
-//!    BLAKE3 when a delta records that) are checked on the way.
+//!    written, holes are skipped. A block device is written around the
+//!    page cache ([`burnline_io::direct`]) in whole 4 KiB blocks (the
+//!    ranges widened to them); anything else through the cache, each
+//!    chunk's writeback started at once. A base the plan checked
+//!    ([`Checked`]) is read from the file it checked, only over those
+//!    ranges, and hashed no more; it must still be as checked at the end.
+//!    Anything else is streamed once, whole: the map's checksums, the
+//!    base's SHA-256 and the result's digest (SHA-256, or BLAKE3 when a
+//!    delta records that) are checked on the way.
 //! 3. Synced, then the table regions are written from memory, last, and synced.
-//! 4. [`verify`] reads every written byte back: on the checked path with a
-//!    BLAKE3 result, through the base's tree, so the card's bytes must give
-//!    the image's recorded BLAKE3; otherwise their BLAKE3 is compared with
-//!    that of the bytes written.
+//! 4. [`verify`] reads every written byte back from the card: on the
+//!    checked path it compares them with the checked base's bytes, the
+//!    patches over them, and the base must still be as checked; otherwise
+//!    their BLAKE3 is compared with that of the bytes written.
 //!
 //! A failure after step 1 says the target is left half-written.
 
 use super::source::Source;
 use super::target::Target;
 use burnline_image::error::{Error, IoContext, Result};
+use burnline_io::direct::{self, AlignedBuf};
 use burnline_io::hash::{DigestKind, StreamHash};
 use burnline_io::patch::{overlay, Patch};
-use burnline_io::tree_digest::BaseTree;
+use burnline_io::pinned::Pinned;
 use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::os::unix::fs::FileExt;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 const CHUNK: u64 = 1 << 20;
@@ -42,22 +47,30 @@ pub struct Expect {
     pub base_sha256: Option<[u8; 32]>,
     /// The digest (of that kind) the result must have.
     pub image: Option<(DigestKind, [u8; 32])>,
-    /// Set when the plan has checked the result's BLAKE3 through the base's
-    /// tree: then only the ranges to write are read from the base.
+    /// Set when the plan has checked the base once for every card: then
+    /// only the ranges to write are read from it, and nothing is hashed.
     pub checked: Option<Checked>,
 }
 
-/// What the plan checked a delta against, once for every target.
+/// What the plan checked, once for every target.
 #[derive(Debug, Clone)]
 pub struct Checked {
-    /// BLAKE3 of the base's mapped bytes, unpatched, in order.
-    pub base_data: [u8; 32],
-    /// The result's digest (of [`Expect::image_kind`]), as the tree (or
-    /// the base's hash with the patches) gave it.
+    /// The result's digest (of [`Expect::image_kind`]), as the base's tree
+    /// (or the base's hash with the patches) gave it.
     pub image_digest: [u8; 32],
-    /// The base's BLAKE3 tree, which a BLAKE3 result's read-back goes
-    /// through.
-    pub tree: Arc<BaseTree>,
+    /// The base, open and pinned since it was hashed: every card reads
+    /// this file, and it must be unchanged when a card's write and its
+    /// read-back end.
+    pub base: Arc<Pinned>,
+}
+
+/// What a checked write's read-back compares the card with: the checked
+/// base's bytes with the device's patches over them.
+#[derive(Debug)]
+pub struct Reference {
+    base: Arc<Pinned>,
+    base_path: PathBuf,
+    patches: Vec<Patch>,
 }
 
 impl Expect {
@@ -72,15 +85,45 @@ impl Expect {
 pub struct Written {
     /// Written byte ranges (start, length), sorted and merged.
     pub ranges: Vec<(u64, u64)>,
-    /// BLAKE3 of the image's bytes over `ranges`, in order.
-    pub written_blake3: [u8; 32],
     /// The digest of the whole resulting image, of [`Expect::image_kind`].
     pub image_digest: [u8; 32],
     /// Bytes not written because the map says they are holes.
     pub skipped: u64,
-    /// With a BLAKE3 result checked through the base's tree: that tree,
-    /// and the read-back must give `image_digest` through it.
-    pub tree: Option<Arc<BaseTree>>,
+    /// What the read-back must find.
+    read_back: ReadBack,
+}
+
+/// What [`verify`] compares a card's bytes with.
+#[derive(Debug)]
+enum ReadBack {
+    /// The checked base, the patches over it.
+    Base(Reference),
+    /// The BLAKE3 of the bytes written over the ranges, in order.
+    Blake3([u8; 32]),
+}
+
+/// The refusal of a base that changed after it was checked.
+fn base_changed(path: &std::path::Path) -> Error {
+    Error::Usage(format!(
+        "{}: changed while it was being written (it was modified after it was checked)",
+        path.display()
+    ))
+}
+
+/// Reads `buf.len()` bytes of the card at `at`: around the page cache
+/// where the target has a direct descriptor and the piece is aligned
+/// (`direct_ok` turned off for good if the kernel refuses one), else
+/// through the cache.
+fn read_card(t: &Target, buf: &mut [u8], at: u64, direct_ok: &mut bool) -> std::io::Result<()> {
+    if let Some(d) = t.direct.as_ref().filter(|_| *direct_ok) {
+        if direct::aligned(at, buf) {
+            match d.read_exact_at(buf, at) {
+                Err(e) if direct::refused(&e) => *direct_ok = false,
+                done => return done,
+            }
+        }
+    }
+    t.file.read_exact_at(buf, at)
 }
 
 fn half_written(t: &Target, why: impl std::fmt::Display) -> Error {
@@ -150,6 +193,16 @@ pub fn write_gated(
         Some(map) => spans.extend(map.iter().map(|r| (r.0, r.1))),
         None => spans.push((0, size)),
     }
+    if t.direct.is_some() {
+        // Whole blocks, so a card written around the cache takes every
+        // piece directly: the bytes added are the image's own (zeros
+        // of a hole, or the base's bytes next to a patch).
+        let a = direct::ALIGN as u64;
+        for sp in &mut spans {
+            let (s, e) = (sp.0 / a * a, (sp.0 + sp.1).div_ceil(a) * a);
+            *sp = (s, e.min(size) - s);
+        }
+    }
     let ranges = merge(spans);
     // 1. Wipe the table regions.
     let zeros = vec![0u8; TABLE_REGION as usize];
@@ -179,7 +232,11 @@ struct Sink<'a> {
     tail_start: u64,
     held_head: Vec<u8>,
     held_tail: Vec<u8>,
-    written_h: blake3::Hasher,
+    /// The BLAKE3 of the bytes put, unless the read-back compares with a
+    /// checked base.
+    written_h: Option<blake3::Hasher>,
+    /// Whether pieces still go to the target's direct descriptor.
+    direct_ok: bool,
     done: u64,
     total: u64,
     progress: Progress<'a>,
@@ -191,7 +248,7 @@ impl<'a> Sink<'a> {
         t: &'a Target,
         size: u64,
         (head, tail_start): (u64, u64),
-        total: u64,
+        (total, hashed): (u64, bool),
         progress: Progress<'a>,
         gate: Gate<'a>,
     ) -> Self {
@@ -201,7 +258,8 @@ impl<'a> Sink<'a> {
             tail_start,
             held_head: vec![0u8; head as usize],
             held_tail: vec![0u8; (size - tail_start) as usize],
-            written_h: blake3::Hasher::new(),
+            written_h: hashed.then(blake3::Hasher::new),
+            direct_ok: true,
             done: 0,
             total,
             progress,
@@ -212,7 +270,9 @@ impl<'a> Sink<'a> {
     /// Takes the image's final bytes `bytes` at `a` (a written range's).
     fn put(&mut self, a: u64, bytes: &[u8]) -> Result<()> {
         let b = a + bytes.len() as u64;
-        self.written_h.update(bytes);
+        if let Some(h) = &mut self.written_h {
+            h.update(bytes);
+        }
         let (head, tail_start) = (self.head, self.tail_start);
         for (rs, re) in [
             (a, b.min(head)),
@@ -230,18 +290,7 @@ impl<'a> Sink<'a> {
                     .copy_from_slice(part);
             } else {
                 (self.gate)()?;
-                self.t
-                    .file
-                    .write_all_at(part, rs)
-                    .with_context(|| format!("writing {} at byte {rs}", self.t.path.display()))?;
-                // Starts the writeback of these pages now (best effort:
-                // the final sync makes them durable either way).
-                let _ = rustix::fs::fadvise(
-                    &self.t.file,
-                    rs,
-                    std::num::NonZeroU64::new(re - rs),
-                    rustix::fs::Advice::DontNeed,
-                );
+                self.write_out(part, rs)?;
             }
         }
         self.done += bytes.len() as u64;
@@ -249,13 +298,41 @@ impl<'a> Sink<'a> {
         Ok(())
     }
 
+    /// Writes `part` at `at`: around the page cache where it can, else
+    /// through it, its writeback started at once.
+    fn write_out(&mut self, part: &[u8], at: u64) -> Result<()> {
+        let t = self.t;
+        let context = || format!("writing {} at byte {at}", t.path.display());
+        if let Some(d) = t.direct.as_ref().filter(|_| self.direct_ok) {
+            if direct::aligned(at, part) {
+                match d.write_all_at(part, at) {
+                    Ok(()) => return Ok(()),
+                    Err(e) if direct::refused(&e) => self.direct_ok = false,
+                    Err(e) => return Err(e).with_context(context),
+                }
+            }
+        }
+        t.file.write_all_at(part, at).with_context(context)?;
+        // Starts the writeback of these pages now (best effort: the final
+        // sync makes them durable either way).
+        let _ = rustix::fs::fadvise(
+            &t.file,
+            at,
+            std::num::NonZeroU64::new(part.len() as u64),
+            rustix::fs::Advice::DontNeed,
+        );
+        Ok(())
+    }
+
     /// Syncs, writes the held table regions (tail, then head) and syncs.
+    /// `reference`: the checked base the read-back compares with; without
+    /// one, it compares with the BLAKE3 of the bytes put.
     fn finish(
         self,
         ranges: &[(u64, u64)],
         image_digest: [u8; 32],
         skipped: u64,
-        tree: Option<Arc<BaseTree>>,
+        reference: Option<Reference>,
     ) -> Result<Written> {
         let t = self.t;
         t.file.sync_all().at("syncing", &t.path)?;
@@ -268,12 +345,20 @@ impl<'a> Sink<'a> {
             .write_all_at(&self.held_head, 0)
             .at("writing the partition table of", &t.path)?;
         t.file.sync_all().at("syncing", &t.path)?;
+        let read_back = match (reference, self.written_h) {
+            (Some(r), _) => ReadBack::Base(r),
+            (None, Some(h)) => ReadBack::Blake3(*h.finalize().as_bytes()),
+            (None, None) => {
+                return Err(Error::Usage(
+                    "internal: a write with nothing to read back against".into(),
+                ))
+            }
+        };
         Ok(Written {
             ranges: ranges.to_vec(),
-            written_blake3: *self.written_h.finalize().as_bytes(),
             image_digest,
             skipped,
-            tree,
+            read_back,
         })
     }
 }
@@ -288,7 +373,8 @@ fn stream(
     gate: Gate<'_>,
 ) -> Result<Written> {
     let total: u64 = ranges.iter().map(|r| r.1).sum();
-    let mut sink = Sink::new(t, src.size, table, total, progress, gate);
+    let hashed = expect.checked.is_none();
+    let mut sink = Sink::new(t, src.size, table, (total, hashed), progress, gate);
     if let Some(checked) = &expect.checked {
         return stream_ranges(src, expect, checked, ranges, sink);
     }
@@ -301,7 +387,7 @@ fn stream(
     let map = src.map.as_ref().unwrap_or(&no_map);
     let mut mi = 0usize;
     let mut map_h = Sha256::new();
-    let mut buf = vec![0u8; CHUNK as usize];
+    let mut buf = AlignedBuf::new(CHUNK as usize);
     let mut pos = 0u64;
     let mut covered = 0u64;
     while pos < size {
@@ -366,10 +452,9 @@ fn stream(
     sink.finish(ranges, image_digest, size - covered, None)
 }
 
-/// The ranged path (a raw base whose delta the plan checked through the
-/// base's BLAKE3 tree): only the ranges to write are read, and the base's
-/// mapped bytes read here must hash to what the plan checked, so the card
-/// gets exactly the image the delta records.
+/// The ranged path (a base the plan checked): only the ranges to write
+/// are read, from the file the plan hashed, and nothing is hashed again;
+/// the base must still be as checked before the table is written.
 fn stream_ranges(
     src: &Source,
     expect: &Expect,
@@ -379,52 +464,41 @@ fn stream_ranges(
 ) -> Result<Written> {
     // A test changes the base here, after the plan hashed it.
     fail::fail_point!("flash-before-ranges");
-    let file = std::fs::File::open(&src.path).at("opening", &src.path)?;
-    let no_map = Vec::new();
-    let map = src.map.as_ref().unwrap_or(&no_map);
-    let mut mi = 0usize;
-    let mut data_h = blake3::Hasher::new();
-    let mut buf = vec![0u8; CHUNK as usize];
+    let file = checked.base.file();
+    let mut buf = AlignedBuf::new(CHUNK as usize);
     let mut covered = 0u64;
     for &(s, l) in ranges {
         let mut pos = s;
         while pos < s + l {
             let n = (s + l - pos).min(CHUNK) as usize;
-            let end = pos + n as u64;
             let chunk = &mut buf[..n];
             file.read_exact_at(chunk, pos)
                 .with_context(|| format!("reading {} at byte {pos}", src.path.display()))?;
-            // The mapped bytes, in order (the map lies inside the ranges).
-            while mi < map.len() && map[mi].0 < end {
-                let (ms, ml) = (map[mi].0, map[mi].1);
-                let (a, b) = (ms.max(pos), (ms + ml).min(end));
-                if a < b {
-                    data_h.update(&chunk[(a - pos) as usize..(b - pos) as usize]);
-                }
-                if ms + ml > end {
-                    break;
-                }
-                mi += 1;
-            }
             overlay(&expect.patches, pos, chunk);
             sink.put(pos, chunk)?;
             covered += n as u64;
-            pos = end;
+            pos += n as u64;
         }
     }
-    if *data_h.finalize().as_bytes() != checked.base_data {
-        return Err(Error::Usage(format!(
-            "{}: changed while it was being written (its data differs from what was checked)",
-            src.path.display()
-        )));
+    if !checked.base.unchanged().at("reading", &src.path)? {
+        return Err(base_changed(&src.path));
     }
-    let tree = (expect.image_kind() == DigestKind::Blake3).then(|| Arc::clone(&checked.tree));
-    sink.finish(ranges, checked.image_digest, src.size - covered, tree)
+    let reference = Reference {
+        base: Arc::clone(&checked.base),
+        base_path: src.path.clone(),
+        patches: expect.patches.clone(),
+    };
+    sink.finish(
+        ranges,
+        checked.image_digest,
+        src.size - covered,
+        Some(reference),
+    )
 }
 
-/// Reads every written range back and compares BLAKE3: through the base's
-/// tree (the image's digest) when the write went through it, else with
-/// the bytes written.
+/// Reads every written range back from the card: compared with the
+/// checked base (the patches over it) when the write came from one, else
+/// its BLAKE3 with that of the bytes written.
 pub fn verify(t: &Target, w: &Written) -> Result<()> {
     verify_with(t, w, &|_, _| {})
 }
@@ -435,58 +509,59 @@ pub fn verify_with(t: &Target, w: &Written, progress: Progress<'_>) -> Result<()
     let mut done = 0u64;
     // A test changes a byte of the card here, after it was written.
     fail::fail_point!("flash-before-verify");
-    // Drop the cached pages, so the bytes come from the card (best effort).
+    // Drop the cached pages, so the bytes read through the cache come
+    // from the card too (best effort).
     let _ = rustix::fs::fadvise(&t.file, 0, None, rustix::fs::Advice::DontNeed);
-    let (got, want) = match &w.tree {
-        // Through the base's tree: the leaves the write touched, filled
-        // from the card (zeros where nothing was written), and the image's
-        // BLAKE3 must come out.
-        Some(tree) => {
-            let touched = tree.leaves_of(w.ranges.iter().copied());
-            let mut fill = |start: u64, buf: &mut [u8]| -> std::io::Result<()> {
-                buf.fill(0);
-                let end = start + buf.len() as u64;
-                let first = w.ranges.partition_point(|&(s, l)| s + l <= start);
-                for &(s, l) in w.ranges[first..].iter().take_while(|r| r.0 < end) {
-                    let (a, b) = (s.max(start), (s + l).min(end));
-                    t.file
-                        .read_exact_at(&mut buf[(a - start) as usize..(b - start) as usize], a)?;
-                    done += b - a;
-                    // Told once a chunk, as the plain read-back does.
-                    if done / CHUNK != (done - (b - a)) / CHUNK || done == total {
-                        progress(done, total);
+    let mut direct_ok = true;
+    let mut card = AlignedBuf::new(CHUNK as usize);
+    let mut want = match &w.read_back {
+        ReadBack::Base(_) => vec![0u8; CHUNK as usize],
+        ReadBack::Blake3(_) => Vec::new(),
+    };
+    let mut h = blake3::Hasher::new();
+    let mut first_bad = None;
+    for &(s, l) in &w.ranges {
+        let mut pos = s;
+        while pos < s + l {
+            let n = (s + l - pos).min(CHUNK) as usize;
+            read_card(t, &mut card[..n], pos, &mut direct_ok).at("reading back", &t.path)?;
+            match &w.read_back {
+                ReadBack::Base(r) => {
+                    let want = &mut want[..n];
+                    r.base
+                        .file()
+                        .read_exact_at(want, pos)
+                        .at("reading", &r.base_path)?;
+                    overlay(&r.patches, pos, want);
+                    if first_bad.is_none() && card[..n] != *want {
+                        let i = card[..n].iter().zip(&*want).position(|(a, b)| a != b);
+                        first_bad = Some(pos + i.unwrap_or(0) as u64);
                     }
                 }
-                Ok(())
-            };
-            let got = tree
-                .digest_leaves(&touched, &mut fill)
-                .at("reading back", &t.path)?;
-            (got, w.image_digest)
-        }
-        None => {
-            let mut h = blake3::Hasher::new();
-            let mut buf = vec![0u8; CHUNK as usize];
-            for &(s, l) in &w.ranges {
-                let mut pos = s;
-                while pos < s + l {
-                    let n = (s + l - pos).min(CHUNK) as usize;
-                    t.file
-                        .read_exact_at(&mut buf[..n], pos)
-                        .at("reading back", &t.path)?;
-                    h.update(&buf[..n]);
-                    pos += n as u64;
-                    done += n as u64;
-                    progress(done, total);
+                ReadBack::Blake3(_) => {
+                    h.update(&card[..n]);
                 }
             }
-            (*h.finalize().as_bytes(), w.written_blake3)
+            pos += n as u64;
+            done += n as u64;
+            progress(done, total);
+        }
+    }
+    let bad = match &w.read_back {
+        ReadBack::Base(r) => {
+            if !r.base.unchanged().at("reading", &r.base_path)? {
+                return Err(base_changed(&r.base_path));
+            }
+            first_bad.map(|at| format!("byte {at} differs"))
+        }
+        ReadBack::Blake3(want) => {
+            (h.finalize().as_bytes() != want).then(|| "blake3 differs".to_string())
         }
     };
-    if got != want {
+    if let Some(why) = bad {
         return Err(Error::Io {
             context: format!(
-                "target {}: read-back does not match what was written (blake3 differs)",
+                "target {}: read-back does not match what was written ({why})",
                 t.path.display()
             ),
             source: std::io::Error::other("the card is bad or was pulled; do not use it"),
@@ -500,12 +575,13 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    /// On the checked path the read-back goes through the base's tree: a
-    /// good card gives the image's BLAKE3 (that of the whole image, holes
-    /// as zeros), and one byte changed under a written range, base data or
-    /// patch, is caught.
+    /// On the checked path the image's BLAKE3 is that of the whole image
+    /// (holes as zeros), the read-back compares the card with the base and
+    /// the patches: one byte changed under a written range, base data or
+    /// patch, is caught and named; and a base changed after the write is
+    /// refused even when the card is good.
     #[test]
-    fn the_read_back_goes_through_the_base_tree() {
+    fn the_read_back_compares_the_card_with_the_checked_base() {
         let d = tempfile::tempdir().expect("tempdir");
         let mib = 1u64 << 20;
         let size = 8 * mib;
@@ -533,17 +609,33 @@ mod tests {
         image[3 * mib as usize..][..4096].fill(0x11);
         image[5 * mib as usize + 7..][..7].copy_from_slice(b"gw-0001");
         assert_eq!(w.image_digest, *blake3::hash(&image).as_bytes());
-        assert!(w.tree.is_some(), "the checked path keeps the tree");
+        assert!(matches!(w.read_back, ReadBack::Base(_)), "against the base");
         verify(&t, &w).expect("a good card");
         for at in [3 * mib + 100, 5 * mib + 8] {
             let mut b = [0u8; 1];
             t.file.read_exact_at(&mut b, at).expect("read");
             t.file.write_all_at(&[b[0] ^ 1], at).expect("flip");
             let e = verify(&t, &w).expect_err("a changed byte");
-            assert!(e.to_string().contains("read-back does not match"), "{e}");
+            assert!(
+                e.to_string().contains(&format!(
+                    "read-back does not match what was written (byte {at} differs)"
+                )),
+                "{e}"
+            );
             t.file.write_all_at(&b, at).expect("flip back");
         }
         verify(&t, &w).expect("the card put back");
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&src.path)
+            .expect("open the base");
+        f.write_all_at(&[0x11], 3 * mib)
+            .expect("the same byte again");
+        let e = verify(&t, &w).expect_err("a base written to");
+        assert!(
+            e.to_string().contains("changed while it was being written"),
+            "{e}"
+        );
     }
 
     /// A gate that says no stops the write before its next byte: the chunks

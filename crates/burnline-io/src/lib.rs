@@ -8,8 +8,9 @@
 //! opened so they cannot hang a build ([`source`]), positional access
 //! ([`block_at`]), a [`window::Window`] onto part of a file, a
 //! [`patch::PatchDevice`] that records writes in memory, extent-aware
-//! copying ([`extents`]), whole-block patch writes ([`block_writes`]), a
-//! write-back cache for file-system crates ([`write_back`]), block maps
+//! copying ([`extents`]), whole-block patch writes ([`block_writes`]), card
+//! I/O around the page cache ([`direct`]), a file read many times that must
+//! not change between reads ([`pinned`]), a write-back cache for file-system crates ([`write_back`]), block maps
 //! ([`bmap`]), hashing of an image as base plus patches ([`hash`], and
 //! BLAKE3 with the base's tree cached in [`tree_digest`]), the hash chain
 //! that links each line of an append-only log to the one before it
@@ -27,6 +28,8 @@ pub mod window;
 pub mod patch;
 pub mod extents;
 pub mod block_writes;
+pub mod direct;
+pub mod pinned;
 pub mod write_back;
 pub mod bmap;
 pub mod hash;
