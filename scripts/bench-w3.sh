@@ -272,6 +272,7 @@ for ((k = 0; k < REPS; k++)); do
         T[pool.$n]+="$(timed pool_flash "$n") "
         read -r u s rss < <(tail -n 1 "$work/ru.$n")
         T[pool.$n.cpu]+="$(awk -v u="$u" -v s="$s" -v n="$n" 'BEGIN { printf "%.3f", (u + s) / n }') "
+        T[pool.$n.tot]+="$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.3f", u + s }') "
         T[pool.$n.rss]+="$((rss / 1024)) "
       else
         T[pool.$n.p]+="$(timed peer_flash "$n") "
@@ -317,3 +318,11 @@ for n in $SLOTS; do
     printf "%-7s %5d %10.2f %9.2f %13.2f %13.2f %10.0f %12.0f %10.3f %7d\n", "station", n, b, p, ideal / b, p / b, n * 3600 / b, n * 3600 / p, cpu, rss }'
 done
 echo "(peer: bmaptool copy + blockdev --flushbufs + cmp of the bmap's ranges, one per card, in parallel; cpu_s/card: user + sys of the burnline process over its cards; rss_mib: its peak RSS)"
+# With two slot counts, a run's CPU splits into what each card costs and
+# what the run costs once (the base built from the recipe and hashed, the
+# pool opened): a station serving all day pays the latter once.
+read -r n1 n2 _ <<< "$SLOTS"
+if [ -n "${n2:-}" ] && [ "$n2" != "$n1" ]; then
+  awk -v a="$(m "pool.$n1.tot")" -v b="$(m "pool.$n2.tot")" -v n1="$n1" -v n2="$n2" 'BEGIN {
+    c = (b - a) / (n2 - n1); printf "station CPU (user + sys): %.3f s a card beyond the run'"'"'s own, %.2f s a run (from the %d- and %d-slot medians)\n", c, a - c * n1, n1, n2 }'
+fi
