@@ -35,9 +35,13 @@
 #    alternated: time, its ratio to the cards' bandwidth over the bytes each
 #    card must take and give back, cards an hour, and of the burnline
 #    process (`/usr/bin/time`, getrusage) CPU seconds (user + sys) per card
-#    and peak RSS.
+#    and peak RSS; and the cards' floor on this machine: `dd` with O_DIRECT
+#    and 1 MiB blocks onto as many cards at once, each card's bytes written
+#    (and fsynced) then read back, nothing else (what the simulated cards
+#    and the machine under them give when nothing computes).
 #
 # --flash: only the flashing rows (the builds they need are made untimed).
+# STATION_ONLY=1 (with --flash): only the station rows and their floor.
 # Environment: N3 (100) N3SHA (10) N3EXT (5) CARDS (4) SLOTS ("4 16")
 # CARD_W (20) CARD_R (40) REPS (3) BENCH_DIR BURNLINE_BIN. Needs root,
 # xfsprogs, e2fsprogs, bmap-tools, b3sum, nbdkit, nbdkit-plugin-dev,
@@ -260,14 +264,33 @@ pool_flash() { # N: flash --pool onto the first N cards; getrusage to $work/ru.N
   /usr/bin/time -o "$work/ru.$1" -f '%U %S %M' "$bin" flash --pool "sqlite:$fx/pool.db" --recipe "$fx/w3.yaml" \
     --station bench --key-file "$fx/pool.key" --work-dir "$fx/pool-work" "${t[@]}"
 }
-order=(b p)
-for ((k = 0; k < REPS; k++)); do
-  for c in "${order[@]}"; do
-    if [ "$c" = b ]; then T[flash.b]+="$(timed burn_flash) "; else T[flash.p]+="$(timed peer_flash "$CARDS") "; fi
+# The floor: each card's bytes written with O_DIRECT (then fsynced) and
+# read back with O_DIRECT by dd, 1 MiB at a time, on N cards at once.
+floor_cards() { # N
+  local pids=() c mib=$(((card_bytes + 1048575) / 1048576))
+  for ((c = 0; c < $1; c++)); do
+    ( dd if=/dev/zero of="${loops[$c]}" bs=1M count="$mib" oflag=direct conv=fsync status=none &&
+      dd if="${loops[$c]}" of=/dev/null bs=1M count="$mib" iflag=direct status=none ) &
+    pids+=($!)
   done
+  for p in "${pids[@]}"; do wait "$p"; done
+}
+order=(b p f)
+for ((k = 0; k < REPS; k++)); do
+  if [ "${STATION_ONLY:-0}" != 1 ]; then
+    for c in "${order[@]}"; do
+      case $c in
+        b) T[flash.b]+="$(timed burn_flash) " ;;
+        p) T[flash.p]+="$(timed peer_flash "$CARDS") " ;;
+      esac
+    done
+  fi
   for n in $SLOTS; do
     for c in "${order[@]}"; do
-      if [ "$c" = b ]; then
+      if [ "$c" = f ]; then
+        new_cards "$n"
+        T[pool.$n.f]+="$(timed floor_cards "$n") "
+      elif [ "$c" = b ]; then
         new_cards "$n"
         T[pool.$n]+="$(timed pool_flash "$n") "
         read -r u s rss < <(tail -n 1 "$work/ru.$n")
@@ -304,6 +327,7 @@ echo "W3 peak RSS, N=$((N3 + 1)): deltas $rss_station MiB, full images $rss_full
 fi
 echo "$card_rates" | awk '{ printf "%s card%d %s/%s/%s", (NR > 1 ? "," : ""), NR - 1, $1, $2, $3 } END { printf "\n" }' |
   sed "s|^|simulated cards (nbdkit + card-rate filter at $CARD_W MB/s write, $CARD_R MB/s read; dd of 32 MiB, all at once, MB/s of O_DIRECT write/buffered write + fsync/O_DIRECT read):|"
+[ "${STATION_ONLY:-0}" = 1 ] ||
 awk -v b="$(m flash.b)" -v p="$(m flash.p)" -v cb="$card_bytes" -v w="$CARD_W" -v r="$CARD_R" -v n="$CARDS" 'BEGIN {
   ideal = cb / (w * 1e6) + cb / (r * 1e6)
   printf "flash W3 to %d cards (%g MB/s write, %g MB/s read): %.1f MB a card; burnline %.2f s, bmaptool+cmp %.2f s, bmaptool/burnline %.2f, bandwidth use %.2f, %.0f cards/hour\n", n, w, r, cb / 1e6, b, p, p / b, ideal / b, n * 3600 / b }'
@@ -311,13 +335,13 @@ awk -v b="$(m flash.b)" -v p="$(m flash.p)" -v cb="$card_bytes" -v w="$CARD_W" -
 # the bytes each must take and give back (written at CARD_W, read back at
 # CARD_R) over the time taken.
 echo "station W3: flash --pool sqlite:… --recipe w3.yaml (the base built from the recipe, a leased identity a card) onto SLOTS cards at once"
-printf '%-7s %5s %10s %9s %13s %13s %10s %12s %10s %7s\n' row slots burnline_s peer_s bandwidth_use peer/burnline cards/hour peer_cards/h cpu_s/card rss_mib
+printf '%-7s %5s %10s %9s %8s %13s %13s %14s %13s %10s %12s %10s %7s\n' row slots burnline_s peer_s floor_s bandwidth_use floor_bw_use floor/burnline peer/burnline cards/hour peer_cards/h cpu_s/card rss_mib
 for n in $SLOTS; do
-  awk -v n="$n" -v b="$(m "pool.$n")" -v p="$(m "pool.$n.p")" -v cpu="$(m "pool.$n.cpu")" -v rss="$(m "pool.$n.rss")" -v cb="$card_bytes" -v w="$CARD_W" -v r="$CARD_R" 'BEGIN {
+  awk -v n="$n" -v b="$(m "pool.$n")" -v p="$(m "pool.$n.p")" -v f="$(m "pool.$n.f")" -v cpu="$(m "pool.$n.cpu")" -v rss="$(m "pool.$n.rss")" -v cb="$card_bytes" -v w="$CARD_W" -v r="$CARD_R" 'BEGIN {
     ideal = cb / (w * 1e6) + cb / (r * 1e6)
-    printf "%-7s %5d %10.2f %9.2f %13.2f %13.2f %10.0f %12.0f %10.3f %7d\n", "station", n, b, p, ideal / b, p / b, n * 3600 / b, n * 3600 / p, cpu, rss }'
+    printf "%-7s %5d %10.2f %9.2f %8.2f %13.2f %13.2f %14.2f %13.2f %10.0f %12.0f %10.3f %7d\n", "station", n, b, p, f, ideal / b, ideal / f, f / b, p / b, n * 3600 / b, n * 3600 / p, cpu, rss }'
 done
-echo "(peer: bmaptool copy + blockdev --flushbufs + cmp of the bmap's ranges, one per card, in parallel; cpu_s/card: user + sys of the burnline process over its cards; rss_mib: its peak RSS)"
+echo "(peer: bmaptool copy + blockdev --flushbufs + cmp of the bmap's ranges, one per card, in parallel; floor: dd O_DIRECT of each card's bytes, written then read back, all cards at once, and floor_bw_use its own bandwidth use; cpu_s/card: user + sys of the burnline process over its cards; rss_mib: its peak RSS)"
 # With two slot counts, a run's CPU splits into what each card costs and
 # what the run costs once (the base built from the recipe and hashed, the
 # pool opened): a station serving all day pays the latter once.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scripts/bench.sh [--quick]
+# scripts/bench.sh [--quick | --pool | --floors]
 #
 # Times burnline, the genimage peer and the floor side by side, in one run, on
 # the workloads of ../shared/bench (README there): W1 (full 64 MiB images,
@@ -30,6 +30,8 @@
 # BURNLINE_BIN (a built binary; default: cargo build --release).
 # --quick: a small smoke run (what the test suite runs).
 # --pool: only the identity pool's lease rate (below), nothing else.
+# --floors: only the two ext4 floor rows (issue #28): W1 `--digest blake3`
+# and W2 `--deltas` against their floors, alternated, and the verdicts.
 # Then scripts/bench-w3.sh (W3, the realistic disk, and flashing onto
 # simulated SD cards) runs with the same --quick, BENCH_DIR and BURNLINE_BIN,
 # and last the pool's lease rate (as --pool, smaller with --quick).
@@ -79,6 +81,7 @@ xfs_size=8G
 if [ "${1:-}" = "--quick" ]; then
   N1=3 N2=20 NPEER2=5 REPS=1 NBIG=500 N1BIG=30 xfs_size=1G
 fi
+floors=0; [ "${1:-}" = "--floors" ] && floors=1
 work=${BENCH_DIR:-$root/target/bench}
 bin=${BURNLINE_BIN:-$root/target/release/burnline}
 for t in genimage mkfs.vfat mcopy mkfs.xfs python3 openssl /usr/bin/time; do
@@ -94,13 +97,16 @@ truncate -s "$xfs_size" "$work/xfs.img"
 mkfs.xfs -q -f -m reflink=1 "$work/xfs.img"
 mount -o loop "$work/xfs.img" "$work/xfs"
 
-for fs in ext4 xfs; do
+fss=(ext4 xfs); [ "$floors" = 1 ] && fss=(ext4)
+for fs in "${fss[@]}"; do
   wl=$work/$fs/wl
   "$shared/make-workload.sh" "$wl" "$N1" "$N2" "$NPEER2" >/dev/null
   cp "$root/recipes/bench-w1.yaml" "$wl/bench-w1.yaml"
 done
-"$shared/make-workload.sh" "$work/ext4/big" "$NBIG" >/dev/null
-cp "$root/recipes/bench-w1.yaml" "$work/ext4/big/bench-w1.yaml"
+[ "$floors" = 1 ] || {
+  "$shared/make-workload.sh" "$work/ext4/big" "$NBIG" >/dev/null
+  cp "$root/recipes/bench-w1.yaml" "$work/ext4/big/bench-w1.yaml"
+}
 
 . "$root/scripts/bench-lib.sh"
 
@@ -116,17 +122,20 @@ p_w2()   { "$shared/peer-genimage.sh" --creds-only "$NPEER2" "$1/wl" && sync; }
 f_w2()   { rm -rf "$1/floor"; python3 "$shared/floor.py" W2 "$N2" "$1/floor"; }
 
 # The image the reflink floor clones: one W1 device as burnline builds it.
+[ "$floors" = 1 ] || {
 head -n 2 "$work/xfs/wl/devices-$N1.csv" > "$work/xfs/one.csv"
 "$bin" build "$work/xfs/wl/bench-w1.yaml" --devices "$work/xfs/one.csv" --out "$work/xfs/one" >/dev/null 2>&1
 cp --reflink=always "$work/xfs/one/$(sed -n 2p "$work/xfs/one.csv" | cut -d, -f1).img" "$work/xfs/rbase.img"
+}
 
 declare -A T
-for fs in ext4 xfs; do
+for fs in "${fss[@]}"; do
   d=$work/$fs
   for w in w1 w2; do
     order=(b p f)
     [ "$w" = w1 ] && order=(b b3 p ps f)
     [ "$w.$fs" = w1.xfs ] && order+=(r)
+    if [ "$floors" = 1 ]; then order=(b f); [ "$w" = w1 ] && order=(b3 f); fi
     for ((r = 0; r < REPS; r++)); do
       for c in "${order[@]}"; do
         if [ "$c" = r ] || [ "$c" = f ]; then
@@ -142,6 +151,20 @@ for fs in ext4 xfs; do
     done
   done
 done
+
+# The two ext4 floor rows' targets (issue #28): each floor is measured in
+# the same run, into a directory made fresh for it (the previous
+# contender's output removed first, as before every contender).
+target() { # W CONTENDER TARGET LABEL
+  awk -v b="$(echo "${T[ext4.$1.$2]}" | median)" -v f="$(echo "${T[ext4.$1.f]}" | median)" -v t="$3" -v l="$4" 'BEGIN {
+    printf "%s: burnline %.3f s, floor %.3f s, burnline/floor %.2f, target <= %.1f x floor: %s\n", l, b, f, b / f, t, (b / f <= t) ? "met" : "not met" }'
+}
+if [ "$floors" = 1 ]; then
+  echo "the ext4 floor rows: $(nproc) cores, $(uname -r), ext4 on $(df --output=source "$work/ext4" | tail -n 1); medians of $REPS run(s), alternated; W1 N=$N1, W2 N=$N2"
+  target w1 b3 1.0 "W1 ext4 --digest blake3"
+  target w2 b 1.2 "W2 ext4 --deltas"
+  exit 0
+fi
 
 # W1 on XFS at N1BIG devices.
 "$shared/make-workload.sh" "$work/xfs/wlbig" "$N1BIG" >/dev/null
@@ -184,13 +207,6 @@ for fs in ext4 xfs; do
   row w2 "$fs" deltas b p
 done
 echo "(the peer of the sha256 rows is genimage followed by sha256sum of its images; of the others, genimage alone)"
-# The two ext4 floor rows' targets (issue #28): each floor is measured in
-# the same run, into a directory made fresh for it (the previous
-# contender's output removed first, as before every contender).
-target() { # W CONTENDER TARGET LABEL
-  awk -v b="$(echo "${T[ext4.$1.$2]}" | median)" -v f="$(echo "${T[ext4.$1.f]}" | median)" -v t="$3" -v l="$4" 'BEGIN {
-    printf "%s: burnline %.3f s, floor %.3f s, burnline/floor %.2f, target <= %.1f x floor: %s\n", l, b, f, b / f, t, (b / f <= t) ? "met" : "not met" }'
-}
 target w1 b3 1.0 "W1 ext4 --digest blake3"
 target w2 b 1.2 "W2 ext4 --deltas"
 # The SHA-256 bound of the default W1 rows: N x disk size / (one core's

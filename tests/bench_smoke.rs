@@ -121,8 +121,8 @@ fn bench_script_runs_all_contenders() {
             assert!(v.is_finite() && v > 0.0, "{cards}");
         }
     }
-    // The station rows (flash --pool at 2 slots against bmaptool+cmp): every
-    // column a positive number.
+    // The station rows (flash --pool at 2 slots against bmaptool+cmp and
+    // the cards' dd floor): every column a positive number.
     let station = out
         .lines()
         .find(|l| l.split_whitespace().take(2).eq(["station", "2"]))
@@ -135,7 +135,7 @@ fn bench_script_runs_all_contenders() {
                 .unwrap_or_else(|_| panic!("not a number: {c} in {station}"))
         })
         .collect();
-    assert_eq!(cols.len(), 9, "{station}");
+    assert_eq!(cols.len(), 12, "{station}");
     assert!(cols.iter().all(|v| v.is_finite() && *v > 0.0), "{station}");
     // The pool's lease rate, 16 stations over loopback TCP and on SQLite,
     // with the lease latency's p99.

@@ -16,7 +16,7 @@ mod common;
 
 use common::emulator::{write_products, Emulator, PK_OFF, PS_OFF};
 use common::http::request;
-use common::pool_line::{make_pool, tiny, Db};
+use common::pool_line::{make_pool, pool_flash, tiny, Db};
 use common::postgres::Postgres;
 use common::slots::Slot;
 use common::station::{api_slot, card, station_on};
@@ -26,15 +26,9 @@ use std::time::{Duration, Instant};
 
 fn flash(t: &Test, db: &Db<'_>, recipe: &Path, key: &Path, targets: &[&str]) -> Test {
     std::fs::create_dir_all(t.path().join("work")).expect("work dir");
-    let mut c = t
-        .cmd()
-        .args(["flash", "--pool", &db.url(), "--recipe", s(recipe)])
-        .args(["--station", "st1", "--key-file", s(key)])
-        .args(["--work-dir", s(&t.path().join("work"))]);
-    for tg in targets {
-        c = c.args(["--target", tg]);
-    }
-    c
+    let targets: Vec<&Path> = targets.iter().map(Path::new).collect();
+    pool_flash(t, &db.url(), recipe, key, "st1", &targets)
+        .args(["--work-dir", s(&t.path().join("work"))])
 }
 
 fn blank(t: &Test, name: &str, size: u64) -> PathBuf {

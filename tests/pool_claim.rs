@@ -17,16 +17,14 @@
 
 mod common;
 
-use common::pool_line::{make_pool, secret_of, tiny, Db};
+use common::pool_line::{make_pool, pool_flash, secret_of, tiny, Db};
 use common::postgres::{Postgres, PASSWORD};
-use common::{s, Running, Test};
+use common::{Running, Test};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 fn flash(t: &Test, url: &str, recipe: &Path, key: &Path, st: &str, card: &Path) -> Test {
-    t.cmd()
-        .args(["flash", "--pool", url, "--recipe", s(recipe)])
-        .args(["--station", st, "--key-file", s(key), "--target", s(card)])
+    pool_flash(t, url, recipe, key, st, &[card])
 }
 
 /// A station flashing one card, held `ms` at the failpoint `at`.

@@ -12,21 +12,14 @@
 mod common;
 
 use common::pool_chain;
-use common::pool_line::{check_line, make_pool, run_line, secret_of, tiny, Db, Line};
+use common::pool_line::{check_line, make_pool, pool_flash, run_line, secret_of, tiny, Db, Line};
 use common::postgres::{Postgres, PASSWORD};
 use common::{s, Test};
 use std::path::Path;
 use std::time::Duration;
 
 fn flash(t: &Test, url: &str, recipe: &Path, key: &Path, station: &str, targets: &[&Path]) -> Test {
-    let mut c = t
-        .cmd()
-        .args(["flash", "--pool", url, "--recipe", s(recipe)])
-        .args(["--station", station, "--key-file", s(key)]);
-    for tg in targets {
-        c = c.args(["--target", s(tg)]);
-    }
-    c
+    pool_flash(t, url, recipe, key, station, targets)
 }
 
 #[test]

@@ -9,30 +9,17 @@
 mod common;
 
 use common::images::b3sum;
-use common::pool_line::{make_pool, tiny, Db};
+use common::pool_line::{make_pool, pool_flash, pool_flash_args, tiny, Db};
 use common::{burnline_bin, s, Test};
 use std::path::{Path, PathBuf};
 
 /// `flash --pool` of one card, as arguments.
 fn pool_args(db: &Db<'_>, recipe: &Path, key: &Path, target: &Path) -> Vec<String> {
-    let mut a: Vec<String> = vec!["flash".into(), "--pool".into(), db.url()];
-    for x in [
-        "--recipe",
-        s(recipe),
-        "--station",
-        "st1",
-        "--key-file",
-        s(key),
-        "--target",
-        s(target),
-    ] {
-        a.push(x.to_owned());
-    }
-    a
+    pool_flash_args(&db.url(), recipe, key, "st1", &[target])
 }
 
 fn flash_pool(t: &Test, db: &Db<'_>, recipe: &Path, key: &Path, target: &Path) -> Test {
-    t.cmd().args(pool_args(db, recipe, key, target))
+    pool_flash(t, &db.url(), recipe, key, "st1", &[target])
 }
 
 /// The `digest` column of the pool's export for the card `target`.

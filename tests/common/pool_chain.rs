@@ -7,7 +7,7 @@
 //! ids swapped, an identity's state set by hand) is reported by
 //! `pool verify` with its history row and DeviceName, exit 2.
 
-use super::pool_line::{make_pool, tiny, Db};
+use super::pool_line::{make_pool, pool_flash, tiny, Db};
 use super::{s, Test};
 use std::path::Path;
 
@@ -15,16 +15,7 @@ use std::path::Path;
 pub const DN: &str = "gw-00003";
 
 fn flash(t: &Test, db: &Db<'_>, recipe: &Path, key: &Path, target: &Path) -> Test {
-    t.cmd()
-        .args(["flash", "--pool", &db.url(), "--recipe", s(recipe)])
-        .args([
-            "--station",
-            "st1",
-            "--key-file",
-            s(key),
-            "--target",
-            s(target),
-        ])
+    pool_flash(t, &db.url(), recipe, key, "st1", &[target])
 }
 
 /// Makes the pool and runs the line on it; `pool verify` passes.

@@ -58,6 +58,39 @@ impl Db<'_> {
     }
 }
 
+/// `flash --pool URL --recipe RECIPE --station STATION --key-file KEY`
+/// and a `--target` for each of `targets`, as arguments.
+pub fn pool_flash_args(
+    url: &str,
+    recipe: &Path,
+    key: &Path,
+    station: &str,
+    targets: &[&Path],
+) -> Vec<String> {
+    let mut a: Vec<String> = ["flash", "--pool", url, "--recipe", s(recipe)]
+        .into_iter()
+        .chain(["--station", station, "--key-file", s(key)])
+        .map(str::to_owned)
+        .collect();
+    for tg in targets {
+        a.extend(["--target".to_owned(), s(tg).to_owned()]);
+    }
+    a
+}
+
+/// [`pool_flash_args`], run in `t`.
+pub fn pool_flash(
+    t: &Test,
+    url: &str,
+    recipe: &Path,
+    key: &Path,
+    station: &str,
+    targets: &[&Path],
+) -> Test {
+    t.cmd()
+        .args(pool_flash_args(url, recipe, key, station, targets))
+}
+
 /// Writes the tiny recipe and a CSV of `n` identities into `dir`.
 pub fn tiny(dir: &Path, n: usize) -> (PathBuf, PathBuf) {
     let rp = dir.join("tiny.yaml");

@@ -232,9 +232,6 @@ struct Sink<'a> {
     tail_start: u64,
     held_head: Vec<u8>,
     held_tail: Vec<u8>,
-    /// The BLAKE3 of the bytes put, unless the read-back compares with a
-    /// checked base.
-    written_h: Option<blake3::Hasher>,
     /// Whether pieces still go to the target's direct descriptor.
     direct_ok: bool,
     done: u64,
@@ -248,7 +245,7 @@ impl<'a> Sink<'a> {
         t: &'a Target,
         size: u64,
         (head, tail_start): (u64, u64),
-        (total, hashed): (u64, bool),
+        total: u64,
         progress: Progress<'a>,
         gate: Gate<'a>,
     ) -> Self {
@@ -258,7 +255,6 @@ impl<'a> Sink<'a> {
             tail_start,
             held_head: vec![0u8; head as usize],
             held_tail: vec![0u8; (size - tail_start) as usize],
-            written_h: hashed.then(blake3::Hasher::new),
             direct_ok: true,
             done: 0,
             total,
@@ -270,9 +266,6 @@ impl<'a> Sink<'a> {
     /// Takes the image's final bytes `bytes` at `a` (a written range's).
     fn put(&mut self, a: u64, bytes: &[u8]) -> Result<()> {
         let b = a + bytes.len() as u64;
-        if let Some(h) = &mut self.written_h {
-            h.update(bytes);
-        }
         let (head, tail_start) = (self.head, self.tail_start);
         for (rs, re) in [
             (a, b.min(head)),
@@ -324,15 +317,14 @@ impl<'a> Sink<'a> {
         Ok(())
     }
 
-    /// Syncs, writes the held table regions (tail, then head) and syncs.
-    /// `reference`: the checked base the read-back compares with; without
-    /// one, it compares with the BLAKE3 of the bytes put.
+    /// Syncs, writes the held table regions (tail, then head) and syncs;
+    /// [`verify`] will compare the card with `read_back`.
     fn finish(
         self,
         ranges: &[(u64, u64)],
         image_digest: [u8; 32],
         skipped: u64,
-        reference: Option<Reference>,
+        read_back: ReadBack,
     ) -> Result<Written> {
         let t = self.t;
         t.file.sync_all().at("syncing", &t.path)?;
@@ -345,15 +337,6 @@ impl<'a> Sink<'a> {
             .write_all_at(&self.held_head, 0)
             .at("writing the partition table of", &t.path)?;
         t.file.sync_all().at("syncing", &t.path)?;
-        let read_back = match (reference, self.written_h) {
-            (Some(r), _) => ReadBack::Base(r),
-            (None, Some(h)) => ReadBack::Blake3(*h.finalize().as_bytes()),
-            (None, None) => {
-                return Err(Error::Usage(
-                    "internal: a write with nothing to read back against".into(),
-                ))
-            }
-        };
         Ok(Written {
             ranges: ranges.to_vec(),
             image_digest,
@@ -373,8 +356,7 @@ fn stream(
     gate: Gate<'_>,
 ) -> Result<Written> {
     let total: u64 = ranges.iter().map(|r| r.1).sum();
-    let hashed = expect.checked.is_none();
-    let mut sink = Sink::new(t, src.size, table, (total, hashed), progress, gate);
+    let mut sink = Sink::new(t, src.size, table, total, progress, gate);
     if let Some(checked) = &expect.checked {
         return stream_ranges(src, expect, checked, ranges, sink);
     }
@@ -387,6 +369,8 @@ fn stream(
     let map = src.map.as_ref().unwrap_or(&no_map);
     let mut mi = 0usize;
     let mut map_h = Sha256::new();
+    // What the read-back of this path compares with.
+    let mut written_h = blake3::Hasher::new();
     let mut buf = AlignedBuf::new(CHUNK as usize);
     let mut pos = 0u64;
     let mut covered = 0u64;
@@ -424,7 +408,9 @@ fn stream(
         image_h.update(&*chunk);
         for &(s, l) in ranges.iter().filter(|r| r.0 < end && r.0 + r.1 > pos) {
             let (a, b) = (s.max(pos), (s + l).min(end));
-            sink.put(a, &chunk[(a - pos) as usize..(b - pos) as usize])?;
+            let piece = &chunk[(a - pos) as usize..(b - pos) as usize];
+            written_h.update(piece);
+            sink.put(a, piece)?;
             covered += b - a;
         }
         pos = end;
@@ -449,7 +435,8 @@ fn stream(
             kind.name()
         )));
     }
-    sink.finish(ranges, image_digest, size - covered, None)
+    let read_back = ReadBack::Blake3(*written_h.finalize().as_bytes());
+    sink.finish(ranges, image_digest, size - covered, read_back)
 }
 
 /// The ranged path (a base the plan checked): only the ranges to write
@@ -483,17 +470,12 @@ fn stream_ranges(
     if !checked.base.unchanged().at("reading", &src.path)? {
         return Err(base_changed(&src.path));
     }
-    let reference = Reference {
+    let read_back = ReadBack::Base(Reference {
         base: Arc::clone(&checked.base),
         base_path: src.path.clone(),
         patches: expect.patches.clone(),
-    };
-    sink.finish(
-        ranges,
-        checked.image_digest,
-        src.size - covered,
-        Some(reference),
-    )
+    });
+    sink.finish(ranges, checked.image_digest, src.size - covered, read_back)
 }
 
 /// Reads every written range back from the card: compared with the
