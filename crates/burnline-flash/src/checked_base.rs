@@ -2,11 +2,11 @@
 //! (so each card's image digest rehashes only the leaves its patches
 //! touch), hashed from a file opened and pinned once
 //! ([`burnline_io::pinned`]). Every card reads that same open file, only
-//! the bytes it writes, and its read-back compares the card with them, the
-//! patches over them ([`super::write::Checked`]); the base must still be as
-//! it was checked when a card's write and its read-back end. So each card
-//! costs no hash at all, and its CPU time follows the bytes it writes, not
-//! the disk's size. `flash base deltas…`, `flash --recipe`, `flash --pool`
+//! the bytes it writes ([`super::write::Checked`]), and the base must still
+//! be as it was checked when a card's write ends; the read-back compares
+//! each chunk of the card with the chunk written. So each card costs no
+//! cryptographic hash, and its CPU time follows the bytes it writes, not the
+//! disk's size. `flash base deltas…`, `flash --recipe`, `flash --pool`
 //! and `station serve` all write through it. A station that records
 //! SHA-256 (`--digest sha256`, `digest: sha256`) still writes that way, but
 //! hashes each card's whole image once for its record.
