@@ -1,6 +1,8 @@
 //! A raw base checked once for every card written from it: its BLAKE3 tree
 //! (so each card's image digest rehashes only the leaves its patches
-//! touch), hashed from a file opened and pinned once
+//! touch) and its chunks' sums (so a card's read-back needs the sums of
+//! its patched chunks only, [`super::chunk_sums`]), taken from a file
+//! opened and pinned once
 //! ([`burnline_io::pinned`]). Every card reads that same open file, only
 //! the bytes it writes ([`super::write::Checked`]), and the base must still
 //! be as it was checked when a card's write ends; the read-back compares
@@ -11,6 +13,7 @@
 //! SHA-256 (`--digest sha256`, `digest: sha256`) still writes that way, but
 //! hashes each card's whole image once for its record.
 
+use super::chunk_sums::BaseSums;
 use super::source::Source;
 use super::write::{Checked, Expect};
 use burnline_image::error::{Error, IoContext, Result};
@@ -27,6 +30,7 @@ pub struct CheckedBase {
     size: u64,
     map: Vec<(u64, u64)>,
     tree: BaseTree,
+    sums: Arc<BaseSums>,
 }
 
 impl CheckedBase {
@@ -49,6 +53,7 @@ impl CheckedBase {
         let base = Pinned::new(file).at("reading", &src.path)?;
         let map: Vec<(u64, u64)> = src.map.iter().flatten().map(|r| (r.0, r.1)).collect();
         let tree = BaseTree::build(base.file(), src.size, &map).at("hashing", &src.path)?;
+        let sums = BaseSums::build(base.file(), &map).at("reading", &src.path)?;
         if !base.unchanged().at("reading", &src.path)? {
             return Err(Error::Usage(format!(
                 "{}: changed while it was being checked; nothing was written",
@@ -60,6 +65,7 @@ impl CheckedBase {
             size: src.size,
             map,
             tree,
+            sums: Arc::new(sums),
         })
     }
 
@@ -92,6 +98,7 @@ impl CheckedBase {
         Checked {
             image_digest,
             base: Arc::clone(&self.base),
+            sums: Arc::clone(&self.sums),
         }
     }
 }

@@ -2,7 +2,8 @@
 //! ([`source`]; a sparse delta read as patches, [`sparse_delta`]), where
 //! ([`target`]), never over one of the run's own files or twice
 //! ([`overlap`]), what goes where ([`plan`]), a raw base hashed once for
-//! every card ([`checked_base`]), how ([`write`]: holes skipped where a bmap
+//! every card ([`checked_base`]) and its chunks summed once
+//! ([`chunk_sums`]), how ([`write`]: holes skipped where a bmap
 //! allows, the partition-table regions last, everything read back), several
 //! targets at once ([`parallel`]), and what a written card says about
 //! itself ([`on_card`]). Then the two ways a programmer station gets fresh
@@ -17,6 +18,7 @@ pub mod sparse_delta;
 pub mod target;
 pub mod overlap;
 pub mod plan;
+pub mod chunk_sums;
 pub mod checked_base;
 pub mod write;
 pub mod parallel;

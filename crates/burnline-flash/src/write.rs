@@ -10,7 +10,9 @@
 //!    chunk's writeback started at once. A base the plan checked
 //!    ([`Checked`]) is read from the file it checked, only over those
 //!    ranges, and must still be as checked at the end; each chunk written
-//!    is summed with XXH3-128 (tens of GB/s), not hashed again.
+//!    is summed with XXH3-128 (tens of GB/s), or, where no patch touches
+//!    it, has the sum the plan took of the base's chunk
+//!    ([`super::chunk_sums`]).
 //!    Anything else is streamed once, whole: the map's checksums, the
 //!    base's SHA-256 and the result's digest (SHA-256, or BLAKE3 when a
 //!    delta records that) are checked on the way.
@@ -22,12 +24,13 @@
 //!
 //! A failure after step 1 says the target is left half-written.
 
+use super::chunk_sums::{chunks, merge, BaseSums, CHUNK};
 use super::source::Source;
 use super::target::Target;
 use burnline_image::error::{Error, IoContext, Result};
 use burnline_io::direct::{self, AlignedBuf};
 use burnline_io::hash::{DigestKind, StreamHash};
-use burnline_io::patch::{overlay, Patch};
+use burnline_io::patch::{overlapping, overlay, Patch};
 use burnline_io::pinned::Pinned;
 use sha2::{Digest, Sha256};
 use std::io::Read;
@@ -35,7 +38,6 @@ use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 use xxhash_rust::xxh3::xxh3_128;
 
-const CHUNK: u64 = 1 << 20;
 /// The partition-table region at each end of the image.
 pub const TABLE_REGION: u64 = 1 << 20;
 
@@ -62,6 +64,9 @@ pub struct Checked {
     /// The base, open and pinned since it was hashed: every card reads
     /// this file, and it must be unchanged when a card's write ends.
     pub base: Arc<Pinned>,
+    /// The sums of the base's chunks, which a card's unpatched chunks
+    /// have.
+    pub sums: Arc<BaseSums>,
 }
 
 impl Expect {
@@ -87,8 +92,8 @@ pub struct Written {
 /// What [`verify`] compares a card's bytes with.
 #[derive(Debug)]
 enum ReadBack {
-    /// The XXH3-128 of each chunk written on the checked path, in order:
-    /// the ranges cut at every [`CHUNK`] bytes from each range's start.
+    /// The XXH3-128 of each chunk written on the checked path, in the
+    /// order of [`chunks`].
     Chunks(Vec<u128>),
     /// The BLAKE3 of the bytes written over the ranges, in order.
     Blake3([u8; 32]),
@@ -126,19 +131,6 @@ fn half_written(t: &Target, why: impl std::fmt::Display) -> Error {
         ),
         source: std::io::Error::other(why.to_string()),
     }
-}
-
-fn merge(mut spans: Vec<(u64, u64)>) -> Vec<(u64, u64)> {
-    spans.retain(|s| s.1 > 0);
-    spans.sort_unstable();
-    let mut out: Vec<(u64, u64)> = Vec::new();
-    for (s, l) in spans {
-        match out.last_mut() {
-            Some(last) if s <= last.0 + last.1 => last.1 = last.1.max(s + l - last.0),
-            _ => out.push((s, l)),
-        }
-    }
-    out
 }
 
 /// Told (bytes done, bytes in all) as a write or a read-back goes on.
@@ -447,19 +439,19 @@ fn stream_ranges(
     let mut buf = AlignedBuf::new(CHUNK as usize);
     let mut sums = Vec::new();
     let mut covered = 0u64;
-    for &(s, l) in ranges {
-        let mut pos = s;
-        while pos < s + l {
-            let n = (s + l - pos).min(CHUNK) as usize;
-            let chunk = &mut buf[..n];
-            file.read_exact_at(chunk, pos)
-                .with_context(|| format!("reading {} at byte {pos}", src.path.display()))?;
-            overlay(&expect.patches, pos, chunk);
-            sums.push(xxh3_128(chunk));
-            sink.put(pos, chunk)?;
-            covered += n as u64;
-            pos += n as u64;
-        }
+    for (pos, n) in chunks(ranges) {
+        let chunk = &mut buf[..n as usize];
+        file.read_exact_at(chunk, pos)
+            .with_context(|| format!("reading {} at byte {pos}", src.path.display()))?;
+        // A chunk no patch touches is one of the base's, already summed.
+        let known = overlapping(&expect.patches, pos, n)
+            .is_empty()
+            .then(|| checked.sums.get(pos, n))
+            .flatten();
+        overlay(&expect.patches, pos, chunk);
+        sums.push(known.unwrap_or_else(|| xxh3_128(chunk)));
+        sink.put(pos, chunk)?;
+        covered += n;
     }
     if !checked.base.unchanged().at("reading", &src.path)? {
         return Err(base_changed(&src.path));
@@ -490,27 +482,22 @@ pub fn verify_with(t: &Target, w: &Written, progress: Progress<'_>) -> Result<()
     let mut h = blake3::Hasher::new();
     let mut chunk_no = 0usize;
     let mut first_bad = None;
-    for &(s, l) in &w.ranges {
-        let mut pos = s;
-        while pos < s + l {
-            let n = (s + l - pos).min(CHUNK) as usize;
-            let got = &mut card[..n];
-            read_card(t, got, pos, &mut direct_ok).at("reading back", &t.path)?;
-            match &w.read_back {
-                ReadBack::Chunks(sums) => {
-                    if first_bad.is_none() && sums.get(chunk_no) != Some(&xxh3_128(got)) {
-                        first_bad = Some((pos, pos + n as u64));
-                    }
-                    chunk_no += 1;
+    for (pos, n) in chunks(&w.ranges) {
+        let got = &mut card[..n as usize];
+        read_card(t, got, pos, &mut direct_ok).at("reading back", &t.path)?;
+        match &w.read_back {
+            ReadBack::Chunks(sums) => {
+                if first_bad.is_none() && sums.get(chunk_no) != Some(&xxh3_128(got)) {
+                    first_bad = Some((pos, pos + n));
                 }
-                ReadBack::Blake3(_) => {
-                    h.update(got);
-                }
+                chunk_no += 1;
             }
-            pos += n as u64;
-            done += n as u64;
-            progress(done, total);
+            ReadBack::Blake3(_) => {
+                h.update(got);
+            }
         }
+        done += n;
+        progress(done, total);
     }
     let bad = match &w.read_back {
         ReadBack::Chunks(_) => first_bad.map(|(a, b)| format!("bytes {a}..{b} differ")),
