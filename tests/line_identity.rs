@@ -593,6 +593,8 @@ fn the_service_stops_on_a_refusal_of_the_product(t: &Test, db: &Db<'_>, first_sl
         reason.contains("code 6288") && reason.contains("the station stops"),
         "{failed}"
     );
+    // The page's words for it: the station stopped, not a lost database.
+    assert_eq!(failed["kind"], "stopped", "{failed}");
     let c2 = card(t, "card-2.img", 1 << 20);
     slots[1].insert(t, &c2, &[]);
     let refused = api_slot(&addr, 1, &["failed", "done"], Duration::from_secs(60));
@@ -602,6 +604,7 @@ fn the_service_stops_on_a_refusal_of_the_product(t: &Test, db: &Db<'_>, first_sl
             .is_some_and(|r| r.contains("the station has stopped")),
         "{refused}"
     );
+    assert_eq!(refused["kind"], "stopped", "{refused}");
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let pool = common::http::get_json(&addr, "/api/pool");
@@ -609,6 +612,7 @@ fn the_service_stops_on_a_refusal_of_the_product(t: &Test, db: &Db<'_>, first_sl
             .as_str()
             .is_some_and(|e| e.contains("the station has stopped"))
         {
+            assert_eq!(pool["kind"], "stopped", "{pool}");
             break;
         }
         assert!(

@@ -446,6 +446,7 @@ fn the_page_says_every_state_in_chinese_and_english() {
         "held",
         "pool_empty",
         "pool_unavailable",
+        "stopped",
         "pulled",
         "removed",
         "write_failed",

@@ -200,6 +200,7 @@ async fn pool(State(s): State<Arc<Service>>) -> impl IntoResponse {
         "station": snap.station,
         "remaining": snap.pool.remaining,
         "error": snap.pool.error,
+        "kind": snap.pool.kind,
         "today": snap.counts,
     }))
 }

@@ -215,7 +215,7 @@ impl Service {
         let halted = self.halted().map(|why| PoolView {
             remaining: None,
             error: Some(format!("the station has stopped: {why}")),
-            kind: Some(FailKind::PoolUnavailable),
+            kind: Some(FailKind::Stopped),
         });
         let view = match (halted, self.writer()) {
             (Some(view), _) => view,
@@ -342,7 +342,7 @@ impl Service {
             self.refuse(
                 i,
                 &card,
-                FailKind::PoolUnavailable,
+                FailKind::Stopped,
                 format!("the station has stopped: {why}; nothing was written"),
             );
             return;
@@ -578,7 +578,7 @@ fn classify(e: &Error, still_there: bool) -> (FailKind, String) {
             "the pool has no identities left; nothing was written (import more with `burnline pool import`)".into(),
         ),
         Error::ProductRefused(why) => (
-            FailKind::PoolUnavailable,
+            FailKind::Stopped,
             format!("{why}; nothing was written"),
         ),
         Error::Pool(

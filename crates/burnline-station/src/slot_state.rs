@@ -71,6 +71,9 @@ pub enum FailKind {
     PoolEmpty,
     /// The pool's database cannot be used.
     PoolUnavailable,
+    /// The station stopped taking cards: the platform refused the whole
+    /// product, which no retry or other card can fix.
+    Stopped,
     /// The card was taken out while it was written.
     Pulled,
     /// The card was taken out before anything was written.
@@ -123,7 +126,7 @@ pub struct PoolView {
     pub remaining: Option<u64>,
     /// Why the pool cannot be used right now.
     pub error: Option<String>,
-    /// Of what kind that is (`pool_empty`, `pool_unavailable`).
+    /// Of what kind that is (`pool_empty`, `pool_unavailable`, `stopped`).
     pub kind: Option<FailKind>,
 }
 

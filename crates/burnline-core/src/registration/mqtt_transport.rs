@@ -57,7 +57,7 @@ pub enum MqttError {
 fn refusal_text(code: u8) -> String {
     let meaning = match code {
         1 => "the server does not take MQTT 3.1.1",
-        2 => "malformed ClientID (or a keepalive outside 30-1200 s)",
+        2 => "malformed ClientID: a securemode that does not fit the transport (registration needs TLS), or a keepalive under 30 s",
         3 => "service unavailable",
         4 => "malformed username or password",
         5 => "not authorized: a wrong DeviceSecret, an unknown or deleted device, or a secret replaced by a later registration",
@@ -335,6 +335,27 @@ impl Connection {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each CONNACK refusal is said with its code and what it means on
+    /// this platform (document 148610, and the emulator's choices for 2).
+    #[test]
+    fn a_refusal_names_its_code_and_meaning() {
+        for (code, meaning) in [
+            (2, "registration needs TLS"),
+            (2, "keepalive under 30 s"),
+            (3, "service unavailable"),
+            (4, "malformed username or password"),
+            (5, "wrong DeviceSecret"),
+            (9, "unknown code"),
+        ] {
+            let said = MqttError::Refused(code).to_string();
+            assert!(
+                said.starts_with(&format!("the platform refused the login: CONNACK {code}, "))
+                    && said.contains(meaning),
+                "{said}"
+            );
+        }
+    }
 
     #[test]
     fn a_target_parses_by_its_rule() {
