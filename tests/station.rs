@@ -384,12 +384,28 @@ fn a_delta_set_base_without_a_bmap_skips_its_holes_and_no_bmap_writes_them() {
 /// page cache (`O_DIRECT`): after `flash`, the card holds the full image
 /// byte for byte, and the device's page cache holds next to none of the
 /// bytes written (through the cache, the read-back alone leaves every one
-/// of them there).
+/// of them there); the base's chunks that no patch touches went to it by
+/// `splice(2)`, never through burnline's memory (traced with strace).
 #[test]
 fn a_block_device_is_written_and_read_back_around_the_page_cache() {
     let t = Test::new();
-    let (full, st) = blake3_deltas(&t, 1);
-    let image = full.join("gw-0001.img");
+    // A disk with 4 MiB of data between its table regions, as a base's
+    // chunks that no patch touches.
+    let (_, csv) = common::pool_line::tiny(t.path(), 1);
+    let rootfs: Vec<u8> = (0..(4u32 << 20)).map(|i| (i % 251) as u8 + 1).collect();
+    std::fs::write(t.path().join("rootfs.img"), &rootfs).expect("rootfs");
+    let r = t.path().join("card.yaml");
+    std::fs::write(
+        &r,
+        "disk: {size: 16MiB, table: gpt, seed: 0123456789abcdef0123456789abcdef}\n\
+         partitions:\n  - {name: creds, size: 1MiB, credentials: {}}\n\
+         \x20 - {name: rootfs, size: 6MiB, image: rootfs.img}\n\
+         \x20 - {name: data, size: fill}\n\
+         auth: {mode: device-secret, product_key: a1X2bEnP82z}\n",
+    )
+    .expect("recipe");
+    let (full, st) = full_and_deltas(&t, &r, &csv, &["--digest", "blake3"]);
+    let image = full.join("gw-00001.img");
     let size = std::fs::metadata(&image).expect("image").len();
     let card = t.path().join("card.bin");
     std::fs::File::create(&card)
@@ -399,15 +415,17 @@ fn a_block_device_is_written_and_read_back_around_the_page_cache() {
     slot.insert(&t, &card, &[]);
     // Held open, so the device's cache outlives flash's own close.
     let held = std::fs::File::open(slot.path()).expect("open the card");
-    let stderr = flash(
-        &t,
-        &st.join("base.img"),
-        &st.join("gw-0001.img.delta"),
-        Path::new(slot.path()),
-    )
-    .stderr_contains("written and verified")
-    .run()
-    .stderr;
+    // Traced, to see the base's chunks go to the card by splice(2).
+    let trace = t.path().join("splice.trace");
+    let stderr = t
+        .tool("strace")
+        .args(["-f", "-qq", "-e", "trace=splice", "-o", s(&trace)])
+        .arg(burnline_bin())
+        .args(["flash", s(&st.join("base.img"))])
+        .args([s(&st.join("gw-00001.img.delta")), "--target", slot.path()])
+        .stderr_contains("written and verified")
+        .run()
+        .stderr;
     let cached = cached_bytes(&t, slot.path());
     drop(held);
     slot.remove(&t);
@@ -422,5 +440,19 @@ fn a_block_device_is_written_and_read_back_around_the_page_cache() {
     assert!(
         cached * 8 < written,
         "{cached} of the {written} bytes written are in the card's page cache"
+    );
+    // The bytes spliced out of a pipe (into the card: the only splices
+    // with an offset on their way out) are the base's unpatched chunks.
+    let spliced: u64 = std::fs::read_to_string(&trace)
+        .expect("the trace")
+        .lines()
+        .filter_map(|l| l.split_once("splice(").map(|(_, call)| call))
+        .filter(|call| call.split(", ").nth(1) == Some("NULL"))
+        .filter_map(|call| call.rsplit(" = ").next()?.trim().parse::<u64>().ok())
+        .sum();
+    eprintln!("{spliced} of the {written} bytes written were spliced");
+    assert!(
+        spliced >= 3 << 20 && spliced < written,
+        "{spliced} of the {written} bytes written were spliced"
     );
 }

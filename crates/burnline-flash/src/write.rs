@@ -12,7 +12,9 @@
 //!    ranges, and must still be as checked at the end; each chunk written
 //!    is summed with XXH3-128 (tens of GB/s), or, where no patch touches
 //!    it, has the sum the plan took of the base's chunk
-//!    ([`super::chunk_sums`]).
+//!    ([`super::chunk_sums`]); such a chunk goes to a card written around
+//!    the page cache by `splice` ([`burnline_io::spliced`]), never copied
+//!    through this process.
 //!    Anything else is streamed once, whole: the map's checksums, the
 //!    base's SHA-256 and the result's digest (SHA-256, or BLAKE3 when a
 //!    delta records that) are checked on the way.
@@ -32,7 +34,9 @@ use burnline_io::direct::{self, AlignedBuf};
 use burnline_io::hash::{DigestKind, StreamHash};
 use burnline_io::patch::{overlapping, overlay, Patch};
 use burnline_io::pinned::Pinned;
+use burnline_io::spliced::Splicer;
 use sha2::{Digest, Sha256};
+use std::fs::File;
 use std::io::Read;
 use std::os::unix::fs::FileExt;
 use std::sync::Arc;
@@ -218,6 +222,10 @@ struct Sink<'a> {
     held_tail: Vec<u8>,
     /// Whether pieces still go to the target's direct descriptor.
     direct_ok: bool,
+    /// The pipe the base's chunks are spliced through ([`Sink::splice`]),
+    /// and whether the kernel still takes them.
+    splicer: Option<Splicer>,
+    splice_ok: bool,
     done: u64,
     total: u64,
     progress: Progress<'a>,
@@ -240,6 +248,8 @@ impl<'a> Sink<'a> {
             held_head: vec![0u8; head as usize],
             held_tail: vec![0u8; (size - tail_start) as usize],
             direct_ok: true,
+            splicer: None,
+            splice_ok: true,
             done: 0,
             total,
             progress,
@@ -273,6 +283,49 @@ impl<'a> Sink<'a> {
         self.done += bytes.len() as u64;
         (self.progress)(self.done, self.total);
         Ok(())
+    }
+
+    /// Moves `n` bytes of `base` at `at` to the same place on the card
+    /// without copying them through user space: a chunk of the base that
+    /// no patch touches, outside the held table regions, whole blocks,
+    /// onto a card written around the page cache. `Ok(false)` when it
+    /// cannot (the caller reads and [`Sink::put`]s the chunk instead); a
+    /// kernel that refuses a splice turns it off for the rest of the card.
+    fn splice(&mut self, base: &File, at: u64, n: u64) -> Result<bool> {
+        let a = direct::ALIGN as u64;
+        let fits = at >= self.head && at + n <= self.tail_start && at % a == 0 && n % a == 0;
+        let t = self.t;
+        let Some(d) = t.direct.as_ref().filter(|_| self.direct_ok && fits) else {
+            return Ok(false);
+        };
+        if self.splicer.is_none() && self.splice_ok {
+            // No pipe (out of descriptors): this card is written by copies.
+            self.splicer = Splicer::new().ok();
+            self.splice_ok = self.splicer.is_some();
+        }
+        let Some(s) = self.splicer.as_mut() else {
+            return Ok(false);
+        };
+        (self.gate)()?;
+        match s.copy(base, at, d, at, n) {
+            Ok(()) => {
+                self.done += n;
+                (self.progress)(self.done, self.total);
+                Ok(true)
+            }
+            Err(e) if direct::refused(&e) => {
+                // The pipe may hold part of the chunk: dropped with it.
+                self.splicer = None;
+                self.splice_ok = false;
+                Ok(false)
+            }
+            Err(e) => Err(e).with_context(|| {
+                format!(
+                    "writing {} at byte {at} (spliced from the base)",
+                    t.path.display()
+                )
+            }),
+        }
     }
 
     /// Writes `part` at `at`: around the page cache where it can, else
@@ -440,18 +493,25 @@ fn stream_ranges(
     let mut sums = Vec::new();
     let mut covered = 0u64;
     for (pos, n) in chunks(ranges) {
-        let chunk = &mut buf[..n as usize];
-        file.read_exact_at(chunk, pos)
-            .with_context(|| format!("reading {} at byte {pos}", src.path.display()))?;
-        // A chunk no patch touches is one of the base's, already summed.
+        covered += n;
+        // A chunk no patch touches is one of the base's, already summed,
+        // and goes to the card without passing through here if it can.
         let known = overlapping(&expect.patches, pos, n)
             .is_empty()
             .then(|| checked.sums.get(pos, n))
             .flatten();
+        if let Some(sum) = known {
+            if sink.splice(file, pos, n)? {
+                sums.push(sum);
+                continue;
+            }
+        }
+        let chunk = &mut buf[..n as usize];
+        file.read_exact_at(chunk, pos)
+            .with_context(|| format!("reading {} at byte {pos}", src.path.display()))?;
         overlay(&expect.patches, pos, chunk);
         sums.push(known.unwrap_or_else(|| xxh3_128(chunk)));
         sink.put(pos, chunk)?;
-        covered += n;
     }
     if !checked.base.unchanged().at("reading", &src.path)? {
         return Err(base_changed(&src.path));

@@ -9,7 +9,8 @@
 //! ([`block_at`]), a [`window::Window`] onto part of a file, a
 //! [`patch::PatchDevice`] that records writes in memory, extent-aware
 //! copying ([`extents`]), whole-block patch writes ([`block_writes`]), card
-//! I/O around the page cache ([`direct`]), a file read many times that must
+//! I/O around the page cache ([`direct`]), bytes moved from file to card
+//! without passing through user space ([`spliced`]), a file read many times that must
 //! not change between reads ([`pinned`]), a write-back cache for file-system crates ([`write_back`]), block maps
 //! ([`bmap`]), hashing of an image as base plus patches ([`hash`], and
 //! BLAKE3 with the base's tree cached in [`tree_digest`]), the hash chain
@@ -29,6 +30,7 @@ pub mod patch;
 pub mod extents;
 pub mod block_writes;
 pub mod direct;
+pub mod spliced;
 pub mod pinned;
 pub mod write_back;
 pub mod bmap;
