@@ -10,14 +10,15 @@ cd "$(dirname "$0")/.."
 
 # The pool tests need PostgreSQL (a throwaway cluster: initdb, pg_ctl) and
 # sqlite3; the signing tests minisign and age; the sparse tests simg2img and
-# img2simg; the station page's tests chromium and zbarimg.
+# img2simg; the station page's tests chromium and zbarimg; the card written
+# by splice(2) (tests/station.rs) strace.
 # The boot test (tests/boot.rs) also needs mmdebstrap, socat, busybox-static
 # and QEMU (qemu-system-x86, without its GUI: installed apart, without
 # recommends). The ARM cases (tests/bootstrap_arm.rs, tests/station_arm.rs)
 # need qemu-user-static and file; the arm64 boot qemu-system-arm (also without
 # recommends).
-packages=(dosfstools mtools gdisk fdisk xfsprogs e2fsprogs util-linux binutils bmap-tools zstd xz-utils gzip openssl genimage time python3 python3-venv systemd b3sum mosquitto-clients mmdebstrap socat busybox-static postgresql sqlite3 minisign age android-sdk-libsparse-utils zbar-tools chromium nbdkit nbdkit-plugin-dev libnbd-bin gcc libssl-dev pkg-config qemu-user-static file)
-tools=(fsck.fat mcopy sgdisk sfdisk mkfs.xfs filefrag mount nm bmaptool zstd xz gzip openssl genimage /usr/bin/time python3 systemd-analyze b3sum mosquitto_pub node npm mmdebstrap socat busybox mke2fs qemu-system-x86_64 pg_ctlcluster sqlite3 minisign age simg2img img2simg zbarimg chromium pkg-config qemu-aarch64-static qemu-arm-static file qemu-system-aarch64)
+packages=(dosfstools mtools gdisk fdisk xfsprogs e2fsprogs util-linux binutils bmap-tools zstd xz-utils gzip openssl genimage time python3 python3-venv systemd b3sum mosquitto-clients mmdebstrap socat busybox-static postgresql sqlite3 minisign age android-sdk-libsparse-utils zbar-tools chromium nbdkit nbdkit-plugin-dev libnbd-bin gcc libssl-dev pkg-config qemu-user-static file strace)
+tools=(fsck.fat mcopy sgdisk sfdisk mkfs.xfs filefrag mount nm bmaptool zstd xz gzip openssl genimage /usr/bin/time python3 systemd-analyze b3sum mosquitto_pub node npm mmdebstrap socat busybox mke2fs qemu-system-x86_64 pg_ctlcluster sqlite3 minisign age simg2img img2simg zbarimg chromium pkg-config qemu-aarch64-static qemu-arm-static file qemu-system-aarch64 strace)
 missing=0
 for t in "${tools[@]}"; do command -v "$t" >/dev/null 2>&1 || missing=1; done
 # The emulator's TLS (the openssl crate) builds against libssl-dev.
