@@ -2,8 +2,9 @@
 //! with the same command, end with every output identical to a clean
 //! build's; a SIGINT lets the batch in flight finish, exits 130, and the
 //! rerun finishes the rest; a damaged line in the middle of the journal
-//! stops the rerun with its file and line. No timing is asserted: the
-//! delays only vary where the kill lands.
+//! stops the rerun with its file and line; batches grow for quick devices,
+//! with the same outputs. No timing is asserted: the delays only vary where
+//! the kill lands, or the batches' sizes.
 
 mod common;
 
@@ -205,4 +206,61 @@ fn a_damaged_middle_line_of_the_journal_stops_the_rerun_with_its_line() {
     std::fs::write(&journal, &good).expect("restore");
     build(&t, &r, &c, &out).run();
     assert_eq!(outputs(&out), outputs(&clean));
+}
+
+/// Quick devices go in growing durable batches (fewer `syncfs`, traced
+/// with strace), slow ones stay in batches of 64; the outputs, manifest
+/// included, are the same bytes either way.
+#[test]
+fn batches_grow_for_quick_devices_and_the_outputs_do_not_depend_on_them() {
+    let t = Test::new();
+    let d = t.path();
+    let (r, c) = fixture(d, 600, "");
+    let syncfs = |trace: &Path| {
+        std::fs::read_to_string(trace)
+            .expect("the trace")
+            .lines()
+            .filter(|l| l.contains("syncfs("))
+            .count()
+    };
+    let quick = d.join("quick");
+    let trace = d.join("quick.trace");
+    t.tool("strace")
+        .args(["-f", "-qq", "-e", "trace=syncfs", "-o", s(&trace)])
+        .arg(burnline_bin())
+        .args([
+            "build",
+            s(&r),
+            "--devices",
+            s(&c),
+            "--out",
+            s(&quick),
+            "--deltas",
+        ])
+        .run();
+    // 600 devices in batches of 64, 128, 256, then the 152 left.
+    let n = syncfs(&trace);
+    assert!((1..=5).contains(&n), "{n} syncfs for 600 quick devices");
+    // 10 ms a device on 2 threads or fewer: over 0.3 s a batch of 64, so
+    // the batches stay at 64 (or grow once, on a machine of many cores).
+    let slow = d.join("slow");
+    let trace = d.join("slow.trace");
+    t.tool("strace")
+        .args(["-f", "-qq", "-e", "trace=syncfs", "-o", s(&trace)])
+        .arg(burnline_bin())
+        .args([
+            "build",
+            s(&r),
+            "--devices",
+            s(&c),
+            "--out",
+            s(&slow),
+            "--deltas",
+        ])
+        .args(["--jobs", "2"])
+        .env("FAILPOINTS", "build-device=sleep(10)")
+        .run();
+    let n = syncfs(&trace);
+    assert!(n >= 8, "{n} syncfs for 600 slow devices in batches of 64");
+    assert_eq!(outputs(&slow), outputs(&quick));
 }

@@ -86,7 +86,10 @@ pub fn sparse_patches(offset: u64, bytes: &[u8]) -> Vec<Patch> {
 }
 
 fn push_chunk(out: &mut Vec<Patch>, offset: u64, chunk: &[u8]) {
-    if chunk.iter().all(|b| *b == 0) {
+    // OR-ing every byte, rather than stopping at the first non-zero one,
+    // lets the compiler use vector instructions: this runs over each
+    // device's 34 KiB of GPT.
+    if chunk.iter().fold(0u8, |acc, b| acc | b) == 0 {
         return;
     }
     match out.last_mut() {

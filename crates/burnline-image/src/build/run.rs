@@ -1,6 +1,7 @@
 //! One `build` run: checks everything first (nothing is written on bad
 //! input), locks the output directory, builds the base image once, then the
-//! devices in parallel batches of [`Job`](crate::job::device_job::Job)s. Per batch the
+//! devices in parallel batches of [`Job`](crate::job::device_job::Job)s
+//! (sized by how long they take: [`super::batch_size`]). Per batch the
 //! images are made durable with one `syncfs`, renamed into place, the
 //! directory synced ([`super::settle`], on a thread of its own while the next
 //! batch is built), and only then listed in the manifest. A device that fails
@@ -15,6 +16,7 @@
 //! is hashed once and each image's checksum rehashes only the leaves its
 //! patches touch.
 
+use super::batch_size;
 use super::check::check_all;
 use super::lock::DirLock;
 use super::settle::{settle, Failure, Settled};
@@ -46,9 +48,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-
-/// Devices per durable batch.
-const BATCH: usize = 64;
+use std::time::Instant;
 
 /// What to build, and how: the command line's choices over the recipe's.
 #[derive(Debug, Clone, Default)]
@@ -179,20 +179,23 @@ pub fn run(args: &BuildOptions) -> Result<Summary> {
     let mut interrupted = false;
     // Batch k is made durable in the background while batch k+1 is built.
     let mut settling: Option<JoinHandle<Result<Settled>>> = None;
+    let mut size = batch_size::FIRST;
     loop {
         // A reader that went away (a closed pipe) stops the run as SIGINT does.
         let rows = if stop.requested() || console::closed() {
             interrupted = true;
             Vec::new()
         } else {
-            next_batch(&mut reader, shard)?
+            next_batch(&mut reader, shard, size)?
         };
+        let started = Instant::now();
         let staged = (!rows.is_empty()).then(|| {
             let results = pool.install(|| {
                 stage_batch(&builder, &done.journal, &rows, &spec, &base_sha, &progress)
             });
             (rows, results)
         });
+        size = batch_size::next(size, started.elapsed());
         if let Some(batch) = settling.take() {
             done.record(batch)?;
         }
@@ -338,11 +341,15 @@ fn write_delta_set_base(
     })
 }
 
-/// The next batch of up to [`BATCH`] rows of this run's slice of the CSV
+/// The next batch of up to `size` rows of this run's slice of the CSV
 /// (empty at its end).
-fn next_batch(reader: &mut DeviceReader, shard: Option<Shard>) -> Result<Vec<DeviceRow>> {
-    let mut rows: Vec<DeviceRow> = Vec::with_capacity(BATCH);
-    while rows.len() < BATCH {
+fn next_batch(
+    reader: &mut DeviceReader,
+    shard: Option<Shard>,
+    size: usize,
+) -> Result<Vec<DeviceRow>> {
+    let mut rows: Vec<DeviceRow> = Vec::with_capacity(size);
+    while rows.len() < size {
         match reader.next_row() {
             None => break,
             Some(Ok(row)) if shard.is_some_and(|s| !s.takes(row.index)) => {}
