@@ -15,7 +15,7 @@ use std::time::Duration;
 pub const FIRST: usize = 64;
 /// The most devices in a batch: bounds the memory of staged entries and the
 /// work a crash can lose.
-pub const MOST: usize = 4096;
+pub const MOST: usize = 1024;
 /// About how long a batch should take to stage: long beside its two journal
 /// commits (milliseconds), short beside a run.
 pub const AIM: Duration = Duration::from_millis(250);
@@ -45,7 +45,7 @@ mod tests {
             size = next(size, quick);
             seen.push(size);
         }
-        assert_eq!(seen, [64, 128, 256, 512, 1024, 2048, 4096]);
+        assert_eq!(seen, [64, 128, 256, 512, 1024]);
         assert_eq!(next(MOST, quick), MOST);
         assert_eq!(next(1024, AIM), 1024, "on aim: unchanged");
         assert_eq!(next(1024, AIM * 3), 512);
