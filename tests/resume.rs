@@ -216,51 +216,32 @@ fn batches_grow_for_quick_devices_and_the_outputs_do_not_depend_on_them() {
     let t = Test::new();
     let d = t.path();
     let (r, c) = fixture(d, 600, "");
-    let syncfs = |trace: &Path| {
-        std::fs::read_to_string(trace)
+    // `build --deltas` into `out`, traced, with `extra` arguments and the
+    // `build-device` failpoint's `action`; the `syncfs` calls made.
+    let syncfs = |out: &Path, extra: &[&str], action: &str| {
+        let trace = out.with_extension("trace");
+        t.tool("strace")
+            .args(["-f", "-qq", "-e", "trace=syncfs", "-o", s(&trace)])
+            .arg(burnline_bin())
+            .args(["build", s(&r), "--devices", s(&c), "--out", s(out)])
+            .arg("--deltas")
+            .args(extra)
+            .env("FAILPOINTS", format!("build-device={action}"))
+            .run();
+        std::fs::read_to_string(&trace)
             .expect("the trace")
             .lines()
             .filter(|l| l.contains("syncfs("))
             .count()
     };
     let quick = d.join("quick");
-    let trace = d.join("quick.trace");
-    t.tool("strace")
-        .args(["-f", "-qq", "-e", "trace=syncfs", "-o", s(&trace)])
-        .arg(burnline_bin())
-        .args([
-            "build",
-            s(&r),
-            "--devices",
-            s(&c),
-            "--out",
-            s(&quick),
-            "--deltas",
-        ])
-        .run();
     // 600 devices in batches of 64, 128, 256, then the 152 left.
-    let n = syncfs(&trace);
+    let n = syncfs(&quick, &[], "off");
     assert!((1..=5).contains(&n), "{n} syncfs for 600 quick devices");
     // 10 ms a device on 2 threads or fewer: over 0.3 s a batch of 64, so
     // the batches stay at 64 (or grow once, on a machine of many cores).
     let slow = d.join("slow");
-    let trace = d.join("slow.trace");
-    t.tool("strace")
-        .args(["-f", "-qq", "-e", "trace=syncfs", "-o", s(&trace)])
-        .arg(burnline_bin())
-        .args([
-            "build",
-            s(&r),
-            "--devices",
-            s(&c),
-            "--out",
-            s(&slow),
-            "--deltas",
-        ])
-        .args(["--jobs", "2"])
-        .env("FAILPOINTS", "build-device=sleep(10)")
-        .run();
-    let n = syncfs(&trace);
+    let n = syncfs(&slow, &["--jobs", "2"], "sleep(10)");
     assert!(n >= 8, "{n} syncfs for 600 slow devices in batches of 64");
     assert_eq!(outputs(&slow), outputs(&quick));
 }
