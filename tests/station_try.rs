@@ -19,9 +19,13 @@ fn script() -> PathBuf {
 }
 
 /// The script with `slots` slots on `addr`, its temp files under `tmp`.
+/// It starts with SIGINT at its default, as from a terminal: a test run
+/// started in the background inherits SIGINT ignored, and bash can neither
+/// trap nor reset a signal ignored when it started.
 fn try_station(t: &Test, tmp: &Path, slots: &str, addr: &str) -> Test {
     std::fs::create_dir_all(tmp).expect("tmp");
-    t.tool("bash")
+    t.tool("env")
+        .args(["--default-signal=INT", "bash"])
         .arg(script())
         .args(["--slots", slots, "--listen", addr, "--burnline"])
         .arg(burnline_bin())
