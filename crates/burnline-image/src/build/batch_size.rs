@@ -23,9 +23,9 @@ pub const AIM: Duration = Duration::from_millis(250);
 /// The size of the batch after one of `size` devices that took `took`.
 pub fn next(size: usize, took: Duration) -> usize {
     if took < AIM / 2 {
-        size.saturating_mul(2).min(MOST)
+        size.saturating_mul(2)
     } else if took > AIM * 2 {
-        (size / 2).max(FIRST)
+        size / 2
     } else {
         size
     }
